@@ -1,0 +1,293 @@
+//! The command line: `mlpc check`, `mlpc explain`, `mlpc debug`.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::diag::codes;
+use crate::diag::render::{self, Format, HumanOptions};
+use crate::diag::MlpError;
+use crate::sema::{analyze, Analysis, FsLoader};
+
+const EXAMPLES: &str = "\
+Examples:
+  mlpc check examples/terraform_optimization.mlp
+  mlpc check --format json pipelines/*.mlp
+  mlpc check --format github pipelines/*.mlp     # annotations in GitHub Actions
+  mlpc explain E0101
+
+Exit codes: 0 clean (or warnings only), 1 errors in the input, 2 usage or I/O error.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mlpc",
+    version,
+    about = "Compiler for .mlp ML pipeline files",
+    long_about = "mlpc checks .mlp pipeline files and reports every problem with a stable code, \
+                  a source location and help.",
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    /// How diagnostics are printed (to standard error).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "human",
+        env = "MLPC_FORMAT"
+    )]
+    pub format: Format,
+    /// Colour in human output; `auto` colours only a terminal without NO_COLOR.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+    /// Exit with 1 when there are warnings, as for errors.
+    #[arg(long, global = true)]
+    pub deny_warnings: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse and check files; `-` reads standard input.
+    Check {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Explain a diagnostic code, e.g. `mlpc explain E0101`; without a code, list them all.
+    Explain { code: Option<String> },
+    /// Print the compiler's internal representations as JSON (format may change).
+    Debug {
+        #[arg(value_enum)]
+        what: DebugWhat,
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DebugWhat {
+    /// The syntax tree.
+    Ast,
+    /// The checked program.
+    Hir,
+}
+
+/// The outcome of a run, mapped to the exit code by `main`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Clean,
+    Warnings,
+    Errors,
+    /// Usage, I/O or internal error.
+    Failure,
+}
+
+impl Outcome {
+    pub fn exit_code(self, deny_warnings: bool) -> u8 {
+        match self {
+            Outcome::Clean => 0,
+            Outcome::Warnings if deny_warnings => 1,
+            Outcome::Warnings => 0,
+            Outcome::Errors => 1,
+            Outcome::Failure => 2,
+        }
+    }
+
+    fn worst(self, other: Outcome) -> Outcome {
+        let rank = |o: Outcome| match o {
+            Outcome::Clean => 0,
+            Outcome::Warnings => 1,
+            Outcome::Errors => 2,
+            Outcome::Failure => 3,
+        };
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
+    }
+}
+
+pub fn run(cli: &Cli) -> Outcome {
+    match &cli.command {
+        Command::Check { files } => check(cli, files),
+        Command::Explain { code } => explain(code.as_deref()),
+        Command::Debug { what, file } => debug(cli, *what, file),
+    }
+}
+
+/// Reads a file (or standard input for `-`), with the name diagnostics show.
+fn read_input(path: &Path) -> Result<(String, Option<PathBuf>, Vec<u8>), String> {
+    if path == Path::new("-") {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        return Ok(("<stdin>".to_string(), None, bytes));
+    }
+    let bytes = std::fs::read(path).map_err(|e| {
+        let reason = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            std::io::ErrorKind::IsADirectory => "it is a directory".to_string(),
+            _ => e.to_string(),
+        };
+        format!("cannot read {}: {reason}", path.display())
+    })?;
+    Ok((path.display().to_string(), Some(path.to_path_buf()), bytes))
+}
+
+fn analyze_path(path: &Path) -> Result<Analysis, String> {
+    let (name, disk_path, bytes) = read_input(path)?;
+    Ok(analyze(&name, disk_path.as_deref(), &bytes, &FsLoader))
+}
+
+fn check(cli: &Cli, files: &[PathBuf]) -> Outcome {
+    let mut outcome = Outcome::Clean;
+    let mut analyses = Vec::new();
+    for path in files {
+        match analyze_path(path) {
+            Ok(a) => analyses.push(a),
+            Err(message) => {
+                eprintln!("mlpc: {message}");
+                outcome = Outcome::Failure;
+            }
+        }
+    }
+    let all: Vec<&MlpError> = analyses
+        .iter()
+        .flat_map(|a| a.diagnostics.items.iter())
+        .collect();
+    for d in &all {
+        let o = if d.is_io() {
+            Outcome::Failure
+        } else if d.is_error() {
+            Outcome::Errors
+        } else {
+            Outcome::Warnings
+        };
+        outcome = outcome.worst(o);
+    }
+    print_diagnostics(cli, &all);
+    outcome
+}
+
+fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .filter(|w| *w >= 40)
+        .unwrap_or(100)
+}
+
+pub fn print_diagnostics(cli: &Cli, diags: &[&MlpError]) {
+    let text = match cli.format {
+        Format::Human => {
+            let mut text = render::human(
+                diags,
+                HumanOptions {
+                    color: use_color(cli.color),
+                    width: terminal_width(),
+                },
+            );
+            let errors = diags.iter().filter(|d| d.is_error()).count();
+            let warnings = diags.len() - errors;
+            if errors + warnings > 0 {
+                text.push_str(&format!(
+                    "mlpc: {errors} error{}, {warnings} warning{}\n",
+                    if errors == 1 { "" } else { "s" },
+                    if warnings == 1 { "" } else { "s" }
+                ));
+            }
+            text
+        }
+        Format::Short => render::short(diags),
+        Format::Json => render::json(diags) + "\n",
+        Format::Github => render::github(diags),
+    };
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(text.as_bytes());
+}
+
+fn explain(code: Option<&str>) -> Outcome {
+    let Some(code) = code else {
+        let mut out = String::new();
+        for info in codes::CODES {
+            let status = match info.status {
+                codes::Status::Active => String::new(),
+                codes::Status::Retired { since } => format!(" (retired in {since})"),
+            };
+            out.push_str(&format!("{}  {}{status}\n", info.code, info.title));
+        }
+        print!("{out}");
+        return Outcome::Clean;
+    };
+    match codes::lookup(code) {
+        Some(info) => {
+            println!("{}: {}\n\n{}", info.code, info.title, info.explain);
+            Outcome::Clean
+        }
+        None => {
+            let known: Vec<&str> = codes::CODES
+                .iter()
+                .map(|c| c.code.trim_start_matches("mlp::"))
+                .collect();
+            let hint =
+                crate::diag::closest(code.trim_start_matches("mlp::"), known.iter().copied())
+                    .map(|c| format!(" (did you mean {c}?)"))
+                    .unwrap_or_default();
+            eprintln!("mlpc: unknown code `{code}`{hint}; `mlpc explain` lists them all");
+            Outcome::Failure
+        }
+    }
+}
+
+fn debug(cli: &Cli, what: DebugWhat, file: &Path) -> Outcome {
+    let analysis = match analyze_path(file) {
+        Ok(a) => a,
+        Err(message) => {
+            eprintln!("mlpc: {message}");
+            return Outcome::Failure;
+        }
+    };
+    let json = match what {
+        DebugWhat::Ast => analysis.ast.as_ref().map(serde_json::to_string_pretty),
+        DebugWhat::Hir => analysis.program.as_ref().map(serde_json::to_string_pretty),
+    };
+    let all: Vec<&MlpError> = analysis.diagnostics.items.iter().collect();
+    print_diagnostics(cli, &all);
+    match json {
+        Some(Ok(text)) => {
+            println!("{text}");
+            if analysis.diagnostics.has_errors() {
+                Outcome::Errors
+            } else {
+                Outcome::Clean
+            }
+        }
+        Some(Err(e)) => {
+            eprintln!("mlpc: cannot serialise: {e}");
+            Outcome::Failure
+        }
+        None => Outcome::Errors,
+    }
+}

@@ -1,0 +1,245 @@
+//! The registry of diagnostic codes: the only place codes are allocated.
+//!
+//! Codes are never reused; a code that is no longer raised stays listed as
+//! `Retired`. `mlpc explain CODE` prints `explain`. Bands: E00xx syntax,
+//! E01xx names and imports, E02xx fields and types, E03xx the dependency
+//! graph, E04xx Kubernetes/Argo constraints, Wxxxx warnings, E9xxx internal.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    Retired { since: &'static str },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct CodeInfo {
+    pub code: &'static str,
+    pub title: &'static str,
+    pub status: Status,
+    pub explain: &'static str,
+}
+
+const fn active(code: &'static str, title: &'static str, explain: &'static str) -> CodeInfo {
+    CodeInfo {
+        code,
+        title,
+        status: Status::Active,
+        explain,
+    }
+}
+
+/// Finds a code, accepting `mlp::E0101`, `E0101` and `e0101`.
+pub fn lookup(code: &str) -> Option<&'static CodeInfo> {
+    let wanted = code.trim().trim_start_matches("mlp::").to_ascii_uppercase();
+    CODES
+        .iter()
+        .find(|c| c.code.trim_start_matches("mlp::") == wanted)
+}
+
+pub const CODES: &[CodeInfo] = &[
+    active("mlp::E0001", "syntax error", "\
+What it means: the parser met something it did not expect; the message says what would have fit.
+Why: mlpc stops at the first syntax error of a file, since what follows cannot be read reliably.
+Example:
+    train optimizer {
+      image = \"trainer:1.0\"
+      command = [\"python\" \"train.py\"]   # missing `,` between list items
+    }"),
+    active("mlp::E0002", "unterminated string", "\
+What it means: a `\"` string is not closed before the end of its line, or a `\"\"\"` string is never closed.
+Why: single-quoted strings never span lines, so the error points at the line where the string starts.
+Example:
+    image = \"trainer:1.0
+Fix: close it (`\"trainer:1.0\"`), or use `\"\"\"...\"\"\"` for text over several lines."),
+    active("mlp::E0003", "unknown escape sequence", "\
+What it means: a backslash in a string is followed by a character that is not an escape.
+The escapes are \\\" \\\\ \\n \\t and \\$ (a literal `$`, not interpolation). In `\"\"\"` strings only \\$ is an escape.
+Example:
+    command = [\"grep\", \"a\\d\"]     # write \"a\\\\d\""),
+    active("mlp::E0004", "invalid number", "\
+What it means: a number or unit number cannot be read: it is out of range, or its unit is unknown.
+Units are Kubernetes quantity suffixes (m k M G T P E Ki Mi Gi Ti Pi Ei) and durations (s m h d, combinable as 1h30m).
+Example:
+    memory = 64GB     # write 64Gi or 64G"),
+    active("mlp::E0005", "nesting too deep", "\
+What it means: brackets, braces or parentheses are nested deeper than mlpc's limit (128 levels).
+Why: the limit keeps any input from exhausting the compiler's stack; real pipelines nest a few levels.
+Fix: flatten the expression or the data."),
+    active("mlp::E0006", "file is not valid UTF-8", "\
+What it means: the file has bytes that are not UTF-8. `.mlp` files are UTF-8 text.
+This is reported with exit code 2, as an input/output problem.
+Fix: re-save the file as UTF-8."),
+    active("mlp::E0007", "NUL byte in file", "\
+What it means: the file contains a NUL (0x00) byte, which never belongs in program text.
+Fix: remove it; check that a binary file was not passed by mistake."),
+    active("mlp::E0008", "import after an item", "\
+What it means: an `import` line comes after a `pipeline` or `template`.
+Why: a file holds its imports first, then its items, so a reader sees all dependencies at the top.
+Fix: move the import to the top of the file."),
+    active("mlp::E0101", "unknown name", "\
+What it means: a reference names no pipeline parameter, template input, stage or built-in.
+In a pipeline, a bare name is a parameter; `STAGE.OUTPUT` is a stage output; `run.name`, `run.uid`,
+`run.namespace` and `run.pod` describe the run; `item` is the current element of `for_each`.
+Example:
+    param lr: float = 0.01
+    ... command = [\"train\", \"--lr=${learning_rate}\"]   # did you mean `lr`?"),
+    active("mlp::E0102", "reserved name", "\
+What it means: a stage, parameter, template, input, output or alias is named with a reserved word.
+Reserved: import as pipeline template param input output uses when after true false, the stage kinds
+(prep train register deploy job), `run` and `item`.
+Fix: pick another name."),
+    active("mlp::E0103", "defined twice", "\
+What it means: two stages, parameters, templates, inputs, outputs, fields or map keys share a name in one scope.
+Example:
+    prep features { ... }
+    prep features { ... }   # rename one"),
+    active("mlp::E0104", "names collide in Kubernetes", "\
+What it means: two names differ in the program but become the same Kubernetes (DNS-1123) name:
+names are lowercased and `_` becomes `-`, so `train_a` and `train-a`... or `Prep` and `prep` collide.
+Why: Argo task, template and parameter names must be unique.
+Fix: rename one of them. Both places are reported."),
+    active("mlp::E0105", "unknown module", "\
+What it means: `import std.NAME` names no module of the standard library, or the import is neither
+`std.NAME` nor a quoted file path.
+The standard library has: std.terraform."),
+    active("mlp::E0106", "import not found", "\
+What it means: a file import (`import \"path.mlp\"`) cannot be read. Paths are relative to the importing file."),
+    active("mlp::E0107", "import cycle", "\
+What it means: files import each other in a loop (a.mlp imports b.mlp, which imports a.mlp).
+Fix: move the shared templates into a third file that both import."),
+    active("mlp::E0108", "unknown template", "\
+What it means: `uses` names no template. Templates of an import are named `ALIAS.TEMPLATE`
+(the alias defaults to the module's last name); templates of the same file by their bare name.
+Example:
+    import std.terraform
+    job plan uses terraform.plan { ... }"),
+    active("mlp::E0109", "unknown stage output", "\
+What it means: `STAGE.OUTPUT` names an output the stage does not have.
+Stages have their declared `output`s and built-ins: tracked stages `run_id`; tracked `train` stages `model`
+and `metrics.NAME`; `register` stages `version` and `model_uri`; `deploy` stages `url`.
+A `train` stage with `track = false` has no built-ins."),
+    active("mlp::E0110", "`item` outside for_each", "\
+What it means: `item` (the current element of a fan-out) is used in a stage without `for_each`.
+Example:
+    train sweep {
+      for_each = [0.1, 0.01]
+      command = [\"train\", \"--lr=${item}\"]
+    }"),
+    active("mlp::E0111", "undeclared metric", "\
+What it means: `STAGE.metrics.NAME` names a metric the train stage does not list in `metrics`.
+Why: only declared metrics are read back from MLflow for `when` conditions.
+Fix: add the name to the stage's `metrics = [...]`."),
+    active("mlp::E0112", "stage used as a value", "\
+What it means: a stage name is used where a value is needed. Stages are not values; their outputs are.
+Fix: name an output, e.g. `features.data` or `optimizer.model`, or list the stage in `after` to wait for it."),
+    active("mlp::E0201", "unknown field", "\
+What it means: a stage, template, block or pipeline sets a field that does not exist there.
+The message names the context and suggests the closest field. In a stage that `uses` a template,
+an assignment is either one of the template's inputs or a stage field."),
+    active("mlp::E0202", "missing required field", "\
+What it means: a required field is not set. Container stages need `image` (unless their template sets it);
+`register` needs `model` and `name`; `deploy` needs `model` and `service`; `mlflow` needs `tracking_uri`
+and `experiment`; `volumes` entries need `claim` and `path`."),
+    active("mlp::E0203", "mutually exclusive fields", "\
+What it means: two fields that cannot be combined are both set, e.g. `script` and `command`
+(a script is run by `shell`; a command is run as is).
+Fix: keep one of them."),
+    active("mlp::E0204", "type mismatch", "\
+What it means: a value's type does not fit where it is used: a string where an int is needed, a list
+where a map is needed, a parameter of the wrong type for a template input, and so on."),
+    active("mlp::E0205", "wrong kind of unit", "\
+What it means: a field that takes a duration got a quantity, or the other way round, or a bare number
+where a unit is needed. `m` is millicores in quantities (`500m`) and minutes in durations (`10m`): the field decides.
+Durations: timeout, retries.backoff, retries.max, cache, await_ready, ttl_after_finished.
+Quantities: cpu, memory, ephemeral_storage and their limits.
+Example:
+    timeout = 64Gi     # a quantity; write e.g. 2h"),
+    active("mlp::E0206", "field not available for this stage kind", "\
+What it means: a field that belongs to another stage kind is set, e.g. `metrics` on a `prep` stage,
+or `command` on a `register` stage (register and deploy run steps that mlpc generates)."),
+    active("mlp::E0207", "stage and template kinds differ", "\
+What it means: a stage `uses` a template of another kind, e.g. `train x uses terraform.plan` where `plan` is a `job` template.
+Fix: declare the stage with the template's kind."),
+    active("mlp::E0208", "missing template input", "\
+What it means: a stage that `uses` a template does not supply an input that has no default.
+Example:
+    job plan uses terraform.plan { }     # needs `repo = ...`"),
+    active("mlp::E0209", "entry not allowed here", "\
+What it means: a declaration or block appears where it has no meaning: `param` outside a pipeline,
+`input` outside a template, a stage inside a stage or template, `when` in a pipeline body, and so on."),
+    active("mlp::E0210", "tracked stage without mlflow", "\
+What it means: a stage is tracked (every `train` stage unless `track = false`, or any stage with `track = true`)
+but the pipeline has no `mlflow { tracking_uri, experiment }` block to track it with."),
+    active("mlp::E0211", "invalid tracking URI", "\
+What it means: `mlflow.tracking_uri` is not an http(s) URL, or it carries credentials (`https://user:pass@host`).
+Why: credentials in the URI would be written into the workflow YAML in clear text.
+Fix: put them in a Kubernetes Secret and write `credentials = secret(\"NAME\")`."),
+    active("mlp::E0212", "register without a trained model", "\
+What it means: a `register` stage's `model` is not a `train` stage's `model` output (or a model URI string).
+Example:
+    register best { model = optimizer.model, name = \"terraform-optimizer\" }"),
+    active("mlp::E0213", "deploy without a registered version", "\
+What it means: a `deploy` stage's `model` is not a `register` stage's `version` or `model_uri`
+(or a \"models:/NAME/VERSION\" string).
+Example:
+    deploy serve { model = best.version, service = \"optimizer\" }"),
+    active("mlp::E0214", "invalid cron schedule", "\
+What it means: `schedule` is not a valid five-field cron expression (minute hour day-of-month month day-of-week),
+or one of the `@hourly`-style macros Argo accepts.
+Example:
+    schedule = \"0 3 * * 1-5\""),
+    active("mlp::E0215", "Argo template syntax in a string", "\
+What it means: a string contains `{{`, which Argo would evaluate as a template expression at run time.
+Why: the program would mean something other than what it says.
+Fix: use `${run.name}`, `${run.uid}`, `${run.namespace}`, `${run.pod}` and parameters instead."),
+    active("mlp::E0216", "invalid value", "\
+What it means: a value has the right type but is not allowed: a negative count, a canary percent over 100,
+an unknown retry policy or image pull policy, an empty list where items are needed, and so on."),
+    active("mlp::E0217", "unknown type", "\
+What it means: a declaration names a type that does not exist.
+Value types: string int float bool duration quantity list[T] map. Artifact types: dataset model file dir artifact."),
+    active("mlp::E0218", "artifact where a value is needed, or the reverse", "\
+What it means: an artifact (a file or folder in the artifact repository) is used where a value is needed,
+or a value where an artifact is needed, e.g. a `file` output passed to a `string` template input.
+Artifacts may be passed in `command`, `args`, `env`, `script` and string interpolation, where they become
+the path at which the consuming container finds them."),
+    active("mlp::E0219", "invalid secret()", "\
+What it means: `secret(...)` has the wrong arguments or is used where no secret can go.
+`env { TOKEN = secret(\"NAME\", \"KEY\") }` reads one key of a Kubernetes Secret; `mlflow.credentials = secret(\"NAME\")`
+names a Secret with `username`/`password` or `token` keys. Names are literal strings."),
+    active("mlp::E0220", "unknown function", "\
+What it means: a call names a function that does not exist. The only function is `secret`."),
+    active("mlp::E0221", "invalid when condition", "\
+What it means: a `when` condition does not type-check: it is not a boolean, compares values of different
+types, or compares something that is not a value (a list, an artifact).
+Example:
+    when optimizer.metrics.cost_reduction >= 0.10 && deploy_enabled"),
+    active("mlp::E0222", "invalid output path", "\
+What it means: an `output` path is not an absolute path in the container (it must start with `/`),
+or is interpolated, or points at `/mlflow` (reserved for tracking)."),
+    active("mlp::E0223", "template input named like a field", "\
+What it means: a template input has the name of a stage field (e.g. `input image: string`).
+A stage that uses the template could not tell whether `image = ...` supplies the input or overrides the field."),
+    active("mlp::E0224", "unknown stage kind", "\
+What it means: a stage or template is declared with a kind that does not exist.
+Kinds: prep, train, register, deploy, job."),
+    active("mlp::E0301", "dependency cycle", "\
+What it means: stages depend on each other in a loop, through references or `after`.
+Each edge of the cycle is labelled; the message gives the path.
+Fix: remove one dependency."),
+    active("mlp::E0401", "invalid Kubernetes name", "\
+What it means: a name does not lower to a valid DNS-1123 name (lowercase letters, digits and `-`,
+starting and ending with a letter or digit, at most 63 characters; pipeline names at most 52 so that
+Argo's generated suffixes fit)."),
+    active("mlp::E0402", "invalid label or annotation", "\
+What it means: a label or annotation key, or a label value, is not valid for Kubernetes.
+Keys: an optional DNS prefix and `/`, then a name of at most 63 characters of [A-Za-z0-9-_.] that starts and
+ends alphanumeric. Label values: at most 63 such characters, or empty."),
+    active("mlp::W0201", "deploy without artifact_store", "\
+What it means: a `deploy` stage is compiled but the `mlflow` block has no `artifact_store`.
+Why: the registry returns `mlflow-artifacts:/` URIs that KServe cannot read; with `artifact_store` (the tracking
+server's --artifacts-destination, e.g. s3://mlflow-artifacts) mlpc maps them to a storage URI KServe can read."),
+    active("mlp::E9001", "internal compiler error", "\
+What it means: mlpc hit a state it should never reach. This is a bug in mlpc, not in your file.
+Please report it with the input that triggers it."),
+];

@@ -1,0 +1,784 @@
+//! Diagnostics: the one error enum, its code registry and its renderers.
+//!
+//! Every variant has a stable code from [`codes::CODES`], named fields, a
+//! primary label and help where a fix is known. Each variant carries the
+//! source of the file it points into, so diagnostics for the user's file,
+//! imported files and the standard library can be mixed in one report.
+
+pub mod codes;
+pub mod render;
+
+use std::sync::Arc;
+
+use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceSpan};
+
+pub type Src = NamedSource<Arc<str>>;
+
+#[derive(Debug, thiserror::Error, Diagnostic)]
+pub enum MlpError {
+    // ----- E00xx: syntax and literals -------------------------------------
+    #[error("syntax error: expected {expected}, found {found}")]
+    #[diagnostic(code(mlp::E0001))]
+    Syntax {
+        #[source_code]
+        src: Src,
+        #[label(primary, "expected {expected}")]
+        at: SourceSpan,
+        expected: String,
+        found: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("unterminated string")]
+    #[diagnostic(
+        code(mlp::E0002),
+        help("close the string with `\"` on the same line, or use `\"\"\"` for text over several lines")
+    )]
+    UnterminatedString {
+        #[source_code]
+        src: Src,
+        #[label(primary, "this string is not closed")]
+        at: SourceSpan,
+    },
+
+    #[error("unknown escape sequence `{escape}`")]
+    #[diagnostic(
+        code(mlp::E0003),
+        help("strings know the escapes \\\" \\\\ \\n \\t and \\$; write \\\\ for a backslash")
+    )]
+    UnknownEscape {
+        #[source_code]
+        src: Src,
+        #[label(primary, "not an escape")]
+        at: SourceSpan,
+        escape: String,
+    },
+
+    #[error("invalid number `{text}`: {reason}")]
+    #[diagnostic(code(mlp::E0004))]
+    BadNumber {
+        #[source_code]
+        src: Src,
+        #[label(primary, "here")]
+        at: SourceSpan,
+        text: String,
+        reason: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("nesting is deeper than {limit} levels")]
+    #[diagnostic(
+        code(mlp::E0005),
+        help("flatten the expression or the data; mlpc limits nesting so that no input can exhaust its stack")
+    )]
+    TooDeep {
+        #[source_code]
+        src: Src,
+        #[label(primary, "level {limit} is exceeded here")]
+        at: SourceSpan,
+        limit: usize,
+    },
+
+    #[error("file is not valid UTF-8")]
+    #[diagnostic(
+        code(mlp::E0006),
+        help("save the file as UTF-8; the first invalid byte is at offset {offset}")
+    )]
+    NotUtf8 {
+        #[source_code]
+        src: Src,
+        #[label(primary, "invalid byte here")]
+        at: SourceSpan,
+        offset: usize,
+    },
+
+    #[error("file contains a NUL byte")]
+    #[diagnostic(
+        code(mlp::E0007),
+        help("`.mlp` files are text; remove the NUL byte (was a binary file passed by mistake?)")
+    )]
+    NulByte {
+        #[source_code]
+        src: Src,
+        #[label(primary, "NUL byte here")]
+        at: SourceSpan,
+    },
+
+    #[error("`import` after a pipeline or template")]
+    #[diagnostic(
+        code(mlp::E0008),
+        help("move every `import` line to the top of the file")
+    )]
+    ImportAfterItem {
+        #[source_code]
+        src: Src,
+        #[label(primary, "this import")]
+        at: SourceSpan,
+        #[label("comes after this item")]
+        item: SourceSpan,
+    },
+
+    // ----- E01xx: names and imports ---------------------------------------
+    #[error("unknown name `{name}`")]
+    #[diagnostic(code(mlp::E0101))]
+    UnknownName {
+        #[source_code]
+        src: Src,
+        #[label(primary, "not a parameter, template input or stage")]
+        at: SourceSpan,
+        name: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("`{name}` is reserved and cannot name {what}")]
+    #[diagnostic(
+        code(mlp::E0102),
+        help("pick another name; keywords, stage kinds, `run` and `item` are reserved")
+    )]
+    ReservedName {
+        #[source_code]
+        src: Src,
+        #[label(primary, "reserved name")]
+        at: SourceSpan,
+        name: String,
+        what: String,
+    },
+
+    #[error("{what} `{name}` is defined twice")]
+    #[diagnostic(code(mlp::E0103), help("rename one of them or merge them"))]
+    Duplicate {
+        #[source_code]
+        src: Src,
+        what: String,
+        name: String,
+        #[label(primary, "defined again here")]
+        again: SourceSpan,
+        #[label("first defined here")]
+        first: SourceSpan,
+    },
+
+    #[error("`{first_name}` and `{second_name}` both become `{lowered}` in Kubernetes")]
+    #[diagnostic(
+        code(mlp::E0104),
+        help("names are lowercased and `_` becomes `-`; rename one of them")
+    )]
+    DnsCollision {
+        #[source_code]
+        src: Src,
+        first_name: String,
+        second_name: String,
+        lowered: String,
+        #[label("`{first_name}` becomes `{lowered}`")]
+        first: SourceSpan,
+        #[label(primary, "`{second_name}` also becomes `{lowered}`")]
+        second: SourceSpan,
+    },
+
+    #[error("unknown module `{name}`")]
+    #[diagnostic(code(mlp::E0105))]
+    UnknownModule {
+        #[source_code]
+        src: Src,
+        #[label(primary, "no such module")]
+        at: SourceSpan,
+        name: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("cannot import `{path}`: {reason}")]
+    #[diagnostic(
+        code(mlp::E0106),
+        help("import paths are relative to the importing file")
+    )]
+    ImportNotFound {
+        #[source_code]
+        src: Src,
+        #[label(primary, "imported here")]
+        at: SourceSpan,
+        path: String,
+        reason: String,
+    },
+
+    #[error("import cycle: {cycle}")]
+    #[diagnostic(
+        code(mlp::E0107),
+        help("move the shared templates into a file that imports neither")
+    )]
+    ImportCycle {
+        #[source_code]
+        src: Src,
+        #[label(primary, "this import closes the cycle")]
+        at: SourceSpan,
+        cycle: String,
+    },
+
+    #[error("unknown template `{name}`")]
+    #[diagnostic(code(mlp::E0108))]
+    UnknownTemplate {
+        #[source_code]
+        src: Src,
+        #[label(primary, "no such template")]
+        at: SourceSpan,
+        name: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("stage `{stage}` has no output `{output}`")]
+    #[diagnostic(code(mlp::E0109))]
+    UnknownOutput {
+        #[source_code]
+        src: Src,
+        #[label(primary, "unknown output")]
+        at: SourceSpan,
+        stage: String,
+        output: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("`item` is only defined in a stage with `for_each`")]
+    #[diagnostic(
+        code(mlp::E0110),
+        help("add `for_each = [...]` to this stage, or use a parameter")
+    )]
+    ItemOutsideForEach {
+        #[source_code]
+        src: Src,
+        #[label(primary, "no `for_each` here")]
+        at: SourceSpan,
+    },
+
+    #[error("stage `{stage}` does not declare the metric `{metric}`")]
+    #[diagnostic(code(mlp::E0111))]
+    UndeclaredMetric {
+        #[source_code]
+        src: Src,
+        #[label(primary, "undeclared metric")]
+        at: SourceSpan,
+        stage: String,
+        metric: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("`{name}` is a stage, not a value")]
+    #[diagnostic(code(mlp::E0112))]
+    StageAsValue {
+        #[source_code]
+        src: Src,
+        #[label(primary, "a stage")]
+        at: SourceSpan,
+        name: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    // ----- E02xx: fields and types ----------------------------------------
+    #[error("unknown field `{field}` in {context}")]
+    #[diagnostic(code(mlp::E0201))]
+    UnknownField {
+        #[source_code]
+        src: Src,
+        #[label(primary, "unknown field")]
+        at: SourceSpan,
+        field: String,
+        context: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("{context} is missing the required field `{field}`")]
+    #[diagnostic(code(mlp::E0202))]
+    MissingField {
+        #[source_code]
+        src: Src,
+        #[label(primary, "`{field}` is needed here")]
+        at: SourceSpan,
+        field: String,
+        context: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("`{first}` and `{second}` cannot be used together")]
+    #[diagnostic(code(mlp::E0203))]
+    ExclusiveFields {
+        #[source_code]
+        src: Src,
+        first: String,
+        second: String,
+        #[label("`{first}` set here")]
+        first_at: SourceSpan,
+        #[label(primary, "`{second}` set here")]
+        second_at: SourceSpan,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("type mismatch: expected {expected}, found {found}")]
+    #[diagnostic(code(mlp::E0204))]
+    TypeMismatch {
+        #[source_code]
+        src: Src,
+        #[label(primary, "this is {found}")]
+        at: SourceSpan,
+        expected: String,
+        found: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("expected a {expected}, found `{found}`")]
+    #[diagnostic(code(mlp::E0205))]
+    WrongUnit {
+        #[source_code]
+        src: Src,
+        #[label(primary, "not a {expected}")]
+        at: SourceSpan,
+        expected: String,
+        found: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("`{field}` is not available on a `{kind}` stage")]
+    #[diagnostic(code(mlp::E0206))]
+    FieldNotForKind {
+        #[source_code]
+        src: Src,
+        #[label(primary, "not for `{kind}`")]
+        at: SourceSpan,
+        field: String,
+        kind: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error(
+        "stage kind `{stage_kind}` does not match template `{template}` of kind `{template_kind}`"
+    )]
+    #[diagnostic(
+        code(mlp::E0207),
+        help("declare the stage as `{template_kind}`, or use a `{stage_kind}` template")
+    )]
+    TemplateKindMismatch {
+        #[source_code]
+        src: Src,
+        #[label(primary, "a `{stage_kind}` stage")]
+        at: SourceSpan,
+        stage_kind: String,
+        template: String,
+        template_kind: String,
+    },
+
+    #[error("template `{template}` needs the input `{input}`")]
+    #[diagnostic(code(mlp::E0208))]
+    MissingInput {
+        #[source_code]
+        src: Src,
+        #[label(primary, "`{input}` is not supplied")]
+        at: SourceSpan,
+        template: String,
+        input: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("{entry} is not allowed in {place}")]
+    #[diagnostic(code(mlp::E0209))]
+    EntryNotAllowed {
+        #[source_code]
+        src: Src,
+        #[label(primary, "not allowed here")]
+        at: SourceSpan,
+        entry: String,
+        place: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("stage `{stage}` is tracked but the pipeline has no `mlflow` block")]
+    #[diagnostic(
+        code(mlp::E0210),
+        help("add `mlflow {{ tracking_uri = \"http://...\", experiment = \"...\" }}` to the pipeline, or set `track = false` on the stage")
+    )]
+    TrackingNeedsMlflow {
+        #[source_code]
+        src: Src,
+        #[label(primary, "tracked stage")]
+        at: SourceSpan,
+        stage: String,
+    },
+
+    #[error("invalid `tracking_uri`: {reason}")]
+    #[diagnostic(code(mlp::E0211))]
+    BadTrackingUri {
+        #[source_code]
+        src: Src,
+        #[label(primary, "here")]
+        at: SourceSpan,
+        reason: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("`register` needs a `train` stage's model, found {found}")]
+    #[diagnostic(
+        code(mlp::E0212),
+        help("write `model = TRAIN_STAGE.model`, or a model URI string such as \"runs:/<run_id>/model\"")
+    )]
+    RegisterModelSource {
+        #[source_code]
+        src: Src,
+        #[label(primary, "not a trained model")]
+        at: SourceSpan,
+        found: String,
+    },
+
+    #[error("`deploy` needs a `register` stage's `version` or `model_uri`, found {found}")]
+    #[diagnostic(
+        code(mlp::E0213),
+        help("write `model = REGISTER_STAGE.version`, or a \"models:/NAME/VERSION\" string")
+    )]
+    DeployModelSource {
+        #[source_code]
+        src: Src,
+        #[label(primary, "not a registered model version")]
+        at: SourceSpan,
+        found: String,
+    },
+
+    #[error("invalid cron schedule: {reason}")]
+    #[diagnostic(
+        code(mlp::E0214),
+        help("a schedule has five fields: minute hour day-of-month month day-of-week, e.g. \"0 3 * * 1-5\"")
+    )]
+    InvalidCron {
+        #[source_code]
+        src: Src,
+        #[label(primary, "here")]
+        at: SourceSpan,
+        reason: String,
+    },
+
+    #[error("`{{{{` in a string would be read by Argo as a template expression")]
+    #[diagnostic(
+        code(mlp::E0215),
+        help("use `${{run.name}}`, `${{run.uid}}`, `${{run.namespace}}` or `${{run.pod}}` for the run's identity, and parameters for the rest")
+    )]
+    ArgoPlaceholder {
+        #[source_code]
+        src: Src,
+        #[label(primary, "Argo expression syntax")]
+        at: SourceSpan,
+    },
+
+    #[error("invalid value for `{field}`: {reason}")]
+    #[diagnostic(code(mlp::E0216))]
+    InvalidValue {
+        #[source_code]
+        src: Src,
+        #[label(primary, "here")]
+        at: SourceSpan,
+        field: String,
+        reason: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("unknown type `{name}`")]
+    #[diagnostic(code(mlp::E0217))]
+    UnknownType {
+        #[source_code]
+        src: Src,
+        #[label(primary, "not a type")]
+        at: SourceSpan,
+        name: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("{found} used where {expected} is needed")]
+    #[diagnostic(code(mlp::E0218))]
+    ArtifactValueMismatch {
+        #[source_code]
+        src: Src,
+        #[label(primary, "this is {found}")]
+        at: SourceSpan,
+        found: String,
+        expected: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("invalid `secret(...)`: {reason}")]
+    #[diagnostic(code(mlp::E0219))]
+    BadSecret {
+        #[source_code]
+        src: Src,
+        #[label(primary, "here")]
+        at: SourceSpan,
+        reason: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("unknown function `{name}`")]
+    #[diagnostic(
+        code(mlp::E0220),
+        help("the only function is `secret(\"NAME\", \"KEY\")`, in `env` and in `mlflow.credentials`")
+    )]
+    UnknownFunction {
+        #[source_code]
+        src: Src,
+        #[label(primary, "not a function")]
+        at: SourceSpan,
+        name: String,
+    },
+
+    #[error("invalid `when` condition: {reason}")]
+    #[diagnostic(code(mlp::E0221))]
+    BadCondition {
+        #[source_code]
+        src: Src,
+        #[label(primary, "here")]
+        at: SourceSpan,
+        reason: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("invalid output path: {reason}")]
+    #[diagnostic(code(mlp::E0222))]
+    BadOutputPath {
+        #[source_code]
+        src: Src,
+        #[label(primary, "here")]
+        at: SourceSpan,
+        reason: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("template input `{name}` has the name of a stage field")]
+    #[diagnostic(
+        code(mlp::E0223),
+        help("rename the input; a stage that uses the template could not tell the input from the field")
+    )]
+    InputShadowsField {
+        #[source_code]
+        src: Src,
+        #[label(primary, "also a stage field")]
+        at: SourceSpan,
+        name: String,
+    },
+
+    #[error("unknown stage kind `{kind}`")]
+    #[diagnostic(code(mlp::E0224))]
+    UnknownStageKind {
+        #[source_code]
+        src: Src,
+        #[label(primary, "not a stage kind")]
+        at: SourceSpan,
+        kind: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    // ----- E03xx: the dependency graph ------------------------------------
+    #[error("stage dependencies form a cycle: {path}")]
+    #[diagnostic(
+        code(mlp::E0301),
+        help("a stage cannot wait for itself; remove one of these dependencies")
+    )]
+    Cycle {
+        #[source_code]
+        src: Src,
+        path: String,
+        #[label(collection, "")]
+        edges: Vec<LabeledSpan>,
+    },
+
+    // ----- E04xx: Kubernetes and Argo constraints -------------------------
+    #[error("`{name}` is not a valid Kubernetes name: {reason}")]
+    #[diagnostic(code(mlp::E0401))]
+    InvalidK8sName {
+        #[source_code]
+        src: Src,
+        #[label(primary, "becomes `{lowered}`")]
+        at: SourceSpan,
+        name: String,
+        lowered: String,
+        reason: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("invalid {what} `{value}`: {reason}")]
+    #[diagnostic(code(mlp::E0402))]
+    InvalidMetadata {
+        #[source_code]
+        src: Src,
+        #[label(primary, "here")]
+        at: SourceSpan,
+        what: String,
+        value: String,
+        reason: String,
+    },
+
+    // ----- warnings ---------------------------------------------------------
+    #[error("deploy stage `{stage}` runs without `mlflow.artifact_store`")]
+    #[diagnostic(
+        code(mlp::W0201),
+        severity(Warning),
+        help("set `artifact_store` in the `mlflow` block to the tracking server's --artifacts-destination (e.g. \"s3://mlflow-artifacts\") so that KServe can read `mlflow-artifacts:/` models")
+    )]
+    DeployWithoutArtifactStore {
+        #[source_code]
+        src: Src,
+        #[label(primary, "this deploy stage")]
+        at: SourceSpan,
+        stage: String,
+    },
+
+    // ----- E9xxx: internal ---------------------------------------------------
+    #[error("internal compiler error: {message}")]
+    #[diagnostic(
+        code(mlp::E9001),
+        help("this is a bug in mlpc; please report it with the input file")
+    )]
+    Internal { message: String },
+}
+
+impl MlpError {
+    /// An internal compiler error: the grammar and a builder disagree.
+    pub fn ice(message: impl Into<String>) -> Self {
+        MlpError::Internal {
+            message: message.into(),
+        }
+    }
+
+    /// The registry code, e.g. `mlp::E0101`.
+    pub fn code_str(&self) -> String {
+        self.code().map(|c| c.to_string()).unwrap_or_default()
+    }
+
+    pub fn is_error(&self) -> bool {
+        !matches!(
+            self.severity(),
+            Some(Severity::Warning) | Some(Severity::Advice)
+        )
+    }
+
+    /// Errors about the file itself rather than its program: exit code 2.
+    pub fn is_io(&self) -> bool {
+        matches!(self, MlpError::NotUtf8 { .. })
+    }
+}
+
+/// All diagnostics of one run, in the order they were found.
+#[derive(Debug, Default)]
+pub struct Diagnostics {
+    pub items: Vec<MlpError>,
+}
+
+impl Diagnostics {
+    pub fn push(&mut self, e: MlpError) {
+        self.items.push(e);
+    }
+
+    pub fn extend(&mut self, other: Diagnostics) {
+        self.items.extend(other.items);
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.items.iter().any(MlpError::is_error)
+    }
+
+    pub fn error_count(&self) -> usize {
+        self.items.iter().filter(|e| e.is_error()).count()
+    }
+
+    pub fn warning_count(&self) -> usize {
+        self.items.len() - self.error_count()
+    }
+
+    pub fn has_code(&self, code: &str) -> bool {
+        self.items.iter().any(|e| e.code_str() == code)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Orders diagnostics by file (in order of first appearance) and then by
+    /// the position of their primary label, keeping the found order for ties.
+    pub fn sort_by_position(&mut self) {
+        let mut files: Vec<String> = Vec::new();
+        let keys: Vec<(usize, usize)> = self
+            .items
+            .iter()
+            .map(|d| {
+                let Some((name, offset)) = primary_position(d) else {
+                    return (usize::MAX, 0);
+                };
+                let file = files.iter().position(|f| *f == name).unwrap_or_else(|| {
+                    files.push(name);
+                    files.len() - 1
+                });
+                (file, offset)
+            })
+            .collect();
+        let mut indexed: Vec<(usize, MlpError)> = std::mem::take(&mut self.items)
+            .into_iter()
+            .enumerate()
+            .collect();
+        indexed.sort_by_key(|(i, _)| keys[*i]);
+        self.items = indexed.into_iter().map(|(_, d)| d).collect();
+    }
+}
+
+/// The file name and byte offset of a diagnostic's primary label.
+fn primary_position(d: &MlpError) -> Option<(String, usize)> {
+    let labels: Vec<LabeledSpan> = d.labels()?.collect();
+    let label = labels.iter().find(|l| l.primary()).or(labels.first())?;
+    let name = d
+        .source_code()?
+        .read_span(label.inner(), 0, 0)
+        .ok()?
+        .name()
+        .map(str::to_string)
+        .unwrap_or_default();
+    Some((name, label.offset()))
+}
+
+impl From<MlpError> for Diagnostics {
+    fn from(e: MlpError) -> Self {
+        Diagnostics { items: vec![e] }
+    }
+}
+
+/// "did you mean `x`?" for the closest candidate, if one is close enough.
+pub fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    closest(name, candidates).map(|c| format!("did you mean `{c}`?"))
+}
+
+/// The candidate closest to `name` by Jaro-Winkler similarity, if any is close.
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let lower = name.to_ascii_lowercase();
+    candidates
+        .into_iter()
+        .filter(|c| *c != name)
+        .map(|c| (strsim::jaro_winkler(&lower, &c.to_ascii_lowercase()), c))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0).then_with(|| b.1.cmp(a.1)))
+        .map(|(_, c)| c)
+}

@@ -1,0 +1,225 @@
+//! One renderer per output format, all over the same diagnostics.
+//!
+//! - `human`: miette's graphical report (colour optional);
+//! - `short`: `file:line:col: severity code: message`, one per line;
+//! - `json`: an array of objects, documented in `docs/diagnostics.md`;
+//! - `github`: workflow commands that become annotations in GitHub Actions.
+//!
+//! Lines and columns are 1-based; columns count characters.
+
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, Severity, SourceSpan};
+use serde::Serialize;
+
+use super::MlpError;
+use crate::source::{line_col, LineCol};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Short,
+    Json,
+    Github,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct HumanOptions {
+    pub color: bool,
+    pub width: usize,
+}
+
+/// Where a label points, resolved to a file and line/column positions.
+#[derive(Debug, Clone, Serialize)]
+pub struct Location {
+    pub file: String,
+    pub start: LineCol,
+    pub end: LineCol,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct JsonLabel {
+    pub message: Option<String>,
+    pub primary: bool,
+    #[serde(flatten)]
+    pub location: Location,
+}
+
+/// The JSON form of one diagnostic.
+#[derive(Debug, Clone, Serialize)]
+pub struct JsonDiagnostic {
+    pub code: String,
+    pub severity: &'static str,
+    pub message: String,
+    pub file: Option<String>,
+    /// The primary label's position.
+    pub start: Option<LineCol>,
+    pub end: Option<LineCol>,
+    pub labels: Vec<JsonLabel>,
+    pub help: Option<String>,
+}
+
+fn severity_word(d: &MlpError) -> &'static str {
+    match d.severity() {
+        Some(Severity::Warning) => "warning",
+        Some(Severity::Advice) => "advice",
+        _ => "error",
+    }
+}
+
+/// Resolves a span of the diagnostic's own source to positions.
+fn locate(d: &MlpError, span: &SourceSpan) -> Option<Location> {
+    let source = d.source_code()?;
+    // Reading from the start of the file gives the text up to the span's
+    // last line, from which exact character columns follow.
+    let start_contents = source
+        .read_span(&SourceSpan::new(span.offset().into(), 0), usize::MAX, 0)
+        .ok()?;
+    let file = start_contents.name().unwrap_or("<input>").to_string();
+    let end_offset = span.offset() + span.len();
+    let end_contents = source
+        .read_span(&SourceSpan::new(end_offset.into(), 0), usize::MAX, 0)
+        .ok()?;
+    let text = String::from_utf8_lossy(end_contents.data());
+    Some(Location {
+        file,
+        start: line_col(&text, span.offset()),
+        end: line_col(&text, end_offset),
+    })
+}
+
+/// The labels of a diagnostic, primary first.
+fn labels(d: &MlpError) -> Vec<JsonLabel> {
+    let mut out: Vec<JsonLabel> = d
+        .labels()
+        .into_iter()
+        .flatten()
+        .filter_map(|l| {
+            let location = locate(d, l.inner())?;
+            Some(JsonLabel {
+                message: l.label().map(str::to_string).filter(|m| !m.is_empty()),
+                primary: l.primary(),
+                location,
+            })
+        })
+        .collect();
+    if !out.iter().any(|l| l.primary) {
+        if let Some(first) = out.first_mut() {
+            first.primary = true;
+        }
+    }
+    out.sort_by_key(|l| !l.primary);
+    out
+}
+
+pub fn to_json_diagnostic(d: &MlpError) -> JsonDiagnostic {
+    let labels = labels(d);
+    let primary = labels.first();
+    JsonDiagnostic {
+        code: d.code_str(),
+        severity: severity_word(d),
+        message: d.to_string(),
+        file: primary.map(|l| l.location.file.clone()),
+        start: primary.map(|l| l.location.start),
+        end: primary.map(|l| l.location.end),
+        help: d.help().map(|h| h.to_string()),
+        labels,
+    }
+}
+
+pub fn json(diags: &[&MlpError]) -> String {
+    let all: Vec<JsonDiagnostic> = diags.iter().map(|d| to_json_diagnostic(d)).collect();
+    serde_json::to_string_pretty(&all).unwrap_or_else(|e| format!("[{{\"error\": \"{e}\"}}]"))
+}
+
+pub fn human(diags: &[&MlpError], options: HumanOptions) -> String {
+    let theme = if options.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(options.width)
+        .with_links(false);
+    let mut out = String::new();
+    for d in diags {
+        if handler.render_report(&mut out, *d).is_err() {
+            out.push_str(&format!("{}: {d}\n", d.code_str()));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+pub fn short(diags: &[&MlpError]) -> String {
+    let mut out = String::new();
+    for d in diags {
+        let j = to_json_diagnostic(d);
+        match (&j.file, j.start) {
+            (Some(file), Some(start)) => out.push_str(&format!(
+                "{file}:{}:{}: {} {}: {}\n",
+                start.line, start.column, j.severity, j.code, j.message
+            )),
+            _ => out.push_str(&format!("{} {}: {}\n", j.severity, j.code, j.message)),
+        }
+    }
+    out
+}
+
+/// GitHub Actions workflow commands (`::error file=...::message`).
+pub fn github(diags: &[&MlpError]) -> String {
+    let mut out = String::new();
+    for d in diags {
+        let j = to_json_diagnostic(d);
+        let mut props = Vec::new();
+        if let (Some(file), Some(start), Some(end)) = (&j.file, j.start, j.end) {
+            props.push(format!("file={}", escape_property(file)));
+            props.push(format!("line={}", start.line));
+            if start.line == end.line {
+                props.push(format!("col={}", start.column));
+            }
+            props.push(format!("endLine={}", end.line));
+            if start.line == end.line {
+                props.push(format!("endColumn={}", end.column));
+            }
+        }
+        props.push(format!(
+            "title={}",
+            escape_property(&format!("mlpc ({})", j.code))
+        ));
+        let mut message = j.message.clone();
+        if let Some(help) = &j.help {
+            message.push_str("\nhelp: ");
+            message.push_str(help);
+        }
+        out.push_str(&format!(
+            "::{} {}::{}\n",
+            j.severity,
+            props.join(","),
+            escape_data(&message)
+        ));
+    }
+    out
+}
+
+fn escape_data(s: &str) -> String {
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(s: &str) -> String {
+    escape_data(s).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_escapes() {
+        assert_eq!(escape_data("a%b\nc"), "a%25b%0Ac");
+        assert_eq!(
+            escape_property("mlpc (mlp::E0001),x"),
+            "mlpc (mlp%3A%3AE0001)%2Cx"
+        );
+    }
+}

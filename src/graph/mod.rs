@@ -1,0 +1,116 @@
+//! Stage 3: the dependency graph of a pipeline's stages (petgraph).
+//!
+//! Nodes are stages in source order; an edge `a -> b` means `a` waits for
+//! `b` (it reads an output of `b`, or lists `b` in `after`).
+
+use miette::LabeledSpan;
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+
+use crate::diag::MlpError;
+use crate::sema::hir::Stage;
+use crate::source::{SourceSet, Span};
+
+/// The graph of one pipeline: node weights are stage indices, edge weights
+/// the span where the dependency is written (the first one, if several).
+pub fn build(stages: &[Stage]) -> DiGraph<usize, Span> {
+    let mut graph = DiGraph::with_capacity(stages.len(), stages.len());
+    let nodes: Vec<NodeIndex> = (0..stages.len()).map(|i| graph.add_node(i)).collect();
+    for (i, stage) in stages.iter().enumerate() {
+        let mut seen = std::collections::HashSet::new();
+        for dep in &stage.deps {
+            if seen.insert(dep.stage) {
+                graph.add_edge(nodes[i], nodes[dep.stage], dep.span);
+            }
+        }
+    }
+    graph
+}
+
+/// Each cycle once: a closed path of stage indices, starting at the stage
+/// that comes first in the source (`[a, b]` means a -> b -> a).
+pub fn cycles(stages: &[Stage]) -> Vec<Vec<usize>> {
+    let graph = build(stages);
+    let mut found = Vec::new();
+    for scc in tarjan_scc(&graph) {
+        let self_loop = scc.len() == 1 && graph.contains_edge(scc[0], scc[0]);
+        if scc.len() < 2 && !self_loop {
+            continue;
+        }
+        let Some(&start) = scc.iter().min_by_key(|n| graph[**n]) else {
+            continue;
+        };
+        if let Some(path) = path_back(&graph, start, &scc) {
+            found.push(path.into_iter().map(|n| graph[n]).collect());
+        }
+    }
+    found.sort();
+    found
+}
+
+/// A path from `start` back to itself inside one strongly connected
+/// component, found by an iterative depth-first search (no recursion, so
+/// long chains cannot exhaust the stack). Neighbours are visited in source
+/// order, so the result is deterministic.
+fn path_back(
+    graph: &DiGraph<usize, Span>,
+    start: NodeIndex,
+    scc: &[NodeIndex],
+) -> Option<Vec<NodeIndex>> {
+    let in_scc = |n: NodeIndex| scc.contains(&n);
+    let neighbours = |n: NodeIndex| {
+        let mut next: Vec<NodeIndex> = graph
+            .edges(n)
+            .map(|e| e.target())
+            .filter(|t| in_scc(*t))
+            .collect();
+        next.sort_by_key(|t| graph[*t]);
+        next
+    };
+    let mut visited = std::collections::HashSet::new();
+    let mut stack: Vec<(NodeIndex, Vec<NodeIndex>)> = vec![(start, neighbours(start))];
+    visited.insert(start);
+    while let Some((_, pending)) = stack.last_mut() {
+        let Some(next) = (!pending.is_empty()).then(|| pending.remove(0)) else {
+            stack.pop();
+            continue;
+        };
+        if next == start {
+            return Some(stack.iter().map(|(n, _)| *n).collect());
+        }
+        if visited.insert(next) {
+            let more = neighbours(next);
+            stack.push((next, more));
+        }
+    }
+    None
+}
+
+/// The diagnostic for one cycle: the path in the message, a label on each edge.
+pub fn cycle_error(sources: &SourceSet, stages: &[Stage], cycle: &[usize]) -> MlpError {
+    let graph = build(stages);
+    let mut names: Vec<&str> = cycle.iter().map(|i| stages[*i].name.as_str()).collect();
+    names.push(&stages[cycle[0]].name);
+    let mut edges = Vec::new();
+    for (k, &from) in cycle.iter().enumerate() {
+        let to = cycle[(k + 1) % cycle.len()];
+        let span = graph
+            .find_edge(NodeIndex::new(from), NodeIndex::new(to))
+            .map(|e| graph[e])
+            .unwrap_or(stages[from].span);
+        let text = format!("`{}` waits for `{}`", stages[from].name, stages[to].name);
+        let label = if k == 0 {
+            LabeledSpan::new_primary_with_span(Some(text), span)
+        } else {
+            LabeledSpan::new_with_span(Some(text), span)
+        };
+        edges.push(label);
+    }
+    let source = stages[cycle[0]].span.source;
+    MlpError::Cycle {
+        src: sources.named(source),
+        path: names.join(" -> "),
+        edges,
+    }
+}

@@ -1,0 +1,22 @@
+//! # mlpc: the `.mlp` pipeline compiler
+//!
+//! | stage  | module   | input -> output                                   |
+//! |--------|----------|---------------------------------------------------|
+//! | syntax | `syntax` | text -> AST (pest, one builder per grammar rule)   |
+//! | sema   | `sema`   | AST + imports -> HIR (names, types, fields)        |
+//! | graph  | `graph`  | HIR -> dependency graph (petgraph), cycle checks   |
+//!
+//! Every stage is a pure function over its input IR. Diagnostics from every
+//! stage share one enum, [`diag::MlpError`], with codes from one registry.
+
+pub mod cli;
+pub mod diag;
+pub mod graph;
+pub mod sema;
+pub mod source;
+pub mod stdlib;
+pub mod syntax;
+
+pub use diag::{Diagnostics, MlpError};
+pub use sema::{analyze, Analysis, FileLoader, FsLoader};
+pub use source::{SourceFile, SourceId, SourceSet, Span};

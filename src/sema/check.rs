@@ -1,0 +1,3404 @@
+//! Name resolution and checking: templates, pipelines, stages and fields.
+//! Every problem is pushed and checking goes on, so one run reports them all.
+
+use std::collections::{HashMap, HashSet};
+
+use indexmap::IndexMap;
+
+use super::hir::{self, Cond, Dep, DepKind, Fields, Ref, RunField, Spanned, StrPart, Value};
+use super::schema::{self, FieldSpec, FieldTy, MapKind, StageKind};
+use super::types::{assignable, Ty, TYPE_NAMES};
+use super::Module;
+use crate::diag::{closest, did_you_mean, Diagnostics, MlpError, Src};
+use crate::graph;
+use crate::source::{SourceSet, Span};
+use crate::syntax::ast::{self, BinOp, Entry, Expr, ExprKind, Ident};
+
+const KEYWORDS: &[&str] = &[
+    "import", "as", "pipeline", "template", "param", "input", "output", "uses", "when", "after",
+    "true", "false", "run", "item",
+];
+
+pub(crate) fn is_reserved(name: &str) -> bool {
+    KEYWORDS.contains(&name) || schema::STAGE_KINDS.contains(&name)
+}
+
+/// Lowercase with `_` as `-`: how names appear in Kubernetes.
+pub fn dns_name(name: &str) -> String {
+    name.to_ascii_lowercase().replace('_', "-")
+}
+
+pub(crate) struct Checked {
+    pub program: hir::Program,
+    pub diagnostics: Diagnostics,
+}
+
+pub(crate) struct Checker<'a> {
+    sources: &'a SourceSet,
+    modules: &'a [Module],
+    diags: Diagnostics,
+    templates: Vec<hir::Template>,
+    /// `(module, name)` -> template index; `None` marks a template too broken
+    /// to check uses against (its own errors are already reported).
+    template_index: HashMap<(usize, String), Option<usize>>,
+    /// Dependencies found while checking the current stage.
+    deps: Vec<Dep>,
+}
+
+/// A reference to something a field can name, in one kind of body.
+#[derive(Clone, Copy)]
+enum Scope<'s> {
+    Template {
+        inputs: &'s [hir::Input],
+        for_each: bool,
+    },
+    Pipeline {
+        pcx: &'s PipelineCx,
+        /// The stage being checked; `None` in `defaults` and parameters.
+        stage: Option<usize>,
+        for_each: bool,
+    },
+}
+
+impl Scope<'_> {
+    fn for_each(&self) -> bool {
+        match self {
+            Scope::Template { for_each, .. } | Scope::Pipeline { for_each, .. } => *for_each,
+        }
+    }
+}
+
+/// What other stages can see of a stage before its body is checked.
+struct StageSig {
+    name: String,
+    kind: Option<StageKind>,
+    outputs: IndexMap<String, Ty>,
+    metrics: Vec<String>,
+    tracked: bool,
+}
+
+struct PipelineCx {
+    params: IndexMap<String, Ty>,
+    stages: Vec<StageSig>,
+    stage_index: HashMap<String, usize>,
+}
+
+/// An entry of a block or a map, as the field checks see it.
+#[derive(Clone, Copy)]
+enum Node<'a> {
+    Expr(&'a Expr),
+    Block(&'a ast::Body),
+}
+
+#[derive(Clone, Copy)]
+struct Item<'a> {
+    key: &'a Ident,
+    node: Node<'a>,
+    span: Span,
+}
+
+impl Node<'_> {
+    fn span(&self) -> Span {
+        match self {
+            Node::Expr(e) => e.span,
+            Node::Block(b) => b.span,
+        }
+    }
+}
+
+impl<'a> Checker<'a> {
+    pub fn new(sources: &'a SourceSet, modules: &'a [Module]) -> Self {
+        Checker {
+            sources,
+            modules,
+            diags: Diagnostics::default(),
+            templates: Vec::new(),
+            template_index: HashMap::new(),
+            deps: Vec::new(),
+        }
+    }
+
+    pub fn run(mut self, root: usize) -> Checked {
+        for (index, module) in self.modules.iter().enumerate() {
+            if let Some(file) = &module.file {
+                self.module_templates(index, file);
+            }
+        }
+        let mut pipelines = Vec::new();
+        if let Some(file) = &self.modules[root].file {
+            self.pipeline_names(file);
+            for item in &file.items {
+                if let ast::Item::Pipeline(p) = item {
+                    pipelines.push(self.pipeline(root, p));
+                }
+            }
+        }
+        Checked {
+            program: hir::Program {
+                pipelines,
+                templates: self.templates,
+            },
+            diagnostics: self.diags,
+        }
+    }
+
+    fn src(&self, span: Span) -> Src {
+        self.sources.named(span.source)
+    }
+
+    fn push(&mut self, e: MlpError) {
+        self.diags.push(e);
+    }
+
+    // ----- names -------------------------------------------------------------
+
+    /// Reports a reserved name; returns whether the name is usable.
+    fn declare_name(&mut self, ident: &Ident, what: &str) -> bool {
+        if is_reserved(&ident.name) {
+            self.push(MlpError::ReservedName {
+                src: self.src(ident.span),
+                at: ident.span.into(),
+                name: ident.name.clone(),
+                what: what.to_string(),
+            });
+            return false;
+        }
+        true
+    }
+
+    /// Checks that a name lowers to a valid DNS-1123 label of at most `max` characters.
+    fn dns_label(&mut self, ident: &Ident, max: usize) -> String {
+        let lowered = dns_name(&ident.name);
+        let reason = if lowered.len() > max {
+            Some(format!(
+                "it is {} characters long; the limit is {max}",
+                lowered.len()
+            ))
+        } else if lowered.starts_with('-') || lowered.ends_with('-') {
+            Some("it must start and end with a letter or digit".to_string())
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            self.push(MlpError::InvalidK8sName {
+                src: self.src(ident.span),
+                at: ident.span.into(),
+                name: ident.name.clone(),
+                lowered: lowered.clone(),
+                reason,
+                help: Some("names are lowercased and `_` becomes `-`; use a shorter name that starts and ends with a letter or digit".into()),
+            });
+        }
+        lowered
+    }
+
+    /// Reports names defined twice and names that collide once lowered.
+    fn unique_names(&mut self, names: &[&Ident], what: &str) -> HashSet<usize> {
+        let mut by_name: HashMap<&str, &Ident> = HashMap::new();
+        let mut by_dns: HashMap<String, &Ident> = HashMap::new();
+        let mut duplicates = HashSet::new();
+        for (i, ident) in names.iter().enumerate() {
+            if let Some(first) = by_name.get(ident.name.as_str()) {
+                self.push(MlpError::Duplicate {
+                    src: self.src(ident.span),
+                    what: what.to_string(),
+                    name: ident.name.clone(),
+                    again: ident.span.into(),
+                    first: first.span.into(),
+                });
+                duplicates.insert(i);
+                continue;
+            }
+            by_name.insert(&ident.name, ident);
+            let lowered = dns_name(&ident.name);
+            if let Some(first) = by_dns.get(&lowered) {
+                self.push(MlpError::DnsCollision {
+                    src: self.src(ident.span),
+                    first_name: first.name.clone(),
+                    second_name: ident.name.clone(),
+                    lowered: lowered.clone(),
+                    first: first.span.into(),
+                    second: ident.span.into(),
+                });
+                continue;
+            }
+            by_dns.insert(lowered, ident);
+        }
+        duplicates
+    }
+
+    fn pipeline_names(&mut self, file: &ast::File) {
+        let names: Vec<&Ident> = file
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                ast::Item::Pipeline(p) => Some(&p.name),
+                _ => None,
+            })
+            .collect();
+        self.unique_names(&names, "pipeline");
+    }
+
+    // ----- templates ---------------------------------------------------------
+
+    fn module_templates(&mut self, module: usize, file: &ast::File) {
+        let names: Vec<&Ident> = file
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                ast::Item::Template(t) => Some(&t.name),
+                _ => None,
+            })
+            .collect();
+        let duplicates = self.unique_names(&names, "template");
+        let templates = file.items.iter().filter_map(|i| match i {
+            ast::Item::Template(t) => Some(t),
+            _ => None,
+        });
+        for (i, t) in templates.enumerate() {
+            if duplicates.contains(&i) {
+                continue;
+            }
+            let checked = self.template(module, t);
+            let index = checked.map(|t| {
+                self.templates.push(t);
+                self.templates.len() - 1
+            });
+            self.template_index
+                .insert((module, t.name.name.clone()), index);
+        }
+    }
+
+    fn template(&mut self, module: usize, t: &ast::Template) -> Option<hir::Template> {
+        self.declare_name(&t.name, "a template");
+        let kind = self.stage_kind(&t.kind);
+        let mut inputs: Vec<hir::Input> = Vec::new();
+        let mut outputs = Vec::new();
+        let mut input_names: Vec<&Ident> = Vec::new();
+        for entry in &t.body.entries {
+            if let Entry::Input(decl) = entry {
+                input_names.push(&decl.name);
+            }
+        }
+        let duplicate_inputs = self.unique_names(&input_names, "input");
+        let mut input_i = 0;
+        for entry in &t.body.entries {
+            match entry {
+                Entry::Input(decl) => {
+                    let dup = duplicate_inputs.contains(&input_i);
+                    input_i += 1;
+                    if dup || !self.declare_name(&decl.name, "a template input") {
+                        continue;
+                    }
+                    if schema::is_stage_field(&decl.name.name) {
+                        self.push(MlpError::InputShadowsField {
+                            src: self.src(decl.name.span),
+                            at: decl.name.span.into(),
+                            name: decl.name.name.clone(),
+                        });
+                        continue;
+                    }
+                    let Some(ty) = self.type_expr(&decl.ty) else {
+                        continue;
+                    };
+                    let default = decl
+                        .value
+                        .as_ref()
+                        .and_then(|v| self.literal_of_type(v, &ty, "a default"));
+                    inputs.push(hir::Input {
+                        name: decl.name.name.clone(),
+                        ty,
+                        default,
+                        span: decl.span,
+                    });
+                }
+                Entry::Output(decl) => {
+                    if let Some(out) = self.output_decl(decl) {
+                        outputs.push(out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let output_names: Vec<&Ident> = t
+            .body
+            .entries
+            .iter()
+            .filter_map(|e| match e {
+                Entry::Output(d) => Some(&d.name),
+                _ => None,
+            })
+            .collect();
+        self.unique_names(&output_names, "output");
+        let for_each = has_field(&t.body, "for_each");
+        let scope = Scope::Template {
+            inputs: &inputs,
+            for_each,
+        };
+        let place = format!("template `{}`", t.name.name);
+        let (fields, when) = self.stage_body(&t.body, kind, scope, &place, true);
+        let kind = kind?;
+        let qualifier = self.modules[module].qualifier.as_deref();
+        let dns = match qualifier {
+            Some(q) => dns_name(&format!("{q}-{}", t.name.name)),
+            None => dns_name(&t.name.name),
+        };
+        Some(hir::Template {
+            name: t.name.name.clone(),
+            dns_name: dns,
+            kind,
+            inputs,
+            outputs,
+            fields,
+            when,
+            span: t.span,
+        })
+    }
+
+    fn stage_kind(&mut self, kind: &Ident) -> Option<StageKind> {
+        let found = StageKind::from_name(&kind.name);
+        if found.is_none() {
+            self.push(MlpError::UnknownStageKind {
+                src: self.src(kind.span),
+                at: kind.span.into(),
+                kind: kind.name.clone(),
+                help: did_you_mean(&kind.name, schema::STAGE_KINDS.iter().copied()).or_else(|| {
+                    Some(
+                        "the stage kinds are `prep`, `train`, `register`, `deploy` and `job`"
+                            .into(),
+                    )
+                }),
+            });
+        }
+        found
+    }
+
+    fn type_expr(&mut self, t: &ast::TypeExpr) -> Option<Ty> {
+        let arg = match &t.arg {
+            Some(a) => Some(self.type_expr(a)?),
+            None => None,
+        };
+        let has_arg = arg.is_some();
+        let ty = Ty::from_name(&t.name.name, arg);
+        if ty.is_none() {
+            let help = if has_arg && t.name.name != "list" {
+                Some("only `list` takes an element type, as in `list[string]`".to_string())
+            } else {
+                did_you_mean(&t.name.name, TYPE_NAMES.iter().copied())
+            };
+            self.push(MlpError::UnknownType {
+                src: self.src(t.name.span),
+                at: t.name.span.into(),
+                name: t.name.name.clone(),
+                help,
+            });
+        }
+        ty
+    }
+
+    fn output_decl(&mut self, decl: &ast::Decl) -> Option<hir::Output> {
+        let usable = self.declare_name(&decl.name, "an output");
+        let ty = self.type_expr(&decl.ty)?;
+        if let Ty::List(_) | Ty::Map = ty {
+            // Output parameters are read from files as text; lists and maps
+            // are JSON text, which is fine for `for_each`.
+        }
+        let value = decl.value.as_ref()?;
+        let path = self.path_literal(value)?;
+        if path == "/mlflow" || path.starts_with("/mlflow/") {
+            self.push(MlpError::BadOutputPath {
+                src: self.src(value.span),
+                at: value.span.into(),
+                reason: "`/mlflow` is reserved for MLflow tracking".into(),
+                help: Some("write the output somewhere else, e.g. under `/tmp/outputs/`".into()),
+            });
+            return None;
+        }
+        usable.then(|| hir::Output {
+            name: decl.name.name.clone(),
+            ty,
+            path,
+            span: decl.span,
+        })
+    }
+
+    /// A literal absolute path (output paths, volume mount paths).
+    fn path_literal(&mut self, value: &Expr) -> Option<String> {
+        let text = match &value.kind {
+            ExprKind::Str(parts) => {
+                match parts.as_slice() {
+                    [] => String::new(),
+                    [ast::StrPart::Text(t)] => t.clone(),
+                    _ => {
+                        self.push(MlpError::BadOutputPath {
+                        src: self.src(value.span),
+                        at: value.span.into(),
+                        reason: "a path cannot be interpolated".into(),
+                        help: Some("write a fixed path; the stage's command can take values as arguments".into()),
+                    });
+                        return None;
+                    }
+                }
+            }
+            other => {
+                self.push(MlpError::TypeMismatch {
+                    src: self.src(value.span),
+                    at: value.span.into(),
+                    expected: "a path string".into(),
+                    found: other.describe().into(),
+                    help: None,
+                });
+                return None;
+            }
+        };
+        if !text.starts_with('/') || text.contains('\n') || text.contains("{{") {
+            self.push(MlpError::BadOutputPath {
+                src: self.src(value.span),
+                at: value.span.into(),
+                reason: format!("`{}` is not an absolute path", text.escape_debug()),
+                help: Some(
+                    "paths in the container start with `/`, e.g. \"/tmp/outputs/data.parquet\""
+                        .into(),
+                ),
+            });
+            return None;
+        }
+        Some(text)
+    }
+
+    // ----- pipelines ---------------------------------------------------------
+
+    fn pipeline(&mut self, module: usize, p: &ast::Pipeline) -> hir::Pipeline {
+        self.declare_name(&p.name, "a pipeline");
+        let dns = self.dns_label(&p.name, 52);
+        let mut param_decls = Vec::new();
+        let mut stage_decls = Vec::new();
+        let mut setting_items = Vec::new();
+        let mut defaults_block: Option<Item> = None;
+        for entry in &p.body.entries {
+            match entry {
+                Entry::Param(d) => param_decls.push(d),
+                Entry::Stage(s) => stage_decls.push(s),
+                Entry::Field(f) if f.name.name == "defaults" => {
+                    defaults_block = Some(self.defaults_item(
+                        Item {
+                            key: &f.name,
+                            node: Node::Expr(&f.value),
+                            span: f.span,
+                        },
+                        defaults_block,
+                    ))
+                }
+                Entry::Block(b) if b.name.name == "defaults" => {
+                    defaults_block = Some(self.defaults_item(
+                        Item {
+                            key: &b.name,
+                            node: Node::Block(&b.body),
+                            span: b.span,
+                        },
+                        defaults_block,
+                    ))
+                }
+                Entry::Field(f) => setting_items.push(Item {
+                    key: &f.name,
+                    node: Node::Expr(&f.value),
+                    span: f.span,
+                }),
+                Entry::Block(b) => setting_items.push(Item {
+                    key: &b.name,
+                    node: Node::Block(&b.body),
+                    span: b.span,
+                }),
+                Entry::Input(_) | Entry::Output(_) | Entry::When(_) => {
+                    let help = match entry {
+                        Entry::Input(_) => {
+                            "pipelines take `param NAME: TYPE`; `input` belongs in a template"
+                        }
+                        Entry::Output(_) => "declare outputs inside the stage that writes them",
+                        _ => "put `when` inside the stage it guards",
+                    };
+                    self.push(MlpError::EntryNotAllowed {
+                        src: self.src(entry.span()),
+                        at: entry.span().into(),
+                        entry: entry.describe(),
+                        place: format!("pipeline `{}`", p.name.name),
+                        help: Some(help.into()),
+                    });
+                }
+            }
+        }
+
+        // One namespace for parameters and stages: both are referenced by name.
+        let names: Vec<&Ident> = param_decls
+            .iter()
+            .map(|d| &d.name)
+            .chain(stage_decls.iter().map(|s| &s.name))
+            .collect();
+        let duplicates = self.unique_names(&names, "name");
+        for name in &names {
+            if self.declare_name(name, "a parameter or stage") {
+                self.dns_label(name, 63);
+            }
+        }
+
+        let mut params = Vec::new();
+        let mut param_types = IndexMap::new();
+        for (i, d) in param_decls.iter().enumerate() {
+            let Some(ty) = self.type_expr(&d.ty) else {
+                continue;
+            };
+            if ty.is_artifact() {
+                self.push(MlpError::ArtifactValueMismatch {
+                    src: self.src(d.ty.span),
+                    at: d.ty.span.into(),
+                    found: ty.describe(),
+                    expected: "a value type for a pipeline parameter".into(),
+                    help: Some("parameters are values (string, int, float, bool, duration, quantity, list, map); artifacts come from stages".into()),
+                });
+                continue;
+            }
+            let default = d
+                .value
+                .as_ref()
+                .and_then(|v| self.literal_of_type(v, &ty, "a default"));
+            if !duplicates.contains(&i) {
+                param_types.insert(d.name.name.clone(), ty.clone());
+            }
+            params.push(hir::Param {
+                name: d.name.name.clone(),
+                dns_name: dns_name(&d.name.name),
+                ty,
+                default,
+                span: d.span,
+            });
+        }
+
+        let mut pcx = PipelineCx {
+            params: param_types,
+            stages: Vec::new(),
+            stage_index: HashMap::new(),
+        };
+        for (i, s) in stage_decls.iter().enumerate() {
+            let sig = self.stage_sig(module, s);
+            if !duplicates.contains(&(i + param_decls.len())) {
+                pcx.stage_index
+                    .insert(s.name.name.clone(), pcx.stages.len());
+            }
+            pcx.stages.push(sig);
+        }
+
+        let place = format!("pipeline `{}`", p.name.name);
+        let settings = self.record(
+            &setting_items,
+            schema::PIPELINE,
+            Scope::Pipeline {
+                pcx: &pcx,
+                stage: None,
+                for_each: false,
+            },
+            &place,
+            p.name.span,
+        );
+        let defaults = match defaults_block {
+            Some(item) => self.defaults(item, &pcx),
+            None => Fields::new(),
+        };
+
+        let mlflow = settings.get("mlflow");
+        let mut stages = Vec::new();
+        for (i, s) in stage_decls.iter().enumerate() {
+            let stage = self.stage(module, s, i, &pcx, &defaults);
+            if let Some(stage) = &stage {
+                if stage.tracked && mlflow.is_none() {
+                    self.push(MlpError::TrackingNeedsMlflow {
+                        src: self.src(s.name.span),
+                        at: s.name.span.into(),
+                        stage: s.name.name.clone(),
+                    });
+                }
+                if stage.kind == StageKind::Deploy {
+                    let has_store = matches!(mlflow, Some(Spanned { value: Value::Map(m), .. }) if m.contains_key("artifact_store"));
+                    if !has_store {
+                        self.push(MlpError::DeployWithoutArtifactStore {
+                            src: self.src(s.name.span),
+                            at: s.name.span.into(),
+                            stage: s.name.name.clone(),
+                        });
+                    }
+                }
+            }
+            stages.push(stage);
+        }
+        let stages: Vec<hir::Stage> = if stages.iter().all(Option::is_some) {
+            stages.into_iter().flatten().collect()
+        } else {
+            Vec::new()
+        };
+        if !stages.is_empty() {
+            for cycle in graph::cycles(&stages) {
+                self.push(graph::cycle_error(self.sources, &stages, &cycle));
+            }
+        }
+        hir::Pipeline {
+            name: p.name.name.clone(),
+            dns_name: dns,
+            params,
+            settings,
+            defaults,
+            stages,
+            span: p.span,
+        }
+    }
+
+    fn defaults_item<'i>(&mut self, item: Item<'i>, previous: Option<Item<'i>>) -> Item<'i> {
+        if let Some(first) = previous {
+            self.push(MlpError::Duplicate {
+                src: self.src(item.key.span),
+                what: "block".into(),
+                name: "defaults".into(),
+                again: item.key.span.into(),
+                first: first.key.span.into(),
+            });
+        }
+        item
+    }
+
+    /// `defaults { ... }`: any stage field, with no stage outputs in it.
+    fn defaults(&mut self, item: Item, pcx: &PipelineCx) -> Fields {
+        let Some(items) = self.record_items(item.node, "`defaults`") else {
+            return Fields::new();
+        };
+        let scope = Scope::Pipeline {
+            pcx,
+            stage: None,
+            for_each: false,
+        };
+        let mut fields = Fields::new();
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for it in items {
+            if !self.first_time(&mut seen, it.key, "field") {
+                continue;
+            }
+            match schema::stage_field(&it.key.name, None) {
+                Some(Ok(spec)) => {
+                    if matches!(
+                        spec.ty,
+                        FieldTy::After
+                            | FieldTy::ForEach
+                            | FieldTy::RegisterModel
+                            | FieldTy::DeployModel
+                    ) || matches!(
+                        it.key.name.as_str(),
+                        "name" | "service" | "alias" | "metrics" | "params"
+                    ) {
+                        self.push(MlpError::EntryNotAllowed {
+                            src: self.src(it.key.span),
+                            at: it.key.span.into(),
+                            entry: format!("the field `{}`", it.key.name),
+                            place: "`defaults`".into(),
+                            help: Some(
+                                "this field is particular to each stage; set it on the stage"
+                                    .into(),
+                            ),
+                        });
+                        continue;
+                    }
+                    if let Some(v) = self.field(spec, it, scope, "`defaults`") {
+                        fields.insert(it.key.name.clone(), v);
+                    }
+                }
+                _ => self.unknown_field(it.key, "`defaults`", &schema::stage_field_names(None)),
+            }
+        }
+        fields
+    }
+
+    // ----- stages ------------------------------------------------------------
+
+    fn resolve_template(&mut self, module: usize, r: &ast::TemplateRef) -> Option<Option<usize>> {
+        let target_module = match &r.module {
+            None => module,
+            Some(alias) => {
+                let found = self.modules[module]
+                    .imports
+                    .iter()
+                    .find(|i| i.alias.name == alias.name)
+                    .map(|i| i.module);
+                match found {
+                    Some(m) => m,
+                    None => {
+                        let aliases: Vec<&str> = self.modules[module]
+                            .imports
+                            .iter()
+                            .map(|i| i.alias.name.as_str())
+                            .collect();
+                        let help = match closest(&alias.name, aliases.iter().copied()) {
+                            Some(c) => Some(format!("did you mean `{c}.{}`?", r.name.name)),
+                            None if crate::stdlib::module(&alias.name).is_some() => Some(format!(
+                                "add `import std.{}` at the top of the file",
+                                alias.name
+                            )),
+                            None => Some(format!("no import is named `{}`", alias.name)),
+                        };
+                        self.push(MlpError::UnknownTemplate {
+                            src: self.src(r.span),
+                            at: r.span.into(),
+                            name: r.display(),
+                            help,
+                        });
+                        return None;
+                    }
+                }
+            }
+        };
+        if self.modules[target_module].file.is_none() {
+            // The module failed to load or parse; that is reported already.
+            return Some(None);
+        }
+        match self
+            .template_index
+            .get(&(target_module, r.name.name.clone()))
+        {
+            Some(found) => Some(*found),
+            None => {
+                let names: Vec<&str> = self
+                    .template_index
+                    .keys()
+                    .filter(|(m, _)| *m == target_module)
+                    .map(|(_, n)| n.as_str())
+                    .collect();
+                let help = closest(&r.name.name, names.iter().copied())
+                    .map(|c| match &r.module {
+                        Some(m) => format!("did you mean `{}.{c}`?", m.name),
+                        None => format!("did you mean `{c}`?"),
+                    })
+                    .or_else(|| {
+                        let mut sorted = names.clone();
+                        sorted.sort_unstable();
+                        (!sorted.is_empty()).then(|| format!("available: {}", sorted.join(", ")))
+                    });
+                self.push(MlpError::UnknownTemplate {
+                    src: self.src(r.span),
+                    at: r.span.into(),
+                    name: r.display(),
+                    help,
+                });
+                None
+            }
+        }
+    }
+
+    /// Everything other stages may see of `s`, computed before any body is
+    /// checked so that references may point forward.
+    fn stage_sig(&mut self, module: usize, s: &ast::Stage) -> StageSig {
+        let kind = self.stage_kind(&s.kind);
+        let template = s
+            .uses
+            .as_ref()
+            .and_then(|r| self.resolve_template(module, r))
+            .flatten()
+            .map(|i| &self.templates[i]);
+        let mut outputs: IndexMap<String, Ty> = IndexMap::new();
+        if let Some(t) = template {
+            for o in &t.outputs {
+                outputs.insert(o.name.clone(), o.ty.clone());
+            }
+        }
+        for e in &s.body.entries {
+            if let Entry::Output(d) = e {
+                if let Some(ty) = Ty::from_name(
+                    &d.ty.name.name,
+                    d.ty.arg
+                        .as_ref()
+                        .and_then(|a| Ty::from_name(&a.name.name, None)),
+                ) {
+                    outputs.insert(d.name.name.clone(), ty);
+                }
+            }
+        }
+        let own_track = literal_bool(&s.body, "track");
+        let template_track = template.and_then(|t| match t.fields.get("track") {
+            Some(Spanned {
+                value: Value::Bool(b),
+                ..
+            }) => Some(*b),
+            _ => None,
+        });
+        let tracked = own_track
+            .or(template_track)
+            .unwrap_or(kind == Some(StageKind::Train))
+            && kind.is_some_and(StageKind::runs_user_container);
+        let mut metrics = literal_names(&s.body, "metrics");
+        if metrics.is_empty() {
+            if let Some(Spanned {
+                value: Value::List(items),
+                ..
+            }) = template.and_then(|t| t.fields.get("metrics"))
+            {
+                metrics = items
+                    .iter()
+                    .filter_map(|i| match &i.value {
+                        Value::Str(parts) => plain_text(parts),
+                        _ => None,
+                    })
+                    .collect();
+            }
+        }
+        if tracked {
+            outputs.entry("run_id".into()).or_insert(Ty::String);
+        }
+        match kind {
+            Some(StageKind::Train) if tracked => {
+                outputs.entry("model".into()).or_insert(Ty::ModelUri);
+            }
+            Some(StageKind::Register) => {
+                outputs.entry("version".into()).or_insert(Ty::String);
+                outputs.entry("model_uri".into()).or_insert(Ty::String);
+            }
+            Some(StageKind::Deploy) => {
+                outputs.entry("url".into()).or_insert(Ty::String);
+            }
+            _ => {}
+        }
+        StageSig {
+            name: s.name.name.clone(),
+            kind,
+            outputs,
+            metrics: if tracked { metrics } else { Vec::new() },
+            tracked,
+        }
+    }
+
+    fn stage(
+        &mut self,
+        module: usize,
+        s: &ast::Stage,
+        index: usize,
+        pcx: &PipelineCx,
+        defaults: &Fields,
+    ) -> Option<hir::Stage> {
+        let sig = &pcx.stages[index];
+        let kind = sig.kind;
+        let template = match &s.uses {
+            Some(r) => match self.template_ref_quiet(module, r) {
+                Some(Some(t)) => Some(t),
+                // Unknown or broken template: already reported.
+                Some(None) | None => {
+                    self.deps.clear();
+                    return None;
+                }
+            },
+            None => None,
+        };
+        if let (Some(kind), Some(t)) = (kind, template) {
+            let tk = self.templates[t].kind;
+            if tk != kind {
+                self.push(MlpError::TemplateKindMismatch {
+                    src: self.src(s.kind.span),
+                    at: s.kind.span.into(),
+                    stage_kind: kind.name().into(),
+                    template: s.uses.as_ref().map(|r| r.display()).unwrap_or_default(),
+                    template_kind: tk.name().into(),
+                });
+            }
+        }
+        let for_each = has_field(&s.body, "for_each")
+            || template.is_some_and(|t| self.templates[t].fields.contains_key("for_each"));
+        let scope = Scope::Pipeline {
+            pcx,
+            stage: Some(index),
+            for_each,
+        };
+        self.deps.clear();
+
+        // Assignments that name a template input are arguments, not fields.
+        let inputs: Vec<hir::Input> = template
+            .map(|t| self.templates[t].inputs.clone())
+            .unwrap_or_default();
+        let mut args: IndexMap<String, Spanned<Value>> = IndexMap::new();
+        let mut field_entries: Vec<Entry> = Vec::new();
+        for entry in &s.body.entries {
+            match entry {
+                Entry::Field(f) if inputs.iter().any(|i| i.name == f.name.name) => {
+                    let input = inputs.iter().find(|i| i.name == f.name.name).cloned();
+                    if args.contains_key(&f.name.name) {
+                        let first = args[&f.name.name].span;
+                        self.push(MlpError::Duplicate {
+                            src: self.src(f.name.span),
+                            what: "input".into(),
+                            name: f.name.name.clone(),
+                            again: f.name.span.into(),
+                            first: first.into(),
+                        });
+                        continue;
+                    }
+                    if let Some(input) = input {
+                        if let Some(v) = self.assign(
+                            &f.value,
+                            &input.ty,
+                            scope,
+                            &format!("input `{}`", input.name),
+                        ) {
+                            args.insert(
+                                f.name.name.clone(),
+                                Spanned {
+                                    value: v,
+                                    span: f.span,
+                                },
+                            );
+                        }
+                    }
+                }
+                other => field_entries.push(other.clone()),
+            }
+        }
+        let uses = match template {
+            Some(t) => {
+                let t_name = s.uses.as_ref().map(|r| r.display()).unwrap_or_default();
+                for input in &inputs {
+                    if args.contains_key(&input.name) {
+                        continue;
+                    }
+                    match &input.default {
+                        Some(d) => {
+                            args.insert(input.name.clone(), d.clone());
+                        }
+                        None => self.push(MlpError::MissingInput {
+                            src: self.src(s.name.span),
+                            at: s.name.span.into(),
+                            template: t_name.clone(),
+                            input: input.name.clone(),
+                            help: Some(format!(
+                                "add `{} = ...` ({}) to the stage",
+                                input.name,
+                                input.ty.describe()
+                            )),
+                        }),
+                    }
+                }
+                Some(hir::TemplateUse {
+                    template: t,
+                    args,
+                    span: s.uses.as_ref().map_or(s.span, |r| r.span),
+                })
+            }
+            None => None,
+        };
+
+        let body = ast::Body {
+            entries: field_entries,
+            span: s.body.span,
+        };
+        let place = match kind {
+            Some(k) => format!("`{}` stage `{}`", k.name(), s.name.name),
+            None => format!("stage `{}`", s.name.name),
+        };
+        let (fields, when) = self.stage_body(&body, kind, scope, &place, false);
+        let mut outputs = Vec::new();
+        for e in &body.entries {
+            if let Entry::Output(d) = e {
+                if kind.is_some_and(|k| !k.runs_user_container()) {
+                    self.push(MlpError::FieldNotForKind {
+                        src: self.src(d.span),
+                        at: d.span.into(),
+                        field: "output".into(),
+                        kind: kind.map(StageKind::name).unwrap_or_default().into(),
+                        help: Some("register and deploy stages have built-in outputs (`version`, `model_uri`, `url`)".into()),
+                    });
+                    continue;
+                }
+                if let Some(o) = self.output_decl(d) {
+                    outputs.push(o);
+                }
+            }
+        }
+        let mut own_outputs: Vec<&Ident> = Vec::new();
+        if let Some(t) = template {
+            let template_outputs = self.templates[t].outputs.clone();
+            for o in &template_outputs {
+                if let Some(mine) = body.entries.iter().find_map(|e| match e {
+                    Entry::Output(d) if d.name.name == o.name => Some(&d.name),
+                    _ => None,
+                }) {
+                    let (src, again) = (self.src(mine.span), mine.span);
+                    let first = if o.span.source == again.source {
+                        o.span
+                    } else {
+                        again
+                    };
+                    self.push(MlpError::Duplicate {
+                        src,
+                        what: "output".into(),
+                        name: o.name.clone(),
+                        again: again.into(),
+                        first: first.into(),
+                    });
+                }
+            }
+        }
+        for e in &body.entries {
+            if let Entry::Output(d) = e {
+                own_outputs.push(&d.name);
+            }
+        }
+        self.unique_names(&own_outputs, "output");
+
+        let kind = kind?;
+        self.required_fields(s, kind, &fields, template, defaults);
+        let deps = std::mem::take(&mut self.deps);
+        Some(hir::Stage {
+            name: s.name.name.clone(),
+            dns_name: dns_name(&s.name.name),
+            kind,
+            uses,
+            fields,
+            outputs,
+            when,
+            tracked: sig.tracked,
+            deps,
+            span: s.span,
+        })
+    }
+
+    /// Like `resolve_template`, without reporting again (the signature pass did).
+    fn template_ref_quiet(&self, module: usize, r: &ast::TemplateRef) -> Option<Option<usize>> {
+        let target = match &r.module {
+            None => module,
+            Some(alias) => {
+                self.modules[module]
+                    .imports
+                    .iter()
+                    .find(|i| i.alias.name == alias.name)?
+                    .module
+            }
+        };
+        self.template_index
+            .get(&(target, r.name.name.clone()))
+            .copied()
+    }
+
+    fn required_fields(
+        &mut self,
+        s: &ast::Stage,
+        kind: StageKind,
+        fields: &Fields,
+        template: Option<usize>,
+        defaults: &Fields,
+    ) {
+        for name in schema::required_stage_fields(kind) {
+            let from_template =
+                template.is_some_and(|t| self.templates[t].fields.contains_key(*name));
+            // A field that is written but invalid is reported as invalid, not missing.
+            if fields.contains_key(*name)
+                || has_field(&s.body, name)
+                || from_template
+                || defaults.contains_key(*name)
+            {
+                continue;
+            }
+            let help = match *name {
+                "image" => {
+                    "add `image = \"registry/name:tag\"`, or set it in `defaults` or the template"
+                        .to_string()
+                }
+                "model" if kind == StageKind::Register => {
+                    "add `model = TRAIN_STAGE.model`".to_string()
+                }
+                "model" => "add `model = REGISTER_STAGE.version`".to_string(),
+                "name" => "add `name = \"registered-model-name\"`".to_string(),
+                "service" => "add `service = \"inference-service-name\"`".to_string(),
+                other => format!("add `{other} = ...`"),
+            };
+            self.push(MlpError::MissingField {
+                src: self.src(s.name.span),
+                at: s.name.span.into(),
+                field: name.to_string(),
+                context: format!("`{}` stage `{}`", kind.name(), s.name.name),
+                help: Some(help),
+            });
+        }
+        let script = fields.get("script").map(|f| f.span);
+        let command = fields.get("command").map(|f| f.span);
+        let template_has =
+            |name: &str| template.is_some_and(|t| self.templates[t].fields.contains_key(name));
+        let shell = fields.get("shell").map(|f| f.span);
+        let has_script =
+            script.is_some() || template_has("script") || defaults.contains_key("script");
+        let has_for_each = fields.contains_key("for_each") || template_has("for_each");
+        if let (Some(shell), false) = (shell, has_script) {
+            self.push(MlpError::InvalidValue {
+                src: self.src(shell),
+                at: shell.into(),
+                field: "shell".into(),
+                reason: "`shell` runs a `script`, and this stage has none".into(),
+                help: Some("add a `script`, or remove `shell`".into()),
+            });
+        }
+        // A stage's own `command` replaces a template's `script`, and the reverse.
+        let _ = command;
+        let parallelism = fields.get("parallelism").map(|f| f.span);
+        if let (Some(p), false) = (parallelism, has_for_each) {
+            self.push(MlpError::InvalidValue {
+                src: self.src(p),
+                at: p.into(),
+                field: "parallelism".into(),
+                reason: "`parallelism` limits a `for_each` fan-out, and this stage has none".into(),
+                help: Some(
+                    "add `for_each`, or set `parallelism` on the pipeline to limit the whole run"
+                        .into(),
+                ),
+            });
+        }
+    }
+
+    /// The fields and `when` of a stage or template body.
+    fn stage_body(
+        &mut self,
+        body: &ast::Body,
+        kind: Option<StageKind>,
+        scope: Scope,
+        place: &str,
+        is_template: bool,
+    ) -> (Fields, Option<Spanned<Cond>>) {
+        let mut fields = Fields::new();
+        let mut when: Option<Spanned<Cond>> = None;
+        let mut when_span: Option<Span> = None;
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for entry in &body.entries {
+            let item = match entry {
+                Entry::Field(f) => Item {
+                    key: &f.name,
+                    node: Node::Expr(&f.value),
+                    span: f.span,
+                },
+                Entry::Block(b) => Item {
+                    key: &b.name,
+                    node: Node::Block(&b.body),
+                    span: b.span,
+                },
+                Entry::When(w) => {
+                    if let Some(first) = when_span {
+                        self.push(MlpError::Duplicate {
+                            src: self.src(w.span),
+                            what: "condition".into(),
+                            name: "when".into(),
+                            again: w.span.into(),
+                            first: first.into(),
+                        });
+                        continue;
+                    }
+                    when_span = Some(w.span);
+                    when = self.condition(&w.cond, scope).map(|c| Spanned {
+                        value: c,
+                        span: w.cond.span,
+                    });
+                    continue;
+                }
+                Entry::Output(_) | Entry::Input(_) if is_template => continue,
+                Entry::Output(_) => continue,
+                Entry::Input(_) | Entry::Param(_) | Entry::Stage(_) => {
+                    let help = match entry {
+                        Entry::Stage(_) => "stages go directly in a pipeline",
+                        Entry::Param(_) => "`param` declares a pipeline parameter; templates take `input`",
+                        _ => "`input` declares a template input; in a stage, supply it as `NAME = value`",
+                    };
+                    self.push(MlpError::EntryNotAllowed {
+                        src: self.src(entry.span()),
+                        at: entry.span().into(),
+                        entry: entry.describe(),
+                        place: place.to_string(),
+                        help: Some(help.into()),
+                    });
+                    continue;
+                }
+            };
+            if item.key.name == "when" {
+                self.push(MlpError::UnknownField {
+                    src: self.src(item.key.span),
+                    at: item.key.span.into(),
+                    field: "when".into(),
+                    context: place.to_string(),
+                    help: Some("a condition is written without `=`: `when EXPR`".into()),
+                });
+                continue;
+            }
+            if !self.first_time(&mut seen, item.key, "field") {
+                continue;
+            }
+            let spec = match schema::stage_field(&item.key.name, kind) {
+                Some(Ok(spec)) => spec,
+                Some(Err(kinds)) => {
+                    let k = kind.map(StageKind::name).unwrap_or_default();
+                    let help = match (item.key.name.as_str(), kind) {
+                        (
+                            "command" | "args" | "script" | "image" | "env" | "shell",
+                            Some(StageKind::Register | StageKind::Deploy),
+                        ) => {
+                            format!("a `{k}` stage runs a step generated by mlpc; `{}` is available on {} stages", item.key.name, schema::kinds_names(kinds))
+                        }
+                        _ => format!(
+                            "`{}` is available on {} stages",
+                            item.key.name,
+                            schema::kinds_names(kinds)
+                        ),
+                    };
+                    self.push(MlpError::FieldNotForKind {
+                        src: self.src(item.key.span),
+                        at: item.key.span.into(),
+                        field: item.key.name.clone(),
+                        kind: k.into(),
+                        help: Some(help),
+                    });
+                    continue;
+                }
+                None => {
+                    self.unknown_field(item.key, place, &schema::stage_field_names(kind));
+                    continue;
+                }
+            };
+            if kind.is_none() {
+                continue;
+            }
+            if let Some(v) = self.field(spec, item, scope, place) {
+                fields.insert(item.key.name.clone(), v);
+            }
+        }
+        if let (Some(script), Some(command)) = (fields.get("script"), fields.get("command")) {
+            self.push(MlpError::ExclusiveFields {
+                src: self.src(script.span),
+                first: "command".into(),
+                second: "script".into(),
+                first_at: command.span.into(),
+                second_at: script.span.into(),
+                help: Some("a `script` is run by `shell` (default `sh`); a `command` runs as is. Keep one; pass arguments with `args`".into()),
+            });
+        }
+        (fields, when)
+    }
+
+    fn first_time<'i>(
+        &mut self,
+        seen: &mut HashMap<&'i str, Span>,
+        key: &'i Ident,
+        what: &str,
+    ) -> bool {
+        if let Some(first) = seen.get(key.name.as_str()) {
+            self.push(MlpError::Duplicate {
+                src: self.src(key.span),
+                what: what.into(),
+                name: key.name.clone(),
+                again: key.span.into(),
+                first: (*first).into(),
+            });
+            return false;
+        }
+        seen.insert(&key.name, key.span);
+        true
+    }
+
+    fn unknown_field(&mut self, key: &Ident, place: &str, candidates: &[&str]) {
+        let help = did_you_mean(&key.name, candidates.iter().copied()).or_else(|| {
+            (!schema::is_stage_field(&key.name) && candidates.len() <= 12).then(|| {
+                format!(
+                    "the fields here are {}",
+                    candidates
+                        .iter()
+                        .map(|c| format!("`{c}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+        });
+        self.push(MlpError::UnknownField {
+            src: self.src(key.span),
+            at: key.span.into(),
+            field: key.name.clone(),
+            context: place.to_string(),
+            help,
+        });
+    }
+
+    // ----- records (blocks and maps) ------------------------------------------
+
+    /// The entries of a block or a map literal.
+    fn record_items<'n>(&mut self, node: Node<'n>, place: &str) -> Option<Vec<Item<'n>>> {
+        match node {
+            Node::Block(body) => {
+                let mut items = Vec::new();
+                for entry in &body.entries {
+                    match entry {
+                        Entry::Field(f) => items.push(Item {
+                            key: &f.name,
+                            node: Node::Expr(&f.value),
+                            span: f.span,
+                        }),
+                        Entry::Block(b) => items.push(Item {
+                            key: &b.name,
+                            node: Node::Block(&b.body),
+                            span: b.span,
+                        }),
+                        other => self.push(MlpError::EntryNotAllowed {
+                            src: self.src(other.span()),
+                            at: other.span().into(),
+                            entry: other.describe(),
+                            place: place.to_string(),
+                            help: None,
+                        }),
+                    }
+                }
+                Some(items)
+            }
+            Node::Expr(Expr {
+                kind: ExprKind::Map(entries),
+                ..
+            }) => Some(
+                entries
+                    .iter()
+                    .map(|e| Item {
+                        key: &e.key,
+                        node: Node::Expr(&e.value),
+                        span: e.span,
+                    })
+                    .collect(),
+            ),
+            Node::Expr(other) => {
+                self.push(MlpError::TypeMismatch {
+                    src: self.src(other.span),
+                    at: other.span.into(),
+                    expected: format!("a block for {place}"),
+                    found: other.kind.describe().into(),
+                    help: Some("write `NAME { key = value, ... }`".into()),
+                });
+                None
+            }
+        }
+    }
+
+    /// A block checked against `specs`, as a map value.
+    fn record(
+        &mut self,
+        items: &[Item],
+        specs: &[FieldSpec],
+        scope: Scope,
+        place: &str,
+        place_span: Span,
+    ) -> Fields {
+        let mut fields = Fields::new();
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for it in items {
+            if !self.first_time(&mut seen, it.key, "field") {
+                continue;
+            }
+            match specs.iter().find(|s| s.name == it.key.name) {
+                Some(spec) => {
+                    if let Some(v) = self.field(spec, *it, scope, place) {
+                        fields.insert(it.key.name.clone(), v);
+                    }
+                }
+                None => {
+                    let names: Vec<&str> = specs.iter().map(|s| s.name).collect();
+                    self.unknown_field(it.key, place, &names);
+                }
+            }
+        }
+        for spec in specs.iter().filter(|s| s.required) {
+            if !seen.contains_key(spec.name) {
+                self.push(MlpError::MissingField {
+                    src: self.src(place_span),
+                    at: place_span.into(),
+                    field: spec.name.to_string(),
+                    context: place.to_string(),
+                    help: Some(format!("add `{} = ...`", spec.name)),
+                });
+            }
+        }
+        fields
+    }
+
+    // ----- fields --------------------------------------------------------------
+
+    fn field(
+        &mut self,
+        spec: &FieldSpec,
+        item: Item,
+        scope: Scope,
+        place: &str,
+    ) -> Option<Spanned<Value>> {
+        let name = spec.name;
+        let span = item.node.span();
+        let value = match spec.ty {
+            FieldTy::Block(specs) => {
+                let sub_place = format!("`{name}`");
+                let items = self.record_items(item.node, &sub_place)?;
+                Value::Map(
+                    self.record(&items, specs, scope, &sub_place, item.key.span)
+                        .into_iter()
+                        .collect(),
+                )
+            }
+            FieldTy::Retries => match item.node {
+                Node::Expr(Expr {
+                    kind: ExprKind::Int(_),
+                    ..
+                }) => self.int(item, 0, i64::MAX, scope)?,
+                node => {
+                    let items = self.record_items(node, "`retries`")?;
+                    Value::Map(
+                        self.record(&items, schema::RETRIES, scope, "`retries`", item.key.span)
+                            .into_iter()
+                            .collect(),
+                    )
+                }
+            },
+            FieldTy::Env => self.env(item, scope)?,
+            FieldTy::StrMap(kind) => self.str_map(item, kind, scope)?,
+            FieldTy::Params => self.params(item, scope)?,
+            _ => {
+                let Node::Expr(expr) = item.node else {
+                    self.push(MlpError::TypeMismatch {
+                        src: self.src(span),
+                        at: span.into(),
+                        expected: expected_words(spec.ty),
+                        found: "a block".into(),
+                        help: Some(format!("write `{name} = ...`")),
+                    });
+                    return None;
+                };
+                self.expr_field(spec, expr, item, scope, place)?
+            }
+        };
+        Some(Spanned { value, span })
+    }
+
+    fn expr_field(
+        &mut self,
+        spec: &FieldSpec,
+        expr: &Expr,
+        item: Item,
+        scope: Scope,
+        place: &str,
+    ) -> Option<Value> {
+        if matches!(expr.kind, ExprKind::Invalid) {
+            return None;
+        }
+        let name = spec.name;
+        match spec.ty {
+            FieldTy::Str => self.string_value(expr, scope, name),
+            FieldTy::Script => self.script(expr, scope),
+            FieldTy::Int { min, max } => self.int(item, min, max, scope),
+            FieldTy::Number { min } => {
+                let v = match &expr.kind {
+                    ExprKind::Int(i) => *i as f64,
+                    ExprKind::Float(f) => *f,
+                    _ => {
+                        return self.typed_ref_or_mismatch(expr, &Ty::Float, scope, "a number");
+                    }
+                };
+                if v < min {
+                    self.push(MlpError::InvalidValue {
+                        src: self.src(expr.span),
+                        at: expr.span.into(),
+                        field: name.into(),
+                        reason: format!("must be at least {min}"),
+                        help: None,
+                    });
+                    return None;
+                }
+                Some(Value::Float(v))
+            }
+            FieldTy::Bool => match &expr.kind {
+                ExprKind::Bool(b) => Some(Value::Bool(*b)),
+                _ if name == "track" => {
+                    self.mismatch(
+                        expr,
+                        "`true` or `false` (tracking is decided at compile time)",
+                        None,
+                    );
+                    None
+                }
+                _ => self.typed_ref_or_mismatch(expr, &Ty::Bool, scope, "`true` or `false`"),
+            },
+            FieldTy::Duration => self.duration(expr, scope, name),
+            FieldTy::Quantity => self.quantity(expr, scope, name),
+            FieldTy::Args => {
+                let ExprKind::List(items) = &expr.kind else {
+                    self.mismatch(expr, "a list such as `[\"python\", \"train.py\"]`", None);
+                    return None;
+                };
+                let mut out = Vec::new();
+                for it in items {
+                    let (v, ty) = self.value_of(it, scope)?;
+                    if !(ty.is_scalar() || ty.is_artifact()) {
+                        self.mismatch(it, "a string, number or reference", None);
+                        continue;
+                    }
+                    out.push(Spanned {
+                        value: v,
+                        span: it.span,
+                    });
+                }
+                Some(Value::List(out))
+            }
+            FieldTy::Names | FieldTy::StrList => {
+                let ExprKind::List(items) = &expr.kind else {
+                    self.mismatch(expr, "a list of strings", None);
+                    return None;
+                };
+                let mut out = Vec::new();
+                let mut seen: HashMap<String, Span> = HashMap::new();
+                for it in items {
+                    let text = match &it.kind {
+                        ExprKind::Str(parts) => plain_text(parts),
+                        _ => None,
+                    };
+                    let Some(text) = text else {
+                        self.mismatch(it, "a literal string", None);
+                        continue;
+                    };
+                    self.no_argo_braces(&text, it.span);
+                    if text.is_empty() {
+                        self.invalid(it.span, name, "an empty name", None);
+                        continue;
+                    }
+                    if let Some(first) = seen.get(&text) {
+                        self.push(MlpError::Duplicate {
+                            src: self.src(it.span),
+                            what: if matches!(spec.ty, FieldTy::Names) {
+                                "metric"
+                            } else {
+                                "entry"
+                            }
+                            .into(),
+                            name: text.clone(),
+                            again: it.span.into(),
+                            first: (*first).into(),
+                        });
+                        continue;
+                    }
+                    seen.insert(text.clone(), it.span);
+                    out.push(Spanned {
+                        value: Value::Str(vec![StrPart::Text(text)]),
+                        span: it.span,
+                    });
+                }
+                Some(Value::List(out))
+            }
+            FieldTy::After => self.after(expr, scope),
+            FieldTy::Cache => match &expr.kind {
+                ExprKind::Bool(b) => Some(Value::Bool(*b)),
+                _ => self.duration(expr, scope, name),
+            },
+            FieldTy::ForEach => self.for_each(expr, scope),
+            FieldTy::Records(specs) => {
+                let ExprKind::List(items) = &expr.kind else {
+                    self.mismatch(expr, &format!("a list of maps for `{name}`"), None);
+                    return None;
+                };
+                let mut out = Vec::new();
+                let place = format!("an entry of `{name}`");
+                for it in items {
+                    let Some(entries) = self.record_items(Node::Expr(it), &place) else {
+                        continue;
+                    };
+                    let rec = self.record(&entries, specs, scope, &place, it.span);
+                    out.push(Spanned {
+                        value: Value::Map(rec.into_iter().collect()),
+                        span: it.span,
+                    });
+                }
+                Some(Value::List(out))
+            }
+            FieldTy::Enum(allowed) => {
+                let text = match &expr.kind {
+                    ExprKind::Str(parts) => plain_text(parts),
+                    _ => None,
+                };
+                let Some(text) = text else {
+                    self.mismatch(expr, &format!("one of {}", quoted_list(allowed)), None);
+                    return None;
+                };
+                if !allowed.contains(&text.as_str()) {
+                    let help = closest(&text, allowed.iter().copied())
+                        .map(|c| format!("did you mean \"{c}\"?"))
+                        .or_else(|| Some(format!("use one of {}", quoted_list(allowed))));
+                    self.invalid(
+                        expr.span,
+                        name,
+                        &format!(
+                            "\"{}\" is not one of {}",
+                            text.escape_debug(),
+                            quoted_list(allowed)
+                        ),
+                        help,
+                    );
+                    return None;
+                }
+                Some(Value::Str(vec![StrPart::Text(text)]))
+            }
+            FieldTy::RegisterModel => self.register_model(expr, scope),
+            FieldTy::DeployModel => self.deploy_model(expr, scope),
+            FieldTy::Credentials => {
+                let secret = self.secret_call(expr, 1)?;
+                Some(secret)
+            }
+            FieldTy::Cron => self.cron(expr),
+            FieldTy::TrackingUri => self.tracking_uri(expr),
+            FieldTy::Path => self
+                .path_literal(expr)
+                .map(|p| Value::Str(vec![StrPart::Text(p)])),
+            FieldTy::Block(_)
+            | FieldTy::Retries
+            | FieldTy::Env
+            | FieldTy::StrMap(_)
+            | FieldTy::Params => {
+                let _ = place;
+                None
+            }
+        }
+    }
+
+    fn mismatch(&mut self, expr: &Expr, expected: &str, help: Option<String>) {
+        if matches!(expr.kind, ExprKind::Invalid) {
+            return; // reported when it was read
+        }
+        self.push(MlpError::TypeMismatch {
+            src: self.src(expr.span),
+            at: expr.span.into(),
+            expected: expected.to_string(),
+            found: expr.kind.describe().to_string(),
+            help,
+        });
+    }
+
+    fn invalid(&mut self, span: Span, field: &str, reason: &str, help: Option<String>) {
+        self.push(MlpError::InvalidValue {
+            src: self.src(span),
+            at: span.into(),
+            field: field.to_string(),
+            reason: reason.to_string(),
+            help,
+        });
+    }
+
+    /// A reference whose type must fit `ty`; anything else is a mismatch.
+    fn typed_ref_or_mismatch(
+        &mut self,
+        expr: &Expr,
+        ty: &Ty,
+        scope: Scope,
+        words: &str,
+    ) -> Option<Value> {
+        if let ExprKind::Ref(r) = &expr.kind {
+            let (reference, found) = self.resolve(r, scope)?;
+            return self
+                .check_ty(expr.span, &found, ty)
+                .then_some(Value::Ref(reference));
+        }
+        self.mismatch(expr, words, None);
+        None
+    }
+
+    /// Reports a type mismatch between a found and an expected type.
+    fn check_ty(&mut self, span: Span, found: &Ty, expected: &Ty) -> bool {
+        if assignable(found, expected) {
+            return true;
+        }
+        if found.is_artifact() != expected.is_artifact() {
+            let help = if found.is_artifact() {
+                Some("an artifact is a file or folder; pass it in `command`, `args`, `env` or `script`, where it becomes the path to it".to_string())
+            } else {
+                Some("an artifact comes from a stage's `output` of an artifact type (dataset, model, file, dir, artifact)".to_string())
+            };
+            self.push(MlpError::ArtifactValueMismatch {
+                src: self.src(span),
+                at: span.into(),
+                found: found.describe(),
+                expected: expected.describe(),
+                help,
+            });
+        } else {
+            self.push(MlpError::TypeMismatch {
+                src: self.src(span),
+                at: span.into(),
+                expected: expected.describe(),
+                found: found.describe(),
+                help: None,
+            });
+        }
+        false
+    }
+
+    fn int(&mut self, item: Item, min: i64, max: i64, scope: Scope) -> Option<Value> {
+        let Node::Expr(expr) = item.node else {
+            return None;
+        };
+        let name = &item.key.name;
+        match &expr.kind {
+            ExprKind::Int(i) => {
+                if *i < min || *i > max {
+                    let reason = if max == i64::MAX {
+                        format!("{i} is less than {min}")
+                    } else {
+                        format!("{i} is outside {min}..{max}")
+                    };
+                    self.invalid(expr.span, name, &reason, None);
+                    return None;
+                }
+                Some(Value::Int(*i))
+            }
+            ExprKind::Ref(_) => self.typed_ref_or_mismatch(expr, &Ty::Int, scope, "an int"),
+            _ => {
+                self.mismatch(expr, "an int", None);
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, expr: &Expr, scope: Scope, field: &str) -> Option<Value> {
+        let (secs, text) = match &expr.kind {
+            ExprKind::Unit(u) => match u.duration_secs {
+                Some(s) => (s, u.text.clone()),
+                None => {
+                    self.push(MlpError::WrongUnit {
+                        src: self.src(expr.span),
+                        at: expr.span.into(),
+                        expected: "duration".into(),
+                        found: u.text.clone(),
+                        help: Some(format!(
+                            "`{field}` takes a duration such as `30s`, `10m`, `2h` or `1d`"
+                        )),
+                    });
+                    return None;
+                }
+            },
+            ExprKind::Str(parts) => match plain_text(parts)
+                .and_then(|t| crate::syntax::parse_duration(&t).map(|s| (s, t)))
+            {
+                Some(found) => found,
+                None => {
+                    self.mismatch(expr, "a duration such as `30s` or `2h`", None);
+                    return None;
+                }
+            },
+            ExprKind::Int(i) => {
+                self.push(MlpError::WrongUnit {
+                    src: self.src(expr.span),
+                    at: expr.span.into(),
+                    expected: "duration".into(),
+                    found: i.to_string(),
+                    help: Some(format!(
+                        "add a unit: `{i}s` for seconds, `{i}m` for minutes"
+                    )),
+                });
+                return None;
+            }
+            ExprKind::Ref(_) => {
+                return self.typed_ref_or_mismatch(expr, &Ty::Duration, scope, "a duration")
+            }
+            _ => {
+                self.mismatch(expr, "a duration such as `30s` or `2h`", None);
+                return None;
+            }
+        };
+        if secs <= 0.0 {
+            self.invalid(expr.span, field, "a duration must be positive", None);
+            return None;
+        }
+        Some(Value::Duration { secs, text })
+    }
+
+    fn quantity(&mut self, expr: &Expr, scope: Scope, field: &str) -> Option<Value> {
+        let text = match &expr.kind {
+            ExprKind::Unit(u) => match &u.quantity {
+                Some(q) => q.clone(),
+                None => {
+                    self.push(MlpError::WrongUnit {
+                        src: self.src(expr.span),
+                        at: expr.span.into(),
+                        expected: "quantity".into(),
+                        found: u.text.clone(),
+                        help: Some(format!(
+                            "`{field}` takes a quantity such as `500m`, `2`, `64Gi` or `1.5G`"
+                        )),
+                    });
+                    return None;
+                }
+            },
+            ExprKind::Int(i) => i.to_string(),
+            ExprKind::Float(f) => f.to_string(),
+            ExprKind::Str(parts) => match plain_text(parts).filter(|t| is_quantity(t)) {
+                Some(t) => t,
+                None => {
+                    self.mismatch(expr, "a quantity such as `500m` or `64Gi`", None);
+                    return None;
+                }
+            },
+            ExprKind::Ref(_) => {
+                return self.typed_ref_or_mismatch(expr, &Ty::Quantity, scope, "a quantity")
+            }
+            _ => {
+                self.mismatch(expr, "a quantity such as `500m` or `64Gi`", None);
+                return None;
+            }
+        };
+        if text.starts_with('-') {
+            self.invalid(expr.span, field, "a quantity cannot be negative", None);
+            return None;
+        }
+        Some(Value::Quantity(text))
+    }
+
+    fn string_value(&mut self, expr: &Expr, scope: Scope, field: &str) -> Option<Value> {
+        let (value, ty) = self.value_of(expr, scope)?;
+        if ty.is_artifact() {
+            self.push(MlpError::ArtifactValueMismatch {
+                src: self.src(expr.span),
+                at: expr.span.into(),
+                found: ty.describe(),
+                expected: format!("a string for `{field}`"),
+                help: Some("artifacts can be passed in `command`, `args`, `env` and `script`, where they become a path".into()),
+            });
+            return None;
+        }
+        if !ty.is_scalar() {
+            self.mismatch(expr, "a string", None);
+            return None;
+        }
+        if field == "image" {
+            if let Value::Str(parts) = &value {
+                if plain_text(parts)
+                    .is_some_and(|t| t.trim().is_empty() || t.chars().any(char::is_whitespace))
+                {
+                    self.invalid(
+                        expr.span,
+                        field,
+                        "an image reference cannot be empty or contain spaces",
+                        Some("write e.g. \"registry.example.com/team/trainer:1.4.2\"".into()),
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(value)
+    }
+
+    fn script(&mut self, expr: &Expr, scope: Scope) -> Option<Value> {
+        if !matches!(expr.kind, ExprKind::Str(_)) {
+            self.mismatch(expr, "a string (usually a `\"\"\"` block)", None);
+            return None;
+        }
+        self.value_of(expr, scope).map(|(v, _)| v)
+    }
+
+    fn env(&mut self, item: Item, scope: Scope) -> Option<Value> {
+        let items = self.record_items(item.node, "`env`")?;
+        let mut out = IndexMap::new();
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for it in items {
+            if !self.first_time(&mut seen, it.key, "environment variable") {
+                continue;
+            }
+            if !is_env_name(&it.key.name) {
+                self.invalid(
+                    it.key.span,
+                    "env",
+                    &format!(
+                        "`{}` is not a valid environment variable name",
+                        it.key.name.escape_debug()
+                    ),
+                    Some("use letters, digits, `_`, `-` and `.`, not starting with a digit".into()),
+                );
+                continue;
+            }
+            if it.key.name.starts_with("MLFLOW_") || it.key.name.starts_with("MLP_") {
+                let reserved = [
+                    "MLFLOW_RUN_ID",
+                    "MLFLOW_TRACKING_URI",
+                    "MLFLOW_EXPERIMENT_NAME",
+                ];
+                if reserved.contains(&it.key.name.as_str()) || it.key.name.starts_with("MLP_PARAM_")
+                {
+                    self.invalid(
+                        it.key.span,
+                        "env",
+                        &format!("`{}` is set by mlpc's MLflow tracking", it.key.name),
+                        Some("configure tracking in the pipeline's `mlflow` block".into()),
+                    );
+                    continue;
+                }
+            }
+            let Node::Expr(expr) = it.node else {
+                self.push(MlpError::TypeMismatch {
+                    src: self.src(it.span),
+                    at: it.span.into(),
+                    expected: "a value or `secret(\"name\", \"key\")`".into(),
+                    found: "a block".into(),
+                    help: None,
+                });
+                continue;
+            };
+            let value = match &expr.kind {
+                ExprKind::Call { .. } => self.secret_call(expr, 2),
+                _ => match self.value_of(expr, scope) {
+                    Some((v, ty)) if ty.is_scalar() || ty.is_artifact() => Some(v),
+                    Some(_) => {
+                        self.mismatch(expr, "a string, number or reference", None);
+                        None
+                    }
+                    None => None,
+                },
+            };
+            if let Some(v) = value {
+                out.insert(
+                    it.key.name.clone(),
+                    Spanned {
+                        value: v,
+                        span: expr.span,
+                    },
+                );
+            }
+        }
+        Some(Value::Map(out))
+    }
+
+    fn params(&mut self, item: Item, scope: Scope) -> Option<Value> {
+        let items = self.record_items(item.node, "`params`")?;
+        let mut out = IndexMap::new();
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        for it in items {
+            if !self.first_time(&mut seen, it.key, "param") {
+                continue;
+            }
+            let Node::Expr(expr) = it.node else {
+                self.mismatch_block(it.span, "a value");
+                continue;
+            };
+            if !is_identifier(&it.key.name) {
+                self.invalid(
+                    it.key.span,
+                    "params",
+                    &format!(
+                        "`{}` cannot become the environment variable MLP_PARAM_<NAME>",
+                        it.key.name.escape_debug()
+                    ),
+                    Some("use letters, digits and `_`".into()),
+                );
+                continue;
+            }
+            let Some((v, ty)) = self.value_of(expr, scope) else {
+                continue;
+            };
+            if ty.is_artifact() {
+                self.check_ty(expr.span, &ty, &Ty::String);
+                continue;
+            }
+            if !ty.is_scalar() {
+                self.mismatch(
+                    expr,
+                    "a string, number or bool (MLflow params are text)",
+                    None,
+                );
+                continue;
+            }
+            out.insert(
+                it.key.name.clone(),
+                Spanned {
+                    value: v,
+                    span: expr.span,
+                },
+            );
+        }
+        Some(Value::Map(out))
+    }
+
+    fn mismatch_block(&mut self, span: Span, expected: &str) {
+        self.push(MlpError::TypeMismatch {
+            src: self.src(span),
+            at: span.into(),
+            expected: expected.to_string(),
+            found: "a block".into(),
+            help: None,
+        });
+    }
+
+    fn str_map(&mut self, item: Item, kind: MapKind, scope: Scope) -> Option<Value> {
+        let place = format!("`{}`", item.key.name);
+        let items = self.record_items(item.node, &place)?;
+        let mut out = IndexMap::new();
+        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let what = match kind {
+            MapKind::Labels => "label",
+            MapKind::Annotations => "annotation",
+            MapKind::Plain => "key",
+        };
+        for it in items {
+            if !self.first_time(&mut seen, it.key, what) {
+                continue;
+            }
+            self.no_argo_braces(&it.key.name, it.key.span);
+            if kind != MapKind::Plain {
+                if let Err(reason) = validate_qualified_name(&it.key.name) {
+                    self.push(MlpError::InvalidMetadata {
+                        src: self.src(it.key.span),
+                        at: it.key.span.into(),
+                        what: format!("{what} key"),
+                        value: it.key.name.clone(),
+                        reason,
+                    });
+                    continue;
+                }
+            }
+            let Node::Expr(expr) = it.node else {
+                self.mismatch_block(it.span, "a string");
+                continue;
+            };
+            let Some(v) = self.string_value(expr, scope, &it.key.name) else {
+                continue;
+            };
+            if kind == MapKind::Labels {
+                if let Value::Str(parts) = &v {
+                    if let Some(text) = plain_text(parts) {
+                        if let Err(reason) = validate_label_value(&text) {
+                            self.push(MlpError::InvalidMetadata {
+                                src: self.src(expr.span),
+                                at: expr.span.into(),
+                                what: "label value".into(),
+                                value: text,
+                                reason,
+                            });
+                            continue;
+                        }
+                    }
+                }
+            }
+            out.insert(
+                it.key.name.clone(),
+                Spanned {
+                    value: v,
+                    span: expr.span,
+                },
+            );
+        }
+        Some(Value::Map(out))
+    }
+
+    fn after(&mut self, expr: &Expr, scope: Scope) -> Option<Value> {
+        let ExprKind::List(items) = &expr.kind else {
+            self.mismatch(expr, "a list of stage names such as `[prep, train]`", None);
+            return None;
+        };
+        let Scope::Pipeline { pcx, stage, .. } = scope else {
+            self.push(MlpError::EntryNotAllowed {
+                src: self.src(expr.span),
+                at: expr.span.into(),
+                entry: "the field `after`".into(),
+                place: "a template".into(),
+                help: Some("set `after` on the stage that uses the template".into()),
+            });
+            return None;
+        };
+        let mut out = Vec::new();
+        for it in items {
+            let ExprKind::Ref(r) = &it.kind else {
+                self.mismatch(it, "a stage name", None);
+                continue;
+            };
+            let [name] = r.segments.as_slice() else {
+                self.mismatch(
+                    it,
+                    "a stage name (not an output)",
+                    Some(format!("write `{}`", r.segments[0].name)),
+                );
+                continue;
+            };
+            match pcx.stage_index.get(&name.name) {
+                Some(&target) => {
+                    if let Some(current) = stage {
+                        self.deps.push(Dep {
+                            stage: target,
+                            kind: DepKind::Order,
+                            span: it.span,
+                        });
+                        let _ = current;
+                    }
+                    out.push(Spanned {
+                        value: Value::Stage(target),
+                        span: it.span,
+                    });
+                }
+                None => {
+                    let help = did_you_mean(&name.name, pcx.stages.iter().map(|s| s.name.as_str()))
+                        .or_else(|| {
+                            pcx.params.contains_key(&name.name).then(|| {
+                                format!("`{}` is a parameter; `after` lists stages", name.name)
+                            })
+                        });
+                    self.push(MlpError::UnknownName {
+                        src: self.src(name.span),
+                        at: name.span.into(),
+                        name: name.name.clone(),
+                        help,
+                    });
+                }
+            }
+        }
+        Some(Value::List(out))
+    }
+
+    fn for_each(&mut self, expr: &Expr, scope: Scope) -> Option<Value> {
+        match &expr.kind {
+            ExprKind::List(items) if items.is_empty() => {
+                self.invalid(
+                    expr.span,
+                    "for_each",
+                    "the list is empty, so the stage would never run",
+                    None,
+                );
+                None
+            }
+            ExprKind::List(_) => self.value_of(expr, scope).map(|(v, _)| v),
+            ExprKind::Ref(r) => {
+                let (reference, ty) = self.resolve(r, scope)?;
+                match ty {
+                    Ty::List(_) | Ty::String | Ty::Any => Some(Value::Ref(reference)),
+                    other => {
+                        self.push(MlpError::TypeMismatch {
+                            src: self.src(expr.span),
+                            at: expr.span.into(),
+                            expected: "a list (or a string holding a JSON list)".into(),
+                            found: other.describe(),
+                            help: None,
+                        });
+                        None
+                    }
+                }
+            }
+            _ => {
+                self.mismatch(expr, "a list or a reference to one", None);
+                None
+            }
+        }
+    }
+
+    fn register_model(&mut self, expr: &Expr, scope: Scope) -> Option<Value> {
+        match &expr.kind {
+            ExprKind::Str(parts) => {
+                if let Some(text) = plain_text(parts) {
+                    if !text.contains(":/") {
+                        self.push(MlpError::RegisterModelSource {
+                            src: self.src(expr.span),
+                            at: expr.span.into(),
+                            found: format!("the string \"{}\"", text.escape_debug()),
+                        });
+                        return None;
+                    }
+                }
+                self.value_of(expr, scope).map(|(v, _)| v)
+            }
+            ExprKind::Ref(r) => {
+                let (reference, ty) = self.resolve(r, scope)?;
+                let ok = matches!(
+                    (&reference, &ty),
+                    (Ref::Output { .. }, Ty::ModelUri)
+                        | (Ref::Param(_) | Ref::Input(_), Ty::String)
+                        | (Ref::Item(_), _)
+                );
+                if !ok {
+                    self.push(MlpError::RegisterModelSource {
+                        src: self.src(expr.span),
+                        at: expr.span.into(),
+                        found: format!("`{}` ({})", r.display(), ty.describe()),
+                    });
+                    return None;
+                }
+                Some(Value::Ref(reference))
+            }
+            other => {
+                self.push(MlpError::RegisterModelSource {
+                    src: self.src(expr.span),
+                    at: expr.span.into(),
+                    found: other.describe().into(),
+                });
+                None
+            }
+        }
+    }
+
+    fn deploy_model(&mut self, expr: &Expr, scope: Scope) -> Option<Value> {
+        match &expr.kind {
+            ExprKind::Str(parts) => {
+                if let Some(text) = plain_text(parts) {
+                    if !text.starts_with("models:/") {
+                        self.push(MlpError::DeployModelSource {
+                            src: self.src(expr.span),
+                            at: expr.span.into(),
+                            found: format!("the string \"{}\"", text.escape_debug()),
+                        });
+                        return None;
+                    }
+                }
+                self.value_of(expr, scope).map(|(v, _)| v)
+            }
+            ExprKind::Ref(r) => {
+                let (reference, ty) = self.resolve(r, scope)?;
+                let ok = match (&reference, &scope) {
+                    (Ref::Output { stage, output }, Scope::Pipeline { pcx, .. }) => {
+                        pcx.stages[*stage].kind == Some(StageKind::Register)
+                            && (output == "version" || output == "model_uri")
+                    }
+                    (Ref::Param(_) | Ref::Input(_), _) => ty == Ty::String,
+                    (Ref::Item(_), _) => true,
+                    _ => false,
+                };
+                if !ok {
+                    self.push(MlpError::DeployModelSource {
+                        src: self.src(expr.span),
+                        at: expr.span.into(),
+                        found: format!("`{}` ({})", r.display(), ty.describe()),
+                    });
+                    return None;
+                }
+                Some(Value::Ref(reference))
+            }
+            other => {
+                self.push(MlpError::DeployModelSource {
+                    src: self.src(expr.span),
+                    at: expr.span.into(),
+                    found: other.describe().into(),
+                });
+                None
+            }
+        }
+    }
+
+    /// `secret("name", "key")` (`arity` 2) or `secret("name")` (`arity` 1).
+    fn secret_call(&mut self, expr: &Expr, arity: usize) -> Option<Value> {
+        let ExprKind::Call { name, args } = &expr.kind else {
+            let expected = if arity == 1 {
+                "`secret(\"NAME\")`"
+            } else {
+                "`secret(\"NAME\", \"KEY\")`"
+            };
+            self.mismatch(expr, expected, None);
+            return None;
+        };
+        if name.name != "secret" {
+            self.push(MlpError::UnknownFunction {
+                src: self.src(name.span),
+                at: name.span.into(),
+                name: name.name.clone(),
+            });
+            return None;
+        }
+        let usage = if arity == 1 {
+            "`credentials = secret(\"NAME\")` names a Secret with `username`/`password` or `token` keys"
+        } else {
+            "`secret(\"NAME\", \"KEY\")` reads one key of a Kubernetes Secret"
+        };
+        if args.len() != arity {
+            self.push(MlpError::BadSecret {
+                src: self.src(expr.span),
+                at: expr.span.into(),
+                reason: format!(
+                    "expected {arity} argument{}, found {}",
+                    if arity == 1 { "" } else { "s" },
+                    args.len()
+                ),
+                help: Some(usage.into()),
+            });
+            return None;
+        }
+        let mut texts = Vec::new();
+        for a in args {
+            let text = match &a.kind {
+                ExprKind::Str(parts) => plain_text(parts),
+                _ => None,
+            };
+            let Some(text) = text else {
+                self.push(MlpError::BadSecret {
+                    src: self.src(a.span),
+                    at: a.span.into(),
+                    reason: "arguments must be literal strings".into(),
+                    help: Some(usage.into()),
+                });
+                return None;
+            };
+            texts.push((text, a.span));
+        }
+        let (secret_name, name_span) = texts[0].clone();
+        if !is_dns_subdomain(&secret_name) {
+            self.push(MlpError::BadSecret {
+                src: self.src(name_span),
+                at: name_span.into(),
+                reason: format!(
+                    "\"{}\" is not a valid Secret name",
+                    secret_name.escape_debug()
+                ),
+                help: Some("Secret names are lowercase letters, digits, `-` and `.`".into()),
+            });
+            return None;
+        }
+        let key = texts.get(1).map(|(k, _)| k.clone());
+        if let Some((k, span)) = texts.get(1) {
+            if k.is_empty()
+                || !k
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            {
+                self.push(MlpError::BadSecret {
+                    src: self.src(*span),
+                    at: (*span).into(),
+                    reason: format!("\"{}\" is not a valid Secret key", k.escape_debug()),
+                    help: Some("Secret keys are letters, digits, `-`, `_` and `.`".into()),
+                });
+                return None;
+            }
+        }
+        Some(Value::Secret {
+            name: secret_name,
+            key,
+        })
+    }
+
+    fn cron(&mut self, expr: &Expr) -> Option<Value> {
+        let items: Vec<&Expr> = match &expr.kind {
+            ExprKind::List(items) if !items.is_empty() => items.iter().collect(),
+            _ => vec![expr],
+        };
+        let mut out = Vec::new();
+        for it in items {
+            let text = match &it.kind {
+                ExprKind::Str(parts) => plain_text(parts),
+                _ => None,
+            };
+            let Some(text) = text else {
+                self.mismatch(it, "a cron schedule string such as \"0 3 * * *\"", None);
+                return None;
+            };
+            if let Err(reason) = validate_cron(&text) {
+                self.push(MlpError::InvalidCron {
+                    src: self.src(it.span),
+                    at: it.span.into(),
+                    reason,
+                });
+                return None;
+            }
+            out.push(Spanned {
+                value: Value::Str(vec![StrPart::Text(text)]),
+                span: it.span,
+            });
+        }
+        Some(Value::List(out))
+    }
+
+    fn tracking_uri(&mut self, expr: &Expr) -> Option<Value> {
+        let text = match &expr.kind {
+            ExprKind::Str(parts) => plain_text(parts),
+            _ => None,
+        };
+        let Some(text) = text else {
+            self.mismatch(
+                expr,
+                "a literal URL such as \"http://mlflow.mlflow.svc:5000\"",
+                None,
+            );
+            return None;
+        };
+        let fail = |this: &mut Self, reason: &str, help: Option<&str>| {
+            this.push(MlpError::BadTrackingUri {
+                src: this.src(expr.span),
+                at: expr.span.into(),
+                reason: reason.into(),
+                help: help.map(str::to_string),
+            });
+        };
+        let Some((scheme, rest)) = text.split_once("://") else {
+            fail(
+                self,
+                "it is not an http(s) URL",
+                Some("write e.g. \"http://mlflow.mlflow.svc.cluster.local:5000\""),
+            );
+            return None;
+        };
+        if scheme != "http" && scheme != "https" {
+            fail(
+                self,
+                &format!("the scheme `{scheme}` is not http or https"),
+                Some("the injected steps talk to the tracking server's REST API over http(s)"),
+            );
+            return None;
+        }
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if authority.contains('@') {
+            fail(self, "it carries credentials (`user:password@`), which would be written into the workflow in clear text", Some("remove them and add `credentials = secret(\"NAME\")`, a Secret with `username`/`password` or `token` keys"));
+            return None;
+        }
+        if authority.is_empty() || authority.chars().any(|c| c.is_whitespace()) {
+            fail(self, "it has no host", None);
+            return None;
+        }
+        Some(Value::Str(vec![StrPart::Text(text)]))
+    }
+
+    // ----- values ---------------------------------------------------------------
+
+    /// A literal of a declared type (parameter and input defaults).
+    fn literal_of_type(&mut self, expr: &Expr, ty: &Ty, what: &str) -> Option<Spanned<Value>> {
+        if let ExprKind::Ref(_) = expr.kind {
+            self.mismatch(
+                expr,
+                &format!("a literal for {what}"),
+                Some(
+                    "defaults are fixed values; references are resolved when the stage runs".into(),
+                ),
+            );
+            return None;
+        }
+        if ty.is_artifact() {
+            self.push(MlpError::ArtifactValueMismatch {
+                src: self.src(expr.span),
+                at: expr.span.into(),
+                found: expr.kind.describe().into(),
+                expected: ty.describe(),
+                help: Some(
+                    "an artifact input cannot have a default; it is supplied by a stage's output"
+                        .into(),
+                ),
+            });
+            return None;
+        }
+        let no_refs = Scope::Template {
+            inputs: &[],
+            for_each: false,
+        };
+        let value = self.assign(expr, ty, no_refs, what)?;
+        Some(Spanned {
+            value,
+            span: expr.span,
+        })
+    }
+
+    /// A value for a slot of declared type `ty` (template inputs, defaults).
+    fn assign(&mut self, expr: &Expr, ty: &Ty, scope: Scope, _what: &str) -> Option<Value> {
+        match (&expr.kind, ty) {
+            (ExprKind::Unit(_) | ExprKind::Int(_) | ExprKind::Str(_), Ty::Duration) => {
+                self.duration(expr, scope, "duration")
+            }
+            (ExprKind::Unit(_) | ExprKind::Str(_), Ty::Quantity) => {
+                self.quantity(expr, scope, "quantity")
+            }
+            (ExprKind::List(items), Ty::List(elem)) => {
+                let mut out = Vec::new();
+                for it in items {
+                    out.push(Spanned {
+                        value: self.assign(it, elem, scope, _what)?,
+                        span: it.span,
+                    });
+                }
+                Some(Value::List(out))
+            }
+            _ => {
+                let (value, found) = self.value_of(expr, scope)?;
+                self.check_ty(expr.span, &found, ty).then_some(value)
+            }
+        }
+    }
+
+    /// Any value expression, with its type. References are resolved.
+    fn value_of(&mut self, expr: &Expr, scope: Scope) -> Option<(Value, Ty)> {
+        Some(match &expr.kind {
+            ExprKind::Str(parts) => {
+                let mut out = Vec::new();
+                for p in parts {
+                    match p {
+                        ast::StrPart::Text(t) => {
+                            self.no_argo_braces(t, expr.span);
+                            out.push(StrPart::Text(t.clone()));
+                        }
+                        ast::StrPart::Interp(r) => {
+                            let (reference, ty) = self.resolve(r, scope)?;
+                            if !(ty.is_scalar() || ty.is_artifact()) {
+                                self.push(MlpError::TypeMismatch {
+                                    src: self.src(r.span),
+                                    at: r.span.into(),
+                                    expected: "a value that can be written into a string".into(),
+                                    found: ty.describe(),
+                                    help: None,
+                                });
+                                return None;
+                            }
+                            out.push(StrPart::Ref(reference));
+                        }
+                    }
+                }
+                (Value::Str(out), Ty::String)
+            }
+            ExprKind::Int(i) => (Value::Int(*i), Ty::Int),
+            ExprKind::Float(f) => (Value::Float(*f), Ty::Float),
+            ExprKind::Bool(b) => (Value::Bool(*b), Ty::Bool),
+            ExprKind::Unit(u) => match (&u.quantity, u.duration_secs) {
+                (Some(q), _) => (Value::Quantity(q.clone()), Ty::Quantity),
+                (None, Some(secs)) => (
+                    Value::Duration {
+                        secs,
+                        text: u.text.clone(),
+                    },
+                    Ty::Duration,
+                ),
+                (None, None) => return None,
+            },
+            ExprKind::List(items) => {
+                let mut out = Vec::new();
+                let mut elem: Option<Ty> = None;
+                for it in items {
+                    let (v, ty) = self.value_of(it, scope)?;
+                    elem = match elem {
+                        None => Some(ty),
+                        Some(e) if e == ty => Some(e),
+                        Some(_) => Some(Ty::Any),
+                    };
+                    out.push(Spanned {
+                        value: v,
+                        span: it.span,
+                    });
+                }
+                (
+                    Value::List(out),
+                    Ty::List(Box::new(elem.unwrap_or(Ty::Any))),
+                )
+            }
+            ExprKind::Map(entries) => {
+                let mut out = IndexMap::new();
+                let mut seen: HashMap<&str, Span> = HashMap::new();
+                for e in entries {
+                    if !self.first_time(&mut seen, &e.key, "map key") {
+                        continue;
+                    }
+                    self.no_argo_braces(&e.key.name, e.key.span);
+                    let (v, _) = self.value_of(&e.value, scope)?;
+                    out.insert(
+                        e.key.name.clone(),
+                        Spanned {
+                            value: v,
+                            span: e.value.span,
+                        },
+                    );
+                }
+                (Value::Map(out), Ty::Map)
+            }
+            ExprKind::Call { name, .. } => {
+                if name.name == "secret" {
+                    self.push(MlpError::BadSecret {
+                        src: self.src(expr.span),
+                        at: expr.span.into(),
+                        reason: "`secret(...)` is only allowed in `env` and in `mlflow.credentials`".into(),
+                        help: Some("read the secret into an environment variable: `env { TOKEN = secret(\"NAME\", \"KEY\") }`".into()),
+                    });
+                } else {
+                    self.push(MlpError::UnknownFunction {
+                        src: self.src(name.span),
+                        at: name.span.into(),
+                        name: name.name.clone(),
+                    });
+                }
+                return None;
+            }
+            ExprKind::Ref(r) => {
+                let (reference, ty) = self.resolve(r, scope)?;
+                (Value::Ref(reference), ty)
+            }
+            ExprKind::Unary { .. } | ExprKind::Binary { .. } => {
+                self.mismatch(
+                    expr,
+                    "a value",
+                    Some("operators are only allowed in `when` conditions".into()),
+                );
+                return None;
+            }
+            ExprKind::Invalid => return None,
+        })
+    }
+
+    fn no_argo_braces(&mut self, text: &str, span: Span) {
+        if text.contains("{{") {
+            self.push(MlpError::ArgoPlaceholder {
+                src: self.src(span),
+                at: span.into(),
+            });
+        }
+    }
+
+    /// Resolves a reference in its scope, recording stage dependencies.
+    fn resolve(&mut self, r: &ast::Reference, scope: Scope) -> Option<(Ref, Ty)> {
+        let segs: Vec<&str> = r.segments.iter().map(|s| s.name.as_str()).collect();
+        let first = &r.segments[0];
+        match segs.as_slice() {
+            ["item"] | ["item", _] => {
+                if !scope.for_each() {
+                    self.push(MlpError::ItemOutsideForEach {
+                        src: self.src(r.span),
+                        at: r.span.into(),
+                    });
+                    return None;
+                }
+                return Some((Ref::Item(segs.get(1).map(|s| s.to_string())), Ty::Any));
+            }
+            ["run", field] => {
+                let f = match *field {
+                    "name" => RunField::Name,
+                    "uid" => RunField::Uid,
+                    "namespace" => RunField::Namespace,
+                    "pod" => RunField::Pod,
+                    other => {
+                        self.push(MlpError::UnknownName {
+                            src: self.src(r.span),
+                            at: r.span.into(),
+                            name: r.display(),
+                            help: closest(other, ["name", "uid", "namespace", "pod"])
+                                .map(|c| format!("did you mean `run.{c}`?"))
+                                .or_else(|| Some("the run has `run.name`, `run.uid`, `run.namespace` and `run.pod`".into())),
+                        });
+                        return None;
+                    }
+                };
+                return Some((Ref::Run(f), Ty::String));
+            }
+            ["run"] | ["run", ..] => {
+                self.push(MlpError::UnknownName {
+                    src: self.src(r.span),
+                    at: r.span.into(),
+                    name: r.display(),
+                    help: Some(
+                        "the run has `run.name`, `run.uid`, `run.namespace` and `run.pod`".into(),
+                    ),
+                });
+                return None;
+            }
+            _ => {}
+        }
+        match scope {
+            Scope::Template { inputs, .. } => {
+                if let Some(input) = inputs.iter().find(|i| i.name == first.name) {
+                    if segs.len() > 1 {
+                        self.push(MlpError::TypeMismatch {
+                            src: self.src(r.span),
+                            at: r.span.into(),
+                            expected: "a name without fields".into(),
+                            found: format!("`{}` ({})", first.name, input.ty.describe()),
+                            help: Some(format!("write `{}`", first.name)),
+                        });
+                        return None;
+                    }
+                    return Some((Ref::Input(first.name.clone()), input.ty.clone()));
+                }
+                let help = did_you_mean(&first.name, inputs.iter().map(|i| i.name.as_str()))
+                    .or_else(|| {
+                        Some(
+                            "a template sees only its own inputs (`input NAME: TYPE`) and `run.*`"
+                                .into(),
+                        )
+                    });
+                self.push(MlpError::UnknownName {
+                    src: self.src(first.span),
+                    at: first.span.into(),
+                    name: first.name.clone(),
+                    help,
+                });
+                None
+            }
+            Scope::Pipeline {
+                pcx,
+                stage: current,
+                ..
+            } => {
+                if let Some(ty) = pcx.params.get(&first.name) {
+                    if segs.len() > 1 {
+                        self.push(MlpError::TypeMismatch {
+                            src: self.src(r.span),
+                            at: r.span.into(),
+                            expected: "a name without fields".into(),
+                            found: format!("the parameter `{}` ({})", first.name, ty.describe()),
+                            help: Some(format!("write `{}`", first.name)),
+                        });
+                        return None;
+                    }
+                    return Some((Ref::Param(first.name.clone()), ty.clone()));
+                }
+                let Some(&target) = pcx.stage_index.get(&first.name) else {
+                    let candidates = pcx
+                        .params
+                        .keys()
+                        .map(String::as_str)
+                        .chain(pcx.stages.iter().map(|s| s.name.as_str()));
+                    self.push(MlpError::UnknownName {
+                        src: self.src(first.span),
+                        at: first.span.into(),
+                        name: first.name.clone(),
+                        help: did_you_mean(&first.name, candidates),
+                    });
+                    return None;
+                };
+                let sig = &pcx.stages[target];
+                if segs.len() == 1 {
+                    let outputs: Vec<String> = sig
+                        .outputs
+                        .keys()
+                        .map(|o| format!("`{}.{o}`", sig.name))
+                        .collect();
+                    let help = if outputs.is_empty() {
+                        format!(
+                            "`{}` has no outputs; to wait for it, add it to `after`",
+                            sig.name
+                        )
+                    } else {
+                        format!(
+                            "use one of its outputs: {}; or list it in `after` to wait for it",
+                            outputs.join(", ")
+                        )
+                    };
+                    self.push(MlpError::StageAsValue {
+                        src: self.src(r.span),
+                        at: r.span.into(),
+                        name: first.name.clone(),
+                        help: Some(help),
+                    });
+                    return None;
+                }
+                if current.is_none() {
+                    self.push(MlpError::EntryNotAllowed {
+                        src: self.src(r.span),
+                        at: r.span.into(),
+                        entry: format!("the stage output `{}`", r.display()),
+                        place: "pipeline settings and `defaults`".into(),
+                        help: Some("stage outputs can be used inside stages".into()),
+                    });
+                    return None;
+                }
+                let result = if segs[1] == "metrics" && segs.len() == 3 {
+                    self.metric_ref(r, sig, target)
+                } else if segs.len() == 2 {
+                    match sig.outputs.get(segs[1]) {
+                        Some(ty) => Some((
+                            Ref::Output {
+                                stage: target,
+                                output: segs[1].to_string(),
+                            },
+                            ty.clone(),
+                        )),
+                        None => {
+                            self.unknown_output(r, sig);
+                            None
+                        }
+                    }
+                } else {
+                    self.unknown_output(r, sig);
+                    None
+                };
+                if result.is_some() {
+                    self.deps.push(Dep {
+                        stage: target,
+                        kind: DepKind::Data,
+                        span: r.span,
+                    });
+                }
+                result
+            }
+        }
+    }
+
+    fn metric_ref(
+        &mut self,
+        r: &ast::Reference,
+        sig: &StageSig,
+        target: usize,
+    ) -> Option<(Ref, Ty)> {
+        let metric = &r.segments[2];
+        if sig.kind != Some(StageKind::Train) || !sig.tracked {
+            let why = if sig.kind == Some(StageKind::Train) {
+                format!(
+                    "`{}` has `track = false`, so no metrics are recorded",
+                    sig.name
+                )
+            } else {
+                format!(
+                    "only tracked `train` stages have metrics; `{}` is a `{}` stage",
+                    sig.name,
+                    sig.kind.map(StageKind::name).unwrap_or("?")
+                )
+            };
+            self.push(MlpError::UnknownOutput {
+                src: self.src(r.span),
+                at: r.span.into(),
+                stage: sig.name.clone(),
+                output: format!("metrics.{}", metric.name),
+                help: Some(why),
+            });
+            return None;
+        }
+        if !sig.metrics.contains(&metric.name) {
+            let help =
+                did_you_mean(&metric.name, sig.metrics.iter().map(String::as_str)).or_else(|| {
+                    Some(format!(
+                        "add \"{}\" to `metrics` of `{}`",
+                        metric.name, sig.name
+                    ))
+                });
+            self.push(MlpError::UndeclaredMetric {
+                src: self.src(metric.span),
+                at: metric.span.into(),
+                stage: sig.name.clone(),
+                metric: metric.name.clone(),
+                help,
+            });
+            return None;
+        }
+        Some((
+            Ref::Metric {
+                stage: target,
+                name: metric.name.clone(),
+            },
+            Ty::Float,
+        ))
+    }
+
+    fn unknown_output(&mut self, r: &ast::Reference, sig: &StageSig) {
+        let wanted = r.segments[1..]
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(".");
+        let help = did_you_mean(&r.segments[1].name, sig.outputs.keys().map(String::as_str))
+            .or_else(|| {
+                if sig.kind == Some(StageKind::Train)
+                    && !sig.tracked
+                    && ["model", "run_id", "metrics"].contains(&r.segments[1].name.as_str())
+                {
+                    return Some(format!(
+                        "`{}` has `track = false`, so it has no MLflow outputs",
+                        sig.name
+                    ));
+                }
+                if sig.outputs.is_empty() {
+                    Some(format!(
+                        "`{}` has no outputs; declare one with `output NAME: TYPE = \"/path\"`",
+                        sig.name
+                    ))
+                } else {
+                    Some(format!(
+                        "its outputs are {}",
+                        sig.outputs
+                            .keys()
+                            .map(|o| format!("`{o}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                }
+            });
+        let span = r.segments[1].span.to(r.segments[r.segments.len() - 1].span);
+        self.push(MlpError::UnknownOutput {
+            src: self.src(span),
+            at: span.into(),
+            stage: sig.name.clone(),
+            output: wanted,
+            help,
+        });
+    }
+
+    // ----- when -----------------------------------------------------------------
+
+    fn condition(&mut self, expr: &Expr, scope: Scope) -> Option<Cond> {
+        let (cond, ty) = self.cond(expr, scope)?;
+        if ty != Ty::Bool && ty != Ty::Any {
+            self.push(MlpError::BadCondition {
+                src: self.src(expr.span),
+                at: expr.span.into(),
+                reason: format!(
+                    "a condition must be true or false, but this is {}",
+                    ty.describe()
+                ),
+                help: Some("compare it, e.g. `when x == \"value\"` or `when score >= 0.9`".into()),
+            });
+            return None;
+        }
+        Some(cond)
+    }
+
+    fn cond(&mut self, expr: &Expr, scope: Scope) -> Option<(Cond, Ty)> {
+        match &expr.kind {
+            ExprKind::Invalid => None,
+            ExprKind::Unary { op, operand } => {
+                let (inner, ty) = self.cond(operand, scope)?;
+                self.cond_operand(operand, &ty, &Ty::Bool, "`!`")?;
+                Some((
+                    Cond::Unary {
+                        op: *op,
+                        operand: Box::new(inner),
+                    },
+                    Ty::Bool,
+                ))
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let l = self.cond(lhs, scope);
+                let r = self.cond(rhs, scope);
+                let ((lc, lt), (rc, rt)) = (l?, r?);
+                let sym = format!("`{}`", op.symbol());
+                match op {
+                    BinOp::And | BinOp::Or => {
+                        let a = self.cond_operand(lhs, &lt, &Ty::Bool, &sym);
+                        let b = self.cond_operand(rhs, &rt, &Ty::Bool, &sym);
+                        a?;
+                        b?;
+                    }
+                    BinOp::Eq | BinOp::Ne => {
+                        let comparable = lt == Ty::Any
+                            || rt == Ty::Any
+                            || lt == rt
+                            || (lt.is_numeric() && rt.is_numeric());
+                        if !comparable {
+                            self.push(MlpError::BadCondition {
+                                src: self.src(expr.span),
+                                at: expr.span.into(),
+                                reason: format!(
+                                    "{} is compared with {}",
+                                    lt.describe(),
+                                    rt.describe()
+                                ),
+                                help: Some("compare values of the same type".into()),
+                            });
+                            return None;
+                        }
+                        for (side, ty) in [(lhs, &lt), (rhs, &rt)] {
+                            if !matches!(ty, Ty::String | Ty::Int | Ty::Float | Ty::Bool | Ty::Any)
+                            {
+                                self.push(MlpError::BadCondition {
+                                    src: self.src(side.span),
+                                    at: side.span.into(),
+                                    reason: format!("{} cannot be compared", ty.describe()),
+                                    help: None,
+                                });
+                                return None;
+                            }
+                        }
+                    }
+                    BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                        let number = Ty::Float;
+                        let a = self.cond_operand(lhs, &lt, &number, &sym);
+                        let b = self.cond_operand(rhs, &rt, &number, &sym);
+                        a?;
+                        b?;
+                    }
+                }
+                Some((
+                    Cond::Binary {
+                        op: *op,
+                        lhs: Box::new(lc),
+                        rhs: Box::new(rc),
+                    },
+                    Ty::Bool,
+                ))
+            }
+            ExprKind::Ref(r) => {
+                let (reference, ty) = self.resolve(r, scope)?;
+                if ty.is_artifact()
+                    || matches!(
+                        ty,
+                        Ty::List(_) | Ty::Map | Ty::ModelUri | Ty::Duration | Ty::Quantity
+                    )
+                {
+                    self.push(MlpError::BadCondition {
+                        src: self.src(r.span),
+                        at: r.span.into(),
+                        reason: format!("`{}` is {}, which a condition cannot read", r.display(), ty.describe()),
+                        help: Some("conditions compare strings, numbers and bools: parameters, value outputs and metrics".into()),
+                    });
+                    return None;
+                }
+                Some((Cond::Ref(reference), ty))
+            }
+            ExprKind::Str(parts) => {
+                if parts.iter().any(|p| matches!(p, ast::StrPart::Interp(_))) {
+                    self.push(MlpError::BadCondition {
+                        src: self.src(expr.span),
+                        at: expr.span.into(),
+                        reason: "strings in conditions cannot be interpolated".into(),
+                        help: Some(
+                            "compare the reference itself: `when stage.out == \"value\"`".into(),
+                        ),
+                    });
+                    return None;
+                }
+                let (v, ty) = self.value_of(expr, scope)?;
+                Some((Cond::Lit(v), ty))
+            }
+            ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bool(_) => {
+                let (v, ty) = self.value_of(expr, scope)?;
+                Some((Cond::Lit(v), ty))
+            }
+            other => {
+                self.push(MlpError::BadCondition {
+                    src: self.src(expr.span),
+                    at: expr.span.into(),
+                    reason: format!("{} cannot be used in a condition", other.describe()),
+                    help: Some("conditions compare strings, numbers and bools".into()),
+                });
+                None
+            }
+        }
+    }
+
+    fn cond_operand(&mut self, side: &Expr, ty: &Ty, wanted: &Ty, op: &str) -> Option<()> {
+        let ok = match wanted {
+            Ty::Bool => matches!(ty, Ty::Bool | Ty::Any),
+            _ => matches!(ty, Ty::Int | Ty::Float | Ty::Any),
+        };
+        if ok {
+            return Some(());
+        }
+        let want = if *wanted == Ty::Bool {
+            "true or false"
+        } else {
+            "a number"
+        };
+        self.push(MlpError::BadCondition {
+            src: self.src(side.span),
+            at: side.span.into(),
+            reason: format!("{op} needs {want}, but this is {}", ty.describe()),
+            help: None,
+        });
+        None
+    }
+}
+
+// ----- helpers -------------------------------------------------------------------
+
+fn expected_words(ty: FieldTy) -> String {
+    match ty {
+        FieldTy::Args => "a list".into(),
+        FieldTy::Int { .. } => "an int".into(),
+        FieldTy::Duration => "a duration".into(),
+        FieldTy::Quantity => "a quantity".into(),
+        FieldTy::Bool => "a bool".into(),
+        _ => "a value".into(),
+    }
+}
+
+fn has_field(body: &ast::Body, name: &str) -> bool {
+    body.entries.iter().any(|e| match e {
+        Entry::Field(f) => f.name.name == name,
+        Entry::Block(b) => b.name.name == name,
+        _ => false,
+    })
+}
+
+fn literal_bool(body: &ast::Body, name: &str) -> Option<bool> {
+    body.entries.iter().find_map(|e| match e {
+        Entry::Field(f) if f.name.name == name => match f.value.kind {
+            ExprKind::Bool(b) => Some(b),
+            _ => None,
+        },
+        _ => None,
+    })
+}
+
+fn literal_names(body: &ast::Body, name: &str) -> Vec<String> {
+    body.entries
+        .iter()
+        .find_map(|e| match e {
+            Entry::Field(f) if f.name.name == name => match &f.value.kind {
+                ExprKind::List(items) => Some(
+                    items
+                        .iter()
+                        .filter_map(|i| match &i.kind {
+                            ExprKind::Str(parts) => plain_text(parts),
+                            _ => None,
+                        })
+                        .collect(),
+                ),
+                _ => None,
+            },
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// The text of a string with no interpolation.
+fn plain_text<P: PlainPart>(parts: &[P]) -> Option<String> {
+    let mut out = String::new();
+    for p in parts {
+        out.push_str(p.text()?);
+    }
+    Some(out)
+}
+
+trait PlainPart {
+    fn text(&self) -> Option<&str>;
+}
+
+impl PlainPart for ast::StrPart {
+    fn text(&self) -> Option<&str> {
+        match self {
+            ast::StrPart::Text(t) => Some(t),
+            ast::StrPart::Interp(_) => None,
+        }
+    }
+}
+
+impl PlainPart for StrPart {
+    fn text(&self) -> Option<&str> {
+        match self {
+            StrPart::Text(t) => Some(t),
+            StrPart::Ref(_) => None,
+        }
+    }
+}
+
+fn quoted_list(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|i| format!("\"{i}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn is_identifier(s: &str) -> bool {
+    super::is_identifier(s)
+}
+
+/// Kubernetes accepts `[-._a-zA-Z][-._a-zA-Z0-9]*` as an env var name.
+fn is_env_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '_' | '-' | '.'))
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+}
+
+fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+fn is_dns_subdomain(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 253 && s.split('.').all(is_dns_label)
+}
+
+/// A Kubernetes quantity: a number with an optional suffix or exponent.
+fn is_quantity(s: &str) -> bool {
+    let split = s.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(s.len());
+    let (num, suffix) = s.split_at(split);
+    let num_ok = !num.is_empty()
+        && num.parse::<f64>().is_ok_and(|n| n.is_finite() && n >= 0.0)
+        && !num.starts_with('+');
+    let suffix_ok = matches!(
+        suffix,
+        "" | "Ki"
+            | "Mi"
+            | "Gi"
+            | "Ti"
+            | "Pi"
+            | "Ei"
+            | "n"
+            | "u"
+            | "m"
+            | "k"
+            | "M"
+            | "G"
+            | "T"
+            | "P"
+            | "E"
+    ) || (suffix.len() > 1
+        && (suffix.starts_with('e') || suffix.starts_with('E'))
+        && suffix[1..]
+            .trim_start_matches(['+', '-'])
+            .chars()
+            .all(|c| c.is_ascii_digit())
+        && suffix[1..].trim_start_matches(['+', '-']).len()
+            == suffix[1..].len() - usize::from(suffix[1..].starts_with(['+', '-']))
+        && !suffix[1..].trim_start_matches(['+', '-']).is_empty());
+    num_ok && suffix_ok
+}
+
+/// A label or annotation key: `[prefix/]name`.
+fn validate_qualified_name(key: &str) -> Result<(), String> {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((p, n)) => (Some(p), n),
+        None => (None, key),
+    };
+    if let Some(p) = prefix {
+        if !is_dns_subdomain(p) {
+            return Err(format!("the prefix `{p}` is not a lowercase DNS subdomain"));
+        }
+    }
+    if name.is_empty() || name.len() > 63 {
+        return Err("the name part must be 1 to 63 characters".into());
+    }
+    validate_name_chars(name)
+}
+
+fn validate_name_chars(name: &str) -> Result<(), String> {
+    let ok_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    let ok_ends = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
+    if ok_chars && ok_ends {
+        Ok(())
+    } else {
+        Err(
+            "use letters, digits, `-`, `_` and `.`, starting and ending with a letter or digit"
+                .into(),
+        )
+    }
+}
+
+fn validate_label_value(value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Ok(());
+    }
+    if value.len() > 63 {
+        return Err(format!(
+            "it is {} characters long; label values are at most 63",
+            value.len()
+        ));
+    }
+    validate_name_chars(value)
+}
+
+/// Validates a cron expression as Argo's scheduler (robfig/cron, standard
+/// five-field parser with descriptors) reads it.
+pub(crate) fn validate_cron(text: &str) -> Result<(), String> {
+    let text = text.trim();
+    if let Some(rest) = text.strip_prefix('@') {
+        return match rest.split_whitespace().collect::<Vec<_>>().as_slice() {
+            ["yearly" | "annually" | "monthly" | "weekly" | "daily" | "midnight" | "hourly"] => Ok(()),
+            ["every", d] => crate::syntax::parse_duration(d)
+                .filter(|s| *s > 0.0)
+                .map(|_| ())
+                .ok_or_else(|| format!("`{d}` is not a positive duration")),
+            _ => Err(format!("`@{rest}` is not a known descriptor (@hourly, @daily, @weekly, @monthly, @yearly, @every DURATION)")),
+        };
+    }
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    if fields.len() != 5 {
+        return Err(format!(
+            "expected 5 fields (minute hour day-of-month month day-of-week), found {}",
+            fields.len()
+        ));
+    }
+    const MONTHS: &[&str] = &[
+        "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+    ];
+    const DAYS: &[&str] = &["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
+    let specs: [(&str, u32, u32, &[&str], u32); 5] = [
+        ("minute", 0, 59, &[], 0),
+        ("hour", 0, 23, &[], 0),
+        ("day-of-month", 1, 31, &[], 0),
+        ("month", 1, 12, MONTHS, 1),
+        ("day-of-week", 0, 6, DAYS, 0),
+    ];
+    for (field, (name, min, max, names, name_base)) in fields.iter().zip(specs) {
+        for part in field.split(',') {
+            cron_part(
+                part,
+                min,
+                max,
+                names,
+                name_base,
+                name == "day-of-month" || name == "day-of-week",
+            )
+            .map_err(|e| format!("{name} `{field}`: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+fn cron_part(
+    part: &str,
+    min: u32,
+    max: u32,
+    names: &[&str],
+    name_base: u32,
+    allow_question: bool,
+) -> Result<(), String> {
+    let (range, step) = match part.split_once('/') {
+        Some((r, s)) => (r, Some(s)),
+        None => (part, None),
+    };
+    if let Some(step) = step {
+        match step.parse::<u32>() {
+            Ok(s) if s > 0 => {}
+            _ => return Err(format!("`{step}` is not a positive step")),
+        }
+    }
+    let value = |s: &str| -> Result<u32, String> {
+        if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(s)) {
+            return Ok(i as u32 + name_base);
+        }
+        let v: u32 = s.parse().map_err(|_| format!("`{s}` is not a number"))?;
+        if v < min || v > max {
+            return Err(format!("{v} is outside {min}-{max}"));
+        }
+        Ok(v)
+    };
+    if range == "*" || (allow_question && range == "?") {
+        return Ok(());
+    }
+    match range.split_once('-') {
+        Some((a, b)) => {
+            let (a, b) = (value(a)?, value(b)?);
+            if a > b {
+                return Err(format!("the range {a}-{b} is backwards"));
+            }
+        }
+        None => {
+            value(range)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cron_expressions() {
+        assert!(validate_cron("0 3 * * 1-5").is_ok());
+        assert!(validate_cron("*/15 * * * *").is_ok());
+        assert!(validate_cron("0 0 1 JAN,JUL MON").is_ok());
+        assert!(validate_cron("@daily").is_ok());
+        assert!(validate_cron("@every 1h30m").is_ok());
+        assert!(validate_cron("0 3 * *").is_err());
+        assert!(validate_cron("61 * * * *").is_err());
+        assert!(validate_cron("0 24 * * *").is_err());
+        assert!(validate_cron("0 0 * * 5-1").is_err());
+        assert!(validate_cron("@sometimes").is_err());
+        assert!(validate_cron("*/0 * * * *").is_err());
+    }
+
+    #[test]
+    fn quantities_and_names() {
+        assert!(is_quantity("64Gi"));
+        assert!(is_quantity("500m"));
+        assert!(is_quantity("1.5"));
+        assert!(is_quantity("1e3"));
+        assert!(!is_quantity("64GB"));
+        assert!(!is_quantity(""));
+        assert!(validate_qualified_name("app.kubernetes.io/name").is_ok());
+        assert!(validate_qualified_name("team").is_ok());
+        assert!(validate_qualified_name("Bad Key").is_err());
+        assert!(validate_label_value("v1.2").is_ok());
+        assert!(validate_label_value("-bad").is_err());
+        assert_eq!(dns_name("Train_A"), "train-a");
+    }
+}

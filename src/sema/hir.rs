@@ -1,0 +1,193 @@
+//! The resolved program: names bound, types checked, fields typed.
+//!
+//! A stage keeps its own fields apart from its template's and the pipeline's
+//! `defaults`, so the lowering can share one Argo template between all the
+//! stages that use a template.
+
+use indexmap::IndexMap;
+use serde::Serialize;
+
+use super::schema::StageKind;
+use super::types::Ty;
+use crate::source::Span;
+use crate::syntax::ast::{BinOp, UnaryOp};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Program {
+    pub pipelines: Vec<Pipeline>,
+    pub templates: Vec<Template>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Spanned<T> {
+    pub value: T,
+    pub span: Span,
+}
+
+pub type Fields = IndexMap<String, Spanned<Value>>;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Template {
+    /// As a stage names it: `terraform.plan`, or `NAME` in the same file.
+    pub name: String,
+    /// DNS-1123 form of the qualified name, unique across the program.
+    pub dns_name: String,
+    pub kind: StageKind,
+    pub inputs: Vec<Input>,
+    pub outputs: Vec<Output>,
+    pub fields: Fields,
+    pub when: Option<Spanned<Cond>>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Input {
+    pub name: String,
+    pub ty: Ty,
+    pub default: Option<Spanned<Value>>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Output {
+    pub name: String,
+    pub ty: Ty,
+    pub path: String,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Pipeline {
+    pub name: String,
+    pub dns_name: String,
+    pub params: Vec<Param>,
+    /// `description`, `schedule`, `namespace`, `mlflow`, ...
+    pub settings: Fields,
+    /// `defaults { ... }`: applied to every stage that has the field and does
+    /// not set it, itself or through its template.
+    pub defaults: Fields,
+    pub stages: Vec<Stage>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Param {
+    pub name: String,
+    pub dns_name: String,
+    pub ty: Ty,
+    pub default: Option<Spanned<Value>>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Stage {
+    pub name: String,
+    pub dns_name: String,
+    pub kind: StageKind,
+    pub uses: Option<TemplateUse>,
+    /// The stage's own fields (overriding its template's).
+    pub fields: Fields,
+    /// The stage's own `output` declarations (its template's are on the template).
+    pub outputs: Vec<Output>,
+    pub when: Option<Spanned<Cond>>,
+    pub tracked: bool,
+    /// Stages this one waits for, in source order of first mention.
+    pub deps: Vec<Dep>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TemplateUse {
+    /// Index into [`Program::templates`].
+    pub template: usize,
+    /// Every input of the template, supplied or defaulted.
+    pub args: IndexMap<String, Spanned<Value>>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum DepKind {
+    /// The stage reads an output of the other.
+    Data,
+    /// `after = [...]`.
+    Order,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dep {
+    /// Index into [`Pipeline::stages`].
+    pub stage: usize,
+    pub kind: DepKind,
+    /// Where the dependency is written (the reference or the `after` entry).
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub enum Value {
+    Str(Vec<StrPart>),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Duration {
+        secs: f64,
+        text: String,
+    },
+    Quantity(String),
+    List(Vec<Spanned<Value>>),
+    Map(IndexMap<String, Spanned<Value>>),
+    Ref(Ref),
+    Secret {
+        name: String,
+        key: Option<String>,
+    },
+    /// A stage named in `after`.
+    Stage(usize),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub enum StrPart {
+    Text(String),
+    Ref(Ref),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum Ref {
+    Param(String),
+    Input(String),
+    /// A declared or built-in output of a stage (`run_id`, `model`, `version`, ...).
+    Output {
+        stage: usize,
+        output: String,
+    },
+    Metric {
+        stage: usize,
+        name: String,
+    },
+    /// The current `for_each` element, or one key of it.
+    Item(Option<String>),
+    Run(RunField),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum RunField {
+    Name,
+    Uid,
+    Namespace,
+    Pod,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub enum Cond {
+    Lit(Value),
+    Ref(Ref),
+    Not(Box<Cond>),
+    Unary {
+        op: UnaryOp,
+        operand: Box<Cond>,
+    },
+    Binary {
+        op: BinOp,
+        lhs: Box<Cond>,
+        rhs: Box<Cond>,
+    },
+}

@@ -1,0 +1,399 @@
+//! Stage 2: AST + imports -> HIR. Loads imported modules, resolves names,
+//! checks fields and types, and collects every error of the program.
+
+mod check;
+pub mod hir;
+pub mod schema;
+pub mod types;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::diag::{Diagnostics, MlpError};
+use crate::source::{SourceFile, SourceId, SourceSet, Span};
+use crate::stdlib;
+use crate::syntax::{self, ast};
+
+/// Where imported files come from: the file system, or memory in tests.
+pub trait FileLoader {
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>>;
+    /// The path that identifies a file, so two spellings load it once.
+    fn canonical(&self, path: &Path) -> std::io::Result<PathBuf>;
+}
+
+/// Reads imports from disk.
+pub struct FsLoader;
+
+impl FileLoader for FsLoader {
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        std::fs::read(path)
+    }
+
+    fn canonical(&self, path: &Path) -> std::io::Result<PathBuf> {
+        std::fs::canonicalize(path)
+    }
+}
+
+/// The result of analysing one file and everything it imports.
+pub struct Analysis {
+    pub sources: SourceSet,
+    pub root: SourceId,
+    /// The checked program; `None` when there are errors.
+    pub program: Option<hir::Program>,
+    /// The root file's AST, when it parsed.
+    pub ast: Option<ast::File>,
+    pub diagnostics: Diagnostics,
+}
+
+/// One loaded file.
+pub(crate) struct Module {
+    pub source: SourceId,
+    pub file: Option<ast::File>,
+    /// `alias -> module index`, for every import that loaded.
+    pub imports: Vec<ModuleImport>,
+    /// Name used to qualify this module's templates in Kubernetes names.
+    pub qualifier: Option<String>,
+}
+
+pub(crate) struct ModuleImport {
+    pub alias: ast::Ident,
+    pub module: usize,
+}
+
+/// Checks the file `name` (read from `path`, if it is on disk) with its
+/// imports. Never panics; every problem becomes a diagnostic.
+pub fn analyze(name: &str, path: Option<&Path>, bytes: &[u8], loader: &dyn FileLoader) -> Analysis {
+    let mut l = Loader {
+        loader,
+        sources: SourceSet::new(),
+        modules: Vec::new(),
+        by_key: HashMap::new(),
+        stack: Vec::new(),
+        diags: Diagnostics::default(),
+    };
+    let canonical = path.and_then(|p| loader.canonical(p).ok());
+    let key = canonical.clone().map(ModuleKey::File);
+    let root_module = l.load(
+        name.to_string(),
+        canonical.or(path.map(Path::to_path_buf)),
+        bytes,
+        key,
+        None,
+    );
+    let root = l.modules[root_module].source;
+    let mut diagnostics = l.diags;
+    let checked = check::Checker::new(&l.sources, &l.modules).run(root_module);
+    diagnostics.extend(checked.diagnostics);
+    diagnostics.sort_by_position();
+    let program = (!diagnostics.has_errors()).then_some(checked.program);
+    let ast = l.modules[root_module].file.take();
+    Analysis {
+        sources: l.sources,
+        root,
+        program,
+        ast,
+        diagnostics,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ModuleKey {
+    File(PathBuf),
+    Std(String),
+}
+
+struct Loader<'l> {
+    loader: &'l dyn FileLoader,
+    sources: SourceSet,
+    modules: Vec<Module>,
+    by_key: HashMap<ModuleKey, usize>,
+    /// Modules being loaded, outermost first: an import of one of them is a cycle.
+    stack: Vec<usize>,
+    diags: Diagnostics,
+}
+
+impl Loader<'_> {
+    fn load(
+        &mut self,
+        name: String,
+        path: Option<PathBuf>,
+        bytes: &[u8],
+        key: Option<ModuleKey>,
+        qualifier: Option<String>,
+    ) -> usize {
+        let (text, utf8_error) = match std::str::from_utf8(bytes) {
+            Ok(t) => (t.to_string(), None),
+            Err(e) => (
+                String::from_utf8_lossy(bytes).into_owned(),
+                Some(e.valid_up_to()),
+            ),
+        };
+        let source = self.sources.add(SourceFile {
+            name,
+            text: text.into(),
+            path,
+        });
+        let index = self.modules.len();
+        self.modules.push(Module {
+            source,
+            file: None,
+            imports: Vec::new(),
+            qualifier,
+        });
+        if let Some(key) = key {
+            self.by_key.insert(key, index);
+        }
+        let file = self.sources.get(source);
+        if let Some(offset) = utf8_error {
+            self.diags.push(MlpError::NotUtf8 {
+                src: file.named(),
+                at: Span::new(source, offset, offset + 1).into(),
+                offset,
+            });
+            return index;
+        }
+        let ast = match syntax::parse(file, source) {
+            Ok((ast, literal_errors)) => {
+                for e in literal_errors {
+                    self.diags.push(e);
+                }
+                ast
+            }
+            Err(e) => {
+                self.diags.push(e);
+                return index;
+            }
+        };
+        self.stack.push(index);
+        let imports = self.imports(index, &ast);
+        self.stack.pop();
+        self.modules[index].file = Some(ast);
+        self.modules[index].imports = imports;
+        index
+    }
+
+    fn imports(&mut self, index: usize, file: &ast::File) -> Vec<ModuleImport> {
+        let source = self.modules[index].source;
+        let mut first_item: Option<Span> = None;
+        let mut seen: HashMap<String, Span> = HashMap::new();
+        let mut out = Vec::new();
+        for item in &file.items {
+            let ast::Item::Import(import) = item else {
+                first_item.get_or_insert(item.span());
+                continue;
+            };
+            if let Some(item_span) = first_item {
+                self.diags.push(MlpError::ImportAfterItem {
+                    src: self.sources.named(source),
+                    at: import.span.into(),
+                    item: Span::new(
+                        source,
+                        item_span.start as usize,
+                        item_span.start as usize + 1,
+                    )
+                    .into(),
+                });
+            }
+            let Some(alias) = self.alias(source, import) else {
+                continue;
+            };
+            if let Some(first) = seen.get(&alias.name) {
+                self.diags.push(MlpError::Duplicate {
+                    src: self.sources.named(source),
+                    what: "import alias".into(),
+                    name: alias.name.clone(),
+                    again: alias.span.into(),
+                    first: (*first).into(),
+                });
+                continue;
+            }
+            seen.insert(alias.name.clone(), alias.span);
+            if let Some(module) = self.import(index, import) {
+                out.push(ModuleImport { alias, module });
+            }
+        }
+        out
+    }
+
+    /// The name templates of the import are qualified with.
+    fn alias(&mut self, source: SourceId, import: &ast::Import) -> Option<ast::Ident> {
+        let alias = match (&import.alias, &import.target) {
+            (Some(alias), _) => alias.clone(),
+            (None, ast::ImportTarget::Module(segments)) => segments.last()?.clone(),
+            (None, ast::ImportTarget::Path { path, span }) => {
+                let stem = Path::new(path)
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or_default();
+                if !is_identifier(stem) {
+                    self.diags.push(MlpError::InvalidValue {
+                        src: self.sources.named(source),
+                        at: (*span).into(),
+                        field: "import".into(),
+                        reason: format!(
+                            "the file name `{stem}` is not a name templates can be qualified with"
+                        ),
+                        help: Some("add `as NAME` to the import".into()),
+                    });
+                    return None;
+                }
+                ast::Ident {
+                    name: stem.to_string(),
+                    span: *span,
+                }
+            }
+        };
+        if check::is_reserved(&alias.name) {
+            self.diags.push(MlpError::ReservedName {
+                src: self.sources.named(source),
+                at: alias.span.into(),
+                name: alias.name.clone(),
+                what: "an import".into(),
+            });
+            return None;
+        }
+        Some(alias)
+    }
+
+    fn import(&mut self, importer: usize, import: &ast::Import) -> Option<usize> {
+        let source = self.modules[importer].source;
+        match &import.target {
+            ast::ImportTarget::Module(segments) => {
+                let names: Vec<&str> = segments.iter().map(|s| s.name.as_str()).collect();
+                let span = segments
+                    .first()
+                    .map(|f| f.span.to(segments[segments.len() - 1].span))
+                    .unwrap_or(import.span);
+                let module = match names.as_slice() {
+                    ["std", module] => *module,
+                    _ => {
+                        let wanted = names.join(".");
+                        let help = match names.as_slice() {
+                            [one] if stdlib::module(one).is_some() => Some(format!("write `import std.{one}`")),
+                            _ => Some(format!(
+                                "standard modules are imported as `std.NAME` ({}); files as `import \"path.mlp\"`",
+                                stdlib::names().map(|n| format!("std.{n}")).collect::<Vec<_>>().join(", ")
+                            )),
+                        };
+                        self.diags.push(MlpError::UnknownModule {
+                            src: self.sources.named(source),
+                            at: span.into(),
+                            name: wanted,
+                            help,
+                        });
+                        return None;
+                    }
+                };
+                let Some(text) = stdlib::module(module) else {
+                    self.diags.push(MlpError::UnknownModule {
+                        src: self.sources.named(source),
+                        at: span.into(),
+                        name: format!("std.{module}"),
+                        help: crate::diag::closest(module, stdlib::names())
+                            .map(|c| format!("did you mean `std.{c}`?"))
+                            .or_else(|| {
+                                Some(format!(
+                                    "the standard library has {}",
+                                    stdlib::names()
+                                        .map(|n| format!("`std.{n}`"))
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ))
+                            }),
+                    });
+                    return None;
+                };
+                let key = ModuleKey::Std(module.to_string());
+                if let Some(found) = self.by_key.get(&key) {
+                    return Some(*found);
+                }
+                Some(self.load(
+                    stdlib::display_name(module),
+                    None,
+                    text.as_bytes(),
+                    Some(key),
+                    Some(module.to_string()),
+                ))
+            }
+            ast::ImportTarget::Path { path, span } => {
+                let not_found = |reason: String| MlpError::ImportNotFound {
+                    src: self.sources.named(source),
+                    at: (*span).into(),
+                    path: path.clone(),
+                    reason,
+                };
+                let Some(base) = self.sources.get(source).path.clone() else {
+                    let reason = if self.sources.get(source).name.starts_with("<std>") {
+                        "standard-library modules cannot import files".to_string()
+                    } else {
+                        "the importing file has no location on disk".to_string()
+                    };
+                    self.diags.push(not_found(reason));
+                    return None;
+                };
+                let dir = base.parent().map(Path::to_path_buf).unwrap_or_default();
+                let joined = dir.join(path);
+                let canonical = match self.loader.canonical(&joined) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        self.diags.push(not_found(io_reason(&e)));
+                        return None;
+                    }
+                };
+                let key = ModuleKey::File(canonical.clone());
+                if let Some(found) = self.by_key.get(&key).copied() {
+                    if let Some(pos) = self.stack.iter().position(|m| *m == found) {
+                        let mut chain: Vec<String> = self.stack[pos..]
+                            .iter()
+                            .map(|m| self.sources.get(self.modules[*m].source).name.clone())
+                            .collect();
+                        chain.push(self.sources.get(self.modules[found].source).name.clone());
+                        self.diags.push(MlpError::ImportCycle {
+                            src: self.sources.named(source),
+                            at: (*span).into(),
+                            cycle: chain.join(" -> "),
+                        });
+                        return None;
+                    }
+                    return Some(found);
+                }
+                let bytes = match self.loader.read(&canonical) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        self.diags.push(not_found(io_reason(&e)));
+                        return None;
+                    }
+                };
+                let name = display_path(&dir, path, self.sources.get(source).name.as_str());
+                let qualifier = Path::new(path)
+                    .file_stem()
+                    .and_then(|s| s.to_str())
+                    .map(str::to_string);
+                Some(self.load(name, Some(canonical), &bytes, Some(key), qualifier))
+            }
+        }
+    }
+}
+
+/// The imported file's name as the user would write it: relative to the
+/// importing file's name.
+fn display_path(_dir: &Path, path: &str, importer_name: &str) -> String {
+    let importer_dir = Path::new(importer_name).parent().unwrap_or(Path::new(""));
+    importer_dir.join(path).to_string_lossy().into_owned()
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+pub(crate) fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}

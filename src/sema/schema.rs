@@ -1,0 +1,327 @@
+//! What fields exist where: stage fields per kind, pipeline settings, and
+//! the nested blocks. The checker is driven by these tables.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum StageKind {
+    Prep,
+    Train,
+    Register,
+    Deploy,
+    Job,
+}
+
+pub const STAGE_KINDS: &[&str] = &["prep", "train", "register", "deploy", "job"];
+
+impl StageKind {
+    pub fn from_name(name: &str) -> Option<StageKind> {
+        Some(match name {
+            "prep" => StageKind::Prep,
+            "train" => StageKind::Train,
+            "register" => StageKind::Register,
+            "deploy" => StageKind::Deploy,
+            "job" => StageKind::Job,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StageKind::Prep => "prep",
+            StageKind::Train => "train",
+            StageKind::Register => "register",
+            StageKind::Deploy => "deploy",
+            StageKind::Job => "job",
+        }
+    }
+
+    fn bit(self) -> Kinds {
+        match self {
+            StageKind::Prep => PREP,
+            StageKind::Train => TRAIN,
+            StageKind::Register => REGISTER,
+            StageKind::Deploy => DEPLOY,
+            StageKind::Job => JOB,
+        }
+    }
+
+    /// Stages that run the user's container (register and deploy run steps
+    /// that mlpc generates).
+    pub fn runs_user_container(self) -> bool {
+        CONTAINER & self.bit() != 0
+    }
+}
+
+/// A set of stage kinds, as bits.
+pub type Kinds = u8;
+pub const PREP: Kinds = 1;
+pub const TRAIN: Kinds = 2;
+pub const REGISTER: Kinds = 4;
+pub const DEPLOY: Kinds = 8;
+pub const JOB: Kinds = 16;
+pub const CONTAINER: Kinds = PREP | TRAIN | JOB;
+pub const ALL: Kinds = CONTAINER | REGISTER | DEPLOY;
+
+pub fn kinds_names(kinds: Kinds) -> String {
+    let names: Vec<String> = [
+        StageKind::Prep,
+        StageKind::Train,
+        StageKind::Register,
+        StageKind::Deploy,
+        StageKind::Job,
+    ]
+    .into_iter()
+    .filter(|k| kinds & k.bit() != 0)
+    .map(|k| format!("`{}`", k.name()))
+    .collect();
+    match names.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {}", init.join(", "), last),
+    }
+}
+
+/// How a metadata map's keys and values are validated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapKind {
+    Labels,
+    Annotations,
+    /// Node selectors, registry tags: any string keys and values.
+    Plain,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum FieldTy {
+    /// A string value (scalars become strings; artifacts are not allowed).
+    Str,
+    /// A script: a string in which artifacts pass their path.
+    Script,
+    Int {
+        min: i64,
+        max: i64,
+    },
+    Number {
+        min: f64,
+    },
+    Bool,
+    Duration,
+    Quantity,
+    /// `command`, `args`: a list of values; artifacts pass their path.
+    Args,
+    /// `metrics`: a list of metric names.
+    Names,
+    /// A list of literal strings.
+    StrList,
+    /// `after`: stage names.
+    After,
+    StrMap(MapKind),
+    /// `params`: names to values.
+    Params,
+    /// `env`: names to values or `secret("name", "key")`.
+    Env,
+    Block(&'static [FieldSpec]),
+    /// `retries = N` or a `retries { ... }` block.
+    Retries,
+    /// `cache = true | false | DURATION`.
+    Cache,
+    /// `for_each = LIST | REF`.
+    ForEach,
+    /// A list of maps, each checked against the specs.
+    Records(&'static [FieldSpec]),
+    Enum(&'static [&'static str]),
+    RegisterModel,
+    DeployModel,
+    /// `credentials = secret("name")`.
+    Credentials,
+    Cron,
+    TrackingUri,
+    /// An absolute path in the container.
+    Path,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    pub ty: FieldTy,
+    pub kinds: Kinds,
+    pub required: bool,
+}
+
+const fn f(name: &'static str, ty: FieldTy, kinds: Kinds) -> FieldSpec {
+    FieldSpec {
+        name,
+        ty,
+        kinds,
+        required: false,
+    }
+}
+
+const fn req(name: &'static str, ty: FieldTy) -> FieldSpec {
+    FieldSpec {
+        name,
+        ty,
+        kinds: ALL,
+        required: true,
+    }
+}
+
+const fn any(name: &'static str, ty: FieldTy) -> FieldSpec {
+    f(name, ty, ALL)
+}
+
+const NON_NEGATIVE: FieldTy = FieldTy::Int {
+    min: 0,
+    max: i64::MAX,
+};
+const POSITIVE: FieldTy = FieldTy::Int {
+    min: 1,
+    max: i64::MAX,
+};
+
+pub const RETRY_POLICIES: &[&str] = &["Always", "OnFailure", "OnError", "OnTransientError"];
+pub const PULL_POLICIES: &[&str] = &["Always", "IfNotPresent", "Never"];
+
+pub const LIMITS: &[FieldSpec] = &[
+    any("cpu", FieldTy::Quantity),
+    any("memory", FieldTy::Quantity),
+    any("gpu", NON_NEGATIVE),
+    any("ephemeral_storage", FieldTy::Quantity),
+];
+
+pub const RESOURCES: &[FieldSpec] = &[
+    any("cpu", FieldTy::Quantity),
+    any("memory", FieldTy::Quantity),
+    any("gpu", NON_NEGATIVE),
+    any("gpu_type", FieldTy::Str),
+    any("ephemeral_storage", FieldTy::Quantity),
+    any("limits", FieldTy::Block(LIMITS)),
+];
+
+pub const RETRIES: &[FieldSpec] = &[
+    req("limit", NON_NEGATIVE),
+    any("backoff", FieldTy::Duration),
+    any("factor", FieldTy::Number { min: 1.0 }),
+    any("max", FieldTy::Duration),
+    any("policy", FieldTy::Enum(RETRY_POLICIES)),
+];
+
+pub const TOLERATION: &[FieldSpec] = &[
+    any("key", FieldTy::Str),
+    any("operator", FieldTy::Enum(&["Exists", "Equal"])),
+    any("value", FieldTy::Str),
+    any(
+        "effect",
+        FieldTy::Enum(&["NoSchedule", "PreferNoSchedule", "NoExecute"]),
+    ),
+    any("toleration_seconds", NON_NEGATIVE),
+];
+
+pub const VOLUME: &[FieldSpec] = &[
+    req("claim", FieldTy::Str),
+    req("path", FieldTy::Path),
+    any("read_only", FieldTy::Bool),
+    any("sub_path", FieldTy::Str),
+];
+
+pub const MLFLOW: &[FieldSpec] = &[
+    req("tracking_uri", FieldTy::TrackingUri),
+    req("experiment", FieldTy::Str),
+    any("artifact_store", FieldTy::Str),
+    any("image", FieldTy::Str),
+    any("credentials", FieldTy::Credentials),
+];
+
+/// Pipeline-level settings (`mlflow` and `defaults` are handled apart).
+pub const PIPELINE: &[FieldSpec] = &[
+    any("description", FieldTy::Str),
+    any("schedule", FieldTy::Cron),
+    any("namespace", FieldTy::Str),
+    any("service_account", FieldTy::Str),
+    any("parallelism", POSITIVE),
+    any("timeout", FieldTy::Duration),
+    any("ttl_after_finished", FieldTy::Duration),
+    any("image_pull_secrets", FieldTy::StrList),
+    any("mlflow", FieldTy::Block(MLFLOW)),
+];
+
+/// Stage fields. `model` appears twice: its type depends on the kind.
+pub const STAGE: &[FieldSpec] = &[
+    f("image", FieldTy::Str, CONTAINER),
+    f("command", FieldTy::Args, CONTAINER),
+    f("args", FieldTy::Args, CONTAINER),
+    f("script", FieldTy::Script, CONTAINER),
+    f("shell", FieldTy::Str, CONTAINER),
+    f("env", FieldTy::Env, CONTAINER),
+    f("image_pull_policy", FieldTy::Enum(PULL_POLICIES), CONTAINER),
+    f("resources", FieldTy::Block(RESOURCES), ALL),
+    f("retries", FieldTy::Retries, ALL),
+    f("timeout", FieldTy::Duration, ALL),
+    f("after", FieldTy::After, ALL),
+    f("for_each", FieldTy::ForEach, ALL),
+    f("parallelism", POSITIVE, ALL),
+    f("cache", FieldTy::Cache, CONTAINER),
+    f("node_selector", FieldTy::StrMap(MapKind::Plain), ALL),
+    f("tolerations", FieldTy::Records(TOLERATION), ALL),
+    f("volumes", FieldTy::Records(VOLUME), CONTAINER),
+    f("labels", FieldTy::StrMap(MapKind::Labels), ALL),
+    f("annotations", FieldTy::StrMap(MapKind::Annotations), ALL),
+    f("service_account", FieldTy::Str, ALL),
+    f("track", FieldTy::Bool, CONTAINER),
+    f("params", FieldTy::Params, TRAIN),
+    f("metrics", FieldTy::Names, TRAIN),
+    f("model_path", FieldTy::Str, TRAIN),
+    f("model", FieldTy::RegisterModel, REGISTER),
+    f("name", FieldTy::Str, REGISTER),
+    f("alias", FieldTy::Str, REGISTER),
+    f("tags", FieldTy::StrMap(MapKind::Plain), REGISTER),
+    f("description", FieldTy::Str, REGISTER),
+    f("await_ready", FieldTy::Duration, REGISTER),
+    f("model", FieldTy::DeployModel, DEPLOY),
+    f("service", FieldTy::Str, DEPLOY),
+    f("namespace", FieldTy::Str, DEPLOY),
+    f("format", FieldTy::Str, DEPLOY),
+    f("protocol", FieldTy::Enum(&["v1", "v2"]), DEPLOY),
+    f("min_replicas", NON_NEGATIVE, DEPLOY),
+    f("max_replicas", POSITIVE, DEPLOY),
+    f("canary", FieldTy::Int { min: 0, max: 100 }, DEPLOY),
+];
+
+/// Fields a stage of `kind` must end up with (from itself, its template or
+/// `defaults`).
+pub fn required_stage_fields(kind: StageKind) -> &'static [&'static str] {
+    match kind {
+        StageKind::Prep | StageKind::Train | StageKind::Job => &["image"],
+        StageKind::Register => &["model", "name"],
+        StageKind::Deploy => &["model", "service"],
+    }
+}
+
+/// Finds a field for a kind; `Err(kinds)` if it exists only for other kinds.
+pub fn stage_field(
+    name: &str,
+    kind: Option<StageKind>,
+) -> Option<Result<&'static FieldSpec, Kinds>> {
+    let mut other_kinds = 0;
+    for spec in STAGE.iter().filter(|s| s.name == name) {
+        match kind {
+            None => return Some(Ok(spec)),
+            Some(k) if spec.kinds & k.bit() != 0 => return Some(Ok(spec)),
+            Some(_) => other_kinds |= spec.kinds,
+        }
+    }
+    (other_kinds != 0).then_some(Err(other_kinds))
+}
+
+/// Stage field names valid for a kind (all kinds for `None`), for "did you mean".
+pub fn stage_field_names(kind: Option<StageKind>) -> Vec<&'static str> {
+    STAGE
+        .iter()
+        .filter(|s| kind.is_none_or(|k| s.kinds & k.bit() != 0))
+        .map(|s| s.name)
+        .collect()
+}
+
+pub fn is_stage_field(name: &str) -> bool {
+    STAGE.iter().any(|s| s.name == name)
+}

@@ -1,0 +1,60 @@
+//! Stage 1: text -> AST. pest parses; one builder per rule builds the tree.
+//!
+//! A file has at most one syntax error (pest stops at the first); literal
+//! errors found while building (escapes, units) are reported the same way.
+
+pub mod ast;
+mod children;
+mod errors;
+mod from_pest;
+
+use pest::Parser;
+
+use crate::diag::MlpError;
+use crate::source::{SourceFile, SourceId};
+
+pub(crate) use from_pest::parse_duration;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "grammar/mlp.pest"]
+pub struct MlpParser;
+
+/// Brackets, braces and parentheses nest at most this deep; the limit keeps
+/// every recursive pass far from the end of the stack.
+pub const MAX_NESTING: usize = 128;
+/// Operators in one `when` expression.
+pub const MAX_EXPR_OPERATORS: usize = 256;
+
+/// Parses one file into its AST, with the errors found in its literals
+/// (which leave `Invalid` nodes behind). A syntax error is fatal.
+pub fn parse(file: &SourceFile, id: SourceId) -> Result<(ast::File, Vec<MlpError>), MlpError> {
+    let scan = errors::prescan(file, id);
+    if let Some(fatal) = scan.fatal {
+        return Err(fatal);
+    }
+    let pairs = match MlpParser::parse(Rule::file, &file.text) {
+        Ok(pairs) => pairs,
+        Err(_) => {
+            // Detailed attempts cost time, so they are collected only to
+            // explain a failure. The flag is process-wide and stays on once
+            // set, so concurrent parses never see it flip back.
+            pest::set_error_detail(true);
+            let err = match MlpParser::parse(Rule::file, &file.text) {
+                Err(err) => err,
+                Ok(_) => return Err(MlpError::ice("the parser failed once and then succeeded")),
+            };
+            return Err(errors::syntax_error(file, id, &err, scan.unterminated));
+        }
+    };
+    let top = pairs
+        .into_iter()
+        .next()
+        .ok_or_else(|| MlpError::ice("the parser returned no `file`"))?;
+    let cx = from_pest::Cx {
+        source: id,
+        file,
+        literal_errors: Default::default(),
+    };
+    let ast = from_pest::file(&cx, top)?;
+    Ok((ast, cx.literal_errors.into_inner()))
+}
