@@ -747,9 +747,10 @@ impl Diagnostics {
 fn primary_position(d: &MlpError) -> Option<(String, usize)> {
     let labels: Vec<LabeledSpan> = d.labels()?.collect();
     let label = labels.iter().find(|l| l.primary()).or(labels.first())?;
+    // A zero-length read at offset 0 costs nothing and carries the name.
     let name = d
         .source_code()?
-        .read_span(label.inner(), 0, 0)
+        .read_span(&SourceSpan::new(0.into(), 0), 0, 0)
         .ok()?
         .name()
         .map(str::to_string)

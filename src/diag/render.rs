@@ -11,7 +11,9 @@ use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, Severity, Sourc
 use serde::Serialize;
 
 use super::MlpError;
-use crate::source::{line_col, LineCol};
+use std::collections::HashMap;
+
+use crate::source::LineCol;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -65,35 +67,65 @@ fn severity_word(d: &MlpError) -> &'static str {
     }
 }
 
-/// Resolves a span of the diagnostic's own source to positions.
-fn locate(d: &MlpError, span: &SourceSpan) -> Option<Location> {
-    let source = d.source_code()?;
-    // Reading from the start of the file gives the text up to the span's
-    // last line, from which exact character columns follow.
-    let start_contents = source
-        .read_span(&SourceSpan::new(span.offset().into(), 0), usize::MAX, 0)
-        .ok()?;
-    let file = start_contents.name().unwrap_or("<input>").to_string();
-    let end_offset = span.offset() + span.len();
-    let end_contents = source
-        .read_span(&SourceSpan::new(end_offset.into(), 0), usize::MAX, 0)
-        .ok()?;
-    let text = String::from_utf8_lossy(end_contents.data());
-    Some(Location {
-        file,
-        start: line_col(&text, span.offset()),
-        end: line_col(&text, end_offset),
-    })
+/// Resolves spans to line/column positions. Each file's text is read once
+/// and indexed by line start, so a report with many labels stays linear.
+#[derive(Default)]
+pub struct Locator {
+    files: HashMap<String, (String, Vec<usize>)>,
+}
+
+impl Locator {
+    fn locate(&mut self, d: &MlpError, span: &SourceSpan) -> Option<Location> {
+        let source = d.source_code()?;
+        // A zero-length read at 0 yields the name; reading every line after
+        // it yields the whole text.
+        let name = source
+            .read_span(&SourceSpan::new(0.into(), 0), 0, 0)
+            .ok()?
+            .name()
+            .unwrap_or("<input>")
+            .to_string();
+        if !self.files.contains_key(&name) {
+            let all = source
+                .read_span(&SourceSpan::new(0.into(), 0), 0, usize::MAX)
+                .ok()?;
+            let text = String::from_utf8_lossy(all.data()).into_owned();
+            let starts = std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect();
+            self.files.insert(name.clone(), (text, starts));
+        }
+        let (text, starts) = self.files.get(&name)?;
+        let at = |offset: usize| {
+            let offset = offset.min(text.len());
+            let line = starts.partition_point(|s| *s <= offset).max(1);
+            let line_start = starts[line - 1];
+            let mut end = offset;
+            while !text.is_char_boundary(end) {
+                end -= 1;
+            }
+            LineCol {
+                line,
+                column: text[line_start.min(end)..end].chars().count() + 1,
+                offset,
+            }
+        };
+        Some(Location {
+            file: name.clone(),
+            start: at(span.offset()),
+            end: at(span.offset() + span.len()),
+        })
+    }
 }
 
 /// The labels of a diagnostic, primary first.
-fn labels(d: &MlpError) -> Vec<JsonLabel> {
+fn labels(d: &MlpError, locator: &mut Locator) -> Vec<JsonLabel> {
     let mut out: Vec<JsonLabel> = d
         .labels()
         .into_iter()
         .flatten()
         .filter_map(|l| {
-            let location = locate(d, l.inner())?;
+            let location = locator.locate(d, l.inner())?;
             Some(JsonLabel {
                 message: l.label().map(str::to_string).filter(|m| !m.is_empty()),
                 primary: l.primary(),
@@ -111,7 +143,11 @@ fn labels(d: &MlpError) -> Vec<JsonLabel> {
 }
 
 pub fn to_json_diagnostic(d: &MlpError) -> JsonDiagnostic {
-    let labels = labels(d);
+    located(d, &mut Locator::default())
+}
+
+fn located(d: &MlpError, locator: &mut Locator) -> JsonDiagnostic {
+    let labels = labels(d, locator);
     let primary = labels.first();
     JsonDiagnostic {
         code: d.code_str(),
@@ -126,7 +162,8 @@ pub fn to_json_diagnostic(d: &MlpError) -> JsonDiagnostic {
 }
 
 pub fn json(diags: &[&MlpError]) -> String {
-    let all: Vec<JsonDiagnostic> = diags.iter().map(|d| to_json_diagnostic(d)).collect();
+    let mut locator = Locator::default();
+    let all: Vec<JsonDiagnostic> = diags.iter().map(|d| located(d, &mut locator)).collect();
     serde_json::to_string_pretty(&all).unwrap_or_else(|e| format!("[{{\"error\": \"{e}\"}}]"))
 }
 
@@ -151,8 +188,9 @@ pub fn human(diags: &[&MlpError], options: HumanOptions) -> String {
 
 pub fn short(diags: &[&MlpError]) -> String {
     let mut out = String::new();
+    let mut locator = Locator::default();
     for d in diags {
-        let j = to_json_diagnostic(d);
+        let j = located(d, &mut locator);
         match (&j.file, j.start) {
             (Some(file), Some(start)) => out.push_str(&format!(
                 "{file}:{}:{}: {} {}: {}\n",
@@ -167,8 +205,9 @@ pub fn short(diags: &[&MlpError]) -> String {
 /// GitHub Actions workflow commands (`::error file=...::message`).
 pub fn github(diags: &[&MlpError]) -> String {
     let mut out = String::new();
+    let mut locator = Locator::default();
     for d in diags {
-        let j = to_json_diagnostic(d);
+        let j = located(d, &mut locator);
         let mut props = Vec::new();
         if let (Some(file), Some(start), Some(end)) = (&j.file, j.start, j.end) {
             props.push(format!("file={}", escape_property(file)));

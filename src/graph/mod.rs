@@ -4,7 +4,7 @@
 //! `b` (it reads an output of `b`, or lists `b` in `after`).
 
 use miette::LabeledSpan;
-use petgraph::algo::tarjan_scc;
+use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 
@@ -33,7 +33,9 @@ pub fn build(stages: &[Stage]) -> DiGraph<usize, Span> {
 pub fn cycles(stages: &[Stage]) -> Vec<Vec<usize>> {
     let graph = build(stages);
     let mut found = Vec::new();
-    for scc in tarjan_scc(&graph) {
+    // Kosaraju's algorithm in petgraph runs on its iterative DFS; Tarjan's
+    // is recursive and overflows the stack on long chains of stages.
+    for scc in kosaraju_scc(&graph) {
         let self_loop = scc.len() == 1 && graph.contains_edge(scc[0], scc[0]);
         if scc.len() < 2 && !self_loop {
             continue;
@@ -87,13 +89,30 @@ fn path_back(
     None
 }
 
-/// The diagnostic for one cycle: the path in the message, a label on each edge.
+/// Edges labelled in one cycle diagnostic; a longer cycle is summarised.
+pub const MAX_CYCLE_LABELS: usize = 8;
+
+/// The diagnostic for one cycle: the path in the message, a label on each
+/// edge (on the first [`MAX_CYCLE_LABELS`] of a long cycle).
 pub fn cycle_error(sources: &SourceSet, stages: &[Stage], cycle: &[usize]) -> MlpError {
     let graph = build(stages);
-    let mut names: Vec<&str> = cycle.iter().map(|i| stages[*i].name.as_str()).collect();
-    names.push(&stages[cycle[0]].name);
+    let name = |i: usize| stages[i].name.as_str();
+    let path = if cycle.len() <= MAX_CYCLE_LABELS {
+        let mut names: Vec<&str> = cycle.iter().map(|i| name(*i)).collect();
+        names.push(name(cycle[0]));
+        names.join(" -> ")
+    } else {
+        let head: Vec<&str> = cycle[..MAX_CYCLE_LABELS].iter().map(|i| name(*i)).collect();
+        format!(
+            "{} -> ... -> {} -> {} ({} stages)",
+            head.join(" -> "),
+            name(cycle[cycle.len() - 1]),
+            name(cycle[0]),
+            cycle.len()
+        )
+    };
     let mut edges = Vec::new();
-    for (k, &from) in cycle.iter().enumerate() {
+    for (k, &from) in cycle.iter().enumerate().take(MAX_CYCLE_LABELS) {
         let to = cycle[(k + 1) % cycle.len()];
         let span = graph
             .find_edge(NodeIndex::new(from), NodeIndex::new(to))
@@ -110,7 +129,7 @@ pub fn cycle_error(sources: &SourceSet, stages: &[Stage], cycle: &[usize]) -> Ml
     let source = stages[cycle[0]].span.source;
     MlpError::Cycle {
         src: sources.named(source),
-        path: names.join(" -> "),
+        path,
         edges,
     }
 }

@@ -816,6 +816,8 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+        // With a kind mismatch (reported later), tracking is not decidable.
+        let kind_mismatch = matches!((kind, template), (Some(k), Some(t)) if t.kind != k);
         let own_track = literal_bool(&s.body, "track");
         let template_track = template.and_then(|t| match t.fields.get("track") {
             Some(Spanned {
@@ -827,7 +829,8 @@ impl<'a> Checker<'a> {
         let tracked = own_track
             .or(template_track)
             .unwrap_or(kind == Some(StageKind::Train))
-            && kind.is_some_and(StageKind::runs_user_container);
+            && kind.is_some_and(StageKind::runs_user_container)
+            && !kind_mismatch;
         let mut metrics = literal_names(&s.body, "metrics");
         if metrics.is_empty() {
             if let Some(Spanned {
@@ -916,6 +919,7 @@ impl<'a> Checker<'a> {
             .map(|t| self.templates[t].inputs.clone())
             .unwrap_or_default();
         let mut args: IndexMap<String, Spanned<Value>> = IndexMap::new();
+        let mut supplied: HashSet<String> = HashSet::new();
         let mut field_entries: Vec<Entry> = Vec::new();
         for entry in &s.body.entries {
             match entry {
@@ -932,6 +936,7 @@ impl<'a> Checker<'a> {
                         });
                         continue;
                     }
+                    supplied.insert(f.name.name.clone());
                     if let Some(input) = input {
                         if let Some(v) = self.assign(
                             &f.value,
@@ -956,7 +961,7 @@ impl<'a> Checker<'a> {
             Some(t) => {
                 let t_name = s.uses.as_ref().map(|r| r.display()).unwrap_or_default();
                 for input in &inputs {
-                    if args.contains_key(&input.name) {
+                    if supplied.contains(&input.name) {
                         continue;
                     }
                     match &input.default {
@@ -1045,7 +1050,11 @@ impl<'a> Checker<'a> {
 
         let kind = kind?;
         self.required_fields(s, kind, &fields, template, defaults);
-        let deps = std::mem::take(&mut self.deps);
+        let mut seen_deps = HashSet::new();
+        let deps: Vec<Dep> = std::mem::take(&mut self.deps)
+            .into_iter()
+            .filter(|d| seen_deps.insert(d.stage))
+            .collect();
         Some(hir::Stage {
             name: s.name.name.clone(),
             dns_name: dns_name(&s.name.name),
@@ -1094,6 +1103,21 @@ impl<'a> Checker<'a> {
                 || from_template
                 || defaults.contains_key(*name)
             {
+                continue;
+            }
+            // `imgae = ...` is reported as an unknown field with a suggestion;
+            // saying that `image` is missing as well would be noise.
+            let known = schema::stage_field_names(Some(kind));
+            let misspelled = s.body.entries.iter().any(|e| {
+                let written = match e {
+                    Entry::Field(f) => &f.name.name,
+                    Entry::Block(b) => &b.name.name,
+                    _ => return false,
+                };
+                !known.contains(&written.as_str())
+                    && closest(written, known.iter().copied()) == Some(*name)
+            });
+            if misspelled {
                 continue;
             }
             let help = match *name {

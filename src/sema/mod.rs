@@ -145,9 +145,11 @@ impl Loader<'_> {
         }
         let file = self.sources.get(source);
         if let Some(offset) = utf8_error {
+            // The text shown is the lossy decoding: the invalid byte is one
+            // U+FFFD there, three bytes long.
             self.diags.push(MlpError::NotUtf8 {
                 src: file.named(),
-                at: Span::new(source, offset, offset + 1).into(),
+                at: Span::new(source, offset, offset + '\u{FFFD}'.len_utf8()).into(),
                 offset,
             });
             return index;
