@@ -1,0 +1,210 @@
+//! The binary as users and CI run it: exit codes, formats, explain.
+
+mod common;
+
+use std::process::{Command, Output};
+
+use common::*;
+
+fn mlpc(args: &[&str]) -> Output {
+    Command::new(mlpc_bin())
+        .args(args)
+        .current_dir(root())
+        .env_remove("MLPC_FORMAT")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("mlpc runs")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exited normally")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn examples_exit_0() {
+    for path in mlp_files(&root().join("examples")) {
+        let rel = relative(&path);
+        let o = mlpc(&["check", rel.to_str().unwrap()]);
+        assert_eq!(code(&o), 0, "{}:\n{}", rel.display(), stderr(&o));
+    }
+}
+
+#[test]
+fn every_fixture_fails_with_exit_1_and_json_points_at_the_marked_line() {
+    for path in mlp_files(&root().join("tests/fixtures/diagnostics")) {
+        let rel = relative(&path);
+        let name = path.file_name().unwrap().to_string_lossy();
+        let code_short = name.split('_').next().unwrap();
+        let expected_exit = match code_short {
+            "E0006" => 2, // not UTF-8: an input problem, not a program error
+            c if c.starts_with('W') => 0,
+            _ => 1,
+        };
+        let o = mlpc(&["check", "--format", "json", rel.to_str().unwrap()]);
+        assert_eq!(
+            code(&o),
+            expected_exit,
+            "{}:\n{}",
+            rel.display(),
+            stderr(&o)
+        );
+        let json: serde_json::Value =
+            serde_json::from_str(&stderr(&o)).expect("--format json prints JSON");
+        let wanted = format!("mlp::{code_short}");
+        let hit = json
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["code"] == wanted.as_str())
+            .expect("the fixture's code");
+        for label in hit["labels"].as_array().unwrap() {
+            assert!(
+                label["start"]["line"].as_u64().unwrap() >= 1
+                    && label["start"]["column"].as_u64().unwrap() >= 1
+            );
+        }
+        let line = hit["start"]["line"].as_u64().unwrap() as usize;
+        let file = hit["file"].as_str().unwrap();
+        let text = String::from_utf8_lossy(&std::fs::read(root().join(file)).unwrap()).into_owned();
+        assert!(
+            text.lines()
+                .nth(line - 1)
+                .unwrap()
+                .contains(&format!("<- {code_short}")),
+            "{}: the JSON label points at line {line}, not the marked line",
+            rel.display()
+        );
+    }
+}
+
+#[test]
+fn deny_warnings_fails_on_warnings() {
+    let o = mlpc(&["check", "examples/terraform_optimization.mlp"]);
+    assert_eq!(code(&o), 0);
+    assert!(stderr(&o).contains("W0201"));
+    let o = mlpc(&[
+        "--deny-warnings",
+        "check",
+        "examples/terraform_optimization.mlp",
+    ]);
+    assert_eq!(code(&o), 1);
+}
+
+#[test]
+fn io_and_usage_errors_exit_2() {
+    let o = mlpc(&["check", "no/such/file.mlp"]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("cannot read no/such/file.mlp: no such file"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        code(&mlpc(&["check"])),
+        2,
+        "a missing argument is a usage error"
+    );
+    assert_eq!(code(&mlpc(&["frobnicate"])), 2);
+    assert_eq!(code(&mlpc(&["check", "--format", "xml", "x.mlp"])), 2);
+    // A readable file and a missing one: the run is an I/O failure.
+    let o = mlpc(&["check", "examples/churn_model.mlp", "missing.mlp"]);
+    assert_eq!(code(&o), 2);
+}
+
+#[test]
+fn formats() {
+    let f = "tests/fixtures/diagnostics/E0101_unknown_name.mlp";
+    let short = stderr(&mlpc(&["check", "--format", "short", f]));
+    assert_eq!(
+        short.trim(),
+        "tests/fixtures/diagnostics/E0101_unknown_name.mlp:5:33: error mlp::E0101: unknown name `learning_rat`"
+    );
+    let github = stderr(&mlpc(&["check", "--format", "github", f]));
+    assert!(
+        github.starts_with("::error file=tests/fixtures/diagnostics/E0101_unknown_name.mlp,line=5,col=33,endLine=5,endColumn=45,title=mlpc (mlp%3A%3AE0101)::unknown name `learning_rat`%0Ahelp: did you mean `learning_rate`?"),
+        "{github}"
+    );
+    let human = stderr(&mlpc(&["check", f]));
+    assert!(human.contains("mlp::E0101") && human.contains("did you mean `learning_rate`?"));
+    assert!(
+        !human.contains('\u{1b}'),
+        "no colour when NO_COLOR is set or stderr is not a terminal"
+    );
+    let coloured = stderr(&mlpc(&["check", "--color", "always", f]));
+    assert!(coloured.contains('\u{1b}'));
+    let env_format = Command::new(mlpc_bin())
+        .args(["check", f])
+        .current_dir(root())
+        .env("MLPC_FORMAT", "short")
+        .output()
+        .unwrap();
+    assert!(stderr(&env_format).starts_with("tests/fixtures/diagnostics/E0101"));
+}
+
+#[test]
+fn clean_json_is_an_empty_array() {
+    let o = mlpc(&["check", "--format", "json", "examples/churn_model.mlp"]);
+    assert_eq!(code(&o), 0);
+    assert_eq!(stderr(&o).trim(), "[]");
+}
+
+#[test]
+fn stdin_is_read_with_dash() {
+    use std::io::Write;
+    let mut child = Command::new(mlpc_bin())
+        .args(["check", "--format", "short", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"pipeline p {\n  prep a { imag = \"x:1\" }\n}\n")
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(code(&o), 1);
+    assert!(
+        stderr(&o).starts_with("<stdin>:2:12: error mlp::E0201"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn explain() {
+    let o = mlpc(&["explain", "E0301"]);
+    assert_eq!(code(&o), 0);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.starts_with("mlp::E0301: dependency cycle"), "{out}");
+    assert_eq!(code(&mlpc(&["explain", "mlp::e0101"])), 0);
+    let o = mlpc(&["explain", "E0302"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("unknown code"));
+    let all = mlpc(&["explain"]);
+    assert_eq!(code(&all), 0);
+    let listed = String::from_utf8_lossy(&all.stdout).lines().count();
+    assert_eq!(listed, mlpc::diag::codes::CODES.len());
+    for c in mlpc::diag::codes::CODES {
+        assert_eq!(code(&mlpc(&["explain", c.code])), 0, "{}", c.code);
+    }
+}
+
+#[test]
+fn version_and_help() {
+    let v = mlpc(&["--version"]);
+    assert_eq!(code(&v), 0);
+    assert!(String::from_utf8_lossy(&v.stdout).starts_with("mlpc "));
+    let h = mlpc(&["--help"]);
+    assert_eq!(code(&h), 0);
+    let help = String::from_utf8_lossy(&h.stdout);
+    assert!(
+        help.contains("Examples:")
+            && help.contains("mlpc check examples/terraform_optimization.mlp")
+    );
+}
