@@ -5,12 +5,14 @@
 //! | syntax | `syntax` | text -> AST (pest, one builder per grammar rule)   |
 //! | sema   | `sema`   | AST + imports -> HIR (names, types, fields)        |
 //! | graph  | `graph`  | HIR -> dependency graph (petgraph), cycle checks   |
+//! | emit   | `emit`   | HIR -> Argo model (k8s-openapi types) -> YAML      |
 //!
 //! Every stage is a pure function over its input IR. Diagnostics from every
 //! stage share one enum, [`diag::MlpError`], with codes from one registry.
 
 pub mod cli;
 pub mod diag;
+pub mod emit;
 pub mod graph;
 pub mod sema;
 pub mod source;

@@ -8,11 +8,14 @@ use clap::{Parser, Subcommand, ValueEnum};
 use crate::diag::codes;
 use crate::diag::render::{self, Format, HumanOptions};
 use crate::diag::MlpError;
+use crate::emit::{Options, OutputKind};
 use crate::sema::{analyze, Analysis, FsLoader};
 
 const EXAMPLES: &str = "\
 Examples:
   mlpc check examples/terraform_optimization.mlp
+  mlpc compile examples/terraform_optimization.mlp -o workflow.yaml
+  mlpc compile pipelines/nightly.mlp --kind workflow-template | kubectl apply -f -
   mlpc check --format json pipelines/*.mlp
   mlpc check --format github pipelines/*.mlp     # annotations in GitHub Actions
   mlpc explain E0101
@@ -61,6 +64,20 @@ pub enum Command {
     Check {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
+    },
+    /// Compile a file to Argo Workflows YAML (to standard output, or `-o FILE`).
+    Compile {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Write the YAML here (atomically); nothing is written when there are errors.
+        #[arg(short, long, value_name = "OUT")]
+        output: Option<PathBuf>,
+        /// `workflow` (a CronWorkflow when the pipeline has `schedule`) or `workflow-template`.
+        #[arg(long, value_enum, default_value = "workflow")]
+        kind: OutputKind,
+        /// Compile only this pipeline of the file.
+        #[arg(long, value_name = "NAME")]
+        pipeline: Option<String>,
     },
     /// Explain a diagnostic code, e.g. `mlpc explain E0101`; without a code, list them all.
     Explain { code: Option<String> },
@@ -119,6 +136,20 @@ impl Outcome {
 pub fn run(cli: &Cli) -> Outcome {
     match &cli.command {
         Command::Check { files } => check(cli, files),
+        Command::Compile {
+            file,
+            output,
+            kind,
+            pipeline,
+        } => compile(
+            cli,
+            file,
+            output.as_deref(),
+            &Options {
+                kind: *kind,
+                pipeline: pipeline.clone(),
+            },
+        ),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Debug { what, file } => debug(cli, *what, file),
     }
@@ -178,6 +209,83 @@ fn check(cli: &Cli, files: &[PathBuf]) -> Outcome {
     }
     print_diagnostics(cli, &all);
     outcome
+}
+
+fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> Outcome {
+    let analysis = match analyze_path(file) {
+        Ok(a) => a,
+        Err(message) => {
+            eprintln!("mlpc: {message}");
+            return Outcome::Failure;
+        }
+    };
+    let all: Vec<&MlpError> = analysis.diagnostics.items.iter().collect();
+    print_diagnostics(cli, &all);
+    if all.iter().any(|d| d.is_io()) {
+        return Outcome::Failure;
+    }
+    let denied = cli.deny_warnings && !all.is_empty();
+    let Some(program) = analysis.program.as_ref().filter(|_| !denied) else {
+        return Outcome::Errors;
+    };
+    if options.kind == OutputKind::WorkflowTemplate
+        && program
+            .pipelines
+            .iter()
+            .any(|p| p.settings.contains_key("schedule"))
+    {
+        eprintln!("mlpc: note: `schedule` does not apply to a WorkflowTemplate; it is left out");
+    }
+    let yaml = match crate::emit::emit(program, options) {
+        Ok(y) => y,
+        Err(e) => {
+            eprintln!("mlpc: {e}");
+            return Outcome::Failure;
+        }
+    };
+    match output {
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            if let Err(e) = stdout
+                .write_all(yaml.as_bytes())
+                .and_then(|_| stdout.flush())
+            {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    eprintln!("mlpc: cannot write to standard output: {e}");
+                    return Outcome::Failure;
+                }
+            }
+        }
+        Some(path) => {
+            if let Err(e) = write_atomically(path, yaml.as_bytes()) {
+                eprintln!("mlpc: cannot write {}: {e}", path.display());
+                return Outcome::Failure;
+            }
+        }
+    }
+    if all.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Warnings
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory
+/// and a rename, so that `path` holds either its old content or the whole
+/// new content, never part of it.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".mlpc-")
+        .suffix(".tmp")
+        .tempfile_in(&dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 fn use_color(choice: ColorChoice) -> bool {

@@ -223,6 +223,10 @@ A stage that uses the template could not tell whether `image = ...` supplies the
     active("mlp::E0224", "unknown stage kind", "\
 What it means: a stage or template is declared with a kind that does not exist.
 Kinds: prep, train, register, deploy, job."),
+    active("mlp::E0225", "output of a for_each stage", "\
+What it means: a reference reads an output (or a metric) of a stage that fans out with `for_each`.
+Why: each item of a fan-out produces its own outputs; collecting them (fan-in) comes after v1.
+Fix: wait for the whole fan-out with `after = [STAGE]`, and read the results from MLflow or shared storage."),
     active("mlp::E0301", "dependency cycle", "\
 What it means: stages depend on each other in a loop, through references or `after`.
 Each edge of the cycle is labelled; the message gives the path.

@@ -402,17 +402,19 @@ pub enum MlpError {
         help: Option<String>,
     },
 
-    #[error("stage `{stage}` is tracked but the pipeline has no `mlflow` block")]
+    #[error("stage `{stage}` needs the pipeline's `mlflow` block: {reason}")]
     #[diagnostic(
         code(mlp::E0210),
-        help("add `mlflow {{ tracking_uri = \"http://...\", experiment = \"...\" }}` to the pipeline, or set `track = false` on the stage")
+        help("add `mlflow {{ tracking_uri = \"http://...\", experiment = \"...\" }}` to the pipeline{}", if *tracked { ", or set `track = false` on the stage" } else { "" })
     )]
     TrackingNeedsMlflow {
         #[source_code]
         src: Src,
-        #[label(primary, "tracked stage")]
+        #[label(primary, "needs MLflow")]
         at: SourceSpan,
         stage: String,
+        reason: String,
+        tracked: bool,
     },
 
     #[error("invalid `tracking_uri`: {reason}")]
@@ -588,6 +590,19 @@ pub enum MlpError {
         kind: String,
         #[help]
         help: Option<String>,
+    },
+
+    #[error("`{stage}` fans out with `for_each`; its outputs cannot be read")]
+    #[diagnostic(
+        code(mlp::E0225),
+        help("collecting the outputs of every item (fan-in) comes after v1; wait for the fan-out with `after = [{stage}]` and read results from MLflow or storage")
+    )]
+    FanInNotSupported {
+        #[source_code]
+        src: Src,
+        #[label(primary, "an output of a fan-out stage")]
+        at: SourceSpan,
+        stage: String,
     },
 
     // ----- E03xx: the dependency graph ------------------------------------

@@ -71,6 +71,7 @@ impl Scope<'_> {
 /// What other stages can see of a stage before its body is checked.
 struct StageSig {
     name: String,
+    for_each: bool,
     kind: Option<StageKind>,
     outputs: IndexMap<String, Ty>,
     metrics: Vec<String>,
@@ -609,11 +610,21 @@ impl<'a> Checker<'a> {
         for (i, s) in stage_decls.iter().enumerate() {
             let stage = self.stage(module, s, i, &pcx, &defaults);
             if let Some(stage) = &stage {
-                if stage.tracked && mlflow.is_none() {
+                let needs = match stage.kind {
+                    _ if stage.tracked => Some("it is tracked"),
+                    StageKind::Register => Some("`register` stages use the MLflow Model Registry"),
+                    StageKind::Deploy => {
+                        Some("`deploy` stages find the model in the MLflow Model Registry")
+                    }
+                    _ => None,
+                };
+                if let (Some(reason), None) = (needs, mlflow) {
                     self.push(MlpError::TrackingNeedsMlflow {
                         src: self.src(s.name.span),
                         at: s.name.span.into(),
                         stage: s.name.name.clone(),
+                        reason: reason.into(),
+                        tracked: stage.tracked,
                     });
                 }
                 if stage.kind == StageKind::Deploy {
@@ -689,7 +700,7 @@ impl<'a> Checker<'a> {
                             | FieldTy::DeployModel
                     ) || matches!(
                         it.key.name.as_str(),
-                        "name" | "service" | "alias" | "metrics" | "params"
+                        "name" | "service" | "alias" | "metrics" | "params" | "track"
                     ) {
                         self.push(MlpError::EntryNotAllowed {
                             src: self.src(it.key.span),
@@ -865,6 +876,8 @@ impl<'a> Checker<'a> {
         }
         StageSig {
             name: s.name.name.clone(),
+            for_each: has_field(&s.body, "for_each")
+                || template.is_some_and(|t| t.fields.contains_key("for_each")),
             kind,
             outputs,
             metrics: if tracked { metrics } else { Vec::new() },
@@ -1049,7 +1062,7 @@ impl<'a> Checker<'a> {
         self.unique_names(&own_outputs, "output");
 
         let kind = kind?;
-        self.required_fields(s, kind, &fields, template, defaults);
+        self.required_fields(s, kind, &fields, template, defaults, sig.tracked);
         let mut seen_deps = HashSet::new();
         let deps: Vec<Dep> = std::mem::take(&mut self.deps)
             .into_iter()
@@ -1093,6 +1106,7 @@ impl<'a> Checker<'a> {
         fields: &Fields,
         template: Option<usize>,
         defaults: &Fields,
+        tracked: bool,
     ) {
         for name in schema::required_stage_fields(kind) {
             let from_template =
@@ -1143,8 +1157,10 @@ impl<'a> Checker<'a> {
         }
         let script = fields.get("script").map(|f| f.span);
         let command = fields.get("command").map(|f| f.span);
-        let template_has =
-            |name: &str| template.is_some_and(|t| self.templates[t].fields.contains_key(name));
+        let template_keys: HashSet<String> = template
+            .map(|t| self.templates[t].fields.keys().cloned().collect())
+            .unwrap_or_default();
+        let template_has = |name: &str| template_keys.contains(name);
         let shell = fields.get("shell").map(|f| f.span);
         let has_script =
             script.is_some() || template_has("script") || defaults.contains_key("script");
@@ -1158,8 +1174,25 @@ impl<'a> Checker<'a> {
                 help: Some("add a `script`, or remove `shell`".into()),
             });
         }
-        // A stage's own `command` replaces a template's `script`, and the reverse.
-        let _ = command;
+        // A tracked stage runs through a wrapper that sets MLFLOW_RUN_ID; it
+        // can only wrap a command it knows, not an image's entrypoint.
+        let runs_something = command.is_some()
+            || script.is_some()
+            || has_field(&s.body, "command")
+            || has_field(&s.body, "script")
+            || template_has("command")
+            || template_has("script")
+            || defaults.contains_key("command")
+            || defaults.contains_key("script");
+        if tracked && !runs_something {
+            self.push(MlpError::MissingField {
+                src: self.src(s.name.span),
+                at: s.name.span.into(),
+                field: "command".into(),
+                context: format!("tracked `{}` stage `{}`", kind.name(), s.name.name),
+                help: Some("tracked stages run their command through a wrapper that sets MLFLOW_RUN_ID, so the command must be spelled out (`command = [...]` or `script`); or set `track = false`".into()),
+            });
+        }
         let parallelism = fields.get("parallelism").map(|f| f.span);
         if let (Some(p), false) = (parallelism, has_for_each) {
             self.push(MlpError::InvalidValue {
@@ -1887,6 +1920,24 @@ impl<'a> Checker<'a> {
         if !ty.is_scalar() {
             self.mismatch(expr, "a string", None);
             return None;
+        }
+        if field == "service" || field == "namespace" {
+            if let Value::Str(parts) = &value {
+                if let Some(text) = plain_text(parts) {
+                    let dns1035 = field == "service";
+                    let ok = is_dns_label(&text)
+                        && (!dns1035 || text.starts_with(|c: char| c.is_ascii_lowercase()));
+                    if !ok {
+                        let what = if dns1035 {
+                            "an InferenceService name"
+                        } else {
+                            "a namespace"
+                        };
+                        self.invalid(expr.span, field, &format!("\"{}\" is not {what}", text.escape_debug()), Some("use at most 63 lowercase letters, digits and `-`, starting with a letter and ending with a letter or digit".into()));
+                        return None;
+                    }
+                }
+            }
         }
         if field == "image" {
             if let Value::Str(parts) = &value {
@@ -2795,6 +2846,14 @@ impl<'a> Checker<'a> {
                         entry: format!("the stage output `{}`", r.display()),
                         place: "pipeline settings and `defaults`".into(),
                         help: Some("stage outputs can be used inside stages".into()),
+                    });
+                    return None;
+                }
+                if sig.for_each {
+                    self.push(MlpError::FanInNotSupported {
+                        src: self.src(r.span),
+                        at: r.span.into(),
+                        stage: sig.name.clone(),
                     });
                     return None;
                 }

@@ -2,6 +2,7 @@
 //! checks fields and types, and collects every error of the program.
 
 mod check;
+pub use check::dns_name;
 pub mod hir;
 pub mod schema;
 pub mod types;

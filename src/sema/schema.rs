@@ -201,7 +201,7 @@ pub const RESOURCES: &[FieldSpec] = &[
 pub const RETRIES: &[FieldSpec] = &[
     req("limit", NON_NEGATIVE),
     any("backoff", FieldTy::Duration),
-    any("factor", FieldTy::Number { min: 1.0 }),
+    any("factor", POSITIVE),
     any("max", FieldTy::Duration),
     any("policy", FieldTy::Enum(RETRY_POLICIES)),
 ];

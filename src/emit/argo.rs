@@ -1,0 +1,273 @@
+//! The Argo Workflows objects mlpc emits (`argoproj.io/v1alpha1`).
+//!
+//! k8s-openapi has no Argo types, so these are our own serde structs, shaped
+//! after Argo's v4 JSON schema; Kubernetes parts (containers, env, volumes,
+//! tolerations, metadata) are k8s-openapi's typed objects. Fields Argo types
+//! as IntOrString are strings here, as the v4 schema says.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{Container, LocalObjectReference, Toleration, Volume};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+
+pub const API_VERSION: &str = "argoproj.io/v1alpha1";
+
+/// One emitted document.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Document {
+    Workflow(Workflow),
+    CronWorkflow(CronWorkflow),
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Workflow {
+    pub api_version: &'static str,
+    /// `Workflow` or `WorkflowTemplate` (same spec).
+    pub kind: &'static str,
+    pub metadata: ObjectMeta,
+    pub spec: WorkflowSpec,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CronWorkflow {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: ObjectMeta,
+    pub spec: CronWorkflowSpec,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CronWorkflowSpec {
+    pub schedules: Vec<String>,
+    /// A run still going when the next is due is not doubled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency_policy: Option<&'static str>,
+    pub workflow_spec: WorkflowSpec,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkflowSpec {
+    pub entrypoint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<Arguments>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active_deadline_seconds: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl_strategy: Option<TtlStrategy>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub image_pull_secrets: Vec<LocalObjectReference>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub on_exit: Option<String>,
+    pub templates: Vec<Template>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TtlStrategy {
+    pub seconds_after_completion: i64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Arguments {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<Parameter>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<Artifact>,
+}
+
+impl Arguments {
+    pub fn is_empty(&self) -> bool {
+        self.parameters.is_empty() && self.artifacts.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Parameter {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_from: Option<ValueFrom>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValueFrom {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub json_path: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Artifact {
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Inputs {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<Parameter>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub artifacts: Vec<Artifact>,
+}
+
+impl Inputs {
+    pub fn is_empty(&self) -> bool {
+        self.parameters.is_empty() && self.artifacts.is_empty()
+    }
+}
+
+pub type Outputs = Inputs;
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Template {
+    pub name: String,
+    #[serde(skip_serializing_if = "Inputs::is_empty")]
+    pub inputs: Inputs,
+    #[serde(skip_serializing_if = "Inputs::is_empty")]
+    pub outputs: Outputs,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<PodMetadata>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dag: Option<Dag>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<Container>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource: Option<ResourceTemplate>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub init_containers: Vec<UserContainer>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sidecars: Vec<UserContainer>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<Volume>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_selector: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<Toleration>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_strategy: Option<RetryStrategy>,
+    /// IntOrString in Argo's schema.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active_deadline_seconds: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memoize: Option<Memoize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parallelism: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodMetadata {
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// An init container or sidecar: a container that may mirror the main
+/// container's volume mounts.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserContainer {
+    #[serde(flatten)]
+    pub container: Container,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mirror_volume_mounts: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dag {
+    pub tasks: Vec<DagTask>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DagTask {
+    pub name: String,
+    pub template: String,
+    #[serde(skip_serializing_if = "Arguments::is_empty")]
+    pub arguments: Arguments,
+    /// `a.Succeeded && b`: a task whose outputs are read must have
+    /// succeeded (a skipped one has none); `after` only orders.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub depends: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub with_items: Option<Vec<serde_json::Value>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub with_param: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceTemplate {
+    pub action: &'static str,
+    pub manifest: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub success_condition: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_condition: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RetryStrategy {
+    /// IntOrString in Argo's schema.
+    pub limit: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_policy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backoff: Option<Backoff>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Backoff {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<String>,
+    /// IntOrString in Argo's schema.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub factor: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_duration: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Memoize {
+    pub key: String,
+    pub max_age: String,
+    pub cache: MemoizeCache,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MemoizeCache {
+    pub config_map: LocalObjectReference,
+}

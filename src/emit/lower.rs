@@ -1,0 +1,2047 @@
+//! HIR -> Argo model: one document per pipeline.
+//!
+//! Each stage becomes a DAG task. A stage that uses a template without
+//! changing its fields calls one Argo template shared by all such stages;
+//! any other stage gets a template of its own. References become Argo
+//! placeholders: `{{workflow.parameters.x}}` anywhere, and stage outputs as
+//! inputs of the consuming template fed by `{{tasks.s.outputs...}}` in the
+//! DAG. Values that reach a shell script travel in environment variables.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use indexmap::IndexMap;
+use k8s_openapi::api::core::v1::{
+    Container, EnvVar, LocalObjectReference, PersistentVolumeClaimVolumeSource,
+    ResourceRequirements, Toleration, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::argo::{self, *};
+use super::kserve;
+use super::mlflow::{self, env, Tracking};
+use super::{Options, OutputKind};
+use crate::sema::hir::{
+    Cond, DepKind, Fields, Input, Output, Pipeline, Program, Ref, RunField, Spanned, Stage,
+    StrPart, Value,
+};
+use crate::sema::schema::{self, StageKind};
+use crate::sema::types::Ty;
+use crate::syntax::ast::BinOp;
+
+/// Where artifacts a stage reads are placed in its container.
+const INPUTS_DIR: &str = "/tmp/inputs";
+/// Where the generated steps write their output parameters.
+const STEP_OUTPUTS: &str = "/tmp/outputs";
+
+/// Fields that shape the DAG task, not the pod: a stage that uses a template
+/// and sets only these still shares the template.
+const TASK_FIELDS: &[&str] = &["after", "for_each", "parallelism"];
+/// Map-valued fields merge key by key across defaults, template and stage.
+const MERGED_MAPS: &[&str] = &[
+    "env",
+    "labels",
+    "annotations",
+    "node_selector",
+    "params",
+    "tags",
+];
+
+pub fn lower(program: &Program, pipeline: &Pipeline, options: &Options) -> argo::Document {
+    let plan = Plan::new(program, pipeline);
+    let mut out = Emitter {
+        plan: &plan,
+        templates: Vec::new(),
+        template_names: Names::default(),
+        shared: HashMap::new(),
+        tasks: Vec::new(),
+    };
+    let entry = out.template_names.fresh("main");
+    for i in 0..pipeline.stages.len() {
+        out.stage(i);
+    }
+    let mut templates = vec![Template {
+        name: entry.clone(),
+        dag: Some(Dag {
+            tasks: std::mem::take(&mut out.tasks),
+        }),
+        ..Default::default()
+    }];
+    templates.append(&mut out.templates);
+    let on_exit = plan
+        .tracking
+        .as_ref()
+        .filter(|_| plan.any_tracked)
+        .map(|t| {
+            let name = out.template_names.fresh("mlflow-cleanup");
+            let container = t.step_container(
+                "main",
+                "mlflow-cleanup",
+                mlflow::CLEANUP,
+                vec![env("MLP_WORKFLOW_UID", "{{workflow.uid}}")],
+            );
+            templates.push(Template {
+                name: name.clone(),
+                container: Some(container),
+                ..Default::default()
+            });
+            name
+        });
+    let spec = WorkflowSpec {
+        entrypoint: entry,
+        arguments: workflow_arguments(pipeline),
+        service_account_name: plan.setting_text("service_account"),
+        parallelism: plan.setting_int("parallelism"),
+        active_deadline_seconds: plan.setting_secs("timeout"),
+        ttl_strategy: plan
+            .setting_secs("ttl_after_finished")
+            .map(|s| TtlStrategy {
+                seconds_after_completion: s,
+            }),
+        image_pull_secrets: plan
+            .setting_strings("image_pull_secrets")
+            .into_iter()
+            .map(|name| LocalObjectReference { name })
+            .collect(),
+        on_exit,
+        templates,
+    };
+    let mut metadata = ObjectMeta {
+        namespace: plan.setting_text("namespace"),
+        ..Default::default()
+    };
+    if let Some(description) = plan.setting_text("description") {
+        metadata.annotations = Some(BTreeMap::from([(
+            "workflows.argoproj.io/description".to_string(),
+            description,
+        )]));
+    }
+    let schedules = plan.setting_strings("schedule");
+    match options.kind {
+        OutputKind::WorkflowTemplate => {
+            metadata.name = Some(pipeline.dns_name.clone());
+            argo::Document::Workflow(Workflow {
+                api_version: argo::API_VERSION,
+                kind: "WorkflowTemplate",
+                metadata,
+                spec,
+            })
+        }
+        OutputKind::Workflow if !schedules.is_empty() => {
+            metadata.name = Some(pipeline.dns_name.clone());
+            argo::Document::CronWorkflow(CronWorkflow {
+                api_version: argo::API_VERSION,
+                kind: "CronWorkflow",
+                metadata,
+                spec: CronWorkflowSpec {
+                    schedules,
+                    concurrency_policy: None,
+                    workflow_spec: spec,
+                },
+            })
+        }
+        OutputKind::Workflow => {
+            metadata.generate_name = Some(format!("{}-", pipeline.dns_name));
+            argo::Document::Workflow(Workflow {
+                api_version: argo::API_VERSION,
+                kind: "Workflow",
+                metadata,
+                spec,
+            })
+        }
+    }
+}
+
+/// `spec.arguments.parameters`: values are strings; a parameter without a
+/// default is required at submit time.
+fn workflow_arguments(pipeline: &Pipeline) -> Option<Arguments> {
+    if pipeline.params.is_empty() {
+        return None;
+    }
+    let parameters = pipeline
+        .params
+        .iter()
+        .map(|p| Parameter {
+            name: p.dns_name.clone(),
+            value: p.default.as_ref().map(|d| literal_text(&d.value)),
+            ..Default::default()
+        })
+        .collect();
+    Some(Arguments {
+        parameters,
+        artifacts: Vec::new(),
+    })
+}
+
+/// The text of a literal value, as an Argo parameter holds it: durations in
+/// whole seconds, lists and maps as JSON.
+fn literal_text(v: &Value) -> String {
+    match v {
+        Value::Str(parts) => parts
+            .iter()
+            .map(|p| match p {
+                StrPart::Text(t) => t.clone(),
+                StrPart::Ref(_) => String::new(),
+            })
+            .collect(),
+        Value::List(_) | Value::Map(_) => literal_json(v).to_string(),
+        other => scalar_literal(other).unwrap_or_default(),
+    }
+}
+
+fn scalar_literal(v: &Value) -> Option<String> {
+    Some(match v {
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Duration { secs, .. } => seconds_text(*secs),
+        Value::Quantity(q) => q.clone(),
+        _ => return None,
+    })
+}
+
+fn seconds_text(secs: f64) -> String {
+    if secs.fract() == 0.0 {
+        format!("{}", secs as i64)
+    } else {
+        format!("{}", secs.ceil() as i64)
+    }
+}
+
+fn literal_json(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Int(i) => (*i).into(),
+        Value::Float(f) => {
+            serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into)
+        }
+        Value::Bool(b) => (*b).into(),
+        Value::List(items) => items.iter().map(|i| literal_json(&i.value)).collect(),
+        Value::Map(m) => m
+            .iter()
+            .map(|(k, v)| (k.clone(), literal_json(&v.value)))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        other => literal_text(other).into(),
+    }
+}
+
+/// Unique names in one namespace (tasks, templates), first come first served.
+#[derive(Default)]
+struct Names {
+    used: HashSet<String>,
+}
+
+impl Names {
+    fn fresh(&mut self, wanted: &str) -> String {
+        let mut name = wanted.to_string();
+        let mut n = 2;
+        while !self.used.insert(name.clone()) {
+            name = format!("{wanted}-{n}");
+            n += 1;
+        }
+        name
+    }
+}
+
+/// What every part of the lowering may ask about the pipeline.
+struct Plan<'p> {
+    program: &'p Program,
+    pipeline: &'p Pipeline,
+    tracking: Option<Tracking>,
+    any_tracked: bool,
+    /// Stage -> its DAG task (for deploy: the task that applies the service).
+    task_of: Vec<String>,
+    /// Tracked train stage -> its metric-gate task and the metrics read.
+    gates: HashMap<usize, (String, BTreeSet<String>)>,
+    /// Deploy stage -> the task that resolves the storage URI.
+    resolvers: HashMap<usize, String>,
+    /// Stage -> every output (declared, template's and built-in) and its type.
+    outputs: Vec<IndexMap<String, OutputInfo>>,
+    /// Stage -> its fields merged: defaults < template < stage.
+    merged: Vec<Fields>,
+}
+
+#[derive(Debug, Clone)]
+struct OutputInfo {
+    ty: Ty,
+    /// Where the producing container writes it (declared outputs only).
+    path: Option<String>,
+}
+
+impl<'p> Plan<'p> {
+    fn new(program: &'p Program, pipeline: &'p Pipeline) -> Self {
+        let tracking = tracking(pipeline);
+        let merged: Vec<Fields> = pipeline
+            .stages
+            .iter()
+            .map(|s| merge_fields(program, pipeline, s))
+            .collect();
+        let mut tasks = Names::default();
+        let task_of: Vec<String> = pipeline
+            .stages
+            .iter()
+            .map(|s| tasks.fresh(&s.dns_name))
+            .collect();
+        let mut gate_metrics: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+        for s in &pipeline.stages {
+            visit_refs(s, program, &mut |r| {
+                if let Ref::Metric { stage, name } = r {
+                    gate_metrics.entry(*stage).or_default().insert(name.clone());
+                }
+            });
+        }
+        let gates = gate_metrics
+            .into_iter()
+            .map(|(stage, metrics)| {
+                (
+                    stage,
+                    (tasks.fresh(&format!("{}-metrics", task_of[stage])), metrics),
+                )
+            })
+            .collect();
+        let resolvers = pipeline
+            .stages
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.kind == StageKind::Deploy)
+            .map(|(i, _)| (i, tasks.fresh(&format!("{}-resolve", task_of[i]))))
+            .collect();
+        let outputs = pipeline
+            .stages
+            .iter()
+            .map(|s| stage_outputs(program, s))
+            .collect();
+        Plan {
+            program,
+            pipeline,
+            any_tracked: pipeline.stages.iter().any(|s| s.tracked),
+            tracking,
+            task_of,
+            gates,
+            resolvers,
+            outputs,
+            merged,
+        }
+    }
+
+    fn setting(&self, name: &str) -> Option<&Value> {
+        self.pipeline.settings.get(name).map(|s| &s.value)
+    }
+
+    fn setting_text(&self, name: &str) -> Option<String> {
+        self.setting(name).map(literal_text)
+    }
+
+    fn setting_int(&self, name: &str) -> Option<i64> {
+        match self.setting(name) {
+            Some(Value::Int(i)) => Some(*i),
+            _ => None,
+        }
+    }
+
+    fn setting_secs(&self, name: &str) -> Option<i64> {
+        match self.setting(name) {
+            Some(Value::Duration { secs, .. }) => Some(secs.ceil() as i64),
+            _ => None,
+        }
+    }
+
+    fn setting_strings(&self, name: &str) -> Vec<String> {
+        match self.setting(name) {
+            Some(Value::List(items)) => items.iter().map(|i| literal_text(&i.value)).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn param_dns(&self, name: &str) -> String {
+        self.pipeline
+            .params
+            .iter()
+            .find(|p| p.name == name)
+            .map_or_else(|| crate::sema::dns_name(name), |p| p.dns_name.clone())
+    }
+
+    fn param_ty(&self, name: &str) -> Ty {
+        self.pipeline
+            .params
+            .iter()
+            .find(|p| p.name == name)
+            .map_or(Ty::Any, |p| p.ty.clone())
+    }
+
+    fn model_path(&self, stage: usize) -> String {
+        match self.merged[stage].get("model_path").map(|f| &f.value) {
+            Some(v) => literal_text(v),
+            None => "model".to_string(),
+        }
+    }
+}
+
+fn tracking(pipeline: &Pipeline) -> Option<Tracking> {
+    let Some(Spanned {
+        value: Value::Map(block),
+        ..
+    }) = pipeline.settings.get("mlflow")
+    else {
+        return None;
+    };
+    let text = |k: &str| block.get(k).map(|v| global_text(&v.value));
+    Some(Tracking {
+        tracking_uri: text("tracking_uri").unwrap_or_default(),
+        experiment: text("experiment").unwrap_or_default(),
+        artifact_store: text("artifact_store"),
+        image: text("image").unwrap_or_else(|| mlflow::DEFAULT_IMAGE.to_string()),
+        credentials: match block.get("credentials").map(|v| &v.value) {
+            Some(Value::Secret { name, .. }) => Some(name.clone()),
+            _ => None,
+        },
+    })
+}
+
+/// Pipeline-level text: parameters are the only references it may hold.
+fn global_text(v: &Value) -> String {
+    match v {
+        Value::Str(parts) => parts
+            .iter()
+            .map(|p| match p {
+                StrPart::Text(t) => t.clone(),
+                StrPart::Ref(Ref::Param(name)) => format!(
+                    "{{{{workflow.parameters.{}}}}}",
+                    crate::sema::dns_name(name)
+                ),
+                StrPart::Ref(Ref::Run(f)) => run_placeholder(*f).to_string(),
+                StrPart::Ref(_) => String::new(),
+            })
+            .collect(),
+        Value::Ref(Ref::Param(name)) => format!(
+            "{{{{workflow.parameters.{}}}}}",
+            crate::sema::dns_name(name)
+        ),
+        other => literal_text(other),
+    }
+}
+
+fn run_placeholder(f: RunField) -> &'static str {
+    match f {
+        RunField::Name => "{{workflow.name}}",
+        RunField::Uid => "{{workflow.uid}}",
+        RunField::Namespace => "{{workflow.namespace}}",
+        RunField::Pod => "{{pod.name}}",
+    }
+}
+
+/// defaults < template < stage; map fields merge key by key. A stage's own
+/// `command` or `script` replaces the template's (and `shell` goes with it).
+fn merge_fields(program: &Program, pipeline: &Pipeline, stage: &Stage) -> Fields {
+    let template = stage
+        .uses
+        .as_ref()
+        .map(|u| &program.templates[u.template].fields);
+    let mut layers: Vec<&Fields> = Vec::new();
+    layers.push(&pipeline.defaults);
+    if let Some(t) = template {
+        layers.push(t);
+    }
+    layers.push(&stage.fields);
+    let mut out = Fields::new();
+    for (depth, layer) in layers.iter().enumerate() {
+        let own = depth == layers.len() - 1;
+        for (name, field) in layer.iter() {
+            if depth == 0 && !matches!(schema::stage_field(name, Some(stage.kind)), Some(Ok(_))) {
+                continue; // a default for a field this kind does not have
+            }
+            if own && (name == "command" || name == "script") {
+                out.shift_remove("command");
+                out.shift_remove("script");
+                out.shift_remove("shell");
+            }
+            match (out.get_mut(name), &field.value) {
+                (
+                    Some(Spanned {
+                        value: Value::Map(base),
+                        ..
+                    }),
+                    Value::Map(add),
+                ) if MERGED_MAPS.contains(&name.as_str()) => {
+                    for (k, v) in add {
+                        base.insert(k.clone(), v.clone());
+                    }
+                }
+                _ => {
+                    out.insert(name.clone(), field.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+fn stage_outputs(program: &Program, stage: &Stage) -> IndexMap<String, OutputInfo> {
+    let mut out = IndexMap::new();
+    let declared = stage
+        .uses
+        .as_ref()
+        .map(|u| program.templates[u.template].outputs.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .chain(stage.outputs.iter());
+    for o in declared {
+        out.insert(
+            o.name.clone(),
+            OutputInfo {
+                ty: o.ty.clone(),
+                path: Some(o.path.clone()),
+            },
+        );
+    }
+    let builtin = |ty: Ty| OutputInfo { ty, path: None };
+    if stage.tracked {
+        out.insert("run_id".into(), builtin(Ty::String));
+        if stage.kind == StageKind::Train {
+            out.insert("model".into(), builtin(Ty::ModelUri));
+        }
+    }
+    match stage.kind {
+        StageKind::Register => {
+            out.insert("version".into(), builtin(Ty::String));
+            out.insert("model_uri".into(), builtin(Ty::String));
+        }
+        StageKind::Deploy => {
+            out.insert("url".into(), builtin(Ty::String));
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Calls `f` on every reference a stage makes (own fields, when, args).
+fn visit_refs(stage: &Stage, program: &Program, f: &mut impl FnMut(&Ref)) {
+    fn value(v: &Value, f: &mut impl FnMut(&Ref)) {
+        match v {
+            Value::Ref(r) => f(r),
+            Value::Str(parts) => parts.iter().for_each(|p| {
+                if let StrPart::Ref(r) = p {
+                    f(r)
+                }
+            }),
+            Value::List(items) => items.iter().for_each(|i| value(&i.value, f)),
+            Value::Map(m) => m.values().for_each(|i| value(&i.value, f)),
+            _ => {}
+        }
+    }
+    fn cond(c: &Cond, f: &mut impl FnMut(&Ref)) {
+        match c {
+            Cond::Lit(v) => value(v, f),
+            Cond::Ref(r) => f(r),
+            Cond::Not(inner) | Cond::Unary { operand: inner, .. } => cond(inner, f),
+            Cond::Binary { lhs, rhs, .. } => {
+                cond(lhs, f);
+                cond(rhs, f)
+            }
+        }
+    }
+    stage.fields.values().for_each(|v| value(&v.value, f));
+    if let Some(w) = &stage.when {
+        cond(&w.value, f);
+    }
+    if let Some(u) = &stage.uses {
+        u.args.values().for_each(|v| value(&v.value, f));
+        let _ = program;
+    }
+}
+
+// ----- rendering references ---------------------------------------------------
+
+/// Placeholders a pod template uses, and what its task must pass for them.
+struct Pod<'a, 'p> {
+    plan: &'a Plan<'p>,
+    /// The declared inputs of a shared template (empty for a stage's own).
+    declared: &'a [Input],
+    /// Implicit input parameters: name -> the value the task passes.
+    params: IndexMap<String, String>,
+    /// Implicit input artifacts: name -> (task `from`, path in the container).
+    artifacts: IndexMap<String, (String, String)>,
+    /// Tasks the stage waits for because it reads their outputs.
+    deps: BTreeSet<String>,
+    /// Every value the pod's behaviour depends on, for the memoization key.
+    key_parts: BTreeSet<String>,
+}
+
+impl<'a, 'p> Pod<'a, 'p> {
+    fn new(plan: &'a Plan<'p>, declared: &'a [Input]) -> Self {
+        Pod {
+            plan,
+            declared,
+            params: IndexMap::new(),
+            artifacts: IndexMap::new(),
+            deps: BTreeSet::new(),
+            key_parts: BTreeSet::new(),
+        }
+    }
+
+    fn input_param(&mut self, name: String, task_value: String, dep: Option<&str>) -> String {
+        if let Some(d) = dep {
+            self.deps.insert(d.to_string());
+        }
+        self.key_parts
+            .insert(format!("inputs.parameters['{name}']"));
+        let placeholder = format!("{{{{inputs.parameters.{name}}}}}");
+        self.params.entry(name).or_insert(task_value);
+        placeholder
+    }
+
+    /// The text a reference stands for inside the pod.
+    fn reference(&mut self, r: &Ref) -> String {
+        let plan = self.plan;
+        match r {
+            Ref::Param(name) => {
+                let dns = plan.param_dns(name);
+                self.key_parts
+                    .insert(format!("workflow.parameters['{dns}']"));
+                format!("{{{{workflow.parameters.{dns}}}}}")
+            }
+            Ref::Input(name) => match self.declared.iter().find(|i| &i.name == name) {
+                Some(i) if i.ty.is_artifact() => {
+                    self.key_parts
+                        .insert(format!("inputs.parameters['{name}']"));
+                    format!("{INPUTS_DIR}/{name}")
+                }
+                _ => {
+                    self.key_parts
+                        .insert(format!("inputs.parameters['{name}']"));
+                    format!("{{{{inputs.parameters.{name}}}}}")
+                }
+            },
+            Ref::Output { stage, output } => {
+                let task = plan.task_of[*stage].clone();
+                let info = plan.outputs[*stage]
+                    .get(output)
+                    .cloned()
+                    .unwrap_or(OutputInfo {
+                        ty: Ty::String,
+                        path: None,
+                    });
+                match info.ty {
+                    Ty::ModelUri => {
+                        let run = self.input_param(
+                            format!("{task}-run_id"),
+                            format!("{{{{tasks.{task}.outputs.parameters.run_id}}}}"),
+                            Some(&task),
+                        );
+                        format!("runs:/{run}/{}", plan.model_path(*stage))
+                    }
+                    ty if ty.is_artifact() => {
+                        let name = format!("{task}-{output}");
+                        let file = info
+                            .path
+                            .as_deref()
+                            .and_then(|p| p.trim_end_matches('/').rsplit('/').next())
+                            .filter(|f| !f.is_empty())
+                            .unwrap_or(output.as_str())
+                            .to_string();
+                        let path = format!("{INPUTS_DIR}/{name}/{file}");
+                        self.deps.insert(task.clone());
+                        self.key_parts
+                            .insert(format!("tasks.{task}.outputs.artifacts.{output}"));
+                        self.artifacts.entry(name).or_insert((
+                            format!("{{{{tasks.{task}.outputs.artifacts.{output}}}}}"),
+                            path.clone(),
+                        ));
+                        path
+                    }
+                    _ => self.input_param(
+                        format!("{task}-{output}"),
+                        format!("{{{{tasks.{task}.outputs.parameters.{output}}}}}"),
+                        Some(&task),
+                    ),
+                }
+            }
+            Ref::Metric { stage, name } => {
+                let (gate, _) = plan.gates.get(stage).cloned().unwrap_or_default();
+                self.input_param(
+                    format!("{}-metric-{name}", plan.task_of[*stage]),
+                    format!("{{{{tasks.{gate}.outputs.parameters.{name}}}}}"),
+                    Some(&gate),
+                )
+            }
+            Ref::Item(None) => self.input_param("item".into(), "{{item}}".into(), None),
+            Ref::Item(Some(key)) => {
+                self.input_param(format!("item-{key}"), format!("{{{{item.{key}}}}}"), None)
+            }
+            Ref::Run(f) => run_placeholder(*f).to_string(),
+        }
+    }
+
+    fn parts(&mut self, parts: &[StrPart]) -> String {
+        parts
+            .iter()
+            .map(|p| match p {
+                StrPart::Text(t) => t.clone(),
+                StrPart::Ref(r) => self.reference(r),
+            })
+            .collect()
+    }
+
+    /// A value as one string (for args, env, labels, ...).
+    fn text(&mut self, v: &Value) -> String {
+        match v {
+            Value::Str(parts) => self.parts(parts),
+            Value::Ref(r) => self.reference(r),
+            other => literal_text(other),
+        }
+    }
+
+    /// Text that a shell will run: each reference becomes a shell variable
+    /// (`${MLP_V_n}`) whose value travels in the environment, so no value can
+    /// change the script.
+    fn shell_text(&mut self, parts: &[StrPart], env_out: &mut Vec<EnvVar>) -> String {
+        let mut out = String::new();
+        for p in parts {
+            match p {
+                StrPart::Text(t) => out.push_str(t),
+                StrPart::Ref(r) => {
+                    let value = self.reference(r);
+                    let existing = env_out.iter().find(|e| {
+                        e.value.as_deref() == Some(value.as_str()) && e.name.starts_with("MLP_V_")
+                    });
+                    let name = match existing {
+                        Some(e) => e.name.clone(),
+                        None => {
+                            let name = format!(
+                                "MLP_V_{}",
+                                env_out
+                                    .iter()
+                                    .filter(|e| e.name.starts_with("MLP_V_"))
+                                    .count()
+                                    + 1
+                            );
+                            env_out.push(env(&name, value));
+                            name
+                        }
+                    };
+                    out.push_str(&format!("${{{name}}}"));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// References in DAG-task fields (arguments, when, withParam).
+struct TaskCtx<'a, 'p> {
+    plan: &'a Plan<'p>,
+    /// A templated stage's input values, for `when`/`for_each` of its template.
+    bindings: Option<&'a IndexMap<String, Spanned<Value>>>,
+    deps: BTreeSet<String>,
+}
+
+impl<'a, 'p> TaskCtx<'a, 'p> {
+    fn reference(&mut self, r: &Ref) -> String {
+        let plan = self.plan;
+        match r {
+            Ref::Param(name) => format!("{{{{workflow.parameters.{}}}}}", plan.param_dns(name)),
+            Ref::Input(name) => match self.bindings.and_then(|b| b.get(name)) {
+                Some(v) => {
+                    let saved = self.bindings.take();
+                    let text = self.text(&v.value);
+                    self.bindings = saved;
+                    text
+                }
+                None => String::new(),
+            },
+            Ref::Output { stage, output } => {
+                let task = plan.task_of[*stage].clone();
+                self.deps.insert(task.clone());
+                let ty = plan.outputs[*stage]
+                    .get(output)
+                    .map_or(Ty::String, |o| o.ty.clone());
+                match ty {
+                    Ty::ModelUri => format!(
+                        "runs:/{{{{tasks.{task}.outputs.parameters.run_id}}}}/{}",
+                        plan.model_path(*stage)
+                    ),
+                    t if t.is_artifact() => {
+                        format!("{{{{tasks.{task}.outputs.artifacts.{output}}}}}")
+                    }
+                    _ => format!("{{{{tasks.{task}.outputs.parameters.{output}}}}}"),
+                }
+            }
+            Ref::Metric { stage, name } => {
+                let (gate, _) = plan.gates.get(stage).cloned().unwrap_or_default();
+                self.deps.insert(gate.clone());
+                format!("{{{{tasks.{gate}.outputs.parameters.{name}}}}}")
+            }
+            Ref::Item(None) => "{{item}}".into(),
+            Ref::Item(Some(k)) => format!("{{{{item.{k}}}}}"),
+            Ref::Run(f) => run_placeholder(*f).to_string(),
+        }
+    }
+
+    fn text(&mut self, v: &Value) -> String {
+        match v {
+            Value::Str(parts) => parts
+                .iter()
+                .map(|p| match p {
+                    StrPart::Text(t) => t.clone(),
+                    StrPart::Ref(r) => self.reference(r),
+                })
+                .collect(),
+            Value::Ref(r) => self.reference(r),
+            other => literal_text(other),
+        }
+    }
+
+    fn ref_ty(&self, r: &Ref) -> Ty {
+        match r {
+            Ref::Param(name) => self.plan.param_ty(name),
+            Ref::Output { stage, output } => self.plan.outputs[*stage]
+                .get(output)
+                .map_or(Ty::Any, |o| o.ty.clone()),
+            Ref::Metric { .. } => Ty::Float,
+            Ref::Run(_) => Ty::String,
+            Ref::Item(_) => Ty::Any,
+            Ref::Input(name) => match self.bindings.and_then(|b| b.get(name)).map(|v| &v.value) {
+                Some(Value::Ref(r)) => self.ref_ty(r),
+                Some(Value::Str(_)) => Ty::String,
+                Some(Value::Int(_)) => Ty::Int,
+                Some(Value::Float(_)) => Ty::Float,
+                Some(Value::Bool(_)) => Ty::Bool,
+                _ => Ty::Any,
+            },
+        }
+    }
+
+    fn is_stringy(&self, c: &Cond) -> bool {
+        match c {
+            Cond::Lit(Value::Str(_)) => true,
+            Cond::Ref(r) => matches!(self.ref_ty(r), Ty::String | Ty::ModelUri),
+            _ => false,
+        }
+    }
+
+    /// A `when` in Argo's expression syntax (govaluate): strings quoted,
+    /// numbers and bools bare, every operand parenthesised.
+    fn cond(&mut self, c: &Cond, quote: bool) -> String {
+        match c {
+            Cond::Lit(Value::Str(parts)) => {
+                let text: String = parts
+                    .iter()
+                    .map(|p| match p {
+                        StrPart::Text(t) => t.clone(),
+                        StrPart::Ref(_) => String::new(),
+                    })
+                    .collect();
+                quote_string(&text)
+            }
+            Cond::Lit(v) => literal_text(v),
+            Cond::Ref(r) => {
+                let text = self.reference(r);
+                if quote {
+                    quote_string(&text)
+                } else {
+                    text
+                }
+            }
+            Cond::Not(inner) | Cond::Unary { operand: inner, .. } => {
+                format!("!({})", self.cond(inner, false))
+            }
+            Cond::Binary { op, lhs, rhs } => {
+                let quote_operands = matches!(op, BinOp::Eq | BinOp::Ne)
+                    && (self.is_stringy(lhs) || self.is_stringy(rhs));
+                let l = self.cond(lhs, quote_operands);
+                let r = self.cond(rhs, quote_operands);
+                format!("({l}) {} ({r})", op.symbol())
+            }
+        }
+    }
+}
+
+fn quote_string(text: &str) -> String {
+    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+// ----- emitting stages -------------------------------------------------------------
+
+struct Emitter<'a, 'p> {
+    plan: &'a Plan<'p>,
+    templates: Vec<Template>,
+    template_names: Names,
+    /// HIR template index -> the shared Argo template and its implicit inputs.
+    shared: HashMap<usize, SharedTemplate>,
+    tasks: Vec<DagTask>,
+}
+
+#[derive(Clone)]
+struct SharedTemplate {
+    name: String,
+    /// Implicit inputs the template needs beyond its declared ones (`item`).
+    implicit: IndexMap<String, String>,
+}
+
+/// A pod template built for a stage, and what its task must supply.
+struct Built {
+    template: Template,
+    params: IndexMap<String, String>,
+    artifacts: IndexMap<String, (String, String)>,
+    deps: BTreeSet<String>,
+}
+
+impl<'a, 'p> Emitter<'a, 'p> {
+    fn stage(&mut self, i: usize) {
+        let plan = self.plan;
+        let stage = &plan.pipeline.stages[i];
+        match stage.kind {
+            StageKind::Register => self.register(i),
+            StageKind::Deploy => self.deploy(i),
+            _ => self.container_stage(i),
+        }
+        if let Some((gate, metrics)) = plan.gates.get(&i).cloned() {
+            self.gate(i, &gate, &metrics);
+        }
+    }
+
+    /// `after` and the stage's data dependencies, as task names.
+    fn order_deps(&self, i: usize) -> BTreeSet<String> {
+        let stage = &self.plan.pipeline.stages[i];
+        stage
+            .deps
+            .iter()
+            .filter(|d| d.kind == DepKind::Order)
+            .map(|d| self.plan.task_of[d.stage].clone())
+            .collect()
+    }
+
+    /// Adds a task; `data` are tasks whose outputs it reads (they must have
+    /// succeeded), `order` those it only waits for (`after`).
+    fn push_task(&mut self, mut task: DagTask, data: BTreeSet<String>, order: BTreeSet<String>) {
+        let mut terms: BTreeMap<String, bool> = BTreeMap::new();
+        for d in order {
+            terms.insert(d, false);
+        }
+        for d in data {
+            terms.insert(d, true);
+        }
+        terms.remove(&task.name);
+        let depends: Vec<String> = terms
+            .into_iter()
+            .map(|(t, data)| if data { format!("{t}.Succeeded") } else { t })
+            .collect();
+        task.depends = (!depends.is_empty()).then(|| depends.join(" && "));
+        self.tasks.push(task);
+    }
+
+    fn container_stage(&mut self, i: usize) {
+        let plan = self.plan;
+        let stage = &plan.pipeline.stages[i];
+        let task_name = plan.task_of[i].clone();
+        let uses = stage.uses.as_ref();
+        let declared: &'a [Input] = uses
+            .map(|u| plan.program.templates[u.template].inputs.as_slice())
+            .unwrap_or(&[]);
+        let shares = uses.is_some()
+            && stage.outputs.is_empty()
+            && stage
+                .fields
+                .keys()
+                .all(|k| TASK_FIELDS.contains(&k.as_str()));
+        let mut task = DagTask {
+            name: task_name.clone(),
+            ..Default::default()
+        };
+        let mut deps = BTreeSet::new();
+        let implicit: IndexMap<String, String> = match uses.filter(|_| shares) {
+            Some(u) => {
+                let shared = self.shared_template(u.template, stage.tracked);
+                task.template = shared.name.clone();
+                shared.implicit
+            }
+            None => {
+                let fields = plan.merged[i].clone();
+                let outputs = stage_declared_outputs(plan.program, stage);
+                let name = self.template_names.fresh(&task_name);
+                let mut built = self.pod_template(
+                    name,
+                    stage.kind,
+                    &fields,
+                    declared,
+                    &outputs,
+                    stage.tracked,
+                    Some(&stage.name),
+                );
+                declare_inputs(&mut built.template, declared);
+                task.template = built.template.name.clone();
+                for (name, (from, _)) in &built.artifacts {
+                    task.arguments.artifacts.push(Artifact {
+                        name: name.clone(),
+                        from: Some(from.clone()),
+                        ..Default::default()
+                    });
+                }
+                deps.extend(built.deps.iter().cloned());
+                self.templates.push(built.template);
+                built.params
+            }
+        };
+        // The template's declared inputs take the stage's arguments.
+        if let Some(u) = uses {
+            let mut ctx = TaskCtx {
+                plan,
+                bindings: None,
+                deps: BTreeSet::new(),
+            };
+            for input in declared {
+                let Some(v) = u.args.get(&input.name) else {
+                    continue;
+                };
+                if input.ty.is_artifact() {
+                    task.arguments.artifacts.push(Artifact {
+                        name: input.name.clone(),
+                        from: Some(ctx.text(&v.value)),
+                        ..Default::default()
+                    });
+                } else {
+                    task.arguments.parameters.push(Parameter {
+                        name: input.name.clone(),
+                        value: Some(ctx.text(&v.value)),
+                        ..Default::default()
+                    });
+                }
+            }
+            deps.extend(ctx.deps);
+        }
+        for (name, value) in &implicit {
+            task.arguments.parameters.push(Parameter {
+                name: name.clone(),
+                value: Some(if name == "mlp-stage" {
+                    stage.name.clone()
+                } else {
+                    value.clone()
+                }),
+                ..Default::default()
+            });
+        }
+        let bindings = uses.map(|u| &u.args);
+        let order = self.order_deps(i);
+        self.finish_task(i, task, deps, order, bindings);
+    }
+
+    /// `when`, `for_each` and `parallelism` of a stage's task.
+    fn finish_task(
+        &mut self,
+        i: usize,
+        mut task: DagTask,
+        mut deps: BTreeSet<String>,
+        order: BTreeSet<String>,
+        bindings: Option<&IndexMap<String, Spanned<Value>>>,
+    ) {
+        let plan = self.plan;
+        let stage = &plan.pipeline.stages[i];
+        let template_when = stage
+            .uses
+            .as_ref()
+            .and_then(|u| plan.program.templates[u.template].when.as_ref());
+        let mut ctx = TaskCtx {
+            plan,
+            bindings,
+            deps: BTreeSet::new(),
+        };
+        let conditions: Vec<String> = [template_when, stage.when.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|w| ctx.cond(&w.value, false))
+            .collect();
+        task.when = match conditions.len() {
+            0 => None,
+            1 => Some(conditions[0].clone()),
+            _ => Some(
+                conditions
+                    .iter()
+                    .map(|c| format!("({c})"))
+                    .collect::<Vec<_>>()
+                    .join(" && "),
+            ),
+        };
+        let merged = &plan.merged[i];
+        match merged.get("for_each").map(|f| &f.value) {
+            Some(Value::List(items)) => {
+                task.with_items = Some(
+                    items
+                        .iter()
+                        .map(|it| task_json(&mut ctx, &it.value))
+                        .collect(),
+                );
+            }
+            Some(v @ Value::Ref(_)) => task.with_param = Some(ctx.text(v)),
+            _ => {}
+        }
+        deps.extend(ctx.deps);
+        let parallelism = match merged.get("parallelism").map(|f| &f.value) {
+            Some(Value::Int(n)) if task.with_items.is_some() || task.with_param.is_some() => {
+                Some(*n)
+            }
+            _ => None,
+        };
+        match parallelism {
+            Some(n) => self.fan_out_with_limit(task, deps, order, n),
+            None => self.push_task(task, deps, order),
+        }
+    }
+
+    /// A fan-out whose concurrency is limited: Argo limits parallelism per
+    /// DAG template, so the loop gets a DAG of its own, fed by pass-through
+    /// inputs.
+    fn fan_out_with_limit(
+        &mut self,
+        task: DagTask,
+        deps: BTreeSet<String>,
+        order: BTreeSet<String>,
+        parallelism: i64,
+    ) {
+        let name = self.template_names.fresh(&format!("{}-fan-out", task.name));
+        let mut outer = DagTask {
+            name: task.name.clone(),
+            template: name.clone(),
+            ..Default::default()
+        };
+        let mut inner = task.clone();
+        let mut inputs = Inputs::default();
+        inner.arguments = Arguments::default();
+        for p in &task.arguments.parameters {
+            let value = p.value.clone().unwrap_or_default();
+            if value.contains("{{item") {
+                inner.arguments.parameters.push(p.clone());
+            } else {
+                inputs.parameters.push(Parameter {
+                    name: p.name.clone(),
+                    ..Default::default()
+                });
+                outer.arguments.parameters.push(p.clone());
+                inner.arguments.parameters.push(Parameter {
+                    name: p.name.clone(),
+                    value: Some(format!("{{{{inputs.parameters.{}}}}}", p.name)),
+                    ..Default::default()
+                });
+            }
+        }
+        for a in &task.arguments.artifacts {
+            inputs.artifacts.push(Artifact {
+                name: a.name.clone(),
+                ..Default::default()
+            });
+            outer.arguments.artifacts.push(a.clone());
+            inner.arguments.artifacts.push(Artifact {
+                name: a.name.clone(),
+                from: Some(format!("{{{{inputs.artifacts.{}}}}}", a.name)),
+                ..Default::default()
+            });
+        }
+        if let Some(param) = task.with_param.clone().filter(|p| p.contains("{{tasks.")) {
+            inputs.parameters.push(Parameter {
+                name: "mlp-items".into(),
+                ..Default::default()
+            });
+            outer.arguments.parameters.push(Parameter {
+                name: "mlp-items".into(),
+                value: Some(param),
+                ..Default::default()
+            });
+            inner.with_param = Some("{{inputs.parameters.mlp-items}}".into());
+        }
+        // A condition that reads `item` is decided per item, inside.
+        match &task.when {
+            Some(w) if w.contains("{{item") => {}
+            _ => {
+                outer.when = task.when.clone();
+                inner.when = None;
+            }
+        }
+        inner.depends = None;
+        self.templates.push(Template {
+            name,
+            inputs,
+            dag: Some(Dag { tasks: vec![inner] }),
+            parallelism: Some(parallelism),
+            ..Default::default()
+        });
+        self.push_task(outer, deps, order);
+    }
+
+    /// One Argo template for every plain use of a template.
+    fn shared_template(&mut self, index: usize, tracked: bool) -> SharedTemplate {
+        if let Some(s) = self.shared.get(&index) {
+            return s.clone();
+        }
+        let plan = self.plan;
+        let hir = &plan.program.templates[index];
+        let mut fields = Fields::new();
+        for (name, field) in plan.pipeline.defaults.iter() {
+            if matches!(schema::stage_field(name, Some(hir.kind)), Some(Ok(_))) {
+                fields.insert(name.clone(), field.clone());
+            }
+        }
+        for (name, field) in &hir.fields {
+            match (fields.get_mut(name), &field.value) {
+                (
+                    Some(Spanned {
+                        value: Value::Map(base),
+                        ..
+                    }),
+                    Value::Map(add),
+                ) if MERGED_MAPS.contains(&name.as_str()) => {
+                    for (k, v) in add {
+                        base.insert(k.clone(), v.clone());
+                    }
+                }
+                _ => {
+                    fields.insert(name.clone(), field.clone());
+                }
+            }
+        }
+        let name = self.template_names.fresh(&hir.dns_name);
+        let mut built = self.pod_template(
+            name.clone(),
+            hir.kind,
+            &fields,
+            &hir.inputs,
+            &hir.outputs,
+            tracked,
+            None,
+        );
+        let mut implicit = IndexMap::new();
+        for (p, value) in &built.params {
+            if !hir.inputs.iter().any(|i| &i.name == p) {
+                implicit.insert(p.clone(), value.clone());
+            }
+        }
+        declare_inputs(&mut built.template, &hir.inputs);
+        self.templates.push(built.template);
+        let shared = SharedTemplate { name, implicit };
+        self.shared.insert(index, shared.clone());
+        shared
+    }
+
+    /// The pod of a container stage: the user's container, plus MLflow's
+    /// init container, wrapper and sidecar when tracked.
+    #[allow(clippy::too_many_arguments)]
+    fn pod_template(
+        &mut self,
+        name: String,
+        kind: StageKind,
+        fields: &Fields,
+        declared: &'a [Input],
+        outputs: &[Output],
+        tracked: bool,
+        stage_name: Option<&str>,
+    ) -> Built {
+        let plan = self.plan;
+        let mut pod = Pod::new(plan, declared);
+        let mut env_vars: Vec<EnvVar> = Vec::new();
+        let get = |k: &str| fields.get(k).map(|f| &f.value);
+
+        // The argv: command + args, or `shell -c script`.
+        let mut argv: Vec<String> = Vec::new();
+        if let Some(Value::Str(parts)) = get("script") {
+            let shell = get("shell")
+                .map(|v| pod.text(v))
+                .unwrap_or_else(|| "sh".into());
+            let script = pod.shell_text(parts, &mut env_vars);
+            argv.extend([shell, "-c".into(), script]);
+        } else if let Some(Value::List(items)) = get("command") {
+            argv.extend(shell_aware_args(&mut pod, items, &mut env_vars));
+        }
+        let mut args: Vec<String> = Vec::new();
+        if let Some(Value::List(items)) = get("args") {
+            for it in items {
+                args.push(pod.text(&it.value));
+            }
+        }
+        if let Some(Value::Map(entries)) = get("env") {
+            for (k, v) in entries {
+                env_vars.push(match &v.value {
+                    Value::Secret { name, key } => {
+                        mlflow::user_secret_env(k, name, key.as_deref().unwrap_or_default())
+                    }
+                    other => env(k, pod.text(other)),
+                });
+            }
+        }
+        if kind == StageKind::Train {
+            if let Some(Value::Map(params)) = get("params") {
+                for (k, v) in params {
+                    env_vars.push(env(
+                        &format!("MLP_PARAM_{}", k.to_ascii_uppercase()),
+                        pod.text(&v.value),
+                    ));
+                }
+            }
+        }
+        let image = get("image").map(|v| pod.text(v));
+        let mut container = Container {
+            name: "main".into(),
+            image,
+            image_pull_policy: get("image_pull_policy").map(literal_text),
+            ..Default::default()
+        };
+        let mut node_selector: BTreeMap<String, String> = BTreeMap::new();
+        if let Some(Value::Map(res)) = get("resources") {
+            let (requirements, gpu_type) = resources(&mut pod, res);
+            container.resources = requirements;
+            if let Some(t) = gpu_type {
+                node_selector.insert("nvidia.com/gpu.product".into(), t);
+            }
+        }
+        if let Some(Value::Map(sel)) = get("node_selector") {
+            for (k, v) in sel {
+                node_selector.insert(k.clone(), pod.text(&v.value));
+            }
+        }
+        let mut volumes: Vec<Volume> = Vec::new();
+        let mut mounts: Vec<VolumeMount> = Vec::new();
+        if let Some(Value::List(items)) = get("volumes") {
+            for (n, it) in items.iter().enumerate() {
+                let Value::Map(m) = &it.value else { continue };
+                let field = |k: &str| m.get(k).map(|v| &v.value);
+                let volume = format!("volume-{}", n + 1);
+                let read_only = matches!(field("read_only"), Some(Value::Bool(true)));
+                volumes.push(Volume {
+                    name: volume.clone(),
+                    persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                        claim_name: field("claim").map(|v| pod.text(v)).unwrap_or_default(),
+                        read_only: read_only.then_some(true),
+                    }),
+                    ..Default::default()
+                });
+                mounts.push(VolumeMount {
+                    name: volume,
+                    mount_path: field("path").map(literal_text).unwrap_or_default(),
+                    read_only: read_only.then_some(true),
+                    sub_path: field("sub_path").map(|v| pod.text(v)),
+                    ..Default::default()
+                });
+            }
+        }
+
+        let mut template = Template {
+            name,
+            ..Default::default()
+        };
+        for o in outputs {
+            if o.ty.is_artifact() {
+                template.outputs.artifacts.push(Artifact {
+                    name: o.name.clone(),
+                    path: Some(o.path.clone()),
+                    ..Default::default()
+                });
+            } else {
+                template.outputs.parameters.push(Parameter {
+                    name: o.name.clone(),
+                    value_from: Some(ValueFrom {
+                        path: Some(o.path.clone()),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                });
+            }
+        }
+
+        let tracking = plan.tracking.clone().filter(|_| tracked);
+        match &tracking {
+            Some(t) => {
+                // The stage name of a shared template arrives as an input.
+                let stage_label = match stage_name {
+                    Some(s) => s.to_string(),
+                    None => pod.input_param("mlp-stage".into(), String::new(), None),
+                };
+                let mut params: Vec<(String, String)> = Vec::new();
+                if kind == StageKind::Train {
+                    if let Some(Value::Map(p)) = get("params") {
+                        for (k, v) in p {
+                            params.push((k.clone(), pod.text(&v.value)));
+                        }
+                    }
+                }
+                let mut init = t.init_container(&plan.pipeline.name, &stage_label, &params);
+                init.name = "mlflow-init".into();
+                template.init_containers.push(UserContainer {
+                    container: init,
+                    mirror_volume_mounts: Some(true),
+                });
+                template.sidecars.push(UserContainer {
+                    container: t.finalize_container(),
+                    mirror_volume_mounts: Some(true),
+                });
+                let mut all_env = t.client_env();
+                all_env.extend(env_vars);
+                env_vars = all_env;
+                let mut user_argv = argv;
+                user_argv.extend(args);
+                container.command = Some(mlflow::wrapped_command(user_argv));
+                mounts.push(mlflow::mount());
+                template.volumes.push(Volume {
+                    name: mlflow::VOLUME.into(),
+                    empty_dir: Some(Default::default()),
+                    ..Default::default()
+                });
+                template.outputs.parameters.push(Parameter {
+                    name: "run_id".into(),
+                    value_from: Some(ValueFrom {
+                        path: Some(format!("{}/run_id", mlflow::MOUNT)),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                });
+            }
+            None => {
+                if !argv.is_empty() {
+                    container.command = Some(argv);
+                }
+                if !args.is_empty() {
+                    container.args = Some(args);
+                }
+            }
+        }
+        container.env = (!env_vars.is_empty()).then_some(env_vars);
+        container.volume_mounts = (!mounts.is_empty()).then_some(mounts);
+        template.volumes.extend(volumes);
+        template.container = Some(container);
+        template.node_selector = node_selector;
+        self.common_pod_fields(&mut template, &mut pod, fields);
+        if let Some(cache) = get("cache") {
+            template.memoize = memoize(&template.name, cache, &pod, &plan.pipeline.dns_name);
+        }
+        // Input artifacts land at their paths; implicit parameters are declared.
+        for (name, (_, path)) in &pod.artifacts {
+            template.inputs.artifacts.push(Artifact {
+                name: name.clone(),
+                path: Some(path.clone()),
+                ..Default::default()
+            });
+        }
+        for name in pod.params.keys() {
+            template.inputs.parameters.push(Parameter {
+                name: name.clone(),
+                ..Default::default()
+            });
+        }
+        Built {
+            template,
+            params: pod.params,
+            artifacts: pod.artifacts,
+            deps: pod.deps,
+        }
+    }
+
+    /// Fields every pod template takes: retries, timeout, tolerations,
+    /// labels, annotations, service account.
+    fn common_pod_fields(&self, template: &mut Template, pod: &mut Pod, fields: &Fields) {
+        let get = |k: &str| fields.get(k).map(|f| &f.value);
+        template.retry_strategy = get("retries").and_then(|r| retry_strategy(pod, r));
+        template.active_deadline_seconds = get("timeout").map(|t| match t {
+            Value::Duration { secs, .. } => seconds_text(*secs),
+            other => pod.text(other),
+        });
+        if let Some(Value::List(items)) = get("tolerations") {
+            template.tolerations = items
+                .iter()
+                .filter_map(|it| match &it.value {
+                    Value::Map(m) => Some(toleration(pod, m)),
+                    _ => None,
+                })
+                .collect();
+        }
+        let map = |pod: &mut Pod, k: &str| -> BTreeMap<String, String> {
+            match get(k) {
+                Some(Value::Map(m)) => m
+                    .iter()
+                    .map(|(k, v)| (k.clone(), pod.text(&v.value)))
+                    .collect(),
+                _ => BTreeMap::new(),
+            }
+        };
+        let labels = map(pod, "labels");
+        let annotations = map(pod, "annotations");
+        if !labels.is_empty() || !annotations.is_empty() {
+            template.metadata = Some(PodMetadata {
+                labels,
+                annotations,
+            });
+        }
+        template.service_account_name = get("service_account").map(|v| pod.text(v));
+    }
+
+    fn tracking(&self) -> Tracking {
+        self.plan.tracking.clone().unwrap_or_else(|| Tracking {
+            tracking_uri: String::new(),
+            experiment: String::new(),
+            artifact_store: None,
+            image: mlflow::DEFAULT_IMAGE.to_string(),
+            credentials: None,
+        })
+    }
+
+    /// The metric gate after a tracked train stage.
+    fn gate(&mut self, stage: usize, gate: &str, metrics: &BTreeSet<String>) {
+        let plan = self.plan;
+        let train = plan.task_of[stage].clone();
+        let name = self.template_names.fresh(gate);
+        let container = self.tracking().step_container(
+            "main",
+            "mlflow-metrics",
+            mlflow::METRICS,
+            vec![
+                env("MLP_RUN_ID", "{{inputs.parameters.run_id}}"),
+                env(
+                    "MLP_METRICS",
+                    metrics.iter().cloned().collect::<Vec<_>>().join(" "),
+                ),
+            ],
+        );
+        let mut template = Template {
+            name: name.clone(),
+            container: Some(container),
+            ..Default::default()
+        };
+        template.inputs.parameters.push(Parameter {
+            name: "run_id".into(),
+            ..Default::default()
+        });
+        for m in metrics {
+            template.outputs.parameters.push(Parameter {
+                name: m.clone(),
+                value_from: Some(ValueFrom {
+                    path: Some(format!("{STEP_OUTPUTS}/{m}")),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+        }
+        self.templates.push(template);
+        self.push_task(
+            DagTask {
+                name: gate.to_string(),
+                template: name,
+                arguments: Arguments {
+                    parameters: vec![Parameter {
+                        name: "run_id".into(),
+                        value: Some(format!("{{{{tasks.{train}.outputs.parameters.run_id}}}}")),
+                        ..Default::default()
+                    }],
+                    artifacts: Vec::new(),
+                },
+                ..Default::default()
+            },
+            BTreeSet::from([train]),
+            BTreeSet::new(),
+        );
+    }
+
+    fn register(&mut self, i: usize) {
+        let plan = self.plan;
+        let fields = plan.merged[i].clone();
+        let get = |k: &str| fields.get(k).map(|f| &f.value);
+        let mut pod = Pod::new(plan, &[]);
+        let mut extra = vec![env(
+            "MLP_MODEL_NAME",
+            get("name").map(|v| pod.text(v)).unwrap_or_default(),
+        )];
+        match get("model") {
+            Some(Value::Ref(Ref::Output {
+                stage: train,
+                output,
+            })) if output == "model" => {
+                let task = plan.task_of[*train].clone();
+                let run = pod.input_param(
+                    format!("{task}-run_id"),
+                    format!("{{{{tasks.{task}.outputs.parameters.run_id}}}}"),
+                    Some(&task),
+                );
+                extra.push(env("MLP_RUN_ID", run));
+                extra.push(env("MLP_ARTIFACT_PATH", plan.model_path(*train)));
+            }
+            Some(other) => extra.push(env("MLP_MODEL_SOURCE", pod.text(other))),
+            None => {}
+        }
+        if let Some(alias) = get("alias") {
+            extra.push(env("MLP_ALIAS", pod.text(alias)));
+        }
+        if let Some(d) = get("description") {
+            extra.push(env("MLP_DESCRIPTION", pod.text(d)));
+        }
+        if let Some(Value::Map(tags)) = get("tags") {
+            let pairs: Vec<(String, String)> = tags
+                .iter()
+                .map(|(k, v)| (k.clone(), pod.text(&v.value)))
+                .collect();
+            extra.extend(mlflow::indexed_env("MLP_TAG", &pairs));
+        }
+        if let Some(Value::Duration { secs, .. }) = get("await_ready") {
+            extra.push(env("MLP_AWAIT_READY_SECONDS", seconds_text(*secs)));
+        }
+        let container =
+            self.tracking()
+                .step_container("main", "mlflow-register", mlflow::REGISTER, extra);
+        let name = self.template_names.fresh(&plan.task_of[i]);
+        let mut template = Template {
+            name,
+            container: Some(container),
+            ..Default::default()
+        };
+        for output in ["version", "model_uri"] {
+            template.outputs.parameters.push(Parameter {
+                name: output.into(),
+                value_from: Some(ValueFrom {
+                    path: Some(format!("{STEP_OUTPUTS}/{output}")),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+        }
+        self.finish_generated(i, template, pod, &fields, None);
+    }
+
+    fn deploy(&mut self, i: usize) {
+        let plan = self.plan;
+        let fields = plan.merged[i].clone();
+        let get = |k: &str| fields.get(k).map(|f| &f.value);
+        let tracking = self.tracking();
+
+        // Part 1: resolve the version to a storage URI.
+        let mut pod = Pod::new(plan, &[]);
+        let mut extra = Vec::new();
+        let mut model_name = String::new();
+        match get("model") {
+            Some(Value::Ref(Ref::Output { stage: reg, output })) if output == "version" => {
+                let reg_fields = &plan.merged[*reg];
+                model_name = reg_fields
+                    .get("name")
+                    .map(|v| pod.text(&v.value))
+                    .unwrap_or_default();
+                extra.push(env("MLP_MODEL_NAME", model_name.clone()));
+                let v = pod.reference(&Ref::Output {
+                    stage: *reg,
+                    output: output.clone(),
+                });
+                extra.push(env("MLP_VERSION", v));
+            }
+            Some(other) => extra.push(env("MLP_MODEL_URI", pod.text(other))),
+            None => {}
+        }
+        if let Some(store) = &tracking.artifact_store {
+            extra.push(env("MLP_ARTIFACT_STORE", store.clone()));
+        }
+        let container = tracking.step_container("main", "mlflow-resolve", mlflow::RESOLVE, extra);
+        let resolve_task = plan
+            .resolvers
+            .get(&i)
+            .cloned()
+            .unwrap_or_else(|| format!("{}-resolve", plan.task_of[i]));
+        let resolve_name = self.template_names.fresh(&resolve_task);
+        let mut resolve = Template {
+            name: resolve_name,
+            container: Some(container),
+            ..Default::default()
+        };
+        for output in ["storage_uri", "version"] {
+            resolve.outputs.parameters.push(Parameter {
+                name: output.into(),
+                value_from: Some(ValueFrom {
+                    path: Some(format!("{STEP_OUTPUTS}/{output}")),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            });
+        }
+        let mut resolve_fields = fields.clone();
+        resolve_fields.shift_remove("resources");
+        resolve_fields.shift_remove("service_account");
+        resolve_fields.shift_remove("timeout");
+        self.finish_generated(i, resolve, pod, &resolve_fields, Some(resolve_task.clone()));
+
+        // Part 2: apply the InferenceService and wait for the model to load.
+        let mut pod = Pod::new(plan, &[]);
+        let storage = pod.input_param(
+            "storage_uri".into(),
+            format!("{{{{tasks.{resolve_task}.outputs.parameters.storage_uri}}}}"),
+            Some(&resolve_task),
+        );
+        let version = pod.input_param(
+            "version".into(),
+            format!("{{{{tasks.{resolve_task}.outputs.parameters.version}}}}"),
+            None,
+        );
+        let int = |k: &str| match get(k) {
+            Some(Value::Int(n)) => Some(*n),
+            _ => None,
+        };
+        let mut annotations = BTreeMap::from([("mlflow.org/model-version".to_string(), version)]);
+        if !model_name.is_empty() {
+            annotations.insert("mlflow.org/registered-model".into(), model_name);
+        }
+        let isvc = kserve::InferenceService {
+            api_version: kserve::API_VERSION,
+            kind: "InferenceService",
+            metadata: ObjectMeta {
+                name: get("service").map(|v| pod.text(v)),
+                namespace: get("namespace").map(|v| pod.text(v)),
+                annotations: Some(annotations),
+                ..Default::default()
+            },
+            spec: kserve::InferenceServiceSpec {
+                predictor: kserve::Predictor {
+                    service_account_name: get("service_account").map(|v| pod.text(v)),
+                    min_replicas: int("min_replicas"),
+                    max_replicas: int("max_replicas"),
+                    canary_traffic_percent: int("canary"),
+                    model: kserve::ModelSpec {
+                        model_format: kserve::ModelFormat {
+                            name: get("format")
+                                .map(|v| pod.text(v))
+                                .unwrap_or_else(|| "mlflow".into()),
+                        },
+                        protocol_version: get("protocol")
+                            .map(|v| pod.text(v))
+                            .unwrap_or_else(|| "v2".into()),
+                        storage_uri: storage,
+                        resources: match get("resources") {
+                            Some(Value::Map(res)) => resources(&mut pod, res).0,
+                            _ => None,
+                        },
+                    },
+                },
+            },
+        };
+        let manifest = super::yaml::to_yaml(&isvc).unwrap_or_default();
+        let name = self.template_names.fresh(&plan.task_of[i]);
+        let mut template = Template {
+            name,
+            resource: Some(ResourceTemplate {
+                action: "apply",
+                manifest,
+                success_condition: Some(kserve::SUCCESS_CONDITION.into()),
+                failure_condition: Some(kserve::FAILURE_CONDITION.into()),
+            }),
+            ..Default::default()
+        };
+        template.outputs.parameters.push(Parameter {
+            name: "url".into(),
+            value_from: Some(ValueFrom {
+                json_path: Some("{.status.url}".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        let mut apply_fields = Fields::new();
+        for k in ["timeout", "retries", "labels", "annotations"] {
+            if let Some(f) = fields.get(k) {
+                apply_fields.insert(k.to_string(), f.clone());
+            }
+        }
+        let task_name = plan.task_of[i].clone();
+        let mut params = pod.params.clone();
+        params.shift_remove("version");
+        let built_inputs: Vec<String> = pod.params.keys().cloned().collect();
+        template.inputs.parameters = built_inputs
+            .iter()
+            .map(|n| Parameter {
+                name: n.clone(),
+                ..Default::default()
+            })
+            .collect();
+        self.common_pod_fields_generated(&mut template, &mut pod, &apply_fields);
+        let mut task = DagTask {
+            name: task_name,
+            template: template.name.clone(),
+            ..Default::default()
+        };
+        for (name, value) in &pod.params {
+            task.arguments.parameters.push(Parameter {
+                name: name.clone(),
+                value: Some(value.clone()),
+                ..Default::default()
+            });
+        }
+        self.templates.push(template);
+        self.push_task(task, BTreeSet::from([resolve_task]), BTreeSet::new());
+    }
+
+    fn common_pod_fields_generated(&self, template: &mut Template, pod: &mut Pod, fields: &Fields) {
+        self.common_pod_fields(template, pod, fields);
+    }
+
+    /// The task of a generated step (register, resolve), with the stage's
+    /// pod fields, condition and fan-out.
+    fn finish_generated(
+        &mut self,
+        i: usize,
+        mut template: Template,
+        mut pod: Pod,
+        fields: &Fields,
+        task_name: Option<String>,
+    ) {
+        let plan = self.plan;
+        self.common_pod_fields(&mut template, &mut pod, fields);
+        let get = |k: &str| fields.get(k).map(|f| &f.value);
+        if let Some(Value::Map(sel)) = get("node_selector") {
+            for (k, v) in sel {
+                template.node_selector.insert(k.clone(), pod.text(&v.value));
+            }
+        }
+        if let (Some(Value::Map(res)), Some(container)) =
+            (get("resources"), template.container.as_mut())
+        {
+            if let (Some(r), _) = resources(&mut pod, res) {
+                container.resources = Some(r);
+            }
+        }
+        for name in pod.params.keys() {
+            template.inputs.parameters.push(Parameter {
+                name: name.clone(),
+                ..Default::default()
+            });
+        }
+        let mut task = DagTask {
+            name: task_name.unwrap_or_else(|| plan.task_of[i].clone()),
+            template: template.name.clone(),
+            ..Default::default()
+        };
+        for (name, value) in &pod.params {
+            task.arguments.parameters.push(Parameter {
+                name: name.clone(),
+                value: Some(value.clone()),
+                ..Default::default()
+            });
+        }
+        let deps = pod.deps.clone();
+        let order = self.order_deps(i);
+        self.templates.push(template);
+        self.finish_task(i, task, deps, order, None);
+    }
+}
+
+/// Puts a template's declared inputs first among the Argo template's inputs
+/// (artifacts at the path where the body finds them).
+fn declare_inputs(template: &mut Template, declared: &[Input]) {
+    let mut parameters = Vec::new();
+    let mut artifacts = Vec::new();
+    for input in declared {
+        if input.ty.is_artifact() {
+            artifacts.push(Artifact {
+                name: input.name.clone(),
+                path: Some(format!("{INPUTS_DIR}/{}", input.name)),
+                ..Default::default()
+            });
+        } else {
+            parameters.push(Parameter {
+                name: input.name.clone(),
+                ..Default::default()
+            });
+        }
+    }
+    let declared_names: HashSet<&str> = declared.iter().map(|i| i.name.as_str()).collect();
+    parameters.extend(
+        template
+            .inputs
+            .parameters
+            .drain(..)
+            .filter(|p| !declared_names.contains(p.name.as_str())),
+    );
+    artifacts.extend(
+        template
+            .inputs
+            .artifacts
+            .drain(..)
+            .filter(|a| !declared_names.contains(a.name.as_str())),
+    );
+    template.inputs.parameters = parameters;
+    template.inputs.artifacts = artifacts;
+}
+
+fn stage_declared_outputs(program: &Program, stage: &Stage) -> Vec<Output> {
+    let mut out: Vec<Output> = stage
+        .uses
+        .as_ref()
+        .map(|u| program.templates[u.template].outputs.clone())
+        .unwrap_or_default();
+    out.extend(stage.outputs.iter().cloned());
+    out
+}
+
+/// `command` entries; a `SHELL -c SCRIPT` command gets the script treatment
+/// (references through the environment).
+fn shell_aware_args(
+    pod: &mut Pod,
+    items: &[Spanned<Value>],
+    env_out: &mut Vec<EnvVar>,
+) -> Vec<String> {
+    const SHELLS: &[&str] = &[
+        "sh",
+        "bash",
+        "ash",
+        "dash",
+        "zsh",
+        "ksh",
+        "/bin/sh",
+        "/bin/bash",
+        "/usr/bin/env sh",
+        "/usr/bin/bash",
+    ];
+    let is_shell = matches!(items.first().map(|i| &i.value), Some(Value::Str(p)) if matches!(p.as_slice(), [StrPart::Text(t)] if SHELLS.contains(&t.as_str())));
+    let mut out = Vec::new();
+    let mut script_next = false;
+    for (n, it) in items.iter().enumerate() {
+        match &it.value {
+            Value::Str(parts) if script_next => {
+                out.push(pod.shell_text(parts, env_out));
+                script_next = false;
+            }
+            other => {
+                let text = pod.text(other);
+                script_next = is_shell && n >= 1 && text == "-c";
+                out.push(text);
+            }
+        }
+    }
+    out
+}
+
+fn resources(
+    pod: &mut Pod,
+    res: &IndexMap<String, Spanned<Value>>,
+) -> (Option<ResourceRequirements>, Option<String>) {
+    let mut requests: BTreeMap<String, Quantity> = BTreeMap::new();
+    let mut limits: BTreeMap<String, Quantity> = BTreeMap::new();
+    let name = |k: &str| match k {
+        "ephemeral_storage" => "ephemeral-storage".to_string(),
+        "gpu" => "nvidia.com/gpu".to_string(),
+        other => other.to_string(),
+    };
+    let mut gpu_type = None;
+    for (k, v) in res {
+        match (k.as_str(), &v.value) {
+            ("limits", Value::Map(l)) => {
+                for (lk, lv) in l {
+                    limits.insert(name(lk), Quantity(pod.text(&lv.value)));
+                }
+            }
+            ("gpu", v) => {
+                limits
+                    .entry(name("gpu"))
+                    .or_insert_with(|| Quantity(literal_text(v)));
+            }
+            ("gpu_type", v) => gpu_type = Some(pod.text(v)),
+            (k, v) => {
+                requests.insert(name(k), Quantity(pod.text(v)));
+            }
+        }
+    }
+    if requests.is_empty() && limits.is_empty() {
+        return (None, gpu_type);
+    }
+    (
+        Some(ResourceRequirements {
+            requests: (!requests.is_empty()).then_some(requests),
+            limits: (!limits.is_empty()).then_some(limits),
+            claims: None,
+        }),
+        gpu_type,
+    )
+}
+
+fn retry_strategy(pod: &mut Pod, v: &Value) -> Option<RetryStrategy> {
+    match v {
+        Value::Int(n) => Some(RetryStrategy {
+            limit: n.to_string(),
+            ..Default::default()
+        }),
+        Value::Ref(_) => Some(RetryStrategy {
+            limit: pod.text(v),
+            ..Default::default()
+        }),
+        Value::Map(m) => {
+            let get = |k: &str| m.get(k).map(|f| &f.value);
+            let duration = |v: Option<&Value>| match v {
+                Some(Value::Duration { secs, .. }) => Some(format!("{}s", seconds_text(*secs))),
+                _ => None,
+            };
+            let backoff = Backoff {
+                duration: duration(get("backoff")),
+                factor: get("factor").map(literal_text),
+                max_duration: duration(get("max")),
+            };
+            let has_backoff = backoff.duration.is_some()
+                || backoff.factor.is_some()
+                || backoff.max_duration.is_some();
+            Some(RetryStrategy {
+                limit: get("limit").map(literal_text).unwrap_or_else(|| "0".into()),
+                retry_policy: get("policy").map(literal_text),
+                backoff: has_backoff.then_some(backoff),
+            })
+        }
+        _ => None,
+    }
+}
+
+fn toleration(pod: &mut Pod, m: &IndexMap<String, Spanned<Value>>) -> Toleration {
+    let text = |pod: &mut Pod, k: &str| m.get(k).map(|v| pod.text(&v.value));
+    Toleration {
+        key: text(pod, "key"),
+        operator: text(pod, "operator"),
+        value: text(pod, "value"),
+        effect: text(pod, "effect"),
+        toleration_seconds: match m.get("toleration_seconds").map(|v| &v.value) {
+            Some(Value::Int(n)) => Some(*n),
+            _ => None,
+        },
+    }
+}
+
+/// Memoization: the key is a hash of every input the pod reads, so a
+/// different parameter never returns a stale result, and the hash is a valid
+/// ConfigMap key whatever the values hold.
+fn memoize(template: &str, cache: &Value, pod: &Pod, pipeline: &str) -> Option<Memoize> {
+    let max_age = match cache {
+        Value::Bool(false) => return None,
+        // `cache = true` never expires; Argo requires an age, so ten years.
+        Value::Bool(true) => "87600h".to_string(),
+        Value::Duration { secs, .. } => format!("{}s", seconds_text(*secs)),
+        _ => return None,
+    };
+    let mut parts: Vec<String> = vec![format!("'{template}'")];
+    parts.extend(
+        pod.key_parts
+            .iter()
+            .filter(|p| !p.starts_with("tasks."))
+            .cloned(),
+    );
+    let key = format!(
+        "{template}-{{{{=sprig.sha256sum({})}}}}",
+        parts.join(" + '|' + ")
+    );
+    Some(Memoize {
+        key,
+        max_age,
+        cache: MemoizeCache {
+            config_map: LocalObjectReference {
+                name: format!("{pipeline}-cache"),
+            },
+        },
+    })
+}
+
+/// A `withItems` entry: literals as JSON, text with placeholders as strings.
+fn task_json(ctx: &mut TaskCtx, v: &Value) -> serde_json::Value {
+    match v {
+        Value::Int(i) => (*i).into(),
+        Value::Float(f) => {
+            serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into)
+        }
+        Value::Bool(b) => (*b).into(),
+        Value::List(items) => items.iter().map(|i| task_json(ctx, &i.value)).collect(),
+        Value::Map(m) => m
+            .iter()
+            .map(|(k, v)| (k.clone(), task_json(ctx, &v.value)))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        other => ctx.text(other).into(),
+    }
+}

@@ -1,0 +1,32 @@
+# Sidecar of a tracked stage. Argo sends it SIGTERM once the main container
+# has exited; it then ends the run FINISHED or FAILED from the exit status the
+# wrapper recorded, or KILLED when there is none (main was stopped).
+import signal
+
+D = os.environ.get("MLP_MLFLOW_DIR", "/mlflow")
+
+
+def read(name):
+    try:
+        with open(os.path.join(D, name)) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def finalize(*_):
+    run_id = read("run_id")
+    if not run_id:
+        sys.exit(0)
+    code = read("exit_code")
+    status = "KILLED" if code is None else ("FINISHED" if code == "0" else "FAILED")
+    answer, body = call("POST", "runs/update",
+                        {"run_id": run_id, "status": status, "end_time": now_ms()}, attempts=3)
+    log("run %s -> %s (HTTP %s)" % (run_id, status, answer))
+    sys.exit(0 if answer == 200 else 1)
+
+
+signal.signal(signal.SIGTERM, finalize)
+signal.signal(signal.SIGINT, finalize)
+while True:
+    signal.pause()
