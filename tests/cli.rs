@@ -208,3 +208,92 @@ fn version_and_help() {
             && help.contains("mlpc check examples/terraform_optimization.mlp")
     );
 }
+
+#[test]
+fn compile_writes_yaml_to_stdout_or_a_file() {
+    let o = mlpc(&["compile", "examples/churn_model.mlp"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout)
+        .starts_with("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\n"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("wf.yaml");
+    let o = mlpc(&[
+        "compile",
+        "examples/churn_model.mlp",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .contains("kind: Workflow"));
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        1,
+        "no temporary file is left behind: {leftovers:?}"
+    );
+}
+
+#[test]
+fn compile_with_errors_exits_1_and_leaves_the_output_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("wf.yaml");
+    std::fs::write(&out, "previous content\n").unwrap();
+    let o = mlpc(&[
+        "compile",
+        "tests/fixtures/diagnostics/E0101_unknown_name.mlp",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&o), 1);
+    assert!(o.stdout.is_empty());
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "previous content\n");
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+#[test]
+fn compile_usage_and_io_errors_exit_2() {
+    let o = mlpc(&[
+        "compile",
+        "examples/churn_model.mlp",
+        "-o",
+        "/nonexistent-dir/wf.yaml",
+    ]);
+    assert_eq!(code(&o), 2);
+    assert!(
+        stderr(&o).contains("cannot write /nonexistent-dir/wf.yaml"),
+        "{}",
+        stderr(&o)
+    );
+    let o = mlpc(&["compile", "examples/churn_model.mlp", "--pipeline", "nope"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("no pipeline named `nope`; the file has: churn_model"));
+    let o = mlpc(&["compile", "examples/lib/shared_steps.mlp"]);
+    assert_eq!(code(&o), 2);
+    assert!(stderr(&o).contains("no pipeline to compile"));
+    assert_eq!(
+        code(&mlpc(&[
+            "compile",
+            "examples/churn_model.mlp",
+            "--kind",
+            "pod"
+        ])),
+        2
+    );
+}
+
+#[test]
+fn deny_warnings_stops_compile() {
+    let o = mlpc(&[
+        "--deny-warnings",
+        "compile",
+        "examples/terraform_optimization.mlp",
+    ]);
+    assert_eq!(code(&o), 1);
+    assert!(o.stdout.is_empty());
+}

@@ -11,7 +11,7 @@ use common::*;
 use mlpc::{analyze, FsLoader};
 
 #[test]
-fn examples_check() {
+fn examples_check_and_compile() {
     let _guard = suite("examples").bind_to_scope();
     let files = mlp_files(&root().join("examples"));
     assert!(
@@ -27,23 +27,73 @@ fn examples_check() {
             .find_map(|l| l.strip_prefix("# expect: "))
             .map(str::trim);
         let analysis = analyze_file(&rel);
-        match expect {
-            None => assert!(
-                !analysis.diagnostics.has_errors(),
-                "{} has errors; add `# expect: <code>` if intended:\n{}",
-                rel.display(),
-                render_plain(&analysis)
-            ),
-            Some(code) => assert!(
-                analysis.diagnostics.has_code(code),
-                "{}: wanted {code}",
-                rel.display()
-            ),
-        }
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        insta::with_settings!({ input_file => &path }, {
-            insta::assert_snapshot!(format!("check@{name}"), render_plain(&analysis));
-        });
+        match expect {
+            None => {
+                assert!(
+                    !analysis.diagnostics.has_errors(),
+                    "{} has errors; add `# expect: <code>` if intended:\n{}",
+                    rel.display(),
+                    render_plain(&analysis)
+                );
+                let yaml = compile(&rel, &Default::default());
+                insta::with_settings!({ input_file => &path }, {
+                    insta::assert_snapshot!(format!("{name}.yaml"), yaml);
+                });
+            }
+            Some(code) => {
+                assert!(
+                    analysis.diagnostics.has_code(code),
+                    "{}: wanted {code}",
+                    rel.display()
+                );
+                insta::with_settings!({ input_file => &path }, {
+                    insta::assert_snapshot!(format!("{name}.diagnostics"), render_plain(&analysis));
+                });
+            }
+        }
+    }
+}
+
+/// The same input gives byte-identical output.
+#[test]
+fn compiling_twice_gives_identical_bytes() {
+    for path in mlp_files(&root().join("examples")) {
+        let rel = relative(&path);
+        for kind in [
+            mlpc::emit::OutputKind::Workflow,
+            mlpc::emit::OutputKind::WorkflowTemplate,
+        ] {
+            let options = mlpc::emit::Options {
+                kind,
+                pipeline: None,
+            };
+            assert_eq!(
+                compile(&rel, &options),
+                compile(&rel, &options),
+                "{}",
+                rel.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn only_the_flagship_warns() {
+    for path in mlp_files(&root().join("examples")) {
+        let rel = relative(&path);
+        let codes: Vec<String> = analyze_file(&rel)
+            .diagnostics
+            .items
+            .iter()
+            .map(|d| d.code_str())
+            .collect();
+        let expected: &[&str] = if rel.ends_with("terraform_optimization.mlp") {
+            &["mlp::W0201"]
+        } else {
+            &[]
+        };
+        assert_eq!(codes, expected, "{}", rel.display());
     }
 }
 

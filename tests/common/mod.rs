@@ -63,3 +63,56 @@ pub fn mlp_files(dir: &Path) -> Vec<PathBuf> {
 pub fn mlpc_bin() -> &'static str {
     env!("CARGO_BIN_EXE_mlpc")
 }
+
+/// Compiles a file (relative to the crate root) that must check clean.
+pub fn compile(relative: &Path, options: &mlpc::emit::Options) -> String {
+    let analysis = analyze_file(relative);
+    let program = analysis.program.as_ref().unwrap_or_else(|| {
+        panic!(
+            "{} has errors:\n{}",
+            relative.display(),
+            render_plain(&analysis)
+        )
+    });
+    mlpc::emit::emit(program, options).expect("emits")
+}
+
+/// The YAML documents of a compiled file, as JSON values.
+pub fn compile_docs(relative: &Path, options: &mlpc::emit::Options) -> Vec<serde_json::Value> {
+    mlpc::emit::yaml::parse_documents(&compile(relative, options)).expect("the output parses back")
+}
+
+/// A Python with jsonschema and PyYAML for ../shared/tools/validate_argo.py:
+/// the repository's `.venv` first, then `python3`.
+pub fn validator_python() -> Option<PathBuf> {
+    let candidates = [root().join(".venv/bin/python"), PathBuf::from("python3")];
+    candidates.into_iter().find(|py| {
+        std::process::Command::new(py)
+            .args(["-c", "import jsonschema, yaml"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}
+
+/// `None` (with a message) when the validator cannot run here; in CI that
+/// is a failure, not a skip.
+pub fn validator() -> Option<(PathBuf, PathBuf)> {
+    let script = root().join("../shared/tools/validate_argo.py");
+    let python = validator_python();
+    match (script.exists(), python) {
+        (true, Some(py)) => Some((py, script)),
+        (exists, py) => {
+            let why = if !exists {
+                "../shared/tools/validate_argo.py is not beside this checkout".to_string()
+            } else {
+                format!("no Python with jsonschema and pyyaml (looked for .venv/bin/python and python3; got {py:?})")
+            };
+            assert!(
+                std::env::var("CI").is_err(),
+                "the Argo validator must run in CI: {why}"
+            );
+            eprintln!("SKIPPED: the Argo conformance check: {why}");
+            None
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The emitted DAG has exactly the program's dependency edges: every edge of
+//! the graph (references and `after`) and nothing else. Generated helper
+//! steps (metric gates, deploy's resolve step, fan-out wrappers) count as
+//! part of the stage they serve.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use common::*;
+
+type Edges = BTreeSet<(String, String)>;
+
+fn program_edges(rel: &std::path::Path) -> Edges {
+    let analysis = analyze_file(rel);
+    let program = analysis.program.expect("clean");
+    let mut edges = Edges::new();
+    for p in &program.pipelines {
+        for s in &p.stages {
+            for d in &s.deps {
+                edges.insert((s.dns_name.clone(), p.stages[d.stage].dns_name.clone()));
+            }
+        }
+    }
+    edges
+}
+
+/// Task -> stage: helper tasks are named `<stage>-metrics` / `<stage>-resolve`.
+fn stage_of(task: &str, stages: &BTreeSet<String>) -> String {
+    if stages.contains(task) {
+        return task.to_string();
+    }
+    for suffix in ["-metrics", "-resolve"] {
+        if let Some(stage) = task.strip_suffix(suffix) {
+            if stages.contains(stage) {
+                return stage.to_string();
+            }
+        }
+    }
+    panic!("task {task} belongs to no stage");
+}
+
+fn yaml_edges(rel: &std::path::Path) -> Edges {
+    let docs = compile_docs(rel, &Default::default());
+    let mut edges = Edges::new();
+    for doc in docs {
+        let spec = doc["spec"].get("workflowSpec").unwrap_or(&doc["spec"]);
+        let entry = spec["entrypoint"].as_str().unwrap();
+        let templates: BTreeMap<&str, &serde_json::Value> = spec["templates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["name"].as_str().unwrap(), t))
+            .collect();
+        let tasks = templates[entry]["dag"]["tasks"].as_array().unwrap();
+        let stages: BTreeSet<String> = tasks
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .filter(|n| !n.ends_with("-metrics") && !n.ends_with("-resolve"))
+            .collect();
+        for t in tasks {
+            let consumer = stage_of(t["name"].as_str().unwrap(), &stages);
+            let Some(depends) = t["depends"].as_str() else {
+                continue;
+            };
+            for term in depends.split("&&") {
+                let producer_task = term.trim().trim_end_matches(".Succeeded");
+                let producer = stage_of(producer_task, &stages);
+                if producer != consumer {
+                    edges.insert((consumer.clone(), producer));
+                }
+            }
+        }
+    }
+    edges
+}
+
+#[test]
+fn dag_edges_equal_the_dependency_graph() {
+    for path in mlp_files(&root().join("examples")) {
+        let rel = relative(&path);
+        assert_eq!(yaml_edges(&rel), program_edges(&rel), "{}", rel.display());
+    }
+}

@@ -1,0 +1,434 @@
+//! What the lowering produces for each construct, read back from the YAML.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use mlpc::emit::{Options, OutputKind};
+use serde_json::Value;
+
+fn workflow(rel: &str) -> Value {
+    compile_docs(Path::new(rel), &Options::default()).remove(0)
+}
+
+fn spec(doc: &Value) -> &Value {
+    doc["spec"].get("workflowSpec").unwrap_or(&doc["spec"])
+}
+
+fn template<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    spec(doc)["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("no template {name}"))
+}
+
+fn task<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    let entry = spec(doc)["entrypoint"].as_str().unwrap();
+    template(doc, entry)["dag"]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("no task {name}"))
+}
+
+fn env_names(container: &Value) -> Vec<String> {
+    container["env"].as_array().map_or_else(Vec::new, |e| {
+        e.iter()
+            .map(|v| v["name"].as_str().unwrap().to_string())
+            .collect()
+    })
+}
+
+fn env_value<'a>(container: &'a Value, name: &str) -> &'a Value {
+    &container["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == name)
+        .unwrap_or_else(|| panic!("no env {name}"))["value"]
+}
+
+#[test]
+fn tracked_stage_pod_has_the_mlflow_injection() {
+    let doc = workflow("examples/terraform_optimization.mlp");
+    let t = template(&doc, "optimizer");
+    // The run is created before main starts and its id shared through the volume.
+    let init = &t["initContainers"][0];
+    assert_eq!(init["name"], "mlflow-init");
+    assert_eq!(init["mirrorVolumeMounts"], true);
+    assert_eq!(init["command"][0], "python3");
+    for var in [
+        "MLFLOW_TRACKING_URI",
+        "MLFLOW_EXPERIMENT_NAME",
+        "MLP_PIPELINE",
+        "MLP_STAGE",
+        "MLP_WORKFLOW_NAME",
+        "MLP_WORKFLOW_UID",
+        "MLP_POD_NAME",
+        "MLP_NODE_ID",
+    ] {
+        assert!(
+            env_names(init).contains(&var.to_string()),
+            "init lacks {var}"
+        );
+    }
+    assert_eq!(env_value(init, "MLP_WORKFLOW_UID"), "{{workflow.uid}}");
+    // train params are logged by the init container and exported to main.
+    assert_eq!(env_value(init, "MLP_PARAM_COUNT"), "2");
+    assert_eq!(env_value(init, "MLP_PARAM_KEY_0"), "model");
+    let main = &t["container"];
+    assert_eq!(main["command"][0], "sh");
+    assert_eq!(main["command"][3], "mlflow-wrap");
+    assert_eq!(
+        main["command"][4], "python",
+        "the user's argv follows the wrapper"
+    );
+    assert!(main["command"][2]
+        .as_str()
+        .unwrap()
+        .contains("export MLFLOW_RUN_ID"));
+    for var in [
+        "MLFLOW_TRACKING_URI",
+        "MLFLOW_EXPERIMENT_NAME",
+        "MLP_PARAM_MODEL",
+        "MLP_PARAM_TARGET",
+    ] {
+        assert!(
+            env_names(main).contains(&var.to_string()),
+            "main lacks {var}"
+        );
+    }
+    assert_eq!(main["volumeMounts"][0]["mountPath"], "/mlflow");
+    let sidecar = &t["sidecars"][0];
+    assert_eq!(sidecar["name"], "mlflow-finalize");
+    assert_eq!(sidecar["mirrorVolumeMounts"], true);
+    assert_eq!(t["volumes"][0]["name"], "mlflow");
+    assert!(t["volumes"][0]["emptyDir"].is_object());
+    let run_id = &t["outputs"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "run_id")
+        .unwrap()["valueFrom"]["path"];
+    assert_eq!(run_id, "/mlflow/run_id");
+    // Injected containers are locked down; the GPU is a limit.
+    for c in [init, sidecar] {
+        let sc = &c["securityContext"];
+        assert_eq!(sc["runAsNonRoot"], true);
+        assert_eq!(sc["allowPrivilegeEscalation"], false);
+        assert_eq!(sc["capabilities"]["drop"][0], "ALL");
+        assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault");
+        assert!(c["image"].as_str().unwrap().contains(':'), "pinned image");
+    }
+    assert_eq!(main["resources"]["limits"]["nvidia.com/gpu"], "1");
+    // An exit handler closes runs of pods that never ran.
+    let on_exit = spec(&doc)["onExit"].as_str().unwrap();
+    assert!(template(&doc, on_exit)["container"]["command"][2]
+        .as_str()
+        .unwrap()
+        .contains("attributes.status = 'RUNNING'"));
+}
+
+#[test]
+fn metric_gate_register_and_deploy_are_real_steps() {
+    let doc = workflow("examples/terraform_optimization.mlp");
+    // The gate reads the run's metrics after the train stage.
+    let gate = task(&doc, "optimizer-metrics");
+    assert_eq!(gate["depends"], "optimizer.Succeeded");
+    assert_eq!(
+        gate["arguments"]["parameters"][0]["value"],
+        "{{tasks.optimizer.outputs.parameters.run_id}}"
+    );
+    let gate_t = template(&doc, "optimizer-metrics");
+    assert_eq!(
+        env_value(&gate_t["container"], "MLP_METRICS"),
+        "cost_reduction"
+    );
+    assert_eq!(gate_t["outputs"]["parameters"][0]["name"], "cost_reduction");
+    // register runs only when the gate's metric passes, and outputs version and model_uri.
+    let reg = task(&doc, "terraform-optimizer");
+    assert_eq!(
+        reg["when"],
+        "({{tasks.optimizer-metrics.outputs.parameters.cost_reduction}}) >= (0.1)"
+    );
+    let reg_t = template(&doc, "terraform-optimizer");
+    assert_eq!(
+        env_value(&reg_t["container"], "MLP_MODEL_NAME"),
+        "terraform-optimizer"
+    );
+    assert_eq!(env_value(&reg_t["container"], "MLP_ALIAS"), "champion");
+    assert_eq!(env_value(&reg_t["container"], "MLP_ARTIFACT_PATH"), "model");
+    let outs: Vec<&str> = reg_t["outputs"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(outs, ["version", "model_uri"]);
+    // deploy: resolve the storage URI, then apply the InferenceService.
+    let resolve = task(&doc, "serve-resolve");
+    assert_eq!(
+        resolve["depends"], "terraform-optimizer.Succeeded",
+        "a skipped register skips the deploy"
+    );
+    let apply = template(&doc, "serve");
+    assert_eq!(apply["resource"]["action"], "apply");
+    let manifest =
+        mlpc::emit::yaml::parse_documents(apply["resource"]["manifest"].as_str().unwrap())
+            .unwrap()
+            .remove(0);
+    assert_eq!(manifest["kind"], "InferenceService");
+    assert_eq!(
+        manifest["spec"]["predictor"]["model"]["modelFormat"]["name"],
+        "mlflow"
+    );
+    assert!(manifest["spec"]["predictor"]["model"]["modelFormat"]
+        .get("version")
+        .is_none());
+    assert_eq!(
+        manifest["spec"]["predictor"]["model"]["protocolVersion"],
+        "v2"
+    );
+    assert_eq!(
+        manifest["spec"]["predictor"]["model"]["storageUri"],
+        "{{inputs.parameters.storage_uri}}"
+    );
+    assert_eq!(
+        apply["resource"]["successCondition"],
+        "status.modelStatus.states.activeModelState == Loaded"
+    );
+    assert_eq!(
+        apply["outputs"]["parameters"][0]["valueFrom"]["jsonPath"],
+        "{.status.url}"
+    );
+}
+
+#[test]
+fn shared_template_is_emitted_once() {
+    let doc = workflow("examples/terraform_optimization.mlp");
+    assert_eq!(task(&doc, "plan")["template"], "terraform-plan");
+    let plan = template(&doc, "terraform-plan");
+    // Inputs reach the script through the environment, never its text.
+    assert_eq!(
+        env_value(&plan["container"], "TF_REPO"),
+        "{{inputs.parameters.repo}}"
+    );
+    assert!(!plan["container"]["command"][2]
+        .as_str()
+        .unwrap()
+        .contains("{{"));
+    assert_eq!(
+        task(&doc, "plan")["arguments"]["parameters"][0]["value"],
+        "{{workflow.parameters.infra-repo}}"
+    );
+}
+
+#[test]
+fn script_references_travel_in_the_environment() {
+    let doc = workflow("examples/nightly_retrain.mlp");
+    let t = template(&doc, "nightly");
+    let argv: Vec<&str> = t["container"]["command"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let script = argv.last().unwrap();
+    assert!(script.contains("\"${MLP_V_1}\""), "{script}");
+    assert!(
+        !script.contains("{{"),
+        "no Argo placeholder in script text: {script}"
+    );
+    assert!(
+        script.contains("($HOSTNAME)"),
+        "`\\$` is a literal dollar: {script}"
+    );
+    assert_eq!(argv[4], "bash", "`shell` runs the script");
+}
+
+#[test]
+fn cron_workflow_for_a_schedule() {
+    let doc = workflow("examples/nightly_retrain.mlp");
+    assert_eq!(doc["kind"], "CronWorkflow");
+    assert_eq!(doc["metadata"]["name"], "nightly-retrain");
+    assert_eq!(doc["spec"]["schedules"][0], "30 2 * * *");
+    let wt = compile_docs(
+        Path::new("examples/nightly_retrain.mlp"),
+        &Options {
+            kind: OutputKind::WorkflowTemplate,
+            pipeline: None,
+        },
+    )
+    .remove(0);
+    assert_eq!(wt["kind"], "WorkflowTemplate");
+    assert!(wt["spec"].get("schedules").is_none());
+}
+
+#[test]
+fn fan_out_with_parallelism_and_params() {
+    let doc = workflow("examples/hyperparameter_sweep.mlp");
+    let grid = task(&doc, "grid");
+    let wrapper = template(&doc, grid["template"].as_str().unwrap());
+    assert_eq!(wrapper["parallelism"], 2);
+    let inner = &wrapper["dag"]["tasks"][0];
+    assert_eq!(inner["withItems"].as_array().unwrap().len(), 3);
+    assert_eq!(inner["withItems"][0]["lr"], 0.1);
+    assert_eq!(inner["arguments"]["parameters"][0]["value"], "{{item.lr}}");
+    let scan = task(&doc, "depth-scan");
+    assert_eq!(scan["withParam"], "{{workflow.parameters.depths}}");
+    assert!(scan["when"]
+        .as_str()
+        .unwrap()
+        .contains("('{{workflow.parameters.mode}}') == ('full')"));
+    let summary = task(&doc, "summary");
+    assert_eq!(
+        summary["depends"], "depth-scan && grid",
+        "`after` orders without requiring success of a skipped stage"
+    );
+}
+
+#[test]
+fn pipeline_settings_and_stage_fields() {
+    let doc = workflow("examples/churn_model.mlp");
+    let s = spec(&doc);
+    assert_eq!(doc["metadata"]["namespace"], "ml-prod");
+    assert_eq!(s["serviceAccountName"], "pipeline-runner");
+    assert_eq!(s["parallelism"], 4);
+    assert_eq!(s["activeDeadlineSeconds"], 21600);
+    assert_eq!(s["ttlStrategy"]["secondsAfterCompletion"], 86400);
+    assert_eq!(s["imagePullSecrets"][0]["name"], "registry-credentials");
+    let params: Vec<(&str, &str)> = s["arguments"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["value"].as_str().unwrap()))
+        .collect();
+    assert!(
+        params.contains(&("max-depth", "8"))
+            && params.contains(&("train-timeout", "10800"))
+            && params.contains(&("promote", "true"))
+    );
+    let features = template(&doc, "features");
+    let c = &features["container"];
+    assert_eq!(c["imagePullPolicy"], "IfNotPresent", "from defaults");
+    let secret = &c["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "WAREHOUSE_DSN")
+        .unwrap()["valueFrom"]["secretKeyRef"];
+    assert_eq!(
+        (secret["name"].as_str(), secret["key"].as_str()),
+        (Some("warehouse"), Some("dsn"))
+    );
+    assert_eq!(c["resources"]["requests"]["ephemeral-storage"], "20Gi");
+    assert_eq!(
+        features["volumes"][0]["persistentVolumeClaim"]["claimName"],
+        "feature-cache"
+    );
+    assert_eq!(c["volumeMounts"][0]["mountPath"], "/cache");
+    assert_eq!(features["nodeSelector"]["kubernetes.io/os"], "linux");
+    assert_eq!(features["metadata"]["labels"]["team"], "growth");
+    assert_eq!(features["retryStrategy"]["limit"], "2");
+    let memo = &features["memoize"];
+    assert_eq!(memo["maxAge"], "43200s");
+    assert!(memo["key"]
+        .as_str()
+        .unwrap()
+        .starts_with("features-{{=sprig.sha256sum("));
+    assert!(memo["key"]
+        .as_str()
+        .unwrap()
+        .contains("workflow.parameters['snapshot-date']"));
+    let model = template(&doc, "model");
+    let rs = &model["retryStrategy"];
+    assert_eq!(
+        (rs["limit"].as_str(), rs["retryPolicy"].as_str()),
+        (Some("3"), Some("OnFailure"))
+    );
+    assert_eq!(rs["backoff"]["duration"], "30s");
+    assert_eq!(rs["backoff"]["factor"], "2");
+    assert_eq!(rs["backoff"]["maxDuration"], "600s");
+    assert_eq!(
+        model["activeDeadlineSeconds"],
+        "{{workflow.parameters.train-timeout}}"
+    );
+    assert_eq!(model["tolerations"][0]["key"], "nvidia.com/gpu");
+    assert_eq!(
+        model["nodeSelector"]["nvidia.com/gpu.product"],
+        "nvidia-tesla-t4"
+    );
+    let limits = &model["container"]["resources"]["limits"];
+    assert_eq!(
+        (
+            limits["cpu"].as_str(),
+            limits["memory"].as_str(),
+            limits["nvidia.com/gpu"].as_str()
+        ),
+        (Some("8"), Some("48Gi"), Some("1"))
+    );
+    // Credentials come from the Secret, never inline.
+    let init = &model["initContainers"][0];
+    let token = &init["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "MLFLOW_TRACKING_TOKEN")
+        .unwrap()["valueFrom"]["secretKeyRef"];
+    assert_eq!(
+        (token["name"].as_str(), token["optional"].as_bool()),
+        (Some("mlflow-credentials"), Some(true))
+    );
+    // Deploy options reach the InferenceService.
+    let apply = template(&doc, "serve");
+    let isvc = mlpc::emit::yaml::parse_documents(apply["resource"]["manifest"].as_str().unwrap())
+        .unwrap()
+        .remove(0);
+    let p = &isvc["spec"]["predictor"];
+    assert_eq!(
+        (
+            p["minReplicas"].as_i64(),
+            p["maxReplicas"].as_i64(),
+            p["canaryTrafficPercent"].as_i64()
+        ),
+        (Some(1), Some(4), Some(10))
+    );
+    assert_eq!(p["serviceAccountName"], "kserve-s3");
+    assert_eq!(isvc["metadata"]["namespace"], "serving");
+    let resolve = template(&doc, "serve-resolve");
+    assert_eq!(
+        env_value(&resolve["container"], "MLP_ARTIFACT_STORE"),
+        "s3://mlflow-artifacts"
+    );
+}
+
+#[test]
+fn pipeline_selection() {
+    let two = "pipeline a { prep x { image = \"busybox:1.37\" } }\npipeline b { prep y { image = \"busybox:1.37\" } }\n";
+    let analysis = mlpc::analyze("two.mlp", None, two.as_bytes(), &mlpc::FsLoader);
+    let program = analysis.program.unwrap();
+    let all = mlpc::emit::emit(&program, &Options::default()).unwrap();
+    assert_eq!(mlpc::emit::yaml::parse_documents(&all).unwrap().len(), 2);
+    let b = mlpc::emit::emit(
+        &program,
+        &Options {
+            kind: OutputKind::Workflow,
+            pipeline: Some("b".into()),
+        },
+    )
+    .unwrap();
+    assert!(b.contains("generateName: b-") && !b.contains("generateName: a-"));
+    let err = mlpc::emit::emit(
+        &program,
+        &Options {
+            kind: OutputKind::Workflow,
+            pipeline: Some("c".into()),
+        },
+    )
+    .unwrap_err();
+    assert_eq!(err.to_string(), "no pipeline named `c`; the file has: a, b");
+}
