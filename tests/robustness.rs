@@ -191,3 +191,13 @@ fn garbage_bytes_never_panic() {
         let _ = check(&bytes);
     }
 }
+
+#[test]
+fn registered_model_names_mlflow_refuses_are_errors() {
+    for name in ["team/model", "a:b", "  "] {
+        let text = format!(
+            "pipeline p {{\n  mlflow {{ tracking_uri = \"http://m:5000\", experiment = \"e\" }}\n  train t {{ image = \"x:1\", command = [\"python\", \"t.py\"] }}\n  register r {{ model = t.model, name = \"{name}\" }}\n}}\n"
+        );
+        assert_eq!(codes(&check(text.as_bytes())), ["mlp::E0216"], "{name:?}");
+    }
+}

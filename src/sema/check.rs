@@ -1921,6 +1921,17 @@ impl<'a> Checker<'a> {
             self.mismatch(expr, "a string", None);
             return None;
         }
+        if field == "name" {
+            // The MLflow Model Registry refuses these (mlflow.utils.validation).
+            if let Value::Str(parts) = &value {
+                if let Some(text) = plain_text(parts) {
+                    if text.trim().is_empty() || text.contains(['/', ':']) {
+                        self.invalid(expr.span, field, "registered model names cannot be empty or contain `/` or `:`", Some("MLflow rejects such names when the version is created; use e.g. \"fraud-detector\"".into()));
+                        return None;
+                    }
+                }
+            }
+        }
         if field == "service" || field == "namespace" {
             if let Value::Str(parts) = &value {
                 if let Some(text) = plain_text(parts) {
