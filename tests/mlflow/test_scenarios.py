@@ -1,0 +1,340 @@
+"""End-to-end: the MLflow steps mlpc injects, run exactly as emitted for the
+programs in examples/, against a real MLflow 3 tracking server.
+
+Run by `cargo test` (tests/mlflow_e2e.rs) with the server that
+`tests/mlflow/server.py start` started; see README.md.
+"""
+import json
+import os
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+import yaml
+
+sys.path.insert(0, str(Path(__file__).parent))
+from authproxy import AuthProxy  # noqa: E402
+from emulator import (Context, PodError, evaluate_when, python_alpine, run_template,  # noqa: E402
+                      substitute_task_outputs, template, user_image)
+
+ROOT = Path(__file__).resolve().parents[2]
+URI = os.environ.get("MLPC_MLFLOW_URI", "")
+ARTIFACTS = Path(os.environ.get("MLPC_MLFLOW_ARTIFACTS", "/nonexistent"))
+MLPC = os.environ.get("MLPC_BIN", str(ROOT / "target" / "debug" / "mlpc"))
+CLUSTER_URI = "http://mlflow.mlflow.svc.cluster.local:5000"
+INJECTED_IMAGE = "python:3.12.11-alpine3.22"
+# The injected programs run as uid 65534: they need a Python that user can
+# execute; Debian's is outside /root.
+STDLIB_PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+USER_PYTHON = sys.executable        # the venv with mlflow and scikit-learn
+WEIRD_EXPERIMENT = "fraud \"challenger\" & friends/2026"
+WEIRD_MODEL = "fraud \"detector\" & co"
+
+pytestmark = pytest.mark.skipif(not URI, reason="no MLflow server (MLPC_MLFLOW_URI is unset)")
+
+
+# ----- helpers ------------------------------------------------------------------
+
+def rest(method, path, body=None, query=None):
+    url = URI + "/api/2.0/mlflow/" + path + ("?" + urllib.parse.urlencode(query) if query else "")
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read() or b"{}")
+    except urllib.error.HTTPError as e:
+        raise AssertionError("%s %s -> %s %s" % (method, path, e.code, e.read()[:300]))
+
+
+def get_run(run_id):
+    return rest("GET", "runs/get", query={"run_id": run_id})["run"]
+
+
+def compile_example(name, *extra):
+    out = subprocess.run([MLPC, "compile", str(ROOT / "examples" / name)] + list(extra),
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    return yaml.safe_load(out.stdout)
+
+
+def images(**env):
+    trainer = user_image(USER_PYTHON, ROOT / "tests" / "mlflow" / "images" / "trainer", env=env)
+    return {
+        INJECTED_IMAGE: python_alpine(STDLIB_PYTHON),
+        "trainer:latest": trainer,
+        "ghcr.io/acme/fraud-trainer:3.1.0": trainer,
+        "ghcr.io/acme/churn-trainer:2.3.1": trainer,
+    }
+
+
+def context(uid, services_to=None, **kw):
+    kw.setdefault("images", images())
+    return Context(services={CLUSTER_URI: services_to or URI}, workflow_uid=uid,
+                   workflow_name="wf-" + uid[:8], **kw)
+
+
+def fresh_uid():
+    import uuid
+    return str(uuid.uuid4())
+
+
+def assert_ran(res, what):
+    assert res.init_codes and all(c == 0 for c in res.init_codes), "%s: init failed\n%s" % (what, res.logs)
+    assert res.main_code == 0, "%s: main exited %s\n%s" % (what, res.main_code, res.logs)
+
+
+def tags(run):
+    return {t["key"]: t["value"] for t in run["data"].get("tags", [])}
+
+
+def params(run):
+    return {p["key"]: p["value"] for p in run["data"].get("params", [])}
+
+
+def metrics(run):
+    return {m["key"]: m["value"] for m in run["data"].get("metrics", [])}
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory):
+    f = tmp_path_factory.mktemp("artifacts") / "data.parquet"
+    f.write_bytes(b"PAR1 stand-in for a dataset")
+    return f
+
+
+@pytest.fixture(scope="module")
+def flagship():
+    return compile_example("terraform_optimization.mlp")
+
+
+@pytest.fixture(scope="module")
+def fraud():
+    return compile_example("fraud_champion.mlp")
+
+
+def train_flagship(flagship, data_file, **env):
+    uid = fresh_uid()
+    env.setdefault("TRAIN_METRICS", json.dumps({"cost_reduction": 0.15, "performance_impact": 0.01}))
+    ctx = context(uid, images=images(**env), artifacts={"features-data": str(data_file)})
+    return uid, ctx, run_template(flagship, "optimizer", ctx)
+
+
+def check_tracked_run(res, ctx, experiment, pipeline, stage):
+    """What a tracked stage must leave in MLflow."""
+    run_id = res.outputs["run_id"]
+    run = get_run(run_id)
+    exp = rest("GET", "experiments/get", query={"experiment_id": run["info"]["experiment_id"]})["experiment"]
+    assert exp["name"] == experiment
+    t = tags(run)
+    assert t["mlp.pipeline"] == pipeline and t["mlp.stage"] == stage
+    assert t["argo.workflow.name"] == ctx.workflow_name and t["argo.workflow.uid"] == ctx.workflow_uid
+    assert t["argo.pod.name"] and t["argo.node.id"] and t["argo.namespace"] == ctx.namespace
+    p = params(run)
+    # The user's own logging landed on the injected run (MLFLOW_RUN_ID honoured).
+    assert p.get("alpha") == "0.1", "the user code's params are not on the injected run: %s" % p
+    assert "loss" in metrics(run)
+    return run
+
+
+# ----- scenarios --------------------------------------------------------------------
+
+def test_tracked_train_finishes_with_user_logs_and_pipeline_params(flagship, data_file):
+    uid, ctx, res = train_flagship(flagship, data_file)
+    assert_ran(res, "optimizer")
+    run = check_tracked_run(res, ctx, "terraform-optimization", "terraform_optimization", "optimizer")
+    assert run["info"]["status"] == "FINISHED"
+    p = params(run)
+    # `params` from the .mlp file, with the workflow parameters' values.
+    assert p["model"] == "nuibang/Cline_FuseO1-DeepSeekR1-Qwen2.5-Coder-32B-Preview"
+    assert p["target"] == "cost_optimization"
+    # The user's argv arrived intact, with the input artifact's path.
+    assert "--data /tmp/inputs/features-data/data.parquet --lr=0.001 --batch-size=32" in p["argv"]
+    assert run["outputs"]["model_outputs"], "log_model linked a LoggedModel to the run"
+
+
+def test_user_code_that_raises_fails_the_run(flagship, data_file):
+    _, _, res = train_flagship(flagship, data_file, TRAIN_MODE="crash")
+    assert res.main_code == 1
+    assert get_run(res.outputs["run_id"])["info"]["status"] == "FAILED"
+
+
+def test_killed_main_kills_the_run(flagship, data_file):
+    uid = fresh_uid()
+    ctx = context(uid, images=images(TRAIN_MODE="sleep"), artifacts={"features-data": str(data_file)},
+                  kill_main_after=8)
+    res = run_template(flagship, "optimizer", ctx)
+    assert res.main_code != 0
+    assert get_run(res.outputs["run_id"])["info"]["status"] == "KILLED"
+
+
+@pytest.mark.parametrize("kind", ["basic", "token"])
+def test_credentials_come_from_the_secret(fraud, kind):
+    secret = {"username": "pipeline", "password": "s3cr3t pass&word"} if kind == "basic" else {"token": "tok en/42=="}
+    proxy = AuthProxy(URI, **secret)
+    try:
+        uid = fresh_uid()
+        ctx = context(uid, services_to=proxy.uri, images=images(TRAIN_METRICS=json.dumps({"auc": 0.9})),
+                      secrets={"mlflow-auth": secret})
+        res = run_template(fraud, "challenger", ctx)
+        assert_ran(res, "challenger via %s auth" % kind)
+        run = check_tracked_run(res, ctx, WEIRD_EXPERIMENT, "fraud_champion", "challenger")
+        assert run["info"]["status"] == "FINISHED"
+        assert params(run)["owner"] == "risk team"
+        assert proxy.rejected == 0 and proxy.forwarded > 5
+        # Wrong credentials: the init container fails loudly.
+        bad = {k: v + "x" for k, v in secret.items()}
+        res = run_template(fraud, "challenger", context(fresh_uid(), services_to=proxy.uri, secrets={"mlflow-auth": bad}))
+        assert res.init_codes == [1]
+        assert "401" in res.logs["mlflow-init"]
+    finally:
+        proxy.close()
+
+
+def train_fraud(fraud, auc=0.9, mode="ok"):
+    uid = fresh_uid()
+    ctx = context(uid, images=images(TRAIN_METRICS=json.dumps({"auc": auc}), TRAIN_MODE=mode))
+    res = run_template(fraud, "challenger", ctx)
+    assert_ran(res, "challenger")
+    return ctx, res.outputs["run_id"]
+
+
+def register(fraud, run_id, model_name=WEIRD_MODEL):
+    ctx = context(fresh_uid(), inputs={"challenger-run_id": run_id},
+                  workflow_parameters={"model-name": model_name})
+    res = run_template(fraud, "promote", ctx)
+    assert res.main_code == 0, res.logs
+    return res.outputs
+
+
+@pytest.mark.parametrize("mode", ["ok", "artifacts"])
+def test_register_creates_a_ready_version_with_alias_idempotently(fraud, mode):
+    name = "%s %s" % (WEIRD_MODEL, mode)
+    _, run_id = train_fraud(fraud, mode=mode)
+    first = register(fraud, run_id, name)
+    version = first["version"]
+    assert first["model_uri"] == "models:/%s/%s" % (name, version)
+    mv = rest("GET", "model-versions/get", query={"name": name, "version": version})["model_version"]
+    assert mv["status"] == "READY" and mv["run_id"] == run_id
+    if mode == "ok":
+        assert mv["source"].startswith("models:/m-"), "MLflow 3 LoggedModel source: %s" % mv["source"]
+    else:
+        assert mv["source"].startswith("mlflow-artifacts:/") and mv["source"].endswith("/artifacts/model"), mv["source"]
+    assert not mv["source"].startswith("runs:/")
+    tagged = {t["key"]: t["value"] for t in mv.get("tags", [])}
+    assert tagged.get("promoted.by") == "mlpc" and tagged.get("workflow", "").startswith("wf-")
+    alias = rest("GET", "registered-models/alias", query={"name": name, "alias": "champion"})
+    assert alias["model_version"]["version"] == version
+    # Running the step again registers a second version, without error.
+    second = register(fraud, run_id, name)
+    assert int(second["version"]) == int(version) + 1
+    alias = rest("GET", "registered-models/alias", query={"name": name, "alias": "champion"})
+    assert alias["model_version"]["version"] == second["version"]
+
+
+@pytest.mark.parametrize("auc,expected", [(0.93, True), (0.42, False)])
+def test_metric_gate_feeds_the_when(fraud, auc, expected):
+    _, run_id = train_fraud(fraud, auc=auc)
+    ctx = context(fresh_uid(), inputs={"run_id": run_id})
+    gate = run_template(fraud, "challenger-metrics", ctx)
+    assert gate.main_code == 0, gate.logs
+    assert float(gate.outputs["auc"]) == pytest.approx(auc)
+    spec = fraud["spec"]
+    dag = template(fraud, spec["entrypoint"])["dag"]["tasks"]
+    when = next(t for t in dag if t["name"] == "promote")["when"]
+    params_ = {p["name"]: p["value"] for p in spec["arguments"]["parameters"]}
+    text = substitute_task_outputs(when.replace("{{workflow.parameters.min-auc}}", params_["min-auc"]),
+                                   {"challenger-metrics": gate.outputs})
+    assert evaluate_when(text) is expected, text
+
+
+def resolve_and_validate(doc, resolve_template, ctx, tmp_path):
+    res = run_template(doc, resolve_template, ctx)
+    assert res.main_code == 0, res.logs
+    storage = res.outputs["storage_uri"]
+    assert storage.startswith("s3://mlflow-artifacts/") and storage.endswith("/")
+    # The mapped path is where the server really stored the model.
+    local = ARTIFACTS / storage[len("s3://mlflow-artifacts/"):]
+    assert (local / "MLmodel").exists(), "nothing at %s" % local
+    # The emitted InferenceService, with that value substituted, passes the validator.
+    apply_name = resolve_template[: -len("-resolve")]
+    text = yaml.safe_dump(doc)
+    text = text.replace("{{inputs.parameters.storage_uri}}", storage).replace("{{inputs.parameters.version}}", res.outputs["version"])
+    out = tmp_path / "deploy.yaml"
+    out.write_text(text)
+    validator = ROOT.parent / "shared" / "tools" / "validate_argo.py"
+    if validator.exists():
+        check = subprocess.run([os.environ.get("MLPC_VALIDATOR_PYTHON", sys.executable), str(validator), str(out)],
+                               capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+        manifest = yaml.safe_load(template(yaml.safe_load(text), apply_name)["resource"]["manifest"])
+        assert manifest["spec"]["predictor"]["model"]["storageUri"] == storage
+    return res.outputs
+
+
+def test_deploy_resolves_a_version_to_the_artifact_store(fraud, tmp_path):
+    churn = compile_example("churn_model.mlp")
+    # A version of the model churn_model's register stage names.
+    _, run_id = train_fraud(fraud)
+    out = register(fraud, run_id, "churn-classifier")
+    ctx = context(fresh_uid(), inputs={"churn-registry-version": out["version"]})
+    got = resolve_and_validate(churn, "serve-resolve", ctx, tmp_path)
+    assert got["version"] == out["version"]
+    download = rest("GET", "model-versions/get-download-uri",
+                    query={"name": "churn-classifier", "version": out["version"]})["artifact_uri"]
+    assert download.startswith("mlflow-artifacts:/")
+    assert got["storage_uri"] == "s3://mlflow-artifacts/%s/" % download[len("mlflow-artifacts:/"):].strip("/")
+
+
+def test_deploy_resolves_an_alias(fraud, tmp_path):
+    name = "%s alias %s" % (WEIRD_MODEL, fresh_uid()[:6])
+    _, run_id = train_fraud(fraud)
+    out = register(fraud, run_id, name)
+    ctx = context(fresh_uid(), workflow_parameters={"serve-model": "models:/%s@champion" % name})
+    got = resolve_and_validate(fraud, "serve-resolve", ctx, tmp_path)
+    assert got["version"] == out["version"]
+
+
+def test_exit_handler_closes_runs_whose_main_never_ran(fraud):
+    uid = fresh_uid()
+    ctx = context(uid, skip_main=True)
+    res = run_template(fraud, "challenger", ctx)
+    assert res.init_codes == [0]
+    exp_id = rest("GET", "experiments/get-by-name", query={"experiment_name": WEIRD_EXPERIMENT})["experiment"]["experiment_id"]
+    found = rest("POST", "runs/search", {"experiment_ids": [exp_id],
+                                         "filter": "tags.`argo.workflow.uid` = '%s'" % uid})["runs"]
+    assert [r["info"]["status"] for r in found] == ["RUNNING"]
+    # Another workflow's RUNNING run is left alone.
+    other = run_template(fraud, "challenger", context(fresh_uid(), skip_main=True))
+    assert other.init_codes == [0]
+    cleanup = run_template(fraud, fraud["spec"]["onExit"], context(uid))
+    assert cleanup.main_code == 0, cleanup.logs
+    found = rest("POST", "runs/search", {"experiment_ids": [exp_id],
+                                         "filter": "tags.`argo.workflow.uid` = '%s'" % uid})["runs"]
+    assert [r["info"]["status"] for r in found] == ["KILLED"]
+    others = rest("POST", "runs/search", {"experiment_ids": [exp_id],
+                                          "filter": "attributes.status = 'RUNNING'"})["runs"]
+    assert any(tags(r)["argo.workflow.uid"] != uid for r in others)
+
+
+def test_negative_control_a_wrapper_that_forgets_the_run_id_is_caught(flagship, data_file):
+    """The harness must catch a broken injection: the same scenario, with the
+    wrapper's `export MLFLOW_RUN_ID` removed, fails its checks."""
+    broken = yaml.safe_load(yaml.safe_dump(flagship))
+    main = template(broken, "optimizer")["container"]
+    assert "export MLFLOW_RUN_ID" in main["command"][2]
+    main["command"][2] = main["command"][2].replace("export MLFLOW_RUN_ID", ":")
+    uid = fresh_uid()
+    ctx = context(uid, images=images(TRAIN_METRICS="{}"), artifacts={"features-data": str(data_file)})
+    res = run_template(broken, "optimizer", ctx)
+    with pytest.raises(AssertionError, match="not on the injected run"):
+        check_tracked_run(res, ctx, "terraform-optimization", "terraform_optimization", "optimizer")
+
+
+def test_emulator_rejects_unresolved_placeholders(flagship):
+    doc = yaml.safe_load(yaml.safe_dump(flagship))
+    template(doc, "optimizer")["container"]["env"].append({"name": "X", "value": "{{inputs.parameters.nope}}"})
+    with pytest.raises(PodError, match="unresolved"):
+        run_template(doc, "optimizer", context(fresh_uid(), artifacts={"features-data": "/dev/null"}))
