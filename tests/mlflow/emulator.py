@@ -45,6 +45,11 @@ class Image:
     workdir: Path = None
     env: dict = field(default_factory=dict)
 
+    def host_paths(self):
+        paths = [str(self.workdir)] if self.workdir else []
+        paths += [t.program for t in self.tools.values() if isinstance(t, Launcher)]
+        return paths
+
     def bin_dir(self, root):
         d = Path(tempfile.mkdtemp(prefix="bin-", dir=root))
         for name, target in self.tools.items():
@@ -205,9 +210,20 @@ class Pod:
         # In a private mount namespace: bind this container's /tmp and its
         # volumes, drop to its user, and exec its argv with only its env.
         lines = ["set -e"]
+        # Host paths the image is made of (its code, a venv) that live under
+        # /tmp would vanish behind the container's own /tmp: keep a view of
+        # the host's /tmp and bind them back at their places.
+        keep = sorted({"/tmp/" + Path(p).relative_to("/tmp").parts[0] for p in image.host_paths()
+                       if Path(p).is_relative_to("/tmp") and p != "/tmp"})
+        host_tmp = self.root / "host-tmp"
+        if keep:
+            host_tmp.mkdir(exist_ok=True)
+            lines.append('mount --bind /tmp "%s"' % host_tmp)
         for i, (_, dst) in enumerate(binds):
             lines.append('mkdir -p "%s" 2>/dev/null || true' % dst)
             lines.append('mount --bind "$%d" "%s"' % (i + 1, dst))
+        for p in keep:
+            lines.append('mkdir -p "%s"; mount --bind "%s/%s" "%s"' % (p, host_tmp, p[len("/tmp/"):], p))
         lines.append('cd "%s"' % workdir)
         lines.append("shift %d" % len(binds))
         drop = ""
@@ -311,7 +327,12 @@ def run_template(doc, name, ctx):
     params = workflow_parameters(doc)
     params.update(ctx.workflow_parameters)
     ctx.workflow_parameters = params
-    return Pod(template(doc, name), ctx).run()
+    pod = Pod(template(doc, name), ctx)
+    try:
+        return pod.run()
+    finally:
+        if not os.environ.get("MLPC_KEEP_PODS"):
+            shutil.rmtree(pod.root, ignore_errors=True)
 
 
 # ----- `when`: Argo evaluates it with govaluate after substitution ---------------
