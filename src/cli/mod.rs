@@ -212,7 +212,7 @@ fn check(cli: &Cli, files: &[PathBuf]) -> Outcome {
 }
 
 fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> Outcome {
-    let analysis = match analyze_path(file) {
+    let mut analysis = match analyze_path(file) {
         Ok(a) => a,
         Err(message) => {
             eprintln!("mlpc: {message}");
@@ -236,6 +236,9 @@ fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> 
     {
         eprintln!("mlpc: note: `schedule` does not apply to a WorkflowTemplate; it is left out");
     }
+    // The syntax tree is not needed any more: free it before the Argo
+    // model is built, which keeps the peak memory down on large pipelines.
+    drop(analysis.ast.take());
     let yaml = match crate::emit::emit(program, options) {
         Ok(y) => y,
         Err(e) => {
@@ -263,11 +266,16 @@ fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> 
             }
         }
     }
-    if all.is_empty() {
+    let outcome = if all.is_empty() {
         Outcome::Clean
     } else {
         Outcome::Warnings
-    }
+    };
+    // The process ends next; the OS takes the memory back at once, while
+    // freeing the program piece by piece costs a tenth of the run.
+    std::mem::forget(yaml);
+    std::mem::forget(analysis);
+    outcome
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory

@@ -47,11 +47,38 @@ const MERGED_MAPS: &[&str] = &[
     "tags",
 ];
 
+/// The document for one pipeline, whole (for tools and tests).
 pub fn lower(program: &Program, pipeline: &Pipeline, options: &Options) -> argo::Document {
+    let mut stage_templates = Vec::new();
+    let mut doc = lower_into(program, pipeline, options, &mut |t| stage_templates.push(t));
+    let templates = &mut spec_mut(&mut doc).templates;
+    let tail = templates.split_off(1);
+    templates.extend(stage_templates);
+    templates.extend(tail);
+    doc
+}
+
+pub fn spec_mut(doc: &mut argo::Document) -> &mut WorkflowSpec {
+    match doc {
+        argo::Document::Workflow(w) => &mut w.spec,
+        argo::Document::CronWorkflow(c) => &mut c.spec.workflow_spec,
+    }
+}
+
+/// Lowers one pipeline, handing each stage's templates to `sink` as soon as
+/// they are built (so they need not all be held at once). The returned
+/// document's templates are the entry DAG, then the exit handler if any;
+/// the stage templates belong between them.
+pub fn lower_into(
+    program: &Program,
+    pipeline: &Pipeline,
+    options: &Options,
+    sink: &mut dyn FnMut(Template),
+) -> argo::Document {
     let plan = Plan::new(program, pipeline);
     let mut out = Emitter {
         plan: &plan,
-        templates: Vec::new(),
+        sink,
         template_names: Names::default(),
         shared: HashMap::new(),
         tasks: Vec::new(),
@@ -67,7 +94,6 @@ pub fn lower(program: &Program, pipeline: &Pipeline, options: &Options) -> argo:
         }),
         ..Default::default()
     }];
-    templates.append(&mut out.templates);
     let on_exit = plan
         .tracking
         .as_ref()
@@ -864,7 +890,8 @@ fn quote_string(text: &str) -> String {
 
 struct Emitter<'a, 'p> {
     plan: &'a Plan<'p>,
-    templates: Vec<Template>,
+    /// Where finished templates go (collected, or serialized at once).
+    sink: &'a mut dyn FnMut(Template),
     template_names: Names,
     /// HIR template index -> the shared Argo template and its implicit inputs.
     shared: HashMap<usize, SharedTemplate>,
@@ -956,13 +983,13 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 shared.implicit
             }
             None => {
-                let fields = plan.merged[i].clone();
+                let fields = &plan.merged[i];
                 let outputs = stage_declared_outputs(plan.program, stage);
                 let name = self.template_names.fresh(&task_name);
                 let mut built = self.pod_template(
                     name,
                     stage.kind,
-                    &fields,
+                    fields,
                     declared,
                     &outputs,
                     stage.tracked,
@@ -978,7 +1005,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
                     });
                 }
                 deps.extend(built.deps.iter().cloned());
-                self.templates.push(built.template);
+                (self.sink)(built.template);
                 built.params
             }
         };
@@ -1156,7 +1183,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             }
         }
         inner.depends = None;
-        self.templates.push(Template {
+        (self.sink)(Template {
             name,
             inputs,
             dag: Some(Dag { tasks: vec![inner] }),
@@ -1214,7 +1241,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             }
         }
         declare_inputs(&mut built.template, &hir.inputs);
-        self.templates.push(built.template);
+        (self.sink)(built.template);
         let shared = SharedTemplate { name, implicit };
         self.shared.insert(index, shared.clone());
         shared
@@ -1515,7 +1542,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 ..Default::default()
             });
         }
-        self.templates.push(template);
+        (self.sink)(template);
         self.push_task(
             DagTask {
                 name: gate.to_string(),
@@ -1760,7 +1787,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 ..Default::default()
             });
         }
-        self.templates.push(template);
+        (self.sink)(template);
         self.push_task(task, BTreeSet::from([resolve_task]), BTreeSet::new());
     }
 
@@ -1813,7 +1840,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         }
         let deps = pod.deps.clone();
         let order = self.order_deps(i);
-        self.templates.push(template);
+        (self.sink)(template);
         self.finish_task(i, task, deps, order, None);
     }
 }

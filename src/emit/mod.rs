@@ -83,7 +83,91 @@ pub fn lower_program(
 }
 
 /// The YAML stream for the program: one document per pipeline.
+///
+/// Each stage's templates are serialized on a second thread as soon as they
+/// are built and then dropped, so the Argo model of a large pipeline is
+/// never held whole, and lowering and serialization overlap.
 pub fn emit(program: &Program, options: &Options) -> Result<String, EmitError> {
-    let docs = lower_program(program, options)?;
-    yaml::to_yaml_stream(&docs).map_err(EmitError::Yaml)
+    let selected = select(program, options)?;
+    let mut out = String::new();
+    for (n, pipeline) in selected.into_iter().enumerate() {
+        if n > 0 {
+            out.push_str("---\n");
+        }
+        out.push_str(&emit_pipeline(program, pipeline, options).map_err(EmitError::Yaml)?);
+    }
+    Ok(out)
+}
+
+const BATCH: usize = 64;
+
+fn emit_pipeline(
+    program: &Program,
+    pipeline: &crate::sema::hir::Pipeline,
+    options: &Options,
+) -> Result<String, String> {
+    std::thread::scope(|scope| {
+        // Templates travel in batches: one wake-up of the writer per batch.
+        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<argo::Template>>(8);
+        let writer = scope.spawn(move || -> Result<Vec<String>, String> {
+            receive
+                .iter()
+                .flatten()
+                .map(|t| yaml::sequence_item(&t))
+                .collect()
+        });
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut sink = |t: argo::Template| {
+            batch.push(t);
+            if batch.len() == BATCH {
+                // A closed channel means the writer failed; its error is reported below.
+                let _ = send.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
+            }
+        };
+        let mut doc = lower::lower_into(program, pipeline, options, &mut sink);
+        let _ = send.send(batch);
+        drop(send); // closes the channel: the writer finishes
+        let stage_items = writer
+            .join()
+            .map_err(|_| "internal error: the YAML writer stopped".to_string())??;
+        let own = std::mem::take(&mut lower::spec_mut(&mut doc).templates);
+        let mut items = Vec::with_capacity(stage_items.len() + own.len());
+        let mut own = own.into_iter();
+        if let Some(entry) = own.next() {
+            items.push(yaml::sequence_item(&entry)?);
+        }
+        items.extend(stage_items);
+        for t in own {
+            items.push(yaml::sequence_item(&t)?);
+        }
+        let skeleton = yaml::to_yaml(&doc)?;
+        yaml::splice_last_list(&skeleton, "templates", &items)
+    })
+}
+
+fn select<'p>(
+    program: &'p Program,
+    options: &Options,
+) -> Result<Vec<&'p crate::sema::hir::Pipeline>, EmitError> {
+    let selected: Vec<_> = match &options.pipeline {
+        Some(name) => {
+            let found: Vec<_> = program
+                .pipelines
+                .iter()
+                .filter(|p| &p.name == name)
+                .collect();
+            if found.is_empty() {
+                return Err(EmitError::UnknownPipeline {
+                    name: name.clone(),
+                    available: program.pipelines.iter().map(|p| p.name.clone()).collect(),
+                });
+            }
+            found
+        }
+        None => program.pipelines.iter().collect(),
+    };
+    if selected.is_empty() {
+        return Err(EmitError::NoPipeline);
+    }
+    Ok(selected)
 }

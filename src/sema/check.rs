@@ -2024,7 +2024,7 @@ impl<'a> Checker<'a> {
                 continue;
             };
             let value = match &expr.kind {
-                ExprKind::Call { .. } => self.secret_call(expr, 2),
+                ExprKind::Call(_) => self.secret_call(expr, 2),
                 _ => match self.value_of(expr, scope) {
                     Some((v, ty)) if ty.is_scalar() || ty.is_artifact() => Some(v),
                     Some(_) => {
@@ -2359,7 +2359,7 @@ impl<'a> Checker<'a> {
 
     /// `secret("name", "key")` (`arity` 2) or `secret("name")` (`arity` 1).
     fn secret_call(&mut self, expr: &Expr, arity: usize) -> Option<Value> {
-        let ExprKind::Call { name, args } = &expr.kind else {
+        let ExprKind::Call(call) = &expr.kind else {
             let expected = if arity == 1 {
                 "`secret(\"NAME\")`"
             } else {
@@ -2368,6 +2368,7 @@ impl<'a> Checker<'a> {
             self.mismatch(expr, expected, None);
             return None;
         };
+        let (name, args) = (&call.name, &call.args);
         if name.name != "secret" {
             self.push(MlpError::UnknownFunction {
                 src: self.src(name.span),
@@ -2672,7 +2673,8 @@ impl<'a> Checker<'a> {
                 }
                 (Value::Map(out), Ty::Map)
             }
-            ExprKind::Call { name, .. } => {
+            ExprKind::Call(call) => {
+                let name = &call.name;
                 if name.name == "secret" {
                     self.push(MlpError::BadSecret {
                         src: self.src(expr.span),

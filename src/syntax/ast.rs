@@ -73,13 +73,14 @@ pub struct Body {
     pub span: Span,
 }
 
+/// Large, rare variants are boxed so that the common `Field` sets the size.
 #[derive(Debug, Clone, Serialize)]
 pub enum Entry {
-    Param(Decl),
-    Input(Decl),
-    Output(Decl),
+    Param(Box<Decl>),
+    Input(Box<Decl>),
+    Output(Box<Decl>),
     When(When),
-    Stage(Stage),
+    Stage(Box<Stage>),
     Block(BlockField),
     Field(Field),
 }
@@ -185,14 +186,12 @@ pub enum ExprKind {
     Str(Vec<StrPart>),
     Int(i64),
     Float(f64),
-    Unit(UnitNumber),
+    Unit(Box<UnitNumber>),
     Bool(bool),
     List(Vec<Expr>),
     Map(Vec<MapEntry>),
-    Call {
-        name: Ident,
-        args: Vec<Expr>,
-    },
+    /// Boxed: calls are rare and would double the size of every value.
+    Call(Box<Call>),
     Ref(Reference),
     Unary {
         op: UnaryOp,
@@ -222,12 +221,18 @@ impl ExprKind {
             ExprKind::Bool(_) => "a bool",
             ExprKind::List(_) => "a list",
             ExprKind::Map(_) => "a map",
-            ExprKind::Call { .. } => "a function call",
+            ExprKind::Call(_) => "a function call",
             ExprKind::Ref(_) => "a reference",
             ExprKind::Unary { .. } | ExprKind::Binary { .. } => "an expression",
             ExprKind::Invalid => "an invalid literal",
         }
     }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Call {
+    pub name: Ident,
+    pub args: Vec<Expr>,
 }
 
 #[derive(Debug, Clone, Serialize)]

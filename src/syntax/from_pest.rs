@@ -106,11 +106,11 @@ fn body(cx: &Cx, p: Pair<'_, Rule>) -> Result<Body> {
     let mut entries = Vec::new();
     for child in Children::of(p, Rule::body)?.rest() {
         entries.push(match child.as_rule() {
-            Rule::param_decl => Entry::Param(decl(cx, child, Rule::param_decl)?),
-            Rule::input_decl => Entry::Input(decl(cx, child, Rule::input_decl)?),
-            Rule::output_decl => Entry::Output(decl(cx, child, Rule::output_decl)?),
+            Rule::param_decl => Entry::Param(Box::new(decl(cx, child, Rule::param_decl)?)),
+            Rule::input_decl => Entry::Input(Box::new(decl(cx, child, Rule::input_decl)?)),
+            Rule::output_decl => Entry::Output(Box::new(decl(cx, child, Rule::output_decl)?)),
             Rule::when_clause => Entry::When(when_clause(cx, child)?),
-            Rule::stage => Entry::Stage(stage(cx, child)?),
+            Rule::stage => Entry::Stage(Box::new(stage(cx, child)?)),
             Rule::block_field => Entry::Block(block_field(cx, child)?),
             Rule::field => Entry::Field(field(cx, child)?),
             other => return Err(MlpError::ice(format!("body: unexpected {other:?}"))),
@@ -240,7 +240,7 @@ fn value(cx: &Cx, p: Pair<'_, Rule>) -> Result<Expr> {
             ExprKind::Invalid
         }),
         Rule::unit_number => match unit_number(cx, p) {
-            Ok(u) => ExprKind::Unit(u),
+            Ok(u) => ExprKind::Unit(Box::new(u)),
             Err(e) => {
                 cx.report(e);
                 ExprKind::Invalid
@@ -292,24 +292,34 @@ fn call(cx: &Cx, p: Pair<'_, Rule>) -> Result<Expr> {
     let name = ident(cx, c.expect(Rule::ident)?);
     let args = c.rest().map(|v| value(cx, v)).collect::<Result<_>>()?;
     Ok(Expr {
-        kind: ExprKind::Call { name, args },
+        kind: ExprKind::Call(Box::new(Call { name, args })),
         span,
     })
 }
 
 fn string(cx: &Cx, p: Pair<'_, Rule>) -> Result<Vec<StrPart>> {
+    let outer = p.as_span();
+    let text = &cx.file.text;
     let mut parts = Vec::new();
+    // Plain text has no pair of its own: it is what lies between the others.
+    let mut cursor = outer.start() + 1;
     for part in Children::of(p, Rule::string)?.rest() {
+        let span = part.as_span();
+        push_text(&mut parts, &text[cursor..span.start()]);
+        cursor = span.end();
         match part.as_rule() {
-            Rule::str_text => push_text(&mut parts, part.as_str()),
             Rule::str_escape => match str_escape(cx, part) {
-                Ok(text) => push_text(&mut parts, text),
+                Ok(t) => push_text(&mut parts, t),
                 Err(e) => cx.report(e),
             },
             Rule::interp => parts.push(StrPart::Interp(interp(cx, part)?)),
             other => return Err(MlpError::ice(format!("string: unexpected {other:?}"))),
         }
     }
+    push_text(
+        &mut parts,
+        &text[cursor..outer.end().saturating_sub(1).max(cursor)],
+    );
     Ok(parts)
 }
 
@@ -347,19 +357,23 @@ fn ml_string(cx: &Cx, p: Pair<'_, Rule>) -> Result<Vec<StrPart>> {
     );
     let removed = dedent_ranges(&cx.file.text[start..end], start);
     let mut parts = Vec::new();
-    let mut cursor = RemovedCursor::new(&removed);
+    let mut removed_cursor = RemovedCursor::new(&removed);
+    let text = &cx.file.text;
+    // Text between the escape and interpolation pairs, dedented.
+    let mut cursor = start;
     for part in Children::of(p, Rule::ml_string)?.rest() {
+        let span = part.as_span();
+        let kept = removed_cursor.keep(cursor, &text[cursor..span.start()]);
+        push_text(&mut parts, &kept);
+        cursor = span.end();
         match part.as_rule() {
-            Rule::ml_text => {
-                let s = part.as_span();
-                let kept = cursor.keep(s.start(), s.as_str());
-                push_text(&mut parts, &kept);
-            }
             Rule::ml_escape => push_text(&mut parts, "$"),
             Rule::interp => parts.push(StrPart::Interp(interp(cx, part)?)),
             other => return Err(MlpError::ice(format!("ml_string: unexpected {other:?}"))),
         }
     }
+    let kept = removed_cursor.keep(cursor, &text[cursor..end.max(cursor)]);
+    push_text(&mut parts, &kept);
     Ok(parts)
 }
 
@@ -565,12 +579,19 @@ pub(crate) fn parse_duration(text: &str) -> Option<f64> {
     total.is_finite().then_some(sign * total)
 }
 
+/// `a.b.c`: one atomic pair, split into its segments here.
 fn reference(cx: &Cx, p: Pair<'_, Rule>) -> Result<Reference> {
     let span = cx.span(&p);
-    let segments = Children::of(p, Rule::reference)?
-        .rest()
-        .map(|i| ident(cx, i))
-        .collect();
+    let start = p.as_span().start();
+    let mut segments = Vec::new();
+    let mut offset = start;
+    for name in p.as_str().split('.') {
+        segments.push(Ident {
+            name: name.to_string(),
+            span: Span::new(cx.source, offset, offset + name.len()),
+        });
+        offset += name.len() + 1;
+    }
     Ok(Reference { segments, span })
 }
 
