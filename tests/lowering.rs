@@ -138,7 +138,7 @@ fn metric_gate_register_and_deploy_are_real_steps() {
     let doc = workflow("examples/terraform_optimization.mlp");
     // The gate reads the run's metrics after the train stage.
     let gate = task(&doc, "optimizer-metrics");
-    assert_eq!(gate["depends"], "optimizer.Succeeded");
+    assert_eq!(gate["depends"], "optimizer");
     assert_eq!(
         gate["arguments"]["parameters"][0]["value"],
         "{{tasks.optimizer.outputs.parameters.run_id}}"
@@ -205,6 +205,23 @@ fn metric_gate_register_and_deploy_are_real_steps() {
         apply["outputs"]["parameters"][0]["valueFrom"]["jsonPath"],
         "{.status.url}"
     );
+}
+
+#[test]
+fn shared_template_folds_inputs_every_use_sets_alike() {
+    let text = "template job step {\n  input data: string\n  input shard: string\n  image = \"x:1\"\n  command = [\"run\", data, shard]\n}\npipeline p {\n  param dataset: string = \"s3://b/d\"\n  job a uses step { data = dataset, shard = \"1\" }\n  job b uses step { data = dataset, shard = \"2\" }\n}\n";
+    let analysis = mlpc::analyze("fold.mlp", None, text.as_bytes(), &mlpc::FsLoader);
+    let yaml = mlpc::emit::emit(analysis.program.as_ref().unwrap(), &Options::default()).unwrap();
+    let doc = mlpc::emit::yaml::parse_documents(&yaml).unwrap().remove(0);
+    let t = template(&doc, "step");
+    assert_eq!(
+        t["container"]["command"][1], "{{workflow.parameters.dataset}}",
+        "the common value is written in"
+    );
+    assert_eq!(t["inputs"]["parameters"].as_array().unwrap().len(), 1);
+    let a = task(&doc, "a");
+    assert_eq!(a["arguments"]["parameters"].as_array().unwrap().len(), 1);
+    assert_eq!(a["arguments"]["parameters"][0]["name"], "shard");
 }
 
 #[test]

@@ -22,7 +22,7 @@ with Workflow(generate_name="scale-", entrypoint="main",
                         args=["--data", DATA, "--lr", LR], resources=RES, env=[Env(name="STAGE", value="prepare")],
                         outputs=[out("rows")])
     if MODE == "shared":
-        shared = Container(name="train", image="registry.example.com/train:1.0", command=["python", "train.py"],
+        shared = Container(name="train-shard", image="registry.example.com/train:1.0", command=["python", "train.py"],
                            inputs=[Parameter(name="rows"), Parameter(name="shard")],
                            args=["--data", DATA, "--lr", LR, "--rows", "{{inputs.parameters.rows}}"],
                            resources=RES, env=[Env(name="SHARD", value="{{inputs.parameters.shard}}")],

@@ -81,6 +81,7 @@ pub fn lower_into(
         sink,
         template_names: Names::default(),
         shared: HashMap::new(),
+        folding: IndexMap::new(),
         tasks: Vec::new(),
     };
     let entry = out.template_names.fresh("main");
@@ -285,6 +286,9 @@ struct Plan<'p> {
     outputs: Vec<IndexMap<String, OutputInfo>>,
     /// Stage -> its fields merged: defaults < template < stage.
     merged: Vec<Fields>,
+    /// Tasks that may end Skipped or Omitted (a `when`, a fan-out, or such a
+    /// stage upstream): reading their outputs needs `.Succeeded`.
+    skippable: HashSet<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -337,6 +341,7 @@ impl<'p> Plan<'p> {
             .iter()
             .map(|s| stage_outputs(program, s))
             .collect();
+        let skippable = skippable_tasks(program, pipeline, &task_of, &gates, &resolvers);
         Plan {
             program,
             pipeline,
@@ -347,6 +352,7 @@ impl<'p> Plan<'p> {
             resolvers,
             outputs,
             merged,
+            skippable,
         }
     }
 
@@ -502,6 +508,46 @@ fn merge_fields(program: &Program, pipeline: &Pipeline, stage: &Stage) -> Fields
     out
 }
 
+/// Task names of stages that may end Skipped or Omitted, and their helper
+/// tasks: a stage with a `when` (its own or its template's) or a fan-out, or
+/// one downstream of such a stage. Computed in dependency order.
+fn skippable_tasks(
+    program: &Program,
+    pipeline: &Pipeline,
+    task_of: &[String],
+    gates: &HashMap<usize, (String, BTreeSet<String>)>,
+    resolvers: &HashMap<usize, String>,
+) -> HashSet<String> {
+    let stages = &pipeline.stages;
+    let graph = crate::graph::build(stages);
+    // Edges point from a stage to what it waits for; reverse for producers first.
+    let mut order = petgraph::algo::toposort(&graph, None).map_or_else(|_| Vec::new(), |o| o);
+    order.reverse();
+    let mut may_skip = vec![false; stages.len()];
+    for node in order {
+        let i = graph[node];
+        let s = &stages[i];
+        let template = s.uses.as_ref().map(|u| &program.templates[u.template]);
+        let own = s.when.is_some()
+            || template.is_some_and(|t| t.when.is_some() || t.fields.contains_key("for_each"))
+            || s.fields.contains_key("for_each");
+        may_skip[i] = own || s.deps.iter().any(|d| may_skip[d.stage]);
+    }
+    let mut out = HashSet::new();
+    for (i, skip) in may_skip.into_iter().enumerate() {
+        if skip {
+            out.insert(task_of[i].clone());
+            if let Some((gate, _)) = gates.get(&i) {
+                out.insert(gate.clone());
+            }
+            if let Some(r) = resolvers.get(&i) {
+                out.insert(r.clone());
+            }
+        }
+    }
+    out
+}
+
 fn stage_outputs(program: &Program, stage: &Stage) -> IndexMap<String, OutputInfo> {
     let mut out = IndexMap::new();
     let declared = stage
@@ -591,6 +637,9 @@ struct Pod<'a, 'p> {
     deps: BTreeSet<String>,
     /// Every value the pod's behaviour depends on, for the memoization key.
     key_parts: BTreeSet<String>,
+    /// Inputs of a shared template that every use sets to the same global
+    /// value: name -> (the text, its memoization-key expression).
+    folded: IndexMap<String, (String, String)>,
 }
 
 impl<'a, 'p> Pod<'a, 'p> {
@@ -602,6 +651,7 @@ impl<'a, 'p> Pod<'a, 'p> {
             artifacts: IndexMap::new(),
             deps: BTreeSet::new(),
             key_parts: BTreeSet::new(),
+            folded: IndexMap::new(),
         }
     }
 
@@ -625,6 +675,11 @@ impl<'a, 'p> Pod<'a, 'p> {
                 self.key_parts
                     .insert(format!("workflow.parameters['{dns}']"));
                 format!("{{{{workflow.parameters.{dns}}}}}")
+            }
+            Ref::Input(name) if self.folded.contains_key(name) => {
+                let (text, key) = self.folded[name].clone();
+                self.key_parts.insert(key);
+                text
             }
             Ref::Input(name) => match self.declared.iter().find(|i| &i.name == name) {
                 Some(i) if i.ty.is_artifact() => {
@@ -895,6 +950,8 @@ struct Emitter<'a, 'p> {
     template_names: Names,
     /// HIR template index -> the shared Argo template and its implicit inputs.
     shared: HashMap<usize, SharedTemplate>,
+    /// Folded inputs for the template `pod_template` is building.
+    folding: IndexMap<String, (String, String)>,
     tasks: Vec<DagTask>,
 }
 
@@ -903,6 +960,8 @@ struct SharedTemplate {
     name: String,
     /// Implicit inputs the template needs beyond its declared ones (`item`).
     implicit: IndexMap<String, String>,
+    /// Declared inputs folded into the template: its tasks do not pass them.
+    folded: HashSet<String>,
 }
 
 /// A pod template built for a stage, and what its task must supply.
@@ -946,7 +1005,10 @@ impl<'a, 'p> Emitter<'a, 'p> {
             terms.insert(d, false);
         }
         for d in data {
-            terms.insert(d, true);
+            // Reading outputs of a task that cannot be skipped needs no
+            // `.Succeeded`: a failure stops the DAG anyway.
+            let may_skip = self.plan.skippable.contains(&d);
+            terms.insert(d, may_skip);
         }
         terms.remove(&task.name);
         let depends: Vec<String> = terms
@@ -976,10 +1038,12 @@ impl<'a, 'p> Emitter<'a, 'p> {
             ..Default::default()
         };
         let mut deps = BTreeSet::new();
+        let mut folded = HashSet::new();
         let implicit: IndexMap<String, String> = match uses.filter(|_| shares) {
             Some(u) => {
                 let shared = self.shared_template(u.template, stage.tracked);
                 task.template = shared.name.clone();
+                folded = shared.folded;
                 shared.implicit
             }
             None => {
@@ -1016,7 +1080,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 bindings: None,
                 deps: BTreeSet::new(),
             };
-            for input in declared {
+            for input in declared.iter().filter(|i| !folded.contains(&i.name)) {
                 let Some(v) = u.args.get(&input.name) else {
                     continue;
                 };
@@ -1224,6 +1288,37 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 }
             }
         }
+        // An input every sharing stage sets to the same global value (a
+        // literal or one workflow parameter) is written into the template.
+        let mut folded: IndexMap<String, (String, String)> = IndexMap::new();
+        let users: Vec<&Stage> = plan
+            .pipeline
+            .stages
+            .iter()
+            .filter(|s| shares_template(s) && s.uses.as_ref().is_some_and(|u| u.template == index))
+            .collect();
+        // With one use nothing is saved, and the task's arguments are clearer.
+        let inputs_to_fold = if users.len() >= 2 {
+            hir.inputs.as_slice()
+        } else {
+            &[]
+        };
+        for input in inputs_to_fold.iter().filter(|i| !i.ty.is_artifact()) {
+            let mut values = users.iter().map(|s| {
+                s.uses
+                    .as_ref()
+                    .and_then(|u| u.args.get(&input.name))
+                    .and_then(|v| global_value(plan, &v.value))
+            });
+            let Some(Some(first)) = values.next() else {
+                continue;
+            };
+            if values.all(|v| v.as_ref() == Some(&first)) {
+                folded.insert(input.name.clone(), first);
+            }
+        }
+        let folded_names: HashSet<String> = folded.keys().cloned().collect();
+        self.folding = folded;
         let name = self.template_names.fresh(&hir.dns_name);
         let mut built = self.pod_template(
             name.clone(),
@@ -1240,9 +1335,19 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 implicit.insert(p.clone(), value.clone());
             }
         }
-        declare_inputs(&mut built.template, &hir.inputs);
+        let kept: Vec<Input> = hir
+            .inputs
+            .iter()
+            .filter(|i| !folded_names.contains(&i.name))
+            .cloned()
+            .collect();
+        declare_inputs(&mut built.template, &kept);
         (self.sink)(built.template);
-        let shared = SharedTemplate { name, implicit };
+        let shared = SharedTemplate {
+            name,
+            implicit,
+            folded: folded_names,
+        };
         self.shared.insert(index, shared.clone());
         shared
     }
@@ -1262,6 +1367,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
     ) -> Built {
         let plan = self.plan;
         let mut pod = Pod::new(plan, declared);
+        pod.folded = std::mem::take(&mut self.folding);
         let mut env_vars: Vec<EnvVar> = Vec::new();
         let get = |k: &str| fields.get(k).map(|f| &f.value);
 
@@ -1842,6 +1948,49 @@ impl<'a, 'p> Emitter<'a, 'p> {
         let order = self.order_deps(i);
         (self.sink)(template);
         self.finish_task(i, task, deps, order, None);
+    }
+}
+
+/// Whether a stage calls its template's shared Argo template: it uses a
+/// template and sets only task-level fields.
+fn shares_template(stage: &Stage) -> bool {
+    stage.uses.is_some()
+        && stage.outputs.is_empty()
+        && stage
+            .fields
+            .keys()
+            .all(|k| TASK_FIELDS.contains(&k.as_str()))
+}
+
+/// A value that means the same in every task: a literal, or exactly one
+/// workflow parameter; with its memoization-key expression.
+fn global_value(plan: &Plan, v: &Value) -> Option<(String, String)> {
+    let quote = |t: &str| format!("'{}'", t.replace('\\', "\\\\").replace('\'', "\\'"));
+    match v {
+        Value::Ref(Ref::Param(p)) => {
+            let dns = plan.param_dns(p);
+            Some((
+                format!("{{{{workflow.parameters.{dns}}}}}"),
+                format!("workflow.parameters['{dns}']"),
+            ))
+        }
+        Value::Str(parts) => match parts.as_slice() {
+            [StrPart::Ref(Ref::Param(p))] => global_value(plan, &Value::Ref(Ref::Param(p.clone()))),
+            _ if parts.iter().all(|p| matches!(p, StrPart::Text(_))) => {
+                let text = literal_text(v);
+                Some((text.clone(), quote(&text)))
+            }
+            _ => None,
+        },
+        Value::Int(_)
+        | Value::Float(_)
+        | Value::Bool(_)
+        | Value::Duration { .. }
+        | Value::Quantity(_) => {
+            let text = literal_text(v);
+            Some((text.clone(), quote(&text)))
+        }
+        _ => None,
     }
 }
 
