@@ -521,7 +521,7 @@ fn skippable_tasks(
     let stages = &pipeline.stages;
     let graph = crate::graph::build(stages);
     // Edges point from a stage to what it waits for; reverse for producers first.
-    let mut order = petgraph::algo::toposort(&graph, None).map_or_else(|_| Vec::new(), |o| o);
+    let mut order = petgraph::algo::toposort(&graph, None).unwrap_or_default();
     order.reverse();
     let mut may_skip = vec![false; stages.len()];
     for node in order {
