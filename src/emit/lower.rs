@@ -487,22 +487,7 @@ fn merge_fields(program: &Program, pipeline: &Pipeline, stage: &Stage) -> Fields
                 out.shift_remove("script");
                 out.shift_remove("shell");
             }
-            match (out.get_mut(name), &field.value) {
-                (
-                    Some(Spanned {
-                        value: Value::Map(base),
-                        ..
-                    }),
-                    Value::Map(add),
-                ) if MERGED_MAPS.contains(&name.as_str()) => {
-                    for (k, v) in add {
-                        base.insert(k.clone(), v.clone());
-                    }
-                }
-                _ => {
-                    out.insert(name.clone(), field.clone());
-                }
-            }
+            merge_field(&mut out, name, field);
         }
     }
     out
@@ -546,6 +531,27 @@ fn skippable_tasks(
         }
     }
     out
+}
+
+/// Sets a field over a lower layer; map fields (`env`, `labels`, ...) merge
+/// key by key.
+fn merge_field(out: &mut Fields, name: &str, field: &Spanned<Value>) {
+    match (out.get_mut(name), &field.value) {
+        (
+            Some(Spanned {
+                value: Value::Map(base),
+                ..
+            }),
+            Value::Map(add),
+        ) if MERGED_MAPS.contains(&name) => {
+            for (k, v) in add {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+        _ => {
+            out.insert(name.to_string(), field.clone());
+        }
+    }
 }
 
 fn stage_outputs(program: &Program, stage: &Stage) -> IndexMap<String, OutputInfo> {
@@ -1271,22 +1277,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             }
         }
         for (name, field) in &hir.fields {
-            match (fields.get_mut(name), &field.value) {
-                (
-                    Some(Spanned {
-                        value: Value::Map(base),
-                        ..
-                    }),
-                    Value::Map(add),
-                ) if MERGED_MAPS.contains(&name.as_str()) => {
-                    for (k, v) in add {
-                        base.insert(k.clone(), v.clone());
-                    }
-                }
-                _ => {
-                    fields.insert(name.clone(), field.clone());
-                }
-            }
+            merge_field(&mut fields, name, field);
         }
         // An input every sharing stage sets to the same global value (a
         // literal or one workflow parameter) is written into the template.

@@ -56,27 +56,7 @@ pub fn lower_program(
     program: &Program,
     options: &Options,
 ) -> Result<Vec<argo::Document>, EmitError> {
-    let selected: Vec<_> = match &options.pipeline {
-        Some(name) => {
-            let found: Vec<_> = program
-                .pipelines
-                .iter()
-                .filter(|p| &p.name == name)
-                .collect();
-            if found.is_empty() {
-                return Err(EmitError::UnknownPipeline {
-                    name: name.clone(),
-                    available: program.pipelines.iter().map(|p| p.name.clone()).collect(),
-                });
-            }
-            found
-        }
-        None => program.pipelines.iter().collect(),
-    };
-    if selected.is_empty() {
-        return Err(EmitError::NoPipeline);
-    }
-    Ok(selected
+    Ok(select(program, options)?
         .into_iter()
         .map(|p| lower::lower(program, p, options))
         .collect())
