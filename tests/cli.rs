@@ -44,7 +44,13 @@ fn every_fixture_fails_with_exit_1_and_json_points_at_the_marked_line() {
             c if c.starts_with('W') => 0,
             _ => 1,
         };
-        let o = mlpc(&["check", "--format", "json", rel.to_str().unwrap()]);
+        // W04xx are about the emitted YAML: `compile` raises them.
+        let command = if code_short.starts_with("W04") {
+            "compile"
+        } else {
+            "check"
+        };
+        let o = mlpc(&[command, "--format", "json", rel.to_str().unwrap()]);
         assert_eq!(
             code(&o),
             expected_exit,
@@ -285,6 +291,24 @@ fn compile_usage_and_io_errors_exit_2() {
         ])),
         2
     );
+}
+
+#[test]
+fn oversized_workflow_warns_and_deny_warnings_writes_nothing() {
+    let f = "tests/fixtures/diagnostics/W0401_workflow_too_large.mlp";
+    let o = mlpc(&["compile", "--format", "short", f]);
+    assert_eq!(code(&o), 0);
+    assert!(o.stdout.len() > 1024 * 1024);
+    assert!(
+        stderr(&o).contains("warning mlp::W0401: the workflow for `big_sweep` is"),
+        "{}",
+        stderr(&o)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("wf.yaml");
+    let o = mlpc(&["--deny-warnings", "compile", f, "-o", out.to_str().unwrap()]);
+    assert_eq!(code(&o), 1);
+    assert!(!out.exists());
 }
 
 #[test]

@@ -26,13 +26,9 @@ fn every_fixture_raises_its_code_at_the_marked_line() {
     for path in mlp_files(&fixture_dir()) {
         let rel = relative(&path);
         let code = code_of(&path);
-        let analysis = analyze_file(&rel);
-        let found: Vec<_> = analysis
-            .diagnostics
-            .items
-            .iter()
-            .filter(|d| d.code_str() == code)
-            .collect();
+        let (analysis, extra) = compile_diagnostics(&rel);
+        let all = all_of(&analysis, &extra);
+        let found: Vec<_> = all.iter().filter(|d| d.code_str() == code).collect();
         if found.is_empty() {
             failures.push(format!(
                 "{}: no {code}; got:\n{}",
@@ -69,11 +65,19 @@ fn fixture_renderings() {
     let _guard = suite("diagnostics").bind_to_scope();
     for path in mlp_files(&fixture_dir()) {
         let rel = relative(&path);
-        let analysis = analyze_file(&rel);
+        let (analysis, extra) = compile_diagnostics(&rel);
+        let all = all_of(&analysis, &extra);
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let human = mlpc::diag::render::human(
+            &all,
+            mlpc::diag::render::HumanOptions {
+                color: false,
+                width: 80,
+            },
+        );
         insta::with_settings!({ input_file => &path }, {
-            insta::assert_snapshot!(format!("human@{name}"), render_plain(&analysis));
-            insta::assert_snapshot!(format!("json@{name}"), render_json(&analysis));
+            insta::assert_snapshot!(format!("human@{name}"), human);
+            insta::assert_snapshot!(format!("json@{name}"), mlpc::diag::render::json(&all));
         });
     }
 }

@@ -219,14 +219,17 @@ fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> 
             return Outcome::Failure;
         }
     };
-    let all: Vec<&MlpError> = analysis.diagnostics.items.iter().collect();
-    print_diagnostics(cli, &all);
-    if all.iter().any(|d| d.is_io()) {
-        return Outcome::Failure;
-    }
-    let denied = cli.deny_warnings && !all.is_empty();
-    let Some(program) = analysis.program.as_ref().filter(|_| !denied) else {
-        return Outcome::Errors;
+    // The syntax tree is not needed any more: free it before the Argo
+    // model is built, which keeps the peak memory down on large pipelines.
+    drop(analysis.ast.take());
+    let Some(program) = analysis.program.as_ref() else {
+        let all: Vec<&MlpError> = analysis.diagnostics.items.iter().collect();
+        print_diagnostics(cli, &all);
+        return if all.iter().any(|d| d.is_io()) {
+            Outcome::Failure
+        } else {
+            Outcome::Errors
+        };
     };
     if options.kind == OutputKind::WorkflowTemplate
         && program
@@ -236,16 +239,27 @@ fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> 
     {
         eprintln!("mlpc: note: `schedule` does not apply to a WorkflowTemplate; it is left out");
     }
-    // The syntax tree is not needed any more: free it before the Argo
-    // model is built, which keeps the peak memory down on large pipelines.
-    drop(analysis.ast.take());
-    let yaml = match crate::emit::emit(program, options) {
-        Ok(y) => y,
+    let docs = match crate::emit::emit_documents(program, options) {
+        Ok(docs) => docs,
         Err(e) => {
+            let all: Vec<&MlpError> = analysis.diagnostics.items.iter().collect();
+            print_diagnostics(cli, &all);
             eprintln!("mlpc: {e}");
             return Outcome::Failure;
         }
     };
+    let document_warnings = crate::emit::document_warnings(&analysis.sources, &docs);
+    let all: Vec<&MlpError> = analysis
+        .diagnostics
+        .items
+        .iter()
+        .chain(document_warnings.iter())
+        .collect();
+    print_diagnostics(cli, &all);
+    if cli.deny_warnings && !all.is_empty() {
+        return Outcome::Errors;
+    }
+    let yaml = crate::emit::join_documents(&docs);
     match output {
         None => {
             let mut stdout = std::io::stdout().lock();
@@ -274,6 +288,8 @@ fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> 
     // The process ends next; the OS takes the memory back at once, while
     // freeing the program piece by piece costs a tenth of the run.
     std::mem::forget(yaml);
+    std::mem::forget(docs);
+    std::mem::forget(document_warnings);
     std::mem::forget(analysis);
     outcome
 }

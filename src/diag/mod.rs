@@ -661,6 +661,21 @@ pub enum MlpError {
         stage: String,
     },
 
+    #[error("the workflow for `{pipeline}` is {size_kib} KiB of YAML, over 1 MiB")]
+    #[diagnostic(
+        code(mlp::W0401),
+        severity(Warning),
+        help("Argo stores a workflow in etcd, which rejects objects over about 1.5 MiB. Stages that `uses` one template share one Argo template (tracked stages written out each carry about 17 KB of MLflow steps); or split the pipeline")
+    )]
+    WorkflowTooLarge {
+        #[source_code]
+        src: Src,
+        #[label(primary, "this pipeline")]
+        at: SourceSpan,
+        pipeline: String,
+        size_kib: usize,
+    },
+
     // ----- E9xxx: internal ---------------------------------------------------
     #[error("internal compiler error: {message}")]
     #[diagnostic(

@@ -62,21 +62,60 @@ pub fn lower_program(
         .collect())
 }
 
+/// Argo stores workflows in etcd (about 1.5 MiB per object); past this a
+/// document gets a warning.
+pub const SIZE_WARNING_BYTES: usize = 1024 * 1024;
+
+/// One YAML document per selected pipeline, with the pipeline it is for.
+pub fn emit_documents<'p>(
+    program: &'p Program,
+    options: &Options,
+) -> Result<Vec<(&'p crate::sema::hir::Pipeline, String)>, EmitError> {
+    select(program, options)?
+        .into_iter()
+        .map(|p| {
+            emit_pipeline(program, p, options)
+                .map(|y| (p, y))
+                .map_err(EmitError::Yaml)
+        })
+        .collect()
+}
+
+/// Warnings about the emitted documents themselves (their size).
+pub fn document_warnings(
+    sources: &crate::SourceSet,
+    docs: &[(&crate::sema::hir::Pipeline, String)],
+) -> Vec<crate::MlpError> {
+    docs.iter()
+        .filter(|(_, yaml)| yaml.len() > SIZE_WARNING_BYTES)
+        .map(|(p, yaml)| crate::MlpError::WorkflowTooLarge {
+            src: sources.named(p.name_span.source),
+            at: p.name_span.into(),
+            pipeline: p.name.clone(),
+            size_kib: yaml.len().div_ceil(1024),
+        })
+        .collect()
+}
+
 /// The YAML stream for the program: one document per pipeline.
 ///
 /// Each stage's templates are serialized on a second thread as soon as they
 /// are built and then dropped, so the Argo model of a large pipeline is
 /// never held whole, and lowering and serialization overlap.
 pub fn emit(program: &Program, options: &Options) -> Result<String, EmitError> {
-    let selected = select(program, options)?;
+    Ok(join_documents(&emit_documents(program, options)?))
+}
+
+/// Documents of a YAML stream, separated by `---` lines.
+pub fn join_documents(docs: &[(&crate::sema::hir::Pipeline, String)]) -> String {
     let mut out = String::new();
-    for (n, pipeline) in selected.into_iter().enumerate() {
+    for (n, (_, yaml)) in docs.iter().enumerate() {
         if n > 0 {
             out.push_str("---\n");
         }
-        out.push_str(&emit_pipeline(program, pipeline, options).map_err(EmitError::Yaml)?);
+        out.push_str(yaml);
     }
-    Ok(out)
+    out
 }
 
 const BATCH: usize = 64;

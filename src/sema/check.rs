@@ -652,6 +652,7 @@ impl<'a> Checker<'a> {
         }
         hir::Pipeline {
             name: p.name.name.clone(),
+            name_span: p.name.span,
             dns_name: dns,
             params,
             settings,

@@ -59,6 +59,8 @@ pub struct Output {
 #[derive(Debug, Clone, Serialize)]
 pub struct Pipeline {
     pub name: String,
+    /// Where the name is written, for diagnostics about the whole pipeline.
+    pub name_span: Span,
     pub dns_name: String,
     pub params: Vec<Param>,
     /// `description`, `schedule`, `namespace`, `mlflow`, ...

@@ -116,3 +116,26 @@ pub fn validator() -> Option<(PathBuf, PathBuf)> {
         }
     }
 }
+
+/// Every diagnostic `mlpc compile` would print for a file: the checker's,
+/// then (when it checks clean) those about the emitted documents.
+pub fn compile_diagnostics(relative: &Path) -> (Analysis, Vec<MlpError>) {
+    let analysis = analyze_file(relative);
+    let extra = match analysis.program.as_ref() {
+        Some(program) => {
+            let docs = mlpc::emit::emit_documents(program, &Default::default()).expect("emits");
+            mlpc::emit::document_warnings(&analysis.sources, &docs)
+        }
+        None => Vec::new(),
+    };
+    (analysis, extra)
+}
+
+pub fn all_of<'a>(analysis: &'a Analysis, extra: &'a [MlpError]) -> Vec<&'a MlpError> {
+    analysis
+        .diagnostics
+        .items
+        .iter()
+        .chain(extra.iter())
+        .collect()
+}
