@@ -449,3 +449,79 @@ fn pipeline_selection() {
     .unwrap_err();
     assert_eq!(err.to_string(), "no pipeline named `c`; the file has: a, b");
 }
+
+/// With `defaults { security = "restricted" }` every pod meets the
+/// Kubernetes Pod Security "restricted" standard, as far as the workflow
+/// decides it: non-root, no privilege escalation, all capabilities dropped,
+/// the RuntimeDefault seccomp profile, and only allowed volume types.
+#[test]
+fn restricted_security_meets_the_pod_security_standard() {
+    let doc = workflow("examples/churn_model.mlp");
+    let s = spec(&doc);
+    assert_eq!(s["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(
+        s["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
+    assert!(
+        s.get("hostNetwork").is_none() && s.get("hostPID").is_none() && s.get("hostIPC").is_none()
+    );
+    let mut checked = 0;
+    for t in s["templates"].as_array().unwrap() {
+        for v in t["volumes"].as_array().into_iter().flatten() {
+            let kinds: Vec<&String> = v
+                .as_object()
+                .unwrap()
+                .keys()
+                .filter(|k| *k != "name")
+                .collect();
+            assert!(
+                kinds.iter().all(|k| [
+                    "emptyDir",
+                    "persistentVolumeClaim",
+                    "configMap",
+                    "secret",
+                    "projected",
+                    "downwardAPI",
+                    "ephemeral",
+                    "csi"
+                ]
+                .contains(&k.as_str())),
+                "{}: volume types {kinds:?}",
+                t["name"]
+            );
+        }
+        let containers = ["initContainers", "sidecars"]
+            .iter()
+            .flat_map(|k| t[*k].as_array().cloned().unwrap_or_default())
+            .chain(t.get("container").cloned());
+        for c in containers {
+            let sc = &c["securityContext"];
+            let what = format!("{}/{}", t["name"], c["name"]);
+            assert_eq!(sc["allowPrivilegeEscalation"], false, "{what}");
+            assert_eq!(
+                sc["capabilities"]["drop"],
+                serde_json::json!(["ALL"]),
+                "{what}"
+            );
+            assert!(sc["capabilities"].get("add").is_none(), "{what}");
+            assert!(sc.get("privileged").is_none_or(|p| p == false), "{what}");
+            // Non-root: set on the container, or inherited from the pod.
+            let non_root =
+                sc["runAsNonRoot"] == true || s["securityContext"]["runAsNonRoot"] == true;
+            assert!(non_root && sc["runAsUser"] != 0, "{what}");
+            let seccomp = sc["seccompProfile"]["type"]
+                .as_str()
+                .or(s["securityContext"]["seccompProfile"]["type"].as_str());
+            assert!(
+                matches!(seccomp, Some("RuntimeDefault" | "Localhost")),
+                "{what}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 8,
+        "user, injected and generated containers: {checked}"
+    );
+}

@@ -7,7 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{Container, LocalObjectReference, Toleration, Volume};
+use k8s_openapi::api::core::v1::{
+    Container, LocalObjectReference, PodSecurityContext, Toleration, Volume,
+};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
 
@@ -66,6 +68,8 @@ pub struct WorkflowSpec {
     pub ttl_strategy: Option<TtlStrategy>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub image_pull_secrets: Vec<LocalObjectReference>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_context: Option<PodSecurityContext>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_exit: Option<String>,
     pub templates: Vec<Template>,

@@ -125,6 +125,14 @@ pub fn lower_into(
             .map(|s| TtlStrategy {
                 seconds_after_completion: s,
             }),
+        security_context: match pipeline
+            .defaults
+            .get("security")
+            .map(|f| literal_text(&f.value))
+        {
+            Some(profile) if profile == "restricted" => Some(mlflow::restricted_pod()),
+            _ => None,
+        },
         image_pull_secrets: plan
             .setting_strings("image_pull_secrets")
             .into_iter()
@@ -1400,10 +1408,12 @@ impl<'a, 'p> Emitter<'a, 'p> {
             }
         }
         let image = get("image").map(|v| pod.text(v));
+        let restricted = get("security").map(literal_text).as_deref() == Some("restricted");
         let mut container = Container {
             name: "main".into(),
             image,
             image_pull_policy: get("image_pull_policy").map(literal_text),
+            security_context: restricted.then(mlflow::restricted_user_container),
             ..Default::default()
         };
         let mut node_selector: BTreeMap<String, String> = BTreeMap::new();

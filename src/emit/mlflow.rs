@@ -197,6 +197,28 @@ pub fn mount() -> VolumeMount {
     }
 }
 
+/// The "restricted" Pod Security settings for a user's container: the
+/// image's own user must not be root (no user is imposed on it).
+pub fn restricted_user_container() -> SecurityContext {
+    SecurityContext {
+        run_as_user: None,
+        run_as_group: None,
+        ..restricted()
+    }
+}
+
+/// The pod-level part of the "restricted" standard.
+pub fn restricted_pod() -> k8s_openapi::api::core::v1::PodSecurityContext {
+    k8s_openapi::api::core::v1::PodSecurityContext {
+        run_as_non_root: Some(true),
+        seccomp_profile: Some(SeccompProfile {
+            type_: "RuntimeDefault".into(),
+            localhost_profile: None,
+        }),
+        ..Default::default()
+    }
+}
+
 /// The Kubernetes "restricted" Pod Security profile for one container.
 pub fn restricted() -> SecurityContext {
     SecurityContext {

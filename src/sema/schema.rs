@@ -181,6 +181,9 @@ const POSITIVE: FieldTy = FieldTy::Int {
 
 pub const RETRY_POLICIES: &[&str] = &["Always", "OnFailure", "OnError", "OnTransientError"];
 pub const PULL_POLICIES: &[&str] = &["Always", "IfNotPresent", "Never"];
+/// `restricted`: the Kubernetes Pod Security "restricted" standard;
+/// `default`: the cluster's defaults.
+pub const SECURITY_PROFILES: &[&str] = &["restricted", "default"];
 
 pub const LIMITS: &[FieldSpec] = &[
     any("cpu", FieldTy::Quantity),
@@ -268,6 +271,7 @@ pub const STAGE: &[FieldSpec] = &[
     f("annotations", FieldTy::StrMap(MapKind::Annotations), ALL),
     f("service_account", FieldTy::Str, ALL),
     f("track", FieldTy::Bool, CONTAINER),
+    f("security", FieldTy::Enum(SECURITY_PROFILES), ALL),
     f("params", FieldTy::Params, TRAIN),
     f("metrics", FieldTy::Names, TRAIN),
     f("model_path", FieldTy::Str, TRAIN),
