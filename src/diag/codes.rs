@@ -243,6 +243,11 @@ ends alphanumeric. Label values: at most 63 such characters, or empty."),
 What it means: a `deploy` stage is compiled but the `mlflow` block has no `artifact_store`.
 Why: the registry returns `mlflow-artifacts:/` URIs that KServe cannot read; with `artifact_store` (the tracking
 server's --artifacts-destination, e.g. s3://mlflow-artifacts) mlpc maps them to a storage URI KServe can read."),
+    active("mlp::W0202", "unpinned image", "\
+What it means: an image has no tag, or the tag `latest`, and no digest.
+Why: the image behind `latest` changes; a re-run, a retry or a cached step may then run different code,
+and nodes may have different versions cached (with image_pull_policy IfNotPresent).
+Fix: use a version tag (`trainer:1.4.2`) or a digest (`trainer@sha256:...`)."),
     active("mlp::W0401", "workflow larger than 1 MiB", "\
 What it means: `mlpc compile` produced a workflow document larger than 1 MiB.
 Why: Argo keeps workflows in etcd, which rejects objects over about 1.5 MiB (and Argo's node status grows

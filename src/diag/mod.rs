@@ -676,6 +676,22 @@ pub enum MlpError {
         size_kib: usize,
     },
 
+    #[error("image `{image}` is not pinned")]
+    #[diagnostic(
+        code(mlp::W0202),
+        severity(Warning),
+        help("name a version tag (e.g. `{name}:1.4.2`) or a digest (`{name}@sha256:...`), so every run uses the same image")
+    )]
+    UnpinnedImage {
+        #[source_code]
+        src: Src,
+        #[label(primary, "{reason}")]
+        at: SourceSpan,
+        image: String,
+        name: String,
+        reason: String,
+    },
+
     // ----- E9xxx: internal ---------------------------------------------------
     #[error("internal compiler error: {message}")]
     #[diagnostic(

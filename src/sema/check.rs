@@ -1952,6 +1952,26 @@ impl<'a> Checker<'a> {
             }
         }
         if field == "image" {
+            if let Some(text) = match &value {
+                Value::Str(parts) => plain_text(parts),
+                _ => None,
+            } {
+                if let Some(reason) = unpinned(&text) {
+                    let name = text
+                        .split('@')
+                        .next()
+                        .unwrap_or(&text)
+                        .trim_end_matches(":latest")
+                        .to_string();
+                    self.push(MlpError::UnpinnedImage {
+                        src: self.src(expr.span),
+                        at: expr.span.into(),
+                        image: text.clone(),
+                        name,
+                        reason: reason.into(),
+                    });
+                }
+            }
             if let Value::Str(parts) = &value {
                 if plain_text(parts)
                     .is_some_and(|t| t.trim().is_empty() || t.chars().any(char::is_whitespace))
@@ -3249,6 +3269,20 @@ impl PlainPart for StrPart {
     }
 }
 
+/// Why an image reference is not pinned, if it is not: no digest, and no
+/// tag or the tag `latest`. A registry port (`host:5000/name`) is no tag.
+fn unpinned(image: &str) -> Option<&'static str> {
+    if image.contains('@') {
+        return None;
+    }
+    let last = image.rsplit('/').next().unwrap_or(image);
+    match last.split_once(':') {
+        None => Some("no tag: the registry's `latest`"),
+        Some((_, "latest")) => Some("`latest` changes"),
+        Some(_) => None,
+    }
+}
+
 fn quoted_list(items: &[&str]) -> String {
     items
         .iter()
@@ -3481,6 +3515,19 @@ mod tests {
         assert!(validate_cron("0 0 * * 5-1").is_err());
         assert!(validate_cron("@sometimes").is_err());
         assert!(validate_cron("*/0 * * * *").is_err());
+    }
+
+    #[test]
+    fn pinned_images() {
+        assert!(unpinned("trainer:1.4.2").is_none());
+        assert!(unpinned("ghcr.io/acme/trainer@sha256:abc").is_none());
+        assert!(unpinned("host:5000/team/trainer:2").is_none());
+        assert!(unpinned("trainer").is_some());
+        assert!(unpinned("trainer:latest").is_some());
+        assert!(
+            unpinned("host:5000/team/trainer").is_some(),
+            "a port is not a tag"
+        );
     }
 
     #[test]
