@@ -9,7 +9,12 @@ use std::process::Command;
 
 use common::*;
 
-fn mlpc_in_namespace(mount_options: &str, dir: &std::path::Path, setup: &str, args: &str) -> (i32, String, String) {
+fn mlpc_in_namespace(
+    mount_options: &str,
+    dir: &std::path::Path,
+    setup: &str,
+    args: &str,
+) -> (i32, String, String) {
     // One shell inside its own mount namespace: mount, prepare, run mlpc, list.
     let script = format!(
         "mount -t tmpfs -o {mount_options} tmpfs '{d}' || exit 99\n{setup}\n'{bin}' {args} 2>'{d}.err'; echo \"rc=$?\"; ls -A '{d}'; cat '{d}/wf.yaml' 2>/dev/null | head -c 40",
@@ -17,7 +22,15 @@ fn mlpc_in_namespace(mount_options: &str, dir: &std::path::Path, setup: &str, ar
         bin = mlpc_bin(),
     );
     let out = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "--", "/bin/sh", "-c", &script])
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "/bin/sh",
+            "-c",
+            &script,
+        ])
         .current_dir(root())
         .output()
         .expect("unshare runs");
@@ -27,17 +40,32 @@ fn mlpc_in_namespace(mount_options: &str, dir: &std::path::Path, setup: &str, ar
         .lines()
         .find_map(|l| l.strip_prefix("rc="))
         .and_then(|c| c.parse().ok())
-        .unwrap_or(if out.status.code() == Some(99) { 99 } else { -1 });
+        .unwrap_or(if out.status.code() == Some(99) {
+            99
+        } else {
+            -1
+        });
     (rc, stdout, stderr)
 }
 
 fn can_mount() -> bool {
     let ok = Command::new("unshare")
-        .args(["--mount", "--propagation", "private", "--", "/bin/sh", "-c", "mount -t tmpfs tmpfs /mnt"])
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "--",
+            "/bin/sh",
+            "-c",
+            "mount -t tmpfs tmpfs /mnt",
+        ])
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        assert!(std::env::var("CI").is_err(), "the I/O failure tests need mount namespaces in CI (run as root)");
+        assert!(
+            std::env::var("CI").is_err(),
+            "the I/O failure tests need mount namespaces in CI (run as root)"
+        );
         eprintln!("SKIPPED: no mount namespace here (not root?)");
     }
     ok
@@ -56,12 +84,22 @@ fn a_full_disk_fails_cleanly_and_keeps_the_old_output() {
         "size=16k",
         &dir,
         &format!("printf 'old content\\n' > '{}/wf.yaml'", dir.display()),
-        &format!("compile examples/churn_model.mlp -o '{}/wf.yaml'", dir.display()),
+        &format!(
+            "compile examples/churn_model.mlp -o '{}/wf.yaml'",
+            dir.display()
+        ),
     );
     assert_eq!(rc, 2, "{listing}\n{err}");
-    assert!(err.contains("cannot write") && err.contains("No space left on device"), "{err}");
+    assert!(
+        err.contains("cannot write") && err.contains("No space left on device"),
+        "{err}"
+    );
     let files: Vec<&str> = listing.lines().filter(|l| !l.starts_with("rc=")).collect();
-    assert_eq!(files, ["wf.yaml", "old content"], "the old file is intact and no temporary file is left");
+    assert_eq!(
+        files,
+        ["wf.yaml", "old content"],
+        "the old file is intact and no temporary file is left"
+    );
 }
 
 #[test]
@@ -76,19 +114,35 @@ fn a_read_only_filesystem_fails_cleanly() {
         "ro,size=1m",
         &dir,
         "",
-        &format!("compile examples/churn_model.mlp -o '{}/wf.yaml'", dir.display()),
+        &format!(
+            "compile examples/churn_model.mlp -o '{}/wf.yaml'",
+            dir.display()
+        ),
     );
     assert_eq!(rc, 2, "{listing}\n{err}");
-    assert!(err.contains("cannot write") && err.contains("Read-only file system"), "{err}");
-    assert_eq!(listing.lines().filter(|l| !l.starts_with("rc=")).count(), 0, "nothing written: {listing}");
+    assert!(
+        err.contains("cannot write") && err.contains("Read-only file system"),
+        "{err}"
+    );
+    assert_eq!(
+        listing.lines().filter(|l| !l.starts_with("rc=")).count(),
+        0,
+        "nothing written: {listing}"
+    );
 }
 
 #[test]
 fn unreadable_inputs_exit_2() {
     let dir = tempfile::tempdir().unwrap();
-    let o = Command::new(mlpc_bin()).args(["check", dir.path().to_str().unwrap()]).output().unwrap();
+    let o = Command::new(mlpc_bin())
+        .args(["check", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("it is a directory"));
-    let o = Command::new(mlpc_bin()).args(["compile", dir.path().to_str().unwrap()]).output().unwrap();
+    let o = Command::new(mlpc_bin())
+        .args(["compile", dir.path().to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
