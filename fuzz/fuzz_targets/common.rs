@@ -1,0 +1,65 @@
+//! What every compile target checks of a program that compiles: the YAML
+//! parses back, and each DAG's `depends` only names tasks of that DAG with
+//! no cycle.
+
+use std::collections::{HashMap, HashSet};
+
+pub fn check_output(source: &[u8]) {
+    let analysis = mlpc::analyze("fuzz.mlp", None, source, &mlpc::FsLoader);
+    let diags: Vec<_> = analysis.diagnostics.items.iter().collect();
+    let _ = mlpc::diag::render::json(&diags);
+    let _ = mlpc::diag::render::github(&diags);
+    let _ = mlpc::diag::render::short(&diags);
+    let _ = mlpc::diag::render::human(&diags, mlpc::diag::render::HumanOptions { color: false, width: 80 });
+    let Some(program) = analysis.program.as_ref() else { return };
+    let yaml = match mlpc::emit::emit(program, &Default::default()) {
+        Ok(y) => y,
+        Err(mlpc::emit::EmitError::NoPipeline) => return,
+        Err(e) => panic!("a checked program failed to emit: {e}"),
+    };
+    let docs = mlpc::emit::yaml::parse_documents(&yaml).expect("the YAML parses back");
+    // MLPC_FUZZ_STATS=1: count how many inputs get this far.
+    if std::env::var_os("MLPC_FUZZ_STATS").is_some() {
+        eprintln!("mlpc-fuzz: compiled");
+    }
+    for doc in docs {
+        let spec = doc["spec"].get("workflowSpec").unwrap_or(&doc["spec"]);
+        for t in spec["templates"].as_array().expect("templates") {
+            let Some(tasks) = t["dag"]["tasks"].as_array() else { continue };
+            let names: HashSet<&str> = tasks.iter().map(|t| t["name"].as_str().unwrap()).collect();
+            let mut edges: HashMap<&str, Vec<&str>> = HashMap::new();
+            for task in tasks {
+                let name = task["name"].as_str().unwrap();
+                for term in task["depends"].as_str().unwrap_or("").split("&&").map(str::trim).filter(|t| !t.is_empty()) {
+                    let dep = term.trim_end_matches(".Succeeded");
+                    assert!(names.contains(dep), "depends on unknown task {dep}");
+                    edges.entry(name).or_default().push(dep);
+                }
+            }
+            assert_acyclic(&names, &edges);
+        }
+    }
+}
+
+fn assert_acyclic(names: &HashSet<&str>, edges: &HashMap<&str, Vec<&str>>) {
+    // Kahn's algorithm: every node must be removed.
+    let mut indegree: HashMap<&str, usize> = names.iter().map(|n| (*n, 0)).collect();
+    for deps in edges.values() {
+        for d in deps {
+            *indegree.get_mut(d).unwrap() += 1;
+        }
+    }
+    let mut ready: Vec<&str> = indegree.iter().filter(|(_, d)| **d == 0).map(|(n, _)| *n).collect();
+    let mut removed = 0;
+    while let Some(n) = ready.pop() {
+        removed += 1;
+        for d in edges.get(n).into_iter().flatten() {
+            let e = indegree.get_mut(d).unwrap();
+            *e -= 1;
+            if *e == 0 {
+                ready.push(d);
+            }
+        }
+    }
+    assert_eq!(removed, names.len(), "the DAG has a cycle");
+}

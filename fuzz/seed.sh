@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Seeds the fuzz corpora from the examples, the standard library and the
+# diagnostic fixtures. Run from the repository root, then e.g.:
+#   cargo +nightly fuzz run check -- -max_total_time=300
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+for target in parse check compile; do
+  mkdir -p "fuzz/corpus/$target"
+  for f in examples/*.mlp examples/lib/*.mlp stdlib/*.mlp tests/fixtures/*.mlp tests/fixtures/diagnostics/*.mlp; do
+    cp "$f" "fuzz/corpus/$target/$(echo "$f" | tr '/' '_')"
+  done
+done
+mkdir -p fuzz/corpus/structured
