@@ -122,10 +122,12 @@ fn compile(source: &str) -> Result<Value, Vec<String>> {
                 .expect("the output parses back")
                 .remove(0))
         }
+        // Only errors reject; warnings (an unpinned image) do not.
         None => Err(analysis
             .diagnostics
             .items
             .iter()
+            .filter(|d| d.is_error())
             .map(|d| d.code_str())
             .collect()),
     }
@@ -240,4 +242,166 @@ fn argo_syntax_and_invalid_kubernetes_values_are_rejected() {
     assert_eq!(compile(image).unwrap_err(), ["mlp::E0216"]);
     let service = "pipeline p {\n  mlflow { tracking_uri = \"http://m:5000\", experiment = \"e\", artifact_store = \"s3://a\" }\n  deploy d { model = \"models:/m/1\", service = \"Bad Name\" }\n}\n";
     assert_eq!(compile(service).unwrap_err(), ["mlp::E0216"]);
+}
+
+/// A place a user string reaches, and the codes that may reject a value there.
+struct Place {
+    name: &'static str,
+    program: fn(&str) -> String,
+    found: fn(&Value) -> Option<String>,
+    may_reject: &'static [&'static str],
+}
+
+const MLFLOW: &str =
+    "mlflow { tracking_uri = \"http://m:5000\", experiment = \"e\", artifact_store = \"s3://a\" }";
+
+fn manifest(doc: &Value, template_name: &str) -> Value {
+    yaml::parse_documents(
+        template(doc, template_name)["resource"]["manifest"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap()
+    .remove(0)
+}
+
+const PLACES: &[Place] = &[
+    Place {
+        name: "image",
+        program: |v| format!("pipeline p {{\n  prep a {{ image = {} }}\n}}\n", literal(v)),
+        found: |d| {
+            template(d, "a")["container"]["image"]
+                .as_str()
+                .map(str::to_string)
+        },
+        may_reject: &["mlp::E0216"],
+    },
+    Place {
+        name: "script",
+        program: |v| {
+            format!(
+                "pipeline p {{\n  prep a {{ image = \"x:1\", script = {} }}\n}}\n",
+                literal(v)
+            )
+        },
+        found: |d| {
+            template(d, "a")["container"]["command"][2]
+                .as_str()
+                .map(str::to_string)
+        },
+        may_reject: &[],
+    },
+    Place {
+        name: "label value",
+        program: |v| {
+            format!(
+                "pipeline p {{\n  prep a {{ image = \"x:1\", labels = {{ team = {} }} }}\n}}\n",
+                literal(v)
+            )
+        },
+        found: |d| {
+            template(d, "a")["metadata"]["labels"]["team"]
+                .as_str()
+                .map(str::to_string)
+        },
+        may_reject: &["mlp::E0402"],
+    },
+    Place {
+        name: "registered model name",
+        program: |v| {
+            format!("pipeline p {{\n  {MLFLOW}\n  register r {{ model = \"models:/x/1\", name = {} }}\n}}\n", literal(v))
+        },
+        found: |d| {
+            env(&template(d, "r")["container"], "MLP_MODEL_NAME")
+                .as_str()
+                .map(str::to_string)
+        },
+        may_reject: &["mlp::E0216"],
+    },
+    Place {
+        name: "service name",
+        program: |v| {
+            format!("pipeline p {{\n  {MLFLOW}\n  deploy d {{ model = \"models:/x/1\", service = {} }}\n}}\n", literal(v))
+        },
+        found: |d| {
+            manifest(d, "d")["metadata"]["name"]
+                .as_str()
+                .map(str::to_string)
+        },
+        may_reject: &["mlp::E0216"],
+    },
+    Place {
+        name: "deploy model URI",
+        program: |v| {
+            format!(
+                "pipeline p {{\n  {MLFLOW}\n  deploy d {{ model = {}, service = \"svc\" }}\n}}\n",
+                literal(&format!("models:/{v}"))
+            )
+        },
+        found: |d| {
+            env(&template(d, "d-resolve")["container"], "MLP_MODEL_URI")
+                .as_str()
+                .map(|u| u.trim_start_matches("models:/").to_string())
+        },
+        may_reject: &[],
+    },
+    Place {
+        name: "node selector value",
+        program: |v| {
+            format!("pipeline p {{\n  prep a {{ image = \"x:1\", node_selector = {{ pool = {} }} }}\n}}\n", literal(v))
+        },
+        found: |d| {
+            template(d, "a")["nodeSelector"]["pool"]
+                .as_str()
+                .map(str::to_string)
+        },
+        may_reject: &[],
+    },
+    Place {
+        name: "for_each item",
+        program: |v| {
+            format!("pipeline p {{\n  prep a {{ image = \"x:1\", for_each = [{}], args = [item] }}\n}}\n", literal(v))
+        },
+        found: |d| {
+            let main = d["spec"]["templates"][0]["dag"]["tasks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["name"] == "a")
+                .unwrap()
+                .clone();
+            main["withItems"][0].as_str().map(str::to_string)
+        },
+        may_reject: &[],
+    },
+];
+
+#[test]
+fn every_place_round_trips_or_is_rejected() {
+    let long = long_value();
+    let mut values: Vec<&str> = NASTY.to_vec();
+    values.push(&long);
+    for place in PLACES {
+        let mut arrived = 0;
+        for v in &values {
+            match compile(&(place.program)(v)) {
+                Ok(doc) => {
+                    assert_eq!(
+                        (place.found)(&doc).as_deref(),
+                        Some(*v),
+                        "{}: {v:?}",
+                        place.name
+                    );
+                    arrived += 1;
+                }
+                Err(codes) => assert!(
+                    !codes.is_empty()
+                        && codes.iter().all(|c| place.may_reject.contains(&c.as_str())),
+                    "{}: {v:?} was rejected with {codes:?}",
+                    place.name
+                ),
+            }
+        }
+        assert!(arrived > 0, "{}: every value was rejected", place.name);
+    }
 }
