@@ -322,7 +322,7 @@ impl<'p> Plan<'p> {
             .collect();
         let mut gate_metrics: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
         for s in &pipeline.stages {
-            visit_refs(s, program, &mut |r| {
+            visit_refs(s, &mut |r| {
                 if let Ref::Metric { stage, name } = r {
                     gate_metrics.entry(*stage).or_default().insert(name.clone());
                 }
@@ -601,7 +601,7 @@ fn stage_outputs(program: &Program, stage: &Stage) -> IndexMap<String, OutputInf
 }
 
 /// Calls `f` on every reference a stage makes (own fields, when, args).
-fn visit_refs(stage: &Stage, program: &Program, f: &mut impl FnMut(&Ref)) {
+fn visit_refs(stage: &Stage, f: &mut impl FnMut(&Ref)) {
     fn value(v: &Value, f: &mut impl FnMut(&Ref)) {
         match v {
             Value::Ref(r) => f(r),
@@ -619,7 +619,7 @@ fn visit_refs(stage: &Stage, program: &Program, f: &mut impl FnMut(&Ref)) {
         match c {
             Cond::Lit(v) => value(v, f),
             Cond::Ref(r) => f(r),
-            Cond::Not(inner) | Cond::Unary { operand: inner, .. } => cond(inner, f),
+            Cond::Unary { operand: inner, .. } => cond(inner, f),
             Cond::Binary { lhs, rhs, .. } => {
                 cond(lhs, f);
                 cond(rhs, f)
@@ -632,7 +632,6 @@ fn visit_refs(stage: &Stage, program: &Program, f: &mut impl FnMut(&Ref)) {
     }
     if let Some(u) = &stage.uses {
         u.args.values().for_each(|v| value(&v.value, f));
-        let _ = program;
     }
 }
 
@@ -937,7 +936,7 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
                     text
                 }
             }
-            Cond::Not(inner) | Cond::Unary { operand: inner, .. } => {
+            Cond::Unary { operand: inner, .. } => {
                 format!("!({})", self.cond(inner, false))
             }
             Cond::Binary { op, lhs, rhs } => {
@@ -1881,7 +1880,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 ..Default::default()
             })
             .collect();
-        self.common_pod_fields_generated(&mut template, &mut pod, &apply_fields);
+        self.common_pod_fields(&mut template, &mut pod, &apply_fields);
         let mut task = DagTask {
             name: task_name,
             template: template.name.clone(),
@@ -1896,10 +1895,6 @@ impl<'a, 'p> Emitter<'a, 'p> {
         }
         (self.sink)(template);
         self.push_task(task, BTreeSet::from([resolve_task]), BTreeSet::new());
-    }
-
-    fn common_pod_fields_generated(&self, template: &mut Template, pod: &mut Pod, fields: &Fields) {
-        self.common_pod_fields(template, pod, fields);
     }
 
     /// The task of a generated step (register, resolve), with the stage's

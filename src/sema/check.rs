@@ -399,11 +399,9 @@ impl<'a> Checker<'a> {
 
     fn output_decl(&mut self, decl: &ast::Decl) -> Option<hir::Output> {
         let usable = self.declare_name(&decl.name, "an output");
+        // Value outputs are read from their file as text (lists and maps as
+        // JSON, which `for_each` takes).
         let ty = self.type_expr(&decl.ty)?;
-        if let Ty::List(_) | Ty::Map = ty {
-            // Output parameters are read from files as text; lists and maps
-            // are JSON text, which is fine for `for_each`.
-        }
         let value = decl.value.as_ref()?;
         let path = self.path_literal(value)?;
         if path == "/mlflow" || path.starts_with("/mlflow/") {
@@ -715,7 +713,7 @@ impl<'a> Checker<'a> {
                         });
                         continue;
                     }
-                    if let Some(v) = self.field(spec, it, scope, "`defaults`") {
+                    if let Some(v) = self.field(spec, it, scope) {
                         fields.insert(it.key.name.clone(), v);
                     }
                 }
@@ -1317,7 +1315,7 @@ impl<'a> Checker<'a> {
             if kind.is_none() {
                 continue;
             }
-            if let Some(v) = self.field(spec, item, scope, place) {
+            if let Some(v) = self.field(spec, item, scope) {
                 fields.insert(item.key.name.clone(), v);
             }
         }
@@ -1449,7 +1447,7 @@ impl<'a> Checker<'a> {
             }
             match specs.iter().find(|s| s.name == it.key.name) {
                 Some(spec) => {
-                    if let Some(v) = self.field(spec, *it, scope, place) {
+                    if let Some(v) = self.field(spec, *it, scope) {
                         fields.insert(it.key.name.clone(), v);
                     }
                 }
@@ -1475,13 +1473,7 @@ impl<'a> Checker<'a> {
 
     // ----- fields --------------------------------------------------------------
 
-    fn field(
-        &mut self,
-        spec: &FieldSpec,
-        item: Item,
-        scope: Scope,
-        place: &str,
-    ) -> Option<Spanned<Value>> {
+    fn field(&mut self, spec: &FieldSpec, item: Item, scope: Scope) -> Option<Spanned<Value>> {
         let name = spec.name;
         let span = item.node.span();
         let value = match spec.ty {
@@ -1522,7 +1514,7 @@ impl<'a> Checker<'a> {
                     });
                     return None;
                 };
-                self.expr_field(spec, expr, item, scope, place)?
+                self.expr_field(spec, expr, item, scope)?
             }
         };
         Some(Spanned { value, span })
@@ -1534,7 +1526,6 @@ impl<'a> Checker<'a> {
         expr: &Expr,
         item: Item,
         scope: Scope,
-        place: &str,
     ) -> Option<Value> {
         if matches!(expr.kind, ExprKind::Invalid) {
             return None;
@@ -1704,14 +1695,12 @@ impl<'a> Checker<'a> {
             FieldTy::Path => self
                 .path_literal(expr)
                 .map(|p| Value::Str(vec![StrPart::Text(p)])),
+            // Blocks and maps are handled by `field` before this is called.
             FieldTy::Block(_)
             | FieldTy::Retries
             | FieldTy::Env
             | FieldTy::StrMap(_)
-            | FieldTy::Params => {
-                let _ = place;
-                None
-            }
+            | FieldTy::Params => None,
         }
     }
 
@@ -2220,13 +2209,12 @@ impl<'a> Checker<'a> {
             };
             match pcx.stage_index.get(&name.name) {
                 Some(&target) => {
-                    if let Some(current) = stage {
+                    if stage.is_some() {
                         self.deps.push(Dep {
                             stage: target,
                             kind: DepKind::Order,
                             span: it.span,
                         });
-                        let _ = current;
                     }
                     out.push(Spanned {
                         value: Value::Stage(target),

@@ -182,7 +182,6 @@ pub enum RunField {
 pub enum Cond {
     Lit(Value),
     Ref(Ref),
-    Not(Box<Cond>),
     Unary {
         op: UnaryOp,
         operand: Box<Cond>,

@@ -367,7 +367,7 @@ impl Loader<'_> {
                         return None;
                     }
                 };
-                let name = display_path(&dir, path, self.sources.get(source).name.as_str());
+                let name = display_path(path, self.sources.get(source).name.as_str());
                 let qualifier = Path::new(path)
                     .file_stem()
                     .and_then(|s| s.to_str())
@@ -380,7 +380,7 @@ impl Loader<'_> {
 
 /// The imported file's name as the user would write it: relative to the
 /// importing file's name.
-fn display_path(_dir: &Path, path: &str, importer_name: &str) -> String {
+fn display_path(path: &str, importer_name: &str) -> String {
     let importer_dir = Path::new(importer_name).parent().unwrap_or(Path::new(""));
     importer_dir.join(path).to_string_lossy().into_owned()
 }
