@@ -1629,25 +1629,12 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 ),
             ],
         );
-        let mut template = Template {
-            name: name.clone(),
-            container: Some(container),
-            ..Default::default()
-        };
+        let mut template =
+            step_template(name.clone(), container, metrics.iter().map(String::as_str));
         template.inputs.parameters.push(Parameter {
             name: "run_id".into(),
             ..Default::default()
         });
-        for m in metrics {
-            template.outputs.parameters.push(Parameter {
-                name: m.clone(),
-                value_from: Some(ValueFrom {
-                    path: Some(format!("{STEP_OUTPUTS}/{m}")),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            });
-        }
         (self.sink)(template);
         self.push_task(
             DagTask {
@@ -1714,21 +1701,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             self.tracking()
                 .step_container("main", "mlflow-register", mlflow::REGISTER, extra);
         let name = self.template_names.fresh(&plan.task_of[i]);
-        let mut template = Template {
-            name,
-            container: Some(container),
-            ..Default::default()
-        };
-        for output in ["version", "model_uri"] {
-            template.outputs.parameters.push(Parameter {
-                name: output.into(),
-                value_from: Some(ValueFrom {
-                    path: Some(format!("{STEP_OUTPUTS}/{output}")),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            });
-        }
+        let template = step_template(name, container, ["version", "model_uri"]);
         self.finish_generated(i, template, pod, &fields, None);
     }
 
@@ -1769,21 +1742,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             .cloned()
             .unwrap_or_else(|| format!("{}-resolve", plan.task_of[i]));
         let resolve_name = self.template_names.fresh(&resolve_task);
-        let mut resolve = Template {
-            name: resolve_name,
-            container: Some(container),
-            ..Default::default()
-        };
-        for output in ["storage_uri", "version"] {
-            resolve.outputs.parameters.push(Parameter {
-                name: output.into(),
-                value_from: Some(ValueFrom {
-                    path: Some(format!("{STEP_OUTPUTS}/{output}")),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            });
-        }
+        let resolve = step_template(resolve_name, container, ["storage_uri", "version"]);
         let mut resolve_fields = fields.clone();
         resolve_fields.shift_remove("resources");
         resolve_fields.shift_remove("service_account");
@@ -1945,6 +1904,30 @@ impl<'a, 'p> Emitter<'a, 'p> {
         (self.sink)(template);
         self.finish_task(i, task, deps, order, None);
     }
+}
+
+/// A generated step: one container whose outputs are files in STEP_OUTPUTS.
+fn step_template<'o>(
+    name: String,
+    container: Container,
+    outputs: impl IntoIterator<Item = &'o str>,
+) -> Template {
+    let mut template = Template {
+        name,
+        container: Some(container),
+        ..Default::default()
+    };
+    for output in outputs {
+        template.outputs.parameters.push(Parameter {
+            name: output.into(),
+            value_from: Some(ValueFrom {
+                path: Some(format!("{STEP_OUTPUTS}/{output}")),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
+    template
 }
 
 /// Whether a stage calls its template's shared Argo template: it uses a
