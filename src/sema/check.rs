@@ -337,7 +337,8 @@ impl<'a> Checker<'a> {
             for_each,
         };
         let place = format!("template `{}`", t.name.name);
-        let (fields, when) = self.stage_body(&t.body, kind, scope, &place, true);
+        let entries: Vec<&Entry> = t.body.entries.iter().collect();
+        let (fields, when) = self.stage_body(&entries, kind, scope, &place, true);
         let kind = kind?;
         let qualifier = self.modules[module].qualifier.as_deref();
         let dns = match qualifier {
@@ -932,7 +933,7 @@ impl<'a> Checker<'a> {
             .unwrap_or_default();
         let mut args: IndexMap<String, Spanned<Value>> = IndexMap::new();
         let mut supplied: HashSet<String> = HashSet::new();
-        let mut field_entries: Vec<Entry> = Vec::new();
+        let mut field_entries: Vec<&Entry> = Vec::new();
         for entry in &s.body.entries {
             match entry {
                 Entry::Field(f) if inputs.iter().any(|i| i.name == f.name.name) => {
@@ -966,7 +967,7 @@ impl<'a> Checker<'a> {
                         }
                     }
                 }
-                other => field_entries.push(other.clone()),
+                other => field_entries.push(other),
             }
         }
         let uses = match template {
@@ -1002,17 +1003,13 @@ impl<'a> Checker<'a> {
             None => None,
         };
 
-        let body = ast::Body {
-            entries: field_entries,
-            span: s.body.span,
-        };
         let place = match kind {
             Some(k) => format!("`{}` stage `{}`", k.name(), s.name.name),
             None => format!("stage `{}`", s.name.name),
         };
-        let (fields, when) = self.stage_body(&body, kind, scope, &place, false);
+        let (fields, when) = self.stage_body(&field_entries, kind, scope, &place, false);
         let mut outputs = Vec::new();
-        for e in &body.entries {
+        for e in &field_entries {
             if let Entry::Output(d) = e {
                 if kind.is_some_and(|k| !k.runs_user_container()) {
                     self.push(MlpError::FieldNotForKind {
@@ -1033,7 +1030,7 @@ impl<'a> Checker<'a> {
         if let Some(t) = template {
             let template_outputs = self.templates[t].outputs.clone();
             for o in &template_outputs {
-                if let Some(mine) = body.entries.iter().find_map(|e| match e {
+                if let Some(mine) = field_entries.iter().find_map(|e| match e {
                     Entry::Output(d) if d.name.name == o.name => Some(&d.name),
                     _ => None,
                 }) {
@@ -1053,7 +1050,7 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        for e in &body.entries {
+        for e in &field_entries {
             if let Entry::Output(d) = e {
                 own_outputs.push(&d.name);
             }
@@ -1210,7 +1207,7 @@ impl<'a> Checker<'a> {
     /// The fields and `when` of a stage or template body.
     fn stage_body(
         &mut self,
-        body: &ast::Body,
+        entries: &[&Entry],
         kind: Option<StageKind>,
         scope: Scope,
         place: &str,
@@ -1220,7 +1217,7 @@ impl<'a> Checker<'a> {
         let mut when: Option<Spanned<Cond>> = None;
         let mut when_span: Option<Span> = None;
         let mut seen: HashMap<&str, Span> = HashMap::new();
-        for entry in &body.entries {
+        for &entry in entries {
             let item = match entry {
                 Entry::Field(f) => Item {
                     key: &f.name,
