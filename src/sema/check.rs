@@ -1571,7 +1571,7 @@ impl<'a> Checker<'a> {
                     self.mismatch(expr, "a list such as `[\"python\", \"train.py\"]`", None);
                     return None;
                 };
-                let mut out = Vec::new();
+                let mut out = Vec::with_capacity(items.len());
                 for it in items {
                     let (v, ty) = self.value_of(it, scope)?;
                     if !(ty.is_scalar() || ty.is_artifact()) {
@@ -1590,7 +1590,7 @@ impl<'a> Checker<'a> {
                     self.mismatch(expr, "a list of strings", None);
                     return None;
                 };
-                let mut out = Vec::new();
+                let mut out = Vec::with_capacity(items.len());
                 let mut seen: HashMap<String, Span> = HashMap::new();
                 for it in items {
                     let text = match &it.kind {
@@ -1640,7 +1640,7 @@ impl<'a> Checker<'a> {
                     self.mismatch(expr, &format!("a list of maps for `{name}`"), None);
                     return None;
                 };
-                let mut out = Vec::new();
+                let mut out = Vec::with_capacity(items.len());
                 let place = format!("an entry of `{name}`");
                 for it in items {
                     let Some(entries) = self.record_items(Node::Expr(it), &place) else {
@@ -2190,7 +2190,7 @@ impl<'a> Checker<'a> {
             });
             return None;
         };
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(items.len());
         for it in items {
             let ExprKind::Ref(r) = &it.kind else {
                 self.mismatch(it, "a stage name", None);
@@ -2458,7 +2458,7 @@ impl<'a> Checker<'a> {
             ExprKind::List(items) if !items.is_empty() => items.iter().collect(),
             _ => vec![expr],
         };
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(items.len());
         for it in items {
             let text = match &it.kind {
                 ExprKind::Str(parts) => plain_text(parts),
@@ -2581,7 +2581,7 @@ impl<'a> Checker<'a> {
                 self.quantity(expr, scope, "quantity")
             }
             (ExprKind::List(items), Ty::List(elem)) => {
-                let mut out = Vec::new();
+                let mut out = Vec::with_capacity(items.len());
                 for it in items {
                     out.push(Spanned {
                         value: self.assign(it, elem, scope, _what)?,
@@ -2601,7 +2601,7 @@ impl<'a> Checker<'a> {
     fn value_of(&mut self, expr: &Expr, scope: Scope) -> Option<(Value, Ty)> {
         Some(match &expr.kind {
             ExprKind::Str(parts) => {
-                let mut out = Vec::new();
+                let mut out = Vec::with_capacity(parts.len());
                 for p in parts {
                     match p {
                         ast::StrPart::Text(t) => {
@@ -2641,7 +2641,7 @@ impl<'a> Checker<'a> {
                 (None, None) => return None,
             },
             ExprKind::List(items) => {
-                let mut out = Vec::new();
+                let mut out = Vec::with_capacity(items.len());
                 let mut elem: Option<Ty> = None;
                 for it in items {
                     let (v, ty) = self.value_of(it, scope)?;

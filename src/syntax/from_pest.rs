@@ -116,6 +116,9 @@ fn body(cx: &Cx, p: Pair<'_, Rule>) -> Result<Body> {
             other => return Err(MlpError::ice(format!("body: unexpected {other:?}"))),
         });
     }
+    // Bodies and strings are built by pushing; trimming the spare capacity
+    // matters when a file holds thousands of stages.
+    entries.shrink_to_fit();
     Ok(Body { entries, span })
 }
 
@@ -320,6 +323,7 @@ fn string(cx: &Cx, p: Pair<'_, Rule>) -> Result<Vec<StrPart>> {
         &mut parts,
         &text[cursor..outer.end().saturating_sub(1).max(cursor)],
     );
+    parts.shrink_to_fit();
     Ok(parts)
 }
 
