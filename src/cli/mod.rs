@@ -263,12 +263,14 @@ fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> 
     if cli.deny_warnings && !all.is_empty() {
         return Outcome::Errors;
     }
-    let yaml = crate::emit::join_documents(&docs);
+    // Written piece by piece: joining would hold the whole stream twice.
+    let pieces = crate::emit::stream_pieces(&docs);
     match output {
         None => {
             let mut stdout = std::io::stdout().lock();
-            if let Err(e) = stdout
-                .write_all(yaml.as_bytes())
+            if let Err(e) = pieces
+                .iter()
+                .try_for_each(|piece| stdout.write_all(piece.as_bytes()))
                 .and_then(|_| stdout.flush())
             {
                 if e.kind() != std::io::ErrorKind::BrokenPipe {
@@ -278,7 +280,7 @@ fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> 
             }
         }
         Some(path) => {
-            if let Err(e) = write_atomically(path, yaml.as_bytes()) {
+            if let Err(e) = write_atomically(path, &pieces) {
                 eprintln!("mlpc: cannot write {}: {e}", path.display());
                 return Outcome::Failure;
             }
@@ -291,17 +293,17 @@ fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> 
     };
     // The process ends next; the OS takes the memory back at once, while
     // freeing the program piece by piece costs a tenth of the run.
-    std::mem::forget(yaml);
+    std::mem::forget(pieces);
     std::mem::forget(docs);
     std::mem::forget(document_warnings);
     std::mem::forget(analysis);
     outcome
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same directory
-/// and a rename, so that `path` holds either its old content or the whole
-/// new content, never part of it.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+/// Writes `pieces`, one after the other, to `path` through a temporary file
+/// in the same directory and a rename, so that `path` holds either its old
+/// content or the whole new content, never part of it.
+pub fn write_atomically(path: &Path, pieces: &[&str]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -310,7 +312,9 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .prefix(".mlpc-")
         .suffix(".tmp")
         .tempfile_in(&dir)?;
-    tmp.write_all(bytes)?;
+    for piece in pieces {
+        tmp.write_all(piece.as_bytes())?;
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())

@@ -108,17 +108,27 @@ pub fn emit(program: &Program, options: &Options) -> Result<String, EmitError> {
 
 /// Documents of a YAML stream, separated by `---` lines.
 pub fn join_documents(docs: &[(&crate::sema::hir::Pipeline, String)]) -> String {
-    let mut out = String::new();
+    stream_pieces(docs).concat()
+}
+
+/// The pieces of the YAML stream, in order: the documents and the `---`
+/// lines between them, to write out without joining them first.
+pub fn stream_pieces<'d>(docs: &'d [(&crate::sema::hir::Pipeline, String)]) -> Vec<&'d str> {
+    let mut pieces = Vec::with_capacity(docs.len() * 2);
     for (n, (_, yaml)) in docs.iter().enumerate() {
         if n > 0 {
-            out.push_str("---\n");
+            pieces.push("---\n");
         }
-        out.push_str(yaml);
+        pieces.push(yaml.as_str());
     }
-    out
+    pieces
 }
 
 const BATCH: usize = 64;
+
+/// How far `templates:` sits in a Workflow or WorkflowTemplate (under
+/// `spec:`); a CronWorkflow's sits deeper, and its list is re-indented.
+const TEMPLATES_INDENT: usize = 2;
 
 fn emit_pipeline(
     program: &Program,
@@ -128,12 +138,14 @@ fn emit_pipeline(
     std::thread::scope(|scope| {
         // Templates travel in batches: one wake-up of the writer per batch.
         let (send, receive) = std::sync::mpsc::sync_channel::<Vec<argo::Template>>(8);
-        let writer = scope.spawn(move || -> Result<Vec<String>, String> {
-            receive
-                .iter()
-                .flatten()
-                .map(|t| yaml::sequence_item(&t))
-                .collect()
+        let writer = scope.spawn(move || -> Result<String, String> {
+            // One growing buffer rather than a string per template: the
+            // workflow's text is then held once, not twice.
+            let mut list = String::new();
+            for t in receive.iter().flatten() {
+                yaml::push_sequence_item(&mut list, &t, TEMPLATES_INDENT)?;
+            }
+            Ok(list)
         });
         let mut batch = Vec::with_capacity(BATCH);
         let mut sink = |t: argo::Template| {
@@ -146,21 +158,22 @@ fn emit_pipeline(
         let mut doc = lower::lower_into(program, pipeline, options, &mut sink);
         let _ = send.send(batch);
         drop(send); // closes the channel: the writer finishes
-        let stage_items = writer
+        let mut list = writer
             .join()
             .map_err(|_| "internal error: the YAML writer stopped".to_string())??;
-        let own = std::mem::take(&mut lower::spec_mut(&mut doc).templates);
-        let mut items = Vec::with_capacity(stage_items.len() + own.len());
-        let mut own = own.into_iter();
-        if let Some(entry) = own.next() {
-            items.push(yaml::sequence_item(&entry)?);
-        }
-        items.extend(stage_items);
-        for t in own {
-            items.push(yaml::sequence_item(&t)?);
-        }
+        // The entry template comes first, the pipeline's other own templates
+        // (exit handler, shared steps) after the stages'.
+        let mut own = std::mem::take(&mut lower::spec_mut(&mut doc).templates).into_iter();
         let skeleton = yaml::to_yaml(&doc)?;
-        yaml::splice_last_list(&skeleton, "templates", &items)
+        let indent = yaml::last_list_indent(&skeleton, "templates")?;
+        let mut head = String::new();
+        if let Some(entry) = own.next() {
+            yaml::push_sequence_item(&mut head, &entry, indent)?;
+        }
+        for t in own {
+            yaml::push_sequence_item(&mut list, &t, TEMPLATES_INDENT)?;
+        }
+        yaml::splice_last_list(&skeleton, "templates", &head, list, TEMPLATES_INDENT)
     })
 }
 

@@ -29,43 +29,158 @@ pub fn parse_documents(text: &str) -> Result<Vec<serde_json::Value>, String> {
         .collect()
 }
 
-/// A value as one item of a YAML block sequence (`- ...`), for streaming a
-/// long list without holding all of it.
-pub fn sequence_item<T: Serialize>(value: &T) -> Result<String, String> {
-    to_yaml(&[value])
+/// Appends `value` to `list` as one item of a YAML block sequence whose key
+/// sits `indent` spaces in, as serde_yaml writes sequences. A long list is
+/// built this way one item at a time, without holding its items.
+pub fn push_sequence_item<T: Serialize>(
+    list: &mut String,
+    value: &T,
+    indent: usize,
+) -> Result<(), String> {
+    let item = to_yaml(&[value])?;
+    const SPACES: &str = "                ";
+    let pad: std::borrow::Cow<str> = match SPACES.get(..indent) {
+        Some(spaces) => spaces.into(),
+        None => " ".repeat(indent).into(),
+    };
+    for line in item.lines() {
+        // A line inside a block scalar may be empty; keep it empty.
+        if !line.is_empty() {
+            list.push_str(&pad);
+        }
+        list.push_str(line);
+        list.push('\n');
+    }
+    Ok(())
 }
 
-/// Splices block-sequence items (from `sequence_item`) into a document whose
-/// last line is `KEY: []`, the list they belong to; items are indented to
-/// the key, as serde_yaml writes sequences.
-pub fn splice_last_list(document: &str, key: &str, items: &[String]) -> Result<String, String> {
-    let last_line_start = document
-        .trim_end_matches('\n')
-        .rfind('\n')
-        .map_or(0, |i| i + 1);
-    let last_line = &document[last_line_start..];
-    let indent = last_line.len() - last_line.trim_start().len();
+/// How far in the `KEY: []` on the last line of `document` sits: the indent
+/// of the items of the list that `splice_last_list` puts there.
+pub fn last_list_indent(document: &str, key: &str) -> Result<usize, String> {
+    let last_line = &document[last_line_start(document)..];
     if last_line.trim() != format!("{key}: []") {
         return Err(format!(
             "internal error: the document does not end with `{key}: []`"
         ));
     }
-    let pad = " ".repeat(indent);
-    let mut out =
-        String::with_capacity(document.len() + items.iter().map(|i| i.len() + 64).sum::<usize>());
-    out.push_str(&document[..last_line_start]);
-    out.push_str(&pad);
-    out.push_str(key);
-    out.push_str(":\n");
-    for item in items {
-        for line in item.lines() {
-            // A line inside a block scalar may be empty; keep it empty.
-            if !line.is_empty() {
-                out.push_str(&pad);
-            }
-            out.push_str(line);
-            out.push('\n');
+    Ok(last_line.len() - last_line.trim_start().len())
+}
+
+fn last_line_start(document: &str) -> usize {
+    document
+        .trim_end_matches('\n')
+        .rfind('\n')
+        .map_or(0, |i| i + 1)
+}
+
+/// Splices block-sequence items into `document`, whose last line must be
+/// `KEY: []`: the result is `document` up to that line, `KEY:`, the items
+/// of `head` (built with `push_sequence_item` at the key's indent), then
+/// those of `list` (built at `list_indent`). The result is made in `list`'s
+/// buffer, so the long part is not copied into a second one unless its
+/// indent must change.
+pub fn splice_last_list(
+    document: &str,
+    key: &str,
+    head: &str,
+    list: String,
+    list_indent: usize,
+) -> Result<String, String> {
+    let indent = last_list_indent(document, key)?;
+    let mut list = match indent.checked_sub(list_indent) {
+        Some(0) => list,
+        Some(more) => indent_lines(&list, more),
+        None => {
+            return Err(format!(
+                "internal error: `{key}` is indented by {indent}, less than its items"
+            ))
+        }
+    };
+    let cut = last_line_start(document);
+    let mut front = String::with_capacity(cut + indent + key.len() + 2 + head.len());
+    front.push_str(&document[..cut]);
+    front.extend(std::iter::repeat_n(' ', indent));
+    front.push_str(key);
+    front.push_str(":\n");
+    front.push_str(head);
+    list.insert_str(0, &front);
+    Ok(list)
+}
+
+/// `text` with `more` spaces before each non-empty line.
+fn indent_lines(text: &str, more: usize) -> String {
+    let pad = " ".repeat(more);
+    let mut out = String::with_capacity(text.len() + text.len() / 4);
+    for line in text.lines() {
+        if !line.is_empty() {
+            out.push_str(&pad);
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Item {
+        name: &'static str,
+        script: &'static str,
+    }
+
+    const ONE: Item = Item {
+        name: "a",
+        script: "echo 1\n\necho 2\n",
+    };
+    const TWO: Item = Item {
+        name: "b",
+        script: "x",
+    };
+
+    fn spliced(skeleton: &str, list_indent: usize) -> String {
+        let indent = last_list_indent(skeleton, "templates").unwrap();
+        let mut head = String::new();
+        push_sequence_item(&mut head, &ONE, indent).unwrap();
+        let mut list = String::new();
+        push_sequence_item(&mut list, &TWO, list_indent).unwrap();
+        splice_last_list(skeleton, "templates", &head, list, list_indent).unwrap()
+    }
+
+    #[test]
+    fn spliced_list_reads_back_as_the_list() {
+        // At the list's own indent, and one level deeper (a CronWorkflow).
+        for (skeleton, path) in [
+            (
+                "kind: Workflow\nspec:\n  templates: []\n",
+                "/spec/templates",
+            ),
+            (
+                "kind: CronWorkflow\nspec:\n  workflowSpec:\n    templates: []\n",
+                "/spec/workflowSpec/templates",
+            ),
+        ] {
+            let text = spliced(skeleton, 2);
+            let doc = &parse_documents(&text).unwrap()[0];
+            let list = doc.pointer(path).unwrap();
+            assert_eq!(
+                list,
+                &serde_json::json!([
+                    {"name": "a", "script": "echo 1\n\necho 2\n"},
+                    {"name": "b", "script": "x"},
+                ]),
+                "{text}"
+            );
         }
     }
-    Ok(out)
+
+    #[test]
+    fn splice_refuses_a_document_without_the_empty_list() {
+        let err = splice_last_list("spec:\n  steps: []\n", "templates", "", String::new(), 2);
+        assert!(err.unwrap_err().contains("`templates: []`"));
+        let shallow = splice_last_list("templates: []\n", "templates", "", String::new(), 2);
+        assert!(shallow.unwrap_err().contains("less than its items"));
+    }
 }
