@@ -37,21 +37,20 @@ pub fn push_sequence_item<T: Serialize>(
     value: &T,
     indent: usize,
 ) -> Result<(), String> {
-    let item = to_yaml(&[value])?;
-    const SPACES: &str = "                ";
-    let pad: std::borrow::Cow<str> = match SPACES.get(..indent) {
-        Some(spaces) => spaces.into(),
-        None => " ".repeat(indent).into(),
-    };
-    for line in item.lines() {
-        // A line inside a block scalar may be empty; keep it empty.
-        if !line.is_empty() {
-            list.push_str(&pad);
-        }
-        list.push_str(line);
-        list.push('\n');
-    }
+    push_indented(list, &to_yaml(&[value])?, indent);
     Ok(())
+}
+
+/// Appends `text` to `out` with `indent` spaces before each non-empty line
+/// (a line inside a block scalar may be empty; it stays empty).
+fn push_indented(out: &mut String, text: &str, indent: usize) {
+    for line in text.lines() {
+        if !line.is_empty() {
+            out.extend(std::iter::repeat_n(' ', indent));
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
 }
 
 /// How far in the `KEY: []` on the last line of `document` sits: the indent
@@ -89,7 +88,11 @@ pub fn splice_last_list(
     let indent = last_list_indent(document, key)?;
     let mut list = match indent.checked_sub(list_indent) {
         Some(0) => list,
-        Some(more) => indent_lines(&list, more),
+        Some(more) => {
+            let mut deeper = String::with_capacity(list.len() + list.len() / 4);
+            push_indented(&mut deeper, &list, more);
+            deeper
+        }
         None => {
             return Err(format!(
                 "internal error: `{key}` is indented by {indent}, less than its items"
@@ -105,20 +108,6 @@ pub fn splice_last_list(
     front.push_str(head);
     list.insert_str(0, &front);
     Ok(list)
-}
-
-/// `text` with `more` spaces before each non-empty line.
-fn indent_lines(text: &str, more: usize) -> String {
-    let pad = " ".repeat(more);
-    let mut out = String::with_capacity(text.len() + text.len() / 4);
-    for line in text.lines() {
-        if !line.is_empty() {
-            out.push_str(&pad);
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
 }
 
 #[cfg(test)]
