@@ -59,21 +59,7 @@ const NASTY: &[&str] = &[
 ];
 
 /// `text` as a `.mlp` string literal.
-fn literal(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '$' => out.push_str("\\$"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+use mlpc::syntax::quote_string as literal;
 
 fn long_value() -> String {
     "x".repeat(10_000)

@@ -25,6 +25,26 @@ pub const MAX_NESTING: usize = 128;
 /// Operators in one `when` expression.
 pub const MAX_EXPR_OPERATORS: usize = 256;
 
+/// `text` as a `.mlp` string literal: quoted, with the escapes the string
+/// rule reads back (`\"`, `\\`, `\n`, `\t`, `\$`), so that it parses to
+/// exactly `text`. For tools and tests that write `.mlp` source.
+pub fn quote_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '$' => out.push_str("\\$"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Parses one file into its AST, with the errors found in its literals
 /// (which leave `Invalid` nodes behind). A syntax error is fatal.
 pub fn parse(file: &SourceFile, id: SourceId) -> Result<(ast::File, Vec<MlpError>), MlpError> {
