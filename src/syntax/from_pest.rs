@@ -7,6 +7,7 @@ use pest::pratt_parser::{Assoc, Op, PrattParser};
 
 use super::ast::*;
 use super::children::Children;
+use super::literal::{self, Piece};
 use super::{Rule, MAX_EXPR_OPERATORS};
 use crate::diag::{MlpError, Src};
 use crate::source::{SourceFile, SourceId, Span};
@@ -302,44 +303,28 @@ fn call(cx: &Cx, p: Pair<'_, Rule>) -> Result<Expr> {
 
 fn string(cx: &Cx, p: Pair<'_, Rule>) -> Result<Vec<StrPart>> {
     let outer = p.as_span();
-    let text = &cx.file.text;
-    let mut parts = Vec::new();
-    // Plain text has no pair of its own: it is what lies between the others.
-    let mut cursor = outer.start() + 1;
+    let content = outer.start() + 1..outer.end().saturating_sub(1).max(outer.start() + 1);
+    let mut pieces = Vec::new();
     for part in Children::of(p, Rule::string)?.rest() {
-        let span = part.as_span();
-        push_text(&mut parts, &text[cursor..span.start()]);
-        cursor = span.end();
-        match part.as_rule() {
-            Rule::str_escape => match str_escape(cx, part) {
-                Ok(t) => push_text(&mut parts, t),
-                Err(e) => cx.report(e),
+        let at = part.as_span().start()..part.as_span().end();
+        let piece = match part.as_rule() {
+            Rule::str_escape => match literal::escape(part.as_str()) {
+                Some(t) => Piece::Text(t),
+                None => {
+                    cx.report(MlpError::UnknownEscape {
+                        src: cx.src(),
+                        at: cx.span(&part).into(),
+                        escape: part.as_str().escape_debug().to_string(),
+                    });
+                    Piece::Text("")
+                }
             },
-            Rule::interp => parts.push(StrPart::Interp(interp(cx, part)?)),
+            Rule::interp => Piece::Interp(interp(cx, part)?),
             other => return Err(MlpError::ice(format!("string: unexpected {other:?}"))),
-        }
+        };
+        pieces.push((at, piece));
     }
-    push_text(
-        &mut parts,
-        &text[cursor..outer.end().saturating_sub(1).max(cursor)],
-    );
-    parts.shrink_to_fit();
-    Ok(parts)
-}
-
-fn str_escape(cx: &Cx, p: Pair<'_, Rule>) -> Result<&'static str> {
-    match p.as_str() {
-        "\\\"" => Ok("\""),
-        "\\\\" => Ok("\\"),
-        "\\n" => Ok("\n"),
-        "\\t" => Ok("\t"),
-        "\\$" => Ok("$"),
-        other => Err(MlpError::UnknownEscape {
-            src: cx.src(),
-            at: cx.span(&p).into(),
-            escape: other.escape_debug().to_string(),
-        }),
-    }
+    Ok(literal::string_parts(&cx.file.text, content, pieces))
 }
 
 fn interp(cx: &Cx, p: Pair<'_, Rule>) -> Result<Reference> {
@@ -349,119 +334,21 @@ fn interp(cx: &Cx, p: Pair<'_, Rule>) -> Result<Reference> {
     Ok(r)
 }
 
-/// A `"""` string: common leading indentation is stripped, a first line that
-/// is blank and a last line of only blanks are dropped, and only `\$` is an
-/// escape. The trailing newline before the closing `"""` is kept, so a
-/// script ends with a newline as a shell expects.
+/// A `"""` string (see `literal::ml_string_parts` for what is stripped).
 fn ml_string(cx: &Cx, p: Pair<'_, Rule>) -> Result<Vec<StrPart>> {
     let outer = p.as_span();
-    let (start, end) = (
-        outer.start() + 3,
-        outer.end().saturating_sub(3).max(outer.start() + 3),
-    );
-    let removed = dedent_ranges(&cx.file.text[start..end], start);
-    let mut parts = Vec::new();
-    let mut removed_cursor = RemovedCursor::new(&removed);
-    let text = &cx.file.text;
-    // Text between the escape and interpolation pairs, dedented.
-    let mut cursor = start;
+    let content = outer.start() + 3..outer.end().saturating_sub(3).max(outer.start() + 3);
+    let mut pieces = Vec::new();
     for part in Children::of(p, Rule::ml_string)?.rest() {
-        let span = part.as_span();
-        let kept = removed_cursor.keep(cursor, &text[cursor..span.start()]);
-        push_text(&mut parts, &kept);
-        cursor = span.end();
-        match part.as_rule() {
-            Rule::ml_escape => push_text(&mut parts, "$"),
-            Rule::interp => parts.push(StrPart::Interp(interp(cx, part)?)),
+        let at = part.as_span().start()..part.as_span().end();
+        let piece = match part.as_rule() {
+            Rule::ml_escape => Piece::Text("$"),
+            Rule::interp => Piece::Interp(interp(cx, part)?),
             other => return Err(MlpError::ice(format!("ml_string: unexpected {other:?}"))),
-        }
-    }
-    let kept = removed_cursor.keep(cursor, &text[cursor..end.max(cursor)]);
-    push_text(&mut parts, &kept);
-    Ok(parts)
-}
-
-/// Byte ranges (absolute offsets) that dedenting removes from a `"""` body.
-fn dedent_ranges(body: &str, base: usize) -> Vec<(usize, usize)> {
-    let mut lines: Vec<(usize, &str)> = Vec::new();
-    let mut offset = 0;
-    for line in body.split('\n') {
-        lines.push((offset, line));
-        offset += line.len() + 1;
-    }
-    let is_blank = |l: &str| l.chars().all(|c| c == ' ' || c == '\t' || c == '\r');
-    let mut removed = Vec::new();
-    let mut first = 0;
-    let mut last = lines.len();
-    if lines.len() > 1 && is_blank(lines[0].1) {
-        removed.push((base, base + lines[0].1.len() + 1));
-        first = 1;
-    }
-    if last - first > 1 && is_blank(lines[last - 1].1) {
-        let (off, l) = lines[last - 1];
-        removed.push((base + off, base + off + l.len()));
-        last -= 1;
-    }
-    let kept = &lines[first..last];
-    let indent = kept
-        .iter()
-        .filter(|(_, l)| !is_blank(l))
-        .map(|(_, l)| l.len() - l.trim_start_matches([' ', '\t']).len())
-        .min()
-        .unwrap_or(0);
-    for (off, line) in kept {
-        let strip = if is_blank(line) {
-            line.trim_end_matches('\r').len()
-        } else {
-            indent
         };
-        if strip > 0 {
-            removed.push((base + off, base + off + strip));
-        }
+        pieces.push((at, piece));
     }
-    removed.sort_unstable();
-    removed
-}
-
-/// Walks text chunks in source order and drops the bytes in removed ranges.
-struct RemovedCursor<'r> {
-    removed: &'r [(usize, usize)],
-    next: usize,
-}
-
-impl<'r> RemovedCursor<'r> {
-    fn new(removed: &'r [(usize, usize)]) -> Self {
-        Self { removed, next: 0 }
-    }
-
-    fn keep(&mut self, start: usize, text: &str) -> String {
-        let mut out = String::with_capacity(text.len());
-        for (i, ch) in text.char_indices() {
-            let at = start + i;
-            while self.next < self.removed.len() && self.removed[self.next].1 <= at {
-                self.next += 1;
-            }
-            let inside = self
-                .removed
-                .get(self.next)
-                .is_some_and(|(s, e)| *s <= at && at < *e);
-            if !inside {
-                out.push(ch);
-            }
-        }
-        out
-    }
-}
-
-fn push_text(parts: &mut Vec<StrPart>, text: &str) {
-    if text.is_empty() {
-        return;
-    }
-    if let Some(StrPart::Text(last)) = parts.last_mut() {
-        last.push_str(text);
-    } else {
-        parts.push(StrPart::Text(text.to_string()));
-    }
+    Ok(literal::ml_string_parts(&cx.file.text, content, pieces))
 }
 
 /// A string that must be literal text (import paths, map keys).
@@ -488,115 +375,32 @@ fn plain_string(cx: &Cx, p: Pair<'_, Rule>, what: &str) -> Result<String> {
 }
 
 fn number(cx: &Cx, p: Pair<'_, Rule>) -> Result<ExprKind> {
-    let text = p.as_str();
-    let bad = |reason: &str| MlpError::BadNumber {
+    literal::number(p.as_str()).map_err(|reason| MlpError::BadNumber {
         src: cx.src(),
         at: cx.span(&p).into(),
-        text: text.to_string(),
+        text: p.as_str().to_string(),
         reason: reason.to_string(),
         help: None,
-    };
-    if text.contains(['.', 'e']) {
-        let f: f64 = text.parse().map_err(|_| bad("not a number"))?;
-        if !f.is_finite() {
-            return Err(bad("out of range"));
-        }
-        Ok(ExprKind::Float(f))
-    } else {
-        text.parse::<i64>()
-            .map(ExprKind::Int)
-            .map_err(|_| bad("out of range for a 64-bit integer"))
-    }
-}
-
-/// Kubernetes quantity suffixes (binary, decimal, and the small ones).
-const QUANTITY_SUFFIXES: &[&str] = &[
-    "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "n", "u", "m", "k", "M", "G", "T", "P", "E",
-];
-
-fn unit_number(cx: &Cx, p: Pair<'_, Rule>) -> Result<UnitNumber> {
-    let text = p.as_str();
-    let split = text
-        .find(|c: char| c.is_ascii_alphabetic())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let quantity = QUANTITY_SUFFIXES
-        .contains(&unit)
-        .then(|| text.to_string())
-        .filter(|_| digits.parse::<f64>().is_ok_and(f64::is_finite));
-    let duration_secs = parse_duration(text);
-    if quantity.is_none() && duration_secs.is_none() {
-        let help = match unit {
-            "GB" | "Gb" | "gb" => Some(format!("write `{digits}G` (10^9 bytes) or `{digits}Gi` (2^30 bytes)")),
-            "MB" | "Mb" | "mb" => Some(format!("write `{digits}M` or `{digits}Mi`")),
-            "KB" | "Kb" | "kb" => Some(format!("write `{digits}k` or `{digits}Ki`")),
-            "min" | "mins" => Some(format!("write `{digits}m` for minutes")),
-            "sec" | "secs" => Some(format!("write `{digits}s` for seconds")),
-            "hr" | "hrs" => Some(format!("write `{digits}h` for hours")),
-            _ => Some("quantities take m k M G T P E Ki Mi Gi Ti Pi Ei; durations take s m h d (e.g. 1h30m)".to_string()),
-        };
-        return Err(MlpError::BadNumber {
-            src: cx.src(),
-            at: cx.span(&p).into(),
-            text: text.to_string(),
-            reason: format!("unknown unit `{unit}`"),
-            help,
-        });
-    }
-    Ok(UnitNumber {
-        text: text.to_string(),
-        quantity,
-        duration_secs,
     })
 }
 
-/// A duration such as `30s`, `10m`, `1h30m`, `1.5h`, `2d`, `500ms`: seconds.
-pub(crate) fn parse_duration(text: &str) -> Option<f64> {
-    let (sign, mut rest) = match text.strip_prefix('-') {
-        Some(r) => (-1.0, r),
-        None => (1.0, text),
-    };
-    let mut total = 0.0;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let n: f64 = rest[..num_len].parse().ok()?;
-        rest = &rest[num_len..];
-        let (unit_secs, unit_len) = if rest.starts_with("ms") {
-            (0.001, 2)
-        } else {
-            match rest.chars().next()? {
-                's' => (1.0, 1),
-                'm' => (60.0, 1),
-                'h' => (3600.0, 1),
-                'd' => (86400.0, 1),
-                _ => return None,
-            }
-        };
-        rest = &rest[unit_len..];
-        total += n * unit_secs;
-    }
-    total.is_finite().then_some(sign * total)
+fn unit_number(cx: &Cx, p: Pair<'_, Rule>) -> Result<UnitNumber> {
+    literal::unit_number(p.as_str()).map_err(|bad| MlpError::BadNumber {
+        src: cx.src(),
+        at: cx.span(&p).into(),
+        text: p.as_str().to_string(),
+        reason: bad.reason,
+        help: Some(bad.help),
+    })
 }
 
 /// `a.b.c`: one atomic pair, split into its segments here.
 fn reference(cx: &Cx, p: Pair<'_, Rule>) -> Result<Reference> {
-    let span = cx.span(&p);
-    let start = p.as_span().start();
-    let mut segments = Vec::new();
-    let mut offset = start;
-    for name in p.as_str().split('.') {
-        segments.push(Ident {
-            name: name.to_string(),
-            span: Span::new(cx.source, offset, offset + name.len()),
-        });
-        offset += name.len() + 1;
-    }
-    Ok(Reference { segments, span })
+    Ok(literal::reference(
+        cx.source,
+        p.as_span().start(),
+        p.as_str(),
+    ))
 }
 
 static PRATT: LazyLock<PrattParser<Rule>> = LazyLock::new(|| {
@@ -691,22 +495,5 @@ impl Rule {
                 | Rule::op_gt
                 | Rule::op_ge
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_duration;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("30s"), Some(30.0));
-        assert_eq!(parse_duration("10m"), Some(600.0));
-        assert_eq!(parse_duration("1h30m"), Some(5400.0));
-        assert_eq!(parse_duration("1d"), Some(86400.0));
-        assert_eq!(parse_duration("500ms"), Some(0.5));
-        assert_eq!(parse_duration("64Gi"), None);
-        assert_eq!(parse_duration("10"), None);
-        assert_eq!(parse_duration("1h30"), None);
     }
 }

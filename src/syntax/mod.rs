@@ -5,15 +5,17 @@
 
 pub mod ast;
 mod children;
+mod descent;
 mod errors;
 mod from_pest;
+mod literal;
 
 use pest::Parser;
 
 use crate::diag::MlpError;
 use crate::source::{SourceFile, SourceId};
 
-pub(crate) use from_pest::parse_duration;
+pub(crate) use literal::parse_duration;
 
 #[derive(pest_derive::Parser)]
 #[grammar = "grammar/mlp.pest"]
@@ -47,7 +49,28 @@ pub fn quote_string(text: &str) -> String {
 
 /// Parses one file into its AST, with the errors found in its literals
 /// (which leave `Invalid` nodes behind). A syntax error is fatal.
+///
+/// A well-formed file takes the fast path (`descent`); anything else is
+/// parsed by pest, which explains what is wrong.
 pub fn parse(file: &SourceFile, id: SourceId) -> Result<(ast::File, Vec<MlpError>), MlpError> {
+    match parse_fast(&file.text, id) {
+        Some(ast) => Ok((ast, Vec::new())),
+        None => parse_with_pest(file, id),
+    }
+}
+
+/// The fast path alone: the AST of a well-formed file, else `None`. For
+/// tests and benchmarks; `parse` is what the compiler calls.
+pub fn parse_fast(text: &str, id: SourceId) -> Option<ast::File> {
+    descent::file(text, id)
+}
+
+/// The reference parser alone: pest and the `from_pest` builders, with the
+/// pre-scan. For tests and benchmarks; `parse` is what the compiler calls.
+pub fn parse_with_pest(
+    file: &SourceFile,
+    id: SourceId,
+) -> Result<(ast::File, Vec<MlpError>), MlpError> {
     let scan = errors::prescan(file, id);
     if let Some(fatal) = scan.fatal {
         return Err(fatal);
