@@ -1,6 +1,7 @@
 //! Stage 4: HIR -> Argo model -> YAML.
 
 pub mod argo;
+mod block_yaml;
 pub mod kserve;
 mod lower;
 pub mod mlflow;

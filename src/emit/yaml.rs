@@ -1,11 +1,23 @@
-//! The only module that touches serde_yaml (archived upstream, pinned).
-//! Everything that becomes YAML goes through `to_yaml`; tests read YAML back
-//! through `parse_documents`.
+//! YAML in and out. Writing goes through our own block serializer
+//! (`block_yaml`), which writes what serde_yaml writes, faster; serde_yaml
+//! (archived upstream, pinned) is touched only here: tests read YAML back
+//! through `parse_documents`, and `serde_yaml_text` is the reference the
+//! writer is held to.
 
 use serde::Serialize;
 
+use super::block_yaml;
+
 /// One YAML document (no leading `---`).
-pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, String> {
+pub fn to_yaml<T: Serialize + ?Sized>(value: &T) -> Result<String, String> {
+    let mut out = String::new();
+    block_yaml::write(&mut out, value, 0).map_err(|e| format!("cannot write YAML: {e}"))?;
+    Ok(out)
+}
+
+/// What serde_yaml writes for `value`: the reference `to_yaml` is tested
+/// against.
+pub fn serde_yaml_text<T: Serialize + ?Sized>(value: &T) -> Result<String, String> {
     serde_yaml::to_string(value).map_err(|e| format!("cannot write YAML: {e}"))
 }
 
@@ -37,8 +49,7 @@ pub fn push_sequence_item<T: Serialize>(
     value: &T,
     indent: usize,
 ) -> Result<(), String> {
-    push_indented(list, &to_yaml(&[value])?, indent);
-    Ok(())
+    block_yaml::write(list, &[value], indent).map_err(|e| format!("cannot write YAML: {e}"))
 }
 
 /// Appends `text` to `out` with `indent` spaces before each non-empty line
