@@ -321,19 +321,29 @@ impl Emitter<'_> {
     }
 
     /// Writes a mapping key; returns whether it was a simple (`key:`) one.
-    fn mapping_key(&mut self, first: bool, key: &ScalarKey) -> bool {
+    fn mapping_key(&mut self, first: bool, text: &str, style: Style) -> bool {
         if first {
             self.increase_indent(false, false);
         }
         self.write_indent();
-        let analysis = Analysis::of(&key.text);
-        let simple = !analysis.multiline && key.text.len() <= MAX_SIMPLE_KEY_LEN;
+        if style == Style::Plain && is_plain_safe(text) {
+            let simple = text.len() <= MAX_SIMPLE_KEY_LEN;
+            if !simple {
+                self.write_indicator("?", true, false, true);
+            }
+            self.mapping_context = true;
+            self.simple_key_context = simple;
+            self.write_plain(text);
+            return simple;
+        }
+        let analysis = Analysis::of(text);
+        let simple = !analysis.multiline && text.len() <= MAX_SIMPLE_KEY_LEN;
         if !simple {
             self.write_indicator("?", true, false, true);
         }
         self.mapping_context = true;
         self.simple_key_context = simple;
-        self.scalar(&key.text, key.style);
+        self.scalar(text, style);
         simple
     }
 
@@ -484,6 +494,32 @@ impl Analysis {
         }
         a
     }
+}
+
+/// Text that every rule writes plain, as most names, images and paths are:
+/// it starts with a letter, `_` or `/`, holds only letters, digits and
+/// `_./-=+@%~` and non-final colons (so nothing in it is a YAML indicator,
+/// a blank or a break), and is not a word that reads as a bool or null.
+/// `string_style` and `Analysis::of` choose plain for all of it; checking
+/// here first spares their work on the common case.
+fn is_plain_safe(value: &str) -> bool {
+    let bytes = value.as_bytes();
+    let Some((&first, rest)) = bytes.split_first() else {
+        return false;
+    };
+    (first.is_ascii_alphabetic() || first == b'_' || first == b'/')
+        && rest.iter().all(|&b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'_' | b'.' | b'/' | b'-' | b'=' | b'+' | b'@' | b'%' | b'~' | b':'
+                )
+        })
+        && bytes.last() != Some(&b':')
+        && !matches!(
+            value,
+            "true" | "True" | "TRUE" | "false" | "False" | "FALSE" | "null" | "Null" | "NULL"
+        )
 }
 
 /// The style serde_yaml asks for a string: a literal block for text with
@@ -655,7 +691,12 @@ impl<'a, 'o> ser::Serializer for &'a mut Emitter<'o> {
     }
 
     fn serialize_str(self, v: &str) -> Result<(), Error> {
-        self.scalar(v, string_style(v));
+        if is_plain_safe(v) {
+            // What `scalar` would write, without the analysis.
+            self.write_plain(v);
+        } else {
+            self.scalar(v, string_style(v));
+        }
         Ok(())
     }
 
@@ -798,9 +839,13 @@ impl<'a, 'o> Collection<'a, 'o> {
 
     fn key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
         let key = key.serialize(KeyReader)?;
-        self.simple_key = self.emitter.mapping_key(self.first, &key);
-        self.first = false;
+        self.text_key(&key.text, key.style);
         Ok(())
+    }
+
+    fn text_key(&mut self, text: &str, style: Style) {
+        self.simple_key = self.emitter.mapping_key(self.first, text, style);
+        self.first = false;
     }
 
     fn value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
@@ -883,7 +928,8 @@ impl ser::SerializeStruct for Collection<'_, '_> {
         key: &'static str,
         value: &T,
     ) -> Result<(), Error> {
-        self.key(key)?;
+        // Field names are known text: no need to read them through serde.
+        self.text_key(key, string_style(key));
         self.value(value)
     }
 

@@ -100,9 +100,8 @@ pub fn document_warnings(
 
 /// The YAML stream for the program: one document per pipeline.
 ///
-/// Each stage's templates are serialized on a second thread as soon as they
-/// are built and then dropped, so the Argo model of a large pipeline is
-/// never held whole, and lowering and serialization overlap.
+/// Each stage's templates are written as soon as they are built and then
+/// dropped, so the Argo model of a large pipeline is never held whole.
 pub fn emit(program: &Program, options: &Options) -> Result<String, EmitError> {
     Ok(join_documents(&emit_documents(program, options)?))
 }
@@ -125,8 +124,6 @@ pub fn stream_pieces<'d>(docs: &'d [(&crate::sema::hir::Pipeline, String)]) -> V
     pieces
 }
 
-const BATCH: usize = 64;
-
 /// How far `templates:` sits in a Workflow or WorkflowTemplate (under
 /// `spec:`); a CronWorkflow's sits deeper, and its list is re-indented.
 const TEMPLATES_INDENT: usize = 2;
@@ -136,46 +133,34 @@ fn emit_pipeline(
     pipeline: &crate::sema::hir::Pipeline,
     options: &Options,
 ) -> Result<String, String> {
-    std::thread::scope(|scope| {
-        // Templates travel in batches: one wake-up of the writer per batch.
-        let (send, receive) = std::sync::mpsc::sync_channel::<Vec<argo::Template>>(8);
-        let writer = scope.spawn(move || -> Result<String, String> {
-            // One growing buffer rather than a string per template: the
-            // workflow's text is then held once, not twice.
-            let mut list = String::new();
-            for t in receive.iter().flatten() {
-                yaml::push_sequence_item(&mut list, &t, TEMPLATES_INDENT)?;
+    // Each stage's templates are written as soon as they are built and then
+    // dropped, so the Argo model of a large pipeline is never held whole.
+    let mut list = String::new();
+    let mut failure = None;
+    let mut sink = |t: argo::Template| {
+        if failure.is_none() {
+            if let Err(e) = yaml::push_sequence_item(&mut list, &t, TEMPLATES_INDENT) {
+                failure = Some(e);
             }
-            Ok(list)
-        });
-        let mut batch = Vec::with_capacity(BATCH);
-        let mut sink = |t: argo::Template| {
-            batch.push(t);
-            if batch.len() == BATCH {
-                // A closed channel means the writer failed; its error is reported below.
-                let _ = send.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)));
-            }
-        };
-        let mut doc = lower::lower_into(program, pipeline, options, &mut sink);
-        let _ = send.send(batch);
-        drop(send); // closes the channel: the writer finishes
-        let mut list = writer
-            .join()
-            .map_err(|_| "internal error: the YAML writer stopped".to_string())??;
-        // The entry template comes first, the pipeline's other own templates
-        // (exit handler, shared steps) after the stages'.
-        let mut own = std::mem::take(&mut lower::spec_mut(&mut doc).templates).into_iter();
-        let skeleton = yaml::to_yaml(&doc)?;
-        let indent = yaml::last_list_indent(&skeleton, "templates")?;
-        let mut head = String::new();
-        if let Some(entry) = own.next() {
-            yaml::push_sequence_item(&mut head, &entry, indent)?;
         }
-        for t in own {
-            yaml::push_sequence_item(&mut list, &t, TEMPLATES_INDENT)?;
-        }
-        yaml::splice_last_list(&skeleton, "templates", &head, list, TEMPLATES_INDENT)
-    })
+    };
+    let mut doc = lower::lower_into(program, pipeline, options, &mut sink);
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    // The entry template comes first, the pipeline's other own templates
+    // (exit handler, shared steps) after the stages'.
+    let mut own = std::mem::take(&mut lower::spec_mut(&mut doc).templates).into_iter();
+    let skeleton = yaml::to_yaml(&doc)?;
+    let indent = yaml::last_list_indent(&skeleton, "templates")?;
+    let mut head = String::new();
+    if let Some(entry) = own.next() {
+        yaml::push_sequence_item(&mut head, &entry, indent)?;
+    }
+    for t in own {
+        yaml::push_sequence_item(&mut list, &t, TEMPLATES_INDENT)?;
+    }
+    yaml::splice_last_list(&skeleton, "templates", &head, list, TEMPLATES_INDENT)
 }
 
 fn select<'p>(
