@@ -18,7 +18,10 @@ fn program_edges(rel: &std::path::Path) -> Edges {
     for p in &program.pipelines {
         for s in &p.stages {
             for d in &s.deps {
-                edges.insert((s.dns_name.clone(), p.stages[d.stage].dns_name.clone()));
+                edges.insert((
+                    s.dns_name.to_string(),
+                    p.stages[d.stage].dns_name.to_string(),
+                ));
             }
         }
     }

@@ -27,7 +27,7 @@ use crate::sema::hir::{
 };
 use crate::sema::schema::{self, StageKind};
 use crate::sema::types::Ty;
-use crate::syntax::ast::BinOp;
+use crate::syntax::ast::{BinOp, Text};
 
 /// Where artifacts a stage reads are placed in its container.
 const INPUTS_DIR: &str = "/tmp/inputs";
@@ -154,7 +154,7 @@ pub fn lower_into(
     let schedules = plan.setting_strings("schedule");
     match options.kind {
         OutputKind::WorkflowTemplate => {
-            metadata.name = Some(pipeline.dns_name.clone());
+            metadata.name = Some(pipeline.dns_name.to_string());
             argo::Document::Workflow(Workflow {
                 api_version: argo::API_VERSION,
                 kind: "WorkflowTemplate",
@@ -163,7 +163,7 @@ pub fn lower_into(
             })
         }
         OutputKind::Workflow if !schedules.is_empty() => {
-            metadata.name = Some(pipeline.dns_name.clone());
+            metadata.name = Some(pipeline.dns_name.to_string());
             argo::Document::CronWorkflow(CronWorkflow {
                 api_version: argo::API_VERSION,
                 kind: "CronWorkflow",
@@ -197,7 +197,7 @@ fn workflow_arguments(pipeline: &Pipeline) -> Option<Arguments> {
         .params
         .iter()
         .map(|p| Parameter {
-            name: p.dns_name.clone(),
+            name: p.dns_name.to_string(),
             value: p.default.as_ref().map(|d| literal_text(&d.value)),
             ..Default::default()
         })
@@ -216,7 +216,7 @@ fn literal_text(v: &Value) -> String {
             .iter()
             .map(|p| match p {
                 StrPart::Text(t) => t.clone(),
-                StrPart::Ref(_) => String::new(),
+                StrPart::Ref(_) => String::new().into(),
             })
             .collect(),
         Value::List(_) | Value::Map(_) => literal_json(v).to_string(),
@@ -230,7 +230,7 @@ fn scalar_literal(v: &Value) -> Option<String> {
         Value::Float(f) => f.to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Duration { secs, .. } => seconds_text(*secs),
-        Value::Quantity(q) => q.clone(),
+        Value::Quantity(q) => q.to_string(),
         _ => return None,
     })
 }
@@ -253,7 +253,7 @@ fn literal_json(v: &Value) -> serde_json::Value {
         Value::List(items) => items.iter().map(|i| literal_json(&i.value)).collect(),
         Value::Map(m) => m
             .iter()
-            .map(|(k, v)| (k.clone(), literal_json(&v.value)))
+            .map(|(k, v)| (k.to_string(), literal_json(&v.value)))
             .collect::<serde_json::Map<_, _>>()
             .into(),
         other => literal_text(other).into(),
@@ -324,7 +324,10 @@ impl<'p> Plan<'p> {
         for s in &pipeline.stages {
             visit_refs(s, &mut |r| {
                 if let Ref::Metric { stage, name } = r {
-                    gate_metrics.entry(*stage).or_default().insert(name.clone());
+                    gate_metrics
+                        .entry(*stage)
+                        .or_default()
+                        .insert(name.to_string());
                 }
             });
         }
@@ -398,7 +401,7 @@ impl<'p> Plan<'p> {
             .params
             .iter()
             .find(|p| p.name == name)
-            .map_or_else(|| crate::sema::dns_name(name), |p| p.dns_name.clone())
+            .map_or_else(|| crate::sema::dns_name(name), |p| p.dns_name.to_string())
     }
 
     fn param_ty(&self, name: &str) -> Ty {
@@ -432,7 +435,7 @@ fn tracking(pipeline: &Pipeline) -> Option<Tracking> {
         artifact_store: text("artifact_store"),
         image: text("image").unwrap_or_else(|| mlflow::DEFAULT_IMAGE.to_string()),
         credentials: match block.get("credentials").map(|v| &v.value) {
-            Some(Value::Secret { name, .. }) => Some(name.clone()),
+            Some(Value::Secret(secret)) => Some(secret.name.to_string()),
             _ => None,
         },
     })
@@ -448,9 +451,10 @@ fn global_text(v: &Value) -> String {
                 StrPart::Ref(Ref::Param(name)) => format!(
                     "{{{{workflow.parameters.{}}}}}",
                     crate::sema::dns_name(name)
-                ),
-                StrPart::Ref(Ref::Run(f)) => run_placeholder(*f).to_string(),
-                StrPart::Ref(_) => String::new(),
+                )
+                .into(),
+                StrPart::Ref(Ref::Run(f)) => run_placeholder(*f).into(),
+                StrPart::Ref(_) => String::new().into(),
             })
             .collect(),
         Value::Ref(Ref::Param(name)) => format!(
@@ -552,12 +556,12 @@ fn merge_field(out: &mut Fields, name: &str, field: &Spanned<Value>) {
             }),
             Value::Map(add),
         ) if MERGED_MAPS.contains(&name) => {
-            for (k, v) in add {
+            for (k, v) in add.iter() {
                 base.insert(k.clone(), v.clone());
             }
         }
         _ => {
-            out.insert(name.to_string(), field.clone());
+            out.insert(name.into(), field.clone());
         }
     }
 }
@@ -573,10 +577,10 @@ fn stage_outputs(program: &Program, stage: &Stage) -> IndexMap<String, OutputInf
         .chain(stage.outputs.iter());
     for o in declared {
         out.insert(
-            o.name.clone(),
+            o.name.to_string(),
             OutputInfo {
                 ty: o.ty.clone(),
-                path: Some(o.path.clone()),
+                path: Some(o.path.to_string()),
             },
         );
     }
@@ -689,12 +693,12 @@ impl<'a, 'p> Pod<'a, 'p> {
                     .insert(format!("workflow.parameters['{dns}']"));
                 format!("{{{{workflow.parameters.{dns}}}}}")
             }
-            Ref::Input(name) if self.folded.contains_key(name) => {
-                let (text, key) = self.folded[name].clone();
+            Ref::Input(name) if self.folded.contains_key(name.as_str()) => {
+                let (text, key) = self.folded[name.as_str()].clone();
                 self.key_parts.insert(key);
                 text
             }
-            Ref::Input(name) => match self.declared.iter().find(|i| &i.name == name) {
+            Ref::Input(name) => match self.declared.iter().find(|i| i.name == name) {
                 Some(i) if i.ty.is_artifact() => {
                     self.key_parts
                         .insert(format!("inputs.parameters['{name}']"));
@@ -709,7 +713,7 @@ impl<'a, 'p> Pod<'a, 'p> {
             Ref::Output { stage, output } => {
                 let task = plan.task_of[*stage].clone();
                 let info = plan.outputs[*stage]
-                    .get(output)
+                    .get(output.as_str())
                     .cloned()
                     .unwrap_or(OutputInfo {
                         ty: Ty::String,
@@ -771,7 +775,7 @@ impl<'a, 'p> Pod<'a, 'p> {
             .iter()
             .map(|p| match p {
                 StrPart::Text(t) => t.clone(),
-                StrPart::Ref(r) => self.reference(r),
+                StrPart::Ref(r) => self.reference(r).into(),
             })
             .collect()
     }
@@ -825,7 +829,7 @@ impl<'a, 'p> Pod<'a, 'p> {
 struct TaskCtx<'a, 'p> {
     plan: &'a Plan<'p>,
     /// A templated stage's input values, for `when`/`for_each` of its template.
-    bindings: Option<&'a IndexMap<String, Spanned<Value>>>,
+    bindings: Option<&'a IndexMap<Text, Spanned<Value>>>,
     deps: BTreeSet<String>,
 }
 
@@ -834,7 +838,7 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
         let plan = self.plan;
         match r {
             Ref::Param(name) => format!("{{{{workflow.parameters.{}}}}}", plan.param_dns(name)),
-            Ref::Input(name) => match self.bindings.and_then(|b| b.get(name)) {
+            Ref::Input(name) => match self.bindings.and_then(|b| b.get(name.as_str())) {
                 Some(v) => {
                     let saved = self.bindings.take();
                     let text = self.text(&v.value);
@@ -847,7 +851,7 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
                 let task = plan.task_of[*stage].clone();
                 self.deps.insert(task.clone());
                 let ty = plan.outputs[*stage]
-                    .get(output)
+                    .get(output.as_str())
                     .map_or(Ty::String, |o| o.ty.clone());
                 match ty {
                     Ty::ModelUri => format!(
@@ -877,7 +881,7 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
                 .iter()
                 .map(|p| match p {
                     StrPart::Text(t) => t.clone(),
-                    StrPart::Ref(r) => self.reference(r),
+                    StrPart::Ref(r) => self.reference(r).into(),
                 })
                 .collect(),
             Value::Ref(r) => self.reference(r),
@@ -889,12 +893,16 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
         match r {
             Ref::Param(name) => self.plan.param_ty(name),
             Ref::Output { stage, output } => self.plan.outputs[*stage]
-                .get(output)
+                .get(output.as_str())
                 .map_or(Ty::Any, |o| o.ty.clone()),
             Ref::Metric { .. } => Ty::Float,
             Ref::Run(_) => Ty::String,
             Ref::Item(_) => Ty::Any,
-            Ref::Input(name) => match self.bindings.and_then(|b| b.get(name)).map(|v| &v.value) {
+            Ref::Input(name) => match self
+                .bindings
+                .and_then(|b| b.get(name.as_str()))
+                .map(|v| &v.value)
+            {
                 Some(Value::Ref(r)) => self.ref_ty(r),
                 Some(Value::Str(_)) => Ty::String,
                 Some(Value::Int(_)) => Ty::Int,
@@ -922,7 +930,7 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
                     .iter()
                     .map(|p| match p {
                         StrPart::Text(t) => t.clone(),
-                        StrPart::Ref(_) => String::new(),
+                        StrPart::Ref(_) => String::new().into(),
                     })
                     .collect();
                 quote_string(&text)
@@ -1093,19 +1101,22 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 bindings: None,
                 deps: BTreeSet::new(),
             };
-            for input in declared.iter().filter(|i| !folded.contains(&i.name)) {
+            for input in declared
+                .iter()
+                .filter(|i| !folded.contains(i.name.as_str()))
+            {
                 let Some(v) = u.args.get(&input.name) else {
                     continue;
                 };
                 if input.ty.is_artifact() {
                     task.arguments.artifacts.push(Artifact {
-                        name: input.name.clone(),
+                        name: input.name.to_string(),
                         from: Some(ctx.text(&v.value)),
                         ..Default::default()
                     });
                 } else {
                     task.arguments.parameters.push(Parameter {
-                        name: input.name.clone(),
+                        name: input.name.to_string(),
                         value: Some(ctx.text(&v.value)),
                         ..Default::default()
                     });
@@ -1117,7 +1128,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             task.arguments.parameters.push(Parameter {
                 name: name.clone(),
                 value: Some(if name == "mlp-stage" {
-                    stage.name.clone()
+                    stage.name.to_string()
                 } else {
                     value.clone()
                 }),
@@ -1136,7 +1147,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         mut task: DagTask,
         mut deps: BTreeSet<String>,
         order: BTreeSet<String>,
-        bindings: Option<&IndexMap<String, Spanned<Value>>>,
+        bindings: Option<&IndexMap<Text, Spanned<Value>>>,
     ) {
         let plan = self.plan;
         let stage = &plan.pipeline.stages[i];
@@ -1312,7 +1323,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 continue;
             };
             if values.all(|v| v.as_ref() == Some(&first)) {
-                folded.insert(input.name.clone(), first);
+                folded.insert(input.name.to_string(), first);
             }
         }
         let folded_names: HashSet<String> = folded.keys().cloned().collect();
@@ -1329,14 +1340,14 @@ impl<'a, 'p> Emitter<'a, 'p> {
         );
         let mut implicit = IndexMap::new();
         for (p, value) in &built.params {
-            if !hir.inputs.iter().any(|i| &i.name == p) {
+            if !hir.inputs.iter().any(|i| i.name == p) {
                 implicit.insert(p.clone(), value.clone());
             }
         }
         let kept: Vec<Input> = hir
             .inputs
             .iter()
-            .filter(|i| !folded_names.contains(&i.name))
+            .filter(|i| !folded_names.contains(i.name.as_str()))
             .cloned()
             .collect();
         declare_inputs(&mut built.template, &kept);
@@ -1387,18 +1398,20 @@ impl<'a, 'p> Emitter<'a, 'p> {
             }
         }
         if let Some(Value::Map(entries)) = get("env") {
-            for (k, v) in entries {
+            for (k, v) in entries.iter() {
                 env_vars.push(match &v.value {
-                    Value::Secret { name, key } => {
-                        mlflow::user_secret_env(k, name, key.as_deref().unwrap_or_default())
-                    }
+                    Value::Secret(secret) => mlflow::user_secret_env(
+                        k,
+                        &secret.name,
+                        secret.key.as_deref().unwrap_or_default(),
+                    ),
                     other => env(k, pod.text(other)),
                 });
             }
         }
         if kind == StageKind::Train {
             if let Some(Value::Map(params)) = get("params") {
-                for (k, v) in params {
+                for (k, v) in params.iter() {
                     env_vars.push(env(
                         &format!("MLP_PARAM_{}", k.to_ascii_uppercase()),
                         pod.text(&v.value),
@@ -1424,8 +1437,8 @@ impl<'a, 'p> Emitter<'a, 'p> {
             }
         }
         if let Some(Value::Map(sel)) = get("node_selector") {
-            for (k, v) in sel {
-                node_selector.insert(k.clone(), pod.text(&v.value));
+            for (k, v) in sel.iter() {
+                node_selector.insert(k.to_string(), pod.text(&v.value));
             }
         }
         let mut volumes: Vec<Volume> = Vec::new();
@@ -1461,15 +1474,15 @@ impl<'a, 'p> Emitter<'a, 'p> {
         for o in outputs {
             if o.ty.is_artifact() {
                 template.outputs.artifacts.push(Artifact {
-                    name: o.name.clone(),
-                    path: Some(o.path.clone()),
+                    name: o.name.to_string(),
+                    path: Some(o.path.to_string()),
                     ..Default::default()
                 });
             } else {
                 template.outputs.parameters.push(Parameter {
-                    name: o.name.clone(),
+                    name: o.name.to_string(),
                     value_from: Some(ValueFrom {
-                        path: Some(o.path.clone()),
+                        path: Some(o.path.to_string()),
                         ..Default::default()
                     }),
                     ..Default::default()
@@ -1488,8 +1501,8 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 let mut params: Vec<(String, String)> = Vec::new();
                 if kind == StageKind::Train {
                     if let Some(Value::Map(p)) = get("params") {
-                        for (k, v) in p {
-                            params.push((k.clone(), pod.text(&v.value)));
+                        for (k, v) in p.iter() {
+                            params.push((k.to_string(), pod.text(&v.value)));
                         }
                     }
                 }
@@ -1586,7 +1599,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             match get(k) {
                 Some(Value::Map(m)) => m
                     .iter()
-                    .map(|(k, v)| (k.clone(), pod.text(&v.value)))
+                    .map(|(k, v)| (k.to_string(), pod.text(&v.value)))
                     .collect(),
                 _ => BTreeMap::new(),
             }
@@ -1690,7 +1703,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         if let Some(Value::Map(tags)) = get("tags") {
             let pairs: Vec<(String, String)> = tags
                 .iter()
-                .map(|(k, v)| (k.clone(), pod.text(&v.value)))
+                .map(|(k, v)| (k.to_string(), pod.text(&v.value)))
                 .collect();
             extra.extend(mlflow::indexed_env("MLP_TAG", &pairs));
         }
@@ -1825,7 +1838,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         let mut apply_fields = Fields::new();
         for k in ["timeout", "retries", "labels", "annotations"] {
             if let Some(f) = fields.get(k) {
-                apply_fields.insert(k.to_string(), f.clone());
+                apply_fields.insert(k.into(), f.clone());
             }
         }
         let task_name = plan.task_of[i].clone();
@@ -1870,8 +1883,10 @@ impl<'a, 'p> Emitter<'a, 'p> {
         self.common_pod_fields(&mut template, &mut pod, fields);
         let get = |k: &str| fields.get(k).map(|f| &f.value);
         if let Some(Value::Map(sel)) = get("node_selector") {
-            for (k, v) in sel {
-                template.node_selector.insert(k.clone(), pod.text(&v.value));
+            for (k, v) in sel.iter() {
+                template
+                    .node_selector
+                    .insert(k.to_string(), pod.text(&v.value));
             }
         }
         if let (Some(Value::Map(res)), Some(container)) =
@@ -1981,13 +1996,13 @@ fn declare_inputs(template: &mut Template, declared: &[Input]) {
     for input in declared {
         if input.ty.is_artifact() {
             artifacts.push(Artifact {
-                name: input.name.clone(),
+                name: input.name.to_string(),
                 path: Some(format!("{INPUTS_DIR}/{}", input.name)),
                 ..Default::default()
             });
         } else {
             parameters.push(Parameter {
-                name: input.name.clone(),
+                name: input.name.to_string(),
                 ..Default::default()
             });
         }
@@ -2061,7 +2076,7 @@ fn shell_aware_args(
 
 fn resources(
     pod: &mut Pod,
-    res: &IndexMap<String, Spanned<Value>>,
+    res: &IndexMap<Text, Spanned<Value>>,
 ) -> (Option<ResourceRequirements>, Option<String>) {
     let mut requests: BTreeMap<String, Quantity> = BTreeMap::new();
     let mut limits: BTreeMap<String, Quantity> = BTreeMap::new();
@@ -2074,7 +2089,7 @@ fn resources(
     for (k, v) in res {
         match (k.as_str(), &v.value) {
             ("limits", Value::Map(l)) => {
-                for (lk, lv) in l {
+                for (lk, lv) in l.iter() {
                     limits.insert(name(lk), Quantity(pod.text(&lv.value)));
                 }
             }
@@ -2136,7 +2151,7 @@ fn retry_strategy(pod: &mut Pod, v: &Value) -> Option<RetryStrategy> {
     }
 }
 
-fn toleration(pod: &mut Pod, m: &IndexMap<String, Spanned<Value>>) -> Toleration {
+fn toleration(pod: &mut Pod, m: &IndexMap<Text, Spanned<Value>>) -> Toleration {
     let text = |pod: &mut Pod, k: &str| m.get(k).map(|v| pod.text(&v.value));
     Toleration {
         key: text(pod, "key"),
@@ -2194,7 +2209,7 @@ fn task_json(ctx: &mut TaskCtx, v: &Value) -> serde_json::Value {
         Value::List(items) => items.iter().map(|i| task_json(ctx, &i.value)).collect(),
         Value::Map(m) => m
             .iter()
-            .map(|(k, v)| (k.clone(), task_json(ctx, &v.value)))
+            .map(|(k, v)| (k.to_string(), task_json(ctx, &v.value)))
             .collect::<serde_json::Map<_, _>>()
             .into(),
         other => ctx.text(other).into(),

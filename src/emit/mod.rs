@@ -92,7 +92,7 @@ pub fn document_warnings(
         .map(|(p, yaml)| crate::MlpError::WorkflowTooLarge {
             src: sources.named(p.name_span.source),
             at: p.name_span.into(),
-            pipeline: p.name.clone(),
+            pipeline: p.name.to_string(),
             size_kib: yaml.len().div_ceil(1024),
         })
         .collect()
@@ -124,6 +124,9 @@ pub fn stream_pieces<'d>(docs: &'d [(&crate::sema::hir::Pipeline, String)]) -> V
     pieces
 }
 
+/// Templates written before the list's final size is estimated.
+const SIZE_SAMPLE: usize = 16;
+
 /// How far `templates:` sits in a Workflow or WorkflowTemplate (under
 /// `spec:`); a CronWorkflow's sits deeper, and its list is re-indented.
 const TEMPLATES_INDENT: usize = 2;
@@ -137,11 +140,20 @@ fn emit_pipeline(
     // dropped, so the Argo model of a large pipeline is never held whole.
     let mut list = String::new();
     let mut failure = None;
+    let mut written = 0;
     let mut sink = |t: argo::Template| {
         if failure.is_none() {
             if let Err(e) = yaml::push_sequence_item(&mut list, &t, TEMPLATES_INDENT) {
                 failure = Some(e);
             }
+        }
+        written += 1;
+        // Once a few templates show their size, make room for one per
+        // remaining stage: a long list then grows once instead of doubling
+        // (each doubling copies it and briefly holds it twice).
+        if written == SIZE_SAMPLE {
+            let remaining = pipeline.stages.len().saturating_sub(written);
+            list.reserve(list.len() / written * remaining * 11 / 10);
         }
     };
     let mut doc = lower::lower_into(program, pipeline, options, &mut sink);
@@ -172,12 +184,16 @@ fn select<'p>(
             let found: Vec<_> = program
                 .pipelines
                 .iter()
-                .filter(|p| &p.name == name)
+                .filter(|p| p.name == name)
                 .collect();
             if found.is_empty() {
                 return Err(EmitError::UnknownPipeline {
                     name: name.clone(),
-                    available: program.pipelines.iter().map(|p| p.name.clone()).collect(),
+                    available: program
+                        .pipelines
+                        .iter()
+                        .map(|p| p.name.to_string())
+                        .collect(),
                 });
             }
             found

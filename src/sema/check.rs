@@ -12,7 +12,7 @@ use super::Module;
 use crate::diag::{closest, did_you_mean, Diagnostics, MlpError, Src};
 use crate::graph;
 use crate::source::{SourceSet, Span};
-use crate::syntax::ast::{self, BinOp, Entry, Expr, ExprKind, Ident};
+use crate::syntax::ast::{self, BinOp, Entry, Expr, ExprKind, Ident, Text};
 
 const KEYWORDS: &[&str] = &[
     "import", "as", "pipeline", "template", "param", "input", "output", "uses", "when", "after",
@@ -159,7 +159,7 @@ impl<'a> Checker<'a> {
             self.push(MlpError::ReservedName {
                 src: self.src(ident.span),
                 at: ident.span.into(),
-                name: ident.name.clone(),
+                name: ident.name.to_string(),
                 what: what.to_string(),
             });
             return false;
@@ -184,7 +184,7 @@ impl<'a> Checker<'a> {
             self.push(MlpError::InvalidK8sName {
                 src: self.src(ident.span),
                 at: ident.span.into(),
-                name: ident.name.clone(),
+                name: ident.name.to_string(),
                 lowered: lowered.clone(),
                 reason,
                 help: Some("names are lowercased and `_` becomes `-`; use a shorter name that starts and ends with a letter or digit".into()),
@@ -203,7 +203,7 @@ impl<'a> Checker<'a> {
                 self.push(MlpError::Duplicate {
                     src: self.src(ident.span),
                     what: what.to_string(),
-                    name: ident.name.clone(),
+                    name: ident.name.to_string(),
                     again: ident.span.into(),
                     first: first.span.into(),
                 });
@@ -215,8 +215,8 @@ impl<'a> Checker<'a> {
             if let Some(first) = by_dns.get(&lowered) {
                 self.push(MlpError::DnsCollision {
                     src: self.src(ident.span),
-                    first_name: first.name.clone(),
-                    second_name: ident.name.clone(),
+                    first_name: first.name.to_string(),
+                    second_name: ident.name.to_string(),
                     lowered: lowered.clone(),
                     first: first.span.into(),
                     second: ident.span.into(),
@@ -266,7 +266,7 @@ impl<'a> Checker<'a> {
                 self.templates.len() - 1
             });
             self.template_index
-                .insert((module, t.name.name.clone()), index);
+                .insert((module, t.name.name.to_string()), index);
         }
     }
 
@@ -295,7 +295,7 @@ impl<'a> Checker<'a> {
                         self.push(MlpError::InputShadowsField {
                             src: self.src(decl.name.span),
                             at: decl.name.span.into(),
-                            name: decl.name.name.clone(),
+                            name: decl.name.name.to_string(),
                         });
                         continue;
                     }
@@ -347,7 +347,7 @@ impl<'a> Checker<'a> {
         };
         Some(hir::Template {
             name: t.name.name.clone(),
-            dns_name: dns,
+            dns_name: dns.into(),
             kind,
             inputs,
             outputs,
@@ -363,7 +363,7 @@ impl<'a> Checker<'a> {
             self.push(MlpError::UnknownStageKind {
                 src: self.src(kind.span),
                 at: kind.span.into(),
-                kind: kind.name.clone(),
+                kind: kind.name.to_string(),
                 help: did_you_mean(&kind.name, schema::STAGE_KINDS.iter().copied()).or_else(|| {
                     Some(
                         "the stage kinds are `prep`, `train`, `register`, `deploy` and `job`"
@@ -391,7 +391,7 @@ impl<'a> Checker<'a> {
             self.push(MlpError::UnknownType {
                 src: self.src(t.name.span),
                 at: t.name.span.into(),
-                name: t.name.name.clone(),
+                name: t.name.name.to_string(),
                 help,
             });
         }
@@ -417,7 +417,7 @@ impl<'a> Checker<'a> {
         usable.then(|| hir::Output {
             name: decl.name.name.clone(),
             ty,
-            path,
+            path: path.into(),
             span: decl.span,
         })
     }
@@ -428,7 +428,7 @@ impl<'a> Checker<'a> {
             ExprKind::Str(parts) => {
                 match parts.as_slice() {
                     [] => String::new(),
-                    [ast::StrPart::Text(t)] => t.clone(),
+                    [ast::StrPart::Text(t)] => t.to_string(),
                     _ => {
                         self.push(MlpError::BadOutputPath {
                         src: self.src(value.span),
@@ -562,11 +562,11 @@ impl<'a> Checker<'a> {
                 .as_ref()
                 .and_then(|v| self.literal_of_type(v, &ty, "a default"));
             if !duplicates.contains(&i) {
-                param_types.insert(d.name.name.clone(), ty.clone());
+                param_types.insert(d.name.name.to_string(), ty.clone());
             }
             params.push(hir::Param {
                 name: d.name.name.clone(),
-                dns_name: dns_name(&d.name.name),
+                dns_name: dns_name(&d.name.name).into(),
                 ty,
                 default,
                 span: d.span,
@@ -582,7 +582,7 @@ impl<'a> Checker<'a> {
             let sig = self.stage_sig(module, s);
             if !duplicates.contains(&(i + param_decls.len())) {
                 pcx.stage_index
-                    .insert(s.name.name.clone(), pcx.stages.len());
+                    .insert(s.name.name.to_string(), pcx.stages.len());
             }
             pcx.stages.push(sig);
         }
@@ -621,7 +621,7 @@ impl<'a> Checker<'a> {
                     self.push(MlpError::TrackingNeedsMlflow {
                         src: self.src(s.name.span),
                         at: s.name.span.into(),
-                        stage: s.name.name.clone(),
+                        stage: s.name.name.to_string(),
                         reason: reason.into(),
                         tracked: stage.tracked,
                     });
@@ -632,7 +632,7 @@ impl<'a> Checker<'a> {
                         self.push(MlpError::DeployWithoutArtifactStore {
                             src: self.src(s.name.span),
                             at: s.name.span.into(),
-                            stage: s.name.name.clone(),
+                            stage: s.name.name.to_string(),
                         });
                     }
                 }
@@ -652,7 +652,7 @@ impl<'a> Checker<'a> {
         hir::Pipeline {
             name: p.name.name.clone(),
             name_span: p.name.span,
-            dns_name: dns,
+            dns_name: dns.into(),
             params,
             settings,
             defaults,
@@ -768,7 +768,7 @@ impl<'a> Checker<'a> {
         }
         match self
             .template_index
-            .get(&(target_module, r.name.name.clone()))
+            .get(&(target_module, r.name.name.to_string()))
         {
             Some(found) => Some(*found),
             None => {
@@ -812,7 +812,7 @@ impl<'a> Checker<'a> {
         let mut outputs: IndexMap<String, Ty> = IndexMap::new();
         if let Some(t) = template {
             for o in &t.outputs {
-                outputs.insert(o.name.clone(), o.ty.clone());
+                outputs.insert(o.name.to_string(), o.ty.clone());
             }
         }
         for e in &s.body.entries {
@@ -823,7 +823,7 @@ impl<'a> Checker<'a> {
                         .as_ref()
                         .and_then(|a| Ty::from_name(&a.name.name, None)),
                 ) {
-                    outputs.insert(d.name.name.clone(), ty);
+                    outputs.insert(d.name.name.to_string(), ty);
                 }
             }
         }
@@ -875,7 +875,7 @@ impl<'a> Checker<'a> {
             _ => {}
         }
         StageSig {
-            name: s.name.name.clone(),
+            name: s.name.name.to_string(),
             for_each: has_field(&s.body, "for_each")
                 || template.is_some_and(|t| t.fields.contains_key("for_each")),
             kind,
@@ -931,25 +931,25 @@ impl<'a> Checker<'a> {
         let inputs: Vec<hir::Input> = template
             .map(|t| self.templates[t].inputs.clone())
             .unwrap_or_default();
-        let mut args: IndexMap<String, Spanned<Value>> = IndexMap::new();
+        let mut args: IndexMap<Text, Spanned<Value>> = IndexMap::new();
         let mut supplied: HashSet<String> = HashSet::new();
         let mut field_entries: Vec<&Entry> = Vec::new();
         for entry in &s.body.entries {
             match entry {
                 Entry::Field(f) if inputs.iter().any(|i| i.name == f.name.name) => {
                     let input = inputs.iter().find(|i| i.name == f.name.name).cloned();
-                    if args.contains_key(&f.name.name) {
-                        let first = args[&f.name.name].span;
+                    if args.contains_key(f.name.name.as_str()) {
+                        let first = args[f.name.name.as_str()].span;
                         self.push(MlpError::Duplicate {
                             src: self.src(f.name.span),
                             what: "input".into(),
-                            name: f.name.name.clone(),
+                            name: f.name.name.to_string(),
                             again: f.name.span.into(),
                             first: first.into(),
                         });
                         continue;
                     }
-                    supplied.insert(f.name.name.clone());
+                    supplied.insert(f.name.name.to_string());
                     if let Some(input) = input {
                         if let Some(v) = self.assign(
                             &f.value,
@@ -974,7 +974,7 @@ impl<'a> Checker<'a> {
             Some(t) => {
                 let t_name = s.uses.as_ref().map(|r| r.display()).unwrap_or_default();
                 for input in &inputs {
-                    if supplied.contains(&input.name) {
+                    if supplied.contains(input.name.as_str()) {
                         continue;
                     }
                     match &input.default {
@@ -985,7 +985,7 @@ impl<'a> Checker<'a> {
                             src: self.src(s.name.span),
                             at: s.name.span.into(),
                             template: t_name.clone(),
-                            input: input.name.clone(),
+                            input: input.name.to_string(),
                             help: Some(format!(
                                 "add `{} = ...` ({}) to the stage",
                                 input.name,
@@ -1043,7 +1043,7 @@ impl<'a> Checker<'a> {
                     self.push(MlpError::Duplicate {
                         src,
                         what: "output".into(),
-                        name: o.name.clone(),
+                        name: o.name.to_string(),
                         again: again.into(),
                         first: first.into(),
                     });
@@ -1064,9 +1064,14 @@ impl<'a> Checker<'a> {
             .into_iter()
             .filter(|d| seen_deps.insert(d.stage))
             .collect();
+        // Maps grow by doubling; a program holds one per stage.
+        let mut fields = fields;
+        fields.shrink_to_fit();
+        let mut outputs = outputs;
+        outputs.shrink_to_fit();
         Some(hir::Stage {
             name: s.name.name.clone(),
-            dns_name: dns_name(&s.name.name),
+            dns_name: dns_name(&s.name.name).into(),
             kind,
             uses,
             fields,
@@ -1091,7 +1096,7 @@ impl<'a> Checker<'a> {
             }
         };
         self.template_index
-            .get(&(target, r.name.name.clone()))
+            .get(&(target, r.name.name.to_string()))
             .copied()
     }
 
@@ -1153,7 +1158,7 @@ impl<'a> Checker<'a> {
         }
         let script = fields.get("script").map(|f| f.span);
         let command = fields.get("command").map(|f| f.span);
-        let template_keys: HashSet<String> = template
+        let template_keys: HashSet<Text> = template
             .map(|t| self.templates[t].fields.keys().cloned().collect())
             .unwrap_or_default();
         let template_has = |name: &str| template_keys.contains(name);
@@ -1298,7 +1303,7 @@ impl<'a> Checker<'a> {
                     self.push(MlpError::FieldNotForKind {
                         src: self.src(item.key.span),
                         at: item.key.span.into(),
-                        field: item.key.name.clone(),
+                        field: item.key.name.to_string(),
                         kind: k.into(),
                         help: Some(help),
                     });
@@ -1339,7 +1344,7 @@ impl<'a> Checker<'a> {
             self.push(MlpError::Duplicate {
                 src: self.src(key.span),
                 what: what.into(),
-                name: key.name.clone(),
+                name: key.name.to_string(),
                 again: key.span.into(),
                 first: (*first).into(),
             });
@@ -1365,7 +1370,7 @@ impl<'a> Checker<'a> {
         self.push(MlpError::UnknownField {
             src: self.src(key.span),
             at: key.span.into(),
-            field: key.name.clone(),
+            field: key.name.to_string(),
             context: place.to_string(),
             help,
         });
@@ -1477,11 +1482,11 @@ impl<'a> Checker<'a> {
             FieldTy::Block(specs) => {
                 let sub_place = format!("`{name}`");
                 let items = self.record_items(item.node, &sub_place)?;
-                Value::Map(
+                Value::Map(Box::new(
                     self.record(&items, specs, scope, &sub_place, item.key.span)
                         .into_iter()
                         .collect(),
-                )
+                ))
             }
             FieldTy::Retries => match item.node {
                 Node::Expr(Expr {
@@ -1490,11 +1495,11 @@ impl<'a> Checker<'a> {
                 }) => self.int(item, 0, i64::MAX, scope)?,
                 node => {
                     let items = self.record_items(node, "`retries`")?;
-                    Value::Map(
+                    Value::Map(Box::new(
                         self.record(&items, schema::RETRIES, scope, "`retries`", item.key.span)
                             .into_iter()
                             .collect(),
-                    )
+                    ))
                 }
             },
             FieldTy::Env => self.env(item, scope)?,
@@ -1623,7 +1628,7 @@ impl<'a> Checker<'a> {
                     }
                     seen.insert(text.clone(), it.span);
                     out.push(Spanned {
-                        value: Value::Str(vec![StrPart::Text(text)]),
+                        value: Value::Str(vec![StrPart::Text(text.into())]),
                         span: it.span,
                     });
                 }
@@ -1648,7 +1653,7 @@ impl<'a> Checker<'a> {
                     };
                     let rec = self.record(&entries, specs, scope, &place, it.span);
                     out.push(Spanned {
-                        value: Value::Map(rec.into_iter().collect()),
+                        value: Value::Map(Box::new(rec.into_iter().collect())),
                         span: it.span,
                     });
                 }
@@ -1679,7 +1684,7 @@ impl<'a> Checker<'a> {
                     );
                     return None;
                 }
-                Some(Value::Str(vec![StrPart::Text(text)]))
+                Some(Value::Str(vec![StrPart::Text(text.into())]))
             }
             FieldTy::RegisterModel => self.register_model(expr, scope),
             FieldTy::DeployModel => self.deploy_model(expr, scope),
@@ -1691,7 +1696,7 @@ impl<'a> Checker<'a> {
             FieldTy::TrackingUri => self.tracking_uri(expr),
             FieldTy::Path => self
                 .path_literal(expr)
-                .map(|p| Value::Str(vec![StrPart::Text(p)])),
+                .map(|p| Value::Str(vec![StrPart::Text(p.into())])),
             // Blocks and maps are handled by `field` before this is called.
             FieldTy::Block(_)
             | FieldTy::Retries
@@ -1807,7 +1812,7 @@ impl<'a> Checker<'a> {
                         src: self.src(expr.span),
                         at: expr.span.into(),
                         expected: "duration".into(),
-                        found: u.text.clone(),
+                        found: u.text.to_string(),
                         help: Some(format!(
                             "`{field}` takes a duration such as `30s`, `10m`, `2h` or `1d`"
                         )),
@@ -1816,7 +1821,7 @@ impl<'a> Checker<'a> {
                 }
             },
             ExprKind::Str(parts) => match plain_text(parts)
-                .and_then(|t| crate::syntax::parse_duration(&t).map(|s| (s, t)))
+                .and_then(|t| crate::syntax::parse_duration(&t).map(|s| (s, t.into())))
             {
                 Some(found) => found,
                 None => {
@@ -1860,7 +1865,7 @@ impl<'a> Checker<'a> {
                         src: self.src(expr.span),
                         at: expr.span.into(),
                         expected: "quantity".into(),
-                        found: u.text.clone(),
+                        found: u.text.to_string(),
                         help: Some(format!(
                             "`{field}` takes a quantity such as `500m`, `2`, `64Gi` or `1.5G`"
                         )),
@@ -1868,15 +1873,16 @@ impl<'a> Checker<'a> {
                     return None;
                 }
             },
-            ExprKind::Int(i) => i.to_string(),
-            ExprKind::Float(f) => f.to_string(),
+            ExprKind::Int(i) => i.to_string().into(),
+            ExprKind::Float(f) => f.to_string().into(),
             ExprKind::Str(parts) => match plain_text(parts).filter(|t| is_quantity(t)) {
                 Some(t) => t,
                 None => {
                     self.mismatch(expr, "a quantity such as `500m` or `64Gi`", None);
                     return None;
                 }
-            },
+            }
+            .into(),
             ExprKind::Ref(_) => {
                 return self.typed_ref_or_mismatch(expr, &Ty::Quantity, scope, "a quantity")
             }
@@ -2051,7 +2057,8 @@ impl<'a> Checker<'a> {
                 );
             }
         }
-        Some(Value::Map(out))
+        out.shrink_to_fit();
+        Some(Value::Map(Box::new(out)))
     }
 
     fn params(&mut self, item: Item, scope: Scope) -> Option<Value> {
@@ -2101,7 +2108,8 @@ impl<'a> Checker<'a> {
                 },
             );
         }
-        Some(Value::Map(out))
+        out.shrink_to_fit();
+        Some(Value::Map(Box::new(out)))
     }
 
     fn mismatch_block(&mut self, span: Span, expected: &str) {
@@ -2135,7 +2143,7 @@ impl<'a> Checker<'a> {
                         src: self.src(it.key.span),
                         at: it.key.span.into(),
                         what: format!("{what} key"),
-                        value: it.key.name.clone(),
+                        value: it.key.name.to_string(),
                         reason,
                     });
                     continue;
@@ -2172,7 +2180,8 @@ impl<'a> Checker<'a> {
                 },
             );
         }
-        Some(Value::Map(out))
+        out.shrink_to_fit();
+        Some(Value::Map(Box::new(out)))
     }
 
     fn after(&mut self, expr: &Expr, scope: Scope) -> Option<Value> {
@@ -2204,7 +2213,7 @@ impl<'a> Checker<'a> {
                 );
                 continue;
             };
-            match pcx.stage_index.get(&name.name) {
+            match pcx.stage_index.get(name.name.as_str()) {
                 Some(&target) => {
                     if stage.is_some() {
                         self.deps.push(Dep {
@@ -2221,14 +2230,14 @@ impl<'a> Checker<'a> {
                 None => {
                     let help = did_you_mean(&name.name, pcx.stages.iter().map(|s| s.name.as_str()))
                         .or_else(|| {
-                            pcx.params.contains_key(&name.name).then(|| {
+                            pcx.params.contains_key(name.name.as_str()).then(|| {
                                 format!("`{}` is a parameter; `after` lists stages", name.name)
                             })
                         });
                     self.push(MlpError::UnknownName {
                         src: self.src(name.span),
                         at: name.span.into(),
-                        name: name.name.clone(),
+                        name: name.name.to_string(),
                         help,
                     });
                 }
@@ -2379,7 +2388,7 @@ impl<'a> Checker<'a> {
             self.push(MlpError::UnknownFunction {
                 src: self.src(name.span),
                 at: name.span.into(),
-                name: name.name.clone(),
+                name: name.name.to_string(),
             });
             return None;
         }
@@ -2447,10 +2456,10 @@ impl<'a> Checker<'a> {
                 return None;
             }
         }
-        Some(Value::Secret {
-            name: secret_name,
-            key,
-        })
+        Some(Value::Secret(Box::new(hir::SecretRef {
+            name: secret_name.into(),
+            key: key.map(Into::into),
+        })))
     }
 
     fn cron(&mut self, expr: &Expr) -> Option<Value> {
@@ -2477,7 +2486,7 @@ impl<'a> Checker<'a> {
                 return None;
             }
             out.push(Spanned {
-                value: Value::Str(vec![StrPart::Text(text)]),
+                value: Value::Str(vec![StrPart::Text(text.into())]),
                 span: it.span,
             });
         }
@@ -2530,7 +2539,7 @@ impl<'a> Checker<'a> {
             fail(self, "it has no host", None);
             return None;
         }
-        Some(Value::Str(vec![StrPart::Text(text)]))
+        Some(Value::Str(vec![StrPart::Text(text.into())]))
     }
 
     // ----- values ---------------------------------------------------------------
@@ -2677,7 +2686,8 @@ impl<'a> Checker<'a> {
                         },
                     );
                 }
-                (Value::Map(out), Ty::Map)
+                out.shrink_to_fit();
+                (Value::Map(Box::new(out)), Ty::Map)
             }
             ExprKind::Call(call) => {
                 let name = &call.name;
@@ -2692,7 +2702,7 @@ impl<'a> Checker<'a> {
                     self.push(MlpError::UnknownFunction {
                         src: self.src(name.span),
                         at: name.span.into(),
-                        name: name.name.clone(),
+                        name: name.name.to_string(),
                     });
                 }
                 return None;
@@ -2735,7 +2745,7 @@ impl<'a> Checker<'a> {
                     });
                     return None;
                 }
-                return Some((Ref::Item(segs.get(1).map(|s| s.to_string())), Ty::Any));
+                return Some((Ref::Item(segs.get(1).map(|s| Text::from(*s))), Ty::Any));
             }
             ["run", field] => {
                 let f = match *field {
@@ -2795,7 +2805,7 @@ impl<'a> Checker<'a> {
                 self.push(MlpError::UnknownName {
                     src: self.src(first.span),
                     at: first.span.into(),
-                    name: first.name.clone(),
+                    name: first.name.to_string(),
                     help,
                 });
                 None
@@ -2805,7 +2815,7 @@ impl<'a> Checker<'a> {
                 stage: current,
                 ..
             } => {
-                if let Some(ty) = pcx.params.get(&first.name) {
+                if let Some(ty) = pcx.params.get(first.name.as_str()) {
                     if segs.len() > 1 {
                         self.push(MlpError::TypeMismatch {
                             src: self.src(r.span),
@@ -2818,7 +2828,7 @@ impl<'a> Checker<'a> {
                     }
                     return Some((Ref::Param(first.name.clone()), ty.clone()));
                 }
-                let Some(&target) = pcx.stage_index.get(&first.name) else {
+                let Some(&target) = pcx.stage_index.get(first.name.as_str()) else {
                     let candidates = pcx
                         .params
                         .keys()
@@ -2827,7 +2837,7 @@ impl<'a> Checker<'a> {
                     self.push(MlpError::UnknownName {
                         src: self.src(first.span),
                         at: first.span.into(),
-                        name: first.name.clone(),
+                        name: first.name.to_string(),
                         help: did_you_mean(&first.name, candidates),
                     });
                     return None;
@@ -2853,7 +2863,7 @@ impl<'a> Checker<'a> {
                     self.push(MlpError::StageAsValue {
                         src: self.src(r.span),
                         at: r.span.into(),
-                        name: first.name.clone(),
+                        name: first.name.to_string(),
                         help: Some(help),
                     });
                     return None;
@@ -2883,7 +2893,7 @@ impl<'a> Checker<'a> {
                         Some(ty) => Some((
                             Ref::Output {
                                 stage: target,
-                                output: segs[1].to_string(),
+                                output: segs[1].into(),
                             },
                             ty.clone(),
                         )),
@@ -2937,7 +2947,7 @@ impl<'a> Checker<'a> {
             });
             return None;
         }
-        if !sig.metrics.contains(&metric.name) {
+        if !sig.metrics.iter().any(|m| *m == metric.name) {
             let help =
                 did_you_mean(&metric.name, sig.metrics.iter().map(String::as_str)).or_else(|| {
                     Some(format!(
@@ -2949,7 +2959,7 @@ impl<'a> Checker<'a> {
                 src: self.src(metric.span),
                 at: metric.span.into(),
                 stage: sig.name.clone(),
-                metric: metric.name.clone(),
+                metric: metric.name.to_string(),
                 help,
             });
             return None;

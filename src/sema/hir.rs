@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::schema::StageKind;
 use super::types::Ty;
 use crate::source::Span;
-use crate::syntax::ast::{BinOp, UnaryOp};
+use crate::syntax::ast::{BinOp, Text, UnaryOp};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Program {
@@ -24,14 +24,14 @@ pub struct Spanned<T> {
     pub span: Span,
 }
 
-pub type Fields = IndexMap<String, Spanned<Value>>;
+pub type Fields = IndexMap<Text, Spanned<Value>>;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Template {
     /// As a stage names it: `terraform.plan`, or `NAME` in the same file.
-    pub name: String,
+    pub name: Text,
     /// DNS-1123 form of the qualified name, unique across the program.
-    pub dns_name: String,
+    pub dns_name: Text,
     pub kind: StageKind,
     pub inputs: Vec<Input>,
     pub outputs: Vec<Output>,
@@ -42,7 +42,7 @@ pub struct Template {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Input {
-    pub name: String,
+    pub name: Text,
     pub ty: Ty,
     pub default: Option<Spanned<Value>>,
     pub span: Span,
@@ -50,18 +50,18 @@ pub struct Input {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Output {
-    pub name: String,
+    pub name: Text,
     pub ty: Ty,
-    pub path: String,
+    pub path: Text,
     pub span: Span,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Pipeline {
-    pub name: String,
+    pub name: Text,
     /// Where the name is written, for diagnostics about the whole pipeline.
     pub name_span: Span,
-    pub dns_name: String,
+    pub dns_name: Text,
     pub params: Vec<Param>,
     /// `description`, `schedule`, `namespace`, `mlflow`, ...
     pub settings: Fields,
@@ -74,8 +74,8 @@ pub struct Pipeline {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Param {
-    pub name: String,
-    pub dns_name: String,
+    pub name: Text,
+    pub dns_name: Text,
     pub ty: Ty,
     pub default: Option<Spanned<Value>>,
     pub span: Span,
@@ -83,8 +83,8 @@ pub struct Param {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Stage {
-    pub name: String,
-    pub dns_name: String,
+    pub name: Text,
+    pub dns_name: Text,
     pub kind: StageKind,
     pub uses: Option<TemplateUse>,
     /// The stage's own fields (overriding its template's).
@@ -103,7 +103,7 @@ pub struct TemplateUse {
     /// Index into [`Program::templates`].
     pub template: usize,
     /// Every input of the template, supplied or defaulted.
-    pub args: IndexMap<String, Spanned<Value>>,
+    pub args: IndexMap<Text, Spanned<Value>>,
     pub span: Span,
 }
 
@@ -132,41 +132,47 @@ pub enum Value {
     Bool(bool),
     Duration {
         secs: f64,
-        text: String,
+        text: Text,
     },
-    Quantity(String),
+    Quantity(Text),
     List(Vec<Spanned<Value>>),
-    Map(IndexMap<String, Spanned<Value>>),
+    /// Boxed, as the rare `Secret` is: a value is then no bigger than a
+    /// reference, and a large program holds hundreds of thousands of them.
+    Map(Box<IndexMap<Text, Spanned<Value>>>),
     Ref(Ref),
-    Secret {
-        name: String,
-        key: Option<String>,
-    },
+    Secret(Box<SecretRef>),
     /// A stage named in `after`.
     Stage(usize),
 }
 
+/// `secret("name", "key")`
+#[derive(Debug, Clone, Serialize)]
+pub struct SecretRef {
+    pub name: Text,
+    pub key: Option<Text>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub enum StrPart {
-    Text(String),
+    Text(Text),
     Ref(Ref),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub enum Ref {
-    Param(String),
-    Input(String),
+    Param(Text),
+    Input(Text),
     /// A declared or built-in output of a stage (`run_id`, `model`, `version`, ...).
     Output {
         stage: usize,
-        output: String,
+        output: Text,
     },
     Metric {
         stage: usize,
-        name: String,
+        name: Text,
     },
     /// The current `for_each` element, or one key of it.
-    Item(Option<String>),
+    Item(Option<Text>),
     Run(RunField),
 }
 

@@ -123,17 +123,11 @@ impl Loader<'_> {
         qualifier: Option<String>,
     ) -> usize {
         let (text, utf8_error) = match std::str::from_utf8(bytes) {
-            Ok(t) => (t.to_string(), None),
-            Err(e) => (
-                String::from_utf8_lossy(bytes).into_owned(),
-                Some(e.valid_up_to()),
-            ),
+            // Straight into the shared text: no intermediate copy.
+            Ok(t) => (std::sync::Arc::<str>::from(t), None),
+            Err(e) => (String::from_utf8_lossy(bytes).into(), Some(e.valid_up_to())),
         };
-        let source = self.sources.add(SourceFile {
-            name,
-            text: text.into(),
-            path,
-        });
+        let source = self.sources.add(SourceFile { name, text, path });
         let index = self.modules.len();
         self.modules.push(Module {
             source,
@@ -200,17 +194,17 @@ impl Loader<'_> {
             let Some(alias) = self.alias(source, import) else {
                 continue;
             };
-            if let Some(first) = seen.get(&alias.name) {
+            if let Some(first) = seen.get(alias.name.as_str()) {
                 self.diags.push(MlpError::Duplicate {
                     src: self.sources.named(source),
                     what: "import alias".into(),
-                    name: alias.name.clone(),
+                    name: alias.name.to_string(),
                     again: alias.span.into(),
                     first: (*first).into(),
                 });
                 continue;
             }
-            seen.insert(alias.name.clone(), alias.span);
+            seen.insert(alias.name.to_string(), alias.span);
             if let Some(module) = self.import(index, import) {
                 out.push(ModuleImport { alias, module });
             }
@@ -241,7 +235,7 @@ impl Loader<'_> {
                     return None;
                 }
                 ast::Ident {
-                    name: stem.to_string(),
+                    name: stem.into(),
                     span: *span,
                 }
             }
@@ -250,7 +244,7 @@ impl Loader<'_> {
             self.diags.push(MlpError::ReservedName {
                 src: self.sources.named(source),
                 at: alias.span.into(),
-                name: alias.name.clone(),
+                name: alias.name.to_string(),
                 what: "an import".into(),
             });
             return None;

@@ -7,9 +7,13 @@ use serde::Serialize;
 
 use crate::source::Span;
 
+/// Names and short texts: held inline up to 24 bytes, so the many small
+/// strings of a large file cost no allocation each.
+pub type Text = compact_str::CompactString;
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Ident {
-    pub name: String,
+    pub name: Text,
     pub span: Span,
 }
 
@@ -154,7 +158,7 @@ impl TemplateRef {
     pub fn display(&self) -> String {
         match &self.module {
             Some(m) => format!("{}.{}", m.name, self.name.name),
-            None => self.name.name.clone(),
+            None => self.name.name.to_string(),
         }
     }
 }
@@ -237,16 +241,16 @@ pub struct Call {
 
 #[derive(Debug, Clone, Serialize)]
 pub enum StrPart {
-    Text(String),
+    Text(Text),
     Interp(Reference),
 }
 
 /// A number with a unit: `64Gi`, `500m`, `30s`, `1h30m`.
 #[derive(Debug, Clone, Serialize)]
 pub struct UnitNumber {
-    pub text: String,
+    pub text: Text,
     /// The canonical Kubernetes quantity, when the unit is a quantity suffix.
-    pub quantity: Option<String>,
+    pub quantity: Option<Text>,
     /// Whole seconds, when the text is a duration.
     pub duration_secs: Option<f64>,
 }

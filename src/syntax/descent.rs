@@ -141,7 +141,7 @@ impl<'t> Parser<'t> {
         let start = self.pos;
         self.ident_end()?;
         Some(Ident {
-            name: self.text[start..self.pos].to_string(),
+            name: self.text[start..self.pos].into(),
             span: self.span(start, self.pos),
         })
     }
@@ -688,7 +688,10 @@ impl<'t> Parser<'t> {
         let start = self.pos;
         let key = if self.peek() == b'"' {
             let (name, span) = self.plain_string()?;
-            Ident { name, span }
+            Ident {
+                name: name.into(),
+                span,
+            }
         } else {
             self.ident()?
         };

@@ -225,7 +225,7 @@ fn field(cx: &Cx, p: Pair<'_, Rule>) -> Result<Field> {
 
 fn ident(cx: &Cx, p: Pair<'_, Rule>) -> Ident {
     Ident {
-        name: p.as_str().to_string(),
+        name: p.as_str().into(),
         span: cx.span(&p),
     }
 }
@@ -280,7 +280,7 @@ fn map_entry(cx: &Cx, p: Pair<'_, Rule>) -> Result<MapEntry> {
             let s = c.expect(Rule::string)?;
             let key_span = cx.span(&s);
             Ident {
-                name: plain_string(cx, s, "a map key")?,
+                name: plain_string(cx, s, "a map key")?.into(),
                 span: key_span,
             }
         }

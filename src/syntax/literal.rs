@@ -4,7 +4,7 @@
 
 use std::ops::Range;
 
-use super::ast::{ExprKind, Ident, Reference, StrPart, UnitNumber};
+use super::ast::{ExprKind, Ident, Reference, StrPart, Text, UnitNumber};
 use crate::source::{SourceId, Span};
 
 /// Something inside a string literal that is not plain text.
@@ -86,7 +86,7 @@ fn push_text(parts: &mut Vec<StrPart>, text: &str) {
     if let Some(StrPart::Text(last)) = parts.last_mut() {
         last.push_str(text);
     } else {
-        parts.push(StrPart::Text(text.to_string()));
+        parts.push(StrPart::Text(text.into()));
     }
 }
 
@@ -196,7 +196,7 @@ pub(crate) fn unit_number(text: &str) -> Result<UnitNumber, BadUnit> {
     let (digits, unit) = text.split_at(split);
     let quantity = QUANTITY_SUFFIXES
         .contains(&unit)
-        .then(|| text.to_string())
+        .then(|| Text::from(text))
         .filter(|_| digits.parse::<f64>().is_ok_and(f64::is_finite));
     let duration_secs = parse_duration(text);
     if quantity.is_none() && duration_secs.is_none() {
@@ -215,7 +215,7 @@ pub(crate) fn unit_number(text: &str) -> Result<UnitNumber, BadUnit> {
         });
     }
     Ok(UnitNumber {
-        text: text.to_string(),
+        text: text.into(),
         quantity,
         duration_secs,
     })
@@ -261,7 +261,7 @@ pub(crate) fn reference(source: SourceId, start: usize, text: &str) -> Reference
     let mut offset = start;
     for name in text.split('.') {
         segments.push(Ident {
-            name: name.to_string(),
+            name: name.into(),
             span: Span::new(source, offset, offset + name.len()),
         });
         offset += name.len() + 1;
