@@ -11,6 +11,7 @@
 //! stage share one enum, [`diag::MlpError`], with codes from one registry.
 
 pub mod cli;
+pub mod collections;
 pub mod diag;
 pub mod emit;
 pub mod graph;

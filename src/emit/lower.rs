@@ -7,9 +7,10 @@
 //! inputs of the consuming template fed by `{{tasks.s.outputs...}}` in the
 //! DAG. Values that reach a shell script travel in environment variables.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 
-use indexmap::IndexMap;
+use crate::collections::{HashMap, HashSet, IndexMap};
+
 use k8s_openapi::api::core::v1::{
     Container, EnvVar, LocalObjectReference, PersistentVolumeClaimVolumeSource,
     ResourceRequirements, Toleration, Volume, VolumeMount,
@@ -80,8 +81,8 @@ pub fn lower_into(
         plan: &plan,
         sink,
         template_names: Names::default(),
-        shared: HashMap::new(),
-        folding: IndexMap::new(),
+        shared: HashMap::default(),
+        folding: IndexMap::default(),
         tasks: Vec::new(),
     };
     let entry = out.template_names.fresh("main");
@@ -487,7 +488,7 @@ fn merge_fields(program: &Program, pipeline: &Pipeline, stage: &Stage) -> Fields
         layers.push(t);
     }
     layers.push(&stage.fields);
-    let mut out = Fields::new();
+    let mut out = Fields::default();
     for (depth, layer) in layers.iter().enumerate() {
         let own = depth == layers.len() - 1;
         for (name, field) in layer.iter() {
@@ -530,7 +531,7 @@ fn skippable_tasks(
             || s.fields.contains_key("for_each");
         may_skip[i] = own || s.deps.iter().any(|d| may_skip[d.stage]);
     }
-    let mut out = HashSet::new();
+    let mut out = HashSet::default();
     for (i, skip) in may_skip.into_iter().enumerate() {
         if skip {
             out.insert(task_of[i].clone());
@@ -567,7 +568,7 @@ fn merge_field(out: &mut Fields, name: &str, field: &Spanned<Value>) {
 }
 
 fn stage_outputs(program: &Program, stage: &Stage) -> IndexMap<String, OutputInfo> {
-    let mut out = IndexMap::new();
+    let mut out = IndexMap::default();
     let declared = stage
         .uses
         .as_ref()
@@ -664,11 +665,11 @@ impl<'a, 'p> Pod<'a, 'p> {
         Pod {
             plan,
             declared,
-            params: IndexMap::new(),
-            artifacts: IndexMap::new(),
+            params: IndexMap::default(),
+            artifacts: IndexMap::default(),
             deps: BTreeSet::new(),
             key_parts: BTreeSet::new(),
-            folded: IndexMap::new(),
+            folded: IndexMap::default(),
         }
     }
 
@@ -1059,7 +1060,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             ..Default::default()
         };
         let mut deps = BTreeSet::new();
-        let mut folded = HashSet::new();
+        let mut folded = HashSet::default();
         let implicit: IndexMap<String, String> = match uses.filter(|_| shares) {
             Some(u) => {
                 let shared = self.shared_template(u.template, stage.tracked);
@@ -1288,7 +1289,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         }
         let plan = self.plan;
         let hir = &plan.program.templates[index];
-        let mut fields = Fields::new();
+        let mut fields = Fields::default();
         for (name, field) in plan.pipeline.defaults.iter() {
             if matches!(schema::stage_field(name, Some(hir.kind)), Some(Ok(_))) {
                 fields.insert(name.clone(), field.clone());
@@ -1299,7 +1300,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         }
         // An input every sharing stage sets to the same global value (a
         // literal or one workflow parameter) is written into the template.
-        let mut folded: IndexMap<String, (String, String)> = IndexMap::new();
+        let mut folded: IndexMap<String, (String, String)> = IndexMap::default();
         let users: Vec<&Stage> = plan
             .pipeline
             .stages
@@ -1338,7 +1339,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             tracked,
             None,
         );
-        let mut implicit = IndexMap::new();
+        let mut implicit = IndexMap::default();
         for (p, value) in &built.params {
             if !hir.inputs.iter().any(|i| i.name == p) {
                 implicit.insert(p.clone(), value.clone());
@@ -1835,7 +1836,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             }),
             ..Default::default()
         });
-        let mut apply_fields = Fields::new();
+        let mut apply_fields = Fields::default();
         for k in ["timeout", "retries", "labels", "annotations"] {
             if let Some(f) = fields.get(k) {
                 apply_fields.insert(k.into(), f.clone());

@@ -1,9 +1,7 @@
 //! Name resolution and checking: templates, pipelines, stages and fields.
 //! Every problem is pushed and checking goes on, so one run reports them all.
 
-use std::collections::{HashMap, HashSet};
-
-use indexmap::IndexMap;
+use crate::collections::{HashMap, HashSet, IndexMap};
 
 use super::hir::{self, Cond, Dep, DepKind, Fields, Ref, RunField, Spanned, StrPart, Value};
 use super::schema::{self, FieldSpec, FieldTy, MapKind, StageKind};
@@ -114,7 +112,7 @@ impl<'a> Checker<'a> {
             modules,
             diags: Diagnostics::default(),
             templates: Vec::new(),
-            template_index: HashMap::new(),
+            template_index: HashMap::default(),
             deps: Vec::new(),
         }
     }
@@ -195,9 +193,9 @@ impl<'a> Checker<'a> {
 
     /// Reports names defined twice and names that collide once lowered.
     fn unique_names(&mut self, names: &[&Ident], what: &str) -> HashSet<usize> {
-        let mut by_name: HashMap<&str, &Ident> = HashMap::new();
-        let mut by_dns: HashMap<String, &Ident> = HashMap::new();
-        let mut duplicates = HashSet::new();
+        let mut by_name: HashMap<&str, &Ident> = HashMap::default();
+        let mut by_dns: HashMap<String, &Ident> = HashMap::default();
+        let mut duplicates = HashSet::default();
         for (i, ident) in names.iter().enumerate() {
             if let Some(first) = by_name.get(ident.name.as_str()) {
                 self.push(MlpError::Duplicate {
@@ -542,7 +540,7 @@ impl<'a> Checker<'a> {
         }
 
         let mut params = Vec::new();
-        let mut param_types = IndexMap::new();
+        let mut param_types = IndexMap::default();
         for (i, d) in param_decls.iter().enumerate() {
             let Some(ty) = self.type_expr(&d.ty) else {
                 continue;
@@ -576,7 +574,7 @@ impl<'a> Checker<'a> {
         let mut pcx = PipelineCx {
             params: param_types,
             stages: Vec::new(),
-            stage_index: HashMap::new(),
+            stage_index: HashMap::default(),
         };
         for (i, s) in stage_decls.iter().enumerate() {
             let sig = self.stage_sig(module, s);
@@ -601,7 +599,7 @@ impl<'a> Checker<'a> {
         );
         let defaults = match defaults_block {
             Some(item) => self.defaults(item, &pcx),
-            None => Fields::new(),
+            None => Fields::default(),
         };
 
         let mlflow = settings.get("mlflow");
@@ -677,15 +675,15 @@ impl<'a> Checker<'a> {
     /// `defaults { ... }`: any stage field, with no stage outputs in it.
     fn defaults(&mut self, item: Item, pcx: &PipelineCx) -> Fields {
         let Some(items) = self.record_items(item.node, "`defaults`") else {
-            return Fields::new();
+            return Fields::default();
         };
         let scope = Scope::Pipeline {
             pcx,
             stage: None,
             for_each: false,
         };
-        let mut fields = Fields::new();
-        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut fields = Fields::default();
+        let mut seen: HashMap<&str, Span> = HashMap::default();
         for it in items {
             if !self.first_time(&mut seen, it.key, "field") {
                 continue;
@@ -809,7 +807,7 @@ impl<'a> Checker<'a> {
             .and_then(|r| self.resolve_template(module, r))
             .flatten()
             .map(|i| &self.templates[i]);
-        let mut outputs: IndexMap<String, Ty> = IndexMap::new();
+        let mut outputs: IndexMap<String, Ty> = IndexMap::default();
         if let Some(t) = template {
             for o in &t.outputs {
                 outputs.insert(o.name.to_string(), o.ty.clone());
@@ -931,8 +929,8 @@ impl<'a> Checker<'a> {
         let inputs: Vec<hir::Input> = template
             .map(|t| self.templates[t].inputs.clone())
             .unwrap_or_default();
-        let mut args: IndexMap<Text, Spanned<Value>> = IndexMap::new();
-        let mut supplied: HashSet<String> = HashSet::new();
+        let mut args: IndexMap<Text, Spanned<Value>> = IndexMap::default();
+        let mut supplied: HashSet<String> = HashSet::default();
         let mut field_entries: Vec<&Entry> = Vec::new();
         for entry in &s.body.entries {
             match entry {
@@ -1059,7 +1057,7 @@ impl<'a> Checker<'a> {
 
         let kind = kind?;
         self.required_fields(s, kind, &fields, template, defaults, sig.tracked);
-        let mut seen_deps = HashSet::new();
+        let mut seen_deps = HashSet::default();
         let deps: Vec<Dep> = std::mem::take(&mut self.deps)
             .into_iter()
             .filter(|d| seen_deps.insert(d.stage))
@@ -1218,10 +1216,10 @@ impl<'a> Checker<'a> {
         place: &str,
         is_template: bool,
     ) -> (Fields, Option<Spanned<Cond>>) {
-        let mut fields = Fields::new();
+        let mut fields = Fields::default();
         let mut when: Option<Spanned<Cond>> = None;
         let mut when_span: Option<Span> = None;
-        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut seen: HashMap<&str, Span> = HashMap::default();
         for &entry in entries {
             let item = match entry {
                 Entry::Field(f) => Item {
@@ -1441,8 +1439,8 @@ impl<'a> Checker<'a> {
         place: &str,
         place_span: Span,
     ) -> Fields {
-        let mut fields = Fields::new();
-        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut fields = Fields::default();
+        let mut seen: HashMap<&str, Span> = HashMap::default();
         for it in items {
             if !self.first_time(&mut seen, it.key, "field") {
                 continue;
@@ -1596,7 +1594,7 @@ impl<'a> Checker<'a> {
                     return None;
                 };
                 let mut out = Vec::with_capacity(items.len());
-                let mut seen: HashMap<String, Span> = HashMap::new();
+                let mut seen: HashMap<String, Span> = HashMap::default();
                 for it in items {
                     let text = match &it.kind {
                         ExprKind::Str(parts) => plain_text(parts),
@@ -1991,8 +1989,8 @@ impl<'a> Checker<'a> {
 
     fn env(&mut self, item: Item, scope: Scope) -> Option<Value> {
         let items = self.record_items(item.node, "`env`")?;
-        let mut out = IndexMap::new();
-        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut out = IndexMap::default();
+        let mut seen: HashMap<&str, Span> = HashMap::default();
         for it in items {
             if !self.first_time(&mut seen, it.key, "environment variable") {
                 continue;
@@ -2063,8 +2061,8 @@ impl<'a> Checker<'a> {
 
     fn params(&mut self, item: Item, scope: Scope) -> Option<Value> {
         let items = self.record_items(item.node, "`params`")?;
-        let mut out = IndexMap::new();
-        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut out = IndexMap::default();
+        let mut seen: HashMap<&str, Span> = HashMap::default();
         for it in items {
             if !self.first_time(&mut seen, it.key, "param") {
                 continue;
@@ -2125,8 +2123,8 @@ impl<'a> Checker<'a> {
     fn str_map(&mut self, item: Item, kind: MapKind, scope: Scope) -> Option<Value> {
         let place = format!("`{}`", item.key.name);
         let items = self.record_items(item.node, &place)?;
-        let mut out = IndexMap::new();
-        let mut seen: HashMap<&str, Span> = HashMap::new();
+        let mut out = IndexMap::default();
+        let mut seen: HashMap<&str, Span> = HashMap::default();
         let what = match kind {
             MapKind::Labels => "label",
             MapKind::Annotations => "annotation",
@@ -2670,8 +2668,8 @@ impl<'a> Checker<'a> {
                 )
             }
             ExprKind::Map(entries) => {
-                let mut out = IndexMap::new();
-                let mut seen: HashMap<&str, Span> = HashMap::new();
+                let mut out = IndexMap::default();
+                let mut seen: HashMap<&str, Span> = HashMap::default();
                 for e in entries {
                     if !self.first_time(&mut seen, &e.key, "map key") {
                         continue;

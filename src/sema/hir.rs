@@ -4,7 +4,7 @@
 //! `defaults`, so the lowering can share one Argo template between all the
 //! stages that use a template.
 
-use indexmap::IndexMap;
+use crate::collections::IndexMap;
 use serde::Serialize;
 
 use super::schema::StageKind;

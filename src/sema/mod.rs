@@ -7,7 +7,7 @@ pub mod hir;
 pub mod schema;
 pub mod types;
 
-use std::collections::HashMap;
+use crate::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostics, MlpError};
@@ -68,7 +68,7 @@ pub fn analyze(name: &str, path: Option<&Path>, bytes: &[u8], loader: &dyn FileL
         loader,
         sources: SourceSet::new(),
         modules: Vec::new(),
-        by_key: HashMap::new(),
+        by_key: HashMap::default(),
         stack: Vec::new(),
         diags: Diagnostics::default(),
     };
@@ -172,7 +172,7 @@ impl Loader<'_> {
     fn imports(&mut self, index: usize, file: &ast::File) -> Vec<ModuleImport> {
         let source = self.modules[index].source;
         let mut first_item: Option<Span> = None;
-        let mut seen: HashMap<String, Span> = HashMap::new();
+        let mut seen: HashMap<String, Span> = HashMap::default();
         let mut out = Vec::new();
         for item in &file.items {
             let ast::Item::Import(import) = item else {
