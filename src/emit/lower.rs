@@ -7,6 +7,7 @@
 //! inputs of the consuming template fed by `{{tasks.s.outputs...}}` in the
 //! DAG. Values that reach a shell script travel in environment variables.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::collections::{HashMap, HashSet, IndexMap};
@@ -293,8 +294,9 @@ struct Plan<'p> {
     resolvers: HashMap<usize, String>,
     /// Stage -> every output (declared, template's and built-in) and its type.
     outputs: Vec<IndexMap<String, OutputInfo>>,
-    /// Stage -> its fields merged: defaults < template < stage.
-    merged: Vec<Fields>,
+    /// Stage -> its fields merged: defaults < template < stage (borrowed
+    /// when the stage's own are all there is, as they mostly are).
+    merged: Vec<Cow<'p, Fields>>,
     /// Tasks that may end Skipped or Omitted (a `when`, a fan-out, or such a
     /// stage upstream): reading their outputs needs `.Succeeded`.
     skippable: HashSet<String>,
@@ -310,7 +312,7 @@ struct OutputInfo {
 impl<'p> Plan<'p> {
     fn new(program: &'p Program, pipeline: &'p Pipeline) -> Self {
         let tracking = tracking(pipeline);
-        let merged: Vec<Fields> = pipeline
+        let merged: Vec<Cow<'p, Fields>> = pipeline
             .stages
             .iter()
             .map(|s| merge_fields(program, pipeline, s))
@@ -477,11 +479,20 @@ fn run_placeholder(f: RunField) -> &'static str {
 
 /// defaults < template < stage; map fields merge key by key. A stage's own
 /// `command` or `script` replaces the template's (and `shell` goes with it).
-fn merge_fields(program: &Program, pipeline: &Pipeline, stage: &Stage) -> Fields {
+fn merge_fields<'p>(
+    program: &'p Program,
+    pipeline: &'p Pipeline,
+    stage: &'p Stage,
+) -> Cow<'p, Fields> {
     let template = stage
         .uses
         .as_ref()
         .map(|u| &program.templates[u.template].fields);
+    let applies = |name: &str| matches!(schema::stage_field(name, Some(stage.kind)), Some(Ok(_)));
+    if template.is_none() && !pipeline.defaults.keys().any(|name| applies(name)) {
+        // Nothing to merge: no copy of the stage's fields.
+        return Cow::Borrowed(&stage.fields);
+    }
     let mut layers: Vec<&Fields> = Vec::new();
     layers.push(&pipeline.defaults);
     if let Some(t) = template {
@@ -492,7 +503,7 @@ fn merge_fields(program: &Program, pipeline: &Pipeline, stage: &Stage) -> Fields
     for (depth, layer) in layers.iter().enumerate() {
         let own = depth == layers.len() - 1;
         for (name, field) in layer.iter() {
-            if depth == 0 && !matches!(schema::stage_field(name, Some(stage.kind)), Some(Ok(_))) {
+            if depth == 0 && !applies(name) {
                 continue; // a default for a field this kind does not have
             }
             if own && (name == "command" || name == "script") {
@@ -503,7 +514,7 @@ fn merge_fields(program: &Program, pipeline: &Pipeline, stage: &Stage) -> Fields
             merge_field(&mut out, name, field);
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// Task names of stages that may end Skipped or Omitted, and their helper
@@ -1757,7 +1768,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             .unwrap_or_else(|| format!("{}-resolve", plan.task_of[i]));
         let resolve_name = self.template_names.fresh(&resolve_task);
         let resolve = step_template(resolve_name, container, ["storage_uri", "version"]);
-        let mut resolve_fields = fields.clone();
+        let mut resolve_fields = fields.clone().into_owned();
         resolve_fields.shift_remove("resources");
         resolve_fields.shift_remove("service_account");
         resolve_fields.shift_remove("timeout");
