@@ -88,7 +88,7 @@ enum Style {
 impl Emitter<'_> {
     fn start_line(&mut self) {
         if self.column == 0 && self.base > 0 {
-            self.out.extend(std::iter::repeat_n(' ', self.base));
+            push_spaces(self.out, self.base);
         }
     }
 
@@ -135,8 +135,10 @@ impl Emitter<'_> {
         if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
             self.put_break();
         }
-        while self.column < indent {
-            self.put(' ');
+        if self.column < indent {
+            self.start_line();
+            push_spaces(self.out, indent - self.column);
+            self.column = indent;
         }
         self.whitespace = true;
         self.indention = true;
@@ -365,6 +367,16 @@ impl Emitter<'_> {
     }
 }
 
+fn push_spaces(out: &mut String, count: usize) {
+    const SPACES: &str = "                                                                ";
+    let mut left = count;
+    while left > 0 {
+        let n = left.min(SPACES.len());
+        out.push_str(&SPACES[..n]);
+        left -= n;
+    }
+}
+
 /// What libyaml's `analyze_scalar` learns of a value (block context only).
 struct Analysis {
     multiline: bool,
@@ -402,6 +414,15 @@ impl Analysis {
                 unicode_breaks: false,
             };
         }
+        // Most text is ASCII: walk its bytes as chars, sparing the decoding.
+        if value.is_ascii() {
+            Self::scan(value, value.bytes().map(char::from))
+        } else {
+            Self::scan(value, value.chars())
+        }
+    }
+
+    fn scan(value: &str, mut chars: impl Iterator<Item = char>) -> Analysis {
         let mut block_indicators = value.starts_with("---") || value.starts_with("...");
         let (mut line_breaks, mut special_characters) = (false, false);
         let (mut leading_space, mut leading_break) = (false, false);
@@ -410,10 +431,10 @@ impl Analysis {
         let (mut previous_space, mut previous_break) = (false, false);
         let mut unicode_breaks = false;
         let mut preceded_by_whitespace = true;
-        let mut chars = value.chars().peekable();
         let mut first = true;
-        while let Some(c) = chars.next() {
-            let next = chars.peek().copied();
+        let mut next = chars.next();
+        while let Some(c) = next {
+            next = chars.next();
             let followed_by_whitespace = is_blankz(next);
             if first {
                 if matches!(
@@ -496,19 +517,24 @@ impl Analysis {
     }
 }
 
-/// Text that every rule writes plain, as most names, images and paths are:
-/// it starts with a letter, `_` or `/`, holds only letters, digits and
-/// `_./-=+@%~` and non-final colons (so nothing in it is a YAML indicator,
-/// a blank or a break), and is not a word that reads as a bool or null.
-/// `string_style` and `Analysis::of` choose plain for all of it; checking
-/// here first spares their work on the common case.
+/// Text that every rule writes plain, as most names, images, paths,
+/// quantities and flags are: it holds only letters, digits, `_./-=+@%~` and
+/// non-final colons (so no blank, break or `: `/` #` indicator), starts with
+/// none of `-- . % @ ~` that would begin an indicator or a document marker
+/// (a lone leading `-` is fine before a non-blank), and does not read as a
+/// number, bool or null. `string_style` and `Analysis::of` choose plain for
+/// all of it; checking here first spares their work on the common case.
 fn is_plain_safe(value: &str) -> bool {
     let bytes = value.as_bytes();
-    let Some((&first, rest)) = bytes.split_first() else {
+    let Some(&first) = bytes.first() else {
         return false;
     };
-    (first.is_ascii_alphabetic() || first == b'_' || first == b'/')
-        && rest.iter().all(|&b| {
+    let first_ok = first.is_ascii_alphanumeric()
+        || first == b'_'
+        || first == b'/'
+        || (first == b'-' && bytes.len() > 1 && !value.starts_with("---"));
+    first_ok
+        && bytes.iter().all(|&b| {
             b.is_ascii_alphanumeric()
                 || matches!(
                     b,
@@ -516,10 +542,7 @@ fn is_plain_safe(value: &str) -> bool {
                 )
         })
         && bytes.last() != Some(&b':')
-        && !matches!(
-            value,
-            "true" | "True" | "TRUE" | "false" | "False" | "FALSE" | "null" | "Null" | "NULL"
-        )
+        && !reads_as_non_string(value)
 }
 
 /// The style serde_yaml asks for a string: a literal block for text with
@@ -537,21 +560,39 @@ fn string_style(value: &str) -> Style {
 
 /// serde_yaml's reading of a plain scalar: null, bool, int or float.
 fn reads_as_non_string(v: &str) -> bool {
-    matches!(
-        v,
-        "" | "~"
-            | "null"
-            | "Null"
-            | "NULL"
-            | "true"
-            | "True"
-            | "TRUE"
-            | "false"
-            | "False"
-            | "FALSE"
-    ) || digits_but_not_number(v)
-        || is_int(v)
-        || is_float(v)
+    match v.as_bytes().first() {
+        None => true,
+        Some(b'0'..=b'9' | b'+' | b'-' | b'.') => {
+            // Ints and finite floats hold only digits, signs, dots, hex
+            // letters (exponents included) and the `0x`/`0o` prefixes; the
+            // other numbers serde_yaml reads are the `.inf`/`.nan` words.
+            if v.bytes()
+                .all(|b| b.is_ascii_hexdigit() || matches!(b, b'x' | b'o' | b'+' | b'-' | b'.'))
+            {
+                digits_but_not_number(v) || is_int(v) || is_float(v)
+            } else {
+                matches!(
+                    v,
+                    ".inf"
+                        | ".Inf"
+                        | ".INF"
+                        | "+.inf"
+                        | "+.Inf"
+                        | "+.INF"
+                        | "-.inf"
+                        | "-.Inf"
+                        | "-.INF"
+                        | ".nan"
+                        | ".NaN"
+                        | ".NAN"
+                )
+            }
+        }
+        Some(_) => matches!(
+            v,
+            "~" | "null" | "Null" | "NULL" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE"
+        ),
+    }
 }
 
 /// A leading zero followed by digits is a string in YAML 1.2.
