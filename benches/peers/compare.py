@@ -7,9 +7,13 @@ side, and writes BENCHMARKS.md.
 
 Every tool builds the pipeline of benches/shape.rs with its own idiomatic
 API (benches/peers/*_pipeline.py). Each measurement is a whole process
-(interpreter start, imports, compile, write), timed with a monotonic clock;
-peak RSS comes from /usr/bin/time. The tools alternate within each round,
-so load on the machine falls on all of them alike; the table shows medians.
+(interpreter start, imports, compile, write), timed with a monotonic clock
+from spawn to exit; peak RSS is the process's own `ru_maxrss` (what
+`/usr/bin/time -f %M` prints), read by `wait4` so no wrapper process is
+timed. The tools alternate within each round, so load on the machine falls
+on all of them alike; the table shows medians. mlpc runs take milliseconds,
+so it gets more rounds (`--mlpc-reps`): a median of 5 is at the mercy of
+one slow round.
 """
 import argparse
 import json
@@ -61,15 +65,16 @@ def build():
 
 def measure(cmd, out_file):
     """Runs one whole process; returns (seconds, peak RSS in KiB, output bytes)."""
-    with tempfile.NamedTemporaryFile() as rss:
-        start = time.perf_counter()
-        proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name] + cmd,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        seconds = time.perf_counter() - start
-        if proc.returncode != 0:
-            raise RuntimeError("%s failed:\n%s" % (" ".join(map(str, cmd)), proc.stderr.decode()[-2000:]))
-        peak = int(Path(rss.name).read_text().split()[-1])
-    return seconds, peak, Path(out_file).stat().st_size if out_file else 0
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Read stderr before waiting, so a chatty tool cannot block on a full pipe.
+    stderr = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError("%s failed:\n%s" % (" ".join(map(str, cmd)), stderr.decode()[-2000:]))
+    return seconds, usage.ru_maxrss, Path(out_file).stat().st_size if out_file else 0
 
 
 def tools(n, work, mlpc, with_peers):
@@ -159,7 +164,8 @@ def write_report(results, check_times, versions, args):
              "  `job`/`prep` stages written out; `mlpc (uses)` calls one `template` with `uses`; `mlpc (tracked)` makes",
              "  the training stages tracked `train` stages (MLflow injected into each).",
              "- Medians of the repetitions shown; time is wall-clock for the whole process (start-up included),",
-             "  RSS the peak resident set (`/usr/bin/time -f %M`). KFP 2 writes a PipelineSpec, the others Argo YAML.",
+             "  RSS the peak resident set (the process's `ru_maxrss`, as `/usr/bin/time -f %M` reports it). KFP 2",
+             "  writes a PipelineSpec, the others Argo YAML.",
              ""]
     for n, tools_ in results.items():
         lines += ["## N = %d" % n, "", "| tool | median time | runs | peak RSS | output | time / mlpc |", "|---|---|---|---|---|---|"]
@@ -206,8 +212,9 @@ def write_report(results, check_times, versions, args):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="N = 10 and 1000 only")
-    ap.add_argument("--reps", type=int, default=5, help="repetitions for N <= 1000")
-    ap.add_argument("--large-reps", type=int, default=3, help="repetitions for N >= 5000 (mlpc, Hera)")
+    ap.add_argument("--reps", type=int, default=5, help="repetitions of the peers for N <= 1000")
+    ap.add_argument("--mlpc-reps", type=int, default=21, help="repetitions of mlpc, at every N")
+    ap.add_argument("--large-reps", type=int, default=3, help="repetitions of Hera for N >= 5000")
     ap.add_argument("--kfp-large-reps", type=int, default=1,
                     help="repetitions of KFP at N=5000 (each takes minutes)")
     ap.add_argument("--report", action="store_true",
@@ -229,6 +236,8 @@ def main():
     sizes = [10, 1000] if args.quick else [10, 1000, 5000, 20000]
 
     def reps_for(n, name):
+        if name.startswith("mlpc"):
+            return args.mlpc_reps
         if n <= 1000:
             return args.reps
         if name.startswith("KFP"):
