@@ -2,12 +2,15 @@
 //!
 //! | stage  | module   | input -> output                                   |
 //! |--------|----------|---------------------------------------------------|
-//! | syntax | `syntax` | text -> AST (pest, one builder per grammar rule)   |
+//! | syntax | `syntax` | text -> AST (pest, one builder per grammar rule;   |
+//! |        |          | a hand-written fast path for well-formed files)   |
 //! | sema   | `sema`   | AST + imports -> HIR (names, types, fields)        |
 //! | graph  | `graph`  | HIR -> dependency graph (petgraph), cycle checks   |
 //! | emit   | `emit`   | HIR -> Argo model (k8s-openapi types) -> YAML      |
+//! |        |          | (our serde serializer, byte-equal to serde_yaml)  |
 //!
-//! Every stage is a pure function over its input IR. Diagnostics from every
+//! `docs/performance.md` explains the fast paths and how they are kept
+//! honest. Every stage is a pure function over its input IR. Diagnostics from every
 //! stage share one enum, [`diag::MlpError`], with codes from one registry.
 
 pub mod cli;

@@ -442,12 +442,8 @@ impl<'t> Parser<'t> {
         let mut pending: Vec<BinOp> = Vec::new();
         self.skip();
         let mut end = self.pos;
-        loop {
-            let before = self.pos;
-            let Some(op) = self.infix() else {
-                self.pos = before;
-                break;
-            };
+        // `infix` leaves the cursor alone when no operator follows.
+        while let Some(op) = self.infix() {
             self.count_operator()?;
             self.skip();
             while self.peek() == b'\n' {
