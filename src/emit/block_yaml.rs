@@ -86,6 +86,11 @@ enum Style {
 }
 
 impl Emitter<'_> {
+    fn number(&mut self, text: &str) -> Result<(), Error> {
+        self.scalar(text, Style::Plain);
+        Ok(())
+    }
+
     fn start_line(&mut self) {
         if self.column == 0 && self.base > 0 {
             push_spaces(self.out, self.base);
@@ -645,6 +650,23 @@ struct ScalarKey {
     style: Style,
 }
 
+/// serde has a method per integer width; every one is written as its
+/// decimal text, a plain scalar (`Self::number` says where to).
+macro_rules! integers_as_text {
+    ($ok:ty) => {
+        integers_as_text!($ok; serialize_i8 i8, serialize_i16 i16, serialize_i32 i32,
+            serialize_i64 i64, serialize_i128 i128, serialize_u8 u8, serialize_u16 u16,
+            serialize_u32 u32, serialize_u64 u64, serialize_u128 u128);
+    };
+    ($ok:ty; $($method:ident $int:ty),*) => {
+        $(
+            fn $method(self, v: $int) -> Result<$ok, Error> {
+                self.number(itoa::Buffer::new().format(v))
+            }
+        )*
+    };
+}
+
 impl<'a, 'o> ser::Serializer for &'a mut Emitter<'o> {
     type Ok = ();
     type Error = Error;
@@ -661,49 +683,7 @@ impl<'a, 'o> ser::Serializer for &'a mut Emitter<'o> {
         Ok(())
     }
 
-    fn serialize_i8(self, v: i8) -> Result<(), Error> {
-        self.serialize_i64(v.into())
-    }
-
-    fn serialize_i16(self, v: i16) -> Result<(), Error> {
-        self.serialize_i64(v.into())
-    }
-
-    fn serialize_i32(self, v: i32) -> Result<(), Error> {
-        self.serialize_i64(v.into())
-    }
-
-    fn serialize_i64(self, v: i64) -> Result<(), Error> {
-        self.scalar(itoa::Buffer::new().format(v), Style::Plain);
-        Ok(())
-    }
-
-    fn serialize_i128(self, v: i128) -> Result<(), Error> {
-        self.scalar(itoa::Buffer::new().format(v), Style::Plain);
-        Ok(())
-    }
-
-    fn serialize_u8(self, v: u8) -> Result<(), Error> {
-        self.serialize_u64(v.into())
-    }
-
-    fn serialize_u16(self, v: u16) -> Result<(), Error> {
-        self.serialize_u64(v.into())
-    }
-
-    fn serialize_u32(self, v: u32) -> Result<(), Error> {
-        self.serialize_u64(v.into())
-    }
-
-    fn serialize_u64(self, v: u64) -> Result<(), Error> {
-        self.scalar(itoa::Buffer::new().format(v), Style::Plain);
-        Ok(())
-    }
-
-    fn serialize_u128(self, v: u128) -> Result<(), Error> {
-        self.scalar(itoa::Buffer::new().format(v), Style::Plain);
-        Ok(())
-    }
+    integers_as_text!(());
 
     fn serialize_f32(self, v: f32) -> Result<(), Error> {
         self.serialize_f64(v.into())
@@ -870,12 +850,7 @@ impl<'a, 'o> Collection<'a, 'o> {
     }
 
     fn end_sequence(self) -> Result<(), Error> {
-        if self.first {
-            self.emitter.empty_collection("[", "]");
-        } else {
-            self.emitter.pop_indent();
-        }
-        Ok(())
+        self.end("[]")
     }
 
     fn key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
@@ -895,8 +870,14 @@ impl<'a, 'o> Collection<'a, 'o> {
     }
 
     fn end_mapping(self) -> Result<(), Error> {
+        self.end("{}")
+    }
+
+    /// Closes the collection: an empty one is written in its flow form
+    /// (`empty`), a block one just ends its indentation.
+    fn end(self, empty: &str) -> Result<(), Error> {
         if self.first {
-            self.emitter.empty_collection("{", "}");
+            self.emitter.empty_collection(&empty[..1], &empty[1..]);
         } else {
             self.emitter.pop_indent();
         }
@@ -904,44 +885,28 @@ impl<'a, 'o> Collection<'a, 'o> {
     }
 }
 
-impl ser::SerializeSeq for Collection<'_, '_> {
-    type Ok = ();
-    type Error = Error;
+/// serde's three sequence traits differ only in a method name; all write a
+/// block sequence.
+macro_rules! sequence_trait {
+    ($trait:ident, $method:ident) => {
+        impl ser::$trait for Collection<'_, '_> {
+            type Ok = ();
+            type Error = Error;
 
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+                self.element(value)
+            }
 
-    fn end(self) -> Result<(), Error> {
-        self.end_sequence()
-    }
+            fn end(self) -> Result<(), Error> {
+                self.end_sequence()
+            }
+        }
+    };
 }
 
-impl ser::SerializeTuple for Collection<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-
-    fn end(self) -> Result<(), Error> {
-        self.end_sequence()
-    }
-}
-
-impl ser::SerializeTupleStruct for Collection<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-
-    fn end(self) -> Result<(), Error> {
-        self.end_sequence()
-    }
-}
+sequence_trait!(SerializeSeq, serialize_element);
+sequence_trait!(SerializeTuple, serialize_element);
+sequence_trait!(SerializeTupleStruct, serialize_field);
 
 impl ser::SerializeMap for Collection<'_, '_> {
     type Ok = ();
@@ -983,6 +948,10 @@ impl ser::SerializeStruct for Collection<'_, '_> {
 struct KeyReader;
 
 impl KeyReader {
+    fn number(self, text: &str) -> Result<ScalarKey, Error> {
+        Self::text(text, Style::Plain)
+    }
+
     fn text(text: impl Into<String>, style: Style) -> Result<ScalarKey, Error> {
         Ok(ScalarKey {
             text: text.into(),
@@ -1010,37 +979,7 @@ impl ser::Serializer for KeyReader {
         Self::text(if v { "true" } else { "false" }, Style::Plain)
     }
 
-    fn serialize_i8(self, v: i8) -> Result<ScalarKey, Error> {
-        self.serialize_i64(v.into())
-    }
-
-    fn serialize_i16(self, v: i16) -> Result<ScalarKey, Error> {
-        self.serialize_i64(v.into())
-    }
-
-    fn serialize_i32(self, v: i32) -> Result<ScalarKey, Error> {
-        self.serialize_i64(v.into())
-    }
-
-    fn serialize_i64(self, v: i64) -> Result<ScalarKey, Error> {
-        Self::text(itoa::Buffer::new().format(v), Style::Plain)
-    }
-
-    fn serialize_u8(self, v: u8) -> Result<ScalarKey, Error> {
-        self.serialize_u64(v.into())
-    }
-
-    fn serialize_u16(self, v: u16) -> Result<ScalarKey, Error> {
-        self.serialize_u64(v.into())
-    }
-
-    fn serialize_u32(self, v: u32) -> Result<ScalarKey, Error> {
-        self.serialize_u64(v.into())
-    }
-
-    fn serialize_u64(self, v: u64) -> Result<ScalarKey, Error> {
-        Self::text(itoa::Buffer::new().format(v), Style::Plain)
-    }
+    integers_as_text!(ScalarKey);
 
     fn serialize_f32(self, _: f32) -> Result<ScalarKey, Error> {
         Err(non_scalar_key())
