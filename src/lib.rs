@@ -24,5 +24,5 @@ pub mod stdlib;
 pub mod syntax;
 
 pub use diag::{Diagnostics, MlpError};
-pub use sema::{analyze, Analysis, FileLoader, FsLoader};
+pub use sema::{analyze, analyze_keeping_ast, Analysis, FileLoader, FsLoader};
 pub use source::{SourceFile, SourceId, SourceSet, Span};

@@ -216,7 +216,7 @@ fn check(cli: &Cli, files: &[PathBuf]) -> Outcome {
 }
 
 fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> Outcome {
-    let mut analysis = match analyze_path(file) {
+    let analysis = match analyze_path(file) {
         Ok(a) => a,
         Err(message) => {
             eprintln!("mlpc: {message}");
@@ -225,7 +225,6 @@ fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> 
     };
     // The syntax tree is not needed any more: free it before the Argo
     // model is built, which keeps the peak memory down on large pipelines.
-    drop(analysis.ast.take());
     let Some(program) = analysis.program.as_ref() else {
         let all: Vec<&MlpError> = analysis.diagnostics.items.iter().collect();
         print_diagnostics(cli, &all);
@@ -402,7 +401,9 @@ fn explain(code: Option<&str>) -> Outcome {
 }
 
 fn debug(cli: &Cli, what: DebugWhat, file: &Path) -> Outcome {
-    let analysis = match analyze_path(file) {
+    let analysis = match read_input(file).map(|(name, disk_path, bytes)| {
+        crate::sema::analyze_keeping_ast(&name, disk_path.as_deref(), &bytes, &FsLoader)
+    }) {
         Ok(a) => a,
         Err(message) => {
             eprintln!("mlpc: {message}");

@@ -34,6 +34,8 @@ pub(crate) struct Checked {
 pub(crate) struct Checker<'a> {
     sources: &'a SourceSet,
     modules: &'a [Module],
+    /// Module -> whether its file parsed (its templates can be looked up).
+    loaded: Vec<bool>,
     diags: Diagnostics,
     templates: Vec<hir::Template>,
     /// `(module, name)` -> template index; `None` marks a template too broken
@@ -106,10 +108,28 @@ impl Node<'_> {
 }
 
 impl<'a> Checker<'a> {
-    pub fn new(sources: &'a SourceSet, modules: &'a [Module]) -> Self {
+    /// `root_parsed`: whether the root module's file parsed (its AST is
+    /// handed to `run` rather than left in `modules`).
+    pub fn new(
+        sources: &'a SourceSet,
+        modules: &'a [Module],
+        root: usize,
+        root_parsed: bool,
+    ) -> Self {
         Checker {
             sources,
             modules,
+            loaded: modules
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    if i == root {
+                        root_parsed
+                    } else {
+                        m.file.is_some()
+                    }
+                })
+                .collect(),
             diags: Diagnostics::default(),
             templates: Vec::new(),
             template_index: HashMap::default(),
@@ -117,16 +137,24 @@ impl<'a> Checker<'a> {
         }
     }
 
-    pub fn run(mut self, root: usize) -> Checked {
+    /// Checks the program whose root module's AST is `root_file` (taken
+    /// out of `modules[root]`: its pipelines are consumed as they are
+    /// checked).
+    pub fn run(mut self, root: usize, root_file: Option<ast::File>) -> Checked {
         for (index, module) in self.modules.iter().enumerate() {
-            if let Some(file) = &module.file {
+            let file = if index == root {
+                root_file.as_ref()
+            } else {
+                module.file.as_ref()
+            };
+            if let Some(file) = file {
                 self.module_templates(index, file);
             }
         }
         let mut pipelines = Vec::new();
-        if let Some(file) = &self.modules[root].file {
-            self.pipeline_names(file);
-            for item in &file.items {
+        if let Some(file) = root_file {
+            self.pipeline_names(&file);
+            for item in file.items {
                 if let ast::Item::Pipeline(p) = item {
                     pipelines.push(self.pipeline(root, p));
                 }
@@ -466,17 +494,30 @@ impl<'a> Checker<'a> {
 
     // ----- pipelines ---------------------------------------------------------
 
-    fn pipeline(&mut self, module: usize, p: &ast::Pipeline) -> hir::Pipeline {
+    /// Takes the pipeline's AST: each stage's syntax is dropped as soon as
+    /// its HIR is built, so a large program never holds both whole.
+    fn pipeline(&mut self, module: usize, p: ast::Pipeline) -> hir::Pipeline {
         self.declare_name(&p.name, "a pipeline");
         let dns = self.dns_label(&p.name, 52);
+        let (stage_decls, entries): (Vec<Entry>, Vec<Entry>) = p
+            .body
+            .entries
+            .into_iter()
+            .partition(|e| matches!(e, Entry::Stage(_)));
+        let stage_decls: Vec<Box<ast::Stage>> = stage_decls
+            .into_iter()
+            .filter_map(|e| match e {
+                Entry::Stage(s) => Some(s),
+                _ => None,
+            })
+            .collect();
         let mut param_decls = Vec::new();
-        let mut stage_decls = Vec::new();
         let mut setting_items = Vec::new();
         let mut defaults_block: Option<Item> = None;
-        for entry in &p.body.entries {
+        for entry in &entries {
             match entry {
                 Entry::Param(d) => param_decls.push(d),
-                Entry::Stage(s) => stage_decls.push(s),
+                Entry::Stage(_) => {}
                 Entry::Field(f) if f.name.name == "defaults" => {
                     defaults_block = Some(self.defaults_item(
                         Item {
@@ -604,8 +645,8 @@ impl<'a> Checker<'a> {
 
         let mlflow = settings.get("mlflow");
         let mut stages = Vec::new();
-        for (i, s) in stage_decls.iter().enumerate() {
-            let stage = self.stage(module, s, i, &pcx, &defaults);
+        for (i, s) in stage_decls.into_iter().enumerate() {
+            let stage = self.stage(module, &s, i, &pcx, &defaults);
             if let Some(stage) = &stage {
                 let needs = match stage.kind {
                     _ if stage.tracked => Some("it is tracked"),
@@ -760,7 +801,7 @@ impl<'a> Checker<'a> {
                 }
             }
         };
-        if self.modules[target_module].file.is_none() {
+        if !self.loaded[target_module] {
             // The module failed to load or parse; that is reported already.
             return Some(None);
         }

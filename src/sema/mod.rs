@@ -41,7 +41,8 @@ pub struct Analysis {
     pub root: SourceId,
     /// The checked program; `None` when there are errors.
     pub program: Option<hir::Program>,
-    /// The root file's AST, when it parsed.
+    /// The root file's AST, when it parsed and `analyze_keeping_ast` was
+    /// asked for it (`analyze` frees it as it goes).
     pub ast: Option<ast::File>,
     pub diagnostics: Diagnostics,
 }
@@ -64,6 +65,31 @@ pub(crate) struct ModuleImport {
 /// Checks the file `name` (read from `path`, if it is on disk) with its
 /// imports. Never panics; every problem becomes a diagnostic.
 pub fn analyze(name: &str, path: Option<&Path>, bytes: &[u8], loader: &dyn FileLoader) -> Analysis {
+    analyze_with(name, path, bytes, loader, KeepAst::No)
+}
+
+/// `analyze`, also returning the root file's AST (`mlpc debug ast`).
+pub fn analyze_keeping_ast(
+    name: &str,
+    path: Option<&Path>,
+    bytes: &[u8],
+    loader: &dyn FileLoader,
+) -> Analysis {
+    analyze_with(name, path, bytes, loader, KeepAst::Yes)
+}
+
+enum KeepAst {
+    Yes,
+    No,
+}
+
+fn analyze_with(
+    name: &str,
+    path: Option<&Path>,
+    bytes: &[u8],
+    loader: &dyn FileLoader,
+    keep_ast: KeepAst,
+) -> Analysis {
     let mut l = Loader {
         loader,
         sources: SourceSet::new(),
@@ -83,11 +109,18 @@ pub fn analyze(name: &str, path: Option<&Path>, bytes: &[u8], loader: &dyn FileL
     );
     let root = l.modules[root_module].source;
     let mut diagnostics = l.diags;
-    let checked = check::Checker::new(&l.sources, &l.modules).run(root_module);
+    // The checker consumes the root file's pipelines; keep a copy only for
+    // a caller that wants the tree itself.
+    let root_file = l.modules[root_module].file.take();
+    let ast = match keep_ast {
+        KeepAst::Yes => root_file.clone(),
+        KeepAst::No => None,
+    };
+    let checked = check::Checker::new(&l.sources, &l.modules, root_module, root_file.is_some())
+        .run(root_module, root_file);
     diagnostics.extend(checked.diagnostics);
     diagnostics.sort_by_position();
     let program = (!diagnostics.has_errors()).then_some(checked.program);
-    let ast = l.modules[root_module].file.take();
     Analysis {
         sources: l.sources,
         root,
