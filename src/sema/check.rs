@@ -40,7 +40,7 @@ pub(crate) struct Checker<'a> {
     templates: Vec<hir::Template>,
     /// `(module, name)` -> template index; `None` marks a template too broken
     /// to check uses against (its own errors are already reported).
-    template_index: HashMap<(usize, String), Option<usize>>,
+    template_index: HashMap<(usize, Text), Option<usize>>,
     /// Dependencies found while checking the current stage.
     deps: Vec<Dep>,
 }
@@ -70,18 +70,18 @@ impl Scope<'_> {
 
 /// What other stages can see of a stage before its body is checked.
 struct StageSig {
-    name: String,
+    name: Text,
     for_each: bool,
     kind: Option<StageKind>,
-    outputs: IndexMap<String, Ty>,
-    metrics: Vec<String>,
+    outputs: IndexMap<Text, Ty>,
+    metrics: Vec<Text>,
     tracked: bool,
 }
 
 struct PipelineCx {
-    params: IndexMap<String, Ty>,
+    params: IndexMap<Text, Ty>,
     stages: Vec<StageSig>,
-    stage_index: HashMap<String, usize>,
+    stage_index: HashMap<Text, usize>,
 }
 
 /// An entry of a block or a map, as the field checks see it.
@@ -292,7 +292,7 @@ impl<'a> Checker<'a> {
                 self.templates.len() - 1
             });
             self.template_index
-                .insert((module, t.name.name.to_string()), index);
+                .insert((module, t.name.name.clone()), index);
         }
     }
 
@@ -601,7 +601,7 @@ impl<'a> Checker<'a> {
                 .as_ref()
                 .and_then(|v| self.literal_of_type(v, &ty, "a default"));
             if !duplicates.contains(&i) {
-                param_types.insert(d.name.name.to_string(), ty.clone());
+                param_types.insert(d.name.name.clone(), ty.clone());
             }
             params.push(hir::Param {
                 name: d.name.name.clone(),
@@ -621,7 +621,7 @@ impl<'a> Checker<'a> {
             let sig = self.stage_sig(module, s);
             if !duplicates.contains(&(i + param_decls.len())) {
                 pcx.stage_index
-                    .insert(s.name.name.to_string(), pcx.stages.len());
+                    .insert(s.name.name.clone(), pcx.stages.len());
             }
             pcx.stages.push(sig);
         }
@@ -807,7 +807,7 @@ impl<'a> Checker<'a> {
         }
         match self
             .template_index
-            .get(&(target_module, r.name.name.to_string()))
+            .get(&(target_module, r.name.name.clone()))
         {
             Some(found) => Some(*found),
             None => {
@@ -848,10 +848,10 @@ impl<'a> Checker<'a> {
             .and_then(|r| self.resolve_template(module, r))
             .flatten()
             .map(|i| &self.templates[i]);
-        let mut outputs: IndexMap<String, Ty> = IndexMap::default();
+        let mut outputs: IndexMap<Text, Ty> = IndexMap::default();
         if let Some(t) = template {
             for o in &t.outputs {
-                outputs.insert(o.name.to_string(), o.ty.clone());
+                outputs.insert(o.name.clone(), o.ty.clone());
             }
         }
         for e in &s.body.entries {
@@ -862,7 +862,7 @@ impl<'a> Checker<'a> {
                         .as_ref()
                         .and_then(|a| Ty::from_name(&a.name.name, None)),
                 ) {
-                    outputs.insert(d.name.name.to_string(), ty);
+                    outputs.insert(d.name.name.clone(), ty);
                 }
             }
         }
@@ -914,12 +914,16 @@ impl<'a> Checker<'a> {
             _ => {}
         }
         StageSig {
-            name: s.name.name.to_string(),
+            name: s.name.name.clone(),
             for_each: has_field(&s.body, "for_each")
                 || template.is_some_and(|t| t.fields.contains_key("for_each")),
             kind,
             outputs,
-            metrics: if tracked { metrics } else { Vec::new() },
+            metrics: if tracked {
+                metrics.into_iter().map(Text::from).collect()
+            } else {
+                Vec::new()
+            },
             tracked,
         }
     }
@@ -1135,7 +1139,7 @@ impl<'a> Checker<'a> {
             }
         };
         self.template_index
-            .get(&(target, r.name.name.to_string()))
+            .get(&(target, r.name.name.clone()))
             .copied()
     }
 
@@ -2871,7 +2875,7 @@ impl<'a> Checker<'a> {
                     let candidates = pcx
                         .params
                         .keys()
-                        .map(String::as_str)
+                        .map(Text::as_str)
                         .chain(pcx.stages.iter().map(|s| s.name.as_str()));
                     self.push(MlpError::UnknownName {
                         src: self.src(first.span),
@@ -2921,7 +2925,7 @@ impl<'a> Checker<'a> {
                     self.push(MlpError::FanInNotSupported {
                         src: self.src(r.span),
                         at: r.span.into(),
-                        stage: sig.name.clone(),
+                        stage: sig.name.to_string(),
                     });
                     return None;
                 }
@@ -2980,15 +2984,15 @@ impl<'a> Checker<'a> {
             self.push(MlpError::UnknownOutput {
                 src: self.src(r.span),
                 at: r.span.into(),
-                stage: sig.name.clone(),
+                stage: sig.name.to_string(),
                 output: format!("metrics.{}", metric.name),
                 help: Some(why),
             });
             return None;
         }
-        if !sig.metrics.iter().any(|m| *m == metric.name) {
+        if !sig.metrics.contains(&metric.name) {
             let help =
-                did_you_mean(&metric.name, sig.metrics.iter().map(String::as_str)).or_else(|| {
+                did_you_mean(&metric.name, sig.metrics.iter().map(Text::as_str)).or_else(|| {
                     Some(format!(
                         "add \"{}\" to `metrics` of `{}`",
                         metric.name, sig.name
@@ -2997,7 +3001,7 @@ impl<'a> Checker<'a> {
             self.push(MlpError::UndeclaredMetric {
                 src: self.src(metric.span),
                 at: metric.span.into(),
-                stage: sig.name.clone(),
+                stage: sig.name.to_string(),
                 metric: metric.name.to_string(),
                 help,
             });
@@ -3018,8 +3022,8 @@ impl<'a> Checker<'a> {
             .map(|s| s.name.as_str())
             .collect::<Vec<_>>()
             .join(".");
-        let help = did_you_mean(&r.segments[1].name, sig.outputs.keys().map(String::as_str))
-            .or_else(|| {
+        let help =
+            did_you_mean(&r.segments[1].name, sig.outputs.keys().map(Text::as_str)).or_else(|| {
                 if sig.kind == Some(StageKind::Train)
                     && !sig.tracked
                     && ["model", "run_id", "metrics"].contains(&r.segments[1].name.as_str())
@@ -3049,7 +3053,7 @@ impl<'a> Checker<'a> {
         self.push(MlpError::UnknownOutput {
             src: self.src(span),
             at: span.into(),
-            stage: sig.name.clone(),
+            stage: sig.name.to_string(),
             output: wanted,
             help,
         });
