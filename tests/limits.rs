@@ -60,7 +60,7 @@ fn a_hundred_thousand_stages_check_and_compile() {
     assert!(analysis.diagnostics.is_empty());
     let program = analysis.program.unwrap();
     let docs = mlpc::emit::emit_documents(&program, &Default::default()).unwrap();
-    assert!(docs[0].1.len() > 10 * MB);
+    assert!(docs[0].len() > 10 * MB);
     assert_eq!(
         mlpc::emit::document_warnings(&analysis.sources, &docs).len(),
         1,

@@ -223,8 +223,6 @@ fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> 
             return Outcome::Failure;
         }
     };
-    // The syntax tree is not needed any more: free it before the Argo
-    // model is built, which keeps the peak memory down on large pipelines.
     let Some(program) = analysis.program.as_ref() else {
         let all: Vec<&MlpError> = analysis.diagnostics.items.iter().collect();
         print_diagnostics(cli, &all);

@@ -67,33 +67,57 @@ pub fn lower_program(
 /// document gets a warning.
 pub const SIZE_WARNING_BYTES: usize = 1024 * 1024;
 
-/// One YAML document per selected pipeline, with the pipeline it is for.
+/// One pipeline's YAML document, in pieces to write one after the other
+/// (so the long template list is never copied to put the head before it).
+#[derive(Debug, Clone)]
+pub struct Document<'p> {
+    pub pipeline: &'p crate::sema::hir::Pipeline,
+    pub pieces: Vec<String>,
+}
+
+impl Document<'_> {
+    /// Bytes of YAML.
+    pub fn len(&self) -> usize {
+        self.pieces.iter().map(String::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The whole text (for tests and tools; the CLI writes the pieces).
+    pub fn text(&self) -> String {
+        self.pieces.concat()
+    }
+}
+
+/// One YAML document per selected pipeline, in source order.
 pub fn emit_documents<'p>(
     program: &'p Program,
     options: &Options,
-) -> Result<Vec<(&'p crate::sema::hir::Pipeline, String)>, EmitError> {
+) -> Result<Vec<Document<'p>>, EmitError> {
     select(program, options)?
         .into_iter()
         .map(|p| {
             emit_pipeline(program, p, options)
-                .map(|y| (p, y))
+                .map(|pieces| Document {
+                    pipeline: p,
+                    pieces,
+                })
                 .map_err(EmitError::Yaml)
         })
         .collect()
 }
 
 /// Warnings about the emitted documents themselves (their size).
-pub fn document_warnings(
-    sources: &crate::SourceSet,
-    docs: &[(&crate::sema::hir::Pipeline, String)],
-) -> Vec<crate::MlpError> {
+pub fn document_warnings(sources: &crate::SourceSet, docs: &[Document]) -> Vec<crate::MlpError> {
     docs.iter()
-        .filter(|(_, yaml)| yaml.len() > SIZE_WARNING_BYTES)
-        .map(|(p, yaml)| crate::MlpError::WorkflowTooLarge {
-            src: sources.named(p.name_span.source),
-            at: p.name_span.into(),
-            pipeline: p.name.to_string(),
-            size_kib: yaml.len().div_ceil(1024),
+        .filter(|doc| doc.len() > SIZE_WARNING_BYTES)
+        .map(|doc| crate::MlpError::WorkflowTooLarge {
+            src: sources.named(doc.pipeline.name_span.source),
+            at: doc.pipeline.name_span.into(),
+            pipeline: doc.pipeline.name.to_string(),
+            size_kib: doc.len().div_ceil(1024),
         })
         .collect()
 }
@@ -107,19 +131,19 @@ pub fn emit(program: &Program, options: &Options) -> Result<String, EmitError> {
 }
 
 /// Documents of a YAML stream, separated by `---` lines.
-pub fn join_documents(docs: &[(&crate::sema::hir::Pipeline, String)]) -> String {
+pub fn join_documents(docs: &[Document]) -> String {
     stream_pieces(docs).concat()
 }
 
-/// The pieces of the YAML stream, in order: the documents and the `---`
-/// lines between them, to write out without joining them first.
-pub fn stream_pieces<'d>(docs: &'d [(&crate::sema::hir::Pipeline, String)]) -> Vec<&'d str> {
-    let mut pieces = Vec::with_capacity(docs.len() * 2);
-    for (n, (_, yaml)) in docs.iter().enumerate() {
+/// The pieces of the YAML stream, in order: the documents' pieces and the
+/// `---` lines between documents, to write out without joining them first.
+pub fn stream_pieces<'d>(docs: &'d [Document]) -> Vec<&'d str> {
+    let mut pieces = Vec::with_capacity(docs.len() * 3);
+    for (n, doc) in docs.iter().enumerate() {
         if n > 0 {
             pieces.push("---\n");
         }
-        pieces.push(yaml.as_str());
+        pieces.extend(doc.pieces.iter().map(String::as_str));
     }
     pieces
 }
@@ -135,7 +159,7 @@ fn emit_pipeline(
     program: &Program,
     pipeline: &crate::sema::hir::Pipeline,
     options: &Options,
-) -> Result<String, String> {
+) -> Result<Vec<String>, String> {
     // Each stage's templates are written as soon as they are built and then
     // dropped, so the Argo model of a large pipeline is never held whole.
     let mut list = String::new();
@@ -172,7 +196,7 @@ fn emit_pipeline(
     for t in own {
         yaml::push_sequence_item(&mut list, &t, TEMPLATES_INDENT)?;
     }
-    yaml::splice_last_list(&skeleton, "templates", &head, list, TEMPLATES_INDENT)
+    Ok(yaml::splice_last_list(&skeleton, "templates", &head, list, TEMPLATES_INDENT)?.into())
 }
 
 fn select<'p>(

@@ -84,20 +84,19 @@ fn last_line_start(document: &str) -> usize {
 }
 
 /// Splices block-sequence items into `document`, whose last line must be
-/// `KEY: []`: the result is `document` up to that line, `KEY:`, the items
-/// of `head` (built with `push_sequence_item` at the key's indent), then
-/// those of `list` (built at `list_indent`). The result is made in `list`'s
-/// buffer, so the long part is not copied into a second one unless its
-/// indent must change.
+/// `KEY: []`: the result, in two pieces to write one after the other, is
+/// `document` up to that line, `KEY:` and the items of `head` (built with
+/// `push_sequence_item` at the key's indent), then those of `list` (built at
+/// `list_indent`). The long list is not copied unless its indent must change.
 pub fn splice_last_list(
     document: &str,
     key: &str,
     head: &str,
     list: String,
     list_indent: usize,
-) -> Result<String, String> {
+) -> Result<[String; 2], String> {
     let indent = last_list_indent(document, key)?;
-    let mut list = match indent.checked_sub(list_indent) {
+    let list = match indent.checked_sub(list_indent) {
         Some(0) => list,
         Some(more) => {
             let mut deeper = String::with_capacity(list.len() + list.len() / 4);
@@ -117,8 +116,7 @@ pub fn splice_last_list(
     front.push_str(key);
     front.push_str(":\n");
     front.push_str(head);
-    list.insert_str(0, &front);
-    Ok(list)
+    Ok([front, list])
 }
 
 #[cfg(test)]
@@ -146,7 +144,9 @@ mod tests {
         push_sequence_item(&mut head, &ONE, indent).unwrap();
         let mut list = String::new();
         push_sequence_item(&mut list, &TWO, list_indent).unwrap();
-        splice_last_list(skeleton, "templates", &head, list, list_indent).unwrap()
+        splice_last_list(skeleton, "templates", &head, list, list_indent)
+            .unwrap()
+            .concat()
     }
 
     #[test]
