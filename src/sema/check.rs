@@ -499,25 +499,22 @@ impl<'a> Checker<'a> {
     fn pipeline(&mut self, module: usize, p: ast::Pipeline) -> hir::Pipeline {
         self.declare_name(&p.name, "a pipeline");
         let dns = self.dns_label(&p.name, 52);
-        let (stage_decls, entries): (Vec<Entry>, Vec<Entry>) = p
-            .body
-            .entries
-            .into_iter()
-            .partition(|e| matches!(e, Entry::Stage(_)));
-        let stage_decls: Vec<Box<ast::Stage>> = stage_decls
-            .into_iter()
-            .filter_map(|e| match e {
-                Entry::Stage(s) => Some(s),
-                _ => None,
-            })
-            .collect();
+        // Stages are taken out, to be checked and dropped one by one.
+        let mut stage_decls: Vec<Box<ast::Stage>> = Vec::new();
+        let mut entries: Vec<Entry> = Vec::new();
+        for entry in p.body.entries {
+            match entry {
+                Entry::Stage(s) => stage_decls.push(s),
+                other => entries.push(other),
+            }
+        }
         let mut param_decls = Vec::new();
         let mut setting_items = Vec::new();
         let mut defaults_block: Option<Item> = None;
         for entry in &entries {
             match entry {
                 Entry::Param(d) => param_decls.push(d),
-                Entry::Stage(_) => {}
+                Entry::Stage(_) => {} // taken out above
                 Entry::Field(f) if f.name.name == "defaults" => {
                     defaults_block = Some(self.defaults_item(
                         Item {
