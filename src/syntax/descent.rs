@@ -719,13 +719,7 @@ impl<'t> Parser<'t> {
     /// A string that must be literal text (import paths, map keys).
     fn plain_string(&mut self) -> Option<(String, Span)> {
         let start = self.pos;
-        let mut text = String::new();
-        for part in self.string()? {
-            match part {
-                StrPart::Text(t) => text.push_str(&t),
-                StrPart::Interp(_) => return None,
-            }
-        }
+        let text = literal::plain_text(self.string()?).ok()?;
         Some((text, self.span(start, self.pos)))
     }
 

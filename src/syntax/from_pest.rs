@@ -353,25 +353,16 @@ fn ml_string(cx: &Cx, p: Pair<'_, Rule>) -> Result<Vec<StrPart>> {
 
 /// A string that must be literal text (import paths, map keys).
 fn plain_string(cx: &Cx, p: Pair<'_, Rule>, what: &str) -> Result<String> {
-    let mut text = String::new();
-    for part in string(cx, p)? {
-        match part {
-            StrPart::Text(t) => text.push_str(&t),
-            StrPart::Interp(r) => {
-                return Err(MlpError::InvalidValue {
-                    src: cx.src(),
-                    at: r.span.into(),
-                    field: what.to_string(),
-                    reason: format!("{what} cannot be interpolated"),
-                    help: Some(format!(
-                        "write the text literally, or escape the dollar sign as `\\${{{}}}`",
-                        r.display()
-                    )),
-                })
-            }
-        }
-    }
-    Ok(text)
+    literal::plain_text(string(cx, p)?).map_err(|r| MlpError::InvalidValue {
+        src: cx.src(),
+        at: r.span.into(),
+        field: what.to_string(),
+        reason: format!("{what} cannot be interpolated"),
+        help: Some(format!(
+            "write the text literally, or escape the dollar sign as `\\${{{}}}`",
+            r.display()
+        )),
+    })
 }
 
 fn number(cx: &Cx, p: Pair<'_, Rule>) -> Result<ExprKind> {

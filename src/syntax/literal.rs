@@ -72,6 +72,19 @@ pub(crate) fn ml_string_parts(
     parts
 }
 
+/// The text of a string that must not interpolate (import paths, map
+/// keys), or the first interpolation it holds.
+pub(crate) fn plain_text(parts: Vec<StrPart>) -> Result<String, Reference> {
+    let mut text = String::new();
+    for part in parts {
+        match part {
+            StrPart::Text(t) => text.push_str(&t),
+            StrPart::Interp(r) => return Err(r),
+        }
+    }
+    Ok(text)
+}
+
 fn push_piece(parts: &mut Vec<StrPart>, piece: Piece) {
     match piece {
         Piece::Text(t) => push_text(parts, t),
