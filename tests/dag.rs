@@ -67,7 +67,15 @@ fn yaml_edges(rel: &std::path::Path) -> Edges {
                 continue;
             };
             for term in depends.split("&&") {
-                let producer_task = term.trim().trim_end_matches(".Succeeded");
+                // `t`, `t.Succeeded`, or `(t || t.Omitted)` for `after`.
+                let producer_task = term
+                    .trim()
+                    .trim_start_matches('(')
+                    .split("||")
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .trim_end_matches(".Succeeded");
                 let producer = stage_of(producer_task, &stages);
                 if producer != consumer {
                     edges.insert((consumer.clone(), producer));

@@ -303,8 +303,8 @@ fn fan_out_with_parallelism_and_params() {
         .contains("('{{workflow.parameters.mode}}') == ('full')"));
     let summary = task(&doc, "summary");
     assert_eq!(
-        summary["depends"], "depth-scan && grid",
-        "`after` orders without requiring success of a skipped stage"
+        summary["depends"], "(depth-scan || depth-scan.Omitted) && (grid || grid.Omitted)",
+        "`after` orders without requiring success of a skipped or omitted stage"
     );
 }
 
@@ -369,14 +369,20 @@ fn pipeline_settings_and_stage_fields() {
     );
     assert_eq!(rs["backoff"]["duration"], "30s");
     assert_eq!(rs["backoff"]["factor"], "2");
-    assert_eq!(rs["backoff"]["maxDuration"], "600s");
+    // `max` caps the wait between attempts; it is not a window that ends
+    // retrying (Argo's maxDuration counts from the first attempt's start).
+    assert_eq!(rs["backoff"]["cap"], "600s");
+    assert!(rs["backoff"].get("maxDuration").is_none());
     assert_eq!(
         model["activeDeadlineSeconds"],
         "{{workflow.parameters.train-timeout}}"
     );
+    // The node's deadline counts Pending time too; a duration parameter
+    // holds whole seconds.
+    assert_eq!(model["timeout"], "{{workflow.parameters.train-timeout}}s");
     assert_eq!(model["tolerations"][0]["key"], "nvidia.com/gpu");
     assert_eq!(
-        model["nodeSelector"]["nvidia.com/gpu.product"],
+        model["nodeSelector"]["cloud.google.com/gke-accelerator"],
         "nvidia-tesla-t4"
     );
     let limits = &model["container"]["resources"]["limits"];

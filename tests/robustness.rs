@@ -29,7 +29,7 @@ fn empty_and_blank_files_are_clean() {
 #[test]
 fn twenty_thousand_nested_parentheses() {
     let text = format!(
-        "pipeline p {{\n  param x: bool = true\n  prep a {{\n    image = \"x:1\"\n    when {}x{}\n  }}\n}}\n",
+        "pipeline p {{\n  param x: bool = true\n  prep a {{\n    image = \"x:1\", command = [\"run\"]\n    when {}x{}\n  }}\n}}\n",
         "(".repeat(20_000),
         ")".repeat(20_000)
     );
@@ -51,13 +51,13 @@ fn deep_lists_maps_and_blocks() {
     );
     assert_eq!(codes(&check(map.as_bytes())), ["mlp::E0005"]);
     let blocks = format!(
-        "pipeline p {{ prep a {{ image = \"x:1\"\n {} }} }}",
+        "pipeline p {{ prep a {{ image = \"x:1\", command = [\"run\"]\n {} }} }}",
         "resources { ".repeat(5000) + &"}".repeat(5000)
     );
     assert_eq!(codes(&check(blocks.as_bytes())), ["mlp::E0005"]);
     // Just under the limit is fine for the parser; the checker judges the shape.
     let ok = format!(
-        "pipeline p {{ param b: bool = true\n prep a {{ image = \"x:1\"\n when {}b{} }} }}",
+        "pipeline p {{ param b: bool = true\n prep a {{ image = \"x:1\", command = [\"run\"]\n when {}b{} }} }}",
         "(".repeat(100),
         ")".repeat(100)
     );
@@ -67,17 +67,17 @@ fn deep_lists_maps_and_blocks() {
 #[test]
 fn long_operator_chains() {
     let nots = format!(
-        "pipeline p {{ param b: bool = true\n prep a {{ image = \"x:1\"\n when {}b }} }}",
+        "pipeline p {{ param b: bool = true\n prep a {{ image = \"x:1\", command = [\"run\"]\n when {}b }} }}",
         "!".repeat(50_000)
     );
     assert_eq!(codes(&check(nots.as_bytes())), ["mlp::E0005"]);
     let ors = format!(
-        "pipeline p {{ param b: bool = true\n prep a {{ image = \"x:1\"\n when b{} }} }}",
+        "pipeline p {{ param b: bool = true\n prep a {{ image = \"x:1\", command = [\"run\"]\n when b{} }} }}",
         " || b".repeat(50_000)
     );
     assert_eq!(codes(&check(ors.as_bytes())), ["mlp::E0005"]);
     let fine = format!(
-        "pipeline p {{ param b: bool = true\n prep a {{ image = \"x:1\"\n when b{} }} }}",
+        "pipeline p {{ param b: bool = true\n prep a {{ image = \"x:1\", command = [\"run\"]\n when b{} }} }}",
         " || b".repeat(200)
     );
     assert!(check(fine.as_bytes()).diagnostics.is_empty());
@@ -107,7 +107,7 @@ fn twenty_thousand_stage_cycle_is_one_error() {
     let mut text = String::from("pipeline ring {\n");
     for i in 0..20_000 {
         text.push_str(&format!(
-            "  prep s{i} {{ image = \"busybox:1.37\", after = [s{}] }}\n",
+            "  prep s{i} {{ image = \"busybox:1.37\", command = [\"run\"], after = [s{}] }}\n",
             (i + 1) % 20_000
         ));
     }
@@ -144,17 +144,17 @@ fn unterminated_strings_anywhere() {
 #[test]
 fn very_long_lines_and_strings() {
     let long_string = format!(
-        "pipeline p {{ prep a {{ image = \"x:1\", args = [\"{}\"] }} }}",
+        "pipeline p {{ prep a {{ image = \"x:1\", command = [\"run\"], args = [\"{}\"] }} }}",
         "a".repeat(1_000_000)
     );
     assert!(check(long_string.as_bytes()).diagnostics.is_empty());
     let long_list = format!(
-        "pipeline p {{ prep a {{ image = \"x:1\", args = [{}] }} }}",
+        "pipeline p {{ prep a {{ image = \"x:1\", command = [\"run\"], args = [{}] }} }}",
         vec!["\"a\""; 100_000].join(", ")
     );
     assert!(check(long_list.as_bytes()).diagnostics.is_empty());
     let long_name = format!(
-        "pipeline p {{ prep {} {{ image = \"x:1\" }} }}",
+        "pipeline p {{ prep {} {{ image = \"x:1\", command = [\"run\"] }} }}",
         "a".repeat(100_000)
     );
     assert_eq!(codes(&check(long_name.as_bytes())), ["mlp::E0401"]);
@@ -169,7 +169,7 @@ fn numbers_at_the_edges() {
         "0".repeat(400) + ".0"
     );
     assert_eq!(codes(&check(inf.as_bytes())), ["mlp::E0004"]);
-    let neg = "pipeline p { prep a { image = \"x:1\", timeout = -5m } }";
+    let neg = "pipeline p { prep a { image = \"x:1\", command = [\"run\"], timeout = -5m } }";
     assert_eq!(codes(&check(neg.as_bytes())), ["mlp::E0216"]);
 }
 

@@ -227,6 +227,31 @@ Kinds: prep, train, register, deploy, job."),
 What it means: a reference reads an output (or a metric) of a stage that fans out with `for_each`.
 Why: each item of a fan-out produces its own outputs; collecting them (fan-in) comes after v1.
 Fix: wait for the whole fan-out with `after = [STAGE]`, and read the results from MLflow or shared storage."),
+    active("mlp::E0226", "value needed at compile time", "\
+What it means: a field that Argo or Kubernetes reads as a fixed number or quantity is given a parameter,
+a stage output or `item`, whose value exists only when the workflow runs.
+Why: Argo substitutes `{{...}}` only where the field is a string at run time; elsewhere the value
+would be dropped or rejected at submission (quantities must match Kubernetes' pattern).
+Fields that take run-time values: a stage's `timeout`, `retries` (and `limit`, `backoff`, `factor`, `max`),
+`cache = DURATION`, `await_ready`, and every string field.
+Fields that need a literal: the pipeline's `parallelism`, `timeout` and `ttl_after_finished`; a stage's
+`parallelism`; `resources` (cpu, memory, gpu, ephemeral_storage, limits); `cache = true|false`;
+`min_replicas`, `max_replicas` and `canary` of a deploy stage; `toleration_seconds`.
+Example:
+    param cpus: quantity = 4
+    train t { resources { cpu = cpus } }     # write cpu = 4"),
+    active("mlp::E0227", "unknown key of for_each items", "\
+What it means: `item.KEY` names a key that is missing from some or all of the stage's literal
+`for_each` items, or the items are not maps.
+Why: Argo substitutes `{{item.KEY}}` per item; a missing key fails the step at run time.
+Example:
+    for_each = [{ inner = 1 }, { inner = 2 }]
+    command = [\"echo\", \"${item.innr}\"]     # did you mean `item.inner`?"),
+    active("mlp::E0228", "output named like a built-in output", "\
+What it means: a stage declares an `output` with the name of one of its built-in outputs, e.g.
+`output run_id` on a tracked stage (tracked stages have `run_id`; tracked train stages also `model`).
+Why: the step would have two outputs of one name; Argo keeps one of them.
+Fix: rename the output, or use the built-in."),
     active("mlp::E0301", "dependency cycle", "\
 What it means: stages depend on each other in a loop, through references or `after`.
 Each edge of the cycle is labelled; the message gives the path.
@@ -248,6 +273,19 @@ What it means: an image has no tag, or the tag `latest`, and no digest.
 Why: the image behind `latest` changes; a re-run, a retry or a cached step may then run different code,
 and nodes may have different versions cached (with image_pull_policy IfNotPresent).
 Fix: use a version tag (`trainer:1.4.2`) or a digest (`trainer@sha256:...`)."),
+    active("mlp::W0203", "container stage without a command", "\
+What it means: a `prep`, `train` or `job` stage sets neither `command` nor `script`, so the container runs
+the image's own entrypoint.
+Why: Argo's executor must know the entrypoint to run it; the controller then looks the image up in its
+registry, which fails for private images it has no pull access to (and costs a registry call per pod).
+Fix: spell out the command: `command = [\"python\", \"train.py\"]`."),
+    active("mlp::W0204", "unknown GPU type", "\
+What it means: `resources.gpu_type` is not spelled like the node labels a cluster puts on GPU nodes.
+mlpc writes GKE's accelerator names (`nvidia-tesla-t4`, `nvidia-l4`, `nvidia-a100-80gb`, ...) as the node
+selector `cloud.google.com/gke-accelerator`, and NVIDIA GPU Feature Discovery product names (`Tesla-T4`,
+`NVIDIA-A100-SXM4-80GB`, `NVIDIA-H100-80GB-HBM3`, ...) as `nvidia.com/gpu.product`.
+Why: a selector no node carries leaves the pod Pending forever.
+Fix: use the value your nodes carry (`kubectl get nodes -L nvidia.com/gpu.product`), or set `node_selector` yourself."),
     active("mlp::W0401", "workflow larger than 1 MiB", "\
 What it means: `mlpc compile` produced a workflow document larger than 1 MiB.
 Why: Argo keeps workflows in etcd, which rejects objects over about 1.5 MiB (and Argo's node status grows

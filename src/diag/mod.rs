@@ -605,6 +605,43 @@ pub enum MlpError {
         stage: String,
     },
 
+    #[error("`{field}` must be known when the workflow is compiled")]
+    #[diagnostic(code(mlp::E0226))]
+    CompileTimeValue {
+        #[source_code]
+        src: Src,
+        #[label(primary, "a value known only at run time")]
+        at: SourceSpan,
+        field: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("`item.{key}`: {reason}")]
+    #[diagnostic(code(mlp::E0227))]
+    UnknownItemKey {
+        #[source_code]
+        src: Src,
+        #[label(primary, "not a key of every item")]
+        at: SourceSpan,
+        key: String,
+        reason: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    #[error("output `{name}` has the name of a built-in output of this stage")]
+    #[diagnostic(code(mlp::E0228))]
+    OutputShadowsBuiltin {
+        #[source_code]
+        src: Src,
+        #[label(primary, "declared here")]
+        at: SourceSpan,
+        name: String,
+        #[help]
+        help: Option<String>,
+    },
+
     // ----- E03xx: the dependency graph ------------------------------------
     #[error("stage dependencies form a cycle: {path}")]
     #[diagnostic(
@@ -690,6 +727,32 @@ pub enum MlpError {
         image: String,
         name: String,
         reason: String,
+    },
+
+    #[error("stage `{stage}` has no `command` or `script`")]
+    #[diagnostic(
+        code(mlp::W0203),
+        severity(Warning),
+        help("spell out the command (e.g. `command = [\"python\", \"train.py\"]`); without one, Argo's controller reads the image's entrypoint from the registry, which fails for private images it cannot pull")
+    )]
+    NoCommand {
+        #[source_code]
+        src: Src,
+        #[label(primary, "runs the image's entrypoint")]
+        at: SourceSpan,
+        stage: String,
+    },
+
+    #[error("`gpu_type = \"{value}\"` is not a GPU name mlpc knows")]
+    #[diagnostic(code(mlp::W0204), severity(Warning))]
+    UnknownGpuType {
+        #[source_code]
+        src: Src,
+        #[label(primary, "unknown spelling")]
+        at: SourceSpan,
+        value: String,
+        #[help]
+        help: Option<String>,
     },
 
     // ----- E9xxx: internal ---------------------------------------------------

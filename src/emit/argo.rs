@@ -104,6 +104,9 @@ pub struct Parameter {
     pub value: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value_from: Option<ValueFrom>,
+    /// The values Argo accepts at submission.
+    #[serde(rename = "enum", skip_serializing_if = "Vec::is_empty")]
+    pub allowed: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
 }
@@ -177,6 +180,11 @@ pub struct Template {
     /// IntOrString in Argo's schema.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active_deadline_seconds: Option<String>,
+    /// The node's whole time from its start, Pending included (a string
+    /// duration such as `600s`); `activeDeadlineSeconds` counts only the
+    /// pod's running time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memoize: Option<Memoize>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -258,8 +266,9 @@ pub struct Backoff {
     /// IntOrString in Argo's schema.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub factor: Option<String>,
+    /// The longest wait between two attempts (Argo 3.7+).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_duration: Option<String>,
+    pub cap: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

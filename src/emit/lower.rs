@@ -201,6 +201,13 @@ fn workflow_arguments(pipeline: &Pipeline) -> Option<Arguments> {
         .map(|p| Parameter {
             name: p.dns_name.to_string(),
             value: p.default.as_ref().map(|d| literal_text(&d.value)),
+            // `when` reads a bool parameter as a govaluate boolean, which
+            // only `true` and `false` are: Argo refuses other values at submit.
+            allowed: if p.ty == Ty::Bool {
+                vec!["true".into(), "false".into()]
+            } else {
+                Vec::new()
+            },
             ..Default::default()
         })
         .collect();
@@ -596,22 +603,14 @@ fn stage_outputs(program: &Program, stage: &Stage) -> IndexMap<String, OutputInf
             },
         );
     }
-    let builtin = |ty: Ty| OutputInfo { ty, path: None };
-    if stage.tracked {
-        out.insert("run_id".into(), builtin(Ty::String));
-        if stage.kind == StageKind::Train {
-            out.insert("model".into(), builtin(Ty::ModelUri));
-        }
-    }
-    match stage.kind {
-        StageKind::Register => {
-            out.insert("version".into(), builtin(Ty::String));
-            out.insert("model_uri".into(), builtin(Ty::String));
-        }
-        StageKind::Deploy => {
-            out.insert("url".into(), builtin(Ty::String));
-        }
-        _ => {}
+    for (name, ty) in schema::builtin_outputs(stage.kind, stage.tracked) {
+        out.insert(
+            (*name).into(),
+            OutputInfo {
+                ty: ty.clone(),
+                path: None,
+            },
+        );
     }
     out
 }
@@ -843,10 +842,32 @@ struct TaskCtx<'a, 'p> {
     /// A templated stage's input values, for `when`/`for_each` of its template.
     bindings: Option<&'a IndexMap<Text, Spanned<Value>>>,
     deps: BTreeSet<String>,
+    /// For a condition evaluated inside a fan-out's own DAG, where other
+    /// tasks are out of scope: their outputs become inputs of that DAG
+    /// (name -> the placeholder the outer task passes).
+    lifted: Option<IndexMap<String, String>>,
 }
 
 impl<'a, 'p> TaskCtx<'a, 'p> {
     fn reference(&mut self, r: &Ref) -> String {
+        let text = self.placeholder(r);
+        match (&mut self.lifted, r) {
+            (Some(lifted), Ref::Output { .. } | Ref::Metric { .. }) => {
+                let name = match lifted.iter().find(|(_, v)| **v == text) {
+                    Some((name, _)) => name.clone(),
+                    None => {
+                        let name = format!("mlp-when-{}", lifted.len() + 1);
+                        lifted.insert(name.clone(), text);
+                        name
+                    }
+                };
+                format!("{{{{inputs.parameters.{name}}}}}")
+            }
+            _ => text,
+        }
+    }
+
+    fn placeholder(&mut self, r: &Ref) -> String {
         let plan = self.plan;
         match r {
             Ref::Param(name) => format!("{{{{workflow.parameters.{}}}}}", plan.param_dns(name)),
@@ -970,6 +991,36 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
     }
 }
 
+/// Whether a condition reads `item` (directly, or through a template
+/// input bound to a value that does).
+fn cond_reads_item(c: &Cond, bindings: Option<&IndexMap<Text, Spanned<Value>>>) -> bool {
+    let reads = |r: &Ref| match r {
+        Ref::Item(_) => true,
+        Ref::Input(name) => bindings
+            .and_then(|b| b.get(name.as_str()))
+            .is_some_and(|v| value_reads_item(&v.value)),
+        _ => false,
+    };
+    match c {
+        Cond::Lit(v) => value_reads_item(v),
+        Cond::Ref(r) => reads(r),
+        Cond::Unary { operand, .. } => cond_reads_item(operand, bindings),
+        Cond::Binary { lhs, rhs, .. } => {
+            cond_reads_item(lhs, bindings) || cond_reads_item(rhs, bindings)
+        }
+    }
+}
+
+fn value_reads_item(v: &Value) -> bool {
+    match v {
+        Value::Ref(Ref::Item(_)) => true,
+        Value::Str(parts) => parts
+            .iter()
+            .any(|p| matches!(p, StrPart::Ref(Ref::Item(_)))),
+        _ => false,
+    }
+}
+
 fn quote_string(text: &str) -> String {
     format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
 }
@@ -1032,21 +1083,34 @@ impl<'a, 'p> Emitter<'a, 'p> {
 
     /// Adds a task; `data` are tasks whose outputs it reads (they must have
     /// succeeded), `order` those it only waits for (`after`).
+    ///
+    /// Argo expands a bare `t` to `t.Succeeded || t.Skipped || t.Daemoned`
+    /// (workflow/common/ancestry.go, `expandDependency`): an Omitted `t` (its
+    /// own `depends` failed) would omit this task too. For `after` a skipped
+    /// or omitted stage does not block, so such a `t` also accepts Omitted.
     fn push_task(&mut self, mut task: DagTask, data: BTreeSet<String>, order: BTreeSet<String>) {
-        let mut terms: BTreeMap<String, bool> = BTreeMap::new();
+        enum Wait {
+            Finished,
+            Succeeded,
+        }
+        let mut terms: BTreeMap<String, Wait> = BTreeMap::new();
         for d in order {
-            terms.insert(d, false);
+            terms.insert(d, Wait::Finished);
         }
         for d in data {
-            // Reading outputs of a task that cannot be skipped needs no
-            // `.Succeeded`: a failure stops the DAG anyway.
-            let may_skip = self.plan.skippable.contains(&d);
-            terms.insert(d, may_skip);
+            terms.insert(d, Wait::Succeeded);
         }
         terms.remove(&task.name);
+        let skippable = &self.plan.skippable;
         let depends: Vec<String> = terms
             .into_iter()
-            .map(|(t, data)| if data { format!("{t}.Succeeded") } else { t })
+            .map(|(t, wait)| match (wait, skippable.contains(&t)) {
+                // Reading outputs of a task that cannot be skipped needs no
+                // `.Succeeded`: a failure stops the DAG anyway.
+                (_, false) => t,
+                (Wait::Succeeded, true) => format!("{t}.Succeeded"),
+                (Wait::Finished, true) => format!("({t} || {t}.Omitted)"),
+            })
             .collect();
         task.depends = (!depends.is_empty()).then(|| depends.join(" && "));
         self.tasks.push(task);
@@ -1112,6 +1176,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 plan,
                 bindings: None,
                 deps: BTreeSet::new(),
+                lifted: None,
             };
             for input in declared
                 .iter()
@@ -1167,12 +1232,30 @@ impl<'a, 'p> Emitter<'a, 'p> {
             .uses
             .as_ref()
             .and_then(|u| plan.program.templates[u.template].when.as_ref());
+        let merged = &plan.merged[i];
+        let fans_out = matches!(
+            merged.get("for_each").map(|f| &f.value),
+            Some(Value::List(_) | Value::Ref(_))
+        );
+        let parallelism = match merged.get("parallelism").map(|f| &f.value) {
+            Some(Value::Int(n)) if fans_out => Some(*n),
+            _ => None,
+        };
+        let conditions = [template_when, stage.when.as_ref()];
+        // With a limit the loop runs in a DAG of its own; a condition that
+        // reads `item` is decided there, per item.
+        let per_item = parallelism.is_some()
+            && conditions
+                .iter()
+                .flatten()
+                .any(|w| cond_reads_item(&w.value, bindings));
         let mut ctx = TaskCtx {
             plan,
             bindings,
             deps: BTreeSet::new(),
+            lifted: per_item.then(IndexMap::default),
         };
-        let conditions: Vec<String> = [template_when, stage.when.as_ref()]
+        let conditions: Vec<String> = conditions
             .into_iter()
             .flatten()
             .map(|w| ctx.cond(&w.value, false))
@@ -1188,7 +1271,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
                     .join(" && "),
             ),
         };
-        let merged = &plan.merged[i];
+        let lifted = ctx.lifted.take();
         match merged.get("for_each").map(|f| &f.value) {
             Some(Value::List(items)) => {
                 task.with_items = Some(
@@ -1202,14 +1285,8 @@ impl<'a, 'p> Emitter<'a, 'p> {
             _ => {}
         }
         deps.extend(ctx.deps);
-        let parallelism = match merged.get("parallelism").map(|f| &f.value) {
-            Some(Value::Int(n)) if task.with_items.is_some() || task.with_param.is_some() => {
-                Some(*n)
-            }
-            _ => None,
-        };
         match parallelism {
-            Some(n) => self.fan_out_with_limit(task, deps, order, n),
+            Some(n) => self.fan_out_with_limit(task, deps, order, n, lifted),
             None => self.push_task(task, deps, order),
         }
     }
@@ -1223,6 +1300,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         deps: BTreeSet<String>,
         order: BTreeSet<String>,
         parallelism: i64,
+        per_item_when: Option<IndexMap<String, String>>,
     ) {
         let name = self.template_names.fresh(&format!("{}-fan-out", task.name));
         let mut outer = DagTask {
@@ -1274,10 +1352,23 @@ impl<'a, 'p> Emitter<'a, 'p> {
             });
             inner.with_param = Some("{{inputs.parameters.mlp-items}}".into());
         }
-        // A condition that reads `item` is decided per item, inside.
-        match &task.when {
-            Some(w) if w.contains("{{item") => {}
-            _ => {
+        // A condition that reads `item` is decided per item, inside; the
+        // other tasks' outputs it reads come in as inputs.
+        match per_item_when {
+            Some(lifted) => {
+                for (name, value) in lifted {
+                    inputs.parameters.push(Parameter {
+                        name: name.clone(),
+                        ..Default::default()
+                    });
+                    outer.arguments.parameters.push(Parameter {
+                        name,
+                        value: Some(value),
+                        ..Default::default()
+                    });
+                }
+            }
+            None => {
                 outer.when = task.when.clone();
                 inner.when = None;
             }
@@ -1445,7 +1536,8 @@ impl<'a, 'p> Emitter<'a, 'p> {
             let (requirements, gpu_type) = resources(&mut pod, res);
             container.resources = requirements;
             if let Some(t) = gpu_type {
-                node_selector.insert("nvidia.com/gpu.product".into(), t);
+                let label = schema::gpu_node_label(&t).unwrap_or("nvidia.com/gpu.product");
+                node_selector.insert(label.into(), t);
             }
         }
         if let Some(Value::Map(sel)) = get("node_selector") {
@@ -1594,10 +1686,18 @@ impl<'a, 'p> Emitter<'a, 'p> {
     fn common_pod_fields(&self, template: &mut Template, pod: &mut Pod, fields: &Fields) {
         let get = |k: &str| fields.get(k).map(|f| &f.value);
         template.retry_strategy = get("retries").and_then(|r| retry_strategy(pod, r));
-        template.active_deadline_seconds = get("timeout").map(|t| match t {
-            Value::Duration { secs, .. } => seconds_text(*secs),
-            other => pod.text(other),
-        });
+        // `activeDeadlineSeconds` bounds the running pod; `timeout` the
+        // node from its start, so a pod that can never schedule fails too.
+        if let Some(t) = get("timeout") {
+            template.active_deadline_seconds = Some(match t {
+                Value::Duration { secs, .. } => seconds_text(*secs),
+                other => pod.text(other),
+            });
+            template.timeout = Some(match t {
+                Value::Duration { .. } => duration_text(pod, t),
+                other => format!("{}s", pod.text(other)),
+            });
+        }
         if let Some(Value::List(items)) = get("tolerations") {
             template.tolerations = items
                 .iter()
@@ -1719,8 +1819,13 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 .collect();
             extra.extend(mlflow::indexed_env("MLP_TAG", &pairs));
         }
-        if let Some(Value::Duration { secs, .. }) = get("await_ready") {
-            extra.push(env("MLP_AWAIT_READY_SECONDS", seconds_text(*secs)));
+        match get("await_ready") {
+            Some(Value::Duration { secs, .. }) => {
+                extra.push(env("MLP_AWAIT_READY_SECONDS", seconds_text(*secs)));
+            }
+            // A duration parameter holds whole seconds.
+            Some(other) => extra.push(env("MLP_AWAIT_READY_SECONDS", pod.text(other))),
+            None => {}
         }
         let container =
             self.tracking()
@@ -2129,37 +2234,42 @@ fn resources(
     )
 }
 
+/// `retries`: Argo reads `limit` and `factor` as IntOrString and the backoff
+/// durations as strings, so a parameter is substituted at run time (duration
+/// parameters hold whole seconds, Argo's default unit). `max` is the longest
+/// wait between attempts (`backoff.cap`), not `maxDuration`, which would end
+/// all retrying a fixed time after the first attempt started.
 fn retry_strategy(pod: &mut Pod, v: &Value) -> Option<RetryStrategy> {
     match v {
-        Value::Int(n) => Some(RetryStrategy {
-            limit: n.to_string(),
-            ..Default::default()
-        }),
-        Value::Ref(_) => Some(RetryStrategy {
+        Value::Int(_) | Value::Ref(_) => Some(RetryStrategy {
             limit: pod.text(v),
             ..Default::default()
         }),
         Value::Map(m) => {
-            let get = |k: &str| m.get(k).map(|f| &f.value);
-            let duration = |v: Option<&Value>| match v {
-                Some(Value::Duration { secs, .. }) => Some(format!("{}s", seconds_text(*secs))),
-                _ => None,
-            };
+            let mut get = |k: &str| m.get(k).map(|f| duration_text(pod, &f.value));
             let backoff = Backoff {
-                duration: duration(get("backoff")),
-                factor: get("factor").map(literal_text),
-                max_duration: duration(get("max")),
+                duration: get("backoff"),
+                factor: get("factor"),
+                cap: get("max"),
             };
-            let has_backoff = backoff.duration.is_some()
-                || backoff.factor.is_some()
-                || backoff.max_duration.is_some();
+            let has_backoff =
+                backoff.duration.is_some() || backoff.factor.is_some() || backoff.cap.is_some();
             Some(RetryStrategy {
-                limit: get("limit").map(literal_text).unwrap_or_else(|| "0".into()),
-                retry_policy: get("policy").map(literal_text),
+                limit: get("limit").unwrap_or_else(|| "0".into()),
+                retry_policy: get("policy"),
                 backoff: has_backoff.then_some(backoff),
             })
         }
         _ => None,
+    }
+}
+
+/// A value as Argo's duration strings take it: `600s` for a literal, the
+/// parameter's whole seconds otherwise; other values as text.
+fn duration_text(pod: &mut Pod, v: &Value) -> String {
+    match v {
+        Value::Duration { secs, .. } => format!("{}s", seconds_text(*secs)),
+        other => pod.text(other),
     }
 }
 

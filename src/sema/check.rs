@@ -57,6 +57,9 @@ enum Scope<'s> {
         /// The stage being checked; `None` in `defaults` and parameters.
         stage: Option<usize>,
         for_each: bool,
+        /// The keys of each literal `for_each` item (none for a scalar
+        /// item); `None` when the items are not written in the program.
+        item_keys: Option<&'s [Vec<Text>]>,
     },
 }
 
@@ -631,6 +634,7 @@ impl<'a> Checker<'a> {
                 pcx: &pcx,
                 stage: None,
                 for_each: false,
+                item_keys: None,
             },
             &place,
             p.name.span,
@@ -719,6 +723,7 @@ impl<'a> Checker<'a> {
             pcx,
             stage: None,
             for_each: false,
+            item_keys: None,
         };
         let mut fields = Fields::default();
         let mut seen: HashMap<&str, Span> = HashMap::default();
@@ -894,21 +899,10 @@ impl<'a> Checker<'a> {
                     .collect();
             }
         }
-        if tracked {
-            outputs.entry("run_id".into()).or_insert(Ty::String);
-        }
-        match kind {
-            Some(StageKind::Train) if tracked => {
-                outputs.entry("model".into()).or_insert(Ty::ModelUri);
+        if let Some(kind) = kind {
+            for (name, ty) in schema::builtin_outputs(kind, tracked) {
+                outputs.entry((*name).into()).or_insert_with(|| ty.clone());
             }
-            Some(StageKind::Register) => {
-                outputs.entry("version".into()).or_insert(Ty::String);
-                outputs.entry("model_uri".into()).or_insert(Ty::String);
-            }
-            Some(StageKind::Deploy) => {
-                outputs.entry("url".into()).or_insert(Ty::String);
-            }
-            _ => {}
         }
         StageSig {
             name: s.name.name.clone(),
@@ -960,10 +954,18 @@ impl<'a> Checker<'a> {
         }
         let for_each = has_field(&s.body, "for_each")
             || template.is_some_and(|t| self.templates[t].fields.contains_key("for_each"));
+        let item_keys = literal_item_keys(&s.body).or_else(|| {
+            let t = &self.templates[template?];
+            match &t.fields.get("for_each")?.value {
+                Value::List(items) => Some(items.iter().map(|i| hir_item_keys(&i.value)).collect()),
+                _ => None,
+            }
+        });
         let scope = Scope::Pipeline {
             pcx,
             stage: Some(index),
             for_each,
+            item_keys: item_keys.as_deref(),
         };
         self.deps.clear();
 
@@ -1096,6 +1098,25 @@ impl<'a> Checker<'a> {
             }
         }
         self.unique_names(&own_outputs, "output");
+        if let Some(k) = kind {
+            let builtins = schema::builtin_outputs(k, sig.tracked);
+            for name in own_outputs
+                .iter()
+                .filter(|o| builtins.iter().any(|(b, _)| *b == o.name))
+            {
+                self.push(MlpError::OutputShadowsBuiltin {
+                    src: self.src(name.span),
+                    at: name.span.into(),
+                    name: name.name.to_string(),
+                    help: Some(format!(
+                        "this `{}` stage already has `{}.{}`; rename the declared output",
+                        k.name(),
+                        s.name.name,
+                        name.name
+                    )),
+                });
+            }
+        }
 
         let kind = kind?;
         self.required_fields(s, kind, &fields, template, defaults, sig.tracked);
@@ -1232,6 +1253,18 @@ impl<'a> Checker<'a> {
                 field: "command".into(),
                 context: format!("tracked `{}` stage `{}`", kind.name(), s.name.name),
                 help: Some("tracked stages run their command through a wrapper that sets MLFLOW_RUN_ID, so the command must be spelled out (`command = [...]` or `script`); or set `track = false`".into()),
+            });
+        } else if kind.runs_user_container()
+            && !runs_something
+            // Without an image (reported above) there is no entrypoint either.
+            && (fields.contains_key("image")
+                || template_has("image")
+                || defaults.contains_key("image"))
+        {
+            self.push(MlpError::NoCommand {
+                src: self.src(s.name.span),
+                at: s.name.span.into(),
+                stage: s.name.name.to_string(),
             });
         }
         let parallelism = fields.get("parallelism").map(|f| f.span);
@@ -1573,6 +1606,10 @@ impl<'a> Checker<'a> {
             return None;
         }
         let name = spec.name;
+        if spec.fixed && holds_reference(expr) {
+            self.compile_time_value(expr.span, name);
+            return None;
+        }
         match spec.ty {
             FieldTy::Str => self.string_value(expr, scope, name),
             FieldTy::Script => self.script(expr, scope),
@@ -1677,6 +1714,15 @@ impl<'a> Checker<'a> {
             FieldTy::After => self.after(expr, scope),
             FieldTy::Cache => match &expr.kind {
                 ExprKind::Bool(b) => Some(Value::Bool(*b)),
+                // Argo can take the age from a parameter, but whether a
+                // template is memoized at all is fixed in the workflow.
+                ExprKind::Ref(r) => match self.resolve(r, scope)? {
+                    (_, Ty::Bool) => {
+                        self.compile_time_value(expr.span, "cache = true|false");
+                        None
+                    }
+                    _ => self.duration(expr, scope, name),
+                },
                 _ => self.duration(expr, scope, name),
             },
             FieldTy::ForEach => self.for_each(expr, scope),
@@ -1744,6 +1790,28 @@ impl<'a> Checker<'a> {
             | FieldTy::StrMap(_)
             | FieldTy::Params => None,
         }
+    }
+
+    /// E0226: a run-time value in a field that must be a literal.
+    fn compile_time_value(&mut self, span: Span, field: &str) {
+        let why = match field {
+            "cpu" | "memory" | "gpu" | "ephemeral_storage" => {
+                "Kubernetes reads resources when the pod is created and Argo cannot substitute a quantity (argo-workflows#3058); write a literal such as `4`, `500m` or `16Gi`"
+            }
+            "min_replicas" | "max_replicas" | "canary" => {
+                "the InferenceService is written at compile time so that no run-time value can change it; write a literal number"
+            }
+            "cache = true|false" => {
+                "whether a step is cached is fixed in the workflow; a parameter may give its age (`cache = DURATION`)"
+            }
+            _ => "Argo reads this field as a number, where nothing can be substituted at run time; write a literal",
+        };
+        self.push(MlpError::CompileTimeValue {
+            src: self.src(span),
+            at: span.into(),
+            field: field.to_string(),
+            help: Some(why.to_string()),
+        });
     }
 
     fn mismatch(&mut self, expr: &Expr, expected: &str, help: Option<String>) {
@@ -2016,6 +2084,25 @@ impl<'a> Checker<'a> {
                     );
                     return None;
                 }
+            }
+        }
+        if field == "gpu_type" {
+            let text = match &value {
+                Value::Str(parts) => plain_text(parts),
+                _ => None,
+            };
+            if let Some(text) = text.filter(|t| schema::gpu_node_label(t).is_none()) {
+                let lower = text.to_ascii_lowercase();
+                self.push(MlpError::UnknownGpuType {
+                    src: self.src(expr.span),
+                    at: expr.span.into(),
+                    value: text.clone(),
+                    help: Some(format!(
+                        "write the label your GPU nodes carry: on GKE the accelerator name (e.g. \"nvidia-tesla-{l}\", selected by `cloud.google.com/gke-accelerator`), with NVIDIA GPU Feature Discovery the product name (e.g. \"Tesla-{u}\" or \"NVIDIA-{u}\", selected by `nvidia.com/gpu.product`)",
+                        l = lower.trim_start_matches("nvidia-").trim_start_matches("tesla-"),
+                        u = text.to_ascii_uppercase().trim_start_matches("NVIDIA-").trim_start_matches("TESLA-"),
+                    )),
+                });
             }
         }
         Some(value)
@@ -2785,6 +2872,16 @@ impl<'a> Checker<'a> {
                     });
                     return None;
                 }
+                if let (
+                    Some(key),
+                    Scope::Pipeline {
+                        item_keys: Some(items),
+                        ..
+                    },
+                ) = (segs.get(1), scope)
+                {
+                    self.item_key(r, key, items)?;
+                }
                 return Some((Ref::Item(segs.get(1).map(|s| Text::from(*s))), Ty::Any));
             }
             ["run", field] => {
@@ -2956,6 +3053,57 @@ impl<'a> Checker<'a> {
                 result
             }
         }
+    }
+
+    /// E0227 unless every literal `for_each` item has `key`.
+    fn item_key(&mut self, r: &ast::Reference, key: &str, items: &[Vec<Text>]) -> Option<()> {
+        let missing: Vec<usize> = (0..items.len())
+            .filter(|&n| !items[n].iter().any(|k| k == key))
+            .collect();
+        if missing.is_empty() {
+            return Some(());
+        }
+        let mut known: Vec<&str> = items.iter().flatten().map(Text::as_str).collect();
+        known.sort_unstable();
+        known.dedup();
+        let (reason, help) = if known.is_empty() {
+            (
+                "the `for_each` items are not maps".to_string(),
+                Some(
+                    "use `item` for the whole item, or write the items as maps: `{ key = value }`"
+                        .to_string(),
+                ),
+            )
+        } else if missing.len() == items.len() {
+            (
+                "no `for_each` item has this key".to_string(),
+                closest(key, known.iter().copied())
+                    .map(|c| format!("did you mean `item.{c}`?"))
+                    .or_else(|| Some(format!("the items have {}", quoted_list(&known)))),
+            )
+        } else {
+            let numbers: Vec<String> = missing.iter().map(|n| (n + 1).to_string()).collect();
+            (
+                format!(
+                    "item {} of {} has no such key",
+                    numbers.join(", "),
+                    items.len()
+                ),
+                Some(
+                    "give every item the key: Argo fails the step of an item that lacks it"
+                        .to_string(),
+                ),
+            )
+        };
+        let span = r.segments.get(1).map_or(r.span, |s| s.span);
+        self.push(MlpError::UnknownItemKey {
+            src: self.src(span),
+            at: span.into(),
+            key: key.to_string(),
+            reason,
+            help,
+        });
+        None
     }
 
     fn metric_ref(
@@ -3231,6 +3379,43 @@ fn expected_words(ty: FieldTy) -> String {
         FieldTy::Quantity => "a quantity".into(),
         FieldTy::Bool => "a bool".into(),
         _ => "a value".into(),
+    }
+}
+
+/// The keys of each item of a literal `for_each` list in a stage body.
+fn literal_item_keys(body: &ast::Body) -> Option<Vec<Vec<Text>>> {
+    let value = body.entries.iter().find_map(|e| match e {
+        Entry::Field(f) if f.name.name == "for_each" => Some(&f.value),
+        _ => None,
+    })?;
+    let ExprKind::List(items) = &value.kind else {
+        return None;
+    };
+    Some(
+        items
+            .iter()
+            .map(|i| match &i.kind {
+                ExprKind::Map(entries) => entries.iter().map(|e| e.key.name.clone()).collect(),
+                _ => Vec::new(),
+            })
+            .collect(),
+    )
+}
+
+/// The keys of one checked `for_each` item (none for a scalar).
+fn hir_item_keys(v: &Value) -> Vec<Text> {
+    match v {
+        Value::Map(m) => m.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Whether an expression's value exists only at run time.
+fn holds_reference(expr: &Expr) -> bool {
+    match &expr.kind {
+        ExprKind::Ref(_) => true,
+        ExprKind::Str(parts) => parts.iter().any(|p| matches!(p, ast::StrPart::Interp(_))),
+        _ => false,
     }
 }
 

@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use super::types::Ty;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum StageKind {
     Prep,
@@ -146,6 +148,9 @@ pub struct FieldSpec {
     pub ty: FieldTy,
     pub kinds: Kinds,
     pub required: bool,
+    /// The value must be a literal: Argo or Kubernetes reads the field as a
+    /// number or quantity, where no `{{...}}` can be substituted at run time.
+    pub fixed: bool,
 }
 
 const fn f(name: &'static str, ty: FieldTy, kinds: Kinds) -> FieldSpec {
@@ -154,6 +159,7 @@ const fn f(name: &'static str, ty: FieldTy, kinds: Kinds) -> FieldSpec {
         ty,
         kinds,
         required: false,
+        fixed: false,
     }
 }
 
@@ -163,11 +169,20 @@ const fn req(name: &'static str, ty: FieldTy) -> FieldSpec {
         ty,
         kinds: ALL,
         required: true,
+        fixed: false,
     }
 }
 
 const fn any(name: &'static str, ty: FieldTy) -> FieldSpec {
     f(name, ty, ALL)
+}
+
+/// A field whose value must be known at compile time (see `FieldSpec::fixed`).
+const fn fixed(spec: FieldSpec) -> FieldSpec {
+    FieldSpec {
+        fixed: true,
+        ..spec
+    }
 }
 
 const NON_NEGATIVE: FieldTy = FieldTy::Int {
@@ -186,18 +201,18 @@ pub const PULL_POLICIES: &[&str] = &["Always", "IfNotPresent", "Never"];
 pub const SECURITY_PROFILES: &[&str] = &["restricted", "default"];
 
 pub const LIMITS: &[FieldSpec] = &[
-    any("cpu", FieldTy::Quantity),
-    any("memory", FieldTy::Quantity),
-    any("gpu", NON_NEGATIVE),
-    any("ephemeral_storage", FieldTy::Quantity),
+    fixed(any("cpu", FieldTy::Quantity)),
+    fixed(any("memory", FieldTy::Quantity)),
+    fixed(any("gpu", NON_NEGATIVE)),
+    fixed(any("ephemeral_storage", FieldTy::Quantity)),
 ];
 
 pub const RESOURCES: &[FieldSpec] = &[
-    any("cpu", FieldTy::Quantity),
-    any("memory", FieldTy::Quantity),
-    any("gpu", NON_NEGATIVE),
+    fixed(any("cpu", FieldTy::Quantity)),
+    fixed(any("memory", FieldTy::Quantity)),
+    fixed(any("gpu", NON_NEGATIVE)),
     any("gpu_type", FieldTy::Str),
-    any("ephemeral_storage", FieldTy::Quantity),
+    fixed(any("ephemeral_storage", FieldTy::Quantity)),
     any("limits", FieldTy::Block(LIMITS)),
 ];
 
@@ -217,7 +232,7 @@ pub const TOLERATION: &[FieldSpec] = &[
         "effect",
         FieldTy::Enum(&["NoSchedule", "PreferNoSchedule", "NoExecute"]),
     ),
-    any("toleration_seconds", NON_NEGATIVE),
+    fixed(any("toleration_seconds", NON_NEGATIVE)),
 ];
 
 pub const VOLUME: &[FieldSpec] = &[
@@ -241,9 +256,9 @@ pub const PIPELINE: &[FieldSpec] = &[
     any("schedule", FieldTy::Cron),
     any("namespace", FieldTy::Str),
     any("service_account", FieldTy::Str),
-    any("parallelism", POSITIVE),
-    any("timeout", FieldTy::Duration),
-    any("ttl_after_finished", FieldTy::Duration),
+    fixed(any("parallelism", POSITIVE)),
+    fixed(any("timeout", FieldTy::Duration)),
+    fixed(any("ttl_after_finished", FieldTy::Duration)),
     any("image_pull_secrets", FieldTy::StrList),
     any("mlflow", FieldTy::Block(MLFLOW)),
 ];
@@ -262,7 +277,7 @@ pub const STAGE: &[FieldSpec] = &[
     f("timeout", FieldTy::Duration, ALL),
     f("after", FieldTy::After, ALL),
     f("for_each", FieldTy::ForEach, ALL),
-    f("parallelism", POSITIVE, ALL),
+    fixed(f("parallelism", POSITIVE, ALL)),
     f("cache", FieldTy::Cache, CONTAINER),
     f("node_selector", FieldTy::StrMap(MapKind::Plain), ALL),
     f("tolerations", FieldTy::Records(TOLERATION), ALL),
@@ -286,10 +301,49 @@ pub const STAGE: &[FieldSpec] = &[
     f("namespace", FieldTy::Str, DEPLOY),
     f("format", FieldTy::Str, DEPLOY),
     f("protocol", FieldTy::Enum(&["v1", "v2"]), DEPLOY),
-    f("min_replicas", NON_NEGATIVE, DEPLOY),
-    f("max_replicas", POSITIVE, DEPLOY),
-    f("canary", FieldTy::Int { min: 0, max: 100 }, DEPLOY),
+    fixed(f("min_replicas", NON_NEGATIVE, DEPLOY)),
+    fixed(f("max_replicas", POSITIVE, DEPLOY)),
+    fixed(f("canary", FieldTy::Int { min: 0, max: 100 }, DEPLOY)),
 ];
+
+/// The node label a `gpu_type` value selects on: GKE's accelerator names
+/// (`nvidia-tesla-t4`, `nvidia-l4`) are values of
+/// `cloud.google.com/gke-accelerator`; NVIDIA GPU Feature Discovery's
+/// product names (`Tesla-T4`, `NVIDIA-A100-SXM4-80GB`) of
+/// `nvidia.com/gpu.product`. `None`: neither spelling.
+pub fn gpu_node_label(value: &str) -> Option<&'static str> {
+    const GFD_PREFIXES: &[&str] = &["Tesla-", "NVIDIA-", "Quadro-", "GeForce-", "TITAN-"];
+    let tail_ok = |t: &str, upper: bool| {
+        !t.is_empty()
+            && t.chars().all(|c| {
+                c.is_ascii_digit()
+                    || c == '-'
+                    || (upper && (c.is_ascii_alphabetic() || c == '.' || c == '_'))
+                    || (!upper && c.is_ascii_lowercase())
+            })
+    };
+    if let Some(tail) = value.strip_prefix("nvidia-") {
+        return tail_ok(tail, false).then_some("cloud.google.com/gke-accelerator");
+    }
+    GFD_PREFIXES
+        .iter()
+        .find_map(|p| value.strip_prefix(p))
+        .filter(|tail| tail_ok(tail, true))
+        .map(|_| "nvidia.com/gpu.product")
+}
+
+/// The outputs a stage has without declaring them: tracked stages `run_id`,
+/// tracked `train` stages also `model`; `register` stages `version` and
+/// `model_uri`; `deploy` stages `url`.
+pub fn builtin_outputs(kind: StageKind, tracked: bool) -> &'static [(&'static str, Ty)] {
+    match kind {
+        StageKind::Train if tracked => &[("run_id", Ty::String), ("model", Ty::ModelUri)],
+        StageKind::Prep | StageKind::Train | StageKind::Job if tracked => &[("run_id", Ty::String)],
+        StageKind::Register => &[("version", Ty::String), ("model_uri", Ty::String)],
+        StageKind::Deploy => &[("url", Ty::String)],
+        _ => &[],
+    }
+}
 
 /// Fields a stage of `kind` must end up with (from itself, its template or
 /// `defaults`).
