@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod mutate;
+pub mod places;
 
 use std::path::{Path, PathBuf};
 
