@@ -7,7 +7,7 @@
 //! | sema   | `sema`   | AST + imports -> HIR (names, types, fields)        |
 //! | graph  | `graph`  | HIR -> dependency graph (petgraph), cycle checks   |
 //! | emit   | `emit`   | HIR -> Argo model (k8s-openapi types) -> YAML      |
-//! |        |          | (our serde serializer, byte-equal to serde_yaml)  |
+//! |        |          | (serde_yaml's bytes, plus YAML 1.1 quoting)       |
 //!
 //! `docs/performance.md` explains the fast paths and how they are kept
 //! honest. Every stage is a pure function over its input IR. Diagnostics from every

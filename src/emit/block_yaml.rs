@@ -10,8 +10,12 @@
 //!
 //! Where serde_yaml is wrong, this writer is not: a string holding U+2028 or
 //! U+2029 is written double-quoted (libyaml 1.1 treats those as line breaks
-//! and folds them), and a one-entry map whose key starts with `!` stays a
-//! map (serde_yaml reads such a key as a tag). The Argo model has neither
+//! and folds them), a one-entry map whose key starts with `!` stays a map
+//! (serde_yaml reads such a key as a tag), and text that a YAML 1.1 reader
+//! (kubectl, the argo CLI, the Argo controller, PyYAML) takes for a bool,
+//! number, timestamp or null, such as `yes`, `on`, `y`, `1_000` or `12:30`,
+//! is quoted where serde_yaml, a YAML 1.2 writer, leaves it plain
+//! (`plain_reads_as_non_string`). The Argo model has neither
 //! enum variants with data nor non-scalar map keys; both are errors here.
 
 use std::fmt::Display;
@@ -526,9 +530,10 @@ impl Analysis {
 /// quantities and flags are: it holds only letters, digits, `_./-=+@%~` and
 /// non-final colons (so no blank, break or `: `/` #` indicator), starts with
 /// none of `-- . % @ ~` that would begin an indicator or a document marker
-/// (a lone leading `-` is fine before a non-blank), and does not read as a
-/// number, bool or null. `string_style` and `Analysis::of` choose plain for
-/// all of it; checking here first spares their work on the common case.
+/// (a lone leading `-` is fine before a non-blank), and is not text that a
+/// reader would take for something else (`plain_reads_as_non_string`).
+/// `string_style` and `Analysis::of` choose plain for all of it; checking
+/// here first spares their work on the common case.
 fn is_plain_safe(value: &str) -> bool {
     let bytes = value.as_bytes();
     let Some(&first) = bytes.first() else {
@@ -547,24 +552,191 @@ fn is_plain_safe(value: &str) -> bool {
                 )
         })
         && bytes.last() != Some(&b':')
-        && !reads_as_non_string(value)
+        && !plain_reads_as_non_string(value)
 }
 
-/// The style serde_yaml asks for a string: a literal block for text with
-/// newlines, quotes for text that would read back as something else (a
-/// number, bool or null), else whatever libyaml finds safe.
+/// The style we ask for a string: a literal block for text with newlines,
+/// quotes for text that would read back as something else (see
+/// `plain_reads_as_non_string`), else whatever libyaml finds safe.
 fn string_style(value: &str) -> Style {
     if value.contains('\n') {
         Style::Literal
-    } else if reads_as_non_string(value) {
+    } else if plain_reads_as_non_string(value) {
         Style::SingleQuoted
     } else {
         Style::Plain
     }
 }
 
+/// Whether `v`, written as a plain scalar, would be read back as anything
+/// but this string by some reader of mlpc's output; such text is written
+/// single-quoted (or double-quoted when libyaml's analysis asks for it).
+///
+/// Two families read the output. YAML 1.2 readers: serde_yaml and other
+/// libyaml-based tools. YAML 1.1 readers: kubectl, the argo CLI and the
+/// Argo controller go through sigs.k8s.io/yaml, which is go-yaml v2, and
+/// Python tools use PyYAML. Text is quoted when any of them resolves it to
+/// something other than a string:
+///
+/// - YAML 1.2, as serde_yaml reads it (`yaml12_reads_as_non_string`, the
+///   quoting serde_yaml itself does): empty, `~`, `null`/`true`/`false` in
+///   three spellings, decimal, `0x`, `0o` and `0b` ints, finite floats,
+///   `.inf`/`.nan`, and digits with a leading zero.
+/// - YAML 1.1 (`yaml11_reads_as_non_string`). Sources: go-yaml v2's
+///   `resolve.go` (the words of its resolve table; `resolve`, which drops
+///   every `_` before parsing a number, takes a base prefix as Go's
+///   `ParseInt` with base 0 does, and reads digit strings that are no int
+///   as floats; `parseTimestamp`) and PyYAML's implicit resolvers in
+///   `lib/yaml/resolver.py` (bool, float, int, merge, null, timestamp and
+///   value). Quoted are:
+///   - the bool and null words `y n yes no on off true false null`, in any
+///     case (the readers take `yes`, `Yes` and `YES`; odd mixes cost
+///     nothing to quote), and `~`;
+///   - `<<`, the merge key (go-yaml v2 merges under a plain `<<` key;
+///     PyYAML's safe_load rejects it as a value) and `=`, PyYAML's value
+///     tag, which safe_load cannot construct;
+///   - numbers, with an optional sign and `_` anywhere: `0x`/`0X` hex,
+///     `0o`/`0O` octal and `0b`/`0B` binary digits (`_` alone too: PyYAML
+///     matches `0x_`, then fails to build it); decimal digits with at most
+///     one `.` and an optional exponent `e`/`E`, sign, digits (`012`,
+///     `1_000`, `.5`, `1.`, `1e5`, `1_000.5`); `.inf` and `.nan`, in any
+///     case and with a sign;
+///   - sexagesimal numbers (PyYAML): digits, then `:` and one digit or two
+///     below 60, repeated, then an optional `.` fraction (`12:30`,
+///     `1:20:30`, `190:20:30.15`);
+///   - dates and timestamps: `YYYY-M-D` with one or two digits for month
+///     and day (go-yaml v2 takes one), alone or followed by `T`, `t` or
+///     blanks and a digit (`2001-12-14t21:59:43.10-05:00`).
+///
+/// Other text (names, paths, URLs, versions such as `3.0.1`, `{{...}}`
+/// placeholders) is left to libyaml's analysis, as serde_yaml leaves it.
+fn plain_reads_as_non_string(v: &str) -> bool {
+    yaml12_reads_as_non_string(v) || yaml11_reads_as_non_string(v)
+}
+
+/// Text we quote that serde_yaml writes plain: what only a YAML 1.1
+/// reader misreads (`tests/yaml_writer.rs` allows exactly this deviation).
+pub(crate) fn quoted_only_for_yaml11(v: &str) -> bool {
+    yaml11_reads_as_non_string(v) && !yaml12_reads_as_non_string(v)
+}
+
+/// YAML 1.1's readings of a plain scalar (see `plain_reads_as_non_string`).
+fn yaml11_reads_as_non_string(v: &str) -> bool {
+    match v.as_bytes().first() {
+        None => true,
+        Some(b'0'..=b'9' | b'+' | b'-' | b'.') => {
+            is_yaml11_number(v) || is_yaml11_timestamp(v) || is_inf_or_nan_word(v)
+        }
+        Some(_) => {
+            v.len() <= 5
+                && [
+                    "y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "<<", "=",
+                ]
+                .iter()
+                .any(|word| v.eq_ignore_ascii_case(word))
+        }
+    }
+}
+
+/// `.inf` or `.nan`, in any case, with or without a sign.
+fn is_inf_or_nan_word(v: &str) -> bool {
+    let unsigned = v.strip_prefix(['+', '-']).unwrap_or(v);
+    unsigned.eq_ignore_ascii_case(".inf") || unsigned.eq_ignore_ascii_case(".nan")
+}
+
+/// A YAML 1.1 int or float, sexagesimal ones included; `_` is ignored
+/// wherever it stands, as go-yaml v2 ignores it.
+fn is_yaml11_number(v: &str) -> bool {
+    let body = v.strip_prefix(['+', '-']).unwrap_or(v);
+    let radix_digit: Option<fn(u8) -> bool> = match body.as_bytes() {
+        [b'0', b'x' | b'X', _, ..] => Some(|b| b.is_ascii_hexdigit()),
+        [b'0', b'o' | b'O', _, ..] => Some(|b| matches!(b, b'0'..=b'7')),
+        [b'0', b'b' | b'B', _, ..] => Some(|b| matches!(b, b'0' | b'1')),
+        _ => None,
+    };
+    if let Some(digit) = radix_digit {
+        return body.bytes().skip(2).all(|b| b == b'_' || digit(b));
+    }
+    let mut rest = body.bytes().filter(|&b| b != b'_').peekable();
+    let (mut digits, mut dot) = (0, false);
+    while let Some(&b) = rest.peek() {
+        match b {
+            b'0'..=b'9' => digits += 1,
+            b'.' if !dot => dot = true,
+            _ => break,
+        }
+        rest.next();
+    }
+    if digits == 0 {
+        return false;
+    }
+    match rest.next() {
+        None => true,
+        Some(b'e' | b'E') => {
+            rest.next_if(|&b| b == b'+' || b == b'-');
+            rest.peek().is_some() && rest.all(|b| b.is_ascii_digit())
+        }
+        Some(b':') if !dot => is_sexagesimal_tail(rest),
+        Some(_) => false,
+    }
+}
+
+/// What follows the first `:` of a sexagesimal number: groups of one digit
+/// or two below 60, split by `:`, then an optional `.` and digits.
+fn is_sexagesimal_tail(mut rest: impl Iterator<Item = u8>) -> bool {
+    loop {
+        let Some(first @ b'0'..=b'9') = rest.next() else {
+            return false;
+        };
+        let mut next = rest.next();
+        if let Some(b'0'..=b'9') = next {
+            if first > b'5' {
+                return false;
+            }
+            next = rest.next();
+        }
+        match next {
+            None => return true,
+            Some(b':') => {}
+            Some(b'.') => return rest.all(|b| b.is_ascii_digit()),
+            Some(_) => return false,
+        }
+    }
+}
+
+/// A YAML 1.1 date or timestamp: `YYYY-M-D` (one or two digits each for
+/// month and day), alone or followed by `T`, `t` or blanks and a digit.
+fn is_yaml11_timestamp(v: &str) -> bool {
+    let b = v.as_bytes();
+    if b.len() < 8 || !b[..4].iter().all(u8::is_ascii_digit) || b[4] != b'-' {
+        return false;
+    }
+    // One or two digits from `at`; where they end.
+    let field = |at: usize| match (b.get(at), b.get(at + 1)) {
+        (Some(d), Some(e)) if d.is_ascii_digit() && e.is_ascii_digit() => Some(at + 2),
+        (Some(d), _) if d.is_ascii_digit() => Some(at + 1),
+        _ => None,
+    };
+    let Some(month_end) = field(5) else {
+        return false;
+    };
+    if b.get(month_end) != Some(&b'-') {
+        return false;
+    }
+    let Some(end) = field(month_end + 1) else {
+        return false;
+    };
+    let time = match b.get(end) {
+        None => return true,
+        Some(b'T' | b't') => &b[end + 1..],
+        Some(b' ' | b'\t') => v[end..].trim_start_matches([' ', '\t']).as_bytes(),
+        Some(_) => return false,
+    };
+    time.first().is_some_and(u8::is_ascii_digit)
+}
+
 /// serde_yaml's reading of a plain scalar: null, bool, int or float.
-fn reads_as_non_string(v: &str) -> bool {
+fn yaml12_reads_as_non_string(v: &str) -> bool {
     match v.as_bytes().first() {
         None => true,
         Some(b'0'..=b'9' | b'+' | b'-' | b'.') => {
@@ -1086,5 +1258,101 @@ impl ser::Serializer for KeyReader {
         _: usize,
     ) -> Result<Self::SerializeStructVariant, Error> {
         Err(non_scalar_key())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_a_yaml11_reader_misreads_is_quoted_and_other_text_is_not() {
+        for v in [
+            "y",
+            "N",
+            "yes",
+            "Yes",
+            "YES",
+            "yEs",
+            "no",
+            "on",
+            "ON",
+            "off",
+            "Off",
+            "~",
+            "",
+            "<<",
+            "=",
+            "1_000",
+            "+12",
+            "-0",
+            "012",
+            "09",
+            "0b101",
+            "-0B1",
+            "0o17",
+            "0x1F",
+            "0X_1f",
+            "0x_",
+            "1:20",
+            "12:30",
+            "1:20:30",
+            "190:20:30.15",
+            "+1:05",
+            ".5",
+            "1.",
+            "1e5",
+            "1_000.5",
+            "-1E-3",
+            "1e_5",
+            "-_1",
+            ".inf",
+            "-.Inf",
+            "+.INF",
+            ".NaN",
+            "2024-01-01",
+            "2024-1-1",
+            "2001-12-14t21:59:43.10-05:00",
+            "2001-12-14 21:59:43.10 -5",
+        ] {
+            assert!(plain_reads_as_non_string(v), "{v:?} is not quoted");
+        }
+        for v in [
+            "yess",
+            "non",
+            "nan",
+            "inf",
+            "-inf",
+            "infinity",
+            "n/a",
+            "=x",
+            "<<x",
+            "_1",
+            "0x",
+            "0xZZ",
+            "0o8",
+            "0b2",
+            "1.2.3",
+            "3.0.1",
+            "v1.2",
+            "1e",
+            "1e+",
+            "1-2",
+            "12:60",
+            "1:2:",
+            "127.0.0.1:8080",
+            "1.5:30",
+            "2024-01",
+            "2024-01-01x",
+            "2024-01-01 notes",
+            "20240-01-01",
+            "trainer:1.0",
+            "http://x:5000",
+            "{{inputs.parameters.x}}",
+            "a:b",
+            "s3://bucket/path",
+        ] {
+            assert!(!plain_reads_as_non_string(v), "{v:?} is quoted");
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! YAML in and out. Writing goes through our own block serializer
-//! (`block_yaml`), which writes what serde_yaml writes, faster; serde_yaml
+//! (`block_yaml`), which writes what serde_yaml writes, faster, except that
+//! it also quotes text a YAML 1.1 reader would misread; serde_yaml
 //! (archived upstream, pinned) is touched only here: tests read YAML back
 //! through `parse_documents`, and `serde_yaml_text` is the reference the
 //! writer is held to.
@@ -19,6 +20,15 @@ pub fn to_yaml<T: Serialize + ?Sized>(value: &T) -> Result<String, String> {
 /// against.
 pub fn serde_yaml_text<T: Serialize + ?Sized>(value: &T) -> Result<String, String> {
     serde_yaml::to_string(value).map_err(|e| format!("cannot write YAML: {e}"))
+}
+
+/// Whether the writer quotes `text` where serde_yaml writes it plain: text
+/// that only a YAML 1.1 reader (go-yaml v2, PyYAML) takes for a bool,
+/// number, timestamp, null, merge key or value tag. This is the one way
+/// `to_yaml` differs from `serde_yaml_text` on purpose, besides the two
+/// places where serde_yaml is wrong.
+pub fn quoted_only_for_yaml11(text: &str) -> bool {
+    block_yaml::quoted_only_for_yaml11(text)
 }
 
 /// Several documents, separated by `---` lines.

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod mutate;
+pub mod places;
 
 use std::path::{Path, PathBuf};
 
@@ -84,16 +85,37 @@ pub fn compile_docs(relative: &Path, options: &mlpc::emit::Options) -> Vec<serde
     mlpc::emit::yaml::parse_documents(&compile(relative, options)).expect("the output parses back")
 }
 
-/// A Python with jsonschema and PyYAML for ../shared/tools/validate_argo.py:
-/// the repository's `.venv` first, then `python3`.
-pub fn validator_python() -> Option<PathBuf> {
+/// A Python that can `import {modules}`: the repository's `.venv` first,
+/// then `python3`.
+pub fn python_with(modules: &str) -> Option<PathBuf> {
     let candidates = [root().join(".venv/bin/python"), PathBuf::from("python3")];
     candidates.into_iter().find(|py| {
         std::process::Command::new(py)
-            .args(["-c", "import jsonschema, yaml"])
+            .args(["-c", &format!("import {modules}")])
             .output()
             .is_ok_and(|o| o.status.success())
     })
+}
+
+/// A Python with jsonschema and PyYAML for ../shared/tools/validate_argo.py.
+pub fn validator_python() -> Option<PathBuf> {
+    python_with("jsonschema, yaml")
+}
+
+/// A Python with PyYAML, or `None` (with a message saying what is skipped)
+/// when there is none; in CI that is a failure, not a skip.
+pub fn pyyaml_python(what: &str) -> Option<PathBuf> {
+    let python = python_with("yaml");
+    if python.is_none() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "{what} must run in CI: no Python with pyyaml (looked for .venv/bin/python and python3)"
+        );
+        eprintln!(
+            "SKIPPED: {what}: no Python with pyyaml (looked for .venv/bin/python and python3)"
+        );
+    }
+    python
 }
 
 /// `None` (with a message) when the validator cannot run here; in CI that
