@@ -19,6 +19,8 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+mod cache;
+
 use super::argo::{self, *};
 use super::kserve;
 use super::mlflow::{self, env, Tracking};
@@ -84,6 +86,7 @@ pub fn lower_into(
         template_names: Names::default(),
         shared: HashMap::default(),
         folding: IndexMap::default(),
+        key_args: Vec::new(),
         tasks: Vec::new(),
     };
     let entry = out.template_names.fresh("main");
@@ -617,36 +620,41 @@ fn stage_outputs(program: &Program, stage: &Stage) -> IndexMap<String, OutputInf
 
 /// Calls `f` on every reference a stage makes (own fields, when, args).
 fn visit_refs(stage: &Stage, f: &mut impl FnMut(&Ref)) {
-    fn value(v: &Value, f: &mut impl FnMut(&Ref)) {
-        match v {
-            Value::Ref(r) => f(r),
-            Value::Str(parts) => parts.iter().for_each(|p| {
-                if let StrPart::Ref(r) = p {
-                    f(r)
-                }
-            }),
-            Value::List(items) => items.iter().for_each(|i| value(&i.value, f)),
-            Value::Map(m) => m.values().for_each(|i| value(&i.value, f)),
-            _ => {}
-        }
-    }
-    fn cond(c: &Cond, f: &mut impl FnMut(&Ref)) {
-        match c {
-            Cond::Lit(v) => value(v, f),
-            Cond::Ref(r) => f(r),
-            Cond::Unary { operand: inner, .. } => cond(inner, f),
-            Cond::Binary { lhs, rhs, .. } => {
-                cond(lhs, f);
-                cond(rhs, f)
-            }
-        }
-    }
-    stage.fields.values().for_each(|v| value(&v.value, f));
+    stage
+        .fields
+        .values()
+        .for_each(|v| refs_in_value(&v.value, f));
     if let Some(w) = &stage.when {
-        cond(&w.value, f);
+        refs_in_cond(&w.value, f);
     }
     if let Some(u) = &stage.uses {
-        u.args.values().for_each(|v| value(&v.value, f));
+        u.args.values().for_each(|v| refs_in_value(&v.value, f));
+    }
+}
+
+fn refs_in_value(v: &Value, f: &mut impl FnMut(&Ref)) {
+    match v {
+        Value::Ref(r) => f(r),
+        Value::Str(parts) => parts.iter().for_each(|p| {
+            if let StrPart::Ref(r) = p {
+                f(r)
+            }
+        }),
+        Value::List(items) => items.iter().for_each(|i| refs_in_value(&i.value, f)),
+        Value::Map(m) => m.values().for_each(|i| refs_in_value(&i.value, f)),
+        _ => {}
+    }
+}
+
+fn refs_in_cond(c: &Cond, f: &mut impl FnMut(&Ref)) {
+    match c {
+        Cond::Lit(v) => refs_in_value(v, f),
+        Cond::Ref(r) => f(r),
+        Cond::Unary { operand, .. } => refs_in_cond(operand, f),
+        Cond::Binary { lhs, rhs, .. } => {
+            refs_in_cond(lhs, f);
+            refs_in_cond(rhs, f)
+        }
     }
 }
 
@@ -706,15 +714,16 @@ impl<'a, 'p> Pod<'a, 'p> {
             }
             Ref::Input(name) if self.folded.contains_key(name.as_str()) => {
                 let (text, key) = self.folded[name.as_str()].clone();
-                self.key_parts.insert(key);
+                // A literal is part of the template, which the key hashes.
+                if key.starts_with("workflow.") {
+                    self.key_parts.insert(key);
+                }
                 text
             }
             Ref::Input(name) => match self.declared.iter().find(|i| i.name == name) {
-                Some(i) if i.ty.is_artifact() => {
-                    self.key_parts
-                        .insert(format!("inputs.parameters['{name}']"));
-                    format!("{INPUTS_DIR}/{name}")
-                }
+                // Keyed by its producer (`mlp-key-N`): there is no
+                // parameter of that name.
+                Some(i) if i.ty.is_artifact() => format!("{INPUTS_DIR}/{name}"),
                 _ => {
                     self.key_parts
                         .insert(format!("inputs.parameters['{name}']"));
@@ -750,8 +759,6 @@ impl<'a, 'p> Pod<'a, 'p> {
                             .to_string();
                         let path = format!("{INPUTS_DIR}/{name}/{file}");
                         self.deps.insert(task.clone());
-                        self.key_parts
-                            .insert(format!("tasks.{task}.outputs.artifacts.{output}"));
                         self.artifacts.entry(name).or_insert((
                             format!("{{{{tasks.{task}.outputs.artifacts.{output}}}}}"),
                             path.clone(),
@@ -1036,6 +1043,8 @@ struct Emitter<'a, 'p> {
     shared: HashMap<usize, SharedTemplate>,
     /// Folded inputs for the template `pod_template` is building.
     folding: IndexMap<String, (String, String)>,
+    /// The `mlp-key-N` values (its artifacts' producers) for that template.
+    key_args: Vec<String>,
     tasks: Vec<DagTask>,
 }
 
@@ -1145,6 +1154,9 @@ impl<'a, 'p> Emitter<'a, 'p> {
             }
             None => {
                 let fields = &plan.merged[i];
+                if fields.contains_key("cache") {
+                    self.key_args = cache::key_arguments(plan, &cache::artifact_producers(plan, i));
+                }
                 let outputs = stage_declared_outputs(plan.program, stage);
                 let name = self.template_names.fresh(&task_name);
                 let mut built = self.pod_template(
@@ -1201,14 +1213,25 @@ impl<'a, 'p> Emitter<'a, 'p> {
             }
             deps.extend(ctx.deps);
         }
+        let own_keys = if implicit.keys().any(|k| k.starts_with(cache::KEY_INPUT)) {
+            cache::key_arguments(plan, &cache::artifact_producers(plan, i))
+        } else {
+            Vec::new()
+        };
         for (name, value) in &implicit {
+            let value = if name == "mlp-stage" {
+                stage.name.to_string()
+            } else if let Some(n) = name
+                .strip_prefix(cache::KEY_INPUT)
+                .and_then(|n| n.strip_prefix('-')?.parse::<usize>().ok())
+            {
+                own_keys.get(n).cloned().unwrap_or_default()
+            } else {
+                value.clone()
+            };
             task.arguments.parameters.push(Parameter {
                 name: name.clone(),
-                value: Some(if name == "mlp-stage" {
-                    stage.name.to_string()
-                } else {
-                    value.clone()
-                }),
+                value: Some(value),
                 ..Default::default()
             });
         }
@@ -1403,11 +1426,14 @@ impl<'a, 'p> Emitter<'a, 'p> {
         // An input every sharing stage sets to the same global value (a
         // literal or one workflow parameter) is written into the template.
         let mut folded: IndexMap<String, (String, String)> = IndexMap::default();
-        let users: Vec<&Stage> = plan
+        let users: Vec<(usize, &Stage)> = plan
             .pipeline
             .stages
             .iter()
-            .filter(|s| shares_template(s) && s.uses.as_ref().is_some_and(|u| u.template == index))
+            .enumerate()
+            .filter(|(_, s)| {
+                shares_template(s) && s.uses.as_ref().is_some_and(|u| u.template == index)
+            })
             .collect();
         // With one use nothing is saved, and the task's arguments are clearer.
         let inputs_to_fold = if users.len() >= 2 {
@@ -1416,7 +1442,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             &[]
         };
         for input in inputs_to_fold.iter().filter(|i| !i.ty.is_artifact()) {
-            let mut values = users.iter().map(|s| {
+            let mut values = users.iter().map(|(_, s)| {
                 s.uses
                     .as_ref()
                     .and_then(|u| u.args.get(&input.name))
@@ -1431,6 +1457,18 @@ impl<'a, 'p> Emitter<'a, 'p> {
         }
         let folded_names: HashSet<String> = folded.keys().cloned().collect();
         self.folding = folded;
+        if fields.contains_key("cache") {
+            // As many `mlp-key-N` inputs as the use with the most; each task
+            // passes its own values.
+            let width = users
+                .iter()
+                .map(|(i, _)| {
+                    cache::key_arguments(plan, &cache::artifact_producers(plan, *i)).len()
+                })
+                .max()
+                .unwrap_or(0);
+            self.key_args = vec![String::new(); width];
+        }
         let name = self.template_names.fresh(&hir.dns_name);
         let mut built = self.pod_template(
             name.clone(),
@@ -1656,8 +1694,12 @@ impl<'a, 'p> Emitter<'a, 'p> {
         template.container = Some(container);
         template.node_selector = node_selector;
         self.common_pod_fields(&mut template, &mut pod, fields);
-        if let Some(cache) = get("cache") {
-            template.memoize = memoize(&template.name, cache, &pod, &plan.pipeline.dns_name);
+        if let Some(max_age) = get("cache").and_then(|c| cache::max_age(c, &mut pod)) {
+            for (n, value) in std::mem::take(&mut self.key_args).into_iter().enumerate() {
+                pod.input_param(cache::key_input(n), value, None);
+            }
+            let memo = cache::memoize(&template, max_age, &pod, &plan.pipeline.dns_name);
+            template.memoize = Some(memo);
         }
         // Input artifacts land at their paths; implicit parameters are declared.
         for (name, (_, path)) in &pod.artifacts {
@@ -2285,39 +2327,6 @@ fn toleration(pod: &mut Pod, m: &IndexMap<Text, Spanned<Value>>) -> Toleration {
             _ => None,
         },
     }
-}
-
-/// Memoization: the key is a hash of every input the pod reads, so a
-/// different parameter never returns a stale result, and the hash is a valid
-/// ConfigMap key whatever the values hold.
-fn memoize(template: &str, cache: &Value, pod: &Pod, pipeline: &str) -> Option<Memoize> {
-    let max_age = match cache {
-        Value::Bool(false) => return None,
-        // `cache = true` never expires; Argo requires an age, so ten years.
-        Value::Bool(true) => "87600h".to_string(),
-        Value::Duration { secs, .. } => format!("{}s", seconds_text(*secs)),
-        _ => return None,
-    };
-    let mut parts: Vec<String> = vec![format!("'{template}'")];
-    parts.extend(
-        pod.key_parts
-            .iter()
-            .filter(|p| !p.starts_with("tasks."))
-            .cloned(),
-    );
-    let key = format!(
-        "{template}-{{{{=sprig.sha256sum({})}}}}",
-        parts.join(" + '|' + ")
-    );
-    Some(Memoize {
-        key,
-        max_age,
-        cache: MemoizeCache {
-            config_map: LocalObjectReference {
-                name: format!("{pipeline}-cache"),
-            },
-        },
-    })
 }
 
 /// A `withItems` entry: literals as JSON, text with placeholders as strings.

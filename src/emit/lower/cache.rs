@@ -1,0 +1,195 @@
+//! Memoization (`cache`): a key that changes whenever what the step computes
+//! could change, and one cache ConfigMap per template.
+//!
+//! The key is `TEMPLATE-sha256(toJson([DEFINITION, inputs...]))`:
+//! - DEFINITION: a hash of the rendered template (image, command, args, env,
+//!   resources, injected steps...), fixed at compile time;
+//! - every parameter the pod reads (`inputs.parameters[...]`,
+//!   `workflow.parameters[...]`), joined by `toJson` so that no two lists
+//!   of values give the same text;
+//! - for an artifact the pod reads, the producing stage's key: its definition
+//!   and the run-time values it read, and so on up the chain of artifacts.
+//!   These arrive as inputs `mlp-key-0` (the definitions, hashed at compile
+//!   time) and `mlp-key-1..N` (the values, passed by the task), so one shared
+//!   template serves uses whose artifacts come from different producers.
+//!
+//! Argo expands the key with expr (`util/template/expression_template.go`,
+//! `expressionReplace`): an expression that contains both `?` and `:` is
+//! read as a ternary, and one that reads a missing name keeps its `{{=...}}`
+//! text, which fails Argo's key check (`workflow/controller/cache/cache.go`,
+//! `^[a-zA-Z0-9][-a-zA-Z0-9]*$`) and errors the node before its pod runs. So
+//! the expression holds only hex text and parameter names that exist.
+
+use std::collections::BTreeSet;
+
+use k8s_openapi::api::core::v1::LocalObjectReference;
+use sha2::{Digest, Sha256};
+
+use super::{refs_in_cond, refs_in_value, seconds_text, Plan, Pod, TaskCtx};
+use crate::emit::argo::{Memoize, MemoizeCache, Template};
+use crate::sema::hir::{Ref, Value};
+
+/// The input that carries the producers' definitions; `mlp-key-1..` carry
+/// the run-time values they read.
+pub(super) const KEY_INPUT: &str = "mlp-key";
+
+pub(super) fn key_input(n: usize) -> String {
+    format!("{KEY_INPUT}-{n}")
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// How long an entry serves (`memoize.maxAge`); `None` for `cache = false`.
+pub(super) fn max_age(cache: &Value, pod: &mut Pod) -> Option<String> {
+    Some(match cache {
+        Value::Bool(false) => return None,
+        // `cache = true` never expires; Argo requires an age, so ten years.
+        Value::Bool(true) => "87600h".to_string(),
+        Value::Duration { secs, .. } => format!("{}s", seconds_text(*secs)),
+        // A duration parameter holds whole seconds; maxAge needs a unit.
+        other => format!("{}s", pod.text(other)),
+    })
+}
+
+/// `memoize` for a built template whose pod has read every input.
+pub(super) fn memoize(template: &Template, max_age: String, pod: &Pod, pipeline: &str) -> Memoize {
+    let definition = serde_json::to_vec(template).unwrap_or_default();
+    let mut parts = vec![format!(
+        "'{}'",
+        hex_sha256(&[b"mlpc-cache-v1\n".as_slice(), &definition].concat())
+    )];
+    parts.extend(pod.key_parts.iter().cloned());
+    Memoize {
+        key: format!(
+            "{}-{{{{=sprig.sha256sum(toJson([{}]))}}}}",
+            template.name,
+            parts.join(", ")
+        ),
+        max_age,
+        cache: MemoizeCache {
+            // One ConfigMap per template: a busy fan-out fills its own
+            // (ConfigMaps hold at most 1 MiB) without breaking the others.
+            config_map: LocalObjectReference {
+                name: format!("{pipeline}-{}-cache", template.name),
+            },
+        },
+    }
+}
+
+/// The stages whose artifacts a stage reads (its own fields, `when` and
+/// template arguments).
+pub(super) fn artifact_producers(plan: &Plan, stage: usize) -> BTreeSet<usize> {
+    let mut out = BTreeSet::new();
+    each_ref(plan, stage, &mut |r| {
+        if let Some(p) = artifact_producer(plan, r) {
+            out.insert(p);
+        }
+    });
+    out
+}
+
+/// The `mlp-key-N` values for a use whose artifacts come from `producers`:
+/// `[hash of the producers' definitions, run-time values they read...]`.
+pub(super) fn key_arguments(plan: &Plan, producers: &BTreeSet<usize>) -> Vec<String> {
+    if producers.is_empty() {
+        return Vec::new();
+    }
+    let mut todo: Vec<usize> = producers.iter().copied().collect();
+    let mut seen: BTreeSet<usize> = BTreeSet::new();
+    let mut definitions = String::from("mlpc-cache-v1\n");
+    let mut values: Vec<String> = Vec::new();
+    // Task arguments may name any ancestor's outputs: no new dependency.
+    let mut ctx = TaskCtx {
+        plan,
+        bindings: None,
+        deps: BTreeSet::new(),
+        lifted: None,
+    };
+    while let Some(p) = todo.pop() {
+        if !seen.insert(p) {
+            continue;
+        }
+        definitions.push_str(&fingerprint(plan, p));
+        definitions.push('\n');
+        let stage = &plan.pipeline.stages[p];
+        ctx.bindings = stage.uses.as_ref().map(|u| &u.args);
+        each_ref(plan, p, &mut |r| match r {
+            _ if artifact_producer(plan, r).is_some() => {
+                todo.extend(artifact_producer(plan, r));
+            }
+            // The run's identity differs in every run, and template inputs
+            // are read through the arguments they are bound to.
+            Ref::Run(_) | Ref::Input(_) => {}
+            other => values.push(ctx.text(&Value::Ref(other.clone()))),
+        });
+    }
+    values.sort();
+    values.dedup();
+    for v in &values {
+        definitions.push_str(v);
+        definitions.push('\n');
+    }
+    let mut out = vec![hex_sha256(definitions.as_bytes())];
+    out.extend(values);
+    out
+}
+
+/// The stage an artifact reference comes from.
+fn artifact_producer(plan: &Plan, r: &Ref) -> Option<usize> {
+    match r {
+        Ref::Output { stage, output } => plan.outputs[*stage]
+            .get(output.as_str())
+            .filter(|o| o.ty.is_artifact())
+            .map(|_| *stage),
+        _ => None,
+    }
+}
+
+/// What a stage computes, as text without source positions: its kind,
+/// tracking, effective fields, template, arguments, outputs and condition.
+fn fingerprint(plan: &Plan, stage: usize) -> String {
+    let s = &plan.pipeline.stages[stage];
+    let template = s.uses.as_ref().map(|u| &plan.program.templates[u.template]);
+    let mut value = serde_json::json!({
+        "kind": s.kind,
+        "tracked": s.tracked,
+        "fields": &*plan.merged[stage],
+        "template": template.map(|t| (&t.fields, &t.inputs, &t.outputs, &t.when)),
+        "args": s.uses.as_ref().map(|u| &u.args),
+        "outputs": &s.outputs,
+        "when": &s.when,
+    });
+    strip_spans(&mut value);
+    value.to_string()
+}
+
+fn strip_spans(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.remove("span");
+            m.values_mut().for_each(strip_spans);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(strip_spans),
+        _ => {}
+    }
+}
+
+/// Every reference in a stage's effective fields, `when` and template
+/// arguments.
+fn each_ref(plan: &Plan, stage: usize, f: &mut impl FnMut(&Ref)) {
+    let s = &plan.pipeline.stages[stage];
+    plan.merged[stage]
+        .values()
+        .for_each(|v| refs_in_value(&v.value, f));
+    if let Some(w) = &s.when {
+        refs_in_cond(&w.value, f);
+    }
+    if let Some(u) = &s.uses {
+        u.args.values().for_each(|v| refs_in_value(&v.value, f));
+    }
+}
