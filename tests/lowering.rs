@@ -151,9 +151,11 @@ fn metric_gate_register_and_deploy_are_real_steps() {
     assert_eq!(gate_t["outputs"]["parameters"][0]["name"], "cost_reduction");
     // register runs only when the gate's metric passes, and outputs version and model_uri.
     let reg = task(&doc, "terraform-optimizer");
+    // An expression tag: the metric is data to expr (asFloat reads `1e-05`,
+    // `nan` and `inf`), never text spliced into govaluate's input.
     assert_eq!(
         reg["when"],
-        "({{tasks.optimizer-metrics.outputs.parameters.cost_reduction}}) >= (0.1)"
+        "{{=(asFloat(tasks['optimizer-metrics'].outputs.parameters['cost_reduction'])) >= (0.1)}}"
     );
     let reg_t = template(&doc, "terraform-optimizer");
     assert_eq!(
@@ -300,7 +302,7 @@ fn fan_out_with_parallelism_and_params() {
     assert!(scan["when"]
         .as_str()
         .unwrap()
-        .contains("('{{workflow.parameters.mode}}') == ('full')"));
+        .contains("(workflow.parameters['mode']) == ('full')"));
     let summary = task(&doc, "summary");
     assert_eq!(
         summary["depends"], "(depth-scan || depth-scan.Omitted) && (grid || grid.Omitted)",

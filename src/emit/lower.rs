@@ -20,6 +20,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 mod cache;
+mod when;
 
 use super::argo::{self, *};
 use super::kserve;
@@ -1281,7 +1282,10 @@ impl<'a, 'p> Emitter<'a, 'p> {
         let conditions: Vec<String> = conditions
             .into_iter()
             .flatten()
-            .map(|w| ctx.cond(&w.value, false))
+            .map(|w| match when::reads_only_dag_values(&w.value) {
+                true => ctx.when_expr(&w.value),
+                false => ctx.cond(&w.value, false),
+            })
             .collect();
         task.when = match conditions.len() {
             0 => None,
