@@ -89,6 +89,8 @@ fn benchmark_pipelines_parse_the_same() {
 #[test]
 fn grammar_corners_parse_the_same() {
     let accepted = [
+        // Stage kinds are keywords only where a kind is expected.
+        "template prep train { image = \"x\" }\npipeline p {\n  train train { a = 1 }\n  prep deploy uses train { }\n  job job { after = [train, deploy] }\n  param register: int = 1\n}\n",
         // Blanks and comments that pest keeps inside a span.
         "pipeline p {\n  param x: int   # c\n  param y: list [ int ]  // d\n}\n",
         "import std.terraform   \npipeline p {}",

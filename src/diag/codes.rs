@@ -85,8 +85,9 @@ Example:
     ... command = [\"train\", \"--lr=${learning_rate}\"]   # did you mean `lr`?"),
     active("mlp::E0102", "reserved name", "\
 What it means: a stage, parameter, template, input, output or alias is named with a reserved word.
-Reserved: import as pipeline template param input output uses when after true false, the stage kinds
-(prep train register deploy job), `run` and `item`.
+Reserved: import as pipeline template param input output uses when true false, `run` and `item`.
+The stage kinds (prep train register deploy job) are keywords only where a kind is expected:
+`train train { ... }` declares a train stage named `train`.
 Fix: pick another name."),
     active("mlp::E0103", "defined twice", "\
 What it means: two stages, parameters, templates, inputs, outputs, fields or map keys share a name in one scope.

@@ -136,7 +136,7 @@ pub enum MlpError {
     #[error("`{name}` is reserved and cannot name {what}")]
     #[diagnostic(
         code(mlp::E0102),
-        help("pick another name; keywords, stage kinds, `run` and `item` are reserved")
+        help("pick another name; the keywords (import as pipeline template param input output uses when), `true`, `false`, `run` and `item` are reserved")
     )]
     ReservedName {
         #[source_code]

@@ -799,12 +799,28 @@ impl<'a, 'p> Pod<'a, 'p> {
             .collect()
     }
 
-    /// A value as one string (for args, env, labels, ...).
+    /// A value as one string (for args, env, labels, ...); lists and maps
+    /// as compact JSON, as Argo passes such parameters.
     fn text(&mut self, v: &Value) -> String {
         match v {
             Value::Str(parts) => self.parts(parts),
             Value::Ref(r) => self.reference(r),
+            Value::List(_) | Value::Map(_) => self.json(v).to_string(),
             other => literal_text(other),
+        }
+    }
+
+    /// A list or map with the references in it as their placeholders.
+    fn json(&mut self, v: &Value) -> serde_json::Value {
+        match v {
+            Value::List(items) => items.iter().map(|i| self.json(&i.value)).collect(),
+            Value::Map(m) => m
+                .iter()
+                .map(|(k, v)| (k.to_string(), self.json(&v.value)))
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+            Value::Str(_) | Value::Ref(_) => self.text(v).into(),
+            other => literal_json(other),
         }
     }
 

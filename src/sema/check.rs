@@ -12,14 +12,7 @@ use crate::graph;
 use crate::source::{SourceSet, Span};
 use crate::syntax::ast::{self, BinOp, Entry, Expr, ExprKind, Ident, Text};
 
-const KEYWORDS: &[&str] = &[
-    "import", "as", "pipeline", "template", "param", "input", "output", "uses", "when", "after",
-    "true", "false", "run", "item",
-];
-
-pub(crate) fn is_reserved(name: &str) -> bool {
-    KEYWORDS.contains(&name) || schema::STAGE_KINDS.contains(&name)
-}
+pub(crate) use crate::syntax::is_reserved;
 
 /// Lowercase with `_` as `-`: how names appear in Kubernetes.
 pub fn dns_name(name: &str) -> String {
@@ -320,13 +313,21 @@ impl<'a> Checker<'a> {
                     if dup || !self.declare_name(&decl.name, "a template input") {
                         continue;
                     }
-                    if schema::is_stage_field(&decl.name.name) {
+                    // Only the template's own kind's fields are ambiguous.
+                    let shadows = match kind {
+                        Some(k) => {
+                            matches!(schema::stage_field(&decl.name.name, Some(k)), Some(Ok(_)))
+                        }
+                        None => schema::is_stage_field(&decl.name.name),
+                    };
+                    if shadows {
+                        // Still declared below: its uses in the body and in
+                        // stages are not reported again.
                         self.push(MlpError::InputShadowsField {
                             src: self.src(decl.name.span),
                             at: decl.name.span.into(),
                             name: decl.name.name.to_string(),
                         });
-                        continue;
                     }
                     let Some(ty) = self.type_expr(&decl.ty) else {
                         continue;
@@ -1654,16 +1655,21 @@ impl<'a> Checker<'a> {
                     return None;
                 };
                 let mut out = Vec::with_capacity(items.len());
+                let mut failed = false;
                 for it in items {
-                    let (v, ty) = self.value_of(it, scope)?;
-                    if !(ty.is_scalar() || ty.is_artifact()) {
-                        self.mismatch(it, "a string, number or reference", None);
+                    // Lists and maps pass as compact JSON text, as Argo
+                    // passes such parameters.
+                    let Some((v, _)) = self.value_of(it, scope) else {
+                        failed = true;
                         continue;
-                    }
+                    };
                     out.push(Spanned {
                         value: v,
                         span: it.span,
                     });
+                }
+                if failed {
+                    return None;
                 }
                 Some(Value::List(out))
             }
@@ -2165,14 +2171,8 @@ impl<'a> Checker<'a> {
             };
             let value = match &expr.kind {
                 ExprKind::Call(_) => self.secret_call(expr, 2),
-                _ => match self.value_of(expr, scope) {
-                    Some((v, ty)) if ty.is_scalar() || ty.is_artifact() => Some(v),
-                    Some(_) => {
-                        self.mismatch(expr, "a string, number or reference", None);
-                        None
-                    }
-                    None => None,
-                },
+                // Lists and maps reach the container as compact JSON.
+                _ => self.value_of(expr, scope).map(|(v, _)| v),
             };
             if let Some(v) = value {
                 out.insert(
@@ -2737,7 +2737,9 @@ impl<'a> Checker<'a> {
     fn value_of(&mut self, expr: &Expr, scope: Scope) -> Option<(Value, Ty)> {
         Some(match &expr.kind {
             ExprKind::Str(parts) => {
+                // Every part is checked, so that all its errors are reported.
                 let mut out = Vec::with_capacity(parts.len());
+                let mut failed = false;
                 for p in parts {
                     match p {
                         ast::StrPart::Text(t) => {
@@ -2745,20 +2747,17 @@ impl<'a> Checker<'a> {
                             out.push(StrPart::Text(t.clone()));
                         }
                         ast::StrPart::Interp(r) => {
-                            let (reference, ty) = self.resolve(r, scope)?;
-                            if !(ty.is_scalar() || ty.is_artifact()) {
-                                self.push(MlpError::TypeMismatch {
-                                    src: self.src(r.span),
-                                    at: r.span.into(),
-                                    expected: "a value that can be written into a string".into(),
-                                    found: ty.describe(),
-                                    help: None,
-                                });
-                                return None;
-                            }
+                            // A list or map is written as compact JSON.
+                            let Some((reference, _)) = self.resolve(r, scope) else {
+                                failed = true;
+                                continue;
+                            };
                             out.push(StrPart::Ref(reference));
                         }
                     }
+                }
+                if failed {
+                    return None;
                 }
                 (Value::Str(out), Ty::String)
             }
@@ -2779,8 +2778,12 @@ impl<'a> Checker<'a> {
             ExprKind::List(items) => {
                 let mut out = Vec::with_capacity(items.len());
                 let mut elem: Option<Ty> = None;
+                let mut failed = false;
                 for it in items {
-                    let (v, ty) = self.value_of(it, scope)?;
+                    let Some((v, ty)) = self.value_of(it, scope) else {
+                        failed = true;
+                        continue;
+                    };
                     elem = match elem {
                         None => Some(ty),
                         Some(e) if e == ty => Some(e),
@@ -2791,6 +2794,9 @@ impl<'a> Checker<'a> {
                         span: it.span,
                     });
                 }
+                if failed {
+                    return None;
+                }
                 (
                     Value::List(out),
                     Ty::List(Box::new(elem.unwrap_or(Ty::Any))),
@@ -2799,12 +2805,16 @@ impl<'a> Checker<'a> {
             ExprKind::Map(entries) => {
                 let mut out = IndexMap::default();
                 let mut seen: HashMap<&str, Span> = HashMap::default();
+                let mut failed = false;
                 for e in entries {
                     if !self.first_time(&mut seen, &e.key, "map key") {
                         continue;
                     }
                     self.no_argo_braces(&e.key.name, e.key.span);
-                    let (v, _) = self.value_of(&e.value, scope)?;
+                    let Some((v, _)) = self.value_of(&e.value, scope) else {
+                        failed = true;
+                        continue;
+                    };
                     out.insert(
                         e.key.name.clone(),
                         Spanned {
@@ -2812,6 +2822,9 @@ impl<'a> Checker<'a> {
                             span: e.value.span,
                         },
                     );
+                }
+                if failed {
+                    return None;
                 }
                 out.shrink_to_fit();
                 (Value::Map(Box::new(out)), Ty::Map)

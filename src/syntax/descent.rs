@@ -51,10 +51,6 @@ fn is_ident_char(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_'
 }
 
-const KEYWORDS: &[&str] = &[
-    "param", "input", "output", "when", "import", "pipeline", "template",
-];
-
 impl<'t> Parser<'t> {
     fn peek(&self) -> u8 {
         self.bytes.get(self.pos).copied().unwrap_or(0)
@@ -325,7 +321,7 @@ impl<'t> Parser<'t> {
                 "input" => Some(Entry::Input(Box::new(self.decl(start, false)?))),
                 "output" => Some(Entry::Output(Box::new(self.decl(start, true)?))),
                 "when" => self.when_clause(start).map(Entry::When),
-                word if KEYWORDS.contains(&word) => None,
+                word if super::DECLARATION_KEYWORDS.contains(&word) => None,
                 _ => self.stage(start, first).map(|s| Entry::Stage(Box::new(s))),
             },
         }

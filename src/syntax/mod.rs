@@ -21,6 +21,21 @@ pub(crate) use literal::parse_duration;
 #[grammar = "grammar/mlp.pest"]
 pub struct MlpParser;
 
+/// Words that begin a declaration, so never a stage's kind: the `stage`
+/// rule's lookahead in grammar/mlp.pest, which the fast parser follows.
+pub const DECLARATION_KEYWORDS: &[&str] = &[
+    "param", "input", "output", "when", "import", "pipeline", "template",
+];
+
+/// Names a program cannot give to a stage, parameter, template, input,
+/// output or alias: the declaration keywords, `as` and `uses`, the literals
+/// `true` and `false`, and the reference roots `run` and `item`. Stage kinds
+/// are keywords only where a kind is expected, so `train` can name a stage.
+pub fn is_reserved(name: &str) -> bool {
+    DECLARATION_KEYWORDS.contains(&name)
+        || ["as", "uses", "true", "false", "run", "item"].contains(&name)
+}
+
 /// Brackets, braces and parentheses nest at most this deep; the limit keeps
 /// every recursive pass far from the end of the stack.
 pub const MAX_NESTING: usize = 128;
