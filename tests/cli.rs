@@ -24,6 +24,10 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 #[test]
 fn examples_exit_0() {
     for path in mlp_files(&root().join("examples")) {
@@ -58,8 +62,15 @@ fn every_fixture_fails_with_exit_1_and_json_points_at_the_marked_line() {
             rel.display(),
             stderr(&o)
         );
+        // `check` writes machine formats to stdout; `compile` (whose stdout
+        // is YAML) writes diagnostics to stderr.
+        let text = if command == "check" {
+            stdout(&o)
+        } else {
+            stderr(&o)
+        };
         let json: serde_json::Value =
-            serde_json::from_str(&stderr(&o)).expect("--format json prints JSON");
+            serde_json::from_str(&text).expect("--format json prints JSON");
         let wanted = format!("mlp::{code_short}");
         let hit = json
             .as_array()
@@ -124,12 +135,12 @@ fn io_and_usage_errors_exit_2() {
 #[test]
 fn formats() {
     let f = "tests/fixtures/diagnostics/E0101_unknown_name.mlp";
-    let short = stderr(&mlpc(&["check", "--format", "short", f]));
+    let short = stdout(&mlpc(&["check", "--format", "short", f]));
     assert_eq!(
         short.trim(),
         "tests/fixtures/diagnostics/E0101_unknown_name.mlp:5:33: error mlp::E0101: unknown name `learning_rat`"
     );
-    let github = stderr(&mlpc(&["check", "--format", "github", f]));
+    let github = stdout(&mlpc(&["check", "--format", "github", f]));
     assert!(
         github.starts_with("::error file=tests/fixtures/diagnostics/E0101_unknown_name.mlp,line=5,col=33,endLine=5,endColumn=45,title=mlpc (mlp%3A%3AE0101)::unknown name `learning_rat`%0Ahelp: did you mean `learning_rate`?"),
         "{github}"
@@ -148,14 +159,20 @@ fn formats() {
         .env("MLPC_FORMAT", "short")
         .output()
         .unwrap();
-    assert!(stderr(&env_format).starts_with("tests/fixtures/diagnostics/E0101"));
+    assert!(stdout(&env_format).starts_with("tests/fixtures/diagnostics/E0101"));
+    // Human diagnostics stay on stderr; `compile` keeps every format there.
+    let human_out = mlpc(&["check", f]);
+    assert!(stdout(&human_out).is_empty());
+    let compiled = mlpc(&["compile", "--format", "json", f]);
+    assert!(stdout(&compiled).is_empty());
+    assert!(stderr(&compiled).contains("mlp::E0101"));
 }
 
 #[test]
 fn clean_json_is_an_empty_array() {
     let o = mlpc(&["check", "--format", "json", "examples/churn_model.mlp"]);
     assert_eq!(code(&o), 0);
-    assert_eq!(stderr(&o).trim(), "[]");
+    assert_eq!(stdout(&o).trim(), "[]");
 }
 
 #[test]
@@ -164,7 +181,7 @@ fn stdin_is_read_with_dash() {
     let mut child = Command::new(mlpc_bin())
         .args(["check", "--format", "short", "-"])
         .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     child
@@ -176,9 +193,9 @@ fn stdin_is_read_with_dash() {
     let o = child.wait_with_output().unwrap();
     assert_eq!(code(&o), 1);
     assert!(
-        stderr(&o).starts_with("<stdin>:2:12: error mlp::E0201"),
+        stdout(&o).starts_with("<stdin>:2:12: error mlp::E0201"),
         "{}",
-        stderr(&o)
+        stdout(&o)
     );
 }
 

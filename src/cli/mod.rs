@@ -207,7 +207,7 @@ fn check(cli: &Cli, files: &[PathBuf]) -> Outcome {
         };
         outcome = outcome.worst(o);
     }
-    print_diagnostics(cli, &all);
+    print_diagnostics(cli, &all, Stream::MachineToStdout);
     // As in `compile`: the process ends next, and freeing the syntax trees
     // and programs node by node would cost a sixth of a large file's check.
     drop(all);
@@ -225,7 +225,7 @@ fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> 
     };
     let Some(program) = analysis.program.as_ref() else {
         let all: Vec<&MlpError> = analysis.diagnostics.items.iter().collect();
-        print_diagnostics(cli, &all);
+        print_diagnostics(cli, &all, Stream::Stderr);
         return if all.iter().any(|d| d.is_io()) {
             Outcome::Failure
         } else {
@@ -244,7 +244,7 @@ fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> 
         Ok(docs) => docs,
         Err(e) => {
             let all: Vec<&MlpError> = analysis.diagnostics.items.iter().collect();
-            print_diagnostics(cli, &all);
+            print_diagnostics(cli, &all, Stream::Stderr);
             eprintln!("mlpc: {e}");
             return Outcome::Failure;
         }
@@ -256,7 +256,7 @@ fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> 
         .iter()
         .chain(document_warnings.iter())
         .collect();
-    print_diagnostics(cli, &all);
+    print_diagnostics(cli, &all, Stream::Stderr);
     if cli.deny_warnings && !all.is_empty() {
         return Outcome::Errors;
     }
@@ -336,7 +336,17 @@ fn terminal_width() -> usize {
         .unwrap_or(100)
 }
 
-pub fn print_diagnostics(cli: &Cli, diags: &[&MlpError]) {
+/// Where diagnostics go: `check` writes its machine formats (json, github,
+/// short) to standard output, as ruff and eslint do, so `mlpc check
+/// --format json f.mlp | jq` works; `compile`, whose standard output is
+/// YAML, and every human rendering write to standard error.
+#[derive(Clone, Copy, PartialEq)]
+pub enum Stream {
+    MachineToStdout,
+    Stderr,
+}
+
+pub fn print_diagnostics(cli: &Cli, diags: &[&MlpError], stream: Stream) {
     let text = match cli.format {
         Format::Human => {
             let mut text = render::human(
@@ -361,8 +371,15 @@ pub fn print_diagnostics(cli: &Cli, diags: &[&MlpError]) {
         Format::Json => render::json(diags) + "\n",
         Format::Github => render::github(diags),
     };
-    let mut stderr = std::io::stderr().lock();
-    let _ = stderr.write_all(text.as_bytes());
+    if stream == Stream::MachineToStdout && cli.format != Format::Human {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout
+            .write_all(text.as_bytes())
+            .and_then(|_| stdout.flush());
+    } else {
+        let mut stderr = std::io::stderr().lock();
+        let _ = stderr.write_all(text.as_bytes());
+    }
 }
 
 fn explain(code: Option<&str>) -> Outcome {
@@ -413,7 +430,7 @@ fn debug(cli: &Cli, what: DebugWhat, file: &Path) -> Outcome {
         DebugWhat::Hir => analysis.program.as_ref().map(serde_json::to_string_pretty),
     };
     let all: Vec<&MlpError> = analysis.diagnostics.items.iter().collect();
-    print_diagnostics(cli, &all);
+    print_diagnostics(cli, &all, Stream::Stderr);
     match json {
         Some(Ok(text)) => {
             println!("{text}");
