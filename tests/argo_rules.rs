@@ -1,0 +1,724 @@
+//! Argo's run-time rules (the executable model in `argo_model`) against
+//! hand-written inputs whose expected results come from reading the
+//! upstream code.
+
+mod argo_model;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use argo_model::depends::{self, TaskResults};
+use argo_model::govaluate::{self, should_execute, Token};
+use argo_model::memoize::{self, PassScope};
+use argo_model::retry::{self, Attempt, Decision, PodLife, RetryStrategy};
+use argo_model::simulate::{self, Scenario, Workflow};
+use argo_model::substitution::{self, Scope};
+use argo_model::{sha256, Phase};
+use serde_json::{json, Value};
+
+// ----- govaluate: the `when` language (Knetic/govaluate parsing.go,
+// lexerState.go, stagePlanner.go, evaluationStage.go; Argo steps.go
+// shouldExecute) -----------------------------------------------------------
+
+/// parsing.go `readToken`: a number is a run of digits and dots read by
+/// `isNumeric`, so `1e-05` is NUMERIC 1, VARIABLE e, MODIFIER -, NUMERIC 5
+/// (after a VARIABLE, `-` cannot be a PREFIX: lexerState.go).
+#[test]
+fn govaluate_numbers_are_digits_and_dots() {
+    assert_eq!(
+        govaluate::lex("1e-05").unwrap(),
+        [
+            Token::Numeric(1.0),
+            Token::Variable("e".into()),
+            Token::Modifier("-".into()),
+            Token::Numeric(5.0)
+        ]
+    );
+    // checkExpressionSyntax: NUMERIC may not be followed by VARIABLE.
+    let err = should_execute("(1e-05) >= (0.1)").unwrap_err();
+    assert!(err.contains("Cannot transition token types"), "{err}");
+    // `-` before a number where a value may start is a PREFIX (negation).
+    assert_eq!(
+        govaluate::lex("-1").unwrap(),
+        [Token::Prefix("-".into()), Token::Numeric(1.0)]
+    );
+    assert_eq!(should_execute("(-1) < (0)"), Ok(true));
+    // `.5` is a number (strconv.ParseFloat accepts it); `1.2.3` is not.
+    assert_eq!(should_execute("(.5) == (0.5)"), Ok(true));
+    assert!(should_execute("(1.2.3) > (0)")
+        .unwrap_err()
+        .contains("Unable to parse numeric value"));
+    // Fixed-point small numbers work.
+    assert_eq!(should_execute("(0.00001) >= (0.1)"), Ok(false));
+    assert_eq!(should_execute("(0.00001) < (0.1)"), Ok(true));
+}
+
+/// parsing.go `readToken` + `isNotQuote`: `'` and `"` both open and close a
+/// string (either closes either); `readUntilFalse` lets `\` escape any
+/// character.
+#[test]
+fn govaluate_strings() {
+    assert_eq!(should_execute("('a') == (\"a\")"), Ok(true));
+    assert_eq!(govaluate::lex("'a\"").unwrap(), [Token::Str("a".into())]);
+    assert_eq!(should_execute(r"('it\'s') == ('it' + '\'s')"), Ok(true));
+    // A bare quote inside a value ends the string early.
+    let err = should_execute("('it's') == ('x')").unwrap_err();
+    assert!(err.contains("Invalid 'when' expression"), "{err}");
+    assert!(
+        should_execute("('abc) == ('abc')").is_err(),
+        "unbalanced quotes"
+    );
+    assert!(govaluate::lex("'abc")
+        .unwrap_err()
+        .contains("Unclosed string literal"));
+}
+
+/// Argo's `shouldExecute` turns every VARIABLE into a STRING, so bare
+/// words are strings: `nan`, `inf`, `True` are not numbers or bools.
+#[test]
+fn govaluate_bare_words_are_strings() {
+    assert_eq!(should_execute("(full) == ('full')"), Ok(true));
+    // comparatorTypeCheck: both numbers or both strings, else an error.
+    for word in ["nan", "inf", "NaN", "Infinity"] {
+        let err = should_execute(&format!("({word}) >= (0.5)")).unwrap_err();
+        assert!(
+            err.contains(&format!(
+                "Value '{word}' cannot be used with the comparator '>='"
+            )),
+            "{err}"
+        );
+    }
+    // `True` is a string, which is not a bool.
+    assert!(should_execute("(True)")
+        .unwrap_err()
+        .contains("Expected boolean evaluation"));
+    assert!(should_execute("(True) && (true)")
+        .unwrap_err()
+        .contains("cannot be used with the logical operator '&&'"));
+    assert_eq!(should_execute("(true)"), Ok(true));
+}
+
+/// evaluationStage.go `equalStage` is `reflect.DeepEqual`: a number and a
+/// string are never equal, without an error; `>=` between them is an error.
+#[test]
+fn govaluate_number_versus_string() {
+    assert_eq!(should_execute("('1') == (1)"), Ok(false));
+    assert_eq!(should_execute("('1') != (1)"), Ok(true));
+    assert!(should_execute("('1') >= (1)").is_err());
+    // Strings compare lexically with >= (gteStage).
+    assert_eq!(should_execute("('b') >= ('a')"), Ok(true));
+}
+
+/// Logic, prefixes and parentheses; EvaluableExpression.go
+/// `evaluateStage` short-circuits `&&`/`||` before evaluating the right
+/// side, so an error there does not surface.
+#[test]
+fn govaluate_logic() {
+    assert_eq!(should_execute("!(false) && ((true) || (false))"), Ok(true));
+    assert_eq!(should_execute("(1) > (2) || (2) > (1)"), Ok(true));
+    assert_eq!(should_execute("(false) && ((nan) >= (1))"), Ok(false));
+    assert_eq!(should_execute("(true) || ((nan) >= (1))"), Ok(true));
+    assert!(should_execute("(true) && ((nan) >= (1))").is_err());
+    // `!` binds to the next value only (planPrefix -> planFunction).
+    assert_eq!(should_execute("!true == false"), Ok(true));
+    assert!(should_execute("((true)").is_err(), "checkBalance");
+    assert_eq!(should_execute(""), Ok(true), "an empty when runs");
+    // An unresolved placeholder outside quotes is an invalid token ...
+    assert!(should_execute("({{tasks.a.outputs.parameters.x}}) > (1)")
+        .unwrap_err()
+        .contains("Invalid token: '{{'"));
+    // ... and inside quotes just a string.
+    assert_eq!(
+        should_execute("('{{tasks.a.outputs.parameters.x}}') == ('go')"),
+        Ok(false)
+    );
+}
+
+/// parsing.go `tryParseTime`: a quoted date is a TIME token (Unix seconds),
+/// so it no longer compares with a string.
+#[test]
+fn govaluate_dates_become_numbers() {
+    assert_eq!(govaluate::parse_time("1970-01-02"), Some(86400.0));
+    assert_eq!(should_execute("('2026-11-01') == ('2026-11-01')"), Ok(true));
+    assert_eq!(should_execute("('2026-11-01') < ('2026-11-02')"), Ok(true));
+    assert_eq!(should_execute("('2026-11-01') == ('x')"), Ok(false));
+    assert!(should_execute("('2026-11-01') >= ('x')").is_err());
+}
+
+/// Go's `%v` of a float, as govaluate's messages print values.
+#[test]
+fn go_float_formatting() {
+    assert_eq!(govaluate::go_float(1e-5), "1e-05");
+    assert_eq!(govaluate::go_float(0.85), "0.85");
+    assert_eq!(govaluate::go_float(1e6), "1e+06");
+    assert_eq!(govaluate::go_float(123456.0), "123456");
+}
+
+// ----- substitution (util/template/template.go Replace,
+// simple_template.go, expression_template.go) ------------------------------
+
+fn scope(pairs: &[(&str, &str)]) -> Scope {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn substitution_replaces_tags_as_text() {
+    let s = scope(&[
+        ("workflow.parameters.mode", "full"),
+        ("inputs.parameters.x", "O'Brien \"q\""),
+        ("tasks.t.outputs.parameters.v", "0.9"),
+        ("item.lr", "0.1"),
+    ]);
+    // Tags are trimmed; values go in verbatim (quotes included).
+    assert_eq!(
+        substitution::replace(
+            "{{ workflow.parameters.mode }}-{{inputs.parameters.x}}",
+            &s,
+            false
+        )
+        .unwrap(),
+        "full-O'Brien \"q\""
+    );
+    assert_eq!(
+        substitution::replace(
+            "({{tasks.t.outputs.parameters.v}}) > ({{item.lr}})",
+            &s,
+            false
+        )
+        .unwrap(),
+        "(0.9) > (0.1)"
+    );
+    // Unresolved: kept with allowUnresolved, an error without it.
+    assert_eq!(
+        substitution::replace("{{tasks.up.outputs.parameters.m}}", &s, true).unwrap(),
+        "{{tasks.up.outputs.parameters.m}}"
+    );
+    assert_eq!(
+        substitution::replace("{{ nope }}", &s, false).unwrap_err(),
+        "failed to resolve {{ nope }}"
+    );
+    // A `{{` without `}}` breaks the whole template (fasttemplate).
+    assert!(substitution::replace("a {{b", &s, true).is_err());
+    // Nested tags: the part after the last inner `{{` is resolved.
+    assert_eq!(
+        substitution::replace("{{x{{item.lr}}", &s, true).unwrap(),
+        "{{x0.1"
+    );
+    let g = substitution::global_scope(&BTreeMap::from([("a".into(), "1".into())]));
+    assert_eq!(
+        substitution::replace("{{workflow.parameters.a}}/{{workflow.name}}", &g, false).unwrap(),
+        "1/wf-abc12"
+    );
+}
+
+/// expression_template.go `expressionReplace`: an error or a nil result
+/// keeps the tag when unresolved is allowed; a string result goes in as is.
+#[test]
+fn substitution_expression_tags() {
+    let s = scope(&[("inputs.parameters.a", "x"), ("workflow.parameters.b", "y")]);
+    assert_eq!(
+        substitution::replace(
+            "{{=inputs.parameters['a'] + '|' + workflow.parameters.b}}",
+            &s,
+            false
+        )
+        .unwrap(),
+        "x|y"
+    );
+    // A missing key is nil; string + nil is a run-time error.
+    let tag = "{{=inputs.parameters['zz'] + 'x'}}";
+    assert_eq!(substitution::replace(tag, &s, true).unwrap(), tag);
+    assert!(substitution::replace(tag, &s, false).is_err());
+    // An unknown top-level name is a compile error.
+    let tag = "{{=nothing.here}}";
+    assert_eq!(substitution::replace(tag, &s, true).unwrap(), tag);
+    // nil result.
+    let tag = "{{=inputs.parameters['zz']}}";
+    assert_eq!(substitution::replace(tag, &s, true).unwrap(), tag);
+}
+
+// ----- depends (workflow/common/ancestry.go, dag.go evaluateDependsLogic) ---
+
+fn no_continue(_: &str) -> depends::ContinueOn {
+    (false, false)
+}
+
+#[test]
+fn depends_bare_name_expands_without_omitted() {
+    assert_eq!(
+        depends::expand("a && b-c.Succeeded", &no_continue),
+        "(a.Succeeded || a.Skipped || a.Daemoned) && b-c.Succeeded"
+    );
+    assert_eq!(
+        depends::expand("x", &|_| (true, true)),
+        "(x.Succeeded || x.Skipped || x.Daemoned || x.Errored || x.Failed)"
+    );
+    assert_eq!(
+        depends::dependencies("churn-registry.Succeeded && (model || !m2.Failed)"),
+        BTreeSet::from(["churn-registry".into(), "model".into(), "m2".into()])
+    );
+}
+
+#[test]
+fn depends_evaluation() {
+    let r = |p: Phase| TaskResults::of(p, None);
+    let results = |pairs: &[(&str, Phase)]| -> BTreeMap<String, TaskResults> {
+        pairs.iter().map(|(k, p)| (k.to_string(), r(*p))).collect()
+    };
+    let eval =
+        |d: &str, pairs: &[(&str, Phase)]| depends::evaluate(d, &no_continue, &results(pairs));
+    assert_eq!(eval("a", &[("a", Phase::Succeeded)]), Ok(true));
+    assert_eq!(eval("a", &[("a", Phase::Skipped)]), Ok(true));
+    assert_eq!(
+        eval("a", &[("a", Phase::Omitted)]),
+        Ok(false),
+        "Omitted blocks a bare name"
+    );
+    assert_eq!(eval("a", &[("a", Phase::Failed)]), Ok(false));
+    assert_eq!(eval("a.Succeeded", &[("a", Phase::Skipped)]), Ok(false));
+    assert_eq!(
+        eval("a.Omitted || a.Skipped", &[("a", Phase::Omitted)]),
+        Ok(true)
+    );
+    assert_eq!(
+        eval(
+            "a-b && !c.Failed",
+            &[("a-b", Phase::Succeeded), ("c", Phase::Failed)]
+        ),
+        Ok(false),
+        "`-` becomes `_` in names and logic"
+    );
+    assert!(eval("a.Finished", &[("a", Phase::Succeeded)]).is_err());
+    // TaskGroup results over the children.
+    let group = TaskResults::of(Phase::Failed, Some(&[Phase::Failed, Phase::Succeeded]));
+    assert!(group.any_succeeded && !group.all_failed && group.failed);
+    let all_failed = TaskResults::of(Phase::Failed, Some(&[Phase::Failed, Phase::Failed]));
+    assert!(all_failed.all_failed);
+}
+
+// ----- simulate (dag.go executeDAG / executeDAGTask / assessDAGPhase) -----
+
+fn wf(tasks: Value, extra_templates: Value) -> Workflow {
+    let mut templates = vec![json!({"name": "main", "dag": {"tasks": tasks}})];
+    templates.extend(extra_templates.as_array().unwrap().iter().cloned());
+    templates.push(json!({"name": "pod", "container": {"image": "x"},
+        "outputs": {"parameters": [{"name": "v", "valueFrom": {"path": "/v"}}],
+                    "artifacts": [{"name": "a", "path": "/a"}]}}));
+    Workflow::from_doc(&json!({"kind": "Workflow", "spec": {
+        "entrypoint": "main",
+        "arguments": {"parameters": [{"name": "go", "value": "false"}]},
+        "templates": templates}}))
+}
+
+/// A task whose `when` is false is Skipped; one whose `depends` is false is
+/// Omitted; a bare dependency on an Omitted task omits too.
+#[test]
+fn simulate_skipped_versus_omitted() {
+    let w = wf(
+        json!([
+            {"name": "a", "template": "pod", "when": "{{workflow.parameters.go}}"},
+            {"name": "b", "template": "pod", "depends": "a.Succeeded"},
+            {"name": "c", "template": "pod", "depends": "b"},
+            {"name": "d", "template": "pod", "depends": "a"}
+        ]),
+        json!([]),
+    );
+    let run = simulate::run(&w, &Scenario::default());
+    assert_eq!(run.phase("a"), Phase::Skipped);
+    assert_eq!(run.phase("b"), Phase::Omitted);
+    assert_eq!(run.phase("c"), Phase::Omitted);
+    assert_eq!(
+        run.phase("d"),
+        Phase::Succeeded,
+        "a skipped task satisfies a bare name"
+    );
+    assert_eq!(run.phase, Phase::Succeeded);
+    let run = simulate::run(&w, &Scenario::default().param("go", "true"));
+    assert_eq!(
+        run.ran(),
+        BTreeSet::from(["a".into(), "b".into(), "c".into(), "d".into()])
+    );
+}
+
+/// Failures: dependants are Omitted and inherit the Failed branch phase,
+/// so the DAG (and the workflow) fails.
+#[test]
+fn simulate_failure_propagates() {
+    let w = wf(
+        json!([
+            {"name": "a", "template": "pod"},
+            {"name": "b", "template": "pod", "depends": "a"},
+            {"name": "c", "template": "pod"}
+        ]),
+        json!([]),
+    );
+    let run = simulate::run(&w, &Scenario::default().failing("a"));
+    assert_eq!(run.phase("a"), Phase::Failed);
+    assert_eq!(run.phase("b"), Phase::Omitted);
+    assert_eq!(run.phase("c"), Phase::Succeeded);
+    assert_eq!(run.phase, Phase::Failed);
+}
+
+/// A `when` that does not evaluate makes the node Error (dag.go: the
+/// error of `shouldExecute` in `resolveDependencyReferences` /
+/// `executeDAGTask` initialises the node with NodeError), and the workflow
+/// errors.
+#[test]
+fn simulate_when_error_is_node_error() {
+    let w = wf(
+        json!([
+            {"name": "a", "template": "pod"},
+            {"name": "b", "template": "pod", "depends": "a",
+             "when": "({{tasks.a.outputs.parameters.v}}) >= (0.5)"}
+        ]),
+        json!([]),
+    );
+    let ok = simulate::run(&w, &Scenario::default().output("a", "v", "0.9"));
+    assert_eq!(ok.phase("b"), Phase::Succeeded);
+    let skip = simulate::run(&w, &Scenario::default().output("a", "v", "0.1"));
+    assert_eq!(skip.phase("b"), Phase::Skipped);
+    assert_eq!(skip.phase, Phase::Succeeded);
+    let err = simulate::run(&w, &Scenario::default().output("a", "v", "nan"));
+    assert_eq!(err.phase("b"), Phase::Error, "{}", err.summary());
+    assert_eq!(err.phase, Phase::Error);
+    // Outputs are only in scope for ancestors (GetTaskAncestry).
+    let w = wf(
+        json!([
+            {"name": "a", "template": "pod"},
+            {"name": "b", "template": "pod", "when": "({{tasks.a.outputs.parameters.v}}) >= (0.5)"}
+        ]),
+        json!([]),
+    );
+    assert_eq!(
+        simulate::run(&w, &Scenario::default()).phase("b"),
+        Phase::Error
+    );
+}
+
+/// `withItems` / `withParam`: a TaskGroup whose phase is Succeeded unless a
+/// child failed; a `when` false for every item still gives a Succeeded
+/// group; an empty list gives a Skipped node.
+#[test]
+fn simulate_fan_out() {
+    let w = wf(
+        json!([
+            {"name": "f", "template": "pod", "withParam": "{{workflow.parameters.list}}",
+             "when": "({{workflow.parameters.go}}) && ('{{item}}' != 'b')",
+             "arguments": {"parameters": [{"name": "i", "value": "{{item}}"}]}},
+            {"name": "after", "template": "pod", "depends": "f.Succeeded"}
+        ]),
+        json!([]),
+    );
+    let run = simulate::run(
+        &w,
+        &Scenario::default()
+            .param("list", "[\"a\",\"b\"]")
+            .param("go", "true"),
+    );
+    assert_eq!(run.phase("f"), Phase::Succeeded);
+    assert_eq!(run.node("f").pods, 1, "item b is skipped");
+    assert_eq!(run.node("f").children, [Phase::Succeeded, Phase::Skipped]);
+    let run = simulate::run(&w, &Scenario::default().param("list", "[\"a\",\"b\"]"));
+    assert_eq!(
+        run.phase("f"),
+        Phase::Succeeded,
+        "all items skipped: still Succeeded"
+    );
+    assert_eq!(run.node("f").pods, 0);
+    assert_eq!(run.phase("after"), Phase::Succeeded);
+    let run = simulate::run(
+        &w,
+        &Scenario::default().param("list", "[]").param("go", "true"),
+    );
+    assert_eq!(run.phase("f"), Phase::Skipped);
+    let run = simulate::run(
+        &w,
+        &Scenario::default()
+            .param("list", "nope")
+            .param("go", "true"),
+    );
+    assert_eq!(
+        run.phase("f"),
+        Phase::Error,
+        "withParam must be a JSON list"
+    );
+    let run = simulate::run(
+        &w,
+        &Scenario::default()
+            .param("list", "[\"a\"]")
+            .param("go", "true")
+            .failing("f"),
+    );
+    assert_eq!(run.phase("f"), Phase::Failed);
+    assert_eq!(run.phase("after"), Phase::Omitted);
+    assert_eq!(run.phase, Phase::Failed);
+}
+
+/// Artifacts: a task reading an artifact of a Skipped producer through a
+/// bare `depends` runs and cannot resolve it (Error).
+#[test]
+fn simulate_artifact_of_skipped_producer() {
+    let w = wf(
+        json!([
+            {"name": "a", "template": "pod", "when": "{{workflow.parameters.go}}"},
+            {"name": "b", "template": "pod", "depends": "a",
+             "arguments": {"artifacts": [{"name": "in", "from": "{{tasks.a.outputs.artifacts.a}}"}]}}
+        ]),
+        json!([]),
+    );
+    let run = simulate::run(&w, &Scenario::default());
+    assert_eq!(run.phase("b"), Phase::Error, "{}", run.summary());
+    let run = simulate::run(&w, &Scenario::default().param("go", "true"));
+    assert_eq!(run.phase("b"), Phase::Succeeded);
+}
+
+/// A nested DAG template: its tasks see `inputs.*`, not the outer tasks;
+/// `processItem` does not allow unresolved tags.
+#[test]
+fn simulate_nested_dag_scope() {
+    let w = wf(
+        json!([
+            {"name": "up", "template": "pod"},
+            {"name": "wrap", "template": "inner", "depends": "up",
+             "arguments": {"parameters": [{"name": "m", "value": "{{tasks.up.outputs.parameters.v}}"}]}}
+        ]),
+        json!([{"name": "inner", "inputs": {"parameters": [{"name": "m"}]}, "dag": {"tasks": [
+            {"name": "x", "template": "pod", "withItems": [1, 2],
+             "when": "({{inputs.parameters.m}}) == ({{item}})"},
+            {"name": "y", "template": "pod", "withItems": [1],
+             "when": "('{{tasks.up.outputs.parameters.v}}') == ('{{item}}')"}
+        ]}}]),
+    );
+    let run = simulate::run(&w, &Scenario::default().output("up", "v", "2"));
+    assert_eq!(
+        run.node("wrap/x").children,
+        [Phase::Skipped, Phase::Succeeded]
+    );
+    assert_eq!(
+        run.phase("wrap/y"),
+        Phase::Error,
+        "{:?}",
+        run.node("wrap/y")
+    );
+    assert_eq!(run.phase("wrap"), Phase::Error);
+    assert_eq!(run.phase, Phase::Error);
+}
+
+// ----- memoize (util.go SubstituteParams, cache.go cacheKeyRegex,
+// configmap_cache.go Load, operator.go handleMemoization) -------------------
+
+#[test]
+fn sha256_known_vectors() {
+    assert_eq!(
+        sha256::hex(b"abc"),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    assert_eq!(
+        sha256::hex(b""),
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+}
+
+#[test]
+fn memoize_cache_key_rule() {
+    for good in ["a", "features-0a1b", "A-9"] {
+        assert!(memoize::valid_cache_key(good), "{good}");
+    }
+    for bad in ["", "-a", "a_b", "a.b", "step-{{=sprig.sha256sum('x')}}"] {
+        assert!(!memoize::valid_cache_key(bad), "{bad}");
+    }
+}
+
+fn memo_template(key: &str, inputs: Value) -> Value {
+    json!({"name": "t", "inputs": inputs, "container": {"image": "x"},
+           "memoize": {"key": key, "maxAge": "60s", "cache": {"configMap": {"name": "c"}}}})
+}
+
+#[test]
+fn memoize_key_expansion() {
+    let globals = substitution::global_scope(&BTreeMap::from([("ds".into(), "s3://x".into())]));
+    // Only workflow parameters: resolved in the first pass.
+    let t = memo_template(
+        "t-{{=sprig.sha256sum('t' + '|' + workflow.parameters['ds'])}}",
+        json!({}),
+    );
+    let key = memoize::memoized_key(&t, &BTreeMap::new(), &globals, PassScope::InputsOnly);
+    assert_eq!(key, Ok(Some(format!("t-{}", sha256::hex(b"t|s3://x")))));
+    // Inputs and workflow parameters together: v4 resolves, v3.x's second
+    // pass has no `workflow` and its first pass no `inputs`.
+    let t = memo_template(
+        "t-{{=sprig.sha256sum('t' + '|' + inputs.parameters['n'] + '|' + workflow.parameters['ds'])}}",
+        json!({"parameters": [{"name": "n"}]}),
+    );
+    let args = BTreeMap::from([("n".to_string(), "3".to_string())]);
+    assert_eq!(
+        memoize::memoized_key(&t, &args, &globals, PassScope::GlobalsAndInputs),
+        Ok(Some(format!("t-{}", sha256::hex(b"t|3|s3://x"))))
+    );
+    let v3 = memoize::memoized_key(&t, &args, &globals, PassScope::InputsOnly).unwrap_err();
+    assert!(
+        v3.starts_with("invalid cache key: t-{{=sprig.sha256sum("),
+        "{v3}"
+    );
+    // A missing input parameter is an error of ProcessArgs.
+    assert_eq!(
+        memoize::memoized_key(&t, &BTreeMap::new(), &globals, PassScope::GlobalsAndInputs),
+        Err("inputs.parameters.n was not supplied".into())
+    );
+    // An artifact input is not an input parameter: nil, and the key stays.
+    let t = memo_template(
+        "t-{{=sprig.sha256sum('t' + '|' + inputs.parameters['data'] + '|' + inputs.parameters['n'])}}",
+        json!({"parameters": [{"name": "n"}], "artifacts": [{"name": "data", "path": "/d"}]}),
+    );
+    let err = memoize::memoized_key(&t, &args, &globals, PassScope::GlobalsAndInputs).unwrap_err();
+    assert!(err.contains("invalid cache key: t-{{="), "{err}");
+}
+
+// ----- retries and deadlines (operator.go processNodeRetries,
+// checkTemplateTimeout; workflowpod.go createWorkflowPod; kubelet
+// active_deadline.go pastActiveDeadline) ------------------------------------
+
+fn strategy(
+    limit: &str,
+    duration: &str,
+    factor: &str,
+    cap: Option<&str>,
+    max: Option<&str>,
+) -> RetryStrategy {
+    RetryStrategy {
+        limit: Some(limit.into()),
+        policy: None,
+        backoff: Some(retry::Backoff {
+            duration: Some(duration.into()),
+            factor: Some(factor.into()),
+            cap: cap.map(String::from),
+            max_duration: max.map(String::from),
+        }),
+    }
+}
+
+fn failed(start: f64, finish: f64) -> Attempt {
+    Attempt {
+        start,
+        finish,
+        phase: Phase::Failed,
+    }
+}
+
+#[test]
+fn retry_backoff_sequence_and_cap() {
+    let rs = strategy("5", "30s", "2", Some("2m"), None);
+    assert_eq!(
+        retry::backoff_waits(&rs, 5).unwrap(),
+        [30.0, 60.0, 120.0, 120.0, 120.0]
+    );
+    assert_eq!(retry::parse_duration("600"), Ok(600.0));
+    assert_eq!(retry::parse_duration("1h30m"), Ok(5400.0));
+    assert!(retry::parse_duration("10x").is_err());
+    // The wait is counted from the last attempt's finish.
+    let rs = strategy("3", "30s", "2", None, None);
+    assert_eq!(
+        retry::next_attempt(&rs, &[failed(0.0, 100.0)]),
+        Ok((130.0, None))
+    );
+    assert_eq!(
+        retry::next_attempt(&rs, &[failed(0.0, 100.0), failed(130.0, 200.0)]),
+        Ok((260.0, None))
+    );
+}
+
+/// `maxDuration` is a window from the first attempt's start; the retry
+/// inside it runs with the window's end as its deadline.
+#[test]
+fn retry_max_duration_is_measured_from_the_first_start() {
+    let rs = strategy("10", "10s", "1", None, Some("600s"));
+    assert_eq!(
+        retry::next_attempt(&rs, &[failed(0.0, 300.0)]),
+        Ok((310.0, Some(600.0)))
+    );
+    assert_eq!(
+        retry::next_attempt(&rs, &[failed(0.0, 300.0), failed(310.0, 595.0)]),
+        Err("Backoff would exceed max duration limit".into())
+    );
+    assert_eq!(
+        retry::next_attempt(&rs, &[failed(0.0, 601.0)]),
+        Err("Max duration limit exceeded".into())
+    );
+    // Not from the last attempt's start: 2nd attempt started at 310.
+    assert!(
+        retry::decide(&rs, &[failed(0.0, 300.0), failed(310.0, 650.0)], 650.0)
+            .unwrap()
+            .eq(&Decision::GiveUp("Max duration limit exceeded".into()))
+    );
+}
+
+#[test]
+fn retry_limit_and_policy() {
+    let rs = RetryStrategy {
+        limit: Some("2".into()),
+        ..Default::default()
+    };
+    let mut attempts = vec![failed(0.0, 1.0)];
+    assert_eq!(retry::next_attempt(&rs, &attempts), Ok((1.0, None)));
+    attempts.push(failed(1.0, 2.0));
+    assert!(retry::next_attempt(&rs, &attempts).is_ok());
+    attempts.push(failed(2.0, 3.0));
+    assert_eq!(
+        retry::next_attempt(&rs, &attempts),
+        Err("No more retries left".into()),
+        "limit 2: three attempts in all"
+    );
+    // OnFailure (the default) does not retry an Error.
+    let errored = [Attempt {
+        start: 0.0,
+        finish: 1.0,
+        phase: Phase::Error,
+    }];
+    assert!(retry::next_attempt(&rs, &errored).is_err());
+    let always = RetryStrategy {
+        policy: Some("Always".into()),
+        ..rs.clone()
+    };
+    assert!(retry::next_attempt(&always, &errored).is_ok());
+}
+
+/// Template `timeout` counts Pending time; `activeDeadlineSeconds` counts
+/// from the pod's start on a node.
+#[test]
+fn timeout_versus_active_deadline() {
+    let pending_4h = PodLife {
+        created: 0.0,
+        started: Some(4.0 * 3600.0),
+        runs_for: 600.0,
+        natural: Phase::Succeeded,
+    };
+    assert_eq!(
+        retry::pod_outcome(pending_4h, None, Some(3.0 * 3600.0)).0,
+        Phase::Succeeded,
+        "activeDeadlineSeconds does not count the 4h in Pending"
+    );
+    assert_eq!(
+        retry::pod_outcome(pending_4h, Some(3.0 * 3600.0), None),
+        (
+            Phase::Failed,
+            3.0 * 3600.0,
+            "template timeout while Pending"
+        )
+    );
+    let long = PodLife {
+        created: 0.0,
+        started: Some(60.0),
+        runs_for: 5.0 * 3600.0,
+        natural: Phase::Succeeded,
+    };
+    assert_eq!(
+        retry::pod_outcome(long, None, Some(3.0 * 3600.0)),
+        (
+            Phase::Failed,
+            60.0 + 3.0 * 3600.0,
+            "pod active deadline exceeded"
+        )
+    );
+}
