@@ -1,10 +1,15 @@
 //! Argo's run-time rules (the executable model in `argo_model`) against
 //! hand-written inputs whose expected results come from reading the
-//! upstream code.
+//! upstream code, then every compiled example run under scenarios and
+//! compared with an independent oracle of the program's semantics
+//! (`program_oracle`).
 
 mod argo_model;
+mod common;
+mod program_oracle;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use argo_model::depends::{self, TaskResults};
 use argo_model::govaluate::{self, should_execute, Token};
@@ -721,4 +726,293 @@ fn timeout_versus_active_deadline() {
             "pod active deadline exceeded"
         )
     );
+}
+
+// ----- the examples, against the program oracle ---------------------------
+
+/// The task of a stage, and of a metric gate (docs/compile.md: tasks are
+/// the DNS forms of stage names; a metric gate is `STAGE-metrics`).
+fn task_of(stage: &str) -> String {
+    mlpc::sema::dns_name(stage)
+}
+
+struct Case {
+    facts: program_oracle::Facts,
+    label: String,
+}
+
+/// Runs one case through the Argo model and the oracle and compares the
+/// stages that ran and whether the workflow failed.
+fn compare(
+    program: &mlpc::sema::hir::Program,
+    pipeline: &mlpc::sema::hir::Pipeline,
+    wf: &Workflow,
+    case: &Case,
+) -> Result<(), String> {
+    let expected = program_oracle::outcomes(program, pipeline, &case.facts);
+    let param_dns: BTreeMap<String, String> = pipeline
+        .params
+        .iter()
+        .map(|p| (p.name.to_string(), p.dns_name.to_string()))
+        .collect();
+    let mut scenario = Scenario::default();
+    for (k, v) in &case.facts.params {
+        scenario = scenario.param(&param_dns[k], v);
+    }
+    for ((stage, out), v) in &case.facts.outputs {
+        scenario = scenario.output(&task_of(stage), out, v);
+    }
+    for ((stage, m), v) in &case.facts.metrics {
+        scenario = scenario.output(&format!("{}-metrics", task_of(stage)), m, v);
+    }
+    for s in &case.facts.fail {
+        scenario = scenario.failing(&task_of(s));
+    }
+    let run = simulate::run(wf, &scenario);
+    let stages: BTreeSet<String> = pipeline.stages.iter().map(|s| task_of(&s.name)).collect();
+    let ran: BTreeSet<String> = run.ran().intersection(&stages).cloned().collect();
+    let want: BTreeSet<String> = expected
+        .iter()
+        .filter(|(_, o)| o.ran())
+        .map(|(s, _)| task_of(s))
+        .collect();
+    let fails = run.phase.failed_or_error();
+    let want_fail = program_oracle::fails(&expected);
+    if ran != want || fails != want_fail {
+        return Err(format!(
+            "{}: ran {ran:?}, oracle {want:?}; workflow {:?}, oracle fails: {want_fail}\n{expected:?}\n{}",
+            case.label,
+            run.phase,
+            run.summary()
+        ));
+    }
+    Ok(())
+}
+
+/// Candidate values for what a `when` reads: boundaries of every literal
+/// the examples compare with, and both bools.
+const NUMBERS: &[&str] = &["0", "0.02", "0.05", "0.1", "0.4", "0.8", "0.85", "0.9", "1"];
+
+fn refs(c: &mlpc::sema::hir::Cond, out: &mut Vec<mlpc::sema::hir::Ref>) {
+    use mlpc::sema::hir::Cond;
+    match c {
+        Cond::Ref(r) => out.push(r.clone()),
+        Cond::Lit(_) => {}
+        Cond::Unary { operand, .. } => refs(operand, out),
+        Cond::Binary { lhs, rhs, .. } => {
+            refs(lhs, out);
+            refs(rhs, out);
+        }
+    }
+}
+
+fn str_literals(c: &mlpc::sema::hir::Cond, out: &mut Vec<String>) {
+    use mlpc::sema::hir::{Cond, StrPart, Value};
+    match c {
+        Cond::Lit(Value::Str(parts)) => out.push(
+            parts
+                .iter()
+                .map(|p| match p {
+                    StrPart::Text(t) => t.to_string(),
+                    StrPart::Ref(_) => String::new(),
+                })
+                .collect(),
+        ),
+        Cond::Lit(_) | Cond::Ref(_) => {}
+        Cond::Unary { operand, .. } => str_literals(operand, out),
+        Cond::Binary { lhs, rhs, .. } => {
+            str_literals(lhs, out);
+            str_literals(rhs, out);
+        }
+    }
+}
+
+/// Every case for a pipeline: all succeed; every combination of values a
+/// `when` reads (so each gate is both true and false, boundaries included);
+/// each stage failing in turn.
+fn cases(program: &mlpc::sema::hir::Program, pipeline: &mlpc::sema::hir::Pipeline) -> Vec<Case> {
+    use mlpc::sema::hir::Ref;
+    use mlpc::sema::types::Ty;
+    let base = program_oracle::Facts {
+        default_value: "1".into(),
+        ..Default::default()
+    };
+    let mut out = vec![Case {
+        facts: base.clone(),
+        label: "all succeed".into(),
+    }];
+    for stage in &pipeline.stages {
+        let Some(cond) = program_oracle::stage_when(program, stage) else {
+            continue;
+        };
+        let mut rs = Vec::new();
+        refs(cond, &mut rs);
+        let mut lits = Vec::new();
+        str_literals(cond, &mut lits);
+        lits.push("zz-other".into());
+        // Each ref with its candidate values.
+        let mut axes: Vec<(Ref, Vec<String>)> = Vec::new();
+        for r in rs {
+            if axes.iter().any(|(x, _)| *x == r) {
+                continue;
+            }
+            let values: Vec<String> = match &r {
+                Ref::Metric { .. } => NUMBERS.iter().map(|s| s.to_string()).collect(),
+                Ref::Output { stage, output } => {
+                    match program_oracle::output_ty(program, &pipeline.stages[*stage], output) {
+                        Some(Ty::Int | Ty::Float) => {
+                            NUMBERS.iter().map(|s| s.to_string()).collect()
+                        }
+                        Some(Ty::Bool) => vec!["true".into(), "false".into()],
+                        _ => lits.clone(),
+                    }
+                }
+                Ref::Param(name) => {
+                    let p = pipeline.params.iter().find(|p| p.name == *name).unwrap();
+                    match p.ty {
+                        Ty::Bool => vec!["true".into(), "false".into()],
+                        Ty::String => lits.clone(),
+                        // Numeric thresholds keep their defaults.
+                        _ => continue,
+                    }
+                }
+                _ => continue,
+            };
+            axes.push((r, values));
+        }
+        let mut combos: Vec<Vec<(Ref, String)>> = vec![Vec::new()];
+        for (r, values) in &axes {
+            combos = combos
+                .into_iter()
+                .flat_map(|c| {
+                    values.iter().map(move |v| {
+                        let mut c = c.clone();
+                        c.push((r.clone(), v.clone()));
+                        c
+                    })
+                })
+                .collect();
+        }
+        for combo in combos {
+            let mut facts = base.clone();
+            let mut label = format!("when of {}:", stage.name);
+            for (r, v) in combo {
+                match r {
+                    Ref::Metric { stage, name } => {
+                        let s = pipeline.stages[stage].name.to_string();
+                        label += &format!(" {s}.metrics.{name}={v}");
+                        facts.metrics.insert((s, name.to_string()), v);
+                    }
+                    Ref::Output { stage, output } => {
+                        let s = pipeline.stages[stage].name.to_string();
+                        label += &format!(" {s}.{output}={v}");
+                        facts.outputs.insert((s, output.to_string()), v);
+                    }
+                    Ref::Param(name) => {
+                        label += &format!(" {name}={v}");
+                        facts.params.insert(name.to_string(), v);
+                    }
+                    _ => {}
+                }
+            }
+            out.push(Case { facts, label });
+        }
+    }
+    for stage in &pipeline.stages {
+        let mut facts = base.clone();
+        facts.fail.insert(stage.name.to_string());
+        out.push(Case {
+            facts,
+            label: format!("{} fails", stage.name),
+        });
+    }
+    out
+}
+
+fn check_examples() -> Vec<String> {
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for path in common::mlp_files(&common::root().join("examples")) {
+        let rel = common::relative(&path);
+        let analysis = common::analyze_file(&rel);
+        let program = analysis.program.as_ref().expect("examples check clean");
+        let docs = common::compile_docs(&rel, &Default::default());
+        for (pipeline, doc) in program.pipelines.iter().zip(&docs) {
+            let wf = Workflow::from_doc(doc);
+            for case in cases(program, pipeline) {
+                count += 1;
+                if let Err(e) = compare(program, pipeline, &wf, &case) {
+                    failures.push(format!("{}: {e}", rel.display()));
+                }
+            }
+        }
+    }
+    assert!(count > 200, "only {count} cases");
+    failures
+}
+
+/// Every example, every scenario: the stages Argo runs are the stages the
+/// program says run, and the workflow fails exactly when a stage fails.
+#[test]
+fn examples_run_as_the_program_says() {
+    let failures = check_examples();
+    assert!(
+        failures.is_empty(),
+        "{} cases differ:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// The comparison can fail: with a wrong `depends` or `when` in the YAML,
+/// some case of the example differs from the oracle.
+#[test]
+fn examples_check_catches_a_mutated_workflow() {
+    let rel = Path::new("examples/churn_model.mlp");
+    let analysis = common::analyze_file(rel);
+    let program = analysis.program.as_ref().unwrap();
+    let pipeline = &program.pipelines[0];
+    let doc = common::compile_docs(rel, &Default::default()).remove(0);
+    let mutate = |edit: &dyn Fn(&mut Value)| -> usize {
+        let mut d = doc.clone();
+        let tasks = d["spec"]["templates"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|t| t["name"] == "main")
+            .unwrap()["dag"]["tasks"]
+            .as_array_mut()
+            .unwrap();
+        for t in tasks.iter_mut() {
+            edit(t);
+        }
+        let wf = Workflow::from_doc(&d);
+        cases(program, pipeline)
+            .iter()
+            .filter(|c| compare(program, pipeline, &wf, c).is_err())
+            .count()
+    };
+    assert_eq!(mutate(&|_| {}), 0, "the unmutated workflow agrees");
+    // A skipped register must not let deploy run: `.Succeeded` dropped.
+    let bare = mutate(&|t| {
+        if t["name"] == "serve-resolve" {
+            t["depends"] = json!("churn-registry");
+        }
+    });
+    assert!(bare > 0, "a bare depends on the gate is caught");
+    // The gate's comparison flipped.
+    let flipped = mutate(&|t| {
+        if t["name"] == "churn-registry" {
+            let w = t["when"].as_str().unwrap().replace(">=", "<");
+            t["when"] = json!(w);
+        }
+    });
+    assert!(flipped > 0, "a wrong when is caught");
+    // Deploy let through when the register was omitted (model failed).
+    let dropped = mutate(&|t| {
+        if t["name"] == "serve-resolve" {
+            t["depends"] = json!("churn-registry.Succeeded || churn-registry.Omitted");
+        }
+    });
+    assert!(dropped > 0, "a missing failure dependency is caught");
 }
