@@ -2,7 +2,7 @@
 //! hand-written inputs whose expected results come from reading the
 //! upstream code, then every compiled example run under scenarios and
 //! compared with an independent oracle of the program's semantics
-//! (`program_oracle`).
+//! (`program_oracle`), then the known defects of issue #10.
 
 mod argo_model;
 mod common;
@@ -1015,4 +1015,363 @@ fn examples_check_catches_a_mutated_workflow() {
         }
     });
     assert!(dropped > 0, "a missing failure dependency is caught");
+}
+
+// ----- known defects (issue #10) ------------------------------------------
+
+fn compile_inline(text: &str) -> (mlpc::sema::hir::Program, Value) {
+    let analysis = mlpc::analyze("inline.mlp", None, text.as_bytes(), &mlpc::FsLoader);
+    let Some(program) = analysis.program.clone() else {
+        panic!(
+            "inline program has errors:\n{}",
+            common::render_plain(&analysis)
+        );
+    };
+    let yaml = mlpc::emit::emit(&program, &Default::default()).expect("emits");
+    let doc = mlpc::emit::yaml::parse_documents(&yaml).unwrap().remove(0);
+    (program, doc)
+}
+
+fn check_inline(text: &str, cases: &[Case]) -> Vec<String> {
+    let (program, doc) = compile_inline(text);
+    let wf = Workflow::from_doc(&doc);
+    cases
+        .iter()
+        .filter_map(|c| compare(&program, &program.pipelines[0], &wf, c).err())
+        .collect()
+}
+
+fn facts() -> program_oracle::Facts {
+    program_oracle::Facts {
+        default_value: "1".into(),
+        ..Default::default()
+    }
+}
+
+const AFTER_OMITTED: &str = r#"
+pipeline p {
+  param go: bool = false
+  job a {
+    image = "x:1"
+    command = ["a"]
+    output v: string = "/tmp/v"
+    when go
+  }
+  job b {
+    image = "x:1"
+    command = ["b", a.v]
+  }
+  job c {
+    image = "x:1"
+    command = ["c"]
+    after = [b]
+  }
+}
+"#;
+
+/// (a) `after = [b]` where `b` does not run because its producer `a` was
+/// skipped: the docs say a skipped stage does not block, so `c` runs.
+/// Argo: `b` is Omitted (`a.Succeeded` false), and the bare `depends: b`
+/// expands to `(b.Succeeded || b.Skipped || b.Daemoned)` - no `Omitted` -
+/// so `c` is Omitted too.
+#[test]
+#[ignore = "issue #10 item a: fails until the fix lands"]
+fn defect_a_after_an_omitted_stage_still_runs() {
+    let mut go = facts();
+    go.params.insert("go".into(), "true".into());
+    let failures = check_inline(
+        AFTER_OMITTED,
+        &[
+            Case {
+                facts: facts(),
+                label: "a skipped".into(),
+            },
+            Case {
+                facts: go,
+                label: "a runs".into(),
+            },
+        ],
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The rule behind (a), and what would fix it: a bare `after` target
+/// does not accept `Omitted`; spelling the results out does.
+#[test]
+fn after_target_omitted_needs_an_explicit_result() {
+    let results = BTreeMap::from([("b".to_string(), TaskResults::of(Phase::Omitted, None))]);
+    assert_eq!(depends::evaluate("b", &no_continue, &results), Ok(false));
+    let tolerant = "(b.Succeeded || b.Skipped || b.Omitted)";
+    assert_eq!(
+        depends::evaluate(tolerant, &no_continue, &results),
+        Ok(true)
+    );
+    let failed = BTreeMap::from([("b".to_string(), TaskResults::of(Phase::Failed, None))]);
+    assert_eq!(
+        depends::evaluate(tolerant, &no_continue, &failed),
+        Ok(false)
+    );
+}
+
+const FAN_OUT_WHEN: &str = r#"
+pipeline p {
+  job up {
+    image = "x:1"
+    command = ["up"]
+    output mode: string = "/tmp/mode"
+  }
+  job fan {
+    image = "x:1"
+    for_each = ["a", "b", "c"]
+    parallelism = 2
+    command = ["run", item]
+    when up.mode == "go" && item != "b"
+  }
+}
+"#;
+
+/// (b) A fan-out with `parallelism` whose `when` mixes an upstream output
+/// with `item`: the condition lands inside the wrapper DAG, where
+/// `{{tasks.up...}}` is out of scope; `processItem` cannot resolve it and
+/// the fan-out errors (or, had the tag stayed, would compare the literal
+/// placeholder and never run).
+#[test]
+#[ignore = "issue #10 item b: fails until the fix lands"]
+fn defect_b_fan_out_when_reads_upstream_output() {
+    let mut go = facts();
+    go.outputs.insert(("up".into(), "mode".into()), "go".into());
+    let mut stop = facts();
+    stop.outputs
+        .insert(("up".into(), "mode".into()), "stop".into());
+    let failures = check_inline(
+        FAN_OUT_WHEN,
+        &[
+            Case {
+                facts: go,
+                label: "mode go".into(),
+            },
+            Case {
+                facts: stop,
+                label: "mode stop".into(),
+            },
+        ],
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let (_, doc) = compile_inline(FAN_OUT_WHEN);
+    let run = simulate::run(
+        &Workflow::from_doc(&doc),
+        &Scenario::default().output("up", "mode", "go"),
+    );
+    assert_eq!(
+        run.node("fan").pods,
+        2,
+        "items a and c run: {}",
+        run.summary()
+    );
+}
+
+fn terraform_gate_cases(values: &[&str]) -> Vec<String> {
+    let rel = Path::new("examples/terraform_optimization.mlp");
+    let analysis = common::analyze_file(rel);
+    let program = analysis.program.as_ref().unwrap();
+    let wf = Workflow::from_doc(&common::compile_docs(rel, &Default::default())[0]);
+    let mut failures = Vec::new();
+    for value in values {
+        let mut f = facts();
+        f.metrics.insert(
+            ("optimizer".into(), "cost_reduction".into()),
+            value.to_string(),
+        );
+        let case = Case {
+            facts: f,
+            label: format!("cost_reduction = {value}"),
+        };
+        if let Err(e) = compare(program, &program.pipelines[0], &wf, &case) {
+            failures.push(e);
+        }
+    }
+    failures
+}
+
+/// (c) A metric the gate writes in Python's exponent notation (`1e-05`,
+/// `1e+06`): govaluate reads `1`, then the word `e`, and the `when`
+/// errors, so the register step is Error instead of skipped or run.
+/// Fixed-point `0.00001` works (`metric_in_fixed_point_works`).
+#[test]
+#[ignore = "issue #10 item c: fails until the fix lands"]
+fn defect_c_metric_in_exponent_notation() {
+    let failures = terraform_gate_cases(&["1e-05", "1e+06"]);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// (c) `nan` / `inf` written by the gate are bare words, i.e. strings, to
+/// Argo: `>=` between a string and a number errors. Expected here: the
+/// float comparison of the program (a NaN fails every comparison, `inf`
+/// passes `>=`).
+#[test]
+#[ignore = "issue #10 item c: fails until the fix lands"]
+fn defect_c_metric_nan_or_inf() {
+    let failures = terraform_gate_cases(&["nan", "inf", "-inf"]);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn metric_in_fixed_point_works() {
+    let failures = terraform_gate_cases(&["0.00001", "0.1", "1000000.0"]);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // The raw when text with 1e-05 does not evaluate.
+    assert!(should_execute("(1e-05) >= (0.1)").is_err());
+}
+
+const QUOTE_IN_WHEN: &str = r#"
+pipeline p {
+  param owner: string = "O'Brien"
+  job a {
+    image = "x:1"
+    command = ["a"]
+    when owner == "O'Brien"
+  }
+  job b {
+    image = "x:1"
+    command = ["b"]
+    when owner != "it's"
+  }
+}
+"#;
+
+/// (d) A string value with a `'` inside a `when`: literals are escaped
+/// (`\'`), but a parameter's value is substituted as text into `'...'`, so
+/// `'O'Brien'` ends the string early and the `when` errors.
+#[test]
+#[ignore = "issue #10 item d: fails until the fix lands"]
+fn defect_d_quote_in_a_when_value() {
+    let mut other = facts();
+    other.params.insert("owner".into(), "it's".into());
+    let failures = check_inline(
+        QUOTE_IN_WHEN,
+        &[
+            Case {
+                facts: facts(),
+                label: "owner O'Brien".into(),
+            },
+            Case {
+                facts: other,
+                label: "owner it's".into(),
+            },
+        ],
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A literal with a `'` is escaped by mlpc and evaluates.
+#[test]
+fn quote_in_a_when_literal_works() {
+    let mut plain = facts();
+    plain.params.insert("owner".into(), "plain".into());
+    let failures = check_inline(
+        QUOTE_IN_WHEN,
+        &[Case {
+            facts: plain,
+            label: "owner plain".into(),
+        }],
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+const MEMO_ARTIFACT: &str = r#"
+template job step {
+  input data: file
+  input shard: string
+  image = "x:1"
+  command = ["run", data, shard]
+  cache = 1h
+}
+pipeline p {
+  prep make {
+    image = "x:1"
+    command = ["make"]
+    output out: file = "/tmp/o"
+  }
+  job a uses step { data = make.out, shard = "1" }
+  job b uses step { data = make.out, shard = "2" }
+}
+"#;
+
+/// (e) The memoization key of a shared template reads
+/// `inputs.parameters['data']` where `data` is an artifact: nil, the
+/// expression fails, the key keeps its `{{=...}}` text, `cacheKeyRegex`
+/// rejects it and the node errors before its pod runs.
+#[test]
+#[ignore = "issue #10 item e: fails until the fix lands"]
+fn defect_e_memo_key_reads_an_artifact_input() {
+    let failures = check_inline(
+        MEMO_ARTIFACT,
+        &[Case {
+            facts: facts(),
+            label: "all succeed".into(),
+        }],
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// What the model saw for (e) today (or, once fixed, a valid key).
+#[test]
+fn defect_e_key_text() {
+    let (_, doc) = compile_inline(MEMO_ARTIFACT);
+    let wf = Workflow::from_doc(&doc);
+    let step = wf.template("step").unwrap();
+    let key = memoize::memoized_key(
+        step,
+        &BTreeMap::from([("shard".into(), "1".into())]),
+        &substitution::global_scope(&wf.params),
+        PassScope::GlobalsAndInputs,
+    );
+    match key {
+        Ok(Some(k)) => assert!(memoize::valid_cache_key(&k)),
+        Ok(None) => {}
+        Err(e) => assert!(
+            e.starts_with("invalid cache key: step-{{=sprig.sha256sum("),
+            "{e}"
+        ),
+    }
+}
+
+/// (f) `retries { max = 10m }` becomes `backoff.maxDuration: 600s`, a
+/// window from the first attempt's start: on a stage whose `timeout` is
+/// 3h, an attempt that fails after 10 minutes is never retried.
+#[test]
+#[ignore = "issue #10 item f: fails until the fix lands"]
+fn defect_f_max_is_not_a_total_window() {
+    let doc =
+        common::compile_docs(Path::new("examples/churn_model.mlp"), &Default::default()).remove(0);
+    let wf = Workflow::from_doc(&doc);
+    let model = wf.template("model").unwrap();
+    let rs = RetryStrategy::from_template(model).unwrap();
+    // The first attempt trains for 20 minutes, then fails.
+    let next = retry::next_attempt(&rs, &[failed(0.0, 1200.0)]);
+    assert!(
+        next.is_ok(),
+        "a failure after 20 minutes is retried: {next:?}"
+    );
+    // And a retry is not cut short at the 10-minute mark.
+    let (start, deadline) = retry::next_attempt(&rs, &[failed(0.0, 120.0)]).unwrap();
+    assert!(
+        deadline.is_none_or(|d| d - start >= 3600.0),
+        "the retry may train for its timeout, not until {deadline:?}"
+    );
+}
+
+/// What the model sees for (f) with today's output.
+#[test]
+fn defect_f_model_reading_of_todays_output() {
+    let rs = strategy("3", "30s", "2", None, Some("600s"));
+    assert_eq!(
+        retry::next_attempt(&rs, &[failed(0.0, 1200.0)]),
+        Err("Max duration limit exceeded".into())
+    );
+    assert_eq!(
+        retry::next_attempt(&rs, &[failed(0.0, 120.0)]),
+        Ok((150.0, Some(600.0))),
+        "the retry is killed at the window's end"
+    );
 }
