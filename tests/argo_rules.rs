@@ -1,0 +1,1377 @@
+//! Argo's run-time rules (the executable model in `argo_model`) against
+//! hand-written inputs whose expected results come from reading the
+//! upstream code, then every compiled example run under scenarios and
+//! compared with an independent oracle of the program's semantics
+//! (`program_oracle`), then the known defects of issue #10.
+
+mod argo_model;
+mod common;
+mod program_oracle;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use argo_model::depends::{self, TaskResults};
+use argo_model::govaluate::{self, should_execute, Token};
+use argo_model::memoize::{self, PassScope};
+use argo_model::retry::{self, Attempt, Decision, PodLife, RetryStrategy};
+use argo_model::simulate::{self, Scenario, Workflow};
+use argo_model::substitution::{self, Scope};
+use argo_model::{sha256, Phase};
+use serde_json::{json, Value};
+
+// ----- govaluate: the `when` language (Knetic/govaluate parsing.go,
+// lexerState.go, stagePlanner.go, evaluationStage.go; Argo steps.go
+// shouldExecute) -----------------------------------------------------------
+
+/// parsing.go `readToken`: a number is a run of digits and dots read by
+/// `isNumeric`, so `1e-05` is NUMERIC 1, VARIABLE e, MODIFIER -, NUMERIC 5
+/// (after a VARIABLE, `-` cannot be a PREFIX: lexerState.go).
+#[test]
+fn govaluate_numbers_are_digits_and_dots() {
+    assert_eq!(
+        govaluate::lex("1e-05").unwrap(),
+        [
+            Token::Numeric(1.0),
+            Token::Variable("e".into()),
+            Token::Modifier("-".into()),
+            Token::Numeric(5.0)
+        ]
+    );
+    // checkExpressionSyntax: NUMERIC may not be followed by VARIABLE.
+    let err = should_execute("(1e-05) >= (0.1)").unwrap_err();
+    assert!(err.contains("Cannot transition token types"), "{err}");
+    // `-` before a number where a value may start is a PREFIX (negation).
+    assert_eq!(
+        govaluate::lex("-1").unwrap(),
+        [Token::Prefix("-".into()), Token::Numeric(1.0)]
+    );
+    assert_eq!(should_execute("(-1) < (0)"), Ok(true));
+    // `.5` is a number (strconv.ParseFloat accepts it); `1.2.3` is not.
+    assert_eq!(should_execute("(.5) == (0.5)"), Ok(true));
+    assert!(should_execute("(1.2.3) > (0)")
+        .unwrap_err()
+        .contains("Unable to parse numeric value"));
+    // Fixed-point small numbers work.
+    assert_eq!(should_execute("(0.00001) >= (0.1)"), Ok(false));
+    assert_eq!(should_execute("(0.00001) < (0.1)"), Ok(true));
+}
+
+/// parsing.go `readToken` + `isNotQuote`: `'` and `"` both open and close a
+/// string (either closes either); `readUntilFalse` lets `\` escape any
+/// character.
+#[test]
+fn govaluate_strings() {
+    assert_eq!(should_execute("('a') == (\"a\")"), Ok(true));
+    assert_eq!(govaluate::lex("'a\"").unwrap(), [Token::Str("a".into())]);
+    assert_eq!(should_execute(r"('it\'s') == ('it' + '\'s')"), Ok(true));
+    // A bare quote inside a value ends the string early.
+    let err = should_execute("('it's') == ('x')").unwrap_err();
+    assert!(err.contains("Invalid 'when' expression"), "{err}");
+    assert!(
+        should_execute("('abc) == ('abc')").is_err(),
+        "unbalanced quotes"
+    );
+    assert!(govaluate::lex("'abc")
+        .unwrap_err()
+        .contains("Unclosed string literal"));
+}
+
+/// Argo's `shouldExecute` turns every VARIABLE into a STRING, so bare
+/// words are strings: `nan`, `inf`, `True` are not numbers or bools.
+#[test]
+fn govaluate_bare_words_are_strings() {
+    assert_eq!(should_execute("(full) == ('full')"), Ok(true));
+    // comparatorTypeCheck: both numbers or both strings, else an error.
+    for word in ["nan", "inf", "NaN", "Infinity"] {
+        let err = should_execute(&format!("({word}) >= (0.5)")).unwrap_err();
+        assert!(
+            err.contains(&format!(
+                "Value '{word}' cannot be used with the comparator '>='"
+            )),
+            "{err}"
+        );
+    }
+    // `True` is a string, which is not a bool.
+    assert!(should_execute("(True)")
+        .unwrap_err()
+        .contains("Expected boolean evaluation"));
+    assert!(should_execute("(True) && (true)")
+        .unwrap_err()
+        .contains("cannot be used with the logical operator '&&'"));
+    assert_eq!(should_execute("(true)"), Ok(true));
+}
+
+/// evaluationStage.go `equalStage` is `reflect.DeepEqual`: a number and a
+/// string are never equal, without an error; `>=` between them is an error.
+#[test]
+fn govaluate_number_versus_string() {
+    assert_eq!(should_execute("('1') == (1)"), Ok(false));
+    assert_eq!(should_execute("('1') != (1)"), Ok(true));
+    assert!(should_execute("('1') >= (1)").is_err());
+    // Strings compare lexically with >= (gteStage).
+    assert_eq!(should_execute("('b') >= ('a')"), Ok(true));
+}
+
+/// Logic, prefixes and parentheses; EvaluableExpression.go
+/// `evaluateStage` short-circuits `&&`/`||` before evaluating the right
+/// side, so an error there does not surface.
+#[test]
+fn govaluate_logic() {
+    assert_eq!(should_execute("!(false) && ((true) || (false))"), Ok(true));
+    assert_eq!(should_execute("(1) > (2) || (2) > (1)"), Ok(true));
+    assert_eq!(should_execute("(false) && ((nan) >= (1))"), Ok(false));
+    assert_eq!(should_execute("(true) || ((nan) >= (1))"), Ok(true));
+    assert!(should_execute("(true) && ((nan) >= (1))").is_err());
+    // `!` binds to the next value only (planPrefix -> planFunction).
+    assert_eq!(should_execute("!true == false"), Ok(true));
+    assert!(should_execute("((true)").is_err(), "checkBalance");
+    assert_eq!(should_execute(""), Ok(true), "an empty when runs");
+    // An unresolved placeholder outside quotes is an invalid token ...
+    assert!(should_execute("({{tasks.a.outputs.parameters.x}}) > (1)")
+        .unwrap_err()
+        .contains("Invalid token: '{{'"));
+    // ... and inside quotes just a string.
+    assert_eq!(
+        should_execute("('{{tasks.a.outputs.parameters.x}}') == ('go')"),
+        Ok(false)
+    );
+}
+
+/// parsing.go `tryParseTime`: a quoted date is a TIME token (Unix seconds),
+/// so it no longer compares with a string.
+#[test]
+fn govaluate_dates_become_numbers() {
+    assert_eq!(govaluate::parse_time("1970-01-02"), Some(86400.0));
+    assert_eq!(should_execute("('2026-11-01') == ('2026-11-01')"), Ok(true));
+    assert_eq!(should_execute("('2026-11-01') < ('2026-11-02')"), Ok(true));
+    assert_eq!(should_execute("('2026-11-01') == ('x')"), Ok(false));
+    assert!(should_execute("('2026-11-01') >= ('x')").is_err());
+}
+
+/// Go's `%v` of a float, as govaluate's messages print values.
+#[test]
+fn go_float_formatting() {
+    assert_eq!(govaluate::go_float(1e-5), "1e-05");
+    assert_eq!(govaluate::go_float(0.85), "0.85");
+    assert_eq!(govaluate::go_float(1e6), "1e+06");
+    assert_eq!(govaluate::go_float(123456.0), "123456");
+}
+
+// ----- substitution (util/template/template.go Replace,
+// simple_template.go, expression_template.go) ------------------------------
+
+fn scope(pairs: &[(&str, &str)]) -> Scope {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn substitution_replaces_tags_as_text() {
+    let s = scope(&[
+        ("workflow.parameters.mode", "full"),
+        ("inputs.parameters.x", "O'Brien \"q\""),
+        ("tasks.t.outputs.parameters.v", "0.9"),
+        ("item.lr", "0.1"),
+    ]);
+    // Tags are trimmed; values go in verbatim (quotes included).
+    assert_eq!(
+        substitution::replace(
+            "{{ workflow.parameters.mode }}-{{inputs.parameters.x}}",
+            &s,
+            false
+        )
+        .unwrap(),
+        "full-O'Brien \"q\""
+    );
+    assert_eq!(
+        substitution::replace(
+            "({{tasks.t.outputs.parameters.v}}) > ({{item.lr}})",
+            &s,
+            false
+        )
+        .unwrap(),
+        "(0.9) > (0.1)"
+    );
+    // Unresolved: kept with allowUnresolved, an error without it.
+    assert_eq!(
+        substitution::replace("{{tasks.up.outputs.parameters.m}}", &s, true).unwrap(),
+        "{{tasks.up.outputs.parameters.m}}"
+    );
+    assert_eq!(
+        substitution::replace("{{ nope }}", &s, false).unwrap_err(),
+        "failed to resolve {{ nope }}"
+    );
+    // A `{{` without `}}` breaks the whole template (fasttemplate).
+    assert!(substitution::replace("a {{b", &s, true).is_err());
+    // Nested tags: the part after the last inner `{{` is resolved.
+    assert_eq!(
+        substitution::replace("{{x{{item.lr}}", &s, true).unwrap(),
+        "{{x0.1"
+    );
+    let g = substitution::global_scope(&BTreeMap::from([("a".into(), "1".into())]));
+    assert_eq!(
+        substitution::replace("{{workflow.parameters.a}}/{{workflow.name}}", &g, false).unwrap(),
+        "1/wf-abc12"
+    );
+}
+
+/// expression_template.go `expressionReplace`: an error or a nil result
+/// keeps the tag when unresolved is allowed; a string result goes in as is.
+#[test]
+fn substitution_expression_tags() {
+    let s = scope(&[("inputs.parameters.a", "x"), ("workflow.parameters.b", "y")]);
+    assert_eq!(
+        substitution::replace(
+            "{{=inputs.parameters['a'] + '|' + workflow.parameters.b}}",
+            &s,
+            false
+        )
+        .unwrap(),
+        "x|y"
+    );
+    // A missing key is nil; string + nil is a run-time error.
+    let tag = "{{=inputs.parameters['zz'] + 'x'}}";
+    assert_eq!(substitution::replace(tag, &s, true).unwrap(), tag);
+    assert!(substitution::replace(tag, &s, false).is_err());
+    // An unknown top-level name is a compile error.
+    let tag = "{{=nothing.here}}";
+    assert_eq!(substitution::replace(tag, &s, true).unwrap(), tag);
+    // nil result.
+    let tag = "{{=inputs.parameters['zz']}}";
+    assert_eq!(substitution::replace(tag, &s, true).unwrap(), tag);
+}
+
+// ----- depends (workflow/common/ancestry.go, dag.go evaluateDependsLogic) ---
+
+fn no_continue(_: &str) -> depends::ContinueOn {
+    (false, false)
+}
+
+#[test]
+fn depends_bare_name_expands_without_omitted() {
+    assert_eq!(
+        depends::expand("a && b-c.Succeeded", &no_continue),
+        "(a.Succeeded || a.Skipped || a.Daemoned) && b-c.Succeeded"
+    );
+    assert_eq!(
+        depends::expand("x", &|_| (true, true)),
+        "(x.Succeeded || x.Skipped || x.Daemoned || x.Errored || x.Failed)"
+    );
+    assert_eq!(
+        depends::dependencies("churn-registry.Succeeded && (model || !m2.Failed)"),
+        BTreeSet::from(["churn-registry".into(), "model".into(), "m2".into()])
+    );
+}
+
+#[test]
+fn depends_evaluation() {
+    let r = |p: Phase| TaskResults::of(p, None);
+    let results = |pairs: &[(&str, Phase)]| -> BTreeMap<String, TaskResults> {
+        pairs.iter().map(|(k, p)| (k.to_string(), r(*p))).collect()
+    };
+    let eval =
+        |d: &str, pairs: &[(&str, Phase)]| depends::evaluate(d, &no_continue, &results(pairs));
+    assert_eq!(eval("a", &[("a", Phase::Succeeded)]), Ok(true));
+    assert_eq!(eval("a", &[("a", Phase::Skipped)]), Ok(true));
+    assert_eq!(
+        eval("a", &[("a", Phase::Omitted)]),
+        Ok(false),
+        "Omitted blocks a bare name"
+    );
+    assert_eq!(eval("a", &[("a", Phase::Failed)]), Ok(false));
+    assert_eq!(eval("a.Succeeded", &[("a", Phase::Skipped)]), Ok(false));
+    assert_eq!(
+        eval("a.Omitted || a.Skipped", &[("a", Phase::Omitted)]),
+        Ok(true)
+    );
+    assert_eq!(
+        eval(
+            "a-b && !c.Failed",
+            &[("a-b", Phase::Succeeded), ("c", Phase::Failed)]
+        ),
+        Ok(false),
+        "`-` becomes `_` in names and logic"
+    );
+    assert!(eval("a.Finished", &[("a", Phase::Succeeded)]).is_err());
+    // TaskGroup results over the children.
+    let group = TaskResults::of(Phase::Failed, Some(&[Phase::Failed, Phase::Succeeded]));
+    assert!(group.any_succeeded && !group.all_failed && group.failed);
+    let all_failed = TaskResults::of(Phase::Failed, Some(&[Phase::Failed, Phase::Failed]));
+    assert!(all_failed.all_failed);
+}
+
+// ----- simulate (dag.go executeDAG / executeDAGTask / assessDAGPhase) -----
+
+fn wf(tasks: Value, extra_templates: Value) -> Workflow {
+    let mut templates = vec![json!({"name": "main", "dag": {"tasks": tasks}})];
+    templates.extend(extra_templates.as_array().unwrap().iter().cloned());
+    templates.push(json!({"name": "pod", "container": {"image": "x"},
+        "outputs": {"parameters": [{"name": "v", "valueFrom": {"path": "/v"}}],
+                    "artifacts": [{"name": "a", "path": "/a"}]}}));
+    Workflow::from_doc(&json!({"kind": "Workflow", "spec": {
+        "entrypoint": "main",
+        "arguments": {"parameters": [{"name": "go", "value": "false"}]},
+        "templates": templates}}))
+}
+
+/// A task whose `when` is false is Skipped; one whose `depends` is false is
+/// Omitted; a bare dependency on an Omitted task omits too.
+#[test]
+fn simulate_skipped_versus_omitted() {
+    let w = wf(
+        json!([
+            {"name": "a", "template": "pod", "when": "{{workflow.parameters.go}}"},
+            {"name": "b", "template": "pod", "depends": "a.Succeeded"},
+            {"name": "c", "template": "pod", "depends": "b"},
+            {"name": "d", "template": "pod", "depends": "a"}
+        ]),
+        json!([]),
+    );
+    let run = simulate::run(&w, &Scenario::default());
+    assert_eq!(run.phase("a"), Phase::Skipped);
+    assert_eq!(run.phase("b"), Phase::Omitted);
+    assert_eq!(run.phase("c"), Phase::Omitted);
+    assert_eq!(
+        run.phase("d"),
+        Phase::Succeeded,
+        "a skipped task satisfies a bare name"
+    );
+    assert_eq!(run.phase, Phase::Succeeded);
+    let run = simulate::run(&w, &Scenario::default().param("go", "true"));
+    assert_eq!(
+        run.ran(),
+        BTreeSet::from(["a".into(), "b".into(), "c".into(), "d".into()])
+    );
+}
+
+/// Failures: dependants are Omitted and inherit the Failed branch phase,
+/// so the DAG (and the workflow) fails.
+#[test]
+fn simulate_failure_propagates() {
+    let w = wf(
+        json!([
+            {"name": "a", "template": "pod"},
+            {"name": "b", "template": "pod", "depends": "a"},
+            {"name": "c", "template": "pod"}
+        ]),
+        json!([]),
+    );
+    let run = simulate::run(&w, &Scenario::default().failing("a"));
+    assert_eq!(run.phase("a"), Phase::Failed);
+    assert_eq!(run.phase("b"), Phase::Omitted);
+    assert_eq!(run.phase("c"), Phase::Succeeded);
+    assert_eq!(run.phase, Phase::Failed);
+}
+
+/// A `when` that does not evaluate makes the node Error (dag.go: the
+/// error of `shouldExecute` in `resolveDependencyReferences` /
+/// `executeDAGTask` initialises the node with NodeError), and the workflow
+/// errors.
+#[test]
+fn simulate_when_error_is_node_error() {
+    let w = wf(
+        json!([
+            {"name": "a", "template": "pod"},
+            {"name": "b", "template": "pod", "depends": "a",
+             "when": "({{tasks.a.outputs.parameters.v}}) >= (0.5)"}
+        ]),
+        json!([]),
+    );
+    let ok = simulate::run(&w, &Scenario::default().output("a", "v", "0.9"));
+    assert_eq!(ok.phase("b"), Phase::Succeeded);
+    let skip = simulate::run(&w, &Scenario::default().output("a", "v", "0.1"));
+    assert_eq!(skip.phase("b"), Phase::Skipped);
+    assert_eq!(skip.phase, Phase::Succeeded);
+    let err = simulate::run(&w, &Scenario::default().output("a", "v", "nan"));
+    assert_eq!(err.phase("b"), Phase::Error, "{}", err.summary());
+    assert_eq!(err.phase, Phase::Error);
+    // Outputs are only in scope for ancestors (GetTaskAncestry).
+    let w = wf(
+        json!([
+            {"name": "a", "template": "pod"},
+            {"name": "b", "template": "pod", "when": "({{tasks.a.outputs.parameters.v}}) >= (0.5)"}
+        ]),
+        json!([]),
+    );
+    assert_eq!(
+        simulate::run(&w, &Scenario::default()).phase("b"),
+        Phase::Error
+    );
+}
+
+/// `withItems` / `withParam`: a TaskGroup whose phase is Succeeded unless a
+/// child failed; a `when` false for every item still gives a Succeeded
+/// group; an empty list gives a Skipped node.
+#[test]
+fn simulate_fan_out() {
+    let w = wf(
+        json!([
+            {"name": "f", "template": "pod", "withParam": "{{workflow.parameters.list}}",
+             "when": "({{workflow.parameters.go}}) && ('{{item}}' != 'b')",
+             "arguments": {"parameters": [{"name": "i", "value": "{{item}}"}]}},
+            {"name": "after", "template": "pod", "depends": "f.Succeeded"}
+        ]),
+        json!([]),
+    );
+    let run = simulate::run(
+        &w,
+        &Scenario::default()
+            .param("list", "[\"a\",\"b\"]")
+            .param("go", "true"),
+    );
+    assert_eq!(run.phase("f"), Phase::Succeeded);
+    assert_eq!(run.node("f").pods, 1, "item b is skipped");
+    assert_eq!(run.node("f").children, [Phase::Succeeded, Phase::Skipped]);
+    let run = simulate::run(&w, &Scenario::default().param("list", "[\"a\",\"b\"]"));
+    assert_eq!(
+        run.phase("f"),
+        Phase::Succeeded,
+        "all items skipped: still Succeeded"
+    );
+    assert_eq!(run.node("f").pods, 0);
+    assert_eq!(run.phase("after"), Phase::Succeeded);
+    let run = simulate::run(
+        &w,
+        &Scenario::default().param("list", "[]").param("go", "true"),
+    );
+    assert_eq!(run.phase("f"), Phase::Skipped);
+    let run = simulate::run(
+        &w,
+        &Scenario::default()
+            .param("list", "nope")
+            .param("go", "true"),
+    );
+    assert_eq!(
+        run.phase("f"),
+        Phase::Error,
+        "withParam must be a JSON list"
+    );
+    let run = simulate::run(
+        &w,
+        &Scenario::default()
+            .param("list", "[\"a\"]")
+            .param("go", "true")
+            .failing("f"),
+    );
+    assert_eq!(run.phase("f"), Phase::Failed);
+    assert_eq!(run.phase("after"), Phase::Omitted);
+    assert_eq!(run.phase, Phase::Failed);
+}
+
+/// Artifacts: a task reading an artifact of a Skipped producer through a
+/// bare `depends` runs and cannot resolve it (Error).
+#[test]
+fn simulate_artifact_of_skipped_producer() {
+    let w = wf(
+        json!([
+            {"name": "a", "template": "pod", "when": "{{workflow.parameters.go}}"},
+            {"name": "b", "template": "pod", "depends": "a",
+             "arguments": {"artifacts": [{"name": "in", "from": "{{tasks.a.outputs.artifacts.a}}"}]}}
+        ]),
+        json!([]),
+    );
+    let run = simulate::run(&w, &Scenario::default());
+    assert_eq!(run.phase("b"), Phase::Error, "{}", run.summary());
+    let run = simulate::run(&w, &Scenario::default().param("go", "true"));
+    assert_eq!(run.phase("b"), Phase::Succeeded);
+}
+
+/// A nested DAG template: its tasks see `inputs.*`, not the outer tasks;
+/// `processItem` does not allow unresolved tags.
+#[test]
+fn simulate_nested_dag_scope() {
+    let w = wf(
+        json!([
+            {"name": "up", "template": "pod"},
+            {"name": "wrap", "template": "inner", "depends": "up",
+             "arguments": {"parameters": [{"name": "m", "value": "{{tasks.up.outputs.parameters.v}}"}]}}
+        ]),
+        json!([{"name": "inner", "inputs": {"parameters": [{"name": "m"}]}, "dag": {"tasks": [
+            {"name": "x", "template": "pod", "withItems": [1, 2],
+             "when": "({{inputs.parameters.m}}) == ({{item}})"},
+            {"name": "y", "template": "pod", "withItems": [1],
+             "when": "('{{tasks.up.outputs.parameters.v}}') == ('{{item}}')"}
+        ]}}]),
+    );
+    let run = simulate::run(&w, &Scenario::default().output("up", "v", "2"));
+    assert_eq!(
+        run.node("wrap/x").children,
+        [Phase::Skipped, Phase::Succeeded]
+    );
+    assert_eq!(
+        run.phase("wrap/y"),
+        Phase::Error,
+        "{:?}",
+        run.node("wrap/y")
+    );
+    assert_eq!(run.phase("wrap"), Phase::Error);
+    assert_eq!(run.phase, Phase::Error);
+}
+
+// ----- memoize (util.go SubstituteParams, cache.go cacheKeyRegex,
+// configmap_cache.go Load, operator.go handleMemoization) -------------------
+
+#[test]
+fn sha256_known_vectors() {
+    assert_eq!(
+        sha256::hex(b"abc"),
+        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    );
+    assert_eq!(
+        sha256::hex(b""),
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    );
+}
+
+#[test]
+fn memoize_cache_key_rule() {
+    for good in ["a", "features-0a1b", "A-9"] {
+        assert!(memoize::valid_cache_key(good), "{good}");
+    }
+    for bad in ["", "-a", "a_b", "a.b", "step-{{=sprig.sha256sum('x')}}"] {
+        assert!(!memoize::valid_cache_key(bad), "{bad}");
+    }
+}
+
+fn memo_template(key: &str, inputs: Value) -> Value {
+    json!({"name": "t", "inputs": inputs, "container": {"image": "x"},
+           "memoize": {"key": key, "maxAge": "60s", "cache": {"configMap": {"name": "c"}}}})
+}
+
+#[test]
+fn memoize_key_expansion() {
+    let globals = substitution::global_scope(&BTreeMap::from([("ds".into(), "s3://x".into())]));
+    // Only workflow parameters: resolved in the first pass.
+    let t = memo_template(
+        "t-{{=sprig.sha256sum('t' + '|' + workflow.parameters['ds'])}}",
+        json!({}),
+    );
+    let key = memoize::memoized_key(&t, &BTreeMap::new(), &globals, PassScope::InputsOnly);
+    assert_eq!(key, Ok(Some(format!("t-{}", sha256::hex(b"t|s3://x")))));
+    // Inputs and workflow parameters together: v4 resolves, v3.x's second
+    // pass has no `workflow` and its first pass no `inputs`.
+    let t = memo_template(
+        "t-{{=sprig.sha256sum('t' + '|' + inputs.parameters['n'] + '|' + workflow.parameters['ds'])}}",
+        json!({"parameters": [{"name": "n"}]}),
+    );
+    let args = BTreeMap::from([("n".to_string(), "3".to_string())]);
+    assert_eq!(
+        memoize::memoized_key(&t, &args, &globals, PassScope::GlobalsAndInputs),
+        Ok(Some(format!("t-{}", sha256::hex(b"t|3|s3://x"))))
+    );
+    let v3 = memoize::memoized_key(&t, &args, &globals, PassScope::InputsOnly).unwrap_err();
+    assert!(
+        v3.starts_with("invalid cache key: t-{{=sprig.sha256sum("),
+        "{v3}"
+    );
+    // A missing input parameter is an error of ProcessArgs.
+    assert_eq!(
+        memoize::memoized_key(&t, &BTreeMap::new(), &globals, PassScope::GlobalsAndInputs),
+        Err("inputs.parameters.n was not supplied".into())
+    );
+    // An artifact input is not an input parameter: nil, and the key stays.
+    let t = memo_template(
+        "t-{{=sprig.sha256sum('t' + '|' + inputs.parameters['data'] + '|' + inputs.parameters['n'])}}",
+        json!({"parameters": [{"name": "n"}], "artifacts": [{"name": "data", "path": "/d"}]}),
+    );
+    let err = memoize::memoized_key(&t, &args, &globals, PassScope::GlobalsAndInputs).unwrap_err();
+    assert!(err.contains("invalid cache key: t-{{="), "{err}");
+}
+
+// ----- retries and deadlines (operator.go processNodeRetries,
+// checkTemplateTimeout; workflowpod.go createWorkflowPod; kubelet
+// active_deadline.go pastActiveDeadline) ------------------------------------
+
+fn strategy(
+    limit: &str,
+    duration: &str,
+    factor: &str,
+    cap: Option<&str>,
+    max: Option<&str>,
+) -> RetryStrategy {
+    RetryStrategy {
+        limit: Some(limit.into()),
+        policy: None,
+        backoff: Some(retry::Backoff {
+            duration: Some(duration.into()),
+            factor: Some(factor.into()),
+            cap: cap.map(String::from),
+            max_duration: max.map(String::from),
+        }),
+    }
+}
+
+fn failed(start: f64, finish: f64) -> Attempt {
+    Attempt {
+        start,
+        finish,
+        phase: Phase::Failed,
+    }
+}
+
+#[test]
+fn retry_backoff_sequence_and_cap() {
+    let rs = strategy("5", "30s", "2", Some("2m"), None);
+    assert_eq!(
+        retry::backoff_waits(&rs, 5).unwrap(),
+        [30.0, 60.0, 120.0, 120.0, 120.0]
+    );
+    assert_eq!(retry::parse_duration("600"), Ok(600.0));
+    assert_eq!(retry::parse_duration("1h30m"), Ok(5400.0));
+    assert!(retry::parse_duration("10x").is_err());
+    // The wait is counted from the last attempt's finish.
+    let rs = strategy("3", "30s", "2", None, None);
+    assert_eq!(
+        retry::next_attempt(&rs, &[failed(0.0, 100.0)]),
+        Ok((130.0, None))
+    );
+    assert_eq!(
+        retry::next_attempt(&rs, &[failed(0.0, 100.0), failed(130.0, 200.0)]),
+        Ok((260.0, None))
+    );
+}
+
+/// `maxDuration` is a window from the first attempt's start; the retry
+/// inside it runs with the window's end as its deadline.
+#[test]
+fn retry_max_duration_is_measured_from_the_first_start() {
+    let rs = strategy("10", "10s", "1", None, Some("600s"));
+    assert_eq!(
+        retry::next_attempt(&rs, &[failed(0.0, 300.0)]),
+        Ok((310.0, Some(600.0)))
+    );
+    assert_eq!(
+        retry::next_attempt(&rs, &[failed(0.0, 300.0), failed(310.0, 595.0)]),
+        Err("Backoff would exceed max duration limit".into())
+    );
+    assert_eq!(
+        retry::next_attempt(&rs, &[failed(0.0, 601.0)]),
+        Err("Max duration limit exceeded".into())
+    );
+    // Not from the last attempt's start: 2nd attempt started at 310.
+    assert!(
+        retry::decide(&rs, &[failed(0.0, 300.0), failed(310.0, 650.0)], 650.0)
+            .unwrap()
+            .eq(&Decision::GiveUp("Max duration limit exceeded".into()))
+    );
+}
+
+#[test]
+fn retry_limit_and_policy() {
+    let rs = RetryStrategy {
+        limit: Some("2".into()),
+        ..Default::default()
+    };
+    let mut attempts = vec![failed(0.0, 1.0)];
+    assert_eq!(retry::next_attempt(&rs, &attempts), Ok((1.0, None)));
+    attempts.push(failed(1.0, 2.0));
+    assert!(retry::next_attempt(&rs, &attempts).is_ok());
+    attempts.push(failed(2.0, 3.0));
+    assert_eq!(
+        retry::next_attempt(&rs, &attempts),
+        Err("No more retries left".into()),
+        "limit 2: three attempts in all"
+    );
+    // OnFailure (the default) does not retry an Error.
+    let errored = [Attempt {
+        start: 0.0,
+        finish: 1.0,
+        phase: Phase::Error,
+    }];
+    assert!(retry::next_attempt(&rs, &errored).is_err());
+    let always = RetryStrategy {
+        policy: Some("Always".into()),
+        ..rs.clone()
+    };
+    assert!(retry::next_attempt(&always, &errored).is_ok());
+}
+
+/// Template `timeout` counts Pending time; `activeDeadlineSeconds` counts
+/// from the pod's start on a node.
+#[test]
+fn timeout_versus_active_deadline() {
+    let pending_4h = PodLife {
+        created: 0.0,
+        started: Some(4.0 * 3600.0),
+        runs_for: 600.0,
+        natural: Phase::Succeeded,
+    };
+    assert_eq!(
+        retry::pod_outcome(pending_4h, None, Some(3.0 * 3600.0)).0,
+        Phase::Succeeded,
+        "activeDeadlineSeconds does not count the 4h in Pending"
+    );
+    assert_eq!(
+        retry::pod_outcome(pending_4h, Some(3.0 * 3600.0), None),
+        (
+            Phase::Failed,
+            3.0 * 3600.0,
+            "template timeout while Pending"
+        )
+    );
+    let long = PodLife {
+        created: 0.0,
+        started: Some(60.0),
+        runs_for: 5.0 * 3600.0,
+        natural: Phase::Succeeded,
+    };
+    assert_eq!(
+        retry::pod_outcome(long, None, Some(3.0 * 3600.0)),
+        (
+            Phase::Failed,
+            60.0 + 3.0 * 3600.0,
+            "pod active deadline exceeded"
+        )
+    );
+}
+
+// ----- the examples, against the program oracle ---------------------------
+
+/// The task of a stage, and of a metric gate (docs/compile.md: tasks are
+/// the DNS forms of stage names; a metric gate is `STAGE-metrics`).
+fn task_of(stage: &str) -> String {
+    mlpc::sema::dns_name(stage)
+}
+
+struct Case {
+    facts: program_oracle::Facts,
+    label: String,
+}
+
+/// Runs one case through the Argo model and the oracle and compares the
+/// stages that ran and whether the workflow failed.
+fn compare(
+    program: &mlpc::sema::hir::Program,
+    pipeline: &mlpc::sema::hir::Pipeline,
+    wf: &Workflow,
+    case: &Case,
+) -> Result<(), String> {
+    let expected = program_oracle::outcomes(program, pipeline, &case.facts);
+    let param_dns: BTreeMap<String, String> = pipeline
+        .params
+        .iter()
+        .map(|p| (p.name.to_string(), p.dns_name.to_string()))
+        .collect();
+    let mut scenario = Scenario::default();
+    for (k, v) in &case.facts.params {
+        scenario = scenario.param(&param_dns[k], v);
+    }
+    for ((stage, out), v) in &case.facts.outputs {
+        scenario = scenario.output(&task_of(stage), out, v);
+    }
+    for ((stage, m), v) in &case.facts.metrics {
+        scenario = scenario.output(&format!("{}-metrics", task_of(stage)), m, v);
+    }
+    for s in &case.facts.fail {
+        scenario = scenario.failing(&task_of(s));
+    }
+    let run = simulate::run(wf, &scenario);
+    let stages: BTreeSet<String> = pipeline.stages.iter().map(|s| task_of(&s.name)).collect();
+    let ran: BTreeSet<String> = run.ran().intersection(&stages).cloned().collect();
+    let want: BTreeSet<String> = expected
+        .iter()
+        .filter(|(_, o)| o.ran())
+        .map(|(s, _)| task_of(s))
+        .collect();
+    let fails = run.phase.failed_or_error();
+    let want_fail = program_oracle::fails(&expected);
+    if ran != want || fails != want_fail {
+        return Err(format!(
+            "{}: ran {ran:?}, oracle {want:?}; workflow {:?}, oracle fails: {want_fail}\n{expected:?}\n{}",
+            case.label,
+            run.phase,
+            run.summary()
+        ));
+    }
+    Ok(())
+}
+
+/// Candidate values for what a `when` reads: boundaries of every literal
+/// the examples compare with, and both bools.
+const NUMBERS: &[&str] = &["0", "0.02", "0.05", "0.1", "0.4", "0.8", "0.85", "0.9", "1"];
+
+fn refs(c: &mlpc::sema::hir::Cond, out: &mut Vec<mlpc::sema::hir::Ref>) {
+    use mlpc::sema::hir::Cond;
+    match c {
+        Cond::Ref(r) => out.push(r.clone()),
+        Cond::Lit(_) => {}
+        Cond::Unary { operand, .. } => refs(operand, out),
+        Cond::Binary { lhs, rhs, .. } => {
+            refs(lhs, out);
+            refs(rhs, out);
+        }
+    }
+}
+
+fn str_literals(c: &mlpc::sema::hir::Cond, out: &mut Vec<String>) {
+    use mlpc::sema::hir::{Cond, StrPart, Value};
+    match c {
+        Cond::Lit(Value::Str(parts)) => out.push(
+            parts
+                .iter()
+                .map(|p| match p {
+                    StrPart::Text(t) => t.to_string(),
+                    StrPart::Ref(_) => String::new(),
+                })
+                .collect(),
+        ),
+        Cond::Lit(_) | Cond::Ref(_) => {}
+        Cond::Unary { operand, .. } => str_literals(operand, out),
+        Cond::Binary { lhs, rhs, .. } => {
+            str_literals(lhs, out);
+            str_literals(rhs, out);
+        }
+    }
+}
+
+/// Every case for a pipeline: all succeed; every combination of values a
+/// `when` reads (so each gate is both true and false, boundaries included);
+/// each stage failing in turn.
+fn cases(program: &mlpc::sema::hir::Program, pipeline: &mlpc::sema::hir::Pipeline) -> Vec<Case> {
+    use mlpc::sema::hir::Ref;
+    use mlpc::sema::types::Ty;
+    let base = program_oracle::Facts {
+        default_value: "1".into(),
+        ..Default::default()
+    };
+    let mut out = vec![Case {
+        facts: base.clone(),
+        label: "all succeed".into(),
+    }];
+    for stage in &pipeline.stages {
+        let Some(cond) = program_oracle::stage_when(program, stage) else {
+            continue;
+        };
+        let mut rs = Vec::new();
+        refs(cond, &mut rs);
+        let mut lits = Vec::new();
+        str_literals(cond, &mut lits);
+        lits.push("zz-other".into());
+        // Each ref with its candidate values.
+        let mut axes: Vec<(Ref, Vec<String>)> = Vec::new();
+        for r in rs {
+            if axes.iter().any(|(x, _)| *x == r) {
+                continue;
+            }
+            let values: Vec<String> = match &r {
+                Ref::Metric { .. } => NUMBERS.iter().map(|s| s.to_string()).collect(),
+                Ref::Output { stage, output } => {
+                    match program_oracle::output_ty(program, &pipeline.stages[*stage], output) {
+                        Some(Ty::Int | Ty::Float) => {
+                            NUMBERS.iter().map(|s| s.to_string()).collect()
+                        }
+                        Some(Ty::Bool) => vec!["true".into(), "false".into()],
+                        _ => lits.clone(),
+                    }
+                }
+                Ref::Param(name) => {
+                    let p = pipeline.params.iter().find(|p| p.name == *name).unwrap();
+                    match p.ty {
+                        Ty::Bool => vec!["true".into(), "false".into()],
+                        Ty::String => lits.clone(),
+                        // Numeric thresholds keep their defaults.
+                        _ => continue,
+                    }
+                }
+                _ => continue,
+            };
+            axes.push((r, values));
+        }
+        let mut combos: Vec<Vec<(Ref, String)>> = vec![Vec::new()];
+        for (r, values) in &axes {
+            combos = combos
+                .into_iter()
+                .flat_map(|c| {
+                    values.iter().map(move |v| {
+                        let mut c = c.clone();
+                        c.push((r.clone(), v.clone()));
+                        c
+                    })
+                })
+                .collect();
+        }
+        for combo in combos {
+            let mut facts = base.clone();
+            let mut label = format!("when of {}:", stage.name);
+            for (r, v) in combo {
+                match r {
+                    Ref::Metric { stage, name } => {
+                        let s = pipeline.stages[stage].name.to_string();
+                        label += &format!(" {s}.metrics.{name}={v}");
+                        facts.metrics.insert((s, name.to_string()), v);
+                    }
+                    Ref::Output { stage, output } => {
+                        let s = pipeline.stages[stage].name.to_string();
+                        label += &format!(" {s}.{output}={v}");
+                        facts.outputs.insert((s, output.to_string()), v);
+                    }
+                    Ref::Param(name) => {
+                        label += &format!(" {name}={v}");
+                        facts.params.insert(name.to_string(), v);
+                    }
+                    _ => {}
+                }
+            }
+            out.push(Case { facts, label });
+        }
+    }
+    for stage in &pipeline.stages {
+        let mut facts = base.clone();
+        facts.fail.insert(stage.name.to_string());
+        out.push(Case {
+            facts,
+            label: format!("{} fails", stage.name),
+        });
+    }
+    out
+}
+
+fn check_examples() -> Vec<String> {
+    let mut failures = Vec::new();
+    let mut count = 0;
+    for path in common::mlp_files(&common::root().join("examples")) {
+        let rel = common::relative(&path);
+        let analysis = common::analyze_file(&rel);
+        let program = analysis.program.as_ref().expect("examples check clean");
+        let docs = common::compile_docs(&rel, &Default::default());
+        for (pipeline, doc) in program.pipelines.iter().zip(&docs) {
+            let wf = Workflow::from_doc(doc);
+            for case in cases(program, pipeline) {
+                count += 1;
+                if let Err(e) = compare(program, pipeline, &wf, &case) {
+                    failures.push(format!("{}: {e}", rel.display()));
+                }
+            }
+        }
+    }
+    assert!(count > 200, "only {count} cases");
+    failures
+}
+
+/// Every example, every scenario: the stages Argo runs are the stages the
+/// program says run, and the workflow fails exactly when a stage fails.
+#[test]
+fn examples_run_as_the_program_says() {
+    let failures = check_examples();
+    assert!(
+        failures.is_empty(),
+        "{} cases differ:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// The comparison can fail: with a wrong `depends` or `when` in the YAML,
+/// some case of the example differs from the oracle.
+#[test]
+fn examples_check_catches_a_mutated_workflow() {
+    let rel = Path::new("examples/churn_model.mlp");
+    let analysis = common::analyze_file(rel);
+    let program = analysis.program.as_ref().unwrap();
+    let pipeline = &program.pipelines[0];
+    let doc = common::compile_docs(rel, &Default::default()).remove(0);
+    let mutate = |edit: &dyn Fn(&mut Value)| -> usize {
+        let mut d = doc.clone();
+        let tasks = d["spec"]["templates"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|t| t["name"] == "main")
+            .unwrap()["dag"]["tasks"]
+            .as_array_mut()
+            .unwrap();
+        for t in tasks.iter_mut() {
+            edit(t);
+        }
+        let wf = Workflow::from_doc(&d);
+        cases(program, pipeline)
+            .iter()
+            .filter(|c| compare(program, pipeline, &wf, c).is_err())
+            .count()
+    };
+    assert_eq!(mutate(&|_| {}), 0, "the unmutated workflow agrees");
+    // A skipped register must not let deploy run: `.Succeeded` dropped.
+    let bare = mutate(&|t| {
+        if t["name"] == "serve-resolve" {
+            t["depends"] = json!("churn-registry");
+        }
+    });
+    assert!(bare > 0, "a bare depends on the gate is caught");
+    // The gate's comparison flipped.
+    let flipped = mutate(&|t| {
+        if t["name"] == "churn-registry" {
+            let w = t["when"].as_str().unwrap().replace(">=", "<");
+            t["when"] = json!(w);
+        }
+    });
+    assert!(flipped > 0, "a wrong when is caught");
+    // Deploy let through when the register was omitted (model failed).
+    let dropped = mutate(&|t| {
+        if t["name"] == "serve-resolve" {
+            t["depends"] = json!("churn-registry.Succeeded || churn-registry.Omitted");
+        }
+    });
+    assert!(dropped > 0, "a missing failure dependency is caught");
+}
+
+// ----- known defects (issue #10) ------------------------------------------
+
+fn compile_inline(text: &str) -> (mlpc::sema::hir::Program, Value) {
+    let analysis = mlpc::analyze("inline.mlp", None, text.as_bytes(), &mlpc::FsLoader);
+    let Some(program) = analysis.program.clone() else {
+        panic!(
+            "inline program has errors:\n{}",
+            common::render_plain(&analysis)
+        );
+    };
+    let yaml = mlpc::emit::emit(&program, &Default::default()).expect("emits");
+    let doc = mlpc::emit::yaml::parse_documents(&yaml).unwrap().remove(0);
+    (program, doc)
+}
+
+fn check_inline(text: &str, cases: &[Case]) -> Vec<String> {
+    let (program, doc) = compile_inline(text);
+    let wf = Workflow::from_doc(&doc);
+    cases
+        .iter()
+        .filter_map(|c| compare(&program, &program.pipelines[0], &wf, c).err())
+        .collect()
+}
+
+fn facts() -> program_oracle::Facts {
+    program_oracle::Facts {
+        default_value: "1".into(),
+        ..Default::default()
+    }
+}
+
+const AFTER_OMITTED: &str = r#"
+pipeline p {
+  param go: bool = false
+  job a {
+    image = "x:1"
+    command = ["a"]
+    output v: string = "/tmp/v"
+    when go
+  }
+  job b {
+    image = "x:1"
+    command = ["b", a.v]
+  }
+  job c {
+    image = "x:1"
+    command = ["c"]
+    after = [b]
+  }
+}
+"#;
+
+/// (a) `after = [b]` where `b` does not run because its producer `a` was
+/// skipped: the docs say a skipped stage does not block, so `c` runs.
+/// Argo: `b` is Omitted (`a.Succeeded` false), and the bare `depends: b`
+/// expands to `(b.Succeeded || b.Skipped || b.Daemoned)` - no `Omitted` -
+/// so `c` is Omitted too.
+#[test]
+#[ignore = "issue #10 item a: fails until the fix lands"]
+fn defect_a_after_an_omitted_stage_still_runs() {
+    let mut go = facts();
+    go.params.insert("go".into(), "true".into());
+    let failures = check_inline(
+        AFTER_OMITTED,
+        &[
+            Case {
+                facts: facts(),
+                label: "a skipped".into(),
+            },
+            Case {
+                facts: go,
+                label: "a runs".into(),
+            },
+        ],
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The rule behind (a), and what would fix it: a bare `after` target
+/// does not accept `Omitted`; spelling the results out does.
+#[test]
+fn after_target_omitted_needs_an_explicit_result() {
+    let results = BTreeMap::from([("b".to_string(), TaskResults::of(Phase::Omitted, None))]);
+    assert_eq!(depends::evaluate("b", &no_continue, &results), Ok(false));
+    let tolerant = "(b.Succeeded || b.Skipped || b.Omitted)";
+    assert_eq!(
+        depends::evaluate(tolerant, &no_continue, &results),
+        Ok(true)
+    );
+    let failed = BTreeMap::from([("b".to_string(), TaskResults::of(Phase::Failed, None))]);
+    assert_eq!(
+        depends::evaluate(tolerant, &no_continue, &failed),
+        Ok(false)
+    );
+}
+
+const FAN_OUT_WHEN: &str = r#"
+pipeline p {
+  job up {
+    image = "x:1"
+    command = ["up"]
+    output mode: string = "/tmp/mode"
+  }
+  job fan {
+    image = "x:1"
+    for_each = ["a", "b", "c"]
+    parallelism = 2
+    command = ["run", item]
+    when up.mode == "go" && item != "b"
+  }
+}
+"#;
+
+/// (b) A fan-out with `parallelism` whose `when` mixes an upstream output
+/// with `item`: the condition lands inside the wrapper DAG, where
+/// `{{tasks.up...}}` is out of scope; `processItem` cannot resolve it and
+/// the fan-out errors (or, had the tag stayed, would compare the literal
+/// placeholder and never run).
+#[test]
+#[ignore = "issue #10 item b: fails until the fix lands"]
+fn defect_b_fan_out_when_reads_upstream_output() {
+    let mut go = facts();
+    go.outputs.insert(("up".into(), "mode".into()), "go".into());
+    let mut stop = facts();
+    stop.outputs
+        .insert(("up".into(), "mode".into()), "stop".into());
+    let failures = check_inline(
+        FAN_OUT_WHEN,
+        &[
+            Case {
+                facts: go,
+                label: "mode go".into(),
+            },
+            Case {
+                facts: stop,
+                label: "mode stop".into(),
+            },
+        ],
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    let (_, doc) = compile_inline(FAN_OUT_WHEN);
+    let run = simulate::run(
+        &Workflow::from_doc(&doc),
+        &Scenario::default().output("up", "mode", "go"),
+    );
+    assert_eq!(
+        run.node("fan").pods,
+        2,
+        "items a and c run: {}",
+        run.summary()
+    );
+}
+
+fn terraform_gate_cases(values: &[&str]) -> Vec<String> {
+    let rel = Path::new("examples/terraform_optimization.mlp");
+    let analysis = common::analyze_file(rel);
+    let program = analysis.program.as_ref().unwrap();
+    let wf = Workflow::from_doc(&common::compile_docs(rel, &Default::default())[0]);
+    let mut failures = Vec::new();
+    for value in values {
+        let mut f = facts();
+        f.metrics.insert(
+            ("optimizer".into(), "cost_reduction".into()),
+            value.to_string(),
+        );
+        let case = Case {
+            facts: f,
+            label: format!("cost_reduction = {value}"),
+        };
+        if let Err(e) = compare(program, &program.pipelines[0], &wf, &case) {
+            failures.push(e);
+        }
+    }
+    failures
+}
+
+/// (c) A metric the gate writes in Python's exponent notation (`1e-05`,
+/// `1e+06`): govaluate reads `1`, then the word `e`, and the `when`
+/// errors, so the register step is Error instead of skipped or run.
+/// Fixed-point `0.00001` works (`metric_in_fixed_point_works`).
+#[test]
+#[ignore = "issue #10 item c: fails until the fix lands"]
+fn defect_c_metric_in_exponent_notation() {
+    let failures = terraform_gate_cases(&["1e-05", "1e+06"]);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// (c) `nan` / `inf` written by the gate are bare words, i.e. strings, to
+/// Argo: `>=` between a string and a number errors. Expected here: the
+/// float comparison of the program (a NaN fails every comparison, `inf`
+/// passes `>=`).
+#[test]
+#[ignore = "issue #10 item c: fails until the fix lands"]
+fn defect_c_metric_nan_or_inf() {
+    let failures = terraform_gate_cases(&["nan", "inf", "-inf"]);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn metric_in_fixed_point_works() {
+    let failures = terraform_gate_cases(&["0.00001", "0.1", "1000000.0"]);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // The raw when text with 1e-05 does not evaluate.
+    assert!(should_execute("(1e-05) >= (0.1)").is_err());
+}
+
+const QUOTE_IN_WHEN: &str = r#"
+pipeline p {
+  param owner: string = "O'Brien"
+  job a {
+    image = "x:1"
+    command = ["a"]
+    when owner == "O'Brien"
+  }
+  job b {
+    image = "x:1"
+    command = ["b"]
+    when owner != "it's"
+  }
+}
+"#;
+
+/// (d) A string value with a `'` inside a `when`: literals are escaped
+/// (`\'`), but a parameter's value is substituted as text into `'...'`, so
+/// `'O'Brien'` ends the string early and the `when` errors.
+#[test]
+#[ignore = "issue #10 item d: fails until the fix lands"]
+fn defect_d_quote_in_a_when_value() {
+    let mut other = facts();
+    other.params.insert("owner".into(), "it's".into());
+    let failures = check_inline(
+        QUOTE_IN_WHEN,
+        &[
+            Case {
+                facts: facts(),
+                label: "owner O'Brien".into(),
+            },
+            Case {
+                facts: other,
+                label: "owner it's".into(),
+            },
+        ],
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A literal with a `'` is escaped by mlpc and evaluates.
+#[test]
+fn quote_in_a_when_literal_works() {
+    let mut plain = facts();
+    plain.params.insert("owner".into(), "plain".into());
+    let failures = check_inline(
+        QUOTE_IN_WHEN,
+        &[Case {
+            facts: plain,
+            label: "owner plain".into(),
+        }],
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+const MEMO_ARTIFACT: &str = r#"
+template job step {
+  input data: file
+  input shard: string
+  image = "x:1"
+  command = ["run", data, shard]
+  cache = 1h
+}
+pipeline p {
+  prep make {
+    image = "x:1"
+    command = ["make"]
+    output out: file = "/tmp/o"
+  }
+  job a uses step { data = make.out, shard = "1" }
+  job b uses step { data = make.out, shard = "2" }
+}
+"#;
+
+/// (e) The memoization key of a shared template reads
+/// `inputs.parameters['data']` where `data` is an artifact: nil, the
+/// expression fails, the key keeps its `{{=...}}` text, `cacheKeyRegex`
+/// rejects it and the node errors before its pod runs.
+#[test]
+#[ignore = "issue #10 item e: fails until the fix lands"]
+fn defect_e_memo_key_reads_an_artifact_input() {
+    let failures = check_inline(
+        MEMO_ARTIFACT,
+        &[Case {
+            facts: facts(),
+            label: "all succeed".into(),
+        }],
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// What the model saw for (e) today (or, once fixed, a valid key).
+#[test]
+fn defect_e_key_text() {
+    let (_, doc) = compile_inline(MEMO_ARTIFACT);
+    let wf = Workflow::from_doc(&doc);
+    let step = wf.template("step").unwrap();
+    let key = memoize::memoized_key(
+        step,
+        &BTreeMap::from([("shard".into(), "1".into())]),
+        &substitution::global_scope(&wf.params),
+        PassScope::GlobalsAndInputs,
+    );
+    match key {
+        Ok(Some(k)) => assert!(memoize::valid_cache_key(&k)),
+        Ok(None) => {}
+        Err(e) => assert!(
+            e.starts_with("invalid cache key: step-{{=sprig.sha256sum("),
+            "{e}"
+        ),
+    }
+}
+
+/// (f) `retries { max = 10m }` becomes `backoff.maxDuration: 600s`, a
+/// window from the first attempt's start: on a stage whose `timeout` is
+/// 3h, an attempt that fails after 10 minutes is never retried.
+#[test]
+#[ignore = "issue #10 item f: fails until the fix lands"]
+fn defect_f_max_is_not_a_total_window() {
+    let doc =
+        common::compile_docs(Path::new("examples/churn_model.mlp"), &Default::default()).remove(0);
+    let wf = Workflow::from_doc(&doc);
+    let model = wf.template("model").unwrap();
+    let rs = RetryStrategy::from_template(model).unwrap();
+    // The first attempt trains for 20 minutes, then fails.
+    let next = retry::next_attempt(&rs, &[failed(0.0, 1200.0)]);
+    assert!(
+        next.is_ok(),
+        "a failure after 20 minutes is retried: {next:?}"
+    );
+    // And a retry is not cut short at the 10-minute mark.
+    let (start, deadline) = retry::next_attempt(&rs, &[failed(0.0, 120.0)]).unwrap();
+    assert!(
+        deadline.is_none_or(|d| d - start >= 3600.0),
+        "the retry may train for its timeout, not until {deadline:?}"
+    );
+}
+
+/// What the model sees for (f) with today's output.
+#[test]
+fn defect_f_model_reading_of_todays_output() {
+    let rs = strategy("3", "30s", "2", None, Some("600s"));
+    assert_eq!(
+        retry::next_attempt(&rs, &[failed(0.0, 1200.0)]),
+        Err("Max duration limit exceeded".into())
+    );
+    assert_eq!(
+        retry::next_attempt(&rs, &[failed(0.0, 120.0)]),
+        Ok((150.0, Some(600.0))),
+        "the retry is killed at the window's end"
+    );
+}
