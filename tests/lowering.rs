@@ -362,7 +362,7 @@ fn pipeline_settings_and_stage_fields() {
     assert!(memo["key"]
         .as_str()
         .unwrap()
-        .contains("workflow.parameters['snapshot-date']"));
+        .contains("inputs.parameters['mlp-param-snapshot-date']"));
     let model = template(&doc, "model");
     let rs = &model["retryStrategy"];
     assert_eq!(

@@ -1718,6 +1718,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             for (n, value) in std::mem::take(&mut self.key_args).into_iter().enumerate() {
                 pod.input_param(cache::key_input(n), value, None);
             }
+            cache::globals_as_inputs(&mut pod);
             let memo = cache::memoize(&template, max_age, &pod, &plan.pipeline.dns_name);
             template.memoize = Some(memo);
         }

@@ -4,9 +4,9 @@
 //! The key is `TEMPLATE-sha256(toJson([DEFINITION, inputs...]))`:
 //! - DEFINITION: a hash of the rendered template (image, command, args, env,
 //!   resources, injected steps...), fixed at compile time;
-//! - every parameter the pod reads (`inputs.parameters[...]`,
-//!   `workflow.parameters[...]`), joined by `toJson` so that no two lists
-//!   of values give the same text;
+//! - every parameter the pod reads, as `inputs.parameters[...]` (workflow
+//!   parameters arrive as inputs `mlp-param-NAME`: see `globals_as_inputs`),
+//!   joined by `toJson` so that no two lists of values give the same text;
 //! - for an artifact the pod reads, the producing stage's key: its definition
 //!   and the run-time values it read, and so on up the chain of artifacts.
 //!   These arrive as inputs `mlp-key-0` (the definitions, hashed at compile
@@ -54,6 +54,32 @@ pub(super) fn max_age(cache: &Value, pod: &mut Pod) -> Option<String> {
         // A duration parameter holds whole seconds; maxAge needs a unit.
         other => format!("{}s", pod.text(other)),
     })
+}
+
+/// Argo v3 expands a memoize key in two passes, the workflow's parameters
+/// first and the template's inputs second, each alone
+/// (`workflow/common/util.go` `SubstituteParams`): an expression that reads
+/// both resolves in neither. So the workflow parameters a cached pod reads
+/// reach its key as inputs (`mlp-param-NAME`), passed by the task.
+pub(super) fn globals_as_inputs(pod: &mut Pod) {
+    let globals: Vec<String> = pod
+        .key_parts
+        .iter()
+        .filter_map(|p| {
+            p.strip_prefix("workflow.parameters['")?
+                .strip_suffix("']")
+                .map(str::to_string)
+        })
+        .collect();
+    for dns in globals {
+        pod.key_parts
+            .remove(&format!("workflow.parameters['{dns}']"));
+        pod.input_param(
+            format!("mlp-param-{dns}"),
+            format!("{{{{workflow.parameters.{dns}}}}}"),
+            None,
+        );
+    }
 }
 
 /// `memoize` for a built template whose pod has read every input.
