@@ -165,3 +165,50 @@ pipeline p {
         "{{workflow.parameters.tags}}"
     );
 }
+
+#[test]
+fn schedule_settings_and_the_scheduled_time() {
+    let doc = compile_source(
+        r#"
+pipeline nightly {
+  schedule = "0 3 * * *"
+  timezone = "America/New_York"
+  concurrency_policy = "Replace"
+  starting_deadline = 10m
+  history { successful = 1, failed = 5 }
+  prep a { image = "x:1.0.0", command = ["run", "--due", "${run.scheduled_time}"] }
+}
+"#,
+    )
+    .unwrap_or_else(|codes| panic!("{codes:?}"));
+    let spec = &doc["spec"];
+    assert_eq!(spec["timezone"], "America/New_York");
+    assert_eq!(spec["concurrencyPolicy"], "Replace");
+    assert_eq!(spec["startingDeadlineSeconds"], 600);
+    assert_eq!(spec["successfulJobsHistoryLimit"], 1);
+    assert_eq!(spec["failedJobsHistoryLimit"], 5);
+    let command = &spec["workflowSpec"]["templates"][1]["container"]["command"];
+    assert_eq!(command[2], "{{workflow.scheduledTime}}");
+
+    // Without a schedule these settings and `run.scheduled_time` mean nothing.
+    let unscheduled = codes_at(
+        r#"pipeline p {
+  timezone = "UTC"
+  history { successful = 1 }
+  prep a { image = "x:1.0.0", command = ["run", "${run.scheduled_time}"] }
+}
+"#,
+    );
+    assert_eq!(
+        unscheduled,
+        [
+            ("mlp::E0216".to_string(), "2:3".to_string()),
+            ("mlp::E0216".to_string(), "3:3".to_string()),
+            ("mlp::E0101".to_string(), "4:52".to_string()),
+        ]
+    );
+    let bad_zone = codes_at(
+        "pipeline p {\n  schedule = \"0 3 * * *\"\n  timezone = \"Berlin time\"\n  prep a { image = \"x:1.0.0\", command = [\"run\"] }\n}\n",
+    );
+    assert_eq!(bad_zone, [("mlp::E0216".to_string(), "3:14".to_string())]);
+}

@@ -46,9 +46,19 @@ pub struct CronWorkflow {
 #[serde(rename_all = "camelCase")]
 pub struct CronWorkflowSpec {
     pub schedules: Vec<String>,
-    /// A run still going when the next is due is not doubled.
+    /// An IANA zone; the controller's zone (usually UTC) when unset.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub concurrency_policy: Option<&'static str>,
+    pub timezone: Option<String>,
+    /// `Allow`, `Forbid` or `Replace`: what happens when a run is due while
+    /// the last one still runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency_policy: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub starting_deadline_seconds: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub successful_jobs_history_limit: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failed_jobs_history_limit: Option<i64>,
     pub workflow_spec: WorkflowSpec,
 }
 

@@ -176,7 +176,11 @@ pub fn lower_into(
                 metadata,
                 spec: CronWorkflowSpec {
                     schedules,
-                    concurrency_policy: None,
+                    timezone: plan.setting_text("timezone"),
+                    concurrency_policy: plan.setting_text("concurrency_policy"),
+                    starting_deadline_seconds: plan.setting_secs("starting_deadline"),
+                    successful_jobs_history_limit: plan.history("successful"),
+                    failed_jobs_history_limit: plan.history("failed"),
                     workflow_spec: spec,
                 },
             })
@@ -403,6 +407,17 @@ impl<'p> Plan<'p> {
         }
     }
 
+    /// `history { successful, failed }`: runs a CronWorkflow keeps.
+    fn history(&self, which: &str) -> Option<i64> {
+        match self.setting("history") {
+            Some(Value::Map(m)) => match m.get(which).map(|v| &v.value) {
+                Some(Value::Int(n)) => Some(*n),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     fn setting_strings(&self, name: &str) -> Vec<String> {
         match self.setting(name) {
             Some(Value::List(items)) => items.iter().map(|i| literal_text(&i.value)).collect(),
@@ -485,6 +500,7 @@ fn run_placeholder(f: RunField) -> &'static str {
         RunField::Uid => "{{workflow.uid}}",
         RunField::Namespace => "{{workflow.namespace}}",
         RunField::Pod => "{{pod.name}}",
+        RunField::ScheduledTime => "{{workflow.scheduledTime}}",
     }
 }
 

@@ -14,6 +14,8 @@ use crate::syntax::ast::{self, BinOp, Entry, Expr, ExprKind, Ident, Text};
 
 pub(crate) use crate::syntax::is_reserved;
 
+const RUN_FIELDS_HELP: &str = "the run has `run.name`, `run.uid`, `run.namespace`, `run.pod` and, in a scheduled pipeline, `run.scheduled_time`";
+
 /// Lowercase with `_` as `-`: how names appear in Kubernetes.
 pub fn dns_name(name: &str) -> String {
     name.to_ascii_lowercase().replace('_', "-")
@@ -78,6 +80,8 @@ struct PipelineCx {
     params: IndexMap<Text, Ty>,
     stages: Vec<StageSig>,
     stage_index: HashMap<Text, usize>,
+    /// The pipeline has a `schedule` (a CronWorkflow).
+    scheduled: bool,
 }
 
 /// An entry of a block or a map, as the field checks see it.
@@ -617,6 +621,7 @@ impl<'a> Checker<'a> {
             params: param_types,
             stages: Vec::new(),
             stage_index: HashMap::default(),
+            scheduled: setting_items.iter().any(|i| i.key.name == "schedule"),
         };
         for (i, s) in stage_decls.iter().enumerate() {
             let sig = self.stage_sig(module, s);
@@ -640,6 +645,38 @@ impl<'a> Checker<'a> {
             &place,
             p.name.span,
         );
+        if !pcx.scheduled {
+            for it in setting_items
+                .iter()
+                .filter(|i| schema::SCHEDULE_SETTINGS.contains(&i.key.name.as_str()))
+            {
+                self.invalid(
+                    it.key.span,
+                    &it.key.name,
+                    "it applies to a scheduled pipeline, and this one has no `schedule`",
+                    Some(
+                        "add `schedule = \"CRON\"`, which makes the pipeline a CronWorkflow".into(),
+                    ),
+                );
+            }
+        }
+        if let Some(Spanned {
+            value: Value::Str(parts),
+            span,
+        }) = settings.get("timezone")
+        {
+            if let Some(zone) = plain_text(parts).filter(|z| !is_time_zone_name(z)) {
+                self.invalid(
+                    *span,
+                    "timezone",
+                    &format!("\"{}\" is not an IANA time zone name", zone.escape_debug()),
+                    Some(
+                        "write a name such as \"UTC\", \"Europe/Berlin\" or \"America/New_York\""
+                            .into(),
+                    ),
+                );
+            }
+        }
         let defaults = match defaults_block {
             Some(item) => self.defaults(item, &pcx),
             None => Fields::default(),
@@ -2903,14 +2940,29 @@ impl<'a> Checker<'a> {
                     "uid" => RunField::Uid,
                     "namespace" => RunField::Namespace,
                     "pod" => RunField::Pod,
+                    "scheduled_time" => {
+                        if !matches!(scope, Scope::Pipeline { pcx, .. } if pcx.scheduled) {
+                            self.push(MlpError::UnknownName {
+                                src: self.src(r.span),
+                                at: r.span.into(),
+                                name: r.display(),
+                                help: Some("`run.scheduled_time` (when a scheduled run was due) exists in the stages of a pipeline with `schedule = \"...\"`".into()),
+                            });
+                            return None;
+                        }
+                        RunField::ScheduledTime
+                    }
                     other => {
                         self.push(MlpError::UnknownName {
                             src: self.src(r.span),
                             at: r.span.into(),
                             name: r.display(),
-                            help: closest(other, ["name", "uid", "namespace", "pod"])
-                                .map(|c| format!("did you mean `run.{c}`?"))
-                                .or_else(|| Some("the run has `run.name`, `run.uid`, `run.namespace` and `run.pod`".into())),
+                            help: closest(
+                                other,
+                                ["name", "uid", "namespace", "pod", "scheduled_time"],
+                            )
+                            .map(|c| format!("did you mean `run.{c}`?"))
+                            .or_else(|| Some(RUN_FIELDS_HELP.into())),
                         });
                         return None;
                     }
@@ -2922,9 +2974,7 @@ impl<'a> Checker<'a> {
                     src: self.src(r.span),
                     at: r.span.into(),
                     name: r.display(),
-                    help: Some(
-                        "the run has `run.name`, `run.uid`, `run.namespace` and `run.pod`".into(),
-                    ),
+                    help: Some(RUN_FIELDS_HELP.into()),
                 });
                 return None;
             }
@@ -3421,6 +3471,20 @@ fn hir_item_keys(v: &Value) -> Vec<Text> {
         Value::Map(m) => m.keys().cloned().collect(),
         _ => Vec::new(),
     }
+}
+
+/// The shape of an IANA time zone name (`UTC`, `Europe/Berlin`,
+/// `America/Argentina/Buenos_Aires`, `Etc/GMT+5`): whether the zone exists
+/// is the controller's to say, from its time zone database.
+fn is_time_zone_name(z: &str) -> bool {
+    !z.is_empty()
+        && z.len() <= 64
+        && z.split('/').all(|part| {
+            part.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_+-".contains(c))
+        })
 }
 
 /// Whether an expression's value exists only at run time.

@@ -182,6 +182,8 @@ pub enum RunField {
     Uid,
     Namespace,
     Pod,
+    /// When a scheduled run was due (Argo's `workflow.scheduledTime`).
+    ScheduledTime,
 }
 
 #[derive(Debug, Clone, Serialize)]

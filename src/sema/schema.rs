@@ -250,10 +250,30 @@ pub const MLFLOW: &[FieldSpec] = &[
     any("credentials", FieldTy::Credentials),
 ];
 
+/// `history { successful = N, failed = N }` of a scheduled pipeline.
+pub const HISTORY: &[FieldSpec] = &[
+    fixed(any("successful", NON_NEGATIVE)),
+    fixed(any("failed", NON_NEGATIVE)),
+];
+
+pub const CONCURRENCY_POLICIES: &[&str] = &["Allow", "Forbid", "Replace"];
+
+/// Settings that only a scheduled pipeline (a CronWorkflow) has.
+pub const SCHEDULE_SETTINGS: &[&str] = &[
+    "timezone",
+    "concurrency_policy",
+    "starting_deadline",
+    "history",
+];
+
 /// Pipeline-level settings (`mlflow` and `defaults` are handled apart).
 pub const PIPELINE: &[FieldSpec] = &[
     any("description", FieldTy::Str),
     any("schedule", FieldTy::Cron),
+    fixed(any("timezone", FieldTy::Str)),
+    any("concurrency_policy", FieldTy::Enum(CONCURRENCY_POLICIES)),
+    fixed(any("starting_deadline", FieldTy::Duration)),
+    any("history", FieldTy::Block(HISTORY)),
     any("namespace", FieldTy::Str),
     any("service_account", FieldTy::Str),
     fixed(any("parallelism", POSITIVE)),

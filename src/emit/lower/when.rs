@@ -90,6 +90,7 @@ impl TaskCtx<'_, '_> {
             Ref::Run(RunField::Name) => "workflow.name".into(),
             Ref::Run(RunField::Uid) => "workflow.uid".into(),
             Ref::Run(RunField::Namespace) => "workflow.namespace".into(),
+            Ref::Run(RunField::ScheduledTime) => "workflow.scheduledTime".into(),
             Ref::Input(name) => match self.bindings.and_then(|b| b.get(name.as_str())) {
                 Some(v) => {
                     let v = v.value.clone();
