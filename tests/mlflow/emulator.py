@@ -337,13 +337,16 @@ def run_template(doc, name, ctx):
 
 # ----- `when`: Argo evaluates it with govaluate after substitution ---------------
 
-TOKEN = re.compile(r"\s*(?:(\d+\.\d*|\.\d+|\d+(?:[eE][-+]?\d+)?)|('(?:[^'\\]|\\.)*')|(&&|\|\||==|!=|<=|>=|<|>|!|\(|\))|(true|false))")
+# govaluate's lexer reads a number as a run of digits and dots (then
+# strconv.ParseFloat): no exponent, no sign (a leading `-` is the prefix
+# operator), and `nan`/`inf` are variable names, which a `when` has none of.
+TOKEN = re.compile(r"\s*(?:([0-9.]+)|('(?:[^'\\]|\\.)*')|(&&|\|\||==|!=|<=|>=|<|>|!|-|\(|\))|(true|false))")
 
 
 def evaluate_when(expr):
     """Evaluates a substituted `when` the way govaluate does, for the subset
     mlpc emits: numbers, single-quoted strings, true/false, comparisons,
-    && || ! and parentheses."""
+    && || ! - (prefix) and parentheses."""
     tokens = []
     pos = 0
     while pos < len(expr):
@@ -355,7 +358,10 @@ def evaluate_when(expr):
         pos = m.end()
         num, string, op, boolean = m.groups()
         if num is not None:
-            tokens.append(("v", float(num)))
+            try:
+                tokens.append(("v", float(num)))
+            except ValueError:
+                raise ValueError("cannot parse number %r in %r" % (num, expr))
         elif string is not None:
             tokens.append(("v", re.sub(r"\\(.)", r"\1", string[1:-1])))
         elif boolean is not None:
@@ -382,6 +388,11 @@ def evaluate_when(expr):
             return value
         if kind == "op" and v == "!":
             return not primary()
+        if kind == "op" and v == "-":
+            value = primary()
+            if not isinstance(value, float):
+                raise ValueError("govaluate negates numbers only: %r" % expr)
+            return -value
         if kind == "v":
             return v
         raise ValueError("unexpected %r in %r" % (v, expr))

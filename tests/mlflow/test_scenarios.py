@@ -6,6 +6,7 @@ Run by `cargo test` (tests/mlflow_e2e.rs) with the server that
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.parse
@@ -234,6 +235,16 @@ def test_register_creates_a_ready_version_with_alias_idempotently(fraud, mode):
     assert alias["model_version"]["version"] == second["version"]
 
 
+def promote_when(fraud, gate_outputs):
+    """The `when` of the fraud pipeline's promote task, as Argo substitutes it."""
+    spec = fraud["spec"]
+    dag = template(fraud, spec["entrypoint"])["dag"]["tasks"]
+    when = next(t for t in dag if t["name"] == "promote")["when"]
+    params_ = {p["name"]: p["value"] for p in spec["arguments"]["parameters"]}
+    return substitute_task_outputs(when.replace("{{workflow.parameters.min-auc}}", params_["min-auc"]),
+                                   {"challenger-metrics": gate_outputs})
+
+
 @pytest.mark.parametrize("auc,expected", [(0.93, True), (0.42, False)])
 def test_metric_gate_feeds_the_when(fraud, auc, expected):
     _, run_id = train_fraud(fraud, auc=auc)
@@ -241,13 +252,42 @@ def test_metric_gate_feeds_the_when(fraud, auc, expected):
     gate = run_template(fraud, "challenger-metrics", ctx)
     assert gate.main_code == 0, gate.logs
     assert float(gate.outputs["auc"]) == pytest.approx(auc)
-    spec = fraud["spec"]
-    dag = template(fraud, spec["entrypoint"])["dag"]["tasks"]
-    when = next(t for t in dag if t["name"] == "promote")["when"]
-    params_ = {p["name"]: p["value"] for p in spec["arguments"]["parameters"]}
-    text = substitute_task_outputs(when.replace("{{workflow.parameters.min-auc}}", params_["min-auc"]),
-                                   {"challenger-metrics": gate.outputs})
+    text = promote_when(fraud, gate.outputs)
     assert evaluate_when(text) is expected, text
+
+
+# govaluate's number token (digits and one `.`), after its prefix minus.
+GOVALUATE_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+MAX_FLOAT_DIGITS = "17976931348623157" + "0" * 292      # sys.float_info.max, shortest, fixed point
+
+
+@pytest.mark.parametrize("auc,written,expected", [
+    (1e-05, "0.00001", False),
+    (float("inf"), MAX_FLOAT_DIGITS, True),
+    (float("-inf"), "-" + MAX_FLOAT_DIGITS, False),
+], ids=["1e-05", "inf", "-inf"])
+def test_metric_gate_writes_numbers_govaluate_reads(fraud, auc, written, expected):
+    _, run_id = train_fraud(fraud, auc=auc)
+    gate = run_template(fraud, "challenger-metrics", context(fresh_uid(), inputs={"run_id": run_id}))
+    assert gate.main_code == 0, gate.logs
+    value = gate.outputs["auc"]
+    assert GOVALUATE_NUMBER.fullmatch(value), value
+    assert value == written
+    assert len(MAX_FLOAT_DIGITS) == 309 and float(MAX_FLOAT_DIGITS) == sys.float_info.max
+    assert float(value) == max(-sys.float_info.max, min(auc, sys.float_info.max))
+    text = promote_when(fraud, gate.outputs)
+    assert evaluate_when(text) is expected, text
+    # Python's repr (what the gate used to write) is no number to govaluate.
+    with pytest.raises(ValueError, match="cannot read"):
+        evaluate_when(promote_when(fraud, {"auc": repr(auc)}))
+
+
+def test_metric_gate_fails_on_nan(fraud):
+    _, run_id = train_fraud(fraud, auc=float("nan"))
+    gate = run_template(fraud, "challenger-metrics", context(fresh_uid(), inputs={"run_id": run_id}))
+    assert gate.main_code == 1, gate.logs
+    assert "metric auc of run %s is NaN" % run_id in gate.logs["main"], gate.logs["main"]
+    assert "auc" not in gate.outputs
 
 
 def resolve_and_validate(doc, resolve_template, ctx, tmp_path):
