@@ -337,6 +337,41 @@ def test_deploy_resolves_an_alias(fraud, tmp_path):
     assert got["version"] == out["version"]
 
 
+FINALIZE_BUDGET = 20          # mlflow_finalize.py's BUDGET
+
+
+@pytest.mark.parametrize("delay", [12, None], ids=["slow-12s", "never-answers"])
+def test_finalize_ends_within_the_grace_period_of_a_slow_server(fraud, delay):
+    """Argo SIGKILLs the sidecar 30 s after its SIGTERM. From the moment main
+    exits, the server (behind a proxy) takes `delay` seconds per answer, or
+    never answers. Main does not touch its run (TRAIN_MODE=quiet), so the
+    run's end is the sidecar's doing alone."""
+    proxy = AuthProxy(URI)
+    try:
+        ctx = context(fresh_uid(), services_to=proxy.uri, images=images(TRAIN_MODE="quiet"),
+                      after_main=lambda: setattr(proxy, "delay", delay))
+        res = run_template(fraud, "challenger", ctx)
+        assert_ran(res, "challenger behind a slow server")
+        sidecar = res.sidecars["mlflow-finalize"]
+        log = res.logs["mlflow-finalize"]
+        assert not sidecar.killed, "the sidecar outlived the grace period:\n%s" % log
+        run = get_run(res.outputs["run_id"])["info"]
+        status = run["status"]
+        if delay is not None:
+            assert sidecar.code == 0 and delay <= sidecar.seconds < FINALIZE_BUDGET, (sidecar, log)
+            assert status == "FINISHED" and run["end_time"], run
+        else:
+            assert sidecar.code == 1 and FINALIZE_BUDGET - 1 <= sidecar.seconds < FINALIZE_BUDGET + 3, (sidecar, log)
+            assert "runs/update" in log, log
+            assert status == "RUNNING"
+            # The exit handler then ends it KILLED, as it should.
+            cleanup = run_template(fraud, fraud["spec"]["onExit"], context(ctx.workflow_uid))
+            assert cleanup.main_code == 0, cleanup.logs
+            assert get_run(res.outputs["run_id"])["info"]["status"] == "KILLED"
+    finally:
+        proxy.close()
+
+
 def test_exit_handler_closes_runs_whose_main_never_ran(fraud):
     uid = fresh_uid()
     ctx = context(uid, skip_main=True)
