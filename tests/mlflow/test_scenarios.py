@@ -202,11 +202,13 @@ def train_fraud(fraud, auc=0.9, mode="ok"):
     return ctx, res.outputs["run_id"]
 
 
-def register(fraud, run_id, model_name=WEIRD_MODEL):
-    ctx = context(fresh_uid(), inputs={"challenger-run_id": run_id},
+def register(fraud, run_id, model_name=WEIRD_MODEL, uid=None, logs=None):
+    ctx = context(uid or fresh_uid(), inputs={"challenger-run_id": run_id},
                   workflow_parameters={"model-name": model_name})
     res = run_template(fraud, "promote", ctx)
     assert res.main_code == 0, res.logs
+    if logs is not None:
+        logs.append(res.logs["main"])
     return res.outputs
 
 
@@ -243,6 +245,32 @@ def promote_when(fraud, gate_outputs):
     params_ = {p["name"]: p["value"] for p in spec["arguments"]["parameters"]}
     return substitute_task_outputs(when.replace("{{workflow.parameters.min-auc}}", params_["min-auc"]),
                                    {"challenger-metrics": gate_outputs})
+
+
+def test_register_retry_reuses_the_version_it_created(fraud):
+    name = "%s retry %s" % (WEIRD_MODEL, fresh_uid()[:6])
+    _, run_id = train_fraud(fraud)
+    uid = fresh_uid()
+    logs = []
+    first = register(fraud, run_id, name, uid=uid, logs=logs)
+    # Argo retries the task (same workflow uid): say the first attempt died
+    # after model-versions/create, before the alias was set.
+    rest("DELETE", "registered-models/alias", {"name": name, "alias": "champion"})
+    again = register(fraud, run_id, name, uid=uid, logs=logs)
+    assert again == first
+    assert "created by an earlier attempt" in logs[1] and "earlier attempt" not in logs[0]
+    found = rest("GET", "model-versions/search", query={"filter": "name = '%s'" % name})["model_versions"]
+    assert [v["version"] for v in found] == [first["version"]]
+    tagged = {t["key"]: t["value"] for t in found[0]["tags"]}
+    assert re.fullmatch(r"[0-9a-f]{64}", tagged["mlp.register_key"]) and tagged["promoted.by"] == "mlpc"
+    alias = rest("GET", "registered-models/alias", query={"name": name, "alias": "champion"})
+    assert alias["model_version"]["version"] == first["version"]
+    # Another workflow run registers the same run's model again: a new version.
+    other = register(fraud, run_id, name, uid=fresh_uid(), logs=logs)
+    assert int(other["version"]) == int(first["version"]) + 1
+    assert "earlier attempt" not in logs[2]
+    found = rest("GET", "model-versions/search", query={"filter": "name = '%s'" % name})["model_versions"]
+    assert sorted(v["version"] for v in found) == sorted([first["version"], other["version"]])
 
 
 @pytest.mark.parametrize("auc,expected", [(0.93, True), (0.42, False)])
