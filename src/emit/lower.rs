@@ -1864,10 +1864,15 @@ impl<'a, 'p> Emitter<'a, 'p> {
         let fields = plan.merged[i].clone();
         let get = |k: &str| fields.get(k).map(|f| &f.value);
         let mut pod = Pod::new(plan, &[]);
-        let mut extra = vec![env(
-            "MLP_MODEL_NAME",
-            get("name").map(|v| pod.text(v)).unwrap_or_default(),
-        )];
+        let mut extra = vec![
+            env(
+                "MLP_MODEL_NAME",
+                get("name").map(|v| pod.text(v)).unwrap_or_default(),
+            ),
+            // With the stage, names the task across its retries.
+            env("MLP_WORKFLOW_UID", "{{workflow.uid}}"),
+            env("MLP_STAGE", plan.pipeline.stages[i].name.to_string()),
+        ];
         match get("model") {
             Some(Value::Ref(Ref::Output {
                 stage: train,

@@ -1,6 +1,8 @@
-"""A loopback reverse proxy that demands credentials before forwarding to
-the tracking server, standing in for an authenticated MLflow deployment:
-HTTP Basic with one username/password, or a Bearer token."""
+"""A loopback reverse proxy in front of the tracking server. With
+credentials it demands them before forwarding, standing in for an
+authenticated MLflow deployment: HTTP Basic with one username/password, or a
+Bearer token. Its `delay` (seconds, settable at any time; None: never
+answer) stands in for a slow server."""
 import base64
 import threading
 import urllib.error
@@ -9,8 +11,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class AuthProxy:
-    def __init__(self, upstream, username=None, password=None, token=None):
+    def __init__(self, upstream, username=None, password=None, token=None, delay=0):
         self.upstream = upstream.rstrip("/")
+        self.delay = delay
+        self.closed = threading.Event()
         self.accepted = set()
         if username is not None:
             raw = ("%s:%s" % (username, password)).encode()
@@ -26,7 +30,12 @@ class AuthProxy:
                 pass
 
             def handle_any(self):
-                if self.headers.get("Authorization") not in proxy.accepted:
+                if proxy.delay is None:
+                    proxy.closed.wait()
+                    return
+                if proxy.delay:
+                    proxy.closed.wait(proxy.delay)
+                if proxy.accepted and self.headers.get("Authorization") not in proxy.accepted:
                     proxy.rejected += 1
                     self.send_response(401)
                     self.send_header("Content-Type", "application/json")
@@ -60,5 +69,6 @@ class AuthProxy:
         self.thread.start()
 
     def close(self):
+        self.closed.set()
         self.server.shutdown()
         self.server.server_close()

@@ -3,7 +3,9 @@
 - Init containers run in order, each to completion; a failure fails the pod.
 - Then the sidecars and the main container start, each in its own process
   group (Argo's emissary uses Setpgid). When main exits, every sidecar's
-  process group gets SIGTERM, and SIGKILL after the grace period.
+  process group gets SIGTERM, and SIGKILL `GRACE_SECONDS` later (the pod's
+  terminationGracePeriodSeconds, 30 s by default); `PodResult.sidecars`
+  says how each one ended. `Context.after_main` runs between the two.
 - `command`, `args` and `env` are taken from the YAML as emitted. Argo
   placeholders (`{{inputs.parameters.x}}`, `{{workflow.*}}`, `{{pod.name}}`)
   are substituted; any placeholder left over fails the run. `secretKeyRef`
@@ -106,6 +108,14 @@ class Context:
     node_id: str = ""
     kill_main_after: float = None                      # seconds: emulate a stop/deadline
     skip_main: bool = False                            # emulate a pod whose main never ran
+    after_main: object = None                          # called once main has exited, before SIGTERM
+
+
+@dataclass
+class SidecarExit:
+    code: int
+    seconds: float          # from its SIGTERM to its exit
+    killed: bool            # SIGKILLed at the end of the grace period
 
 
 @dataclass
@@ -114,6 +124,7 @@ class PodResult:
     main_code: int
     outputs: dict
     logs: dict
+    sidecars: dict = field(default_factory=dict)      # name -> SidecarExit
 
 
 def workflow_parameters(doc):
@@ -283,8 +294,8 @@ class Pod:
                 return PodResult(init_codes, None, {}, self.read_logs())
         if ctx.skip_main:
             return PodResult(init_codes, None, {}, self.read_logs())
-        sidecars = [self.start(c["name"], c, self.mounts_for(c, main), self.fresh_tmp(c["name"]), wait=False)
-                    for c in t.get("sidecars", [])]
+        sidecars = {c["name"]: self.start(c["name"], c, self.mounts_for(c, main), self.fresh_tmp(c["name"]), wait=False)
+                    for c in t.get("sidecars", [])}
         main_mounts = [(self.volumes[m["name"]], m["mountPath"]) for m in main.get("volumeMounts", [])
                        if m["name"] in self.volumes]
         proc = self.start("main", main, main_mounts, main_tmp, wait=False)
@@ -294,16 +305,26 @@ class Pod:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGTERM)     # a stop or deadline
         code = proc.wait()
-        for sc in sidecars:                              # what the sidecar's emissary does
+        if ctx.after_main is not None:
+            ctx.after_main()
+        # What each sidecar's emissary does: SIGTERM to its process group,
+        # SIGKILL when the grace period is over.
+        terminated = time.monotonic()
+        for sc in sidecars.values():
             try:
                 os.killpg(sc.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
+        ends = {}
+        for name, sc in sidecars.items():
+            killed = False
             try:
-                sc.wait(timeout=GRACE_SECONDS)
+                sc.wait(timeout=max(0.0, terminated + GRACE_SECONDS - time.monotonic()))
             except subprocess.TimeoutExpired:
                 os.killpg(sc.pid, signal.SIGKILL)
                 sc.wait()
+                killed = True
+            ends[name] = SidecarExit(sc.returncode, time.monotonic() - terminated, killed)
         outputs = {}
         for p in t.get("outputs", {}).get("parameters", []):
             path = p.get("valueFrom", {}).get("path")
@@ -317,7 +338,7 @@ class Pod:
                 host = main_tmp / path[len("/tmp/"):]
             if host is not None and host.exists():
                 outputs[p["name"]] = host.read_text()
-        return PodResult(init_codes, code, outputs, self.read_logs())
+        return PodResult(init_codes, code, outputs, self.read_logs(), ends)
 
     def read_logs(self):
         return {k: v.read_text() for k, v in self.logs.items() if v.exists()}
@@ -337,13 +358,16 @@ def run_template(doc, name, ctx):
 
 # ----- `when`: Argo evaluates it with govaluate after substitution ---------------
 
-TOKEN = re.compile(r"\s*(?:(\d+\.\d*|\.\d+|\d+(?:[eE][-+]?\d+)?)|('(?:[^'\\]|\\.)*')|(&&|\|\||==|!=|<=|>=|<|>|!|\(|\))|(true|false))")
+# govaluate's lexer reads a number as a run of digits and dots (then
+# strconv.ParseFloat): no exponent, no sign (a leading `-` is the prefix
+# operator), and `nan`/`inf` are variable names, which a `when` has none of.
+TOKEN = re.compile(r"\s*(?:([0-9.]+)|('(?:[^'\\]|\\.)*')|(&&|\|\||==|!=|<=|>=|<|>|!|-|\(|\))|(true|false))")
 
 
 def evaluate_when(expr):
     """Evaluates a substituted `when` the way govaluate does, for the subset
     mlpc emits: numbers, single-quoted strings, true/false, comparisons,
-    && || ! and parentheses."""
+    && || ! - (prefix) and parentheses."""
     tokens = []
     pos = 0
     while pos < len(expr):
@@ -355,7 +379,10 @@ def evaluate_when(expr):
         pos = m.end()
         num, string, op, boolean = m.groups()
         if num is not None:
-            tokens.append(("v", float(num)))
+            try:
+                tokens.append(("v", float(num)))
+            except ValueError:
+                raise ValueError("cannot parse number %r in %r" % (num, expr))
         elif string is not None:
             tokens.append(("v", re.sub(r"\\(.)", r"\1", string[1:-1])))
         elif boolean is not None:
@@ -382,6 +409,11 @@ def evaluate_when(expr):
             return value
         if kind == "op" and v == "!":
             return not primary()
+        if kind == "op" and v == "-":
+            value = primary()
+            if not isinstance(value, float):
+                raise ValueError("govaluate negates numbers only: %r" % expr)
+            return -value
         if kind == "v":
             return v
         raise ValueError("unexpected %r in %r" % (v, expr))

@@ -6,6 +6,7 @@ Run by `cargo test` (tests/mlflow_e2e.rs) with the server that
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.parse
@@ -201,11 +202,13 @@ def train_fraud(fraud, auc=0.9, mode="ok"):
     return ctx, res.outputs["run_id"]
 
 
-def register(fraud, run_id, model_name=WEIRD_MODEL):
-    ctx = context(fresh_uid(), inputs={"challenger-run_id": run_id},
+def register(fraud, run_id, model_name=WEIRD_MODEL, uid=None, logs=None):
+    ctx = context(uid or fresh_uid(), inputs={"challenger-run_id": run_id},
                   workflow_parameters={"model-name": model_name})
     res = run_template(fraud, "promote", ctx)
     assert res.main_code == 0, res.logs
+    if logs is not None:
+        logs.append(res.logs["main"])
     return res.outputs
 
 
@@ -234,6 +237,42 @@ def test_register_creates_a_ready_version_with_alias_idempotently(fraud, mode):
     assert alias["model_version"]["version"] == second["version"]
 
 
+def promote_when(fraud, gate_outputs):
+    """The `when` of the fraud pipeline's promote task, as Argo substitutes it."""
+    spec = fraud["spec"]
+    dag = template(fraud, spec["entrypoint"])["dag"]["tasks"]
+    when = next(t for t in dag if t["name"] == "promote")["when"]
+    params_ = {p["name"]: p["value"] for p in spec["arguments"]["parameters"]}
+    return substitute_task_outputs(when.replace("{{workflow.parameters.min-auc}}", params_["min-auc"]),
+                                   {"challenger-metrics": gate_outputs})
+
+
+def test_register_retry_reuses_the_version_it_created(fraud):
+    name = "%s retry %s" % (WEIRD_MODEL, fresh_uid()[:6])
+    _, run_id = train_fraud(fraud)
+    uid = fresh_uid()
+    logs = []
+    first = register(fraud, run_id, name, uid=uid, logs=logs)
+    # Argo retries the task (same workflow uid): say the first attempt died
+    # after model-versions/create, before the alias was set.
+    rest("DELETE", "registered-models/alias", {"name": name, "alias": "champion"})
+    again = register(fraud, run_id, name, uid=uid, logs=logs)
+    assert again == first
+    assert "created by an earlier attempt" in logs[1] and "earlier attempt" not in logs[0]
+    found = rest("GET", "model-versions/search", query={"filter": "name = '%s'" % name})["model_versions"]
+    assert [v["version"] for v in found] == [first["version"]]
+    tagged = {t["key"]: t["value"] for t in found[0]["tags"]}
+    assert re.fullmatch(r"[0-9a-f]{64}", tagged["mlp.register_key"]) and tagged["promoted.by"] == "mlpc"
+    alias = rest("GET", "registered-models/alias", query={"name": name, "alias": "champion"})
+    assert alias["model_version"]["version"] == first["version"]
+    # Another workflow run registers the same run's model again: a new version.
+    other = register(fraud, run_id, name, uid=fresh_uid(), logs=logs)
+    assert int(other["version"]) == int(first["version"]) + 1
+    assert "earlier attempt" not in logs[2]
+    found = rest("GET", "model-versions/search", query={"filter": "name = '%s'" % name})["model_versions"]
+    assert sorted(v["version"] for v in found) == sorted([first["version"], other["version"]])
+
+
 @pytest.mark.parametrize("auc,expected", [(0.93, True), (0.42, False)])
 def test_metric_gate_feeds_the_when(fraud, auc, expected):
     _, run_id = train_fraud(fraud, auc=auc)
@@ -241,13 +280,42 @@ def test_metric_gate_feeds_the_when(fraud, auc, expected):
     gate = run_template(fraud, "challenger-metrics", ctx)
     assert gate.main_code == 0, gate.logs
     assert float(gate.outputs["auc"]) == pytest.approx(auc)
-    spec = fraud["spec"]
-    dag = template(fraud, spec["entrypoint"])["dag"]["tasks"]
-    when = next(t for t in dag if t["name"] == "promote")["when"]
-    params_ = {p["name"]: p["value"] for p in spec["arguments"]["parameters"]}
-    text = substitute_task_outputs(when.replace("{{workflow.parameters.min-auc}}", params_["min-auc"]),
-                                   {"challenger-metrics": gate.outputs})
+    text = promote_when(fraud, gate.outputs)
     assert evaluate_when(text) is expected, text
+
+
+# govaluate's number token (digits and one `.`), after its prefix minus.
+GOVALUATE_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+MAX_FLOAT_DIGITS = "17976931348623157" + "0" * 292      # sys.float_info.max, shortest, fixed point
+
+
+@pytest.mark.parametrize("auc,written,expected", [
+    (1e-05, "0.00001", False),
+    (float("inf"), MAX_FLOAT_DIGITS, True),
+    (float("-inf"), "-" + MAX_FLOAT_DIGITS, False),
+], ids=["1e-05", "inf", "-inf"])
+def test_metric_gate_writes_numbers_govaluate_reads(fraud, auc, written, expected):
+    _, run_id = train_fraud(fraud, auc=auc)
+    gate = run_template(fraud, "challenger-metrics", context(fresh_uid(), inputs={"run_id": run_id}))
+    assert gate.main_code == 0, gate.logs
+    value = gate.outputs["auc"]
+    assert GOVALUATE_NUMBER.fullmatch(value), value
+    assert value == written
+    assert len(MAX_FLOAT_DIGITS) == 309 and float(MAX_FLOAT_DIGITS) == sys.float_info.max
+    assert float(value) == max(-sys.float_info.max, min(auc, sys.float_info.max))
+    text = promote_when(fraud, gate.outputs)
+    assert evaluate_when(text) is expected, text
+    # Python's repr (what the gate used to write) is no number to govaluate.
+    with pytest.raises(ValueError, match="cannot read"):
+        evaluate_when(promote_when(fraud, {"auc": repr(auc)}))
+
+
+def test_metric_gate_fails_on_nan(fraud):
+    _, run_id = train_fraud(fraud, auc=float("nan"))
+    gate = run_template(fraud, "challenger-metrics", context(fresh_uid(), inputs={"run_id": run_id}))
+    assert gate.main_code == 1, gate.logs
+    assert "metric auc of run %s is NaN" % run_id in gate.logs["main"], gate.logs["main"]
+    assert "auc" not in gate.outputs
 
 
 def resolve_and_validate(doc, resolve_template, ctx, tmp_path):
@@ -295,6 +363,41 @@ def test_deploy_resolves_an_alias(fraud, tmp_path):
     ctx = context(fresh_uid(), workflow_parameters={"serve-model": "models:/%s@champion" % name})
     got = resolve_and_validate(fraud, "serve-resolve", ctx, tmp_path)
     assert got["version"] == out["version"]
+
+
+FINALIZE_BUDGET = 20          # mlflow_finalize.py's BUDGET
+
+
+@pytest.mark.parametrize("delay", [12, None], ids=["slow-12s", "never-answers"])
+def test_finalize_ends_within_the_grace_period_of_a_slow_server(fraud, delay):
+    """Argo SIGKILLs the sidecar 30 s after its SIGTERM. From the moment main
+    exits, the server (behind a proxy) takes `delay` seconds per answer, or
+    never answers. Main does not touch its run (TRAIN_MODE=quiet), so the
+    run's end is the sidecar's doing alone."""
+    proxy = AuthProxy(URI)
+    try:
+        ctx = context(fresh_uid(), services_to=proxy.uri, images=images(TRAIN_MODE="quiet"),
+                      after_main=lambda: setattr(proxy, "delay", delay))
+        res = run_template(fraud, "challenger", ctx)
+        assert_ran(res, "challenger behind a slow server")
+        sidecar = res.sidecars["mlflow-finalize"]
+        log = res.logs["mlflow-finalize"]
+        assert not sidecar.killed, "the sidecar outlived the grace period:\n%s" % log
+        run = get_run(res.outputs["run_id"])["info"]
+        status = run["status"]
+        if delay is not None:
+            assert sidecar.code == 0 and delay <= sidecar.seconds < FINALIZE_BUDGET, (sidecar, log)
+            assert status == "FINISHED" and run["end_time"], run
+        else:
+            assert sidecar.code == 1 and FINALIZE_BUDGET - 1 <= sidecar.seconds < FINALIZE_BUDGET + 3, (sidecar, log)
+            assert "runs/update" in log, log
+            assert status == "RUNNING"
+            # The exit handler then ends it KILLED, as it should.
+            cleanup = run_template(fraud, fraud["spec"]["onExit"], context(ctx.workflow_uid))
+            assert cleanup.main_code == 0, cleanup.logs
+            assert get_run(res.outputs["run_id"])["info"]["status"] == "KILLED"
+    finally:
+        proxy.close()
 
 
 def test_exit_handler_closes_runs_whose_main_never_ran(fraud):

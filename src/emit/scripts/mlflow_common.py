@@ -28,9 +28,10 @@ def auth_headers():
     return {}
 
 
-def call(method, path, body=None, query=None, attempts=6):
+def call(method, path, body=None, query=None, attempts=6, deadline=None):
     """One REST call; returns (status, parsed JSON). Retries refused
-    connections and 5xx answers; 4xx answers are returned to the caller."""
+    connections and 5xx answers; 4xx answers are returned to the caller.
+    A `deadline` (a time.time()) bounds the attempts and the waits."""
     url = API + path
     if query:
         url += "?" + urllib.parse.urlencode(query)
@@ -38,9 +39,12 @@ def call(method, path, body=None, query=None, attempts=6):
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     headers.update(auth_headers())
     for attempt in range(1, attempts + 1):
+        timeout = 30 if deadline is None else min(30, deadline - time.time())
+        if timeout <= 0:
+            break
         request = urllib.request.Request(url, data=data, method=method, headers=headers)
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 raw = response.read()
                 return response.status, (json.loads(raw) if raw.strip() else {})
         except urllib.error.HTTPError as err:
@@ -49,16 +53,22 @@ def call(method, path, body=None, query=None, attempts=6):
                 parsed = json.loads(raw)
             except ValueError:
                 parsed = {"message": raw.decode("utf-8", "replace")[:500]}
-            if err.code >= 500 and attempt < attempts:
-                time.sleep(2)
+            if err.code >= 500 and attempt < attempts and pause(deadline):
                 continue
             return err.code, parsed
         except (urllib.error.URLError, OSError) as err:
-            if attempt < attempts:
-                time.sleep(2)
+            if attempt < attempts and pause(deadline):
                 continue
             fail("cannot reach %s: %s" % (url.split("?")[0], err))
     fail("no answer from %s" % url.split("?")[0])
+
+
+def pause(deadline):
+    """Waits 2 s before a retry, unless the deadline is nearer than that."""
+    if deadline and deadline - time.time() < 2.5:
+        return False
+    time.sleep(2)
+    return True
 
 
 def expect(status, body, what):

@@ -1,7 +1,12 @@
 # Register step: a new version of MLP_MODEL_NAME from a run's model (the
 # MLflow 3 LoggedModel, or a model directory in the run's artifacts) or from
 # a model URI; waits until the version is READY, sets the alias, and writes
-# the outputs `version` and `model_uri`. Re-running it adds a version.
+# the outputs `version` and `model_uri`. A retry of the task (same workflow,
+# stage and inputs) reuses the version it created, found by the tag KEY_TAG
+# (a hash of those); another workflow run adds a version.
+import hashlib
+
+KEY_TAG = "mlp.register_key"
 name = os.environ["MLP_MODEL_NAME"]
 run_id = os.environ.get("MLP_RUN_ID", "")
 artifact_path = os.environ.get("MLP_ARTIFACT_PATH", "model").strip("/") or "model"
@@ -54,13 +59,41 @@ elif source_uri:
 else:
     fail("nothing to register: set MLP_RUN_ID or MLP_MODEL_SOURCE")
 
+workflow_uid = os.environ.get("MLP_WORKFLOW_UID", "")
+if not workflow_uid:
+    fail("MLP_WORKFLOW_UID is not set: cannot tell a retry from a new registration")
+key = hashlib.sha256(json.dumps(
+    [workflow_uid, os.environ.get("MLP_STAGE", ""), name, run_id, artifact_path, source_uri]).encode()).hexdigest()
+
+
+def earlier_version():
+    """The version an earlier attempt created, if any. The key (hex) is safe
+    in a filter; the name is checked here: a filter cannot quote ' and "."""
+    token = None
+    while True:
+        query = {"filter": "tags.`%s` = '%s'" % (KEY_TAG, key), "max_results": 100}
+        if token:
+            query["page_token"] = token
+        found = expect(*call("GET", "model-versions/search", query=query), "model-versions/search")
+        for mv in found.get("model_versions", []):
+            if mv.get("name") == name and {"key": KEY_TAG, "value": key} in mv.get("tags", []):
+                return mv["version"]
+        token = found.get("next_page_token")
+        if not token:
+            return None
+
+
 request["name"] = name
-tags = indexed("MLP_TAG")
-if tags:
-    request["tags"] = [{"key": k, "value": v} for k, v in tags]
+tags = [(k, v) for k, v in indexed("MLP_TAG") if k != KEY_TAG] + [(KEY_TAG, key)]
+request["tags"] = [{"key": k, "value": v} for k, v in tags]
 if os.environ.get("MLP_DESCRIPTION"):
     request["description"] = os.environ["MLP_DESCRIPTION"]
-version = expect(*call("POST", "model-versions/create", request), "model-versions/create")["model_version"]["version"]
+version = earlier_version()
+if version is not None:
+    log("version %s of %s was created by an earlier attempt of this task; reusing it" % (version, name))
+else:
+    version = expect(*call("POST", "model-versions/create", request),
+                     "model-versions/create")["model_version"]["version"]
 
 deadline = time.time() + await_ready
 while True:
