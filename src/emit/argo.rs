@@ -177,6 +177,9 @@ pub struct Template {
     /// IntOrString in Argo's schema.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub active_deadline_seconds: Option<String>,
+    /// A duration (`5m`): the node's whole life, Pending included.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memoize: Option<Memoize>,
     #[serde(skip_serializing_if = "Option::is_none")]
