@@ -1,6 +1,6 @@
 //! The emitted DAG has exactly the program's dependency edges: every edge of
 //! the graph (references and `after`) and nothing else. Generated helper
-//! steps (metric gates, deploy's resolve step, fan-out wrappers) count as
+//! steps (metric gates, deploy's resolve and wait steps, fan-out wrappers) count as
 //! part of the stage they serve.
 
 mod common;
@@ -10,6 +10,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use common::*;
 
 type Edges = BTreeSet<(String, String)>;
+
+const HELPER_SUFFIXES: [&str; 3] = ["-metrics", "-resolve", "-wait"];
 
 fn program_edges(rel: &std::path::Path) -> Edges {
     let analysis = analyze_file(rel);
@@ -28,12 +30,13 @@ fn program_edges(rel: &std::path::Path) -> Edges {
     edges
 }
 
-/// Task -> stage: helper tasks are named `<stage>-metrics` / `<stage>-resolve`.
+/// Task -> stage: helper tasks are named `<stage>-metrics`, `<stage>-resolve`
+/// or `<stage>-wait`.
 fn stage_of(task: &str, stages: &BTreeSet<String>) -> String {
     if stages.contains(task) {
         return task.to_string();
     }
-    for suffix in ["-metrics", "-resolve"] {
+    for suffix in HELPER_SUFFIXES {
         if let Some(stage) = task.strip_suffix(suffix) {
             if stages.contains(stage) {
                 return stage.to_string();
@@ -59,7 +62,7 @@ fn yaml_edges(rel: &std::path::Path) -> Edges {
         let stages: BTreeSet<String> = tasks
             .iter()
             .map(|t| t["name"].as_str().unwrap().to_string())
-            .filter(|n| !n.ends_with("-metrics") && !n.ends_with("-resolve"))
+            .filter(|n| !HELPER_SUFFIXES.iter().any(|s| n.ends_with(s)))
             .collect();
         for t in tasks {
             let consumer = stage_of(t["name"].as_str().unwrap(), &stages);

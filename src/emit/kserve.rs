@@ -3,6 +3,18 @@
 //! MLflow models are served by KServe's `kserve-mlserver` runtime, which
 //! matches `modelFormat.name: mlflow` (no version: the runtime lists "1" and
 //! "2") and speaks only the v2 (Open Inference) protocol.
+//!
+//! A deploy stage is three steps: resolve the storage URI, apply the
+//! InferenceService (an Argo `resource` template with no success condition),
+//! and wait for this run's rollout with the embedded program `WAIT`. The
+//! apply stamps the predictor with [`ROLLOUT_ANNOTATION`]; KServe copies the
+//! predictor's annotations onto its pods (the Knative revision template in
+//! Serverless mode, the Deployment's pod template in raw mode), which is how
+//! the wait step tells this rollout's pods from earlier ones. Why Argo's own
+//! resource conditions cannot do the wait is written at the top of
+//! `scripts/kserve_wait.py`.
+
+use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::ResourceRequirements;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -26,6 +38,9 @@ pub struct InferenceServiceSpec {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Predictor {
+    /// Copied by KServe onto the predictor's pods.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_account_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -53,7 +68,22 @@ pub struct ModelFormat {
 }
 
 pub const API_VERSION: &str = "serving.kserve.io/v1beta1";
-/// The deploy step succeeds when the model is loaded and fails when KServe
-/// gives up loading it.
-pub const SUCCESS_CONDITION: &str = "status.modelStatus.states.activeModelState == Loaded";
-pub const FAILURE_CONDITION: &str = "status.modelStatus.states.targetModelState == FailedToLoad";
+
+/// The predictor annotation that names the rollout: `{{workflow.uid}}-TASK`,
+/// unique per deploy task run (a workflow uid is a UUID).
+pub const ROLLOUT_ANNOTATION: &str = "mlpc.dev/rollout";
+
+/// The wait step's program (`python3 -c`, standard library only).
+pub const WAIT: &str = include_str!("scripts/kserve_wait.py");
+
+/// How long the wait step waits when the stage sets no `timeout`.
+pub const DEFAULT_WAIT_SECONDS: &str = "900";
+
+/// The apply step's deadline (Argo template `timeout`): `kubectl apply`
+/// retries transient errors; a stuck API server must not hold the run.
+pub const APPLY_TIMEOUT: &str = "5m";
+
+/// The rollout id for the deploy task `task`.
+pub fn rollout_id(task: &str) -> String {
+    format!("{{{{workflow.uid}}}}-{task}")
+}

@@ -307,6 +307,9 @@ struct Plan<'p> {
     gates: HashMap<usize, (String, BTreeSet<String>)>,
     /// Deploy stage -> the task that resolves the storage URI.
     resolvers: HashMap<usize, String>,
+    /// Deploy stage -> the task that waits for the rollout: the stage is
+    /// done (and its `url` known) when that task is.
+    waits: HashMap<usize, String>,
     /// Stage -> every output (declared, template's and built-in) and its type.
     outputs: Vec<IndexMap<String, OutputInfo>>,
     /// Stage -> its fields merged: defaults < template < stage (borrowed
@@ -365,12 +368,19 @@ impl<'p> Plan<'p> {
             .filter(|(_, s)| s.kind == StageKind::Deploy)
             .map(|(i, _)| (i, tasks.fresh(&format!("{}-resolve", task_of[i]))))
             .collect();
+        let waits = pipeline
+            .stages
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.kind == StageKind::Deploy)
+            .map(|(i, _)| (i, tasks.fresh(&format!("{}-wait", task_of[i]))))
+            .collect();
         let outputs = pipeline
             .stages
             .iter()
             .map(|s| stage_outputs(program, s))
             .collect();
-        let skippable = skippable_tasks(program, pipeline, &task_of, &gates, &resolvers);
+        let skippable = skippable_tasks(program, pipeline, &task_of, &gates, &[&resolvers, &waits]);
         Plan {
             program,
             pipeline,
@@ -379,10 +389,17 @@ impl<'p> Plan<'p> {
             task_of,
             gates,
             resolvers,
+            waits,
             outputs,
             merged,
             skippable,
         }
+    }
+
+    /// The task whose end is the stage's end: what `after` waits for and
+    /// whose outputs references read (a deploy stage's wait step).
+    fn done_task(&self, stage: usize) -> &str {
+        self.waits.get(&stage).unwrap_or(&self.task_of[stage])
     }
 
     fn setting(&self, name: &str) -> Option<&Value> {
@@ -552,7 +569,7 @@ fn skippable_tasks(
     pipeline: &Pipeline,
     task_of: &[String],
     gates: &HashMap<usize, (String, BTreeSet<String>)>,
-    resolvers: &HashMap<usize, String>,
+    helpers: &[&HashMap<usize, String>],
 ) -> HashSet<String> {
     let stages = &pipeline.stages;
     let graph = crate::graph::build(stages);
@@ -576,8 +593,8 @@ fn skippable_tasks(
             if let Some((gate, _)) = gates.get(&i) {
                 out.insert(gate.clone());
             }
-            if let Some(r) = resolvers.get(&i) {
-                out.insert(r.clone());
+            for helper in helpers.iter().filter_map(|h| h.get(&i)) {
+                out.insert(helper.clone());
             }
         }
     }
@@ -748,7 +765,7 @@ impl<'a, 'p> Pod<'a, 'p> {
                 }
             },
             Ref::Output { stage, output } => {
-                let task = plan.task_of[*stage].clone();
+                let task = plan.done_task(*stage).to_string();
                 let info = plan.outputs[*stage]
                     .get(output.as_str())
                     .cloned()
@@ -921,7 +938,7 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
                 None => String::new(),
             },
             Ref::Output { stage, output } => {
-                let task = plan.task_of[*stage].clone();
+                let task = plan.done_task(*stage).to_string();
                 self.deps.insert(task.clone());
                 let ty = plan.outputs[*stage]
                     .get(output.as_str())
@@ -1119,7 +1136,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             .deps
             .iter()
             .filter(|d| d.kind == DepKind::Order)
-            .map(|d| self.plan.task_of[d.stage].clone())
+            .map(|d| self.plan.done_task(d.stage).to_string())
             .collect()
     }
 
@@ -1963,7 +1980,9 @@ impl<'a, 'p> Emitter<'a, 'p> {
         resolve_fields.shift_remove("timeout");
         self.finish_generated(i, resolve, pod, &resolve_fields, Some(resolve_task.clone()));
 
-        // Part 2: apply the InferenceService and wait for the model to load.
+        // Part 2: apply the InferenceService, its predictor stamped with this
+        // run's rollout id. No success condition: Argo would judge the
+        // previous rollout's status (see kserve.rs); the wait step judges.
         let mut pod = Pod::new(plan, &[]);
         let storage = pod.input_param(
             "storage_uri".into(),
@@ -1983,6 +2002,9 @@ impl<'a, 'p> Emitter<'a, 'p> {
         if !model_name.is_empty() {
             annotations.insert("mlflow.org/registered-model".into(), model_name);
         }
+        let apply_task = plan.task_of[i].clone();
+        let rollout = kserve::rollout_id(&apply_task);
+        let canary = int("canary");
         let isvc = kserve::InferenceService {
             api_version: kserve::API_VERSION,
             kind: "InferenceService",
@@ -1994,10 +2016,14 @@ impl<'a, 'p> Emitter<'a, 'p> {
             },
             spec: kserve::InferenceServiceSpec {
                 predictor: kserve::Predictor {
+                    annotations: BTreeMap::from([(
+                        kserve::ROLLOUT_ANNOTATION.to_string(),
+                        rollout.clone(),
+                    )]),
                     service_account_name: get("service_account").map(|v| pod.text(v)),
                     min_replicas: int("min_replicas"),
                     max_replicas: int("max_replicas"),
-                    canary_traffic_percent: int("canary"),
+                    canary_traffic_percent: canary,
                     model: kserve::ModelSpec {
                         model_format: kserve::ModelFormat {
                             name: get("format")
@@ -2017,57 +2043,66 @@ impl<'a, 'p> Emitter<'a, 'p> {
             },
         };
         let manifest = super::yaml::to_yaml(&isvc).unwrap_or_default();
-        let name = self.template_names.fresh(&plan.task_of[i]);
-        let mut template = Template {
-            name,
+        let template = Template {
+            name: self.template_names.fresh(&apply_task),
             resource: Some(ResourceTemplate {
                 action: "apply",
                 manifest,
-                success_condition: Some(kserve::SUCCESS_CONDITION.into()),
-                failure_condition: Some(kserve::FAILURE_CONDITION.into()),
+                success_condition: None,
+                failure_condition: None,
             }),
+            timeout: Some(kserve::APPLY_TIMEOUT.into()),
             ..Default::default()
         };
-        template.outputs.parameters.push(Parameter {
-            name: "url".into(),
-            value_from: Some(ValueFrom {
-                json_path: Some("{.status.url}".into()),
-                ..Default::default()
-            }),
-            ..Default::default()
-        });
-        let mut apply_fields = Fields::default();
-        for k in ["timeout", "retries", "labels", "annotations"] {
-            if let Some(f) = fields.get(k) {
-                apply_fields.insert(k.into(), f.clone());
-            }
+        let apply_fields = subset(&fields, &["retries", "labels", "annotations"]);
+        let (task, deps) = self.generated_task(template, pod, &apply_fields, apply_task.clone());
+        self.push_task(task, deps, BTreeSet::new());
+
+        // Part 3: wait for this rollout to serve (and promote a canary).
+        let mut pod = Pod::new(plan, &[]);
+        let mut extra = vec![
+            env("MLP_STEP_KIND", "kserve-wait"),
+            env(
+                "MLP_NAMESPACE",
+                get("namespace").map_or_else(
+                    || run_placeholder(RunField::Namespace).into(),
+                    |v| pod.text(v),
+                ),
+            ),
+            env(
+                "MLP_SERVICE",
+                get("service").map(|v| pod.text(v)).unwrap_or_default(),
+            ),
+            env("MLP_ROLLOUT", rollout),
+            env(
+                "MLP_TIMEOUT_SECONDS",
+                match get("timeout") {
+                    Some(Value::Duration { secs, .. }) => seconds_text(*secs),
+                    Some(other) => pod.text(other),
+                    None => kserve::DEFAULT_WAIT_SECONDS.into(),
+                },
+            ),
+        ];
+        if let Some(percent) = canary {
+            extra.push(env("MLP_CANARY", percent.to_string()));
         }
-        let task_name = plan.task_of[i].clone();
-        let mut params = pod.params.clone();
-        params.shift_remove("version");
-        let built_inputs: Vec<String> = pod.params.keys().cloned().collect();
-        template.inputs.parameters = built_inputs
-            .iter()
-            .map(|n| Parameter {
-                name: n.clone(),
-                ..Default::default()
-            })
-            .collect();
-        self.common_pod_fields(&mut template, &mut pod, &apply_fields);
-        let mut task = DagTask {
-            name: task_name,
-            template: template.name.clone(),
-            ..Default::default()
-        };
-        for (name, value) in &pod.params {
-            task.arguments.parameters.push(Parameter {
-                name: name.clone(),
-                value: Some(value.clone()),
-                ..Default::default()
-            });
-        }
-        (self.sink)(template);
-        self.push_task(task, BTreeSet::from([resolve_task]), BTreeSet::new());
+        let container =
+            mlflow::python_container("main", &tracking.image, kserve::WAIT.to_string(), extra);
+        let wait_task = plan
+            .waits
+            .get(&i)
+            .cloned()
+            .unwrap_or_else(|| format!("{apply_task}-wait"));
+        let template = step_template(self.template_names.fresh(&wait_task), container, ["url"]);
+        // The verdict is final: no `retries` (API errors are retried inside
+        // until the deadline), and `timeout` is the program's own deadline.
+        let wait_fields = subset(
+            &fields,
+            &["labels", "annotations", "tolerations", "node_selector"],
+        );
+        let (task, mut deps) = self.generated_task(template, pod, &wait_fields, wait_task);
+        deps.insert(apply_task);
+        self.push_task(task, deps, BTreeSet::new());
     }
 
     /// The task of a generated step (register, resolve), with the stage's
@@ -2075,12 +2110,27 @@ impl<'a, 'p> Emitter<'a, 'p> {
     fn finish_generated(
         &mut self,
         i: usize,
-        mut template: Template,
-        mut pod: Pod,
+        template: Template,
+        pod: Pod,
         fields: &Fields,
         task_name: Option<String>,
     ) {
-        let plan = self.plan;
+        let name = task_name.unwrap_or_else(|| self.plan.task_of[i].clone());
+        let (task, deps) = self.generated_task(template, pod, fields, name);
+        let order = self.order_deps(i);
+        self.finish_task(i, task, deps, order, None);
+    }
+
+    /// Emits a generated step's template with the stage's pod fields, and
+    /// returns its task (called with the template's implicit inputs) and the
+    /// tasks whose outputs it reads.
+    fn generated_task(
+        &mut self,
+        mut template: Template,
+        mut pod: Pod,
+        fields: &Fields,
+        task_name: String,
+    ) -> (DagTask, BTreeSet<String>) {
         self.common_pod_fields(&mut template, &mut pod, fields);
         let get = |k: &str| fields.get(k).map(|f| &f.value);
         if let Some(Value::Map(sel)) = get("node_selector") {
@@ -2104,7 +2154,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             });
         }
         let mut task = DagTask {
-            name: task_name.unwrap_or_else(|| plan.task_of[i].clone()),
+            name: task_name,
             template: template.name.clone(),
             ..Default::default()
         };
@@ -2115,10 +2165,8 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 ..Default::default()
             });
         }
-        let deps = pod.deps.clone();
-        let order = self.order_deps(i);
         (self.sink)(template);
-        self.finish_task(i, task, deps, order, None);
+        (task, pod.deps)
     }
 }
 
@@ -2144,6 +2192,15 @@ fn step_template<'o>(
         });
     }
     template
+}
+
+/// The named fields of `fields`, in their order.
+fn subset(fields: &Fields, names: &[&str]) -> Fields {
+    fields
+        .iter()
+        .filter(|(k, _)| names.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
 }
 
 /// Whether a stage calls its template's shared Argo template: it uses a

@@ -116,15 +116,7 @@ impl Tracking {
         let mut env_vars = self.client_env();
         env_vars.push(env("MLP_STEP_KIND", kind));
         env_vars.extend(extra_env);
-        Container {
-            name: name.to_string(),
-            image: Some(self.image.clone()),
-            command: Some(vec!["python3".into(), "-c".into(), program(step)]),
-            env: Some(env_vars),
-            resources: Some(small_resources()),
-            security_context: Some(restricted()),
-            ..Default::default()
-        }
+        python_container(name, &self.image, program(step), env_vars)
     }
 
     /// The init container of a tracked stage.
@@ -160,6 +152,25 @@ impl Tracking {
 
     pub fn finalize_container(&self) -> Container {
         self.step_container("mlflow-finalize", "mlflow-finalize", FINALIZE, Vec::new())
+    }
+}
+
+/// A generated container: `python3 -c PROGRAM` in `image`, locked down and
+/// small; every value it needs is in `env_vars`.
+pub fn python_container(
+    name: &str,
+    image: &str,
+    program: String,
+    env_vars: Vec<EnvVar>,
+) -> Container {
+    Container {
+        name: name.to_string(),
+        image: Some(image.to_string()),
+        command: Some(vec!["python3".into(), "-c".into(), program]),
+        env: Some(env_vars),
+        resources: Some(small_resources()),
+        security_context: Some(restricted()),
+        ..Default::default()
     }
 }
 
@@ -264,7 +275,15 @@ mod tests {
         // Argo substitutes `{{...}}` anywhere in a template; the embedded
         // programs must never contain it.
         for p in [
-            INIT, FINALIZE, METRICS, REGISTER, RESOLVE, CLEANUP, WRAP, COMMON,
+            INIT,
+            FINALIZE,
+            METRICS,
+            REGISTER,
+            RESOLVE,
+            CLEANUP,
+            WRAP,
+            COMMON,
+            crate::emit::kserve::WAIT,
         ] {
             assert!(!p.contains("{{"), "{p}");
         }

@@ -1,0 +1,195 @@
+//! The shape of a deploy stage: resolve -> apply -> wait. The apply step is an
+//! Argo `resource` template with no success condition (Argo's conditions
+//! would read the previous rollout's status: see src/emit/scripts/
+//! kserve_wait.py); the wait step runs the embedded program and owns `url`.
+//! What the wait step does at run time is tested in tests/kserve_e2e.rs.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::*;
+use serde_json::Value;
+
+fn spec(doc: &Value) -> &Value {
+    doc["spec"].get("workflowSpec").unwrap_or(&doc["spec"])
+}
+
+fn template<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    spec(doc)["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("no template {name}"))
+}
+
+fn task<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    let entry = spec(doc)["entrypoint"].as_str().unwrap();
+    template(doc, entry)["dag"]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("no task {name}"))
+}
+
+fn env_map(container: &Value) -> BTreeMap<String, Value> {
+    container["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_string(),
+                e.get("value").cloned().unwrap_or(Value::Null),
+            )
+        })
+        .collect()
+}
+
+fn manifest(apply: &Value) -> Value {
+    mlpc::emit::yaml::parse_documents(apply["resource"]["manifest"].as_str().unwrap())
+        .unwrap()
+        .remove(0)
+}
+
+fn compile_source(source: &str) -> Value {
+    let analysis = mlpc::analyze("deploy.mlp", None, source.as_bytes(), &mlpc::FsLoader);
+    let program = analysis
+        .program
+        .as_ref()
+        .unwrap_or_else(|| panic!("{}", render_plain(&analysis)));
+    let yaml = mlpc::emit::emit(program, &Default::default()).unwrap();
+    mlpc::emit::yaml::parse_documents(&yaml).unwrap().remove(0)
+}
+
+#[test]
+fn deploy_is_resolve_then_apply_then_wait() {
+    let doc = compile_docs(Path::new("examples/churn_model.mlp"), &Default::default()).remove(0);
+    assert_eq!(task(&doc, "serve")["depends"], "serve-resolve.Succeeded");
+    let wait_task = task(&doc, "serve-wait");
+    assert_eq!(wait_task["template"], "serve-wait");
+    assert_eq!(
+        wait_task["depends"], "serve.Succeeded",
+        "a skipped apply must skip the wait"
+    );
+
+    // The apply: applied and done; a deadline of its own, no output.
+    let apply = template(&doc, "serve");
+    assert_eq!(apply["resource"]["action"], "apply");
+    for absent in ["successCondition", "failureCondition"] {
+        assert!(apply["resource"].get(absent).is_none(), "{absent}");
+    }
+    assert!(apply.get("outputs").is_none());
+    assert_eq!(apply["timeout"], "5m");
+    assert!(apply.get("activeDeadlineSeconds").is_none());
+    assert_eq!(
+        apply["retryStrategy"]["limit"], "2",
+        "`retries` still applies"
+    );
+    let isvc = manifest(apply);
+    let predictor = &isvc["spec"]["predictor"];
+    assert_eq!(
+        predictor["annotations"]["mlpc.dev/rollout"], "{{workflow.uid}}-serve",
+        "a rollout id unique per deploy task run, on the predictor's pods"
+    );
+    assert_eq!(predictor["canaryTrafficPercent"], 10);
+    assert_eq!(
+        predictor["serviceAccountName"], "kserve-s3",
+        "`service_account` is still the predictor's"
+    );
+
+    // The wait: the embedded program, told everything through env.
+    let wait = template(&doc, "serve-wait");
+    let container = &wait["container"];
+    let program = std::fs::read_to_string(root().join("src/emit/scripts/kserve_wait.py")).unwrap();
+    assert_eq!(
+        container["command"],
+        serde_json::json!(["python3", "-c", program])
+    );
+    assert!(!program.contains("{{"), "Argo would substitute it");
+    assert_eq!(container["image"], "python:3.12.11-alpine3.22");
+    let env = env_map(container);
+    let expected: BTreeMap<String, Value> = [
+        ("MLP_STEP_KIND", "kserve-wait"),
+        ("MLP_NAMESPACE", "serving"),
+        ("MLP_SERVICE", "churn-classifier"),
+        ("MLP_ROLLOUT", "{{workflow.uid}}-serve"),
+        ("MLP_TIMEOUT_SECONDS", "900"),
+        ("MLP_CANARY", "10"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), Value::from(v)))
+    .collect();
+    assert_eq!(
+        env, expected,
+        "no MLflow credentials, no test overrides (MLP_KUBE_*)"
+    );
+    assert_eq!(
+        env["MLP_ROLLOUT"], predictor["annotations"]["mlpc.dev/rollout"],
+        "the wait looks for the rollout the apply stamped"
+    );
+    let url = &wait["outputs"]["parameters"][0];
+    assert_eq!(url["name"], "url");
+    assert_eq!(url["valueFrom"]["path"], "/tmp/outputs/url");
+    let sc = &container["securityContext"];
+    assert_eq!(sc["runAsNonRoot"], true);
+    assert_eq!(sc["allowPrivilegeEscalation"], false);
+    assert_eq!(sc["capabilities"]["drop"], serde_json::json!(["ALL"]));
+    assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault");
+    // The workflow's service account makes the API calls of both steps.
+    for t in [apply, wait] {
+        assert!(t.get("serviceAccountName").is_none(), "{}", t["name"]);
+    }
+    // The verdict is final, and the stage's timeout is the program's.
+    assert!(wait.get("retryStrategy").is_none());
+    assert!(wait.get("activeDeadlineSeconds").is_none() && wait.get("timeout").is_none());
+}
+
+#[test]
+fn readers_of_url_and_after_wait_for_the_rollout() {
+    let doc = compile_source(
+        r#"pipeline p {
+  mlflow { tracking_uri = "http://mlflow:5000", experiment = "e", artifact_store = "s3://mlflow-artifacts" }
+  param ship: bool = true
+  deploy d {
+    model   = "models:/m/1"
+    service = "svc"
+    timeout = 10m
+    when ship
+  }
+  job announce { image = "busybox:1.37", command = ["echo", d.url] }
+  job later { image = "busybox:1.37", command = ["true"], after = [d] }
+}
+"#,
+    );
+    // `when` sits on the first task; the others are skipped with it.
+    assert_eq!(
+        task(&doc, "d-resolve")["when"],
+        "{{=(workflow.parameters['ship'] == 'true')}}"
+    );
+    assert_eq!(task(&doc, "d")["depends"], "d-resolve.Succeeded");
+    assert_eq!(task(&doc, "d-wait")["depends"], "d.Succeeded");
+    for t in ["d", "d-wait"] {
+        assert!(task(&doc, t).get("when").is_none(), "{t}");
+    }
+    let announce = task(&doc, "announce");
+    assert_eq!(announce["depends"], "d-wait.Succeeded");
+    let args = announce["arguments"]["parameters"].as_array().unwrap();
+    assert!(
+        args.iter()
+            .any(|p| p["value"] == "{{tasks.d-wait.outputs.parameters.url}}"),
+        "{args:?}"
+    );
+    // A skipped deploy (its `when`) omits d-wait: `after` still runs.
+    assert_eq!(task(&doc, "later")["depends"], "(d-wait || d-wait.Omitted)");
+    // `timeout` bounds the wait; the apply keeps its own deadline.
+    let env = env_map(&template(&doc, "d-wait")["container"]);
+    assert_eq!(env["MLP_TIMEOUT_SECONDS"], "600");
+    assert_eq!(env["MLP_NAMESPACE"], "{{workflow.namespace}}");
+    assert!(!env.contains_key("MLP_CANARY"));
+    assert_eq!(template(&doc, "d")["timeout"], "5m");
+    assert!(template(&doc, "d").get("activeDeadlineSeconds").is_none());
+}
