@@ -38,6 +38,8 @@ pub(crate) struct Checker<'a> {
     template_index: HashMap<(usize, Text), Option<usize>>,
     /// Dependencies found while checking the current stage.
     deps: Vec<Dep>,
+    /// `(module, name)` of every pipeline, to tell a user who `uses` one.
+    pipeline_names: HashSet<(usize, Text)>,
 }
 
 /// A reference to something a field can name, in one kind of body.
@@ -134,6 +136,7 @@ impl<'a> Checker<'a> {
             templates: Vec::new(),
             template_index: HashMap::default(),
             deps: Vec::new(),
+            pipeline_names: HashSet::default(),
         }
     }
 
@@ -269,6 +272,11 @@ impl<'a> Checker<'a> {
     // ----- templates ---------------------------------------------------------
 
     fn module_templates(&mut self, module: usize, file: &ast::File) {
+        for item in &file.items {
+            if let ast::Item::Pipeline(p) = item {
+                self.pipeline_names.insert((module, p.name.name.clone()));
+            }
+        }
         let names: Vec<&Ident> = file
             .items
             .iter()
@@ -857,7 +865,12 @@ impl<'a> Checker<'a> {
                     .filter(|(m, _)| *m == target_module)
                     .map(|(_, n)| n.as_str())
                     .collect();
-                let help = closest(&r.name.name, names.iter().copied())
+                let is_pipeline = self
+                    .pipeline_names
+                    .contains(&(target_module, r.name.name.clone()));
+                let help = is_pipeline
+                    .then(|| format!("`{}` is a pipeline, not a template: a stage `uses` a `template KIND NAME {{ ... }}`; running a pipeline as a stage (sub-pipelines) comes with group templates in contract v2", r.display()))
+                    .or_else(|| closest(&r.name.name, names.iter().copied())
                     .map(|c| match &r.module {
                         Some(m) => format!("did you mean `{}.{c}`?", m.name),
                         None => format!("did you mean `{c}`?"),
@@ -866,7 +879,7 @@ impl<'a> Checker<'a> {
                         let mut sorted = names.clone();
                         sorted.sort_unstable();
                         (!sorted.is_empty()).then(|| format!("available: {}", sorted.join(", ")))
-                    });
+                    }));
                 self.push(MlpError::UnknownTemplate {
                     src: self.src(r.span),
                     at: r.span.into(),
@@ -1466,18 +1479,32 @@ impl<'a> Checker<'a> {
     }
 
     fn unknown_field(&mut self, key: &Ident, place: &str, candidates: &[&str]) {
-        let help = did_you_mean(&key.name, candidates.iter().copied()).or_else(|| {
-            (!schema::is_stage_field(&key.name) && candidates.len() <= 12).then(|| {
-                format!(
-                    "the fields here are {}",
-                    candidates
-                        .iter()
-                        .map(|c| format!("`{c}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )
-            })
+        // A stage field written on the pipeline: say where it goes.
+        let at_pipeline = place.starts_with("pipeline ");
+        let stage_field = (at_pipeline && schema::is_stage_field(&key.name)).then(|| {
+            let mut help = format!(
+                "`{}` is a stage field: set it on a stage, or in `defaults {{ ... }}` to give it to every stage",
+                key.name
+            );
+            if key.name == "volumes" {
+                help.push_str("; volumes created for each run (`volume NAME { size = 10Gi }`) come with contract v2");
+            }
+            help
         });
+        let help = stage_field
+            .or_else(|| did_you_mean(&key.name, candidates.iter().copied()))
+            .or_else(|| {
+                (!schema::is_stage_field(&key.name) && candidates.len() <= 12).then(|| {
+                    format!(
+                        "the fields here are {}",
+                        candidates
+                            .iter()
+                            .map(|c| format!("`{c}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                })
+            });
         self.push(MlpError::UnknownField {
             src: self.src(key.span),
             at: key.span.into(),
@@ -1601,9 +1628,31 @@ impl<'a> Checker<'a> {
             }
             FieldTy::Retries => match item.node {
                 Node::Expr(Expr {
-                    kind: ExprKind::Int(_),
+                    kind: ExprKind::Int(_) | ExprKind::Ref(_),
                     ..
                 }) => self.int(item, 0, i64::MAX, scope)?,
+                // `retries = 2x`: the literal's own error says it all.
+                Node::Expr(Expr {
+                    kind: ExprKind::Invalid,
+                    ..
+                }) => return None,
+                Node::Expr(
+                    e @ Expr {
+                        kind:
+                            ExprKind::Str(_)
+                            | ExprKind::Float(_)
+                            | ExprKind::Unit(_)
+                            | ExprKind::Bool(_),
+                        ..
+                    },
+                ) => {
+                    self.mismatch(
+                        e,
+                        "a number of retries (`retries = 3`) or a block (`retries { limit = 3, backoff = 30s }`)",
+                        None,
+                    );
+                    return None;
+                }
                 node => {
                     let items = self.record_items(node, "`retries`")?;
                     Value::Map(Box::new(
@@ -2438,6 +2487,8 @@ impl<'a> Checker<'a> {
                     }
                 }
             }
+            // `range(3)` and friends: E0220 names the function.
+            ExprKind::Call(_) => self.value_of(expr, scope).map(|(v, _)| v),
             _ => {
                 self.mismatch(expr, "a list or a reference to one", None);
                 None
@@ -2784,8 +2835,10 @@ impl<'a> Checker<'a> {
                             out.push(StrPart::Text(t.clone()));
                         }
                         ast::StrPart::Interp(r) => {
+                            let before = self.diags.items.len();
                             // A list or map is written as compact JSON.
                             let Some((reference, _)) = self.resolve(r, scope) else {
+                                self.shell_variable_help(before, r);
                                 failed = true;
                                 continue;
                             };
@@ -3114,6 +3167,25 @@ impl<'a> Checker<'a> {
                     });
                 }
                 result
+            }
+        }
+    }
+
+    /// `${f}` naming nothing in a string is most likely a shell variable:
+    /// the unknown-name error just reported says how to write one.
+    fn shell_variable_help(&mut self, reported_from: usize, r: &ast::Reference) {
+        if r.segments.len() != 1 {
+            return;
+        }
+        let name = &r.segments[0].name;
+        for d in &mut self.diags.items[reported_from..] {
+            if let MlpError::UnknownName { help, .. } = d {
+                let shell =
+                    format!("for a shell variable, write `\\${{{name}}}` (`\\$` is a literal `$`)");
+                *help = Some(match help.take() {
+                    Some(h) => format!("{h}; {shell}"),
+                    None => shell,
+                });
             }
         }
     }

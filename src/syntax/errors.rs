@@ -175,7 +175,7 @@ pub(crate) fn syntax_error(
         expected.push("something else".to_string());
     }
     let (found, found_len) = found_at(&file.text, pos);
-    let help = help_for(&expected, &found);
+    let help = shell_syntax_help(&file.text, pos).or_else(|| help_for(&expected, &found));
     MlpError::Syntax {
         src: file.named(),
         at: Span::new(id, pos, pos + found_len).into(),
@@ -265,6 +265,22 @@ fn found_at(text: &str, pos: usize) -> (String, usize) {
         return ("a string".to_string(), 1);
     }
     (format!("`{}`", c.escape_debug()), c.len_utf8())
+}
+
+/// `${PATH:-/bin}` in a string: shell syntax inside an interpolation. The
+/// fix is the escape that makes `$` literal.
+fn shell_syntax_help(text: &str, pos: usize) -> Option<String> {
+    let line_start = text[..pos].rfind('\n').map_or(0, |i| i + 1);
+    let open = line_start + text[line_start..pos].rfind("${")?;
+    if text[open..pos].contains('}') || text[..open].ends_with('\\') {
+        return None;
+    }
+    let line_end = text[pos..].find('\n').map_or(text.len(), |i| pos + i);
+    let close = text[pos..line_end].find('}').map(|i| pos + i + 1)?;
+    let written = &text[open..close];
+    Some(format!(
+        "`${{...}}` reads a pipeline value; for shell syntax write `\\{written}` (`\\$` is a literal `$`)"
+    ))
 }
 
 fn help_for(expected: &[String], found: &str) -> Option<String> {

@@ -451,6 +451,50 @@ def evaluate_when(expr):
     return value
 
 
+# ----- `{{= ... }}`: Argo evaluates an expression tag with expr first ---------------
+# (util/template/expression_template.go `expressionReplace`): over the values
+# themselves, `asFloat` being Go's strconv.ParseFloat; the result (`true` /
+# `false`) is what govaluate then reads. This reads the subset mlpc emits
+# (util/expr/env/env.go names: `tasks[...]`, `workflow.parameters[...]`,
+# `asFloat`) by translating it to a Python expression over the same values.
+EXPR_TOKEN = re.compile(r"\s*(?:([0-9]+(?:\.[0-9]+)?)|('(?:[^'\\]|\\.)*')|(&&|\|\||==|!=|<=|>=|<|>|!|\(|\)|\[|\]|\.)"
+                        r"|([A-Za-z_][A-Za-z0-9_]*))")
+EXPR_TAG = re.compile(r"\{\{=(.*?)\}\}", re.S)
+
+
+def evaluate_expression(expr, env):
+    """Evaluates one expr expression over `env` (nested dicts of strings)."""
+    out = []
+    pos = 0
+    while pos < len(expr):
+        m = EXPR_TOKEN.match(expr, pos)
+        if not m or m.end() == pos:
+            if expr[pos:].strip() == "":
+                break
+            raise ValueError("cannot read %r at %d" % (expr, pos))
+        pos = m.end()
+        num, string, op, name = m.groups()
+        if num is not None:
+            out.append(num)
+        elif string is not None:
+            out.append(string)  # expr's escapes (\' \\ \uXXXX) are Python's
+        elif op is not None:
+            out.append({"&&": " and ", "||": " or ", "!": " not "}.get(op, op))
+        elif out and out[-1] == ".":
+            out[-1] = "[%r]" % name  # member access on a map
+        else:
+            out.append({"true": "True", "false": "False", "asFloat": "_as_float"}.get(name, "_env[%r]" % name))
+    return eval("".join(out), {"__builtins__": {}, "_as_float": float, "_env": env})
+
+
+def expand_expression_tags(text, env):
+    """Replaces each `{{=EXPR}}` with its value as Argo writes it."""
+    def replace(m):
+        value = evaluate_expression(m.group(1), env)
+        return {True: "true", False: "false"}.get(value, str(value)) if isinstance(value, bool) else str(value)
+    return EXPR_TAG.sub(replace, text)
+
+
 def substitute_task_outputs(text, outputs):
     """Replaces `{{tasks.T.outputs.parameters.P}}` with values from
     `outputs[T][P]`; fails on anything unresolved."""

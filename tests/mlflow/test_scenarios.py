@@ -18,8 +18,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 from authproxy import AuthProxy  # noqa: E402
-from emulator import (Context, PodError, evaluate_when, python_alpine, run_template,  # noqa: E402
-                      substitute_task_outputs, template, user_image)
+from emulator import (Context, PodError, evaluate_when, expand_expression_tags, python_alpine,  # noqa: E402
+                      run_template, substitute_task_outputs, template, user_image)
 
 ROOT = Path(__file__).resolve().parents[2]
 URI = os.environ.get("MLPC_MLFLOW_URI", "")
@@ -238,13 +238,17 @@ def test_register_creates_a_ready_version_with_alias_idempotently(fraud, mode):
 
 
 def promote_when(fraud, gate_outputs):
-    """The `when` of the fraud pipeline's promote task, as Argo substitutes it."""
+    """The `when` of the fraud pipeline's promote task, as Argo substitutes it:
+    an expression tag is evaluated over the values (what govaluate then sees
+    is `true` or `false`); plain placeholders are replaced as text."""
     spec = fraud["spec"]
     dag = template(fraud, spec["entrypoint"])["dag"]["tasks"]
     when = next(t for t in dag if t["name"] == "promote")["when"]
     params_ = {p["name"]: p["value"] for p in spec["arguments"]["parameters"]}
-    return substitute_task_outputs(when.replace("{{workflow.parameters.min-auc}}", params_["min-auc"]),
-                                   {"challenger-metrics": gate_outputs})
+    env = {"tasks": {"challenger-metrics": {"outputs": {"parameters": gate_outputs}}},
+           "workflow": {"parameters": params_}}
+    return substitute_task_outputs(expand_expression_tags(when, env).replace(
+        "{{workflow.parameters.min-auc}}", params_["min-auc"]), {"challenger-metrics": gate_outputs})
 
 
 def test_register_retry_reuses_the_version_it_created(fraud):
@@ -305,9 +309,12 @@ def test_metric_gate_writes_numbers_govaluate_reads(fraud, auc, written, expecte
     assert float(value) == max(-sys.float_info.max, min(auc, sys.float_info.max))
     text = promote_when(fraud, gate.outputs)
     assert evaluate_when(text) is expected, text
-    # Python's repr (what the gate used to write) is no number to govaluate.
+    # Python's repr (what the gate used to write) is no number to govaluate,
+    # had the value been spliced into the text; the expression tag reads it
+    # as a float (asFloat is Go's strconv.ParseFloat).
     with pytest.raises(ValueError, match="cannot read"):
-        evaluate_when(promote_when(fraud, {"auc": repr(auc)}))
+        evaluate_when("(%s) >= (0.5)" % repr(auc))
+    assert evaluate_when(promote_when(fraud, {"auc": repr(auc)})) is expected
 
 
 def test_metric_gate_fails_on_nan(fraud):
