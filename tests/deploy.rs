@@ -193,3 +193,23 @@ fn readers_of_url_and_after_wait_for_the_rollout() {
     assert_eq!(template(&doc, "d")["timeout"], "5m");
     assert!(template(&doc, "d").get("activeDeadlineSeconds").is_none());
 }
+
+#[test]
+fn a_deploy_stage_does_not_fan_out() {
+    // Its three tasks would each fan out on their own, and the apply and
+    // wait tasks would read `{{item}}` outside any loop.
+    let codes = common::places::compile_source(
+        r#"
+pipeline p {
+  mlflow { tracking_uri = "http://mlflow:5000", experiment = "e", artifact_store = "s3://a" }
+  deploy d {
+    model = "models:/m/1"
+    service = "svc-${item}"
+    for_each = ["eu", "us"]
+  }
+}
+"#,
+    )
+    .expect_err("rejected");
+    assert_eq!(codes, ["mlp::E0216"]);
+}

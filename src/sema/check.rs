@@ -1318,6 +1318,17 @@ impl<'a> Checker<'a> {
                 stage: s.name.name.to_string(),
             });
         }
+        // A deploy stage is three tasks (resolve, apply, wait); a fan-out
+        // would need them grouped per item, which comes with v2 groups.
+        if let (StageKind::Deploy, Some(f)) = (kind, fields.get("for_each")) {
+            self.push(MlpError::InvalidValue {
+                src: self.src(f.span),
+                at: f.span.into(),
+                field: "for_each".into(),
+                reason: "a `deploy` stage cannot fan out".into(),
+                help: Some("write one deploy stage per service; fanning out a resolve-apply-wait rollout per item comes with v2 groups".into()),
+            });
+        }
         let parallelism = fields.get("parallelism").map(|f| f.span);
         if let (Some(p), false) = (parallelism, has_for_each) {
             self.push(MlpError::InvalidValue {
