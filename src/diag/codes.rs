@@ -253,6 +253,16 @@ What it means: a stage declares an `output` with the name of one of its built-in
 `output run_id` on a tracked stage (tracked stages have `run_id`; tracked train stages also `model`).
 Why: the step would have two outputs of one name; Argo keeps one of them.
 Fix: rename the output, or use the built-in."),
+    active("mlp::E0229", "run-time value in inline code", "\
+What it means: a parameter, stage output or `item` is written into code that an interpreter other than a
+shell runs: `python -c`, `node -e`, `perl -e`, `ruby -e`, `Rscript -e`, `php -r`, or a `script` whose
+`shell` is not a shell (e.g. `shell = \"python3\"`).
+Why: Argo substitutes `{{...}}` as text, so the value would become part of the program: a value holding
+a quote could run anything. In a shell script mlpc passes values through the environment (`${MLP_V_n}`),
+which a shell expands as data; other languages do not read `${...}`.
+Fix: pass the value through the environment and read it there:
+    env { THRESHOLD = threshold }
+    command = [\"python\", \"-c\", \"import os; print(float(os.environ['THRESHOLD']))\"]"),
     active("mlp::E0301", "dependency cycle", "\
 What it means: stages depend on each other in a loop, through references or `after`.
 Each edge of the cycle is labelled; the message gives the path.

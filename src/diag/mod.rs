@@ -642,6 +642,18 @@ pub enum MlpError {
         help: Option<String>,
     },
 
+    #[error("a run-time value in {interpreter} code")]
+    #[diagnostic(code(mlp::E0229))]
+    ValueInCode {
+        #[source_code]
+        src: Src,
+        #[label(primary, "Argo would write the value into the program text")]
+        at: SourceSpan,
+        interpreter: String,
+        #[help]
+        help: Option<String>,
+    },
+
     // ----- E03xx: the dependency graph ------------------------------------
     #[error("stage dependencies form a cycle: {path}")]
     #[diagnostic(

@@ -26,6 +26,8 @@ use super::argo::{self, *};
 use super::kserve;
 use super::mlflow::{self, env, Tracking};
 use super::{Options, OutputKind};
+use crate::sema::argv;
+use crate::sema::effective::{effective_fields, merge_field};
 use crate::sema::hir::{
     Cond, DepKind, Fields, Input, Output, Pipeline, Program, Ref, RunField, Spanned, Stage,
     StrPart, Value,
@@ -42,15 +44,6 @@ const STEP_OUTPUTS: &str = "/tmp/outputs";
 /// Fields that shape the DAG task, not the pod: a stage that uses a template
 /// and sets only these still shares the template.
 const TASK_FIELDS: &[&str] = &["after", "for_each", "parallelism"];
-/// Map-valued fields merge key by key across defaults, template and stage.
-const MERGED_MAPS: &[&str] = &[
-    "env",
-    "labels",
-    "annotations",
-    "node_selector",
-    "params",
-    "tags",
-];
 
 /// The document for one pipeline, whole (for tools and tests).
 pub fn lower(program: &Program, pipeline: &Pipeline, options: &Options) -> argo::Document {
@@ -333,7 +326,7 @@ impl<'p> Plan<'p> {
         let merged: Vec<Cow<'p, Fields>> = pipeline
             .stages
             .iter()
-            .map(|s| merge_fields(program, pipeline, s))
+            .map(|s| effective_fields(&program.templates, &pipeline.defaults, s))
             .collect();
         let mut tasks = Names::default();
         let task_of: Vec<String> = pipeline
@@ -521,46 +514,6 @@ fn run_placeholder(f: RunField) -> &'static str {
     }
 }
 
-/// defaults < template < stage; map fields merge key by key. A stage's own
-/// `command` or `script` replaces the template's (and `shell` goes with it).
-fn merge_fields<'p>(
-    program: &'p Program,
-    pipeline: &'p Pipeline,
-    stage: &'p Stage,
-) -> Cow<'p, Fields> {
-    let template = stage
-        .uses
-        .as_ref()
-        .map(|u| &program.templates[u.template].fields);
-    let applies = |name: &str| matches!(schema::stage_field(name, Some(stage.kind)), Some(Ok(_)));
-    if template.is_none() && !pipeline.defaults.keys().any(|name| applies(name)) {
-        // Nothing to merge: no copy of the stage's fields.
-        return Cow::Borrowed(&stage.fields);
-    }
-    let mut layers: Vec<&Fields> = Vec::new();
-    layers.push(&pipeline.defaults);
-    if let Some(t) = template {
-        layers.push(t);
-    }
-    layers.push(&stage.fields);
-    let mut out = Fields::default();
-    for (depth, layer) in layers.iter().enumerate() {
-        let own = depth == layers.len() - 1;
-        for (name, field) in layer.iter() {
-            if depth == 0 && !applies(name) {
-                continue; // a default for a field this kind does not have
-            }
-            if own && (name == "command" || name == "script") {
-                out.shift_remove("command");
-                out.shift_remove("script");
-                out.shift_remove("shell");
-            }
-            merge_field(&mut out, name, field);
-        }
-    }
-    Cow::Owned(out)
-}
-
 /// Task names of stages that may end Skipped or Omitted, and their helper
 /// tasks: a stage with a `when` (its own or its template's) or a fan-out, or
 /// one downstream of such a stage. Computed in dependency order.
@@ -599,27 +552,6 @@ fn skippable_tasks(
         }
     }
     out
-}
-
-/// Sets a field over a lower layer; map fields (`env`, `labels`, ...) merge
-/// key by key.
-fn merge_field(out: &mut Fields, name: &str, field: &Spanned<Value>) {
-    match (out.get_mut(name), &field.value) {
-        (
-            Some(Spanned {
-                value: Value::Map(base),
-                ..
-            }),
-            Value::Map(add),
-        ) if MERGED_MAPS.contains(&name) => {
-            for (k, v) in add.iter() {
-                base.insert(k.clone(), v.clone());
-            }
-        }
-        _ => {
-            out.insert(name.into(), field.clone());
-        }
-    }
 }
 
 fn stage_outputs(program: &Program, stage: &Stage) -> IndexMap<String, OutputInfo> {
@@ -1576,19 +1508,47 @@ impl<'a, 'p> Emitter<'a, 'p> {
 
         // The argv: command + args, or `shell -c script`.
         let mut argv: Vec<String> = Vec::new();
+        let mut args: Vec<String> = Vec::new();
         if let Some(Value::Str(parts)) = get("script") {
             let shell = get("shell")
                 .map(|v| pod.text(v))
                 .unwrap_or_else(|| "sh".into());
-            let script = pod.shell_text(parts, &mut env_vars);
+            // Another interpreter's script holds no values (the checker
+            // rejects them): only a shell reads `${MLP_V_n}`.
+            let script = if argv::is_shell(&shell) {
+                pod.shell_text(parts, &mut env_vars)
+            } else {
+                pod.parts(parts)
+            };
             argv.extend([shell, "-c".into(), script]);
-        } else if let Some(Value::List(items)) = get("command") {
-            argv.extend(shell_aware_args(&mut pod, items, &mut env_vars));
-        }
-        let mut args: Vec<String> = Vec::new();
-        if let Some(Value::List(items)) = get("args") {
-            for it in items {
-                args.push(pod.text(&it.value));
+        } else {
+            let list = |k: &str| match get(k) {
+                Some(Value::List(items)) => items.as_slice(),
+                _ => &[],
+            };
+            let (command, rest) = (list("command"), list("args"));
+            let words: Vec<Option<String>> = command
+                .iter()
+                .chain(rest)
+                .map(|i| literal_word(&i.value))
+                .collect();
+            let words: Vec<Option<&str>> = words.iter().map(Option::as_deref).collect();
+            let shell_script = match argv::code_argument(&words) {
+                Some((i, argv::Code::Shell)) => Some(i),
+                _ => None,
+            };
+            for (i, item) in command.iter().chain(rest).enumerate() {
+                let text = match &item.value {
+                    Value::Str(parts) if shell_script == Some(i) => {
+                        pod.shell_text(parts, &mut env_vars)
+                    }
+                    other => pod.text(other),
+                };
+                if i < command.len() {
+                    argv.push(text);
+                } else {
+                    args.push(text);
+                }
             }
         }
         if let Some(Value::Map(entries)) = get("env") {
@@ -2294,42 +2254,17 @@ fn stage_declared_outputs(program: &Program, stage: &Stage) -> Vec<Output> {
     out
 }
 
-/// `command` entries; a `SHELL -c SCRIPT` command gets the script treatment
-/// (references through the environment).
-fn shell_aware_args(
-    pod: &mut Pod,
-    items: &[Spanned<Value>],
-    env_out: &mut Vec<EnvVar>,
-) -> Vec<String> {
-    const SHELLS: &[&str] = &[
-        "sh",
-        "bash",
-        "ash",
-        "dash",
-        "zsh",
-        "ksh",
-        "/bin/sh",
-        "/bin/bash",
-        "/usr/bin/env sh",
-        "/usr/bin/bash",
-    ];
-    let is_shell = matches!(items.first().map(|i| &i.value), Some(Value::Str(p)) if matches!(p.as_slice(), [StrPart::Text(t)] if SHELLS.contains(&t.as_str())));
-    let mut out = Vec::new();
-    let mut script_next = false;
-    for (n, it) in items.iter().enumerate() {
-        match &it.value {
-            Value::Str(parts) if script_next => {
-                out.push(pod.shell_text(parts, env_out));
-                script_next = false;
-            }
-            other => {
-                let text = pod.text(other);
-                script_next = is_shell && n >= 1 && text == "-c";
-                out.push(text);
-            }
+/// A value's text when it is known at compile time (no references).
+fn literal_word(v: &Value) -> Option<String> {
+    match v {
+        Value::Str(parts) if parts.iter().all(|p| matches!(p, StrPart::Text(_))) => {
+            Some(literal_text(v))
         }
+        Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Quantity(_) => {
+            Some(literal_text(v))
+        }
+        _ => None,
     }
-    out
 }
 
 fn resources(

@@ -14,6 +14,9 @@ use crate::syntax::ast::{self, BinOp, Entry, Expr, ExprKind, Ident, Text};
 
 pub(crate) use crate::syntax::is_reserved;
 
+use super::argv;
+use super::effective::effective_fields;
+
 const RUN_FIELDS_HELP: &str = "the run has `run.name`, `run.uid`, `run.namespace`, `run.pod` and, in a scheduled pipeline, `run.scheduled_time`";
 
 /// Lowercase with `_` as `-`: how names appear in Kubernetes.
@@ -40,6 +43,8 @@ pub(crate) struct Checker<'a> {
     deps: Vec<Dep>,
     /// `(module, name)` of every pipeline, to tell a user who `uses` one.
     pipeline_names: HashSet<(usize, Text)>,
+    /// Code spans already reported by E0229 (a template's, once).
+    reported_code_values: HashSet<Span>,
 }
 
 /// A reference to something a field can name, in one kind of body.
@@ -137,6 +142,7 @@ impl<'a> Checker<'a> {
             template_index: HashMap::default(),
             deps: Vec::new(),
             pipeline_names: HashSet::default(),
+            reported_code_values: HashSet::default(),
         }
     }
 
@@ -725,6 +731,9 @@ impl<'a> Checker<'a> {
             }
             stages.push(stage);
         }
+        for stage in stages.iter().flatten() {
+            self.values_in_code(stage, &defaults);
+        }
         let stages: Vec<hir::Stage> = if stages.iter().all(Option::is_some) {
             stages.into_iter().flatten().collect()
         } else {
@@ -745,6 +754,58 @@ impl<'a> Checker<'a> {
             stages,
             span: p.span,
         }
+    }
+
+    /// E0229: a reference in code that no shell runs (`python -c "...${x}"`,
+    /// a `script` with `shell = "python3"`). Checked on the effective fields
+    /// (a template's command with a stage's args); each place once.
+    fn values_in_code(&mut self, stage: &hir::Stage, defaults: &Fields) {
+        let fields = effective_fields(&self.templates, defaults, stage);
+        let literal = |v: &Value| match v {
+            Value::Str(parts) => plain_text(parts),
+            Value::Int(i) => Some(i.to_string()),
+            _ => None,
+        };
+        let holds_ref = |v: &Value| match v {
+            Value::Ref(_) => true,
+            Value::Str(parts) => parts.iter().any(|p| matches!(p, StrPart::Ref(_))),
+            _ => false,
+        };
+        let found = if let Some(script) = fields.get("script") {
+            let shell = fields
+                .get("shell")
+                .and_then(|s| literal(&s.value))
+                .unwrap_or_else(|| "sh".into());
+            (!argv::is_shell(&shell) && holds_ref(&script.value))
+                .then(|| (script.span, shell.to_string()))
+        } else {
+            let list = |k: &str| match fields.get(k).map(|f| &f.value) {
+                Some(Value::List(items)) => items.clone(),
+                _ => Vec::new(),
+            };
+            let items: Vec<Spanned<Value>> =
+                list("command").into_iter().chain(list("args")).collect();
+            let words: Vec<Option<String>> = items.iter().map(|i| literal(&i.value)).collect();
+            let words: Vec<Option<&str>> = words.iter().map(Option::as_deref).collect();
+            match argv::code_argument(&words) {
+                Some((i, argv::Code::Inline(name))) if holds_ref(&items[i].value) => {
+                    Some((items[i].span, name.to_string()))
+                }
+                _ => None,
+            }
+        };
+        let Some((span, interpreter)) = found else {
+            return;
+        };
+        if !self.reported_code_values.insert(span) {
+            return;
+        }
+        self.push(MlpError::ValueInCode {
+            src: self.src(span),
+            at: span.into(),
+            interpreter,
+            help: Some("pass it in `env { NAME = value }` and read the environment variable in the code (`os.environ[\"NAME\"]`, `process.env.NAME`, `$ENV{NAME}`)".into()),
+        });
     }
 
     fn defaults_item<'i>(&mut self, item: Item<'i>, previous: Option<Item<'i>>) -> Item<'i> {

@@ -1,7 +1,9 @@
 //! Stage 2: AST + imports -> HIR. Loads imported modules, resolves names,
 //! checks fields and types, and collects every error of the program.
 
+pub mod argv;
 mod check;
+pub mod effective;
 pub use check::dns_name;
 pub mod hir;
 pub mod schema;
