@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use argo_model::depends::{self, TaskResults};
+use argo_model::expr::{self, EValue};
 use argo_model::govaluate::{self, should_execute, Token};
 use argo_model::memoize::{self, PassScope};
 use argo_model::retry::{self, Attempt, Decision, PodLife, RetryStrategy};
@@ -242,6 +243,277 @@ fn substitution_expression_tags() {
     // nil result.
     let tag = "{{=inputs.parameters['zz']}}";
     assert_eq!(substitution::replace(tag, &s, true).unwrap(), tag);
+}
+
+// ----- expr (expr-lang/expr as Argo's `{{=...}}` tags run it:
+// util/expr/env/env.go GetFuncMap, parser/lexer, checker, vm/runtime) ------
+
+fn expr_env(pairs: &[(&str, &str)]) -> BTreeMap<String, EValue> {
+    expr::env(&scope(pairs))
+}
+
+fn ev(src: &str, pairs: &[(&str, &str)]) -> Result<EValue, String> {
+    expr::eval(src, &expr_env(pairs))
+}
+
+/// The flat scope becomes nested maps (`expand.Expand`); `a.b` and
+/// `a['b']` fetch the same; a missing key is nil; a missing top-level
+/// name is a compile error; fetching from nil is a run-time error.
+#[test]
+fn expr_names_members_and_indexes() {
+    let s = [
+        (
+            "tasks.optimizer-metrics.outputs.parameters.cost_reduction",
+            "0.2",
+        ),
+        ("workflow.parameters.mode", "full"),
+        ("inputs.parameters", "[{\"name\":\"a\",\"value\":\"1\"}]"),
+        ("inputs.parameters.a", "1"),
+    ];
+    let str_ = |v: &str| Ok(EValue::Str(v.into()));
+    assert_eq!(
+        ev(
+            "tasks['optimizer-metrics'].outputs.parameters['cost_reduction']",
+            &s
+        ),
+        str_("0.2")
+    );
+    assert_eq!(ev("workflow.parameters.mode", &s), str_("full"));
+    assert_eq!(ev("workflow['parameters'][\"mode\"]", &s), str_("full"));
+    // removeConflicts: `inputs.parameters` (the JSON list) gives way.
+    assert_eq!(ev("inputs.parameters['a']", &s), str_("1"));
+    assert_eq!(ev("workflow.parameters['nope']", &s), Ok(EValue::Nil));
+    assert_eq!(ev("nothing.here", &s).unwrap_err(), "unknown name nothing");
+    assert_eq!(
+        ev("workflow.parameters['nope'].x", &s).unwrap_err(),
+        "cannot fetch x from <nil>"
+    );
+    assert!(ev("workflow.parameters.mode.x", &s)
+        .unwrap_err()
+        .starts_with("cannot fetch x from string"));
+}
+
+/// `parser/lexer/utils.go` `unescape`: the escapes mlpc's literals use
+/// (`\'`, `\\`, `\uXXXX`, `\UXXXXXXXX`) and the others; an unknown
+/// escape is an error.
+#[test]
+fn expr_string_escapes() {
+    let lit = |src: &str| ev(src, &[]);
+    let s = |v: &str| Ok(EValue::Str(v.into()));
+    assert_eq!(lit(r"'it\'s'"), s("it's"));
+    assert_eq!(lit(r"'a\\b'"), s("a\\b"));
+    assert_eq!(
+        lit(r"'\u003f\u003a\u007b\u007d\u0022\u000a'"),
+        s("?:{}\"\n")
+    );
+    assert_eq!(lit(r"'\U0001f600'"), s("\u{1f600}"));
+    assert_eq!(lit(r#""\x41\101\t\"""#), s("AA\t\""));
+    assert_eq!(lit(r#""it's""#), s("it's"));
+    assert!(lit(r"'\q'").unwrap_err().contains("unable to unescape"));
+    assert!(lit(r"'\u12'").unwrap_err().contains("unable to unescape"));
+    assert!(lit("'abc").unwrap_err().contains("not terminated"));
+    // `+` joins strings.
+    assert_eq!(lit(r"'runs:/' + 'x' + '\u002fmodel'"), s("runs:/x/model"));
+}
+
+/// `vm/runtime` `Equal` never fails: numbers compare as numbers, a string
+/// and a number are just unequal. `Less`/`More`/... compare numbers with
+/// numbers and strings with strings, and fail on anything else; the
+/// checker already refuses a mismatch between two typed operands.
+#[test]
+fn expr_comparisons_by_type() {
+    let b = |v: bool| Ok(EValue::Bool(v));
+    let s = [
+        ("workflow.parameters.n", "1"),
+        ("workflow.parameters.t", "true"),
+    ];
+    assert_eq!(ev("1 == 1.0", &s), b(true));
+    assert_eq!(ev("workflow.parameters['n'] == 1", &s), b(false));
+    assert_eq!(ev("workflow.parameters['n'] != 1", &s), b(true));
+    assert_eq!(ev("workflow.parameters['n'] == '1'", &s), b(true));
+    assert_eq!(ev("workflow.parameters['t'] == true", &s), b(false));
+    assert_eq!(ev("workflow.parameters['t'] == 'true'", &s), b(true));
+    assert_eq!(
+        ev("workflow.parameters['n'] >= 1", &s).unwrap_err(),
+        "invalid operation: string >= int"
+    );
+    assert_eq!(
+        ev("1 < workflow.parameters['n']", &s).unwrap_err(),
+        "invalid operation: int < string"
+    );
+    // Two typed operands that cannot compare: a compile error.
+    assert_eq!(
+        ev("'1' >= 1", &s).unwrap_err(),
+        "invalid operation: >= (mismatched types string and int)"
+    );
+    assert!(ev("'1' == 1", &s).unwrap_err().contains("mismatched types"));
+    // Strings order bytewise.
+    assert_eq!(ev("'b' >= 'a' && 'B' < 'a'", &s), b(true));
+    assert_eq!(ev("-1 < 0 && 2 - 3 == -1 && 1 + 2 * 3 == 7", &s), b(true));
+}
+
+/// `asFloat` is expr's `float` (`builtin/lib.go` `Float`): a string goes
+/// through Go's `strconv.ParseFloat`, so the forms a metric may take in
+/// Python's notation read as floats; a NaN compares false with anything
+/// (Go's float comparisons in the generated `runtime` helpers), so `!=` -
+/// `Equal` then `OpNot` - is its only true comparison.
+#[test]
+fn expr_as_float_reads_go_floats() {
+    let cmp = |v: &str, op: &str| {
+        ev(
+            &format!("asFloat(workflow.parameters['v']) {op} 0.1"),
+            &[("workflow.parameters.v", v)],
+        )
+    };
+    let b = |v: bool| Ok(EValue::Bool(v));
+    assert_eq!(cmp("1e-05", ">="), b(false));
+    assert_eq!(cmp("1e+06", ">="), b(true));
+    assert_eq!(cmp("1E6", ">="), b(true));
+    assert_eq!(cmp(".5", ">="), b(true));
+    assert_eq!(cmp("+0.1", ">="), b(true));
+    assert_eq!(cmp("-0.0", "<"), b(true));
+    for op in [">=", ">", "<", "<=", "=="] {
+        assert_eq!(cmp("nan", op), b(false), "NaN {op} 0.1");
+        assert_eq!(cmp("NaN", op), b(false), "NaN {op} 0.1");
+    }
+    assert_eq!(cmp("nan", "!="), b(true));
+    assert_eq!(cmp("inf", ">="), b(true));
+    assert_eq!(cmp("+Infinity", ">="), b(true));
+    assert_eq!(cmp("-inf", ">="), b(false));
+    // The largest float, in fixed point, is finite.
+    let max = format!("{:.1}", f64::MAX);
+    assert_eq!(cmp(&max, ">="), b(true));
+    assert_eq!(cmp(&format!("-{max}"), ">="), b(false));
+    for bad in [
+        "", " 1", "1 ", "1_000", "abc", "1e", "1e400", "+nan", "0x1p-2", "1,5",
+    ] {
+        let err = cmp(bad, ">=").unwrap_err();
+        assert!(
+            err.starts_with("invalid operation: float(") || err.starts_with("model:"),
+            "{bad:?}: {err}"
+        );
+    }
+    assert_eq!(expr::go_parse_float("1e-05"), Ok(1e-5));
+    // asInt: strconv.Atoi on a string, truncation of a float.
+    assert_eq!(ev("asInt('7') == 7", &[]), b(true));
+    assert_eq!(ev("asInt(asFloat('7.9'))", &[]), Ok(EValue::Int(7)));
+    assert!(ev("asInt('7.5')", &[]).is_err());
+}
+
+/// `&&` / `||` short-circuit and need a bool on the left (a Go type
+/// assertion in the VM), `!` needs a bool; `!` binds tighter than `==`.
+#[test]
+fn expr_logic() {
+    let b = |v: bool| Ok(EValue::Bool(v));
+    let s = [("workflow.parameters.p", "true")];
+    assert_eq!(ev("!(1 > 2) && (false || true)", &s), b(true));
+    assert_eq!(ev("!true == false", &s), b(true));
+    assert_eq!(ev("false && asFloat('x') > 1", &s), b(false));
+    assert_eq!(ev("true || asFloat('x') > 1", &s), b(true));
+    assert!(ev("true && asFloat('x') > 1", &s).is_err());
+    assert_eq!(ev("1 > 2 or not (2 > 3) and true", &s), b(true));
+    assert_eq!(
+        ev("workflow.parameters['p'] && true", &s).unwrap_err(),
+        "interface conversion: interface {} is string, not bool"
+    );
+    assert!(ev("!workflow.parameters['p']", &s).is_err());
+    assert!(ev("'a' && true", &s)
+        .unwrap_err()
+        .contains("mismatched types"));
+    assert_eq!(ev("true ? 'y' : 'n'", &s), Ok(EValue::Str("y".into())));
+}
+
+/// Argo's `toJson` is `json.Marshal`: HTML-safe escapes, Go float form,
+/// no NaN; `sprig.sha256sum` takes a string only.
+#[test]
+fn expr_to_json_and_sha256() {
+    assert_eq!(
+        ev(
+            r#"toJson(['a<b&c>', 'q"\\', 1, 0.5, true, nil, 1e21, 0.0000001])"#,
+            &[]
+        ),
+        Ok(EValue::Str(
+            r#"["a\u003cb\u0026c\u003e","q\"\\",1,0.5,true,null,1e+21,1e-7]"#.into()
+        ))
+    );
+    assert!(ev("toJson([asFloat('nan')])", &[])
+        .unwrap_err()
+        .contains("unsupported value"));
+    assert_eq!(
+        ev("sprig.sha256sum(toJson(['abc']))", &[]),
+        Ok(EValue::Str(sha256::hex(b"[\"abc\"]")))
+    );
+    assert_eq!(
+        ev("sprig.sha256sum(1)", &[]).unwrap_err(),
+        "reflect: Call using int as type string"
+    );
+    // A list keeps its items apart; joining with `|` did not.
+    assert_ne!(
+        ev("toJson(['a|b', 'c'])", &[]),
+        ev("toJson(['a', 'b|c'])", &[])
+    );
+    assert_eq!(ev("'a|b' + '|' + 'c'", &[]), ev("'a' + '|' + 'b|c'", &[]));
+}
+
+/// `expressionReplace` inserts the `%v` text of the result; a `?` and a
+/// `:` anywhere in the tag split it at the first `?` (`isTernaryExpression`),
+/// even inside a string literal, which is why mlpc writes them as
+/// `\u003f` / `\u003a`.
+#[test]
+fn substitution_expression_results_and_the_ternary_quirk() {
+    let s = scope(&[("workflow.parameters.a", "x?y:z")]);
+    let r = |t: &str| substitution::replace(t, &s, true).unwrap();
+    assert_eq!(r("{{=1 < 2}}"), "true");
+    assert_eq!(r("{{=asFloat('1e6')}}"), "1e+06");
+    assert_eq!(r("{{=asInt('42')}}"), "42");
+    assert_eq!(
+        r("{{=workflow.parameters['a'] == 'x' ? 'yes' : 'no'}}"),
+        "no"
+    );
+    // A literal holding `?` and `:`: the part before `?` (`'x`) does not
+    // lex, and the whole tag stays.
+    let tag = "{{=workflow.parameters['a'] == 'x?y:z'}}";
+    assert!(substitution::is_ternary(&tag[3..tag.len() - 2]));
+    assert_eq!(r(tag), tag);
+    // Escaped, the same comparison evaluates.
+    assert_eq!(
+        r(r"{{=workflow.parameters['a'] == 'x\u003fy\u003az'}}"),
+        "true"
+    );
+    // A value holding `?` and `:` is data: the tag's text has neither.
+    assert_eq!(r("{{=workflow.parameters['a'] != ''}}"), "true");
+    // Errors and nil keep the tag in the DAG, and fail otherwise.
+    let tag = "{{=asFloat(workflow.parameters['a']) > 1}}";
+    assert_eq!(r(tag), tag);
+    assert!(substitution::replace(tag, &s, false).is_err());
+}
+
+/// A `when` tag in the DAG: evaluated over the ancestors' outputs before
+/// govaluate reads its `true`/`false`; a tag that does not evaluate stays,
+/// and govaluate fails on `{{=`: the node is `Error`.
+#[test]
+fn simulate_when_tag() {
+    let w = wf(
+        json!([
+            {"name": "a", "template": "pod"},
+            {"name": "b", "template": "pod", "depends": "a",
+             "when": "{{=asFloat(tasks['a'].outputs.parameters['v']) >= 0.5}}"}
+        ]),
+        json!([]),
+    );
+    let phase = |v: &str| simulate::run(&w, &Scenario::default().output("a", "v", v)).phase("b");
+    assert_eq!(phase("0.9"), Phase::Succeeded);
+    assert_eq!(phase("1e+06"), Phase::Succeeded);
+    assert_eq!(phase("0.1"), Phase::Skipped);
+    assert_eq!(phase("1e-05"), Phase::Skipped);
+    assert_eq!(phase("nan"), Phase::Skipped, "NaN >= 0.5 is false");
+    assert_eq!(phase("abc"), Phase::Error);
+    let run = simulate::run(&w, &Scenario::default().output("a", "v", "abc"));
+    assert!(
+        run.node("b").message.contains("Invalid token: '{{='"),
+        "{}",
+        run.summary()
+    );
 }
 
 // ----- depends (workflow/common/ancestry.go, dag.go evaluateDependsLogic) ---
