@@ -18,6 +18,7 @@ use argo_model::memoize::{self, PassScope};
 use argo_model::retry::{self, Attempt, Decision, PodLife, RetryStrategy};
 use argo_model::simulate::{self, Scenario, Workflow};
 use argo_model::substitution::{self, Scope};
+use argo_model::validate;
 use argo_model::{sha256, Phase};
 use serde_json::{json, Value};
 
@@ -1802,4 +1803,398 @@ fn defect_f_max_is_not_a_total_window() {
     let b = old.backoff.as_mut().unwrap();
     b.max_duration = b.cap.take();
     assert_eq!(check(&old), Err("Max duration limit exceeded".into()));
+}
+
+// ----- regressions through the model ---------------------------------------
+
+const HOSTILE_WHEN: &str = r#"
+pipeline p {
+  job up {
+    image = "x:1"
+    command = ["up"]
+    output v: string = "/tmp/v"
+  }
+  job eq {
+    image = "x:1"
+    command = ["eq"]
+    when up.v == "go"
+  }
+  job ne {
+    image = "x:1"
+    command = ["ne"]
+    when up.v != "go"
+  }
+  job lit {
+    image = "x:1"
+    command = ["lit"]
+    when up.v == "it's ? a : \"b\" }} ) || (1 == 1"
+  }
+}
+"#;
+
+/// Upstream values that would be syntax if spliced into an expression.
+const HOSTILE: &[&str] = &[
+    "go",
+    "'",
+    "\"",
+    ") || (1 == 1",
+    "? x :",
+    "x') == ('x') || ('go",
+    "}}",
+    "{{",
+    "\\",
+    "it's ? a : \"b\" }} ) || (1 == 1",
+];
+
+/// A hostile upstream output in a `when`: the tag's result is what a plain
+/// comparison of the value says, whatever the value holds; the tag's own
+/// text holds no `?`, `:`, `{`, `}` or `"` (its literal is escaped). (A
+/// literal cannot hold `{{`: mlpc refuses it, E0215.)
+#[test]
+fn hostile_upstream_value_in_a_when() {
+    let (program, doc) = compile_inline(HOSTILE_WHEN);
+    let wf = Workflow::from_doc(&doc);
+    let mut d = doc.clone();
+    let lit_when = task_mut(&mut d, "main", "lit")["when"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let inner = &lit_when[3..lit_when.len() - 2];
+    for bad in ['?', ':', '{', '}', '"'] {
+        assert!(!inner.contains(bad), "{lit_when}");
+    }
+    let literal = "it's ? a : \"b\" }} ) || (1 == 1";
+    for v in HOSTILE {
+        let run = simulate::run(&wf, &Scenario::default().output("up", "v", v));
+        let ran = |t: &str| run.phase(t) == Phase::Succeeded;
+        assert_eq!(ran("eq"), *v == "go", "eq, v = {v:?}: {}", run.summary());
+        assert_eq!(ran("ne"), *v != "go", "ne, v = {v:?}: {}", run.summary());
+        assert_eq!(
+            ran("lit"),
+            *v == literal,
+            "lit, v = {v:?}: {}",
+            run.summary()
+        );
+        assert_eq!(run.phase, Phase::Succeeded, "v = {v:?}");
+        let failures = check_doc(
+            &program,
+            &doc,
+            &[case(&format!("v = {v:?}"), |f| {
+                f.outputs.insert(("up".into(), "v".into()), v.to_string());
+            })],
+        );
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+    // Old form: the value spliced into govaluate's text changes the
+    // condition: `x') == ('x') || ('go` makes `eq` run.
+    let mut old = doc.clone();
+    task_mut(&mut old, "main", "eq")["when"] =
+        json!("('{{tasks.up.outputs.parameters.v}}') == ('go')");
+    let run = simulate::run(
+        &Workflow::from_doc(&old),
+        &Scenario::default().output("up", "v", "x') == ('x') || ('go"),
+    );
+    assert_eq!(run.phase("eq"), Phase::Succeeded, "{}", run.summary());
+}
+
+/// A real defect: a `when` that reads `item` keeps govaluate's text form
+/// inside the fan-out's wrapper DAG, and the upstream output it reads
+/// arrives as the input `mlp-when-N`, substituted as text between quotes:
+/// a value holding a quote breaks the condition (the fan-out errors), and
+/// one like `x') == ('x') || ('go` turns it true, so items run although
+/// `up.mode` is not "go".
+#[test]
+#[ignore = "real defect: in a fan-out's wrapper DAG an upstream value is spliced into govaluate's text, so a quote in it changes or breaks the when"]
+fn defect_fan_out_when_splices_upstream_values() {
+    let cases: Vec<Case> = ["x') == ('x') || ('go", "O'Brien", "go"]
+        .iter()
+        .map(|v| {
+            case(&format!("mode {v:?}"), |f| {
+                f.outputs
+                    .insert(("up".into(), "mode".into()), v.to_string());
+            })
+        })
+        .collect();
+    let failures = check_inline(FAN_OUT_WHEN, &cases);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+const TIMEOUT: &str = r#"
+pipeline p {
+  job slow {
+    image = "x:1"
+    command = ["slow"]
+    timeout = 3h
+  }
+}
+"#;
+
+/// `timeout = 3h` is the template's `timeout` (the node from its start,
+/// Pending included: `checkTemplateTimeout`) and `activeDeadlineSeconds`
+/// (the running pod, from the kubelet's start: `pastActiveDeadline`). A
+/// pod that stays Pending 4h fails at 3h; with `activeDeadlineSeconds`
+/// alone it would wait out the 4h and then run.
+#[test]
+fn timeout_counts_pending_time() {
+    let (_, doc) = compile_inline(TIMEOUT);
+    let wf = Workflow::from_doc(&doc);
+    let t = wf.template("slow").unwrap();
+    let seconds = |v: &Value| -> Option<f64> {
+        let text = match v {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            _ => return None,
+        };
+        Some(retry::parse_duration(&text).unwrap())
+    };
+    let timeout = seconds(&t["timeout"]);
+    let ads = seconds(&t["activeDeadlineSeconds"]);
+    assert_eq!((timeout, ads), (Some(10800.0), Some(10800.0)));
+    let pending_4h = PodLife {
+        created: 0.0,
+        started: Some(4.0 * 3600.0),
+        runs_for: 600.0,
+        natural: Phase::Succeeded,
+    };
+    assert_eq!(
+        retry::pod_outcome(pending_4h, timeout, ads),
+        (Phase::Failed, 10800.0, "template timeout while Pending")
+    );
+    let never_scheduled = PodLife {
+        started: None,
+        ..pending_4h
+    };
+    assert_eq!(
+        retry::pod_outcome(never_scheduled, timeout, ads).0,
+        Phase::Failed
+    );
+    let runs_4h = PodLife {
+        created: 0.0,
+        started: Some(60.0),
+        runs_for: 4.0 * 3600.0,
+        natural: Phase::Succeeded,
+    };
+    assert_eq!(retry::pod_outcome(runs_4h, timeout, ads).0, Phase::Failed);
+    // Old form, `activeDeadlineSeconds` alone: the 4h in Pending do not
+    // count, and a pod that is never scheduled waits forever.
+    assert_eq!(
+        retry::pod_outcome(pending_4h, None, ads).0,
+        Phase::Succeeded
+    );
+    assert_eq!(
+        retry::pod_outcome(never_scheduled, None, ads).0,
+        Phase::Running
+    );
+    // A duration parameter: both fields substitute to the same seconds.
+    let churn =
+        common::compile_docs(Path::new("examples/churn_model.mlp"), &Default::default()).remove(0);
+    let churn = Workflow::from_doc(&churn);
+    let model = churn.template("model").unwrap();
+    let globals = substitution::global_scope(&churn.params);
+    let sub = |v: &Value| {
+        substitution::replace(v.as_str().unwrap(), &globals, false)
+            .map(|s| retry::parse_duration(&s).unwrap())
+    };
+    assert_eq!(sub(&model["timeout"]), Ok(10800.0));
+    assert_eq!(sub(&model["activeDeadlineSeconds"]), Ok(10800.0));
+}
+
+/// Memoization keys today read inputs only
+/// (`TEMPLATE-{{=sprig.sha256sum(toJson(['<definition>', inputs.parameters[...], ...]))}}`),
+/// so every memoized task of every example gets the same valid key in
+/// Argo v3's two-pass `SubstituteParams` (inputs alone in the second pass)
+/// as in v4; the key is the SHA-256 of Go's JSON of the list.
+#[test]
+fn memoize_current_keys_resolve_in_v3_and_v4() {
+    let mut count = 0;
+    for path in common::mlp_files(&common::root().join("examples")) {
+        let rel = common::relative(&path);
+        for doc in common::compile_docs(&rel, &Default::default()) {
+            let wf = Workflow::from_doc(&doc);
+            let dags: Vec<String> = wf.spec["templates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|t| t.get("dag").is_some())
+                .map(|t| t["name"].as_str().unwrap().to_string())
+                .collect();
+            for dag in dags {
+                for task in wf.tasks(&dag) {
+                    let tmpl = wf.template(task["template"].as_str().unwrap()).unwrap();
+                    if tmpl.get("memoize").is_none() {
+                        continue;
+                    }
+                    count += 1;
+                    let v4 = task_key(&wf, task, PassScope::GlobalsAndInputs);
+                    let v3 = task_key(&wf, task, PassScope::InputsOnly);
+                    let Ok(Some(k)) = &v4 else {
+                        panic!("{}: {v4:?}", rel.display())
+                    };
+                    assert!(memoize::valid_cache_key(k), "{k}");
+                    assert_eq!(v3, v4, "{}", rel.display());
+                }
+            }
+        }
+    }
+    assert!(count > 0, "no memoized task in the examples");
+    // The churn example's features key, computed independently.
+    let doc =
+        common::compile_docs(Path::new("examples/churn_model.mlp"), &Default::default()).remove(0);
+    let wf = Workflow::from_doc(&doc);
+    let key_text = wf.template("features").unwrap()["memoize"]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let hex = key_text
+        .split('\'')
+        .find(|p| p.len() == 64 && p.bytes().all(|b| b.is_ascii_hexdigit()))
+        .expect("definition hash");
+    let mut d = doc.clone();
+    let task = task_mut(&mut d, "main", "features").clone();
+    assert_eq!(
+        task_key(&wf, &task, PassScope::InputsOnly),
+        Ok(Some(format!(
+            "features-{}",
+            sha256::hex(format!("[\"{hex}\",\"2026-11-01\"]").as_bytes())
+        )))
+    );
+}
+
+const MEMO_PARAM: &str = r#"
+pipeline p {
+  param ds: string = "s3://x"
+  job a {
+    image = "x:1"
+    command = ["a"]
+    output v: string = "/tmp/v"
+  }
+  job b {
+    image = "x:1"
+    command = ["b", a.v, ds]
+    cache = 1h
+  }
+}
+"#;
+
+/// A cached stage that reads a workflow parameter and another stage's
+/// output: the parameter reaches the key as the input `mlp-param-ds`, so
+/// the key resolves in v3. The old form read `workflow.parameters['ds']`
+/// beside `inputs...`: v3's first pass has no `inputs`, its second no
+/// `workflow`, the `{{=` stays and the node errors.
+#[test]
+fn memoize_workflow_parameter_reaches_the_key_as_an_input() {
+    let (program, doc) = compile_inline(MEMO_PARAM);
+    let all = [case("all succeed", |_| {})];
+    let wf = Workflow::from_doc(&doc);
+    for pass in [PassScope::GlobalsAndInputs, PassScope::InputsOnly] {
+        let failures: Vec<String> = all
+            .iter()
+            .filter_map(|c| compare_with(&program, &program.pipelines[0], &wf, c, pass).err())
+            .collect();
+        assert!(failures.is_empty(), "{pass:?}: {}", failures.join("\n"));
+    }
+    let mut old = doc.clone();
+    let key = template_mut(&mut old, "b")["memoize"]["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(key.contains("inputs.parameters['mlp-param-ds']"), "{key}");
+    template_mut(&mut old, "b")["memoize"]["key"] = json!(key.replace(
+        "inputs.parameters['mlp-param-ds']",
+        "workflow.parameters['ds']"
+    ));
+    let old = Workflow::from_doc(&old);
+    let v4 = compare_with(
+        &program,
+        &program.pipelines[0],
+        &old,
+        &all[0],
+        PassScope::GlobalsAndInputs,
+    );
+    assert_eq!(v4, Ok(()));
+    let v3 = simulate::run(
+        &old,
+        &Scenario {
+            pass: PassScope::InputsOnly,
+            ..Scenario::default()
+        },
+    );
+    assert_eq!(v3.phase("b"), Phase::Error, "{}", v3.summary());
+    assert!(v3.node("b").message.starts_with("invalid cache key: b-{{="));
+}
+
+/// A bool parameter has `enum: ['true', 'false']`; `validateArgumentsValues`
+/// (`workflow/validate/validate.go`, run by `ValidateWorkflow` on submit)
+/// refuses a value that is not one of them exactly - a value written into
+/// the manifest or picked in the UI. Without the enum, `True` is accepted
+/// and the `when` (`... == 'true'`) is silently false.
+#[test]
+fn bool_parameter_enum_refuses_other_values() {
+    let doc = common::compile_docs(
+        Path::new("examples/hyperparameter_sweep.mlp"),
+        &Default::default(),
+    )
+    .remove(0);
+    let spec = &doc["spec"];
+    let p = validate::parameters(spec)
+        .into_iter()
+        .find(|p| p.name == "run-summary")
+        .unwrap();
+    assert_eq!(p.enum_values, Some(vec!["true".into(), "false".into()]));
+    for ok in ["true", "false"] {
+        assert!(validate::submit(spec, &[("run-summary", ok)], &[]).is_ok());
+    }
+    for bad in ["True", "yes", "1", ""] {
+        assert_eq!(
+            validate::submit(spec, &[("run-summary", bad)], &[]),
+            Err("spec.arguments.run-summary.value should be present in spec.arguments.run-summary.enum list".into()),
+            "{bad:?}"
+        );
+    }
+    // Old form, no enum: `True` is accepted, and the summary is skipped.
+    let mut old = doc.clone();
+    old["spec"]["arguments"]["parameters"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .filter(|p| p["name"] == "run-summary")
+        .for_each(|p| {
+            p.as_object_mut().unwrap().remove("enum");
+        });
+    let params = validate::submit(&old["spec"], &[("run-summary", "True")], &[]).unwrap();
+    assert_eq!(params["run-summary"], "True");
+    let run = simulate::run(
+        &Workflow::from_doc(&old),
+        &Scenario::default().param("run-summary", "True"),
+    );
+    assert_eq!(run.phase("summary"), Phase::Skipped);
+}
+
+/// A real defect (of the claim in docs/compile.md that the enum makes Argo
+/// refuse `True` "at submission"): `argo submit -p run-summary=True` goes
+/// through `ApplySubmitOpts` -> `overrideParameters`
+/// (`workflow/util/util.go`), which replaces the parameter by one holding
+/// only its name and value - the enum is dropped before
+/// `validateArgumentsValues` runs, `True` is accepted, and the `when`
+/// `(workflow.parameters['run-summary'] == 'true')` is silently false.
+#[test]
+#[ignore = "real defect: `argo submit -p` drops the enum (overrideParameters), so a bool parameter given as `True` is accepted and its when is silently false"]
+fn defect_bool_parameter_given_with_dash_p() {
+    let doc = common::compile_docs(
+        Path::new("examples/hyperparameter_sweep.mlp"),
+        &Default::default(),
+    )
+    .remove(0);
+    let submitted = validate::submit(&doc["spec"], &[], &[("run-summary", "True")]);
+    let refused = submitted.is_err();
+    let errors = simulate::run(
+        &Workflow::from_doc(&doc),
+        &Scenario::default().param("run-summary", "True"),
+    )
+    .phase
+    .failed_or_error();
+    assert!(
+        refused || errors,
+        "`-p run-summary=True` accepted ({submitted:?}) and the run does not fail"
+    );
 }
