@@ -12,7 +12,9 @@
 //! - [`memoize`]: memoization key expansion and the cache-key check;
 //! - [`retry`]: `retryStrategy`, template `timeout` and
 //!   `activeDeadlineSeconds`;
-//! - [`expr`], [`sha256`]: what `{{=...}}` keys need.
+//! - [`expr`], [`sha256`]: expr-lang as `{{=...}}` tags (`when`
+//!   conditions, memoization keys) use it;
+//! - [`validate`]: what Argo checks of the arguments on submit (`enum`).
 #![allow(dead_code)]
 
 pub mod depends;
@@ -23,6 +25,7 @@ pub mod retry;
 pub mod sha256;
 pub mod simulate;
 pub mod substitution;
+pub mod validate;
 
 /// `wfv1.NodePhase`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -10,8 +10,10 @@
 //!   (2) `resolveDependencyReferences`: the task is substituted with the
 //!   global parameters and the outputs of its ancestors
 //!   (`buildLocalScopeFromTask` / `common.GetTaskAncestry`: the transitive
-//!   dependencies, nothing else), unresolved tags kept; `shouldExecute` on
-//!   the substituted `when`: an error is the node's `Error` unless the task
+//!   dependencies, nothing else), unresolved tags kept (an expression tag
+//!   `{{=...}}` in the `when` is evaluated here, over the same values, and
+//!   govaluate then reads its `true`/`false`; see `substitution`);
+//!   `shouldExecute` on the substituted `when`: an error is the node's `Error` unless the task
 //!   expands (`withItems`/`withParam`: its `when` may hold `{{item}}`);
 //!   when it proceeds, each argument artifact `from` must resolve, else
 //!   `Error`; (3) `expandTask`: `withParam` must parse as a JSON list
@@ -28,7 +30,12 @@
 //! - `executeTemplate` of a pod template: `ProcessArgs` (a missing input is
 //!   an `Error`), memoization (see `memoize`: an invalid key is an `Error`
 //!   before the pod), then the pod's outcome from the scenario; of a DAG
-//!   template: a nested run whose phase is the node's.
+//!   template: a nested run whose phase is the node's. Argo substitutes a
+//!   nested DAG's inputs into its text first (`SubstituteParams`); the
+//!   model instead adds `inputs.parameters.X` to the nested tasks' scope,
+//!   which gives the same text for simple tags (an expression tag mixing
+//!   `inputs` with `tasks` would resolve here and not in Argo; mlpc emits
+//!   none).
 //! - `assessDAGPhase` with failFast (the default: `dag.failFast` nil): each
 //!   target's branch phase is its own when Completed (Succeeded, Failed,
 //!   Error), else (Skipped, Omitted) the phase inherited from its parents,

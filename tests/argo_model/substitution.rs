@@ -15,10 +15,40 @@
 //!   tag becomes `{{` + prefix + value (nested tags); otherwise, with
 //!   `allowUnresolved` the tag is written back unchanged (`{{tag}}`), and
 //!   without it the substitution fails with `failed to resolve {{tag}}`;
-//! - an expression tag `{{=EXPR}}` is evaluated (see `expr`) over the same
-//!   map; with `allowUnresolved`, a compile error, a run-time error or a
-//!   `nil` result writes the tag back unchanged, otherwise it is an error;
-//!   a string result is inserted as is, other results as JSON.
+//! - an expression tag `{{=EXPR}}` is evaluated by expr (see [`expr`]) over
+//!   the same map, expanded into nested maps (`GetFuncMap`):
+//!   - the ternary quirk (`isTernaryExpression`): a tag whose text holds
+//!     both a `?` and a `:` (and at least 5 characters) is split at its
+//!     first `?`; the part before is evaluated alone (an error writes the
+//!     whole tag back) and its `%v` text replaces it before the rest is
+//!     evaluated - so a `?` and a `:` anywhere, even inside a string
+//!     literal, change what is evaluated;
+//!   - a compile error, a run-time error or a `nil` result writes the tag
+//!     back unchanged when unresolved tags are allowed (in the DAG, where
+//!     govaluate then fails on `{{=`), and is an error of the substitution
+//!     otherwise;
+//!   - the result is inserted as its Go `%v` text (`true`, `false`, a
+//!     string as is).
+//!
+//! Argo runs all this on the JSON text of the task (`resolveDependencyReferences`
+//! marshals it) and JSON-decodes an expression before expr reads it
+//! (`resolveExpression`); a value it inserts is JSON-encoded, and decoded
+//! with the task. The model works on the decoded text: the round trip is the
+//! identity, and JSON's escapes (`\"`, `\\`, `\uXXXX`) never create or remove
+//! a `{{`, `}}`, `?` or `:`, so the tag boundaries and the ternary test
+//! see the same characters.
+//!
+//! Versions differ here. Older v3 releases (the `resolveExpression` form of
+//! `expression_template.go`) have the ternary split, format the result with
+//! `%v`, and write the tag back on any error; later ones
+//! (`expressionReplaceCore`, v4's `expressionReplaceStrict`) have no
+//! ternary split, `json.Marshal` the result (the same text for a bool or a
+//! string), and fail the substitution on an error when no name is missing.
+//! The model keeps the ternary split (the hazard mlpc's literals must avoid)
+//! and fails only when unresolved tags are not allowed; for mlpc's tags
+//! every version then gives the same node phases: a tag that does not
+//! evaluate makes the node `Error`, whether through the substitution or
+//! through govaluate reading `{{=`.
 //!
 //! What a key means is the caller's: workflow parameters
 //! (`workflow.parameters.x`, `workflow.name`, ...), a template's
@@ -79,15 +109,34 @@ pub fn expression_replace(
     allow_unresolved: bool,
 ) -> Result<String, String> {
     let env = expr::env(scope);
-    let unresolved = || Ok(format!("{{{{={expression}}}}}"));
-    match expr::eval(expression, &env) {
-        Err(_) | Ok(EValue::Nil) if allow_unresolved => unresolved(),
+    let unresolved = |e: &str| Ok(format!("{{{{={e}}}}}"));
+    let mut expression = expression.to_string();
+    if is_ternary(&expression) {
+        let (cond, rest) = expression.split_once('?').unwrap_or_default();
+        match resolve(cond, &env) {
+            Ok(v) => expression = format!("{}?{rest}", v.go_v()),
+            Err(_) if allow_unresolved => return unresolved(&expression),
+            Err(e) => return Err(e),
+        }
+    }
+    match resolve(&expression, &env) {
+        Ok(v) => Ok(v.go_v()),
+        Err(_) if allow_unresolved => unresolved(&expression),
+        Err(e) => Err(e),
+    }
+}
+
+/// `isTernaryExpression`.
+pub fn is_ternary(expression: &str) -> bool {
+    expression.contains('?') && expression.contains(':') && expression.len() >= 5
+}
+
+/// `resolveExpression`: compile and run; a `nil` result is an error.
+fn resolve(expression: &str, env: &BTreeMap<String, EValue>) -> Result<EValue, String> {
+    match expr::eval(expression, env) {
         Err(e) => Err(format!("failed to evaluate expression: {e}")),
         Ok(EValue::Nil) => Err(format!("failed to evaluate expression {expression:?}")),
-        Ok(EValue::Str(s)) => Ok(s),
-        Ok(EValue::Num(n)) => Ok(serde_json::json!(n).to_string()),
-        Ok(EValue::Bool(b)) => Ok(b.to_string()),
-        Ok(other) => Ok(format!("{other:?}")),
+        Ok(v) => Ok(v),
     }
 }
 
