@@ -69,15 +69,15 @@ fn yaml_edges(rel: &std::path::Path) -> Edges {
             let Some(depends) = t["depends"].as_str() else {
                 continue;
             };
-            for term in depends.split("&&") {
-                // `t`, `t.Succeeded`, or `(t || t.Omitted)` for `after`.
+            for term in top_level_terms(depends) {
+                // `t`, `t.Succeeded`, or for `after` `(t || t.Omitted)` and
+                // `(t || (t.Omitted && !(a.Failed || ...)))`, whose guard
+                // names t's ancestors, not new edges: the first name counts.
                 let producer_task = term
-                    .trim()
-                    .trim_start_matches('(')
-                    .split("||")
+                    .trim_start_matches(['(', '!', ' '])
+                    .split([' ', ')'])
                     .next()
                     .unwrap_or_default()
-                    .trim()
                     .trim_end_matches(".Succeeded");
                 let producer = stage_of(producer_task, &stages);
                 if producer != consumer {
@@ -87,6 +87,26 @@ fn yaml_edges(rel: &std::path::Path) -> Edges {
         }
     }
     edges
+}
+
+/// The `&&`-separated terms of a `depends`, outside parentheses.
+fn top_level_terms(depends: &str) -> Vec<&str> {
+    let mut terms = Vec::new();
+    let (mut depth, mut start) = (0i32, 0);
+    let bytes = depends.as_bytes();
+    for (i, c) in depends.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            '&' if depth == 0 && bytes.get(i + 1) == Some(&b'&') => {
+                terms.push(depends[start..i].trim());
+                start = i + 2;
+            }
+            _ => {}
+        }
+    }
+    terms.push(depends[start..].trim());
+    terms
 }
 
 #[test]

@@ -168,7 +168,7 @@ fn readers_of_url_and_after_wait_for_the_rollout() {
     // `when` sits on the first task; the others are skipped with it.
     assert_eq!(
         task(&doc, "d-resolve")["when"],
-        "{{=(workflow.parameters['ship'] == 'true')}}"
+        "{{=((lower(workflow.parameters['ship']) == 'true') || ((lower(workflow.parameters['ship']) != 'false') && (asInt('not-true-or-false') == 0)))}}"
     );
     assert_eq!(task(&doc, "d")["depends"], "d-resolve.Succeeded");
     assert_eq!(task(&doc, "d-wait")["depends"], "d.Succeeded");

@@ -67,9 +67,10 @@ fn a_condition_is_one_expression_over_values() {
         inner.contains("asFloat(workflow.parameters['limit'])"),
         "{w}"
     );
-    // A bool parameter is the text `true`.
+    // A bool parameter is the text `true` or `false` in any case; any other
+    // text fails the tag (asInt of a word) instead of reading as false.
     assert!(
-        inner.contains("(workflow.parameters['flag'] == 'true')"),
+        inner.contains("((lower(workflow.parameters['flag']) == 'true') || ((lower(workflow.parameters['flag']) != 'false') && (asInt('not-true-or-false') == 0)))"),
         "{w}"
     );
     // The literal's quote is escaped for expr.
@@ -92,4 +93,44 @@ pipeline p {
         "fan",
     );
     assert_eq!(w, "({{item}}) > (1)");
+}
+
+#[test]
+fn item_and_other_stages_outputs_meet_only_in_separate_and_parts() {
+    let program = |when: &str| {
+        format!(
+            r#"
+pipeline p {{
+  prep up {{
+    image = "x:1.0.0"
+    command = ["run"]
+    output mode: string = "/tmp/mode"
+  }}
+  prep fan {{
+    image = "x:1.0.0"
+    command = ["run", item]
+    for_each = ["a", "b"]
+    parallelism = 2
+    when {when}
+  }}
+}}
+"#
+        )
+    };
+    // Separate parts: the output's part is a tag on the outer task, the
+    // item's stays in the loop.
+    let doc = compile_source(&program(r#"up.mode == "go" && item != "b""#)).unwrap();
+    let outer = template(&doc, "main")["dag"]["tasks"][1]["when"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        outer,
+        "{{=(tasks['up'].outputs.parameters['mode']) == ('go')}}"
+    );
+    let inner = template(&doc, "fan-fan-out")["dag"]["tasks"][0]["when"].clone();
+    assert_eq!(inner, "('{{item}}') != ('b')");
+    // One comparison reading both would splice the output into the text.
+    let codes = compile_source(&program("item == up.mode")).expect_err("rejected");
+    assert_eq!(codes, ["mlp::E0221"]);
 }

@@ -29,8 +29,8 @@ use super::{Options, OutputKind};
 use crate::sema::argv;
 use crate::sema::effective::{effective_fields, merge_field};
 use crate::sema::hir::{
-    Cond, DepKind, Fields, Input, Output, Pipeline, Program, Ref, RunField, Spanned, Stage,
-    StrPart, Value,
+    conjuncts, refs_in_cond, refs_in_value, Cond, DepKind, Fields, Input, Output, Pipeline,
+    Program, Ref, RunField, Spanned, Stage, StrPart, Value,
 };
 use crate::sema::schema::{self, StageKind};
 use crate::sema::types::Ty;
@@ -288,6 +288,9 @@ impl Names {
     }
 }
 
+/// `after` targets: task -> the tasks of its ancestors (see `push_task`).
+type Order = BTreeMap<String, BTreeSet<String>>;
+
 /// What every part of the lowering may ask about the pipeline.
 struct Plan<'p> {
     program: &'p Program,
@@ -393,6 +396,29 @@ impl<'p> Plan<'p> {
     /// whose outputs references read (a deploy stage's wait step).
     fn done_task(&self, stage: usize) -> &str {
         self.waits.get(&stage).unwrap_or(&self.task_of[stage])
+    }
+
+    /// Every task of a stage: its own and its helpers (metric gate,
+    /// resolve, wait).
+    fn stage_tasks(&self, stage: usize) -> Vec<String> {
+        let mut out = vec![self.task_of[stage].clone()];
+        out.extend(self.gates.get(&stage).map(|(g, _)| g.clone()));
+        out.extend(self.resolvers.get(&stage).cloned());
+        out.extend(self.waits.get(&stage).cloned());
+        out
+    }
+
+    /// The stages a stage waits for, directly or not.
+    fn ancestor_stages(&self, stage: usize) -> BTreeSet<usize> {
+        let stages = &self.pipeline.stages;
+        let mut out = BTreeSet::new();
+        let mut todo: Vec<usize> = stages[stage].deps.iter().map(|d| d.stage).collect();
+        while let Some(s) = todo.pop() {
+            if out.insert(s) {
+                todo.extend(stages[s].deps.iter().map(|d| d.stage));
+            }
+        }
+        out
     }
 
     fn setting(&self, name: &str) -> Option<&Value> {
@@ -595,32 +621,6 @@ fn visit_refs(stage: &Stage, f: &mut impl FnMut(&Ref)) {
     }
     if let Some(u) = &stage.uses {
         u.args.values().for_each(|v| refs_in_value(&v.value, f));
-    }
-}
-
-fn refs_in_value(v: &Value, f: &mut impl FnMut(&Ref)) {
-    match v {
-        Value::Ref(r) => f(r),
-        Value::Str(parts) => parts.iter().for_each(|p| {
-            if let StrPart::Ref(r) = p {
-                f(r)
-            }
-        }),
-        Value::List(items) => items.iter().for_each(|i| refs_in_value(&i.value, f)),
-        Value::Map(m) => m.values().for_each(|i| refs_in_value(&i.value, f)),
-        _ => {}
-    }
-}
-
-fn refs_in_cond(c: &Cond, f: &mut impl FnMut(&Ref)) {
-    match c {
-        Cond::Lit(v) => refs_in_value(v, f),
-        Cond::Ref(r) => f(r),
-        Cond::Unary { operand, .. } => refs_in_cond(operand, f),
-        Cond::Binary { lhs, rhs, .. } => {
-            refs_in_cond(lhs, f);
-            refs_in_cond(rhs, f)
-        }
     }
 }
 
@@ -980,6 +980,21 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
     }
 }
 
+/// Conditions joined by `&&` (each parenthesised when there are several).
+fn all_of(parts: Vec<String>) -> Option<String> {
+    match parts.len() {
+        0 => None,
+        1 => parts.into_iter().next(),
+        _ => Some(
+            parts
+                .iter()
+                .map(|c| format!("({c})"))
+                .collect::<Vec<_>>()
+                .join(" && "),
+        ),
+    }
+}
+
 /// Whether a condition reads `item` (directly, or through a template
 /// input bound to a value that does).
 fn cond_reads_item(c: &Cond, bindings: Option<&IndexMap<Text, Spanned<Value>>>) -> bool {
@@ -1062,13 +1077,23 @@ impl<'a, 'p> Emitter<'a, 'p> {
     }
 
     /// `after` and the stage's data dependencies, as task names.
-    fn order_deps(&self, i: usize) -> BTreeSet<String> {
-        let stage = &self.plan.pipeline.stages[i];
-        stage
+    ///
+    /// Each comes with the tasks of its own ancestors: an `after` target
+    /// that was Omitted because one of them failed must block, not pass.
+    fn order_deps(&self, i: usize) -> Order {
+        let plan = self.plan;
+        plan.pipeline.stages[i]
             .deps
             .iter()
             .filter(|d| d.kind == DepKind::Order)
-            .map(|d| self.plan.done_task(d.stage).to_string())
+            .map(|d| {
+                let upstream = plan
+                    .ancestor_stages(d.stage)
+                    .into_iter()
+                    .flat_map(|a| plan.stage_tasks(a))
+                    .collect();
+                (plan.done_task(d.stage).to_string(), upstream)
+            })
             .collect()
     }
 
@@ -1079,14 +1104,19 @@ impl<'a, 'p> Emitter<'a, 'p> {
     /// (workflow/common/ancestry.go, `expandDependency`): an Omitted `t` (its
     /// own `depends` failed) would omit this task too. For `after` a skipped
     /// or omitted stage does not block, so such a `t` also accepts Omitted.
-    fn push_task(&mut self, mut task: DagTask, data: BTreeSet<String>, order: BTreeSet<String>) {
+    ///
+    /// An Omitted `t` may also come from a failure above it: then Argo's
+    /// `assessDAGPhase` would count the failure as handled by this task and
+    /// report the run Succeeded. So `t.Omitted` passes only when none of
+    /// `t`'s ancestors Failed or Errored.
+    fn push_task(&mut self, mut task: DagTask, data: BTreeSet<String>, order: Order) {
         enum Wait {
-            Finished,
+            Finished(BTreeSet<String>),
             Succeeded,
         }
         let mut terms: BTreeMap<String, Wait> = BTreeMap::new();
-        for d in order {
-            terms.insert(d, Wait::Finished);
+        for (d, upstream) in order {
+            terms.insert(d, Wait::Finished(upstream));
         }
         for d in data {
             terms.insert(d, Wait::Succeeded);
@@ -1100,7 +1130,16 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 // `.Succeeded`: a failure stops the DAG anyway.
                 (_, false) => t,
                 (Wait::Succeeded, true) => format!("{t}.Succeeded"),
-                (Wait::Finished, true) => format!("({t} || {t}.Omitted)"),
+                (Wait::Finished(upstream), true) if upstream.is_empty() => {
+                    format!("({t} || {t}.Omitted)")
+                }
+                (Wait::Finished(upstream), true) => {
+                    let failed: Vec<String> = upstream
+                        .iter()
+                        .flat_map(|a| [format!("{a}.Failed"), format!("{a}.Errored")])
+                        .collect();
+                    format!("({t} || ({t}.Omitted && !({})))", failed.join(" || "))
+                }
             })
             .collect();
         task.depends = (!depends.is_empty()).then(|| depends.join(" && "));
@@ -1228,7 +1267,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         i: usize,
         mut task: DagTask,
         mut deps: BTreeSet<String>,
-        order: BTreeSet<String>,
+        order: Order,
         bindings: Option<&IndexMap<Text, Spanned<Value>>>,
     ) {
         let plan = self.plan;
@@ -1246,38 +1285,32 @@ impl<'a, 'p> Emitter<'a, 'p> {
             Some(Value::Int(n)) if fans_out => Some(*n),
             _ => None,
         };
-        let conditions = [template_when, stage.when.as_ref()];
-        // With a limit the loop runs in a DAG of its own; a condition that
-        // reads `item` is decided there, per item.
-        let per_item = parallelism.is_some()
-            && conditions
-                .iter()
-                .flatten()
-                .any(|w| cond_reads_item(&w.value, bindings));
+        // Each `&&` conjunct on its own: one that reads only DAG values is an
+        // expression tag over them (see `when`); one that reads `item` stays
+        // in Argo's text form, since Argo writes items into the task's text.
+        let conjuncts: Vec<&Cond> = [template_when, stage.when.as_ref()]
+            .into_iter()
+            .flatten()
+            .flat_map(|w| conjuncts(&w.value))
+            .collect();
+        let (on_item, on_dag): (Vec<&Cond>, Vec<&Cond>) = conjuncts
+            .into_iter()
+            .partition(|c| !when::reads_only_dag_values(c) || cond_reads_item(c, bindings));
         let mut ctx = TaskCtx {
             plan,
             bindings,
             deps: BTreeSet::new(),
-            lifted: per_item.then(IndexMap::default),
+            lifted: None,
         };
-        let conditions: Vec<String> = conditions
-            .into_iter()
-            .flatten()
-            .map(|w| match when::reads_only_dag_values(&w.value) {
-                true => ctx.when_expr(&w.value),
-                false => ctx.cond(&w.value, false),
-            })
-            .collect();
-        task.when = match conditions.len() {
-            0 => None,
-            1 => Some(conditions[0].clone()),
-            _ => Some(
-                conditions
-                    .iter()
-                    .map(|c| format!("({c})"))
-                    .collect::<Vec<_>>()
-                    .join(" && "),
-            ),
+        let dag_when = (!on_dag.is_empty()).then(|| ctx.when_expr(&on_dag));
+        // With a limit the loop runs in a DAG of its own, where the item
+        // conditions are decided, per item; other tasks are out of scope
+        // there, so what they read enters as inputs.
+        ctx.lifted = parallelism.is_some().then(IndexMap::default);
+        let item_when = all_of(on_item.iter().map(|c| ctx.cond(c, false)).collect());
+        task.when = match parallelism {
+            Some(_) => dag_when.clone(),
+            None => all_of(dag_when.iter().chain(&item_when).cloned().collect()),
         };
         let lifted = ctx.lifted.take();
         match merged.get("for_each").map(|f| &f.value) {
@@ -1294,7 +1327,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         }
         deps.extend(ctx.deps);
         match parallelism {
-            Some(n) => self.fan_out_with_limit(task, deps, order, n, lifted),
+            Some(n) => self.fan_out_with_limit(task, deps, order, n, item_when, lifted),
             None => self.push_task(task, deps, order),
         }
     }
@@ -1306,9 +1339,10 @@ impl<'a, 'p> Emitter<'a, 'p> {
         &mut self,
         task: DagTask,
         deps: BTreeSet<String>,
-        order: BTreeSet<String>,
+        order: Order,
         parallelism: i64,
-        per_item_when: Option<IndexMap<String, String>>,
+        item_when: Option<String>,
+        lifted: Option<IndexMap<String, String>>,
     ) {
         let name = self.template_names.fresh(&format!("{}-fan-out", task.name));
         let mut outer = DagTask {
@@ -1360,26 +1394,21 @@ impl<'a, 'p> Emitter<'a, 'p> {
             });
             inner.with_param = Some("{{inputs.parameters.mlp-items}}".into());
         }
-        // A condition that reads `item` is decided per item, inside; the
-        // other tasks' outputs it reads come in as inputs.
-        match per_item_when {
-            Some(lifted) => {
-                for (name, value) in lifted {
-                    inputs.parameters.push(Parameter {
-                        name: name.clone(),
-                        ..Default::default()
-                    });
-                    outer.arguments.parameters.push(Parameter {
-                        name,
-                        value: Some(value),
-                        ..Default::default()
-                    });
-                }
-            }
-            None => {
-                outer.when = task.when.clone();
-                inner.when = None;
-            }
+        // The item conditions are decided per item, inside; the other
+        // tasks' outputs they read come in as inputs. The rest is decided
+        // once, on the outer task.
+        outer.when = task.when.clone();
+        inner.when = item_when;
+        for (name, value) in lifted.into_iter().flatten() {
+            inputs.parameters.push(Parameter {
+                name: name.clone(),
+                ..Default::default()
+            });
+            outer.arguments.parameters.push(Parameter {
+                name,
+                value: Some(value),
+                ..Default::default()
+            });
         }
         inner.depends = None;
         (self.sink)(Template {
@@ -1832,7 +1861,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 ..Default::default()
             },
             BTreeSet::from([train]),
-            BTreeSet::new(),
+            Order::new(),
         );
     }
 
@@ -2016,7 +2045,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         };
         let apply_fields = subset(&fields, &["retries", "labels", "annotations"]);
         let (task, deps) = self.generated_task(template, pod, &apply_fields, apply_task.clone());
-        self.push_task(task, deps, BTreeSet::new());
+        self.push_task(task, deps, Order::new());
 
         // Part 3: wait for this rollout to serve (and promote a canary).
         let mut pod = Pod::new(plan, &[]);
@@ -2062,7 +2091,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         );
         let (task, mut deps) = self.generated_task(template, pod, &wait_fields, wait_task);
         deps.insert(apply_task);
-        self.push_task(task, deps, BTreeSet::new());
+        self.push_task(task, deps, Order::new());
     }
 
     /// The task of a generated step (register, resolve), with the stage's

@@ -16,6 +16,7 @@ pub(crate) use crate::syntax::is_reserved;
 
 use super::argv;
 use super::effective::effective_fields;
+use super::hir::{conjuncts, refs_in_cond};
 
 const RUN_FIELDS_HELP: &str = "the run has `run.name`, `run.uid`, `run.namespace`, `run.pod` and, in a scheduled pipeline, `run.scheduled_time`";
 
@@ -3424,6 +3425,30 @@ impl<'a> Checker<'a> {
                     ty.describe()
                 ),
                 help: Some("compare it, e.g. `when x == \"value\"` or `when score >= 0.9`".into()),
+            });
+            return None;
+        }
+        // Argo writes `item` into the condition's text per item, so such a
+        // condition cannot be one expression over values; another stage's
+        // output would be spliced into govaluate's text beside it, where a
+        // quote breaks the condition and an operator changes it.
+        // Each `&&` conjunct is decided apart (docs/compile.md), so only a
+        // conjunct mixing both is a problem.
+        let mixes = |c: &Cond| {
+            let (mut item, mut output) = (false, false);
+            refs_in_cond(c, &mut |r| match r {
+                Ref::Item(_) => item = true,
+                Ref::Output { .. } | Ref::Metric { .. } => output = true,
+                _ => {}
+            });
+            item && output
+        };
+        if conjuncts(&cond).into_iter().any(mixes) {
+            self.push(MlpError::BadCondition {
+                src: self.src(expr.span),
+                at: expr.span.into(),
+                reason: "a comparison on `item` cannot also read another stage's output".into(),
+                help: Some("Argo writes items into the condition's text, so the output would be spliced in as text too; keep them in separate `&&` parts (`when up.mode == \"go\" && item != \"b\"` is fine), filter the list upstream and fan out over it (`for_each = STAGE.OUTPUT`), or let the stage skip the item itself".into()),
             });
             return None;
         }

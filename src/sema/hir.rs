@@ -200,3 +200,47 @@ pub enum Cond {
         rhs: Box<Cond>,
     },
 }
+
+/// Calls `f` on every reference in a value.
+pub fn refs_in_value(v: &Value, f: &mut impl FnMut(&Ref)) {
+    match v {
+        Value::Ref(r) => f(r),
+        Value::Str(parts) => parts.iter().for_each(|p| {
+            if let StrPart::Ref(r) = p {
+                f(r)
+            }
+        }),
+        Value::List(items) => items.iter().for_each(|i| refs_in_value(&i.value, f)),
+        Value::Map(m) => m.values().for_each(|i| refs_in_value(&i.value, f)),
+        _ => {}
+    }
+}
+
+/// Calls `f` on every reference in a condition.
+pub fn refs_in_cond(c: &Cond, f: &mut impl FnMut(&Ref)) {
+    match c {
+        Cond::Lit(v) => refs_in_value(v, f),
+        Cond::Ref(r) => f(r),
+        Cond::Unary { operand, .. } => refs_in_cond(operand, f),
+        Cond::Binary { lhs, rhs, .. } => {
+            refs_in_cond(lhs, f);
+            refs_in_cond(rhs, f)
+        }
+    }
+}
+
+/// The `&&` conjuncts of a condition, outermost first.
+pub fn conjuncts(c: &Cond) -> Vec<&Cond> {
+    match c {
+        Cond::Binary {
+            op: BinOp::And,
+            lhs,
+            rhs,
+        } => {
+            let mut out = conjuncts(lhs);
+            out.extend(conjuncts(rhs));
+            out
+        }
+        other => vec![other],
+    }
+}

@@ -150,6 +150,8 @@ pub fn env(flat: &BTreeMap<String, String>) -> BTreeMap<String, EValue> {
     root.insert("asInt".into(), EValue::Func("asInt"));
     root.insert("asFloat".into(), EValue::Func("asFloat"));
     root.insert("toJson".into(), EValue::Func("toJson"));
+    // expr's builtin `lower` (builtin/builtin.go: strings.ToLower).
+    root.insert("lower".into(), EValue::Func("lower"));
     let mut sprig = BTreeMap::new();
     sprig.insert("sha256sum".to_string(), EValue::Func("sha256sum"));
     root.insert("sprig".into(), EValue::Map(sprig));
@@ -975,6 +977,11 @@ fn call(func: EValue, args: &[EValue]) -> Result<EValue, String> {
         ("asInt", EValue::Int(i)) => Ok(EValue::Int(*i)),
         ("asInt", v) => Err(format!("invalid operation: int({})", v.type_name())),
         ("toJson", v) => go_json(v).map(EValue::Str),
+        ("lower", EValue::Str(s)) => Ok(EValue::Str(s.to_lowercase())),
+        ("lower", v) => Err(format!(
+            "invalid argument for lower (type {})",
+            v.type_name()
+        )),
         ("sha256sum", EValue::Str(s)) => Ok(EValue::Str(sha256::hex(s.as_bytes()))),
         ("sha256sum", v) => Err(format!(
             "reflect: Call using {} as type string",

@@ -483,8 +483,10 @@ def evaluate_expression(expr, env):
         elif out and out[-1] == ".":
             out[-1] = "[%r]" % name  # member access on a map
         else:
-            out.append({"true": "True", "false": "False", "asFloat": "_as_float"}.get(name, "_env[%r]" % name))
-    return eval("".join(out), {"__builtins__": {}, "_as_float": float, "_env": env})
+            out.append({"true": "True", "false": "False", "asFloat": "_as_float", "asInt": "_as_int",
+                        "lower": "_lower"}.get(name, "_env[%r]" % name))
+    return eval("".join(out), {"__builtins__": {}, "_as_float": float, "_as_int": int,
+                               "_lower": str.lower, "_env": env})
 
 
 def expand_expression_tags(text, env):

@@ -25,8 +25,9 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::core::v1::LocalObjectReference;
 use sha2::{Digest, Sha256};
 
-use super::{refs_in_cond, refs_in_value, seconds_text, Plan, Pod, TaskCtx};
+use super::{seconds_text, Plan, Pod, TaskCtx};
 use crate::emit::argo::{Memoize, MemoizeCache, Template};
+use crate::sema::hir::{refs_in_cond, refs_in_value};
 use crate::sema::hir::{Ref, Value};
 
 /// The input that carries the producers' definitions; `mlp-key-1..` carry

@@ -23,9 +23,18 @@ use crate::sema::types::Ty;
 use crate::syntax::ast::BinOp;
 
 impl TaskCtx<'_, '_> {
-    /// The whole condition as an expression tag.
-    pub(super) fn when_expr(&mut self, c: &Cond) -> String {
-        format!("{{{{={}}}}}", self.expr(c))
+    /// Conditions (`&&` parts of one) as one expression tag.
+    pub(super) fn when_expr(&mut self, conds: &[&Cond]) -> String {
+        let parts: Vec<String> = conds.iter().map(|c| self.expr(c)).collect();
+        let body = match parts.as_slice() {
+            [one] => one.clone(),
+            _ => parts
+                .iter()
+                .map(|p| format!("({p})"))
+                .collect::<Vec<_>>()
+                .join(" && "),
+        };
+        format!("{{{{={body}}}}}")
     }
 
     fn expr(&mut self, c: &Cond) -> String {
@@ -152,11 +161,17 @@ pub(super) fn reads_only_dag_values(c: &Cond) -> bool {
 }
 
 /// An operand as the comparison needs it: numbers through `asFloat`, a bool
-/// parameter or output (text) as `== 'true'`.
+/// parameter or output (text) as `true` or `false` in any case. Any other
+/// text (`yes`, `1`) fails the tag through `asInt` of a word, so the task
+/// errors instead of the condition being silently false: `argo submit -p`
+/// drops a parameter's `enum` before validating (`workflow/util/util.go`
+/// `overrideParameters`), so the enum alone does not keep such values out.
 fn as_kind(e: String, ty: &Ty, numeric: bool) -> String {
     match ty {
         _ if numeric => format!("asFloat({e})"),
-        Ty::Bool => format!("({e} == 'true')"),
+        Ty::Bool => format!(
+            "((lower({e}) == 'true') || ((lower({e}) != 'false') && (asInt('not-true-or-false') == 0)))"
+        ),
         _ => e,
     }
 }
