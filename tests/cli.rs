@@ -54,7 +54,13 @@ fn every_fixture_fails_with_exit_1_and_json_points_at_the_marked_line() {
         } else {
             "check"
         };
-        let o = mlpc(&[command, "--format", "json", rel.to_str().unwrap()]);
+        // A fixture's first-line directive is a flag, as tests/common reads it.
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let mut args = vec![command, "--format", "json", rel.to_str().unwrap()];
+        if text.starts_with("# mlpc: --require-digests") {
+            args.insert(0, "--require-digests");
+        }
+        let o = mlpc(&args);
         assert_eq!(
             code(&o),
             expected_exit,

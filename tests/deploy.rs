@@ -204,7 +204,7 @@ pipeline p {
   mlflow { tracking_uri = "http://mlflow:5000", experiment = "e", artifact_store = "s3://a" }
   deploy d {
     model = "models:/m/1"
-    service = "svc-${item}"
+    service = "svc"
     for_each = ["eu", "us"]
   }
 }

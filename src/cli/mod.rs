@@ -47,6 +47,9 @@ pub struct Cli {
     /// Exit with 1 when there are warnings, as for errors.
     #[arg(long, global = true)]
     pub deny_warnings: bool,
+    /// Every image must be pinned by digest (`NAME@sha256:...`): E0230 otherwise.
+    #[arg(long, global = true, env = "MLPC_REQUIRE_DIGESTS")]
+    pub require_digests: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -176,16 +179,20 @@ fn read_input(path: &Path) -> Result<(String, Option<PathBuf>, Vec<u8>), String>
     Ok((path.display().to_string(), Some(path.to_path_buf()), bytes))
 }
 
-fn analyze_path(path: &Path) -> Result<Analysis, String> {
+fn analyze_path(cli: &Cli, path: &Path) -> Result<Analysis, String> {
     let (name, disk_path, bytes) = read_input(path)?;
-    Ok(analyze(&name, disk_path.as_deref(), &bytes, &FsLoader))
+    let mut analysis = analyze(&name, disk_path.as_deref(), &bytes, &FsLoader);
+    if cli.require_digests {
+        crate::sema::policy::require_digests(&mut analysis);
+    }
+    Ok(analysis)
 }
 
 fn check(cli: &Cli, files: &[PathBuf]) -> Outcome {
     let mut outcome = Outcome::Clean;
     let mut analyses = Vec::new();
     for path in files {
-        match analyze_path(path) {
+        match analyze_path(cli, path) {
             Ok(a) => analyses.push(a),
             Err(message) => {
                 eprintln!("mlpc: {message}");
@@ -216,7 +223,7 @@ fn check(cli: &Cli, files: &[PathBuf]) -> Outcome {
 }
 
 fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> Outcome {
-    let analysis = match analyze_path(file) {
+    let analysis = match analyze_path(cli, file) {
         Ok(a) => a,
         Err(message) => {
             eprintln!("mlpc: {message}");

@@ -263,6 +263,13 @@ which a shell expands as data; other languages do not read `${...}`.
 Fix: pass the value through the environment and read it there:
     env { THRESHOLD = threshold }
     command = [\"python\", \"-c\", \"import os; print(float(os.environ['THRESHOLD']))\"]"),
+    active("mlp::E0230", "image not pinned by digest", "\
+What it means: with `--require-digests`, an image (a stage's, a template's, `defaults`' or `mlflow.image`)
+is not written as `NAME@sha256:DIGEST`.
+Why: a tag can be moved to other code; a digest names exactly one image, so every run, retry and cached
+step runs the same code. The policy turns W0202's advice into a rule for tagged images too.
+Example:
+    image = \"ghcr.io/acme/trainer:1.4.2@sha256:0123...cdef\""),
     active("mlp::E0301", "dependency cycle", "\
 What it means: stages depend on each other in a loop, through references or `after`.
 Each edge of the cycle is labelled; the message gives the path.
@@ -297,6 +304,22 @@ selector `cloud.google.com/gke-accelerator`, and NVIDIA GPU Feature Discovery pr
 `NVIDIA-A100-SXM4-80GB`, `NVIDIA-H100-80GB-HBM3`, ...) as `nvidia.com/gpu.product`.
 Why: a selector no node carries leaves the pod Pending forever.
 Fix: use the value your nodes carry (`kubectl get nodes -L nvidia.com/gpu.product`), or set `node_selector` yourself."),
+    active("mlp::W0205", "identity chosen at run time", "\
+What it means: `image`, `service_account` or a volume's `claim` is a parameter, a stage output or `item`.
+Why: whoever submits the workflow then chooses the code that runs, or the identity it runs with, and that
+code gets the pipeline's Secrets and MLflow credentials. Users allowed only to submit a WorkflowTemplate
+(`argo submit --from`, `-p`) could run any image with them.
+Fix: write the value as a literal; `mlflow.image` must be one (E0226)."),
+    active("mlp::W0206", "credentials over plain http", "\
+What it means: the pipeline's `mlflow` block has `credentials` and a `tracking_uri` with `http://` to a host
+outside the cluster.
+Why: the token or password travels unencrypted to that host.
+Fix: use `https://`. An in-cluster service (`mlflow`, `mlflow.ns`, `mlflow.ns.svc`, `...svc.cluster.local`)
+may use http. With `--deny-warnings` this fails the run."),
+    active("mlp::W0207", "credentials in a URL", "\
+What it means: a string holds a URL with credentials (`https://user:password@host/...`).
+Why: it is written into the workflow in clear text, visible to anyone who can read workflows.
+Fix: keep the credentials in a Secret and pass them through `env { TOKEN = secret(\"NAME\", \"KEY\") }`."),
     active("mlp::W0401", "workflow larger than 1 MiB", "\
 What it means: `mlpc compile` produced a workflow document larger than 1 MiB.
 Why: Argo keeps workflows in etcd, which rejects objects over about 1.5 MiB (and Argo's node status grows

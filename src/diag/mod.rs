@@ -654,6 +654,19 @@ pub enum MlpError {
         help: Option<String>,
     },
 
+    #[error("image `{image}` is not pinned by digest")]
+    #[diagnostic(
+        code(mlp::E0230),
+        help("`--require-digests` is on: write the image as `NAME@sha256:DIGEST` (or `NAME:TAG@sha256:DIGEST`); `docker buildx imagetools inspect NAME:TAG` or `crane digest NAME:TAG` prints the digest")
+    )]
+    ImageWithoutDigest {
+        #[source_code]
+        src: Src,
+        #[label(primary, "a tag can move")]
+        at: SourceSpan,
+        image: String,
+    },
+
     // ----- E03xx: the dependency graph ------------------------------------
     #[error("stage dependencies form a cycle: {path}")]
     #[diagnostic(
@@ -765,6 +778,47 @@ pub enum MlpError {
         value: String,
         #[help]
         help: Option<String>,
+    },
+
+    #[error("`{field}` is taken from a run-time value")]
+    #[diagnostic(
+        code(mlp::W0205),
+        severity(Warning),
+        help("whoever submits the workflow (`argo submit -p`, a WorkflowTemplate's users) then chooses what runs or with which identity, with the pipeline's Secrets and MLflow credentials; write a literal, or accept the risk with `--deny-warnings` off")
+    )]
+    RunTimeIdentity {
+        #[source_code]
+        src: Src,
+        #[label(primary, "chosen at run time")]
+        at: SourceSpan,
+        field: String,
+    },
+
+    #[error("MLflow credentials would travel over plain http to `{host}`")]
+    #[diagnostic(
+        code(mlp::W0206),
+        severity(Warning),
+        help("use `https://` for a tracking server outside the cluster; plain http is fine for an in-cluster service (`NAME`, `NAME.NAMESPACE.svc`, `...svc.cluster.local`)")
+    )]
+    PlainHttpCredentials {
+        #[source_code]
+        src: Src,
+        #[label(primary, "plain http, outside the cluster")]
+        at: SourceSpan,
+        host: String,
+    },
+
+    #[error("a URL in this string carries credentials")]
+    #[diagnostic(
+        code(mlp::W0207),
+        severity(Warning),
+        help("credentials in a URL (`https://user:password@host`) are written into the workflow in clear text; put them in a Secret and pass them with `env {{ TOKEN = secret(\"NAME\", \"KEY\") }}`")
+    )]
+    CredentialsInUrl {
+        #[source_code]
+        src: Src,
+        #[label(primary, "user:password@")]
+        at: SourceSpan,
     },
 
     // ----- E9xxx: internal ---------------------------------------------------

@@ -660,6 +660,7 @@ impl<'a> Checker<'a> {
             &place,
             p.name.span,
         );
+        self.plain_http_credentials(&settings);
         if !pcx.scheduled {
             for it in setting_items
                 .iter()
@@ -754,6 +755,41 @@ impl<'a> Checker<'a> {
             defaults,
             stages,
             span: p.span,
+        }
+    }
+
+    /// W0206: credentials sent over plain http to a host outside the cluster.
+    fn plain_http_credentials(&mut self, settings: &Fields) {
+        let Some(Spanned {
+            value: Value::Map(mlflow),
+            ..
+        }) = settings.get("mlflow")
+        else {
+            return;
+        };
+        let Some(uri) = mlflow.get("tracking_uri") else {
+            return;
+        };
+        let Value::Str(parts) = &uri.value else {
+            return;
+        };
+        let Some(text) = plain_text(parts) else {
+            return;
+        };
+        let Some(rest) = text.strip_prefix("http://") else {
+            return;
+        };
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let host = match authority.rsplit_once(':') {
+            Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+            _ => authority,
+        };
+        if mlflow.contains_key("credentials") && !in_cluster_host(host) {
+            self.push(MlpError::PlainHttpCredentials {
+                src: self.src(uri.span),
+                at: uri.span.into(),
+                host: host.to_string(),
+            });
         }
     }
 
@@ -1963,7 +1999,7 @@ impl<'a> Checker<'a> {
             "cpu" | "memory" | "gpu" | "ephemeral_storage" => {
                 "Kubernetes reads resources when the pod is created and Argo cannot substitute a quantity (argo-workflows#3058); write a literal such as `4`, `500m` or `16Gi`"
             }
-            "min_replicas" | "max_replicas" | "canary" => {
+            "min_replicas" | "max_replicas" | "canary" | "service" | "namespace" | "format" => {
                 "the InferenceService is written at compile time so that no run-time value can change it; write a literal number"
             }
             "cache = true|false" => {
@@ -2249,6 +2285,21 @@ impl<'a> Checker<'a> {
                     );
                     return None;
                 }
+            }
+        }
+        // Code and identity chosen by whoever submits the workflow.
+        if matches!(field, "image" | "service_account" | "claim") {
+            let chosen_at_run_time = match &value {
+                Value::Ref(_) => true,
+                Value::Str(parts) => parts.iter().any(|p| matches!(p, StrPart::Ref(_))),
+                _ => false,
+            };
+            if chosen_at_run_time {
+                self.push(MlpError::RunTimeIdentity {
+                    src: self.src(expr.span),
+                    at: expr.span.into(),
+                    field: field.to_string(),
+                });
             }
         }
         if field == "gpu_type" {
@@ -2905,6 +2956,12 @@ impl<'a> Checker<'a> {
                     match p {
                         ast::StrPart::Text(t) => {
                             self.no_argo_braces(t, expr.span);
+                            if url_with_credentials(t) {
+                                self.push(MlpError::CredentialsInUrl {
+                                    src: self.src(expr.span),
+                                    at: expr.span.into(),
+                                });
+                            }
                             out.push(StrPart::Text(t.clone()));
                         }
                         ast::StrPart::Interp(r) => {
@@ -3640,6 +3697,38 @@ fn hir_item_keys(v: &Value) -> Vec<Text> {
         Value::Map(m) => m.keys().cloned().collect(),
         _ => Vec::new(),
     }
+}
+
+/// A host a pod reaches inside the cluster: a Service name (`mlflow`,
+/// `mlflow.ns`, `mlflow.ns.svc`, `....svc.cluster.local`) or the pod
+/// itself. Anything else (a public name, an address) is outside.
+fn in_cluster_host(host: &str) -> bool {
+    let host = host.trim_end_matches('.');
+    host == "localhost"
+        || host.starts_with("127.")
+        || host.ends_with(".svc")
+        || host.ends_with(".svc.cluster.local")
+        || host.ends_with(".cluster.local")
+        || (!host.contains(':')
+            && host.split('.').count() <= 2
+            && !host.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && !host.rsplit('.').next().is_some_and(|tld| {
+                ["com", "net", "org", "io", "ai", "dev", "cloud", "app"].contains(&tld)
+            }))
+}
+
+/// A URL with `user:password@` (or `user@`) before its host.
+fn url_with_credentials(text: &str) -> bool {
+    text.match_indices("://").any(|(i, _)| {
+        let rest = &text[i + 3..];
+        let authority = rest
+            .split(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace())
+            .next()
+            .unwrap_or_default();
+        authority
+            .split_once('@')
+            .is_some_and(|(user, host)| user.contains(':') && !user.is_empty() && !host.is_empty())
+    })
 }
 
 /// The shape of an IANA time zone name (`UTC`, `Europe/Berlin`,

@@ -4,6 +4,7 @@
 pub mod argv;
 mod check;
 pub mod effective;
+pub mod policy;
 pub use check::dns_name;
 pub mod hir;
 pub mod schema;

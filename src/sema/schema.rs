@@ -246,7 +246,9 @@ pub const MLFLOW: &[FieldSpec] = &[
     req("tracking_uri", FieldTy::TrackingUri),
     req("experiment", FieldTy::Str),
     any("artifact_store", FieldTy::Str),
-    any("image", FieldTy::Str),
+    // The injected steps receive the MLflow credentials: never chosen at
+    // run time.
+    fixed(any("image", FieldTy::Str)),
     any("credentials", FieldTy::Credentials),
 ];
 
@@ -317,9 +319,11 @@ pub const STAGE: &[FieldSpec] = &[
     f("description", FieldTy::Str, REGISTER),
     f("await_ready", FieldTy::Duration, REGISTER),
     f("model", FieldTy::DeployModel, DEPLOY),
-    f("service", FieldTy::Str, DEPLOY),
-    f("namespace", FieldTy::Str, DEPLOY),
-    f("format", FieldTy::Str, DEPLOY),
+    // The InferenceService manifest is written at compile time, so that no
+    // run-time value can change its structure.
+    fixed(f("service", FieldTy::Str, DEPLOY)),
+    fixed(f("namespace", FieldTy::Str, DEPLOY)),
+    fixed(f("format", FieldTy::Str, DEPLOY)),
     f("protocol", FieldTy::Enum(&["v1", "v2"]), DEPLOY),
     fixed(f("min_replicas", NON_NEGATIVE, DEPLOY)),
     fixed(f("max_replicas", POSITIVE, DEPLOY)),

@@ -143,8 +143,15 @@ pub fn validator() -> Option<(PathBuf, PathBuf)> {
 
 /// Every diagnostic `mlpc compile` would print for a file: the checker's,
 /// then (when it checks clean) those about the emitted documents.
+///
+/// A fixture whose first line is `# mlpc: --require-digests` is checked
+/// with that policy, as the CLI flag does.
 pub fn compile_diagnostics(relative: &Path) -> (Analysis, Vec<MlpError>) {
-    let analysis = analyze_file(relative);
+    let mut analysis = analyze_file(relative);
+    let text = std::fs::read_to_string(root().join(relative)).unwrap_or_default();
+    if text.starts_with("# mlpc: --require-digests") {
+        mlpc::sema::policy::require_digests(&mut analysis);
+    }
     let extra = match analysis.program.as_ref() {
         Some(program) => {
             let docs = mlpc::emit::emit_documents(program, &Default::default()).expect("emits");
