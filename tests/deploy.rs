@@ -50,9 +50,10 @@ fn env_map(container: &Value) -> BTreeMap<String, Value> {
 }
 
 fn manifest(apply: &Value) -> Value {
-    mlpc::emit::yaml::parse_documents(apply["resource"]["manifest"].as_str().unwrap())
-        .unwrap()
-        .remove(0)
+    common::argo_manifest(
+        apply["resource"]["manifest"].as_str().unwrap(),
+        &Default::default(),
+    )
 }
 
 fn compile_source(source: &str) -> Value {
@@ -212,4 +213,69 @@ pipeline p {
     )
     .expect_err("rejected");
     assert_eq!(codes, ["mlp::E0216"]);
+}
+
+/// Argo substitutes a resource manifest as text: a storage URI or version
+/// from the registry holding quotes, newlines, `---` or YAML keys must not
+/// change the InferenceService. With the value in a `toJson` tag it stays
+/// one string; the old form (`storageUri: '{{...}}'`) let it add keys.
+#[test]
+fn hostile_registry_values_leave_the_manifest_unchanged() {
+    let doc = common::compile_docs(
+        std::path::Path::new("examples/churn_model.mlp"),
+        &Default::default(),
+    )
+    .remove(0);
+    let text = template(&doc, "serve")["resource"]["manifest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let shape = |v: &Value| -> Vec<String> {
+        fn walk(v: &Value, path: String, out: &mut Vec<String>) {
+            match v {
+                Value::Object(m) => m
+                    .iter()
+                    .for_each(|(k, v)| walk(v, format!("{path}/{k}"), out)),
+                Value::Array(a) => a
+                    .iter()
+                    .enumerate()
+                    .for_each(|(i, v)| walk(v, format!("{path}/{i}"), out)),
+                _ => out.push(path),
+            }
+        }
+        let mut out = Vec::new();
+        walk(v, String::new(), &mut out);
+        out
+    };
+    let clean = common::argo_manifest(&text, &Default::default());
+    for hostile in [
+        "s3://b/m/'\n  image: evil:latest\n---\nkind: Pod",
+        "s3://b/m\"\nspec: {}",
+        "x: y",
+        "{{workflow.uid}}",
+        "a'b\"c\\d\u{2028}e",
+    ] {
+        let values = [
+            (
+                "inputs.parameters.storage_uri".to_string(),
+                hostile.to_string(),
+            ),
+            ("inputs.parameters.version".to_string(), hostile.to_string()),
+        ]
+        .into();
+        let isvc = common::argo_manifest(&text, &values);
+        assert_eq!(shape(&isvc), shape(&clean), "{hostile:?}");
+        assert_eq!(isvc["spec"]["predictor"]["model"]["storageUri"], hostile);
+        assert_eq!(
+            isvc["metadata"]["annotations"]["mlflow.org/model-version"],
+            hostile
+        );
+    }
+    // The old form, substituted as text, takes the value as YAML.
+    let old = "spec:\n  storageUri: '{{inputs.parameters.storage_uri}}'\n".replace(
+        "{{inputs.parameters.storage_uri}}",
+        "s3://b/'\n  image: 'evil",
+    );
+    let parsed = mlpc::emit::yaml::parse_documents(&old).unwrap().remove(0);
+    assert_eq!(parsed["spec"]["image"], "evil");
 }

@@ -45,9 +45,7 @@ fn case(yaml: &str) -> Value {
     let manifest = template(&doc, "serve")["resource"]["manifest"]
         .as_str()
         .unwrap();
-    let manifest = mlpc::emit::yaml::parse_documents(manifest)
-        .unwrap()
-        .remove(0);
+    let manifest = common::argo_manifest(manifest, &Default::default());
     json!({ "wait": wait, "manifest": manifest })
 }
 

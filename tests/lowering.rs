@@ -179,10 +179,10 @@ fn metric_gate_register_and_deploy_are_real_steps() {
     );
     let apply = template(&doc, "serve");
     assert_eq!(apply["resource"]["action"], "apply");
-    let manifest =
-        mlpc::emit::yaml::parse_documents(apply["resource"]["manifest"].as_str().unwrap())
-            .unwrap()
-            .remove(0);
+    let manifest = argo_manifest(
+        apply["resource"]["manifest"].as_str().unwrap(),
+        &Default::default(),
+    );
     assert_eq!(manifest["kind"], "InferenceService");
     assert_eq!(
         manifest["spec"]["predictor"]["model"]["modelFormat"]["name"],
@@ -406,9 +406,10 @@ fn pipeline_settings_and_stage_fields() {
     );
     // Deploy options reach the InferenceService.
     let apply = template(&doc, "serve");
-    let isvc = mlpc::emit::yaml::parse_documents(apply["resource"]["manifest"].as_str().unwrap())
-        .unwrap()
-        .remove(0);
+    let isvc = argo_manifest(
+        apply["resource"]["manifest"].as_str().unwrap(),
+        &Default::default(),
+    );
     let p = &isvc["spec"]["predictor"];
     assert_eq!(
         (

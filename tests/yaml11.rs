@@ -182,7 +182,7 @@ fn corpus() -> Vec<String> {
 /// manifest read as YAML too, and a stream PyYAML refuses as
 /// `{"error": ...}`.
 const PYYAML_READER: &str = r#"
-import json, sys, yaml
+import codecs, json, re, sys, yaml
 
 def plain(x):
     if isinstance(x, dict):
@@ -194,11 +194,26 @@ def plain(x):
         return x
     return {"!python": type(x).__name__ + " " + repr(x)}
 
+TAG = re.compile(r"\{\{=toJson\((.*?)\)\}\}")
+TOKEN = re.compile(r"\s*(?:'((?:[^'\\]|\\.)*)'|([^\s+]+))\s*\+?")
+
+def concat(expr):
+    # What Argo's expr gives for mlpc's `'lit' + name` tags (names left as
+    # their placeholder text), as in tests/common/mod.rs `argo_manifest`.
+    out = []
+    for lit, name in TOKEN.findall(expr):
+        if name:
+            out.append("{{" + name.replace("['", ".").replace("']", "") + "}}")
+        else:
+            out.append(codecs.decode(lit, "unicode_escape"))
+    return "".join(out)
+
 def manifests(x):
     if isinstance(x, dict):
         resource = x.get("resource")
         if isinstance(resource, dict) and isinstance(resource.get("manifest"), str):
-            resource["manifest"] = yaml.safe_load(resource["manifest"])
+            text = TAG.sub(lambda m: json.dumps(concat(m.group(1))), resource["manifest"])
+            resource["manifest"] = yaml.safe_load(text)
         for v in x.values():
             manifests(v)
     elif isinstance(x, list):

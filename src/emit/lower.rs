@@ -20,6 +20,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 mod cache;
+mod manifest;
 mod when;
 
 use super::argo::{self, *};
@@ -2031,7 +2032,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 },
             },
         };
-        let manifest = super::yaml::to_yaml(&isvc).unwrap_or_default();
+        let manifest = manifest::value_safe_yaml(&isvc).unwrap_or_default();
         let template = Template {
             name: self.template_names.fresh(&apply_task),
             resource: Some(ResourceTemplate {

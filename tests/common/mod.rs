@@ -170,3 +170,76 @@ pub fn all_of<'a>(analysis: &'a Analysis, extra: &'a [MlpError]) -> Vec<&'a MlpE
         .chain(extra.iter())
         .collect()
 }
+
+/// A resource manifest as Argo substitutes it, then parsed: each
+/// `{{=toJson(EXPR)}}` tag (see src/emit/lower/manifest.rs) is evaluated
+/// the way expr does for what mlpc writes there — string literals and
+/// names joined by `+` — over `values` (keys as Argo names them:
+/// `inputs.parameters.storage_uri`, `workflow.uid`), and `toJson` writes
+/// the result as a JSON string. A name without a value stays as its
+/// placeholder text (`{{inputs.parameters.storage_uri}}`), so tests can
+/// read what the manifest would take.
+pub fn argo_manifest(
+    text: &str,
+    values: &std::collections::BTreeMap<String, String>,
+) -> serde_json::Value {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{=toJson(") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + "{{=toJson(".len()..];
+        let end = after.find(")}}").expect("closed tag");
+        out.push_str(&serde_json::to_string(&eval_concat(&after[..end], values)).unwrap());
+        rest = &after[end + 3..];
+    }
+    out.push_str(rest);
+    mlpc::emit::yaml::parse_documents(&out)
+        .unwrap_or_else(|e| panic!("{e}:\n{out}"))
+        .remove(0)
+}
+
+/// `'lit' + name + ...` with expr's string escapes.
+fn eval_concat(expr: &str, values: &std::collections::BTreeMap<String, String>) -> String {
+    let mut out = String::new();
+    let mut chars = expr.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '+' => {}
+            '\'' => {
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\'' => break,
+                        '\\' => match chars.next() {
+                            Some(e @ ('u' | 'U')) => {
+                                let n = if e == 'u' { 4 } else { 8 };
+                                let hex: String = (0..n).filter_map(|_| chars.next()).collect();
+                                let code = u32::from_str_radix(&hex, 16).unwrap();
+                                out.push(char::from_u32(code).unwrap());
+                            }
+                            Some(other) => out.push(other),
+                            None => {}
+                        },
+                        other => out.push(other),
+                    }
+                }
+            }
+            first => {
+                let mut name = String::from(first);
+                while let Some(&c) = chars.peek() {
+                    if c == ' ' {
+                        break;
+                    }
+                    name.push(c);
+                    chars.next();
+                }
+                // `inputs.parameters['x']` is Argo's `inputs.parameters.x`.
+                let key = name.replace("['", ".").replace("']", "");
+                match values.get(&key) {
+                    Some(v) => out.push_str(v),
+                    None => out.push_str(&format!("{{{{{key}}}}}")),
+                }
+            }
+        }
+    }
+    out
+}

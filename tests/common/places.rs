@@ -103,7 +103,7 @@ pub fn env<'a>(container: &'a Value, name: &str) -> &'a Value {
 /// reader of the document already parsed it.
 pub fn manifest(doc: &Value, template_name: &str) -> Value {
     match &template(doc, template_name)["resource"]["manifest"] {
-        Value::String(text) => yaml::parse_documents(text).unwrap().remove(0),
+        Value::String(text) => super::argo_manifest(text, &Default::default()),
         parsed => parsed.clone(),
     }
 }

@@ -335,8 +335,18 @@ def resolve_and_validate(doc, resolve_template, ctx, tmp_path):
     assert (local / "MLmodel").exists(), "nothing at %s" % local
     # The emitted InferenceService, with that value substituted, passes the validator.
     apply_name = resolve_template[: -len("-resolve")]
+    # Argo evaluates the manifest's `{{=toJson(...)}}` tags: each value
+    # becomes one JSON string (see src/emit/lower/manifest.rs).
+    doc = json.loads(json.dumps(doc))
+    apply = template(doc, apply_name)
+    apply["resource"]["manifest"] = (
+        apply["resource"]["manifest"]
+        .replace("{{=toJson(inputs.parameters['storage_uri'])}}", json.dumps(storage))
+        .replace("{{=toJson(inputs.parameters['version'])}}", json.dumps(res.outputs["version"])))
+    # The rest (the rollout id, from the workflow's uid) as a string too.
+    apply["resource"]["manifest"] = re.sub(r"\{\{=toJson\((.*?)\)\}\}", lambda m: json.dumps(m.group(1)),
+                                           apply["resource"]["manifest"])
     text = yaml.safe_dump(doc)
-    text = text.replace("{{inputs.parameters.storage_uri}}", storage).replace("{{inputs.parameters.version}}", res.outputs["version"])
     out = tmp_path / "deploy.yaml"
     out.write_text(text)
     validator = ROOT.parent / "shared" / "tools" / "validate_argo.py"

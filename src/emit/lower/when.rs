@@ -177,7 +177,7 @@ fn as_kind(e: String, ty: &Ty, numeric: bool) -> String {
 }
 
 /// An expr string literal whose text no reader can take as syntax.
-fn string_literal(text: &str) -> String {
+pub(super) fn string_literal(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('\'');
     for c in text.chars() {
