@@ -2216,6 +2216,19 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+        if field == "executor_service_account" || field == "deploy_service_account" {
+            if let Value::Str(parts) = &value {
+                if let Some(text) = plain_text(parts) {
+                    // Argo finds the executor's token in the Secret
+                    // `NAME.service-account-token`, itself at most 253 long.
+                    if !is_dns_subdomain(&text) || text.len() > 253 - ".service-account-token".len()
+                    {
+                        self.invalid(expr.span, field, &format!("\"{}\" is not a service account name", text.escape_debug()), Some("use lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit, at most 231 characters".into()));
+                        return None;
+                    }
+                }
+            }
+        }
         if field == "image" {
             if let Some(text) = match &value {
                 Value::Str(parts) => plain_text(parts),
