@@ -619,3 +619,64 @@ fn the_command_prints_what_the_library_builds() {
     assert_eq!(o.status.code(), Some(1));
     assert!(o.stdout.is_empty());
 }
+
+/// docs/compile.md, "What the cluster needs": its table lists the rules of
+/// `DOCUMENTED_RULES` (the widened one in the text below it), and its
+/// example Role is the one `mlpc rbac` prints.
+#[test]
+fn the_documentation_lists_these_rules_and_shows_a_real_role() {
+    let text = std::fs::read_to_string(root().join("docs/compile.md")).unwrap();
+    let section = &text[text.find("## What the cluster needs").unwrap()..];
+    let ticked = |s: &str| -> Vec<String> {
+        s.split('`')
+            .skip(1)
+            .step_by(2)
+            .map(|t| {
+                if t == "\"\"" {
+                    String::new()
+                } else {
+                    t.to_string()
+                }
+            })
+            .collect()
+    };
+    let mut listed: Vec<String> = section
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| account"))
+        .map(|row| {
+            let rule = row.split(" | ").nth(2).unwrap();
+            let (what, verbs) = rule.rsplit_once(": ").unwrap();
+            let what_ticks = ticked(what);
+            let names = if what.contains("resourceNames") {
+                "[*]"
+            } else {
+                ""
+            };
+            format!(
+                "{}/{}{names}: {}",
+                what_ticks[0],
+                what_ticks[1],
+                ticked(verbs).join(",")
+            )
+        })
+        .collect();
+    assert!(section.contains("`inferenceservices`: `create`, `get`, `patch` on every"));
+    listed.push("serving.kserve.io/inferenceservices: create,get,patch".into());
+    listed.sort();
+    let mut documented: Vec<String> = DOCUMENTED_RULES.iter().map(|r| r.to_string()).collect();
+    documented.sort();
+    assert_eq!(listed, documented);
+
+    let block = section
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .unwrap();
+    let shown = &mlpc::emit::yaml::parse_documents(block).unwrap()[0];
+    let printed = rbac_docs(Path::new("examples/churn_model.mlp"));
+    assert!(
+        printed.contains(shown),
+        "the example Role in docs/compile.md is not what `mlpc rbac` prints"
+    );
+}
