@@ -139,6 +139,21 @@ fn the_key_changes_with_the_steps_definition() {
 }
 
 #[test]
+fn the_executor_account_is_not_part_of_the_key() {
+    // It changes who reports the step's outputs, not what the step computes.
+    let before = doc(BASE);
+    let after = doc(&BASE.replace(
+        "pipeline p {",
+        "pipeline p {\n  executor_service_account = \"argo-executor\"",
+    ));
+    assert_eq!(
+        template(&after, "own")["executor"]["serviceAccountName"],
+        "argo-executor"
+    );
+    assert_eq!(key(&before, "own"), key(&after, "own"));
+}
+
+#[test]
 fn the_key_follows_artifacts_to_their_producers() {
     let before = doc(BASE);
     // The producer two steps up changes its command: the same run-time

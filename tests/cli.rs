@@ -48,9 +48,12 @@ fn every_fixture_fails_with_exit_1_and_json_points_at_the_marked_line() {
             c if c.starts_with('W') => 0,
             _ => 1,
         };
-        // W04xx are about the emitted YAML: `compile` raises them.
+        // W04xx are about the emitted YAML: `compile` raises them; E0403
+        // only `rbac` does.
         let command = if code_short.starts_with("W04") {
             "compile"
+        } else if code_short == "E0403" {
+            "rbac"
         } else {
             "check"
         };
@@ -68,8 +71,8 @@ fn every_fixture_fails_with_exit_1_and_json_points_at_the_marked_line() {
             rel.display(),
             stderr(&o)
         );
-        // `check` writes machine formats to stdout; `compile` (whose stdout
-        // is YAML) writes diagnostics to stderr.
+        // `check` writes machine formats to stdout; `compile` and `rbac`
+        // (whose stdout is YAML) write diagnostics to stderr.
         let text = if command == "check" {
             stdout(&o)
         } else {

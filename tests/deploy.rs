@@ -140,9 +140,16 @@ fn deploy_is_resolve_then_apply_then_wait() {
     assert_eq!(sc["allowPrivilegeEscalation"], false);
     assert_eq!(sc["capabilities"]["drop"], serde_json::json!(["ALL"]));
     assert_eq!(sc["seccompProfile"]["type"], "RuntimeDefault");
-    // The workflow's service account makes the API calls of both steps.
+    // The deploy account makes the API calls of both steps, with its
+    // token mounted (`mlpc rbac` grants it; see tests/rbac.rs).
     for t in [apply, wait] {
-        assert!(t.get("serviceAccountName").is_none(), "{}", t["name"]);
+        assert_eq!(
+            t["serviceAccountName"], "churn-model-deploy",
+            "{}",
+            t["name"]
+        );
+        assert_eq!(t["automountServiceAccountToken"], true, "{}", t["name"]);
+        assert!(t.get("executor").is_none(), "{}", t["name"]);
     }
     // The verdict is final, and the stage's timeout is the program's.
     assert!(wait.get("retryStrategy").is_none());

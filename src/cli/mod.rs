@@ -1,4 +1,4 @@
-//! The command line: `mlpc check`, `mlpc explain`, `mlpc debug`.
+//! The command line: `mlpc check`, `mlpc compile`, `mlpc rbac`, `mlpc explain`, `mlpc debug`.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -16,6 +16,7 @@ Examples:
   mlpc check examples/terraform_optimization.mlp
   mlpc compile examples/terraform_optimization.mlp -o workflow.yaml
   mlpc compile pipelines/nightly.mlp --kind workflow-template | kubectl apply -f -
+  mlpc rbac examples/churn_model.mlp | kubectl apply -f -
   mlpc check --format json pipelines/*.mlp
   mlpc check --format github pipelines/*.mlp     # annotations in GitHub Actions
   mlpc explain E0101
@@ -79,6 +80,14 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "workflow")]
         kind: OutputKind,
         /// Compile only this pipeline of the file.
+        #[arg(long, value_name = "NAME")]
+        pipeline: Option<String>,
+    },
+    /// Print the ServiceAccounts, Roles and RoleBindings the compiled pipelines need, as YAML.
+    Rbac {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Only this pipeline of the file.
         #[arg(long, value_name = "NAME")]
         pipeline: Option<String>,
     },
@@ -150,6 +159,14 @@ pub fn run(cli: &Cli) -> Outcome {
             output.as_deref(),
             &Options {
                 kind: *kind,
+                pipeline: pipeline.clone(),
+            },
+        ),
+        Command::Rbac { file, pipeline } => rbac(
+            cli,
+            file,
+            &Options {
+                kind: OutputKind::Workflow,
                 pipeline: pipeline.clone(),
             },
         ),
@@ -302,6 +319,61 @@ fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> 
     std::mem::forget(document_warnings);
     std::mem::forget(analysis);
     outcome
+}
+
+/// `mlpc rbac`: as `compile`, but the output is the accounts and grants the
+/// pipelines need (`crate::emit::rbac`).
+fn rbac(cli: &Cli, file: &Path, options: &Options) -> Outcome {
+    let analysis = match analyze_path(cli, file) {
+        Ok(a) => a,
+        Err(message) => {
+            eprintln!("mlpc: {message}");
+            return Outcome::Failure;
+        }
+    };
+    let Some(program) = analysis.program.as_ref() else {
+        let all: Vec<&MlpError> = analysis.diagnostics.items.iter().collect();
+        print_diagnostics(cli, &all, Stream::Stderr);
+        return if all.iter().any(|d| d.is_io()) {
+            Outcome::Failure
+        } else {
+            Outcome::Errors
+        };
+    };
+    let out = match crate::emit::rbac::emit(program, &analysis.sources, options) {
+        Ok(out) => out,
+        Err(e) => {
+            let all: Vec<&MlpError> = analysis.diagnostics.items.iter().collect();
+            print_diagnostics(cli, &all, Stream::Stderr);
+            eprintln!("mlpc: {e}");
+            return Outcome::Failure;
+        }
+    };
+    let all: Vec<&MlpError> = analysis
+        .diagnostics
+        .items
+        .iter()
+        .chain(out.errors.iter())
+        .collect();
+    print_diagnostics(cli, &all, Stream::Stderr);
+    if !out.errors.is_empty() || (cli.deny_warnings && !all.is_empty()) {
+        return Outcome::Errors;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(out.yaml.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("mlpc: cannot write to standard output: {e}");
+            return Outcome::Failure;
+        }
+    }
+    if all.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Warnings
+    }
 }
 
 /// Writes `pieces`, one after the other, to `path` through a temporary file

@@ -235,7 +235,8 @@ Why: Argo substitutes `{{...}}` only where the field is a string at run time; el
 would be dropped or rejected at submission (quantities must match Kubernetes' pattern).
 Fields that take run-time values: a stage's `timeout`, `retries` (and `limit`, `backoff`, `factor`, `max`),
 `cache = DURATION`, `await_ready`, and every string field.
-Fields that need a literal: the pipeline's `parallelism`, `timeout` and `ttl_after_finished`; a stage's
+Fields that need a literal: the pipeline's `parallelism`, `timeout`, `ttl_after_finished`,
+`executor_service_account` and `deploy_service_account` (Roles name them before any run); a stage's
 `parallelism`; `resources` (cpu, memory, gpu, ephemeral_storage, limits); `cache = true|false`;
 `min_replicas`, `max_replicas` and `canary` of a deploy stage; `toleration_seconds`.
 Example:
@@ -282,6 +283,14 @@ Argo's generated suffixes fit)."),
 What it means: a label or annotation key, or a label value, is not valid for Kubernetes.
 Keys: an optional DNS prefix and `/`, then a name of at most 63 characters of [A-Za-z0-9-_.] that starts and
 ends alphanumeric. Label values: at most 63 such characters, or empty."),
+    active("mlp::E0403", "namespace not known at compile time", "\
+What it means: `mlpc rbac` cannot write a Role for a namespace that is a parameter: a deploy stage's
+`namespace`, or the pipeline's, is known only when the workflow runs. A deploy stage that deploys into
+another namespace than the workflow's also needs the pipeline's `namespace`: the RoleBinding there
+names the deploy account, which lives in the workflow's namespace.
+Why: a Role and its RoleBinding are objects of one namespace, created before the workflow runs.
+Fix: write the namespace as a literal (`namespace = \"serving\"`), or leave a deploy stage's out to
+deploy into the workflow's namespace. `mlpc compile` accepts such pipelines; only `mlpc rbac` raises this."),
     active("mlp::W0201", "deploy without artifact_store", "\
 What it means: a `deploy` stage is compiled but the `mlflow` block has no `artifact_store`.
 Why: the registry returns `mlflow-artifacts:/` URIs that KServe cannot read; with `artifact_store` (the tracking

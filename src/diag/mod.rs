@@ -708,6 +708,19 @@ pub enum MlpError {
         reason: String,
     },
 
+    #[error("`mlpc rbac` needs {what} at compile time")]
+    #[diagnostic(code(mlp::E0403))]
+    RbacNamespaceUnknown {
+        #[source_code]
+        src: Src,
+        #[label(primary, "{label}")]
+        at: SourceSpan,
+        what: String,
+        label: String,
+        #[help]
+        help: Option<String>,
+    },
+
     // ----- warnings ---------------------------------------------------------
     #[error("deploy stage `{stage}` runs without `mlflow.artifact_store`")]
     #[diagnostic(

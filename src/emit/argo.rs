@@ -185,6 +185,14 @@ pub struct Template {
     pub tolerations: Vec<Toleration>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_account_name: Option<String>,
+    /// `false` for a pod none of whose own containers calls the Kubernetes
+    /// API; Argo then requires `executor` (validate.go `validateLeaf`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub automount_service_account_token: Option<bool>,
+    /// The account whose token Argo mounts into its own containers only
+    /// (workflowpod.go `newExecContainer`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub executor: Option<ExecutorConfig>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_strategy: Option<RetryStrategy>,
     /// IntOrString in Argo's schema.
@@ -199,6 +207,12 @@ pub struct Template {
     pub memoize: Option<Memoize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parallelism: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutorConfig {
+    pub service_account_name: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -26,6 +26,7 @@ mod when;
 use super::argo::{self, *};
 use super::kserve;
 use super::mlflow::{self, env, Tracking};
+use super::rbac;
 use super::{Options, OutputKind};
 use crate::sema::argv;
 use crate::sema::effective::{effective_fields, merge_field};
@@ -107,11 +108,13 @@ pub fn lower_into(
                 mlflow::CLEANUP,
                 vec![env("MLP_WORKFLOW_UID", "{{workflow.uid}}")],
             );
-            templates.push(Template {
+            let mut template = Template {
                 name: name.clone(),
                 container: Some(container),
                 ..Default::default()
-            });
+            };
+            plan.without_api_token(&mut template);
+            templates.push(template);
             name
         });
     let spec = WorkflowSpec {
@@ -315,6 +318,10 @@ struct Plan<'p> {
     /// Tasks that may end Skipped or Omitted (a `when`, a fan-out, or such a
     /// stage upstream): reading their outputs needs `.Succeeded`.
     skippable: HashSet<String>,
+    /// The account of Argo's executor in pods without API access, and the
+    /// account of the deploy steps (see `rbac.rs`).
+    executor_account: String,
+    deploy_account: String,
 }
 
 #[derive(Debug, Clone)]
@@ -390,6 +397,8 @@ impl<'p> Plan<'p> {
             outputs,
             merged,
             skippable,
+            executor_account: rbac::executor_account(pipeline),
+            deploy_account: rbac::deploy_account(pipeline),
         }
     }
 
@@ -483,6 +492,28 @@ impl<'p> Plan<'p> {
             Some(v) => literal_text(v),
             None => "model".to_string(),
         }
+    }
+
+    /// A pod none of whose own containers calls the Kubernetes API gets no
+    /// token; Argo's executor containers get the executor account's, which
+    /// Argo mounts into them alone (workflowpod.go `newExecContainer`) and
+    /// requires with `automountServiceAccountToken: false` (validate.go
+    /// `validateLeaf`). Leaves a pod that needs its token as it is.
+    fn without_api_token(&self, template: &mut Template) {
+        if template.automount_service_account_token.is_none() {
+            template.automount_service_account_token = Some(false);
+            template.executor = Some(ExecutorConfig {
+                service_account_name: self.executor_account.clone(),
+            });
+        }
+    }
+
+    /// The apply and wait steps of a deploy stage call the Kubernetes API
+    /// with the deploy account's token, Argo's containers included (the
+    /// apply's `main` is Argo's own `argoexec resource`).
+    fn with_deploy_token(&self, template: &mut Template) {
+        template.service_account_name = Some(self.deploy_account.clone());
+        template.automount_service_account_token = Some(true);
     }
 }
 
@@ -1810,7 +1841,10 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 annotations,
             });
         }
-        template.service_account_name = get("service_account").map(|v| pod.text(v));
+        if let Some(account) = get("service_account") {
+            template.service_account_name = Some(pod.text(account));
+        }
+        self.plan.without_api_token(template);
     }
 
     fn tracking(&self) -> Tracking {
@@ -1846,6 +1880,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             name: "run_id".into(),
             ..Default::default()
         });
+        plan.without_api_token(&mut template);
         (self.sink)(template);
         self.push_task(
             DagTask {
@@ -2033,7 +2068,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             },
         };
         let manifest = manifest::value_safe_yaml(&isvc).unwrap_or_default();
-        let template = Template {
+        let mut template = Template {
             name: self.template_names.fresh(&apply_task),
             resource: Some(ResourceTemplate {
                 action: "apply",
@@ -2044,6 +2079,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             timeout: Some(kserve::APPLY_TIMEOUT.into()),
             ..Default::default()
         };
+        plan.with_deploy_token(&mut template);
         let apply_fields = subset(&fields, &["retries", "labels", "annotations"]);
         let (task, deps) = self.generated_task(template, pod, &apply_fields, apply_task.clone());
         self.push_task(task, deps, Order::new());
@@ -2083,7 +2119,8 @@ impl<'a, 'p> Emitter<'a, 'p> {
             .get(&i)
             .cloned()
             .unwrap_or_else(|| format!("{apply_task}-wait"));
-        let template = step_template(self.template_names.fresh(&wait_task), container, ["url"]);
+        let mut template = step_template(self.template_names.fresh(&wait_task), container, ["url"]);
+        plan.with_deploy_token(&mut template);
         // The verdict is final: no `retries` (API errors are retried inside
         // until the deadline), and `timeout` is the program's own deadline.
         let wait_fields = subset(

@@ -5,6 +5,7 @@ mod block_yaml;
 pub mod kserve;
 mod lower;
 pub mod mlflow;
+pub mod rbac;
 pub mod yaml;
 
 use crate::sema::hir::Program;

@@ -2252,6 +2252,19 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+        if field == "executor_service_account" || field == "deploy_service_account" {
+            if let Value::Str(parts) = &value {
+                if let Some(text) = plain_text(parts) {
+                    // Argo finds the executor's token in the Secret
+                    // `NAME.service-account-token`, itself at most 253 long.
+                    if !is_dns_subdomain(&text) || text.len() > 253 - ".service-account-token".len()
+                    {
+                        self.invalid(expr.span, field, &format!("\"{}\" is not a service account name", text.escape_debug()), Some("use lowercase letters, digits, `-` and `.`, starting and ending with a letter or digit, at most 231 characters".into()));
+                        return None;
+                    }
+                }
+            }
+        }
         if field == "image" {
             if let Some(text) = match &value {
                 Value::Str(parts) => plain_text(parts),
@@ -3745,11 +3758,16 @@ fn is_time_zone_name(z: &str) -> bool {
         })
 }
 
-/// Whether an expression's value exists only at run time.
+/// Whether an expression's value is chosen at run time: a parameter, an
+/// output or `item`. The run's own namespace (`run.namespace`, where a
+/// deploy may put its service) is not anyone's choice.
 fn holds_reference(expr: &Expr) -> bool {
+    let chosen = |r: &ast::Reference| !matches!(r.segments.as_slice(), [a, b] if a.name == "run" && b.name == "namespace");
     match &expr.kind {
-        ExprKind::Ref(_) => true,
-        ExprKind::Str(parts) => parts.iter().any(|p| matches!(p, ast::StrPart::Interp(_))),
+        ExprKind::Ref(r) => chosen(r),
+        ExprKind::Str(parts) => parts
+            .iter()
+            .any(|p| matches!(p, ast::StrPart::Interp(r) if chosen(r))),
         _ => false,
     }
 }

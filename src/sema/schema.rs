@@ -282,6 +282,10 @@ pub const PIPELINE: &[FieldSpec] = &[
     fixed(any("timeout", FieldTy::Duration)),
     fixed(any("ttl_after_finished", FieldTy::Duration)),
     any("image_pull_secrets", FieldTy::StrList),
+    // The accounts `mlpc rbac` creates (src/emit/rbac.rs): literals, since
+    // the Roles and token Secrets that name them exist before any run.
+    fixed(any("executor_service_account", FieldTy::Str)),
+    fixed(any("deploy_service_account", FieldTy::Str)),
     any("mlflow", FieldTy::Block(MLFLOW)),
 ];
 

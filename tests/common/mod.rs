@@ -141,8 +141,9 @@ pub fn validator() -> Option<(PathBuf, PathBuf)> {
     }
 }
 
-/// Every diagnostic `mlpc compile` would print for a file: the checker's,
-/// then (when it checks clean) those about the emitted documents.
+/// Every diagnostic `mlpc compile` or `mlpc rbac` would print for a file:
+/// the checker's, then (when it checks clean) those about the emitted
+/// documents, then those of `rbac` (E0403).
 ///
 /// A fixture whose first line is `# mlpc: --require-digests` is checked
 /// with that policy, as the CLI flag does.
@@ -155,7 +156,13 @@ pub fn compile_diagnostics(relative: &Path) -> (Analysis, Vec<MlpError>) {
     let extra = match analysis.program.as_ref() {
         Some(program) => {
             let docs = mlpc::emit::emit_documents(program, &Default::default()).expect("emits");
-            mlpc::emit::document_warnings(&analysis.sources, &docs)
+            let mut extra = mlpc::emit::document_warnings(&analysis.sources, &docs);
+            extra.extend(
+                mlpc::emit::rbac::emit(program, &analysis.sources, &Default::default())
+                    .expect("emits")
+                    .errors,
+            );
+            extra
         }
         None => Vec::new(),
     };

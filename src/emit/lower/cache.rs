@@ -85,7 +85,13 @@ pub(super) fn globals_as_inputs(pod: &mut Pod) {
 
 /// `memoize` for a built template whose pod has read every input.
 pub(super) fn memoize(template: &Template, max_age: String, pod: &Pod, pipeline: &str) -> Memoize {
-    let definition = serde_json::to_vec(template).unwrap_or_default();
+    // The executor's account and the pod's token do not change what the
+    // step computes (its containers have no token either way): renaming
+    // the account, or mlpc starting to set them, keeps the cache.
+    let mut identity_free = template.clone();
+    identity_free.automount_service_account_token = None;
+    identity_free.executor = None;
+    let definition = serde_json::to_vec(&identity_free).unwrap_or_default();
     let mut parts = vec![format!(
         "'{}'",
         hex_sha256(&[b"mlpc-cache-v1\n".as_slice(), &definition].concat())

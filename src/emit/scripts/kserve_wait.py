@@ -37,8 +37,9 @@
 # with 100% of the traffic.
 #
 # In:  MLP_NAMESPACE MLP_SERVICE MLP_ROLLOUT MLP_TIMEOUT_SECONDS [MLP_CANARY]
-#      in-cluster: KUBERNETES_SERVICE_HOST/PORT and the service account's
-#      token and ca.crt under /var/run/secrets/kubernetes.io/serviceaccount.
+#      in-cluster: KUBERNETES_SERVICE_HOST/PORT and the deploy service
+#      account's token and ca.crt under
+#      /var/run/secrets/kubernetes.io/serviceaccount (mounted for this pod only).
 #      Test overrides, never set by mlpc: MLP_KUBE_API (base URL),
 #      MLP_KUBE_CA, MLP_KUBE_TOKEN_FILE, MLP_POLL_SECONDS,
 #      MLP_FAILURE_GRACE_SECONDS, MLP_OUTPUTS.
@@ -153,7 +154,7 @@ def call(method, path, body=None, content_type="application/json"):
                 fail("%s %s answered %s (redirect to %s): redirects are not followed"
                      % (method, path, status, err.headers.get("Location", "?")))
             if status in (401, 403):
-                fail("%s %s was refused (HTTP %s): the workflow's service account needs get and patch on "
+                fail("%s %s was refused (HTTP %s): the deploy service account (`mlpc rbac` prints its Role) needs get and patch on "
                      "inferenceservices.serving.kserve.io and list on pods in namespace %s: %s"
                      % (method, path, status, namespace, raw[:300].decode("utf-8", "replace")))
             if status == 429 or status >= 500:
