@@ -12,29 +12,6 @@ use std::path::Path;
 use common::*;
 use serde_json::Value;
 
-fn spec(doc: &Value) -> &Value {
-    doc["spec"].get("workflowSpec").unwrap_or(&doc["spec"])
-}
-
-fn template<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    spec(doc)["templates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == name)
-        .unwrap_or_else(|| panic!("no template {name}"))
-}
-
-fn task<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    let entry = spec(doc)["entrypoint"].as_str().unwrap();
-    template(doc, entry)["dag"]["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == name)
-        .unwrap_or_else(|| panic!("no task {name}"))
-}
-
 fn env_map(container: &Value) -> BTreeMap<String, Value> {
     container["env"]
         .as_array()

@@ -12,29 +12,6 @@ fn workflow(rel: &str) -> Value {
     compile_docs(Path::new(rel), &Options::default()).remove(0)
 }
 
-fn spec(doc: &Value) -> &Value {
-    doc["spec"].get("workflowSpec").unwrap_or(&doc["spec"])
-}
-
-fn template<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    spec(doc)["templates"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == name)
-        .unwrap_or_else(|| panic!("no template {name}"))
-}
-
-fn task<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    let entry = spec(doc)["entrypoint"].as_str().unwrap();
-    template(doc, entry)["dag"]["tasks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == name)
-        .unwrap_or_else(|| panic!("no task {name}"))
-}
-
 fn env_names(container: &Value) -> Vec<String> {
     container["env"].as_array().map_or_else(Vec::new, |e| {
         e.iter()

@@ -239,22 +239,33 @@ fn check(cli: &Cli, files: &[PathBuf]) -> Outcome {
     outcome
 }
 
-fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> Outcome {
-    let analysis = match analyze_path(cli, file) {
-        Ok(a) => a,
-        Err(message) => {
-            eprintln!("mlpc: {message}");
-            return Outcome::Failure;
-        }
-    };
-    let Some(program) = analysis.program.as_ref() else {
+/// The analysis of a file that checked clean; otherwise its diagnostics
+/// are printed (on stderr, as `compile` and `rbac` write their output to
+/// stdout) and the outcome returned.
+fn checked(cli: &Cli, file: &Path) -> Result<Analysis, Outcome> {
+    let analysis = analyze_path(cli, file).map_err(|message| {
+        eprintln!("mlpc: {message}");
+        Outcome::Failure
+    })?;
+    if analysis.program.is_none() {
         let all: Vec<&MlpError> = analysis.diagnostics.items.iter().collect();
         print_diagnostics(cli, &all, Stream::Stderr);
-        return if all.iter().any(|d| d.is_io()) {
+        return Err(if all.iter().any(|d| d.is_io()) {
             Outcome::Failure
         } else {
             Outcome::Errors
-        };
+        });
+    }
+    Ok(analysis)
+}
+
+fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> Outcome {
+    let analysis = match checked(cli, file) {
+        Ok(a) => a,
+        Err(outcome) => return outcome,
+    };
+    let Some(program) = analysis.program.as_ref() else {
+        return Outcome::Errors; // `checked` reported them
     };
     if options.kind == OutputKind::WorkflowTemplate
         && program
@@ -324,21 +335,12 @@ fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> 
 /// `mlpc rbac`: as `compile`, but the output is the accounts and grants the
 /// pipelines need (`crate::emit::rbac`).
 fn rbac(cli: &Cli, file: &Path, options: &Options) -> Outcome {
-    let analysis = match analyze_path(cli, file) {
+    let analysis = match checked(cli, file) {
         Ok(a) => a,
-        Err(message) => {
-            eprintln!("mlpc: {message}");
-            return Outcome::Failure;
-        }
+        Err(outcome) => return outcome,
     };
     let Some(program) = analysis.program.as_ref() else {
-        let all: Vec<&MlpError> = analysis.diagnostics.items.iter().collect();
-        print_diagnostics(cli, &all, Stream::Stderr);
-        return if all.iter().any(|d| d.is_io()) {
-            Outcome::Failure
-        } else {
-            Outcome::Errors
-        };
+        return Outcome::Errors; // `checked` reported them
     };
     let out = match crate::emit::rbac::emit(program, &analysis.sources, options) {
         Ok(out) => out,

@@ -250,3 +250,29 @@ fn eval_concat(expr: &str, values: &std::collections::BTreeMap<String, String>) 
     }
     out
 }
+
+/// A compiled document's workflow spec (a CronWorkflow's `workflowSpec`).
+pub fn spec(doc: &serde_json::Value) -> &serde_json::Value {
+    doc["spec"].get("workflowSpec").unwrap_or(&doc["spec"])
+}
+
+/// The template `name` of a compiled document.
+pub fn template<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    spec(doc)["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("no template {name}"))
+}
+
+/// The task `name` of a compiled document's entry DAG.
+pub fn task<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    let entry = spec(doc)["entrypoint"].as_str().unwrap();
+    template(doc, entry)["dag"]["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == name)
+        .unwrap_or_else(|| panic!("no task {name}"))
+}
