@@ -108,9 +108,9 @@ pub fn lower_into(
         .map(|t| {
             let name = out.template_names.fresh("mlflow-cleanup");
             let container = t.step_container(
+                &plan.programs,
                 "main",
-                "mlflow-cleanup",
-                mlflow::CLEANUP,
+                mlflow::Step::Cleanup,
                 vec![env("MLP_WORKFLOW_UID", "{{workflow.uid}}")],
             );
             templates.push(Template {
@@ -120,9 +120,17 @@ pub fn lower_into(
             });
             name
         });
+    let mut arguments = workflow_arguments(pipeline);
+    let programs = plan.programs.parameters();
+    if !programs.is_empty() {
+        arguments
+            .get_or_insert_with(Default::default)
+            .parameters
+            .extend(programs);
+    }
     let spec = WorkflowSpec {
         entrypoint: entry,
-        arguments: workflow_arguments(pipeline),
+        arguments,
         service_account_name: plan.setting_text("service_account"),
         parallelism: plan.setting_int("parallelism"),
         active_deadline_seconds: plan.setting_secs("timeout"),
@@ -318,6 +326,9 @@ struct Plan<'p> {
     /// Tasks that may end Skipped or Omitted (a `when`, a fan-out, or such a
     /// stage upstream): reading their outputs needs `.Succeeded`.
     skippable: HashSet<String>,
+    /// The programs the generated containers run, held once per workflow
+    /// as workflow parameters.
+    programs: mlflow::Programs,
 }
 
 #[derive(Debug, Clone)]
@@ -381,10 +392,16 @@ impl<'p> Plan<'p> {
             .map(|s| stage_outputs(program, s))
             .collect();
         let skippable = skippable_tasks(program, pipeline, &task_of, &gates, &[&resolvers, &waits]);
+        let any_tracked = pipeline.stages.iter().any(|s| s.tracked);
+        let programs = programs(
+            pipeline,
+            tracking.is_some() && any_tracked,
+            !gates.is_empty(),
+        );
         Plan {
             program,
             pipeline,
-            any_tracked: pipeline.stages.iter().any(|s| s.tracked),
+            any_tracked,
             tracking,
             task_of,
             gates,
@@ -393,6 +410,7 @@ impl<'p> Plan<'p> {
             outputs,
             merged,
             skippable,
+            programs,
         }
     }
 
@@ -464,6 +482,31 @@ impl<'p> Plan<'p> {
             None => "model".to_string(),
         }
     }
+}
+
+/// The programs the pipeline's generated containers run: the MLflow steps
+/// (the init container and sidecar of tracked stages and the exit handler,
+/// the metric gates, register and deploy), and the deploy wait.
+fn programs(pipeline: &Pipeline, injects: bool, gates: bool) -> mlflow::Programs {
+    let mut steps = BTreeSet::new();
+    if injects {
+        steps.extend([
+            mlflow::Step::Init,
+            mlflow::Step::Finalize,
+            mlflow::Step::Cleanup,
+        ]);
+    }
+    if gates {
+        steps.insert(mlflow::Step::Metrics);
+    }
+    let has = |kind| pipeline.stages.iter().any(|s| s.kind == kind);
+    if has(StageKind::Register) {
+        steps.insert(mlflow::Step::Register);
+    }
+    if has(StageKind::Deploy) {
+        steps.insert(mlflow::Step::Resolve);
+    }
+    mlflow::Programs::new(steps, has(StageKind::Deploy))
 }
 
 fn tracking(pipeline: &Pipeline) -> Option<Tracking> {
@@ -1701,8 +1744,8 @@ impl<'a, 'p> Emitter<'a, 'p> {
                         }
                     }
                 }
-                let mut init = t.init_container(&plan.pipeline.name, &stage_label, &params);
-                init.name = "mlflow-init".into();
+                let init =
+                    t.init_container(&plan.programs, &plan.pipeline.name, &stage_label, &params);
                 template.init_containers.push(UserContainer {
                     container: init,
                     mirror_volume_mounts: Some(true),
@@ -1839,9 +1882,9 @@ impl<'a, 'p> Emitter<'a, 'p> {
         let train = plan.task_of[stage].clone();
         let name = self.template_names.fresh(gate);
         let container = self.tracking().step_container(
+            &plan.programs,
             "main",
-            "mlflow-metrics",
-            mlflow::METRICS,
+            mlflow::Step::Metrics,
             vec![
                 env("MLP_RUN_ID", "{{inputs.parameters.run_id}}"),
                 env(
@@ -1930,7 +1973,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         }
         let container =
             self.tracking()
-                .step_container("main", "mlflow-register", mlflow::REGISTER, extra);
+                .step_container(&plan.programs, "main", mlflow::Step::Register, extra);
         let name = self.template_names.fresh(&plan.task_of[i]);
         let template = step_template(name, container, ["version", "model_uri"]);
         self.finish_generated(i, template, pod, &fields, None);
@@ -1966,7 +2009,8 @@ impl<'a, 'p> Emitter<'a, 'p> {
         if let Some(store) = &tracking.artifact_store {
             extra.push(env("MLP_ARTIFACT_STORE", store.clone()));
         }
-        let container = tracking.step_container("main", "mlflow-resolve", mlflow::RESOLVE, extra);
+        let container =
+            tracking.step_container(&plan.programs, "main", mlflow::Step::Resolve, extra);
         let resolve_task = plan
             .resolvers
             .get(&i)
@@ -2061,7 +2105,6 @@ impl<'a, 'p> Emitter<'a, 'p> {
         // Part 3: wait for this rollout to serve (and promote a canary).
         let mut pod = Pod::new(plan, &[]);
         let mut extra = vec![
-            env("MLP_STEP_KIND", "kserve-wait"),
             env(
                 "MLP_NAMESPACE",
                 get("namespace").map_or_else(
@@ -2086,8 +2129,12 @@ impl<'a, 'p> Emitter<'a, 'p> {
         if let Some(percent) = canary {
             extra.push(env("MLP_CANARY", percent.to_string()));
         }
-        let container =
-            mlflow::python_container("main", &tracking.image, kserve::WAIT.to_string(), extra);
+        let container = mlflow::python_container(
+            "main",
+            &tracking.image,
+            plan.programs.kserve_wait_command(),
+            extra,
+        );
         let wait_task = plan
             .waits
             .get(&i)
