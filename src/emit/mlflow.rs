@@ -336,7 +336,7 @@ impl Tracking {
             },
         ];
         extra.extend(indexed_env("MLP_PARAM", params));
-        self.step_container(programs, "mlflow-init", Step::Init, extra)
+        injected(self.step_container(programs, "mlflow-init", Step::Init, extra))
     }
 
     /// The sidecar of a tracked stage. It runs the MLflow program the init
@@ -349,12 +349,23 @@ impl Tracking {
             .into_iter()
             .filter(|e| e.value_from.is_some())
             .collect();
-        python_container(
+        injected(python_container(
             "mlflow-finalize",
             &self.image,
             vec!["python3".into(), SIDECAR_PROGRAM.into()],
             env_vars,
-        )
+        ))
+    }
+}
+
+/// A container injected into a tracked stage's pod: restricted, and with
+/// no resources of its own (each tracked stage carries two; the restricted
+/// standard asks for none). In a namespace whose ResourceQuota covers cpu
+/// or memory, the namespace's LimitRange gives them its defaults.
+fn injected(container: Container) -> Container {
+    Container {
+        resources: None,
+        ..container
     }
 }
 
@@ -420,7 +431,6 @@ pub fn mount() -> VolumeMount {
 pub fn restricted_user_container() -> SecurityContext {
     SecurityContext {
         run_as_user: None,
-        run_as_group: None,
         ..restricted()
     }
 }
@@ -437,12 +447,13 @@ pub fn restricted_pod() -> k8s_openapi::api::core::v1::PodSecurityContext {
     }
 }
 
-/// The Kubernetes "restricted" Pod Security profile for one container.
+/// The Kubernetes "restricted" Pod Security profile for one container, as
+/// user 65534 (the restricted standard asks for no group; the default
+/// image's `nobody` has group 65534).
 pub fn restricted() -> SecurityContext {
     SecurityContext {
         run_as_non_root: Some(true),
         run_as_user: Some(NON_ROOT_UID),
-        run_as_group: Some(NON_ROOT_UID),
         allow_privilege_escalation: Some(false),
         capabilities: Some(Capabilities {
             drop: Some(vec!["ALL".into()]),
@@ -456,8 +467,8 @@ pub fn restricted() -> SecurityContext {
     }
 }
 
-/// Requests and limits for the small injected programs, so they fit
-/// namespaces with a ResourceQuota.
+/// Requests and limits for the generated steps' small programs, so they
+/// fit namespaces with a ResourceQuota.
 fn small_resources() -> ResourceRequirements {
     let q = |s: &str| Quantity(s.to_string());
     ResourceRequirements {
