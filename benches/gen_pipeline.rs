@@ -1,5 +1,5 @@
 //! Writes the benchmark pipeline as `.mlp` to standard output:
-//! `cargo run --release --example gen_pipeline -- N inline|uses|tracked`.
+//! `cargo run --release --example gen_pipeline -- N inline|uses|tracked|untracked`.
 
 #[path = "shape.rs"]
 mod shape;
@@ -11,7 +11,7 @@ fn main() {
         args.get(1)
             .map_or(Some(shape::Variant::Inline), |v| shape::Variant::parse(v)),
     ) else {
-        eprintln!("usage: gen_pipeline N [inline|uses|tracked]");
+        eprintln!("usage: gen_pipeline N [inline|uses|tracked|untracked]");
         std::process::exit(2);
     };
     print!("{}", shape::pipeline(n, variant));

@@ -14,6 +14,9 @@ pub enum Variant {
     Uses,
     /// The training stages are tracked `train` stages (MLflow injected).
     Tracked,
+    /// The same `train` stages with `track = false`: what tracking costs is
+    /// `Tracked` minus this.
+    Untracked,
 }
 
 impl Variant {
@@ -22,6 +25,7 @@ impl Variant {
             "inline" => Some(Variant::Inline),
             "uses" => Some(Variant::Uses),
             "tracked" => Some(Variant::Tracked),
+            "untracked" => Some(Variant::Untracked),
             _ => None,
         }
     }
@@ -40,7 +44,7 @@ pub fn pipeline(n: usize, variant: Variant) -> String {
         ));
     }
     out.push_str("pipeline scale {\n  param learning_rate: float = 0.01\n  param dataset: string = \"s3://bucket/data.csv\"\n");
-    if variant == Variant::Tracked {
+    if matches!(variant, Variant::Tracked | Variant::Untracked) {
         out.push_str("  mlflow {\n    tracking_uri = \"http://mlflow.mlflow.svc.cluster.local:5000\"\n    experiment = \"scale\"\n  }\n");
     }
     out.push_str(&format!(
@@ -51,10 +55,14 @@ pub fn pipeline(n: usize, variant: Variant) -> String {
             Variant::Uses => out.push_str(&format!(
                 "  job train_{i} uses train_shard {{ data = dataset, lr = learning_rate, rows = prepare.rows, shard = \"{i}\" }}\n"
             )),
-            Variant::Inline | Variant::Tracked => {
-                let kind = if variant == Variant::Tracked { "train" } else { "job" };
+            Variant::Inline | Variant::Tracked | Variant::Untracked => {
+                let (kind, track) = match variant {
+                    Variant::Tracked => ("train", ""),
+                    Variant::Untracked => ("train", "\n    track = false"),
+                    _ => ("job", ""),
+                };
                 out.push_str(&format!(
-                    "  {kind} train_{i} {{\n    image = \"registry.example.com/train:1.0\"\n    command = [\"python\", \"train.py\"]\n    args = [\"--data\", dataset, \"--lr\", learning_rate, \"--rows\", prepare.rows]\n    {RESOURCES}\n    env {{ SHARD = \"{i}\" }}\n    output score: float = \"/tmp/outputs/score\"\n  }}\n"
+                    "  {kind} train_{i} {{{track}\n    image = \"registry.example.com/train:1.0\"\n    command = [\"python\", \"train.py\"]\n    args = [\"--data\", dataset, \"--lr\", learning_rate, \"--rows\", prepare.rows]\n    {RESOURCES}\n    env {{ SHARD = \"{i}\" }}\n    output score: float = \"/tmp/outputs/score\"\n  }}\n"
                 ));
             }
         }

@@ -82,16 +82,25 @@ fn deploy_is_resolve_then_apply_then_wait() {
     // The wait: the embedded program, told everything through env.
     let wait = template(&doc, "serve-wait");
     let container = &wait["container"];
+    // The program is the workflow parameter `mlpc_kserve_wait`, run by a
+    // loader that checks its SHA-256.
     let program = std::fs::read_to_string(root().join("src/emit/scripts/kserve_wait.py")).unwrap();
-    assert_eq!(
-        container["command"],
-        serde_json::json!(["python3", "-c", program])
-    );
+    let command = container["command"].as_array().unwrap();
+    assert_eq!(command[..2], [Value::from("python3"), Value::from("-c")]);
+    assert!(command[2].as_str().unwrap().contains("hashlib.sha256("));
+    assert_eq!(command[3], "{{workflow.parameters.mlpc_kserve_wait}}");
+    assert_eq!(command.len(), 4);
+    let parameter = doc["spec"]["arguments"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "mlpc_kserve_wait")
+        .unwrap();
+    assert_eq!(parameter["value"], program.as_str());
     assert!(!program.contains("{{"), "Argo would substitute it");
     assert_eq!(container["image"], "python:3.12.11-alpine3.22");
     let env = env_map(container);
     let expected: BTreeMap<String, Value> = [
-        ("MLP_STEP_KIND", "kserve-wait"),
         ("MLP_NAMESPACE", "serving"),
         ("MLP_SERVICE", "churn-classifier"),
         ("MLP_ROLLOUT", "{{workflow.uid}}-serve"),

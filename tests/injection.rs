@@ -61,9 +61,20 @@ fn long_value() -> String {
     "x".repeat(10_000)
 }
 
-/// Every `python3 -c` program and the wrapper, to compare across values.
+/// Every injected program, to compare across values: the programs the
+/// workflow holds as parameters (`mlpc_*`), each `python3` container's
+/// command (the loader and what it runs) and the wrapper.
 fn injected_programs(doc: &Value) -> Vec<String> {
     let mut out = Vec::new();
+    for p in doc["spec"]["arguments"]["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        if p["name"].as_str().is_some_and(|n| n.starts_with("mlpc_")) {
+            out.push(p["value"].as_str().unwrap().to_string());
+        }
+    }
     for t in doc["spec"]["templates"].as_array().unwrap() {
         let containers = ["initContainers", "sidecars"]
             .iter()
@@ -71,9 +82,9 @@ fn injected_programs(doc: &Value) -> Vec<String> {
             .chain(t.get("container").cloned());
         for c in containers {
             let cmd = c["command"].as_array().cloned().unwrap_or_default();
-            if cmd.first().and_then(Value::as_str) == Some("python3")
-                || cmd.get(3).and_then(Value::as_str) == Some("mlflow-wrap")
-            {
+            if cmd.first().and_then(Value::as_str) == Some("python3") {
+                out.push(Value::from(cmd).to_string());
+            } else if cmd.get(3).and_then(Value::as_str) == Some("mlflow-wrap") {
                 out.push(cmd[2].as_str().unwrap().to_string());
             }
         }
@@ -86,8 +97,8 @@ fn every_value_arrives_exactly_or_is_rejected() {
     let baseline = compile(&all_in_one("plain")).expect("the plain program compiles");
     let programs = injected_programs(&baseline);
     assert!(
-        programs.len() >= 5,
-        "init, wrapper, sidecar, register, cleanup"
+        programs.len() >= 6,
+        "the MLflow program, init, wrapper, sidecar, register, cleanup"
     );
     let long = long_value();
     let mut values: Vec<&str> = NASTY.to_vec();

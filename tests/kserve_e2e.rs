@@ -46,7 +46,14 @@ fn case(yaml: &str) -> Value {
         .as_str()
         .unwrap();
     let manifest = common::argo_manifest(manifest, &Default::default());
-    json!({ "wait": wait, "manifest": manifest })
+    // The wait step's program is a workflow parameter (`mlpc_kserve_wait`).
+    let parameters: serde_json::Map<String, Value> = doc["spec"]["arguments"]["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| (p["name"].as_str().unwrap().to_string(), p["value"].clone()))
+        .collect();
+    json!({ "wait": wait, "manifest": manifest, "parameters": parameters })
 }
 
 fn compile_source(source: &str) -> String {

@@ -37,15 +37,27 @@ fn tracked_stage_pod_has_the_mlflow_injection() {
     let init = &t["initContainers"][0];
     assert_eq!(init["name"], "mlflow-init");
     assert_eq!(init["mirrorVolumeMounts"], true);
+    // The program is the workflow parameter `mlpc_mlflow`, run by a loader
+    // that checks its SHA-256.
     assert_eq!(init["command"][0], "python3");
+    assert!(init["command"][2]
+        .as_str()
+        .unwrap()
+        .contains("hashlib.sha256("));
+    assert_eq!(init["command"][3], "{{workflow.parameters.mlpc_mlflow}}");
+    assert_eq!(init["command"][4], "mlflow-init");
+    let program = spec(&doc)["arguments"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "mlpc_mlflow")
+        .expect("the program is a workflow parameter")["value"]
+        .as_str()
+        .unwrap();
     for var in [
         "MLFLOW_TRACKING_URI",
         "MLFLOW_EXPERIMENT_NAME",
-        "MLP_PIPELINE",
-        "MLP_STAGE",
-        "MLP_WORKFLOW_NAME",
-        "MLP_WORKFLOW_UID",
-        "MLP_POD_NAME",
+        "MLP_RUN",
         "MLP_NODE_ID",
     ] {
         assert!(
@@ -53,7 +65,11 @@ fn tracked_stage_pod_has_the_mlflow_injection() {
             "init lacks {var}"
         );
     }
-    assert_eq!(env_value(init, "MLP_WORKFLOW_UID"), "{{workflow.uid}}");
+    assert_eq!(
+        env_value(init, "MLP_RUN"),
+        "pipeline=terraform_optimization stage=optimizer workflow={{workflow.name}} \
+         uid={{workflow.uid}} namespace={{workflow.namespace}} pod={{pod.name}}"
+    );
     // train params are logged by the init container and exported to main.
     assert_eq!(env_value(init, "MLP_PARAM_COUNT"), "2");
     assert_eq!(env_value(init, "MLP_PARAM_KEY_0"), "model");
@@ -83,6 +99,11 @@ fn tracked_stage_pod_has_the_mlflow_injection() {
     let sidecar = &t["sidecars"][0];
     assert_eq!(sidecar["name"], "mlflow-finalize");
     assert_eq!(sidecar["mirrorVolumeMounts"], true);
+    // It runs the program the init container checked and left in the volume.
+    assert_eq!(
+        sidecar["command"],
+        serde_json::json!(["python3", "/mlflow/mlflow-finalize"])
+    );
     assert_eq!(t["volumes"][0]["name"], "mlflow");
     assert!(t["volumes"][0]["emptyDir"].is_object());
     let run_id = &t["outputs"]["parameters"]
@@ -104,10 +125,10 @@ fn tracked_stage_pod_has_the_mlflow_injection() {
     assert_eq!(main["resources"]["limits"]["nvidia.com/gpu"], "1");
     // An exit handler closes runs of pods that never ran.
     let on_exit = spec(&doc)["onExit"].as_str().unwrap();
-    assert!(template(&doc, on_exit)["container"]["command"][2]
-        .as_str()
-        .unwrap()
-        .contains("attributes.status = 'RUNNING'"));
+    let cleanup = &template(&doc, on_exit)["container"]["command"];
+    assert_eq!(cleanup[3], "{{workflow.parameters.mlpc_mlflow}}");
+    assert_eq!(cleanup[4], "mlflow-cleanup");
+    assert!(program.contains("attributes.status = 'RUNNING'"));
 }
 
 #[test]

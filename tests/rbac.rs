@@ -319,7 +319,7 @@ fn deploy_target(template: &Value) -> Option<(String, String)> {
         ));
     }
     let c = &template["container"];
-    (env_value(c, "MLP_STEP_KIND") == Some("kserve-wait")).then(|| {
+    env_value(c, "MLP_ROLLOUT").is_some().then(|| {
         let ns = env_value(c, "MLP_NAMESPACE").unwrap();
         (
             if ns == "{{workflow.namespace}}" {

@@ -334,7 +334,7 @@ What it means: `mlpc compile` produced a workflow document larger than 1 MiB.
 Why: Argo keeps workflows in etcd, which rejects objects over about 1.5 MiB (and Argo's node status grows
 as the workflow runs), so a document this size may fail at submission or later.
 Fix: make repeated stages `uses` one template (they then share one Argo template; each tracked stage
-written out carries about 18 KB of injected MLflow steps), or split the pipeline.
+written out adds about 2 KB for its MLflow init container and sidecar), or split the pipeline.
 Raised by `mlpc compile`, which is the step that produces the YAML."),
     active("mlp::E9001", "internal compiler error", "\
 What it means: mlpc hit a state it should never reach. This is a bug in mlpc, not in your file.

@@ -740,7 +740,7 @@ pub enum MlpError {
     #[diagnostic(
         code(mlp::W0401),
         severity(Warning),
-        help("Argo stores a workflow in etcd, which rejects objects over about 1.5 MiB. Stages that `uses` one template share one Argo template (tracked stages written out each carry about 18 KB of MLflow steps); or split the pipeline")
+        help("Argo stores a workflow in etcd, which rejects objects over about 1.5 MiB. Stages that `uses` one template share one Argo template (each tracked stage written out adds about 2 KB of MLflow containers); or split the pipeline")
     )]
     WorkflowTooLarge {
         #[source_code]

@@ -6,7 +6,8 @@
 //!
 //! A deploy stage is three steps: resolve the storage URI, apply the
 //! InferenceService (an Argo `resource` template with no success condition),
-//! and wait for this run's rollout with the embedded program `WAIT`. The
+//! and wait for this run's rollout with the embedded program
+//! `scripts/kserve_wait.py` ([`crate::emit::mlflow::Program::KserveWait`]). The
 //! apply stamps the predictor with [`ROLLOUT_ANNOTATION`]; KServe copies the
 //! predictor's annotations onto its pods (the Knative revision template in
 //! Serverless mode, the Deployment's pod template in raw mode), which is how
@@ -72,9 +73,6 @@ pub const API_VERSION: &str = "serving.kserve.io/v1beta1";
 /// The predictor annotation that names the rollout: `{{workflow.uid}}-TASK`,
 /// unique per deploy task run (a workflow uid is a UUID).
 pub const ROLLOUT_ANNOTATION: &str = "mlpc.dev/rollout";
-
-/// The wait step's program (`python3 -c`, standard library only).
-pub const WAIT: &str = include_str!("scripts/kserve_wait.py");
 
 /// How long the wait step waits when the stage sets no `timeout`.
 pub const DEFAULT_WAIT_SECONDS: &str = "900";

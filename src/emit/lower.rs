@@ -103,9 +103,9 @@ pub fn lower_into(
         .map(|t| {
             let name = out.template_names.fresh("mlflow-cleanup");
             let container = t.step_container(
+                &plan.programs,
                 "main",
-                "mlflow-cleanup",
-                mlflow::CLEANUP,
+                mlflow::Step::Cleanup,
                 vec![env("MLP_WORKFLOW_UID", "{{workflow.uid}}")],
             );
             let mut template = Template {
@@ -117,9 +117,17 @@ pub fn lower_into(
             templates.push(template);
             name
         });
+    let mut arguments = workflow_arguments(pipeline);
+    let programs = plan.programs.parameters();
+    if !programs.is_empty() {
+        arguments
+            .get_or_insert_with(Default::default)
+            .parameters
+            .extend(programs);
+    }
     let spec = WorkflowSpec {
         entrypoint: entry,
-        arguments: workflow_arguments(pipeline),
+        arguments,
         service_account_name: plan.setting_text("service_account"),
         parallelism: plan.setting_int("parallelism"),
         active_deadline_seconds: plan.setting_secs("timeout"),
@@ -322,6 +330,9 @@ struct Plan<'p> {
     /// account of the deploy steps (see `rbac.rs`).
     executor_account: String,
     deploy_account: String,
+    /// The programs the generated containers run, held once per workflow
+    /// as workflow parameters.
+    programs: mlflow::Programs,
 }
 
 #[derive(Debug, Clone)]
@@ -385,10 +396,16 @@ impl<'p> Plan<'p> {
             .map(|s| stage_outputs(program, s))
             .collect();
         let skippable = skippable_tasks(program, pipeline, &task_of, &gates, &[&resolvers, &waits]);
+        let any_tracked = pipeline.stages.iter().any(|s| s.tracked);
+        let programs = programs(
+            pipeline,
+            tracking.is_some() && any_tracked,
+            !gates.is_empty(),
+        );
         Plan {
             program,
             pipeline,
-            any_tracked: pipeline.stages.iter().any(|s| s.tracked),
+            any_tracked,
             tracking,
             task_of,
             gates,
@@ -399,6 +416,7 @@ impl<'p> Plan<'p> {
             skippable,
             executor_account: rbac::executor_account(pipeline),
             deploy_account: rbac::deploy_account(pipeline),
+            programs,
         }
     }
 
@@ -515,6 +533,31 @@ impl<'p> Plan<'p> {
         template.service_account_name = Some(self.deploy_account.clone());
         template.automount_service_account_token = Some(true);
     }
+}
+
+/// The programs the pipeline's generated containers run: the MLflow steps
+/// (the init container and sidecar of tracked stages and the exit handler,
+/// the metric gates, register and deploy), and the deploy wait.
+fn programs(pipeline: &Pipeline, injects: bool, gates: bool) -> mlflow::Programs {
+    let mut steps = BTreeSet::new();
+    if injects {
+        steps.extend([
+            mlflow::Step::Init,
+            mlflow::Step::Finalize,
+            mlflow::Step::Cleanup,
+        ]);
+    }
+    if gates {
+        steps.insert(mlflow::Step::Metrics);
+    }
+    let has = |kind| pipeline.stages.iter().any(|s| s.kind == kind);
+    if has(StageKind::Register) {
+        steps.insert(mlflow::Step::Register);
+    }
+    if has(StageKind::Deploy) {
+        steps.insert(mlflow::Step::Resolve);
+    }
+    mlflow::Programs::new(steps, has(StageKind::Deploy))
 }
 
 fn tracking(pipeline: &Pipeline) -> Option<Tracking> {
@@ -1722,8 +1765,8 @@ impl<'a, 'p> Emitter<'a, 'p> {
                         }
                     }
                 }
-                let mut init = t.init_container(&plan.pipeline.name, &stage_label, &params);
-                init.name = "mlflow-init".into();
+                let init =
+                    t.init_container(&plan.programs, &plan.pipeline.name, &stage_label, &params);
                 template.init_containers.push(UserContainer {
                     container: init,
                     mirror_volume_mounts: Some(true),
@@ -1863,9 +1906,9 @@ impl<'a, 'p> Emitter<'a, 'p> {
         let train = plan.task_of[stage].clone();
         let name = self.template_names.fresh(gate);
         let container = self.tracking().step_container(
+            &plan.programs,
             "main",
-            "mlflow-metrics",
-            mlflow::METRICS,
+            mlflow::Step::Metrics,
             vec![
                 env("MLP_RUN_ID", "{{inputs.parameters.run_id}}"),
                 env(
@@ -1955,7 +1998,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         }
         let container =
             self.tracking()
-                .step_container("main", "mlflow-register", mlflow::REGISTER, extra);
+                .step_container(&plan.programs, "main", mlflow::Step::Register, extra);
         let name = self.template_names.fresh(&plan.task_of[i]);
         let template = step_template(name, container, ["version", "model_uri"]);
         self.finish_generated(i, template, pod, &fields, None);
@@ -1991,7 +2034,8 @@ impl<'a, 'p> Emitter<'a, 'p> {
         if let Some(store) = &tracking.artifact_store {
             extra.push(env("MLP_ARTIFACT_STORE", store.clone()));
         }
-        let container = tracking.step_container("main", "mlflow-resolve", mlflow::RESOLVE, extra);
+        let container =
+            tracking.step_container(&plan.programs, "main", mlflow::Step::Resolve, extra);
         let resolve_task = plan
             .resolvers
             .get(&i)
@@ -2087,7 +2131,6 @@ impl<'a, 'p> Emitter<'a, 'p> {
         // Part 3: wait for this rollout to serve (and promote a canary).
         let mut pod = Pod::new(plan, &[]);
         let mut extra = vec![
-            env("MLP_STEP_KIND", "kserve-wait"),
             env(
                 "MLP_NAMESPACE",
                 get("namespace").map_or_else(
@@ -2112,8 +2155,12 @@ impl<'a, 'p> Emitter<'a, 'p> {
         if let Some(percent) = canary {
             extra.push(env("MLP_CANARY", percent.to_string()));
         }
-        let container =
-            mlflow::python_container("main", &tracking.image, kserve::WAIT.to_string(), extra);
+        let container = mlflow::python_container(
+            "main",
+            &tracking.image,
+            plan.programs.kserve_wait_command(),
+            extra,
+        );
         let wait_task = plan
             .waits
             .get(&i)

@@ -2,17 +2,22 @@
 //! run, the wrapper around the main command, the sidecar that ends the run,
 //! and the generated steps (metric gate, register, resolve, cleanup).
 //!
-//! The programs are files in `scripts/`, embedded here. They read every
-//! value from environment variables, so their text is the same for every
-//! pipeline and nothing a pipeline author writes becomes code.
+//! The programs are files in `scripts/`, embedded here and written once per
+//! workflow as workflow parameters ([`Programs`]). They read every value from
+//! environment variables, so their text is the same for every pipeline and
+//! nothing a pipeline author writes becomes code.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::OnceLock;
 
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, EnvVar, EnvVarSource, ObjectFieldSelector, ResourceRequirements,
     SeccompProfile, SecretKeySelector, SecurityContext, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use sha2::{Digest, Sha256};
+
+use super::argo::Parameter;
 
 /// The image of every injected container unless `mlflow.image` says
 /// otherwise: it needs only `python3` (the programs use the standard library).
@@ -25,19 +30,202 @@ pub const VOLUME: &str = "mlflow";
 /// non-root user of its own.
 const NON_ROOT_UID: i64 = 65534;
 
-const COMMON: &str = include_str!("scripts/mlflow_common.py");
-pub const INIT: &str = include_str!("scripts/mlflow_init.py");
-pub const FINALIZE: &str = include_str!("scripts/mlflow_finalize.py");
-pub const METRICS: &str = include_str!("scripts/mlflow_metrics.py");
-pub const REGISTER: &str = include_str!("scripts/mlflow_register.py");
-pub const RESOLVE: &str = include_str!("scripts/mlflow_resolve.py");
-pub const CLEANUP: &str = include_str!("scripts/mlflow_cleanup.py");
-pub const WRAP: &str = include_str!("scripts/mlflow_wrap.sh");
-
-/// A program ready for `python3 -c`: the shared helpers, then the step.
-pub fn program(step: &str) -> String {
-    format!("{COMMON}\n{step}")
+/// A step of the MLflow program: what one container runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Step {
+    Init,
+    Finalize,
+    Cleanup,
+    Metrics,
+    Register,
+    Resolve,
 }
+
+impl Step {
+    pub const ALL: [Step; 6] = [
+        Step::Init,
+        Step::Finalize,
+        Step::Cleanup,
+        Step::Metrics,
+        Step::Register,
+        Step::Resolve,
+    ];
+
+    /// The step's name: the last argument of its command line, and the
+    /// prefix of its log lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Init => "mlflow-init",
+            Step::Finalize => "mlflow-finalize",
+            Step::Cleanup => "mlflow-cleanup",
+            Step::Metrics => "mlflow-metrics",
+            Step::Register => "mlflow-register",
+            Step::Resolve => "mlflow-resolve",
+        }
+    }
+
+    pub fn text(self) -> &'static str {
+        match self {
+            Step::Init => include_str!("scripts/mlflow_init.py"),
+            Step::Finalize => include_str!("scripts/mlflow_finalize.py"),
+            Step::Cleanup => include_str!("scripts/mlflow_cleanup.py"),
+            Step::Metrics => include_str!("scripts/mlflow_metrics.py"),
+            Step::Register => include_str!("scripts/mlflow_register.py"),
+            Step::Resolve => include_str!("scripts/mlflow_resolve.py"),
+        }
+    }
+}
+
+/// The helpers every step runs after, and what runs the step named on the
+/// command line.
+pub const COMMON: &str = include_str!("scripts/mlflow_common.py");
+const MAIN: &str = include_str!("scripts/mlflow_main.py");
+/// The deploy wait step's program (standard library only, no helpers).
+pub const KSERVE_WAIT: &str = include_str!("scripts/kserve_wait.py");
+
+/// The workflow parameter that holds the MLflow program, and the one that
+/// holds the deploy wait program. With a `_`, which no pipeline parameter's
+/// Argo name has (`_` becomes `-`), so neither can clash with one.
+pub const MLFLOW_PARAMETER: &str = "mlpc_mlflow";
+pub const KSERVE_WAIT_PARAMETER: &str = "mlpc_kserve_wait";
+
+/// The programs of one workflow's generated containers. Their text is not
+/// written into each container: the workflow holds it once, as a workflow
+/// parameter, and a container receives it as the argument of a short loader
+/// that runs it only if its SHA-256 is the one compiled into the command
+/// ([`Programs::command`]). A submitter who overrides the parameter
+/// (`argo submit -p`) gets a failed step, not their code run with the
+/// MLflow credentials.
+///
+/// The MLflow program is the helpers, then each step this workflow uses as
+/// a string, then `scripts/mlflow_main.py`, which runs the step named by the
+/// last argument as if its text followed the helpers.
+#[derive(Debug, Clone)]
+pub struct Programs {
+    steps: BTreeSet<Step>,
+    mlflow: String,
+    mlflow_loader: String,
+    kserve_wait: bool,
+}
+
+impl Programs {
+    /// The programs for a workflow whose containers run `steps` (and the
+    /// deploy wait, if `kserve_wait`).
+    pub fn new(steps: BTreeSet<Step>, kserve_wait: bool) -> Programs {
+        let mlflow = if steps.is_empty() {
+            String::new()
+        } else {
+            mlflow_program(&steps)
+        };
+        let mlflow_loader = loader(MLFLOW_PARAMETER, &mlflow);
+        Programs {
+            steps,
+            mlflow,
+            mlflow_loader,
+            kserve_wait,
+        }
+    }
+
+    /// The command of a container that runs `step`:
+    /// `python3 -c LOADER PROGRAM STEP`.
+    pub fn command(&self, step: Step) -> Vec<String> {
+        assert!(
+            self.steps.contains(&step),
+            "{step:?} is not in this workflow's MLflow program"
+        );
+        vec![
+            "python3".into(),
+            "-c".into(),
+            self.mlflow_loader.clone(),
+            parameter_ref(MLFLOW_PARAMETER),
+            step.name().into(),
+        ]
+    }
+
+    /// The command of the deploy wait step: `python3 -c LOADER PROGRAM`.
+    pub fn kserve_wait_command(&self) -> Vec<String> {
+        assert!(self.kserve_wait, "the deploy wait is not in this workflow");
+        static LOADER: OnceLock<String> = OnceLock::new();
+        vec![
+            "python3".into(),
+            "-c".into(),
+            LOADER
+                .get_or_init(|| loader(KSERVE_WAIT_PARAMETER, KSERVE_WAIT))
+                .clone(),
+            parameter_ref(KSERVE_WAIT_PARAMETER),
+        ]
+    }
+
+    /// The MLflow program's text (empty when no container runs it).
+    pub fn mlflow(&self) -> &str {
+        &self.mlflow
+    }
+
+    /// The workflow parameters that hold the programs.
+    pub fn parameters(&self) -> Vec<Parameter> {
+        let mut out = Vec::new();
+        if !self.steps.is_empty() {
+            out.push(program_parameter(MLFLOW_PARAMETER, self.mlflow.clone()));
+        }
+        if self.kserve_wait {
+            out.push(program_parameter(KSERVE_WAIT_PARAMETER, KSERVE_WAIT.into()));
+        }
+        out
+    }
+}
+
+fn parameter_ref(name: &str) -> String {
+    format!("{{{{workflow.parameters.{name}}}}}")
+}
+
+/// The helpers, the steps as strings, and what runs one of them. A step's
+/// text is written verbatim in a raw string (`r'''...'''`): it holds no
+/// `'''` and ends with a newline (a test checks both).
+fn mlflow_program(steps: &BTreeSet<Step>) -> String {
+    let mut out = String::with_capacity(16 * 1024);
+    out.push_str(COMMON);
+    out.push_str("\n\nSTEPS = {}\n");
+    for step in steps {
+        out.push_str("STEPS[\"");
+        out.push_str(step.name());
+        out.push_str("\"] = r'''\n");
+        out.push_str(step.text());
+        out.push_str("'''\n");
+    }
+    out.push('\n');
+    out.push_str(MAIN);
+    out
+}
+
+/// `python3 -c` code that runs its first argument, the value of the
+/// workflow parameter `parameter`, if and only if the argument is `program`:
+/// its SHA-256 must begin with the same 128 bits (32 hex digits; making
+/// another text that does takes about 2^128 hashes). No `assert`:
+/// `python -O` would skip it.
+fn loader(parameter: &str, program: &str) -> String {
+    let digest: String = Sha256::digest(program.as_bytes())[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!(
+        "import hashlib,sys;p=sys.argv[1];hashlib.sha256(p.encode()).hexdigest()[:32]==\"{digest}\"or sys.exit(\"mlpc: {parameter} was changed\");exec(p)"
+    )
+}
+
+fn program_parameter(name: &str, value: String) -> Parameter {
+    Parameter {
+        name: name.to_string(),
+        value: Some(value),
+        description: Some(PARAMETER_DESCRIPTION.to_string()),
+        ..Default::default()
+    }
+}
+
+const PARAMETER_DESCRIPTION: &str =
+    "Written by mlpc: the program its generated steps run. They check its SHA-256: do not change it.";
+
+/// The shell wrapper of a tracked stage's main command.
+pub const WRAP: &str = include_str!("scripts/mlflow_wrap.sh");
 
 /// What the pipeline's `mlflow` block says, rendered for the output.
 #[derive(Debug, Clone)]
@@ -105,35 +293,36 @@ impl Tracking {
         out
     }
 
-    /// A container running one of the embedded programs.
+    /// A container running a step of the MLflow program.
     pub fn step_container(
         &self,
+        programs: &Programs,
         name: &str,
-        kind: &str,
-        step: &str,
+        step: Step,
         extra_env: Vec<EnvVar>,
     ) -> Container {
         let mut env_vars = self.client_env();
-        env_vars.push(env("MLP_STEP_KIND", kind));
         env_vars.extend(extra_env);
-        python_container(name, &self.image, program(step), env_vars)
+        python_container(name, &self.image, programs.command(step), env_vars)
     }
 
-    /// The init container of a tracked stage.
+    /// The init container of a tracked stage. The run's identity (the
+    /// tags it is created with) travels in one variable, `MLP_RUN`, as
+    /// `key=value` words: pipeline and stage names are identifiers, and
+    /// Argo's names and uids hold no space. The node id comes from the
+    /// pod's annotation.
     pub fn init_container(
         &self,
+        programs: &Programs,
         pipeline: &str,
         stage: &str,
         params: &[(String, String)],
     ) -> Container {
+        let run = format!(
+            "pipeline={pipeline} stage={stage} workflow={{{{workflow.name}}}} uid={{{{workflow.uid}}}} namespace={{{{workflow.namespace}}}} pod={{{{pod.name}}}}"
+        );
         let mut extra = vec![
-            env("MLP_PIPELINE", pipeline),
-            env("MLP_STAGE", stage),
-            env("MLP_RUN_NAME", stage),
-            env("MLP_WORKFLOW_NAME", "{{workflow.name}}"),
-            env("MLP_WORKFLOW_UID", "{{workflow.uid}}"),
-            env("MLP_NAMESPACE", "{{workflow.namespace}}"),
-            env("MLP_POD_NAME", "{{pod.name}}"),
+            env("MLP_RUN", run),
             EnvVar {
                 name: "MLP_NODE_ID".into(),
                 value: None,
@@ -147,27 +336,56 @@ impl Tracking {
             },
         ];
         extra.extend(indexed_env("MLP_PARAM", params));
-        self.step_container("mlflow-init", "mlflow-init", INIT, extra)
+        injected(self.step_container(programs, "mlflow-init", Step::Init, extra))
     }
 
+    /// The sidecar of a tracked stage. It runs the MLflow program the init
+    /// container checked and left in the volume ([`SIDECAR_PROGRAM`]), with
+    /// the server's address the init container left there too: its own
+    /// environment holds only the credentials.
     pub fn finalize_container(&self) -> Container {
-        self.step_container("mlflow-finalize", "mlflow-finalize", FINALIZE, Vec::new())
+        let env_vars = self
+            .client_env()
+            .into_iter()
+            .filter(|e| e.value_from.is_some())
+            .collect();
+        injected(python_container(
+            "mlflow-finalize",
+            &self.image,
+            vec!["python3".into(), SIDECAR_PROGRAM.into()],
+            env_vars,
+        ))
     }
 }
 
-/// A generated container: `python3 -c PROGRAM` in `image`, locked down and
-/// small; every value it needs is in `env_vars`.
+/// A container injected into a tracked stage's pod: restricted, and with
+/// no resources of its own (each tracked stage carries two; the restricted
+/// standard asks for none). In a namespace whose ResourceQuota covers cpu
+/// or memory, the namespace's LimitRange gives them its defaults.
+fn injected(container: Container) -> Container {
+    Container {
+        resources: None,
+        ..container
+    }
+}
+
+/// Where the init container leaves the MLflow program for the sidecar: the
+/// program runs the step its file is named after.
+pub const SIDECAR_PROGRAM: &str = "/mlflow/mlflow-finalize";
+
+/// A generated container: `command` in `image`, locked down and small;
+/// every value it needs is in `env_vars`.
 pub fn python_container(
     name: &str,
     image: &str,
-    program: String,
+    command: Vec<String>,
     env_vars: Vec<EnvVar>,
 ) -> Container {
     Container {
         name: name.to_string(),
         image: Some(image.to_string()),
-        command: Some(vec!["python3".into(), "-c".into(), program]),
-        env: Some(env_vars),
+        command: Some(command),
+        env: (!env_vars.is_empty()).then_some(env_vars),
         resources: Some(small_resources()),
         security_context: Some(restricted()),
         ..Default::default()
@@ -213,7 +431,6 @@ pub fn mount() -> VolumeMount {
 pub fn restricted_user_container() -> SecurityContext {
     SecurityContext {
         run_as_user: None,
-        run_as_group: None,
         ..restricted()
     }
 }
@@ -230,12 +447,13 @@ pub fn restricted_pod() -> k8s_openapi::api::core::v1::PodSecurityContext {
     }
 }
 
-/// The Kubernetes "restricted" Pod Security profile for one container.
+/// The Kubernetes "restricted" Pod Security profile for one container, as
+/// user 65534 (the restricted standard asks for no group; the default
+/// image's `nobody` has group 65534).
 pub fn restricted() -> SecurityContext {
     SecurityContext {
         run_as_non_root: Some(true),
         run_as_user: Some(NON_ROOT_UID),
-        run_as_group: Some(NON_ROOT_UID),
         allow_privilege_escalation: Some(false),
         capabilities: Some(Capabilities {
             drop: Some(vec!["ALL".into()]),
@@ -249,8 +467,8 @@ pub fn restricted() -> SecurityContext {
     }
 }
 
-/// Requests and limits for the small injected programs, so they fit
-/// namespaces with a ResourceQuota.
+/// Requests and limits for the generated steps' small programs, so they
+/// fit namespaces with a ResourceQuota.
 fn small_resources() -> ResourceRequirements {
     let q = |s: &str| Quantity(s.to_string());
     ResourceRequirements {
@@ -270,22 +488,80 @@ fn small_resources() -> ResourceRequirements {
 mod tests {
     use super::*;
 
+    /// Every text that ends up in a program, and the wrapper.
+    fn texts() -> Vec<(&'static str, &'static str)> {
+        let mut out: Vec<(&str, &str)> = Step::ALL.iter().map(|s| (s.name(), s.text())).collect();
+        out.extend([
+            ("common", COMMON),
+            ("main", MAIN),
+            ("kserve-wait", KSERVE_WAIT),
+            ("wrap", WRAP),
+        ]);
+        out
+    }
+
     #[test]
     fn programs_hold_no_argo_syntax() {
-        // Argo substitutes `{{...}}` anywhere in a template; the embedded
-        // programs must never contain it.
-        for p in [
-            INIT,
-            FINALIZE,
-            METRICS,
-            REGISTER,
-            RESOLVE,
-            CLEANUP,
-            WRAP,
-            COMMON,
-            crate::emit::kserve::WAIT,
-        ] {
-            assert!(!p.contains("{{"), "{p}");
+        // Argo substitutes `{{...}}` anywhere in a template, and again in
+        // the text a parameter put there; the embedded programs must never
+        // contain it.
+        for (name, text) in texts() {
+            assert!(!text.contains("{{"), "{name}");
         }
+    }
+
+    #[test]
+    fn programs_survive_argo_substitution_unchanged() {
+        // Argo writes a parameter's value into the template's JSON escaped
+        // with Go's strconv.Quote (util/template/simple_template.go) and
+        // then requires valid JSON: printable ASCII and newlines come
+        // through as themselves; other control characters would not.
+        for (name, text) in texts() {
+            let bad = text
+                .char_indices()
+                .find(|(_, c)| !(c.is_ascii_graphic() || *c == ' ' || *c == '\n'));
+            assert_eq!(bad, None, "{name}");
+        }
+    }
+
+    #[test]
+    fn steps_fit_in_raw_strings() {
+        // Each step is written as r'''TEXT''' in the MLflow program.
+        for step in Step::ALL {
+            assert!(!step.text().contains("'''"), "{step:?}");
+            assert!(step.text().ends_with('\n'), "{step:?}");
+        }
+    }
+
+    #[test]
+    fn the_program_holds_the_steps_used_and_runs_the_one_named() {
+        let programs = Programs::new(BTreeSet::from([Step::Init, Step::Cleanup]), false);
+        let text = programs.mlflow();
+        assert!(text.starts_with(COMMON) && text.ends_with(MAIN));
+        assert!(text.contains(&format!(
+            "STEPS[\"mlflow-init\"] = r'''\n{}'''\n",
+            Step::Init.text()
+        )));
+        assert!(text.contains("STEPS[\"mlflow-cleanup\"]"));
+        assert!(!text.contains("STEPS[\"mlflow-register\"]"));
+        let command = programs.command(Step::Cleanup);
+        assert_eq!(command[..2], ["python3", "-c"]);
+        assert_eq!(
+            command[3..],
+            ["{{workflow.parameters.mlpc_mlflow}}", "mlflow-cleanup"]
+        );
+        let loader = &command[2];
+        let digest: String = Sha256::digest(text.as_bytes())[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert!(loader.contains(&digest), "{loader}");
+        assert!(
+            loader.ends_with(";exec(p)") && !loader.contains("assert"),
+            "{loader}"
+        );
+        let params = programs.parameters();
+        assert_eq!(params.len(), 1);
+        assert_eq!(params[0].value.as_deref(), Some(text));
     }
 }

@@ -53,6 +53,9 @@ class Prepared:
             "inputs.parameters.storage_uri": "s3://mlflow-artifacts/1/models/m-1/artifacts/",
             "inputs.parameters.version": "7",
         }
+        # The workflow's parameters (the program is one: mlpc_kserve_wait).
+        values.update({"workflow.parameters." + k: v for k, v in case.get("parameters", {}).items()
+                       if isinstance(v, str)})
 
         def substitute(text):
             def one(m):

@@ -19,7 +19,7 @@ import yaml
 sys.path.insert(0, str(Path(__file__).parent))
 from authproxy import AuthProxy  # noqa: E402
 from emulator import (Context, PodError, evaluate_when, expand_expression_tags, python_alpine,  # noqa: E402
-                      run_template, substitute_task_outputs, template, user_image)
+                      run_template, substitute_task_outputs, template, user_image, workflow_parameters)
 
 ROOT = Path(__file__).resolve().parents[2]
 URI = os.environ.get("MLPC_MLFLOW_URI", "")
@@ -437,6 +437,22 @@ def test_exit_handler_closes_runs_whose_main_never_ran(fraud):
     others = rest("POST", "runs/search", {"experiment_ids": [exp_id],
                                           "filter": "attributes.status = 'RUNNING'"})["runs"]
     assert any(tags(r)["argo.workflow.uid"] != uid for r in others)
+
+
+def test_a_changed_program_parameter_is_refused(fraud):
+    """The programs are workflow parameters, which a submitter can set
+    (`argo submit -p mlpc_mlflow=...`): the loader compiled into each
+    container runs the text only if it is the compiled one, so nobody runs
+    code of their own with the MLflow credentials."""
+    program = workflow_parameters(fraud)["mlpc_mlflow"]
+    changed = {"mlpc_mlflow": "print('THE CHANGED PROGRAM RAN', flush=True)\n" + program}
+    res = run_template(fraud, "challenger", context(fresh_uid(), workflow_parameters=changed))
+    assert res.init_codes == [1] and res.main_code is None, res.logs
+    assert "mlpc: mlpc_mlflow was changed" in res.logs["mlflow-init"], res.logs
+    assert "THE CHANGED PROGRAM RAN" not in "".join(res.logs.values())
+    cleanup = run_template(fraud, fraud["spec"]["onExit"], context(fresh_uid(), workflow_parameters=changed))
+    assert cleanup.main_code == 1, cleanup.logs
+    assert "THE CHANGED PROGRAM RAN" not in cleanup.logs["main"]
 
 
 def test_negative_control_a_wrapper_that_forgets_the_run_id_is_caught(flagship, data_file):

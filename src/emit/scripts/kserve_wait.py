@@ -46,7 +46,7 @@
 # Out: $MLP_OUTPUTS/url (default /tmp/outputs/url): status.url.
 import json, os, ssl, sys, time, urllib.error, urllib.parse, urllib.request
 
-STEP = os.environ.get("MLP_STEP_KIND", "kserve-wait")
+STEP = "kserve-wait"
 ROLLOUT_KEY = "mlpc.dev/rollout"
 ISVC_LABEL = "serving.kserve.io/inferenceservice"
 REVISION_LABEL = "serving.knative.dev/revision"

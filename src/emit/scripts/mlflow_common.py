@@ -3,8 +3,7 @@
 # nothing the pipeline author writes ever becomes part of this text.
 import base64, json, os, sys, time, urllib.error, urllib.parse, urllib.request
 
-API = os.environ["MLFLOW_TRACKING_URI"].rstrip("/") + "/api/2.0/mlflow/"
-STEP = os.environ.get("MLP_STEP_KIND", "mlflow")
+STEP = "mlflow"  # then the name of the step running (mlflow_main.py)
 
 
 def log(msg):
@@ -32,7 +31,7 @@ def call(method, path, body=None, query=None, attempts=6, deadline=None):
     """One REST call; returns (status, parsed JSON). Retries refused
     connections and 5xx answers; 4xx answers are returned to the caller.
     A `deadline` (a time.time()) bounds the attempts and the waits."""
-    url = API + path
+    url = os.environ["MLFLOW_TRACKING_URI"].rstrip("/") + "/api/2.0/mlflow/" + path
     if query:
         url += "?" + urllib.parse.urlencode(query)
     data = None if body is None else json.dumps(body).encode()

@@ -17,6 +17,11 @@ def read(name):
         return None
 
 
+# The server is the one the init container talked to: it left its address
+# in the volume (this container's environment has only the credentials).
+os.environ.setdefault("MLFLOW_TRACKING_URI", read("tracking_uri") or "")
+
+
 def finalize(*_):
     deadline = time.time() + BUDGET
     for sig in (signal.SIGTERM, signal.SIGINT):
