@@ -6,14 +6,8 @@ use std::process::{Command, Output};
 
 use common::*;
 
-fn mlpc(args: &[&str]) -> Output {
-    Command::new(mlpc_bin())
-        .args(args)
-        .current_dir(root())
-        .env_remove("MLPC_FORMAT")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("mlpc runs")
+fn mlpc(args: &[&str]) -> std::process::Output {
+    run_mlpc(args)
 }
 
 fn code(o: &Output) -> i32 {

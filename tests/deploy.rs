@@ -34,13 +34,7 @@ fn manifest(apply: &Value) -> Value {
 }
 
 fn compile_source(source: &str) -> Value {
-    let analysis = mlpc::analyze("deploy.mlp", None, source.as_bytes(), &mlpc::FsLoader);
-    let program = analysis
-        .program
-        .as_ref()
-        .unwrap_or_else(|| panic!("{}", render_plain(&analysis)));
-    let yaml = mlpc::emit::emit(program, &Default::default()).unwrap();
-    mlpc::emit::yaml::parse_documents(&yaml).unwrap().remove(0)
+    common::compile_clean(source)
 }
 
 #[test]

@@ -16,7 +16,6 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::process::Command;
 
 use common::*;
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
@@ -55,13 +54,7 @@ fn rbac_of_source(source: &str) -> Result<Vec<Value>, Vec<String>> {
 }
 
 fn compile_source(source: &str) -> Value {
-    let analysis = mlpc::analyze("rbac.mlp", None, source.as_bytes(), &mlpc::FsLoader);
-    let program = analysis
-        .program
-        .as_ref()
-        .unwrap_or_else(|| panic!("{}", render_plain(&analysis)));
-    let yaml = mlpc::emit::emit(program, &Default::default()).unwrap();
-    mlpc::emit::yaml::parse_documents(&yaml).unwrap().remove(0)
+    common::compile_clean(source)
 }
 
 /// Reads `doc` into the typed object `T` and writes it back: the JSON must
@@ -563,13 +556,7 @@ fn account_settings_are_literal_service_account_names() {
 }
 
 fn mlpc(args: &[&str]) -> std::process::Output {
-    Command::new(mlpc_bin())
-        .args(args)
-        .current_dir(root())
-        .env_remove("MLPC_FORMAT")
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("mlpc runs")
+    run_mlpc(args)
 }
 
 #[test]

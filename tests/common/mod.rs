@@ -276,3 +276,27 @@ pub fn task<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value
         .find(|t| t["name"] == name)
         .unwrap_or_else(|| panic!("no task {name}"))
 }
+
+/// The first document a program without errors compiles to; its
+/// diagnostics, rendered, when it has errors.
+pub fn compile_clean(source: &str) -> serde_json::Value {
+    let analysis = analyze("test.mlp", None, source.as_bytes(), &FsLoader);
+    let program = analysis
+        .program
+        .as_ref()
+        .unwrap_or_else(|| panic!("{}", render_plain(&analysis)));
+    let yaml = mlpc::emit::emit(program, &Default::default()).unwrap();
+    mlpc::emit::yaml::parse_documents(&yaml).unwrap().remove(0)
+}
+
+/// Runs the `mlpc` binary in the repository root, with plain, default
+/// formatting whatever the caller's environment says.
+pub fn run_mlpc(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(mlpc_bin())
+        .args(args)
+        .current_dir(root())
+        .env_remove("MLPC_FORMAT")
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("mlpc runs")
+}
