@@ -92,7 +92,7 @@ fn deploy_is_resolve_then_apply_then_wait() {
         .unwrap();
     assert_eq!(parameter["value"], program.as_str());
     assert!(!program.contains("{{"), "Argo would substitute it");
-    assert_eq!(container["image"], "python:3.12.11-alpine3.22");
+    assert_eq!(container["image"], "python:3.12.11-alpine3.22@sha256:efcdfa6a6b2fd2afb9c7dfa9a5b288a6f68338b5cfdebe6b637d986067d85757");
     let env = env_map(container);
     let expected: BTreeMap<String, Value> = [
         ("MLP_NAMESPACE", "serving"),

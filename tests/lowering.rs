@@ -36,7 +36,10 @@ fn tracked_stage_pod_has_the_mlflow_injection() {
     // The run is created before main starts and its id shared through the volume.
     let init = &t["initContainers"][0];
     assert_eq!(init["name"], "mlflow-init");
-    assert_eq!(init["mirrorVolumeMounts"], true);
+    assert_eq!(
+        init["volumeMounts"],
+        serde_json::json!([{"name": "mlflow", "mountPath": "/mlflow"}])
+    );
     // The program is the workflow parameter `mlpc_mlflow`, run by a loader
     // that checks its SHA-256.
     assert_eq!(init["command"][0], "python3");
@@ -54,12 +57,7 @@ fn tracked_stage_pod_has_the_mlflow_injection() {
         .expect("the program is a workflow parameter")["value"]
         .as_str()
         .unwrap();
-    for var in [
-        "MLFLOW_TRACKING_URI",
-        "MLFLOW_EXPERIMENT_NAME",
-        "MLP_RUN",
-        "MLP_NODE_ID",
-    ] {
+    for var in ["MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "MLP_RUN"] {
         assert!(
             env_names(init).contains(&var.to_string()),
             "init lacks {var}"
@@ -74,16 +72,18 @@ fn tracked_stage_pod_has_the_mlflow_injection() {
     assert_eq!(env_value(init, "MLP_PARAM_COUNT"), "2");
     assert_eq!(env_value(init, "MLP_PARAM_KEY_0"), "model");
     let main = &t["container"];
+    // The wrapper, left in the volume by the init container, runs the
+    // user's argv; its text is in the program, once per workflow.
     assert_eq!(main["command"][0], "sh");
-    assert_eq!(main["command"][3], "mlflow-wrap");
+    assert_eq!(main["command"][1], "/mlflow/mlflow-wrap");
     assert_eq!(
-        main["command"][4], "python",
+        main["command"][2], "python",
         "the user's argv follows the wrapper"
     );
-    assert!(main["command"][2]
-        .as_str()
-        .unwrap()
-        .contains("export MLFLOW_RUN_ID"));
+    assert!(program.contains("export MLFLOW_RUN_ID"));
+    // The node id is ARGO_NODE_ID, which Argo gives every container.
+    assert!(!env_names(init).iter().any(|n| n.contains("NODE_ID")));
+    assert!(program.contains("os.environ.get(\"ARGO_NODE_ID\""));
     for var in [
         "MLFLOW_TRACKING_URI",
         "MLFLOW_EXPERIMENT_NAME",
@@ -98,7 +98,10 @@ fn tracked_stage_pod_has_the_mlflow_injection() {
     assert_eq!(main["volumeMounts"][0]["mountPath"], "/mlflow");
     let sidecar = &t["sidecars"][0];
     assert_eq!(sidecar["name"], "mlflow-finalize");
-    assert_eq!(sidecar["mirrorVolumeMounts"], true);
+    assert_eq!(
+        sidecar["volumeMounts"],
+        serde_json::json!([{"name": "mlflow", "mountPath": "/mlflow"}])
+    );
     // It runs the program the init container checked and left in the volume.
     assert_eq!(
         sidecar["command"],
@@ -259,7 +262,7 @@ fn script_references_travel_in_the_environment() {
         script.contains("($HOSTNAME)"),
         "`\\$` is a literal dollar: {script}"
     );
-    assert_eq!(argv[4], "bash", "`shell` runs the script");
+    assert_eq!(argv[2], "bash", "`shell` runs the script");
 }
 
 #[test]
@@ -527,4 +530,135 @@ fn restricted_security_meets_the_pod_security_standard() {
         checked >= 8,
         "user, injected and generated containers: {checked}"
     );
+}
+
+/// A tracked stage with the user's volume and a private CA: the injected
+/// containers mount `/mlflow` and the CA, never the user's volume; every
+/// container and step that talks to MLflow gets the CA and the variable the
+/// MLflow client reads (MLFLOW_TRACKING_SERVER_CERT_PATH).
+const CA_PROGRAM: &str = r#"
+pipeline p {
+  mlflow {
+    tracking_uri   = "https://mlflow.example.com"
+    experiment     = "e"
+    artifact_store = "s3://models"
+    ca_bundle      = SOURCE
+  }
+  train fit {
+    image   = "ghcr.io/acme/t:1"
+    command = ["python", "train.py"]
+    metrics = ["auc"]
+    volumes = [{ claim = "data", path = "/data" }]
+  }
+  register reg {
+    model = fit.model
+    name  = "m"
+    when fit.metrics.auc >= 0.5
+  }
+  deploy serve {
+    model   = reg.version
+    service = "m"
+  }
+}
+"#;
+
+#[test]
+fn injected_containers_mount_only_mlflow_and_the_ca() {
+    for (source, volume) in [
+        (
+            r#"config_map("corp-ca", "ca.pem")"#,
+            serde_json::json!({"name": "mlflow-ca", "configMap": {"name": "corp-ca", "items": [{"key": "ca.pem", "path": "ca.crt"}]}}),
+        ),
+        (
+            r#"secret("corp-ca", "bundle")"#,
+            serde_json::json!({"name": "mlflow-ca", "secret": {"secretName": "corp-ca", "items": [{"key": "bundle", "path": "ca.crt"}]}}),
+        ),
+    ] {
+        let doc = compile_clean(&CA_PROGRAM.replace("SOURCE", source));
+        let ca_mount =
+            serde_json::json!({"name": "mlflow-ca", "mountPath": "/mlflow-ca", "readOnly": true});
+        let fit = template(&doc, "fit");
+        for key in ["initContainers", "sidecars"] {
+            let c = &fit[key][0];
+            assert_eq!(
+                c["volumeMounts"],
+                serde_json::json!([{"name": "mlflow", "mountPath": "/mlflow"}, ca_mount]),
+                "{key}"
+            );
+            assert_eq!(
+                env_value(c, "MLFLOW_TRACKING_SERVER_CERT_PATH"),
+                "/mlflow-ca/ca.crt"
+            );
+        }
+        let main = &fit["container"];
+        let mounts: Vec<&Value> = main["volumeMounts"].as_array().unwrap().iter().collect();
+        assert!(mounts.contains(&&ca_mount), "{mounts:?}");
+        assert!(mounts.iter().any(|m| m["mountPath"] == "/data"));
+        assert_eq!(
+            env_value(main, "MLFLOW_TRACKING_SERVER_CERT_PATH"),
+            "/mlflow-ca/ca.crt"
+        );
+        assert!(fit["volumes"].as_array().unwrap().contains(&volume));
+        // Every generated step that talks to MLflow: gate, register,
+        // resolve and the exit handler.
+        let mut steps = 0;
+        for t in spec(&doc)["templates"].as_array().unwrap() {
+            let Some(c) = t.get("container") else {
+                continue;
+            };
+            if t["name"] == "fit" || !env_names(c).contains(&"MLFLOW_TRACKING_URI".into()) {
+                continue;
+            }
+            steps += 1;
+            assert_eq!(
+                c["volumeMounts"],
+                serde_json::json!([ca_mount]),
+                "{}",
+                t["name"]
+            );
+            assert_eq!(t["volumes"], serde_json::json!([volume]), "{}", t["name"]);
+        }
+        assert_eq!(steps, 4, "gate, register, resolve, cleanup");
+    }
+}
+
+#[test]
+fn without_a_ca_bundle_nothing_is_mounted_for_it() {
+    let source = CA_PROGRAM.replace("    ca_bundle      = SOURCE\n", "");
+    let yaml = serde_json::to_string(&compile_clean(&source)).unwrap();
+    assert!(!yaml.contains("mlflow-ca") && !yaml.contains("CERT_PATH"));
+}
+
+/// The image mlpc chooses for the containers holding the MLflow credentials
+/// is pinned by digest: a moved tag changes nothing that runs.
+#[test]
+fn injected_image_is_pinned_by_digest() {
+    let image = mlpc::emit::mlflow::DEFAULT_IMAGE;
+    let (_, digest) = image.split_once("@sha256:").expect("a digest");
+    assert!(
+        digest.len() == 64
+            && digest
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    );
+    let mut seen = 0;
+    for path in mlp_files(&root().join("examples")) {
+        let doc = workflow(relative(&path).to_str().unwrap());
+        for t in spec(&doc)["templates"].as_array().unwrap() {
+            let containers = ["initContainers", "sidecars"]
+                .iter()
+                .flat_map(|k| t[*k].as_array().cloned().unwrap_or_default())
+                .chain(t.get("container").cloned());
+            for c in containers {
+                if c["image"]
+                    .as_str()
+                    .is_some_and(|i| i.starts_with("python:"))
+                {
+                    assert_eq!(c["image"], image, "{}/{}", t["name"], c["name"]);
+                    seen += 1;
+                }
+            }
+        }
+    }
+    assert!(seen > 10, "the examples run injected steps ({seen})");
 }

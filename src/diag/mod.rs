@@ -518,13 +518,15 @@ pub enum MlpError {
         help: Option<String>,
     },
 
-    #[error("invalid `secret(...)`: {reason}")]
+    #[error("invalid `{function}(...)`: {reason}")]
     #[diagnostic(code(mlp::E0219))]
     BadSecret {
         #[source_code]
         src: Src,
         #[label(primary, "here")]
         at: SourceSpan,
+        /// `secret` or `config_map`.
+        function: &'static str,
         reason: String,
         #[help]
         help: Option<String>,

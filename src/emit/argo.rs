@@ -174,9 +174,9 @@ pub struct Template {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub resource: Option<ResourceTemplate>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub init_containers: Vec<UserContainer>,
+    pub init_containers: Vec<Container>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub sidecars: Vec<UserContainer>,
+    pub sidecars: Vec<Container>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volumes: Vec<Volume>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -222,17 +222,6 @@ pub struct PodMetadata {
     pub labels: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
-}
-
-/// An init container or sidecar: a container that may mirror the main
-/// container's volume mounts.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UserContainer {
-    #[serde(flatten)]
-    pub container: Container,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mirror_volume_mounts: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

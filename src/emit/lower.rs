@@ -111,6 +111,7 @@ pub fn lower_into(
             let mut template = Template {
                 name: name.clone(),
                 container: Some(container),
+                volumes: t.ca_volume().into_iter().collect(),
                 ..Default::default()
             };
             plan.without_api_token(&mut template);
@@ -576,6 +577,14 @@ fn tracking(pipeline: &Pipeline) -> Option<Tracking> {
         image: text("image").unwrap_or_else(|| mlflow::DEFAULT_IMAGE.to_string()),
         credentials: match block.get("credentials").map(|v| &v.value) {
             Some(Value::Secret(secret)) => Some(secret.name.to_string()),
+            _ => None,
+        },
+        ca_bundle: match block.get("ca_bundle").map(|v| &v.value) {
+            Some(Value::Secret(ca)) => Some(mlflow::CaBundle {
+                source: ca.source,
+                name: ca.name.to_string(),
+                key: ca.key.as_deref().unwrap_or_default().to_string(),
+            }),
             _ => None,
         },
     })
@@ -1767,14 +1776,10 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 }
                 let init =
                     t.init_container(&plan.programs, &plan.pipeline.name, &stage_label, &params);
-                template.init_containers.push(UserContainer {
-                    container: init,
-                    mirror_volume_mounts: Some(true),
-                });
-                template.sidecars.push(UserContainer {
-                    container: t.finalize_container(),
-                    mirror_volume_mounts: Some(true),
-                });
+                // Injected containers mount `/mlflow` (and the CA bundle),
+                // not the user's volumes.
+                template.init_containers.push(init);
+                template.sidecars.push(t.finalize_container());
                 let mut all_env = t.client_env();
                 all_env.extend(env_vars);
                 env_vars = all_env;
@@ -1782,11 +1787,13 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 user_argv.extend(args);
                 container.command = Some(mlflow::wrapped_command(user_argv));
                 mounts.push(mlflow::mount());
+                mounts.extend(t.ca_mount());
                 template.volumes.push(Volume {
                     name: mlflow::VOLUME.into(),
                     empty_dir: Some(Default::default()),
                     ..Default::default()
                 });
+                template.volumes.extend(t.ca_volume());
                 template.outputs.parameters.push(Parameter {
                     name: "run_id".into(),
                     value_from: Some(ValueFrom {
@@ -1897,6 +1904,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             artifact_store: None,
             image: mlflow::DEFAULT_IMAGE.to_string(),
             credentials: None,
+            ca_bundle: None,
         })
     }
 
@@ -1919,6 +1927,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         );
         let mut template =
             step_template(name.clone(), container, metrics.iter().map(String::as_str));
+        template.volumes.extend(self.tracking().ca_volume());
         template.inputs.parameters.push(Parameter {
             name: "run_id".into(),
             ..Default::default()
@@ -2000,7 +2009,8 @@ impl<'a, 'p> Emitter<'a, 'p> {
             self.tracking()
                 .step_container(&plan.programs, "main", mlflow::Step::Register, extra);
         let name = self.template_names.fresh(&plan.task_of[i]);
-        let template = step_template(name, container, ["version", "model_uri"]);
+        let mut template = step_template(name, container, ["version", "model_uri"]);
+        template.volumes.extend(self.tracking().ca_volume());
         self.finish_generated(i, template, pod, &fields, None);
     }
 
@@ -2042,7 +2052,8 @@ impl<'a, 'p> Emitter<'a, 'p> {
             .cloned()
             .unwrap_or_else(|| format!("{}-resolve", plan.task_of[i]));
         let resolve_name = self.template_names.fresh(&resolve_task);
-        let resolve = step_template(resolve_name, container, ["storage_uri", "version"]);
+        let mut resolve = step_template(resolve_name, container, ["storage_uri", "version"]);
+        resolve.volumes.extend(tracking.ca_volume());
         let mut resolve_fields = fields.clone().into_owned();
         resolve_fields.shift_remove("resources");
         resolve_fields.shift_remove("service_account");

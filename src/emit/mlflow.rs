@@ -11,8 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use k8s_openapi::api::core::v1::{
-    Capabilities, Container, EnvVar, EnvVarSource, ObjectFieldSelector, ResourceRequirements,
-    SeccompProfile, SecretKeySelector, SecurityContext, VolumeMount,
+    Capabilities, ConfigMapVolumeSource, Container, EnvVar, EnvVarSource, KeyToPath,
+    ResourceRequirements, SeccompProfile, SecretKeySelector, SecretVolumeSource, SecurityContext,
+    Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use sha2::{Digest, Sha256};
@@ -21,7 +22,10 @@ use super::argo::Parameter;
 
 /// The image of every injected container unless `mlflow.image` says
 /// otherwise: it needs only `python3` (the programs use the standard library).
-pub const DEFAULT_IMAGE: &str = "python:3.12.11-alpine3.22";
+/// Pinned by the digest of the tag's multi-platform index, so that the
+/// containers holding the MLflow credentials run the same bytes on every
+/// node and on every retry, whatever the tag is moved to.
+pub const DEFAULT_IMAGE: &str = "python:3.12.11-alpine3.22@sha256:efcdfa6a6b2fd2afb9c7dfa9a5b288a6f68338b5cfdebe6b637d986067d85757";
 
 /// Where the run id and the exit status are shared inside a tracked pod.
 pub const MOUNT: &str = "/mlflow";
@@ -184,6 +188,12 @@ fn parameter_ref(name: &str) -> String {
 fn mlflow_program(steps: &BTreeSet<Step>) -> String {
     let mut out = String::with_capacity(16 * 1024);
     out.push_str(COMMON);
+    if steps.contains(&Step::Init) {
+        // The init container leaves the wrapper in the volume for main.
+        out.push_str("\n\nWRAP = r'''");
+        out.push_str(WRAP);
+        out.push_str("'''");
+    }
     out.push_str("\n\nSTEPS = {}\n");
     for step in steps {
         out.push_str("STEPS[\"");
@@ -236,7 +246,26 @@ pub struct Tracking {
     pub artifact_store: Option<String>,
     pub image: String,
     pub credentials: Option<String>,
+    /// `ca_bundle`: the PEM file of a private CA, mounted into every
+    /// container that talks to the server.
+    pub ca_bundle: Option<CaBundle>,
 }
+
+/// One key of a ConfigMap or Secret holding CA certificates (PEM).
+#[derive(Debug, Clone)]
+pub struct CaBundle {
+    pub source: crate::sema::hir::KeySource,
+    pub name: String,
+    pub key: String,
+}
+
+/// Where the CA bundle is mounted: outside `/mlflow`, read-only.
+const CA_VOLUME: &str = "mlflow-ca";
+const CA_DIR: &str = "/mlflow-ca";
+const CA_FILE: &str = "ca.crt";
+/// The variable the MLflow Python client reads for a CA bundle
+/// (`mlflow/environment_variables.py`); the injected client reads it too.
+const CA_ENV: &str = "MLFLOW_TRACKING_SERVER_CERT_PATH";
 
 pub fn env(name: &str, value: impl Into<String>) -> EnvVar {
     EnvVar {
@@ -275,6 +304,9 @@ impl Tracking {
             env("MLFLOW_TRACKING_URI", self.tracking_uri.clone()),
             env("MLFLOW_EXPERIMENT_NAME", self.experiment.clone()),
         ];
+        if self.ca_bundle.is_some() {
+            out.push(env(CA_ENV, format!("{CA_DIR}/{CA_FILE}")));
+        }
         if let Some(secret) = &self.credentials {
             out.push(secret_env(
                 "MLFLOW_TRACKING_USERNAME",
@@ -303,14 +335,61 @@ impl Tracking {
     ) -> Container {
         let mut env_vars = self.client_env();
         env_vars.extend(extra_env);
-        python_container(name, &self.image, programs.command(step), env_vars)
+        let mut container = python_container(name, &self.image, programs.command(step), env_vars);
+        container.volume_mounts = self.ca_mount().map(|m| vec![m]);
+        container
+    }
+
+    /// The mount of the CA bundle, for each container given [`client_env`].
+    ///
+    /// [`client_env`]: Tracking::client_env
+    pub fn ca_mount(&self) -> Option<VolumeMount> {
+        self.ca_bundle.as_ref().map(|_| VolumeMount {
+            name: CA_VOLUME.into(),
+            mount_path: CA_DIR.into(),
+            read_only: Some(true),
+            ..Default::default()
+        })
+    }
+
+    /// The volume behind [`Tracking::ca_mount`], for each pod that has one:
+    /// only the named key, as `ca.crt`.
+    pub fn ca_volume(&self) -> Option<Volume> {
+        let ca = self.ca_bundle.as_ref()?;
+        let items = Some(vec![KeyToPath {
+            key: ca.key.clone(),
+            path: CA_FILE.into(),
+            mode: None,
+        }]);
+        Some(match ca.source {
+            crate::sema::hir::KeySource::ConfigMap => Volume {
+                name: CA_VOLUME.into(),
+                config_map: Some(ConfigMapVolumeSource {
+                    name: ca.name.clone(),
+                    items,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            crate::sema::hir::KeySource::Secret => Volume {
+                name: CA_VOLUME.into(),
+                secret: Some(SecretVolumeSource {
+                    secret_name: Some(ca.name.clone()),
+                    items,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        })
     }
 
     /// The init container of a tracked stage. The run's identity (the
     /// tags it is created with) travels in one variable, `MLP_RUN`, as
     /// `key=value` words: pipeline and stage names are identifiers, and
-    /// Argo's names and uids hold no space. The node id comes from the
-    /// pod's annotation.
+    /// Argo's names and uids hold no space. The node id is `ARGO_NODE_ID`,
+    /// which Argo's controller gives every container of the pod, init
+    /// containers included (workflow/controller/workflowpod.go,
+    /// `createWorkflowPod`).
     pub fn init_container(
         &self,
         programs: &Programs,
@@ -321,22 +400,17 @@ impl Tracking {
         let run = format!(
             "pipeline={pipeline} stage={stage} workflow={{{{workflow.name}}}} uid={{{{workflow.uid}}}} namespace={{{{workflow.namespace}}}} pod={{{{pod.name}}}}"
         );
-        let mut extra = vec![
-            env("MLP_RUN", run),
-            EnvVar {
-                name: "MLP_NODE_ID".into(),
-                value: None,
-                value_from: Some(EnvVarSource {
-                    field_ref: Some(ObjectFieldSelector {
-                        field_path: "metadata.annotations['workflows.argoproj.io/node-id']".into(),
-                        api_version: None,
-                    }),
-                    ..Default::default()
-                }),
-            },
-        ];
+        let mut extra = vec![env("MLP_RUN", run)];
         extra.extend(indexed_env("MLP_PARAM", params));
-        injected(self.step_container(programs, "mlflow-init", Step::Init, extra))
+        let mut init = self.step_container(programs, "mlflow-init", Step::Init, extra);
+        init.volume_mounts = Some(self.pod_mounts());
+        injected(init)
+    }
+
+    /// What an injected container of a tracked stage mounts: the shared
+    /// `/mlflow` volume and the CA bundle, never the user's volumes.
+    fn pod_mounts(&self) -> Vec<VolumeMount> {
+        std::iter::once(mount()).chain(self.ca_mount()).collect()
     }
 
     /// The sidecar of a tracked stage. It runs the MLflow program the init
@@ -347,14 +421,16 @@ impl Tracking {
         let env_vars = self
             .client_env()
             .into_iter()
-            .filter(|e| e.value_from.is_some())
+            .filter(|e| e.value_from.is_some() || e.name == CA_ENV)
             .collect();
-        injected(python_container(
+        let mut sidecar = python_container(
             "mlflow-finalize",
             &self.image,
             vec!["python3".into(), SIDECAR_PROGRAM.into()],
             env_vars,
-        ))
+        );
+        sidecar.volume_mounts = Some(self.pod_mounts());
+        injected(sidecar)
     }
 }
 
@@ -406,14 +482,14 @@ pub fn indexed_env(prefix: &str, pairs: &[(String, String)]) -> Vec<EnvVar> {
     out
 }
 
-/// The main container's command, wrapped: `sh -c WRAP mlflow-wrap ARGV...`.
+/// Where the init container leaves the wrapper ([`WRAP`]) for main.
+pub const WRAP_PROGRAM: &str = "/mlflow/mlflow-wrap";
+
+/// The main container's command, wrapped: `sh /mlflow/mlflow-wrap ARGV...`.
+/// The wrapper's text travels once, in the MLflow program, not in each
+/// tracked stage.
 pub fn wrapped_command(argv: Vec<String>) -> Vec<String> {
-    let mut command = vec![
-        "sh".into(),
-        "-c".into(),
-        WRAP.to_string(),
-        "mlflow-wrap".into(),
-    ];
+    let mut command = vec!["sh".into(), WRAP_PROGRAM.into()];
     command.extend(argv);
     command
 }

@@ -1979,6 +1979,11 @@ impl<'a> Checker<'a> {
                 let secret = self.secret_call(expr, 1)?;
                 Some(secret)
             }
+            FieldTy::CaBundle => self.key_call(
+                expr,
+                2,
+                &[hir::KeySource::ConfigMap, hir::KeySource::Secret],
+            ),
             FieldTy::Cron => self.cron(expr),
             FieldTy::TrackingUri => self.tracking_uri(expr),
             FieldTy::Path => self
@@ -2726,39 +2731,55 @@ impl<'a> Checker<'a> {
 
     /// `secret("name", "key")` (`arity` 2) or `secret("name")` (`arity` 1).
     fn secret_call(&mut self, expr: &Expr, arity: usize) -> Option<Value> {
-        let ExprKind::Call(call) = &expr.kind else {
-            let expected = if arity == 1 {
-                "`secret(\"NAME\")`"
+        self.key_call(expr, arity, &[hir::KeySource::Secret])
+    }
+
+    /// A call naming a Kubernetes object and (with `arity` 2) one of its
+    /// keys: `secret(...)` or `config_map(...)`, as `sources` allow.
+    fn key_call(&mut self, expr: &Expr, arity: usize, sources: &[hir::KeySource]) -> Option<Value> {
+        let form = |source: hir::KeySource| {
+            let f = source.function();
+            if arity == 1 {
+                format!("`{f}(\"NAME\")`")
             } else {
-                "`secret(\"NAME\", \"KEY\")`"
-            };
-            self.mismatch(expr, expected, None);
+                format!("`{f}(\"NAME\", \"KEY\")`")
+            }
+        };
+        let ExprKind::Call(call) = &expr.kind else {
+            let expected = sources
+                .iter()
+                .map(|s| form(*s))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            self.mismatch(expr, &expected, None);
             return None;
         };
         let (name, args) = (&call.name, &call.args);
-        if name.name != "secret" {
+        let Some(source) = sources.iter().copied().find(|s| s.function() == name.name) else {
             self.push(MlpError::UnknownFunction {
                 src: self.src(name.span),
                 at: name.span.into(),
                 name: name.name.to_string(),
             });
             return None;
-        }
-        let usage = if arity == 1 {
-            "`credentials = secret(\"NAME\")` names a Secret with `username`/`password` or `token` keys"
-        } else {
-            "`secret(\"NAME\", \"KEY\")` reads one key of a Kubernetes Secret"
+        };
+        let usage = match (source, arity) {
+            (hir::KeySource::Secret, 1) => {
+                "`credentials = secret(\"NAME\")` names a Secret with `username`/`password` or `token` keys".to_string()
+            }
+            (source, _) => format!("{} reads one key of a Kubernetes {}", form(source), source.kind()),
         };
         if args.len() != arity {
             self.push(MlpError::BadSecret {
                 src: self.src(expr.span),
                 at: expr.span.into(),
+                function: source.function(),
                 reason: format!(
                     "expected {arity} argument{}, found {}",
                     if arity == 1 { "" } else { "s" },
                     args.len()
                 ),
-                help: Some(usage.into()),
+                help: Some(usage),
             });
             return None;
         }
@@ -2772,23 +2793,28 @@ impl<'a> Checker<'a> {
                 self.push(MlpError::BadSecret {
                     src: self.src(a.span),
                     at: a.span.into(),
+                    function: source.function(),
                     reason: "arguments must be literal strings".into(),
-                    help: Some(usage.into()),
+                    help: Some(usage),
                 });
                 return None;
             };
             texts.push((text, a.span));
         }
-        let (secret_name, name_span) = texts[0].clone();
-        if !is_dns_subdomain(&secret_name) {
+        let kind = source.kind();
+        let (object_name, name_span) = texts[0].clone();
+        if !is_dns_subdomain(&object_name) {
             self.push(MlpError::BadSecret {
                 src: self.src(name_span),
                 at: name_span.into(),
+                function: source.function(),
                 reason: format!(
-                    "\"{}\" is not a valid Secret name",
-                    secret_name.escape_debug()
+                    "\"{}\" is not a valid {kind} name",
+                    object_name.escape_debug()
                 ),
-                help: Some("Secret names are lowercase letters, digits, `-` and `.`".into()),
+                help: Some(format!(
+                    "{kind} names are lowercase letters, digits, `-` and `.`"
+                )),
             });
             return None;
         }
@@ -2802,14 +2828,16 @@ impl<'a> Checker<'a> {
                 self.push(MlpError::BadSecret {
                     src: self.src(*span),
                     at: (*span).into(),
-                    reason: format!("\"{}\" is not a valid Secret key", k.escape_debug()),
-                    help: Some("Secret keys are letters, digits, `-`, `_` and `.`".into()),
+                    function: source.function(),
+                    reason: format!("\"{}\" is not a valid {kind} key", k.escape_debug()),
+                    help: Some(format!("{kind} keys are letters, digits, `-`, `_` and `.`")),
                 });
                 return None;
             }
         }
         Some(Value::Secret(Box::new(hir::SecretRef {
-            name: secret_name.into(),
+            source,
+            name: object_name.into(),
             key: key.map(Into::into),
         })))
     }
@@ -3068,8 +3096,17 @@ impl<'a> Checker<'a> {
                     self.push(MlpError::BadSecret {
                         src: self.src(expr.span),
                         at: expr.span.into(),
-                        reason: "`secret(...)` is only allowed in `env` and in `mlflow.credentials`".into(),
+                        function: "secret",
+                        reason: "`secret(...)` is only allowed in `env`, `mlflow.credentials` and `mlflow.ca_bundle`".into(),
                         help: Some("read the secret into an environment variable: `env { TOKEN = secret(\"NAME\", \"KEY\") }`".into()),
+                    });
+                } else if name.name == "config_map" {
+                    self.push(MlpError::BadSecret {
+                        src: self.src(expr.span),
+                        at: expr.span.into(),
+                        function: "config_map",
+                        reason: "`config_map(...)` is only allowed in `mlflow.ca_bundle`".into(),
+                        help: Some("`mlflow { ca_bundle = config_map(\"NAME\", \"KEY\") }` mounts a private CA for the MLflow clients".into()),
                     });
                 } else {
                     self.push(MlpError::UnknownFunction {

@@ -145,11 +145,38 @@ pub enum Value {
     Stage(usize),
 }
 
-/// `secret("name", "key")`
+/// `secret("name", "key")`, or `config_map("name", "key")` where a field
+/// accepts one.
 #[derive(Debug, Clone, Serialize)]
 pub struct SecretRef {
+    pub source: KeySource,
     pub name: Text,
     pub key: Option<Text>,
+}
+
+/// The kind of Kubernetes object a [`SecretRef`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum KeySource {
+    Secret,
+    ConfigMap,
+}
+
+impl KeySource {
+    /// The function that names it in a program.
+    pub fn function(self) -> &'static str {
+        match self {
+            KeySource::Secret => "secret",
+            KeySource::ConfigMap => "config_map",
+        }
+    }
+
+    /// The Kubernetes kind, as diagnostics say it.
+    pub fn kind(self) -> &'static str {
+        match self {
+            KeySource::Secret => "Secret",
+            KeySource::ConfigMap => "ConfigMap",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

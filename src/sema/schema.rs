@@ -136,6 +136,9 @@ pub enum FieldTy {
     DeployModel,
     /// `credentials = secret("name")`.
     Credentials,
+    /// `ca_bundle = config_map("name", "key")` or `secret("name", "key")`:
+    /// the PEM file of a private certificate authority.
+    CaBundle,
     Cron,
     TrackingUri,
     /// An absolute path in the container.
@@ -250,6 +253,7 @@ pub const MLFLOW: &[FieldSpec] = &[
     // run time.
     fixed(any("image", FieldTy::Str)),
     any("credentials", FieldTy::Credentials),
+    any("ca_bundle", FieldTy::CaBundle),
 ];
 
 /// `history { successful = N, failed = N }` of a scheduled pipeline.

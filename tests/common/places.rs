@@ -134,13 +134,13 @@ pub const ALL_IN_ONE: &[Place] = &[
     Place {
         name: "command",
         program: all_in_one,
-        found: |d| text(&fit(d)["container"]["command"][5]),
+        found: |d| text(&fit(d)["container"]["command"][3]),
         may_reject: &[],
     },
     Place {
         name: "args",
         program: all_in_one,
-        found: |d| text(&fit(d)["container"]["command"][6]),
+        found: |d| text(&fit(d)["container"]["command"][4]),
         may_reject: &[],
     },
     Place {

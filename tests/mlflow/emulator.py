@@ -10,7 +10,8 @@
   placeholders (`{{inputs.parameters.x}}`, `{{workflow.*}}`, `{{pod.name}}`)
   are substituted; any placeholder left over fails the run. `secretKeyRef`
   is filled from test secrets (a missing key fails the pod unless
-  `optional`), `fieldRef` from the pod's annotations.
+  `optional`), `fieldRef` from the pod's annotations; every container gets
+  the variables Argo's controller appends (`ARGO_NODE_ID`, ...).
 - Each container runs in a private mount namespace (`unshare -m`), so its
   `/tmp` is its own; the template's emptyDir volumes (the `mlflow` volume)
   are shared by the containers that mount them. Input artifacts are placed
@@ -201,6 +202,13 @@ class Pod:
                     env[e["name"]] = self.ctx.node_id or self.ctx.workflow_name + "-1234567890"
                 else:
                     raise PodError("unsupported fieldRef %s" % path)
+        # What Argo's controller appends to every container it creates, init
+        # containers included (workflow/controller/workflowpod.go,
+        # createWorkflowPod: `envVars` with ARGO_NODE_ID and
+        # ARGO_WORKFLOW_NAME, after the template's own env, so they win).
+        env["ARGO_CONTAINER_NAME"] = c["name"]
+        env["ARGO_NODE_ID"] = self.ctx.node_id or self.ctx.workflow_name + "-1234567890"
+        env["ARGO_WORKFLOW_NAME"] = self.ctx.workflow_name
         return env
 
     def start(self, name, c, mounts, tmp, wait):

@@ -26,7 +26,7 @@ URI = os.environ.get("MLPC_MLFLOW_URI", "")
 ARTIFACTS = Path(os.environ.get("MLPC_MLFLOW_ARTIFACTS", "/nonexistent"))
 MLPC = os.environ.get("MLPC_BIN", str(ROOT / "target" / "debug" / "mlpc"))
 CLUSTER_URI = "http://mlflow.mlflow.svc.cluster.local:5000"
-INJECTED_IMAGE = "python:3.12.11-alpine3.22"
+INJECTED_IMAGE = "python:3.12.11-alpine3.22@sha256:efcdfa6a6b2fd2afb9c7dfa9a5b288a6f68338b5cfdebe6b637d986067d85757"
 # The injected programs run as uid 65534: they need a Python that user can
 # execute; Debian's is outside /root.
 STDLIB_PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
@@ -460,8 +460,13 @@ def test_negative_control_a_wrapper_that_forgets_the_run_id_is_caught(flagship, 
     wrapper's `export MLFLOW_RUN_ID` removed, fails its checks."""
     broken = yaml.safe_load(yaml.safe_dump(flagship))
     main = template(broken, "optimizer")["container"]
-    assert "export MLFLOW_RUN_ID" in main["command"][2]
-    main["command"][2] = main["command"][2].replace("export MLFLOW_RUN_ID", ":")
+    # The wrapper the init container leaves in the volume, from the program;
+    # main runs a copy of it without the export.
+    assert main["command"][:2] == ["sh", "/mlflow/mlflow-wrap"]
+    program = workflow_parameters(flagship)["mlpc_mlflow"]
+    wrapper = re.search(r"WRAP = r'{3}(.*?)'{3}", program, re.S).group(1)
+    assert "export MLFLOW_RUN_ID" in wrapper
+    main["command"][:2] = ["sh", "-c", wrapper.replace("export MLFLOW_RUN_ID", ":"), "mlflow-wrap"]
     uid = fresh_uid()
     ctx = context(uid, images=images(TRAIN_METRICS="{}"), artifacts={"features-data": str(data_file)})
     res = run_template(broken, "optimizer", ctx)

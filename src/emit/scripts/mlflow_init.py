@@ -3,7 +3,8 @@
 # write the run id to $MLP_MLFLOW_DIR/run_id for the wrapper and the sidecar.
 # The sidecar has no loader and no server address of its own: this
 # container leaves it, in the volume, the program it runs (this one, as the
-# loader checked it: sys.argv[1]) and the server's address.
+# loader checked it: sys.argv[1]) and the server's address; and it leaves
+# main the wrapper (WRAP, from mlflow_wrap.sh) that main's command runs.
 D = os.environ.get("MLP_MLFLOW_DIR", "/mlflow")
 experiment = experiment_id(os.environ["MLFLOW_EXPERIMENT_NAME"], create=True)
 # "pipeline=P stage=S workflow=W uid=U namespace=N pod=P": no value holds a space.
@@ -16,7 +17,7 @@ tags = {
     "argo.workflow.name": workflow,
     "argo.workflow.uid": identity.get("uid", ""),
     "argo.namespace": identity.get("namespace", ""),
-    "argo.node.id": os.environ.get("MLP_NODE_ID", ""),
+    "argo.node.id": os.environ.get("ARGO_NODE_ID", ""),  # set by Argo's controller
     "argo.pod.name": identity.get("pod", ""),
     "mlflow.source.type": "JOB",
     "mlflow.source.name": "%s/%s" % (workflow, stage),
@@ -37,7 +38,8 @@ if params:
         "params": [{"key": k, "value": v} for k, v in params],
     }), "runs/log-batch")
 os.makedirs(D, exist_ok=True)
-for name, value in (("mlflow-finalize", sys.argv[1]), ("tracking_uri", os.environ["MLFLOW_TRACKING_URI"]),
+for name, value in (("mlflow-finalize", sys.argv[1]), ("mlflow-wrap", WRAP),
+                    ("tracking_uri", os.environ["MLFLOW_TRACKING_URI"]),
                     ("experiment_id", experiment), ("artifact_uri", run.get("artifact_uri", "")),
                     ("run_id", run_id)):
     with open(os.path.join(D, name), "w") as f:
