@@ -38,17 +38,15 @@ def origin(url):
 
 
 class Redirects(urllib.request.HTTPRedirectHandler):
-    """Follows a redirect only of a GET to the same scheme, host and port,
-    with the same headers (Authorization included). Any other redirect fails
-    the step: to another origin the credentials must not go along, and
-    without them the call could only fail there, less clearly; urllib would
-    turn a redirected POST into a GET without its body, and re-sending a
-    body to an address the server moved is for `tracking_uri` to say."""
+    """Follows only a GET's redirect to the same scheme, host and port (with
+    its headers). Any other fails the step: the credentials must not go to
+    another origin, and urllib would re-send a POST as a GET without its
+    body (docs/compile.md, Transport)."""
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         method = req.get_method()
         where = req.full_url.split("?")[0]
-        if method not in ("GET", "HEAD"):
+        if method != "GET":
             fail("%s %s answered HTTP %s, a redirect to %r: a %s is not re-sent elsewhere; "
                  "set tracking_uri to the address the server answers at" % (method, where, code, newurl[:200], method))
         if origin(newurl) != origin(req.full_url):
@@ -62,9 +60,8 @@ OPENER = None
 
 
 def opener():
-    """urllib's opener with our redirects and, when
-    MLFLOW_TRACKING_SERVER_CERT_PATH names a CA bundle (as for MLflow's own
-    client), TLS verified against that bundle only."""
+    """With our redirects, and TLS verified against the CA bundle
+    MLFLOW_TRACKING_SERVER_CERT_PATH (as MLflow's client reads it), if set."""
     global OPENER
     if OPENER is None:
         handlers = [Redirects()]
