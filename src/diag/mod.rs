@@ -8,11 +8,13 @@
 pub mod codes;
 pub mod render;
 
-use std::sync::Arc;
+use miette::{Diagnostic, LabeledSpan, Severity, SourceSpan};
 
-use miette::{Diagnostic, LabeledSpan, NamedSource, Severity, SourceSpan};
+use crate::source::SourceId;
 
-pub type Src = NamedSource<Arc<str>>;
+/// The file a diagnostic points into: its [`SourceId`] and a shared handle
+/// to its name, text and line index (what miette reads to draw snippets).
+pub type Src = crate::source::SourceRef;
 
 #[derive(Debug, thiserror::Error, Diagnostic)]
 pub enum MlpError {
@@ -865,6 +867,80 @@ impl MlpError {
         )
     }
 
+    /// The file the diagnostic points into; `None` for an internal error.
+    pub fn src(&self) -> Option<&Src> {
+        match self {
+            MlpError::Syntax { src, .. }
+            | MlpError::UnterminatedString { src, .. }
+            | MlpError::UnknownEscape { src, .. }
+            | MlpError::BadNumber { src, .. }
+            | MlpError::TooDeep { src, .. }
+            | MlpError::NotUtf8 { src, .. }
+            | MlpError::NulByte { src, .. }
+            | MlpError::ImportAfterItem { src, .. }
+            | MlpError::UnknownName { src, .. }
+            | MlpError::ReservedName { src, .. }
+            | MlpError::Duplicate { src, .. }
+            | MlpError::DnsCollision { src, .. }
+            | MlpError::UnknownModule { src, .. }
+            | MlpError::ImportNotFound { src, .. }
+            | MlpError::ImportCycle { src, .. }
+            | MlpError::UnknownTemplate { src, .. }
+            | MlpError::UnknownOutput { src, .. }
+            | MlpError::ItemOutsideForEach { src, .. }
+            | MlpError::UndeclaredMetric { src, .. }
+            | MlpError::StageAsValue { src, .. }
+            | MlpError::UnknownField { src, .. }
+            | MlpError::MissingField { src, .. }
+            | MlpError::ExclusiveFields { src, .. }
+            | MlpError::TypeMismatch { src, .. }
+            | MlpError::WrongUnit { src, .. }
+            | MlpError::FieldNotForKind { src, .. }
+            | MlpError::TemplateKindMismatch { src, .. }
+            | MlpError::MissingInput { src, .. }
+            | MlpError::EntryNotAllowed { src, .. }
+            | MlpError::TrackingNeedsMlflow { src, .. }
+            | MlpError::BadTrackingUri { src, .. }
+            | MlpError::RegisterModelSource { src, .. }
+            | MlpError::DeployModelSource { src, .. }
+            | MlpError::InvalidCron { src, .. }
+            | MlpError::ArgoPlaceholder { src, .. }
+            | MlpError::InvalidValue { src, .. }
+            | MlpError::UnknownType { src, .. }
+            | MlpError::ArtifactValueMismatch { src, .. }
+            | MlpError::BadSecret { src, .. }
+            | MlpError::UnknownFunction { src, .. }
+            | MlpError::BadCondition { src, .. }
+            | MlpError::BadOutputPath { src, .. }
+            | MlpError::InputShadowsField { src, .. }
+            | MlpError::UnknownStageKind { src, .. }
+            | MlpError::FanInNotSupported { src, .. }
+            | MlpError::CompileTimeValue { src, .. }
+            | MlpError::UnknownItemKey { src, .. }
+            | MlpError::OutputShadowsBuiltin { src, .. }
+            | MlpError::ValueInCode { src, .. }
+            | MlpError::ImageWithoutDigest { src, .. }
+            | MlpError::Cycle { src, .. }
+            | MlpError::InvalidK8sName { src, .. }
+            | MlpError::InvalidMetadata { src, .. }
+            | MlpError::RbacNamespaceUnknown { src, .. }
+            | MlpError::DeployWithoutArtifactStore { src, .. }
+            | MlpError::WorkflowTooLarge { src, .. }
+            | MlpError::UnpinnedImage { src, .. }
+            | MlpError::NoCommand { src, .. }
+            | MlpError::UnknownGpuType { src, .. }
+            | MlpError::RunTimeIdentity { src, .. }
+            | MlpError::PlainHttpCredentials { src, .. }
+            | MlpError::CredentialsInUrl { src, .. } => Some(src),
+            MlpError::Internal { .. } => None,
+        }
+    }
+
+    /// The id of the file the diagnostic points into.
+    pub fn source_id(&self) -> Option<SourceId> {
+        self.src().map(Src::id)
+    }
+
     /// Errors about the file itself rather than its program: exit code 2.
     pub fn is_io(&self) -> bool {
         matches!(self, MlpError::NotUtf8 { .. })
@@ -909,16 +985,16 @@ impl Diagnostics {
     /// Orders diagnostics by file (in order of first appearance) and then by
     /// the position of their primary label, keeping the found order for ties.
     pub fn sort_by_position(&mut self) {
-        let mut files: Vec<String> = Vec::new();
+        let mut files: Vec<SourceId> = Vec::new();
         let keys: Vec<(usize, usize)> = self
             .items
             .iter()
             .map(|d| {
-                let Some((name, offset)) = primary_position(d) else {
+                let Some((id, offset)) = primary_position(d) else {
                     return (usize::MAX, 0);
                 };
-                let file = files.iter().position(|f| *f == name).unwrap_or_else(|| {
-                    files.push(name);
+                let file = files.iter().position(|f| *f == id).unwrap_or_else(|| {
+                    files.push(id);
                     files.len() - 1
                 });
                 (file, offset)
@@ -933,19 +1009,11 @@ impl Diagnostics {
     }
 }
 
-/// The file name and byte offset of a diagnostic's primary label.
-fn primary_position(d: &MlpError) -> Option<(String, usize)> {
+/// The file id and byte offset of a diagnostic's primary label.
+fn primary_position(d: &MlpError) -> Option<(SourceId, usize)> {
     let labels: Vec<LabeledSpan> = d.labels()?.collect();
     let label = labels.iter().find(|l| l.primary()).or(labels.first())?;
-    // A zero-length read at offset 0 costs nothing and carries the name.
-    let name = d
-        .source_code()?
-        .read_span(&SourceSpan::new(0.into(), 0), 0, 0)
-        .ok()?
-        .name()
-        .map(str::to_string)
-        .unwrap_or_default();
-    Some((name, label.offset()))
+    Some((d.source_id()?, label.offset()))
 }
 
 impl From<MlpError> for Diagnostics {
