@@ -15,7 +15,8 @@ use std::collections::HashMap;
 
 use crate::source::LineCol;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// The output formats (the command line's `--format` maps onto these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Human,
     Short,
