@@ -11,7 +11,7 @@ use crate::diag::codes;
 use crate::diag::render::{self, Format, HumanOptions};
 use crate::diag::MlpError;
 use crate::emit::{Options, OutputKind};
-use crate::sema::{analyze, Analysis, FsLoader};
+use crate::sema::{Analysis, FsLoader};
 
 /// The outcome of a run, mapped to the exit code by `main`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,11 +102,16 @@ fn read_input(path: &Path) -> Result<(String, Option<PathBuf>, Vec<u8>), String>
 
 fn analyze_path(cli: &Cli, path: &Path) -> Result<Analysis, String> {
     let (name, disk_path, bytes) = read_input(path)?;
-    let mut analysis = analyze(&name, disk_path.as_deref(), &bytes, &FsLoader);
-    if cli.require_digests {
-        crate::sema::policy::require_digests(&mut analysis);
-    }
-    Ok(analysis)
+    let policies = crate::Policies {
+        require_digests: cli.require_digests,
+    };
+    Ok(crate::check(
+        &name,
+        disk_path.as_deref(),
+        &bytes,
+        &FsLoader,
+        policies,
+    ))
 }
 
 fn check(cli: &Cli, files: &[PathBuf]) -> Outcome {
@@ -168,39 +173,27 @@ fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> 
         Ok(a) => a,
         Err(outcome) => return outcome,
     };
-    let Some(program) = analysis.program.as_ref() else {
+    let Some(compilation) = crate::compile(&analysis, options) else {
         return Outcome::Errors; // `checked` reported them
     };
-    if options.kind == OutputKind::WorkflowTemplate
-        && program
-            .pipelines
-            .iter()
-            .any(|p| p.settings.contains_key("schedule"))
-    {
-        eprintln!("mlpc: note: `schedule` does not apply to a WorkflowTemplate; it is left out");
+    for note in &compilation.notes {
+        eprintln!("mlpc: note: {note}");
     }
-    let docs = match crate::emit::emit_documents(program, options) {
-        Ok(docs) => docs,
+    let all = compilation.diagnostics();
+    let compiled = match &compilation.output {
+        Ok(compiled) => compiled,
         Err(e) => {
-            let all: Vec<&MlpError> = analysis.diagnostics.items.iter().collect();
             print_diagnostics(cli, &all, Stream::Stderr);
             eprintln!("mlpc: {e}");
             return Outcome::Failure;
         }
     };
-    let document_warnings = crate::emit::document_warnings(&analysis.sources, &docs);
-    let all: Vec<&MlpError> = analysis
-        .diagnostics
-        .items
-        .iter()
-        .chain(document_warnings.iter())
-        .collect();
     print_diagnostics(cli, &all, Stream::Stderr);
     if cli.deny_warnings && !all.is_empty() {
         return Outcome::Errors;
     }
     // Written piece by piece: joining would hold the whole stream twice.
-    let pieces = crate::emit::stream_pieces(&docs);
+    let pieces = crate::emit::stream_pieces(&compiled.documents);
     match output {
         None => {
             let mut stdout = std::io::stdout().lock();
@@ -230,8 +223,8 @@ fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> 
     // The process ends next; the OS takes the memory back at once, while
     // freeing the program piece by piece costs a tenth of the run.
     std::mem::forget(pieces);
-    std::mem::forget(docs);
-    std::mem::forget(document_warnings);
+    std::mem::forget(all);
+    std::mem::forget(compilation);
     std::mem::forget(analysis);
     outcome
 }
@@ -243,24 +236,18 @@ fn rbac(cli: &Cli, file: &Path, options: &Options) -> Outcome {
         Ok(a) => a,
         Err(outcome) => return outcome,
     };
-    let Some(program) = analysis.program.as_ref() else {
+    let Some(compilation) = crate::rbac(&analysis, options) else {
         return Outcome::Errors; // `checked` reported them
     };
-    let out = match crate::emit::rbac::emit(program, &analysis.sources, options) {
+    let all = compilation.diagnostics();
+    let out = match &compilation.output {
         Ok(out) => out,
         Err(e) => {
-            let all: Vec<&MlpError> = analysis.diagnostics.items.iter().collect();
             print_diagnostics(cli, &all, Stream::Stderr);
             eprintln!("mlpc: {e}");
             return Outcome::Failure;
         }
     };
-    let all: Vec<&MlpError> = analysis
-        .diagnostics
-        .items
-        .iter()
-        .chain(out.errors.iter())
-        .collect();
     print_diagnostics(cli, &all, Stream::Stderr);
     if !out.errors.is_empty() || (cli.deny_warnings && !all.is_empty()) {
         return Outcome::Errors;
