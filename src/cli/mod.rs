@@ -3,111 +3,15 @@
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
-use clap::{Parser, Subcommand, ValueEnum};
+mod args;
+
+pub use args::{Cli, ColorChoice, Command, DebugWhat, FormatArg, KindArg};
 
 use crate::diag::codes;
 use crate::diag::render::{self, Format, HumanOptions};
 use crate::diag::MlpError;
 use crate::emit::{Options, OutputKind};
-use crate::sema::{analyze, Analysis, FsLoader};
-
-const EXAMPLES: &str = "\
-Examples:
-  mlpc check examples/terraform_optimization.mlp
-  mlpc compile examples/terraform_optimization.mlp -o workflow.yaml
-  mlpc compile pipelines/nightly.mlp --kind workflow-template | kubectl apply -f -
-  mlpc rbac examples/churn_model.mlp | kubectl apply -f -
-  mlpc check --format json pipelines/*.mlp
-  mlpc check --format github pipelines/*.mlp     # annotations in GitHub Actions
-  mlpc explain E0101
-
-Exit codes: 0 clean (or warnings only), 1 errors in the input, 2 usage or I/O error.";
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "mlpc",
-    version,
-    about = "Compiler for .mlp ML pipeline files",
-    long_about = "mlpc checks .mlp pipeline files and reports every problem with a stable code, \
-                  a source location and help.",
-    after_help = EXAMPLES
-)]
-pub struct Cli {
-    /// How diagnostics are printed (to standard error).
-    #[arg(
-        long,
-        global = true,
-        value_enum,
-        default_value = "human",
-        env = "MLPC_FORMAT"
-    )]
-    pub format: Format,
-    /// Colour in human output; `auto` colours only a terminal without NO_COLOR.
-    #[arg(long, global = true, value_enum, default_value = "auto")]
-    pub color: ColorChoice,
-    /// Exit with 1 when there are warnings, as for errors.
-    #[arg(long, global = true)]
-    pub deny_warnings: bool,
-    /// Every image must be pinned by digest (`NAME@sha256:...`): E0230 otherwise.
-    #[arg(long, global = true, env = "MLPC_REQUIRE_DIGESTS")]
-    pub require_digests: bool,
-    #[command(subcommand)]
-    pub command: Command,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// Parse and check files; `-` reads standard input.
-    Check {
-        #[arg(required = true, value_name = "FILE")]
-        files: Vec<PathBuf>,
-    },
-    /// Compile a file to Argo Workflows YAML (to standard output, or `-o FILE`).
-    Compile {
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
-        /// Write the YAML here (atomically); nothing is written when there are errors.
-        #[arg(short, long, value_name = "OUT")]
-        output: Option<PathBuf>,
-        /// `workflow` (a CronWorkflow when the pipeline has `schedule`) or `workflow-template`.
-        #[arg(long, value_enum, default_value = "workflow")]
-        kind: OutputKind,
-        /// Compile only this pipeline of the file.
-        #[arg(long, value_name = "NAME")]
-        pipeline: Option<String>,
-    },
-    /// Print the ServiceAccounts, Roles and RoleBindings the compiled pipelines need, as YAML.
-    Rbac {
-        #[arg(value_name = "FILE")]
-        file: PathBuf,
-        /// Only this pipeline of the file.
-        #[arg(long, value_name = "NAME")]
-        pipeline: Option<String>,
-    },
-    /// Explain a diagnostic code, e.g. `mlpc explain E0101`; without a code, list them all.
-    Explain { code: Option<String> },
-    /// Print the compiler's internal representations as JSON (format may change).
-    Debug {
-        #[arg(value_enum)]
-        what: DebugWhat,
-        file: PathBuf,
-    },
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum DebugWhat {
-    /// The syntax tree.
-    Ast,
-    /// The checked program.
-    Hir,
-}
+use crate::sema::{Analysis, FsLoader};
 
 /// The outcome of a run, mapped to the exit code by `main`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,7 +62,7 @@ pub fn run(cli: &Cli) -> Outcome {
             file,
             output.as_deref(),
             &Options {
-                kind: *kind,
+                kind: (*kind).into(),
                 pipeline: pipeline.clone(),
             },
         ),
@@ -198,11 +102,16 @@ fn read_input(path: &Path) -> Result<(String, Option<PathBuf>, Vec<u8>), String>
 
 fn analyze_path(cli: &Cli, path: &Path) -> Result<Analysis, String> {
     let (name, disk_path, bytes) = read_input(path)?;
-    let mut analysis = analyze(&name, disk_path.as_deref(), &bytes, &FsLoader);
-    if cli.require_digests {
-        crate::sema::policy::require_digests(&mut analysis);
-    }
-    Ok(analysis)
+    let policies = crate::Policies {
+        require_digests: cli.require_digests,
+    };
+    Ok(crate::check(
+        &name,
+        disk_path.as_deref(),
+        &bytes,
+        &FsLoader,
+        policies,
+    ))
 }
 
 fn check(cli: &Cli, files: &[PathBuf]) -> Outcome {
@@ -264,39 +173,27 @@ fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> 
         Ok(a) => a,
         Err(outcome) => return outcome,
     };
-    let Some(program) = analysis.program.as_ref() else {
+    let Some(compilation) = crate::compile(&analysis, options) else {
         return Outcome::Errors; // `checked` reported them
     };
-    if options.kind == OutputKind::WorkflowTemplate
-        && program
-            .pipelines
-            .iter()
-            .any(|p| p.settings.contains_key("schedule"))
-    {
-        eprintln!("mlpc: note: `schedule` does not apply to a WorkflowTemplate; it is left out");
+    for note in &compilation.notes {
+        eprintln!("mlpc: note: {note}");
     }
-    let docs = match crate::emit::emit_documents(program, options) {
-        Ok(docs) => docs,
+    let all = compilation.diagnostics();
+    let compiled = match &compilation.output {
+        Ok(compiled) => compiled,
         Err(e) => {
-            let all: Vec<&MlpError> = analysis.diagnostics.items.iter().collect();
             print_diagnostics(cli, &all, Stream::Stderr);
             eprintln!("mlpc: {e}");
             return Outcome::Failure;
         }
     };
-    let document_warnings = crate::emit::document_warnings(&analysis.sources, &docs);
-    let all: Vec<&MlpError> = analysis
-        .diagnostics
-        .items
-        .iter()
-        .chain(document_warnings.iter())
-        .collect();
     print_diagnostics(cli, &all, Stream::Stderr);
     if cli.deny_warnings && !all.is_empty() {
         return Outcome::Errors;
     }
     // Written piece by piece: joining would hold the whole stream twice.
-    let pieces = crate::emit::stream_pieces(&docs);
+    let pieces = crate::emit::stream_pieces(&compiled.documents);
     match output {
         None => {
             let mut stdout = std::io::stdout().lock();
@@ -326,8 +223,8 @@ fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> 
     // The process ends next; the OS takes the memory back at once, while
     // freeing the program piece by piece costs a tenth of the run.
     std::mem::forget(pieces);
-    std::mem::forget(docs);
-    std::mem::forget(document_warnings);
+    std::mem::forget(all);
+    std::mem::forget(compilation);
     std::mem::forget(analysis);
     outcome
 }
@@ -339,24 +236,18 @@ fn rbac(cli: &Cli, file: &Path, options: &Options) -> Outcome {
         Ok(a) => a,
         Err(outcome) => return outcome,
     };
-    let Some(program) = analysis.program.as_ref() else {
+    let Some(compilation) = crate::rbac(&analysis, options) else {
         return Outcome::Errors; // `checked` reported them
     };
-    let out = match crate::emit::rbac::emit(program, &analysis.sources, options) {
+    let all = compilation.diagnostics();
+    let out = match &compilation.output {
         Ok(out) => out,
         Err(e) => {
-            let all: Vec<&MlpError> = analysis.diagnostics.items.iter().collect();
             print_diagnostics(cli, &all, Stream::Stderr);
             eprintln!("mlpc: {e}");
             return Outcome::Failure;
         }
     };
-    let all: Vec<&MlpError> = analysis
-        .diagnostics
-        .items
-        .iter()
-        .chain(out.errors.iter())
-        .collect();
     print_diagnostics(cli, &all, Stream::Stderr);
     if !out.errors.is_empty() || (cli.deny_warnings && !all.is_empty()) {
         return Outcome::Errors;
@@ -428,7 +319,8 @@ pub enum Stream {
 }
 
 pub fn print_diagnostics(cli: &Cli, diags: &[&MlpError], stream: Stream) {
-    let text = match cli.format {
+    let format = Format::from(cli.format);
+    let text = match format {
         Format::Human => {
             let mut text = render::human(
                 diags,
@@ -452,7 +344,7 @@ pub fn print_diagnostics(cli: &Cli, diags: &[&MlpError], stream: Stream) {
         Format::Json => render::json(diags) + "\n",
         Format::Github => render::github(diags),
     };
-    if stream == Stream::MachineToStdout && cli.format != Format::Human {
+    if stream == Stream::MachineToStdout && format != Format::Human {
         let mut stdout = std::io::stdout().lock();
         let _ = stdout
             .write_all(text.as_bytes())

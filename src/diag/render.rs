@@ -15,7 +15,8 @@ use std::collections::HashMap;
 
 use crate::source::LineCol;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// The output formats (the command line's `--format` maps onto these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Human,
     Short,
@@ -67,53 +68,28 @@ fn severity_word(d: &MlpError) -> &'static str {
     }
 }
 
-/// Resolves spans to line/column positions. Each file's text is read once
-/// and indexed by line start, so a report with many labels stays linear.
+/// Resolves spans to line/column positions through each diagnostic's file
+/// (its [`Src`](super::Src): id, name and line index). The index is built
+/// once per file; diagnostics whose sources were made apart for one text
+/// (the parser's) share the first one's.
 #[derive(Default)]
 pub struct Locator {
-    files: HashMap<String, (String, Vec<usize>)>,
+    /// By the address of the text, which every source of one file shares.
+    files: HashMap<*const u8, super::Src>,
 }
 
 impl Locator {
     fn locate(&mut self, d: &MlpError, span: &SourceSpan) -> Option<Location> {
-        let source = d.source_code()?;
-        // A zero-length read at 0 yields the name; reading every line after
-        // it yields the whole text.
-        let name = source
-            .read_span(&SourceSpan::new(0.into(), 0), 0, 0)
-            .ok()?
-            .name()
-            .unwrap_or("<input>")
-            .to_string();
-        if !self.files.contains_key(&name) {
-            let all = source
-                .read_span(&SourceSpan::new(0.into(), 0), 0, usize::MAX)
-                .ok()?;
-            let text = String::from_utf8_lossy(all.data()).into_owned();
-            let starts = std::iter::once(0)
-                .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-                .collect();
-            self.files.insert(name.clone(), (text, starts));
-        }
-        let (text, starts) = self.files.get(&name)?;
-        let at = |offset: usize| {
-            let offset = offset.min(text.len());
-            let line = starts.partition_point(|s| *s <= offset).max(1);
-            let line_start = starts[line - 1];
-            let mut end = offset;
-            while !text.is_char_boundary(end) {
-                end -= 1;
-            }
-            LineCol {
-                line,
-                column: text[line_start.min(end)..end].chars().count() + 1,
-                offset,
-            }
-        };
+        let src = d.src()?;
+        let lines = self
+            .files
+            .entry(src.text.as_ptr())
+            .or_insert_with(|| src.clone())
+            .lines();
         Some(Location {
-            file: name.clone(),
-            start: at(span.offset()),
-            end: at(span.offset() + span.len()),
+            file: src.name.clone(),
+            start: lines.position(span.offset()),
+            end: lines.position(span.offset() + span.len()),
         })
     }
 }

@@ -27,7 +27,7 @@ pub(crate) fn prescan(file: &SourceFile, id: SourceId) -> Prescan {
             0 => {
                 return Prescan {
                     fatal: Some(MlpError::NulByte {
-                        src: file.named(),
+                        src: file.src(id),
                         at: at(i, i + 1),
                     }),
                     unterminated,
@@ -66,7 +66,7 @@ pub(crate) fn prescan(file: &SourceFile, id: SourceId) -> Prescan {
                 if depth > MAX_NESTING {
                     return Prescan {
                         fatal: Some(MlpError::TooDeep {
-                            src: file.named(),
+                            src: file.src(id),
                             at: at(i, i + 1),
                             limit: MAX_NESTING,
                         }),
@@ -117,7 +117,7 @@ pub(crate) fn syntax_error(
     if let Some((start, end)) = unterminated {
         if start <= pos {
             return MlpError::UnterminatedString {
-                src: file.named(),
+                src: file.src(id),
                 at: Span::new(id, start, end).into(),
             };
         }
@@ -125,7 +125,7 @@ pub(crate) fn syntax_error(
     if let ErrorVariant::CustomError { message } = &err.variant {
         // pest's own resource guards ("stack limit reached", ...).
         return MlpError::TooDeep {
-            src: file.named(),
+            src: file.src(id),
             at: Span::new(id, pos, pos).into(),
             limit: MAX_NESTING,
         }
@@ -177,7 +177,7 @@ pub(crate) fn syntax_error(
     let (found, found_len) = found_at(&file.text, pos);
     let help = shell_syntax_help(&file.text, pos).or_else(|| help_for(&expected, &found));
     MlpError::Syntax {
-        src: file.named(),
+        src: file.src(id),
         at: Span::new(id, pos, pos + found_len).into(),
         expected: join_or(&expected),
         found,

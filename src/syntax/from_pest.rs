@@ -33,7 +33,7 @@ impl Cx<'_> {
     }
 
     fn src(&self) -> Src {
-        self.file.named()
+        self.file.src(self.source)
     }
 }
 

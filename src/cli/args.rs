@@ -1,0 +1,144 @@
+//! The command line's shape: clap types only. The library's own enums
+//! (`diag::render::Format`, `emit::OutputKind`) carry no clap derive; the
+//! `*Arg` enums here map onto them.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::diag::render::Format;
+use crate::emit::OutputKind;
+
+const EXAMPLES: &str = "\
+Examples:
+  mlpc check examples/terraform_optimization.mlp
+  mlpc compile examples/terraform_optimization.mlp -o workflow.yaml
+  mlpc compile pipelines/nightly.mlp --kind workflow-template | kubectl apply -f -
+  mlpc rbac examples/churn_model.mlp | kubectl apply -f -
+  mlpc check --format json pipelines/*.mlp
+  mlpc check --format github pipelines/*.mlp     # annotations in GitHub Actions
+  mlpc explain E0101
+
+Exit codes: 0 clean (or warnings only), 1 errors in the input, 2 usage or I/O error.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mlpc",
+    version,
+    about = "Compiler for .mlp ML pipeline files",
+    long_about = "mlpc checks .mlp pipeline files and reports every problem with a stable code, \
+                  a source location and help.",
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    /// How diagnostics are printed (to standard error).
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "human",
+        env = "MLPC_FORMAT"
+    )]
+    pub format: FormatArg,
+    /// Colour in human output; `auto` colours only a terminal without NO_COLOR.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+    /// Exit with 1 when there are warnings, as for errors.
+    #[arg(long, global = true)]
+    pub deny_warnings: bool,
+    /// Every image must be pinned by digest (`NAME@sha256:...`): E0230 otherwise.
+    #[arg(long, global = true, env = "MLPC_REQUIRE_DIGESTS")]
+    pub require_digests: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// `--format`; the library's [`Format`] without clap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Human,
+    Short,
+    Json,
+    Github,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Human => Format::Human,
+            FormatArg::Short => Format::Short,
+            FormatArg::Json => Format::Json,
+            FormatArg::Github => Format::Github,
+        }
+    }
+}
+
+/// `--kind`; the library's [`OutputKind`] without clap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    Workflow,
+    WorkflowTemplate,
+}
+
+impl From<KindArg> for OutputKind {
+    fn from(k: KindArg) -> OutputKind {
+        match k {
+            KindArg::Workflow => OutputKind::Workflow,
+            KindArg::WorkflowTemplate => OutputKind::WorkflowTemplate,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Parse and check files; `-` reads standard input.
+    Check {
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
+    /// Compile a file to Argo Workflows YAML (to standard output, or `-o FILE`).
+    Compile {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Write the YAML here (atomically); nothing is written when there are errors.
+        #[arg(short, long, value_name = "OUT")]
+        output: Option<PathBuf>,
+        /// `workflow` (a CronWorkflow when the pipeline has `schedule`) or `workflow-template`.
+        #[arg(long, value_enum, default_value = "workflow")]
+        kind: KindArg,
+        /// Compile only this pipeline of the file.
+        #[arg(long, value_name = "NAME")]
+        pipeline: Option<String>,
+    },
+    /// Print the ServiceAccounts, Roles and RoleBindings the compiled pipelines need, as YAML.
+    Rbac {
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Only this pipeline of the file.
+        #[arg(long, value_name = "NAME")]
+        pipeline: Option<String>,
+    },
+    /// Explain a diagnostic code, e.g. `mlpc explain E0101`; without a code, list them all.
+    Explain { code: Option<String> },
+    /// Print the compiler's internal representations as JSON (format may change).
+    Debug {
+        #[arg(value_enum)]
+        what: DebugWhat,
+        file: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DebugWhat {
+    /// The syntax tree.
+    Ast,
+    /// The checked program.
+    Hir,
+}
