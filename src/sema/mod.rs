@@ -3,12 +3,30 @@
 
 pub mod argv;
 mod check;
+mod conditions;
+mod cron;
 pub mod effective;
-pub mod policy;
-pub use check::dns_name;
+mod fields;
 pub mod hir;
+pub mod k8s;
+mod links;
+mod maps;
+mod names;
+mod pipeline;
+pub mod policy;
+mod refs;
+mod scalars;
 pub mod schema;
+mod secrets;
+mod settings;
+pub mod signature;
+mod stages;
+mod templates;
+pub mod text;
 pub mod types;
+mod values;
+
+pub use k8s::dns_name;
 
 use crate::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -276,7 +294,7 @@ impl Loader<'_> {
                 }
             }
         };
-        if check::is_reserved(&alias.name) {
+        if crate::syntax::is_reserved(&alias.name) {
             self.diags.push(MlpError::ReservedName {
                 src: self.sources.named(source),
                 at: alias.span.into(),
