@@ -3,10 +3,13 @@
 //! templates, pipelines, stages, fields, values, references, conditions.
 //! Every problem is pushed and checking goes on, so one run reports them all.
 
+use std::cell::RefCell;
+
 use crate::collections::{HashMap, HashSet, IndexMap};
 
 use super::hir::{self, Dep};
-use super::signature::StageSig;
+use super::ids::{ModuleId, StageId, TemplateId};
+use super::signature::{PipelineSigs, StageSig};
 use super::types::Ty;
 use super::Module;
 use crate::diag::{Diagnostics, MlpError, Src};
@@ -15,7 +18,40 @@ use crate::syntax::ast::{self, Expr, Ident, Text};
 
 pub(crate) struct Checked {
     pub program: hir::Program,
+    /// Per pipeline of the root file, in order: its stages' signatures.
+    pub signatures: Vec<PipelineSigs>,
     pub diagnostics: Diagnostics,
+}
+
+/// What `(module, name)` finds in [`Checker::template_index`].
+#[derive(Debug, Clone, Copy)]
+pub(super) enum TemplateSlot {
+    Checked(TemplateId),
+    /// Too broken to check uses against; its own errors are reported.
+    Broken,
+}
+
+/// The stages the stage being checked depends on, in the order its
+/// references and `after` entries are checked. `Checker::stage` owns it
+/// and lends it to the body's checks through [`Scope`]; each resolved
+/// reference hands its dependency over here (`Checker::reference`).
+#[derive(Default)]
+pub(super) struct Deps(RefCell<Vec<Dep>>);
+
+impl Deps {
+    pub(super) fn add(&self, dep: Dep) {
+        self.0.borrow_mut().push(dep);
+    }
+
+    /// One dependency per stage depended on, at its first mention.
+    pub(super) fn into_first_mentions(self) -> Vec<Dep> {
+        let mut seen = HashSet::default();
+        self.0
+            .into_inner()
+            .into_iter()
+            .filter(|d| seen.insert(d.stage))
+            .collect()
+    }
 }
 
 pub(crate) struct Checker<'a> {
@@ -25,13 +61,11 @@ pub(crate) struct Checker<'a> {
     pub(super) loaded: Vec<bool>,
     pub(super) diags: Diagnostics,
     pub(super) templates: Vec<hir::Template>,
-    /// `(module, name)` -> template index; `None` marks a template too broken
-    /// to check uses against (its own errors are already reported).
-    pub(super) template_index: HashMap<(usize, Text), Option<usize>>,
-    /// Dependencies found while checking the current stage.
-    pub(super) deps: Vec<Dep>,
+    /// `(module, name)` -> the checked template, or a mark for one too
+    /// broken to check uses against (its own errors are already reported).
+    pub(super) template_index: HashMap<(ModuleId, Text), TemplateSlot>,
     /// `(module, name)` of every pipeline, to tell a user who `uses` one.
-    pub(super) pipeline_names: HashSet<(usize, Text)>,
+    pub(super) pipeline_names: HashSet<(ModuleId, Text)>,
     /// Code spans already reported by E0229 (a template's, once).
     pub(super) reported_code_values: HashSet<Span>,
 }
@@ -45,8 +79,10 @@ pub(super) enum Scope<'s> {
     },
     Pipeline {
         pcx: &'s PipelineCx,
-        /// The stage being checked; `None` in `defaults` and parameters.
-        stage: Option<usize>,
+        /// Where the stage being checked collects the stages it depends
+        /// on; `None` in `defaults` and pipeline settings, where stage
+        /// outputs cannot be read.
+        deps: Option<&'s Deps>,
         for_each: bool,
         /// The keys of each literal `for_each` item (none for a scalar
         /// item); `None` when the items are not written in the program.
@@ -66,7 +102,7 @@ impl Scope<'_> {
 pub(super) struct PipelineCx {
     pub(super) params: IndexMap<Text, Ty>,
     pub(super) stages: Vec<StageSig>,
-    pub(super) stage_index: HashMap<Text, usize>,
+    pub(super) stage_index: HashMap<Text, StageId>,
     /// The pipeline has a `schedule` (a CronWorkflow).
     pub(super) scheduled: bool,
 }
@@ -100,7 +136,7 @@ impl<'a> Checker<'a> {
     pub fn new(
         sources: &'a SourceSet,
         modules: &'a [Module],
-        root: usize,
+        root: ModuleId,
         root_parsed: bool,
     ) -> Self {
         Checker {
@@ -110,7 +146,7 @@ impl<'a> Checker<'a> {
                 .iter()
                 .enumerate()
                 .map(|(i, m)| {
-                    if i == root {
+                    if i == root.index() {
                         root_parsed
                     } else {
                         m.file.is_some()
@@ -120,7 +156,6 @@ impl<'a> Checker<'a> {
             diags: Diagnostics::default(),
             templates: Vec::new(),
             template_index: HashMap::default(),
-            deps: Vec::new(),
             pipeline_names: HashSet::default(),
             reported_code_values: HashSet::default(),
         }
@@ -129,8 +164,9 @@ impl<'a> Checker<'a> {
     /// Checks the program whose root module's AST is `root_file` (taken
     /// out of `modules[root]`: its pipelines are consumed as they are
     /// checked).
-    pub fn run(mut self, root: usize, root_file: Option<ast::File>) -> Checked {
+    pub fn run(mut self, root: ModuleId, root_file: Option<ast::File>) -> Checked {
         for (index, module) in self.modules.iter().enumerate() {
+            let index = ModuleId(index);
             let file = if index == root {
                 root_file.as_ref()
             } else {
@@ -141,11 +177,14 @@ impl<'a> Checker<'a> {
             }
         }
         let mut pipelines = Vec::new();
+        let mut signatures = Vec::new();
         if let Some(file) = root_file {
             self.pipeline_names(&file);
             for item in file.items {
                 if let ast::Item::Pipeline(p) = item {
-                    pipelines.push(self.pipeline(root, p));
+                    let (pipeline, sigs) = self.pipeline(root, p);
+                    pipelines.push(pipeline);
+                    signatures.push(sigs);
                 }
             }
         }
@@ -154,6 +193,7 @@ impl<'a> Checker<'a> {
                 pipelines,
                 templates: self.templates,
             },
+            signatures,
             diagnostics: self.diags,
         }
     }

@@ -126,7 +126,7 @@ impl Checker<'_> {
                 ))
             }
             ExprKind::Ref(r) => {
-                let (reference, ty) = self.resolve(r, scope)?;
+                let (reference, ty) = self.reference(r, scope)?;
                 if ty.is_artifact()
                     || matches!(
                         ty,

@@ -350,7 +350,7 @@ impl Checker<'_> {
                 ExprKind::Bool(b) => Some(Value::Bool(*b)),
                 // Argo can take the age from a parameter, but whether a
                 // template is memoized at all is fixed in the workflow.
-                ExprKind::Ref(r) => match self.resolve(r, scope)? {
+                ExprKind::Ref(r) => match self.reference(r, scope)? {
                     (_, Ty::Bool) => {
                         self.compile_time_value(expr.span, "cache = true|false");
                         None

@@ -15,7 +15,7 @@ impl Checker<'_> {
             self.mismatch(expr, "a list of stage names such as `[prep, train]`", None);
             return None;
         };
-        let Scope::Pipeline { pcx, stage, .. } = scope else {
+        let Scope::Pipeline { pcx, deps, .. } = scope else {
             self.push(MlpError::EntryNotAllowed {
                 src: self.src(expr.span),
                 at: expr.span.into(),
@@ -41,15 +41,15 @@ impl Checker<'_> {
             };
             match pcx.stage_index.get(name.name.as_str()) {
                 Some(&target) => {
-                    if stage.is_some() {
-                        self.deps.push(Dep {
-                            stage: target,
+                    if let Some(deps) = deps {
+                        deps.add(Dep {
+                            stage: target.index(),
                             kind: DepKind::Order,
                             span: it.span,
                         });
                     }
                     out.push(Spanned {
-                        value: Value::Stage(target),
+                        value: Value::Stage(target.index()),
                         span: it.span,
                     });
                 }
@@ -85,7 +85,7 @@ impl Checker<'_> {
             }
             ExprKind::List(_) => self.value_of(expr, scope).map(|(v, _)| v),
             ExprKind::Ref(r) => {
-                let (reference, ty) = self.resolve(r, scope)?;
+                let (reference, ty) = self.reference(r, scope)?;
                 match ty {
                     Ty::List(_) | Ty::String | Ty::Any => Some(Value::Ref(reference)),
                     other => {
@@ -125,7 +125,7 @@ impl Checker<'_> {
                 self.value_of(expr, scope).map(|(v, _)| v)
             }
             ExprKind::Ref(r) => {
-                let (reference, ty) = self.resolve(r, scope)?;
+                let (reference, ty) = self.reference(r, scope)?;
                 let ok = matches!(
                     (&reference, &ty),
                     (Ref::Output { .. }, Ty::ModelUri)
@@ -169,7 +169,7 @@ impl Checker<'_> {
                 self.value_of(expr, scope).map(|(v, _)| v)
             }
             ExprKind::Ref(r) => {
-                let (reference, ty) = self.resolve(r, scope)?;
+                let (reference, ty) = self.reference(r, scope)?;
                 let ok = match (&reference, &scope) {
                     (Ref::Output { stage, output }, Scope::Pipeline { pcx, .. }) => {
                         pcx.stages[*stage].kind == Some(StageKind::Register)

@@ -6,7 +6,7 @@ use super::check::{Checker, Item, Node, Scope};
 use super::hir::{Spanned, Value};
 use super::is_identifier;
 use super::k8s::{is_env_name, validate_label_value, validate_qualified_name};
-use super::schema::MapKind;
+use super::schema::{self, MapKind};
 use super::text::plain_text;
 use super::types::Ty;
 use crate::diag::MlpError;
@@ -34,22 +34,16 @@ impl Checker<'_> {
                 );
                 continue;
             }
-            if it.key.name.starts_with("MLFLOW_") || it.key.name.starts_with("MLP_") {
-                let reserved = [
-                    "MLFLOW_RUN_ID",
-                    "MLFLOW_TRACKING_URI",
-                    "MLFLOW_EXPERIMENT_NAME",
-                ];
-                if reserved.contains(&it.key.name.as_str()) || it.key.name.starts_with("MLP_PARAM_")
-                {
-                    self.invalid(
-                        it.key.span,
-                        "env",
-                        &format!("`{}` is set by mlpc's MLflow tracking", it.key.name),
-                        Some("configure tracking in the pipeline's `mlflow` block".into()),
-                    );
-                    continue;
-                }
+            if schema::TRACKING_ENV.contains(&it.key.name.as_str())
+                || it.key.name.starts_with(schema::PARAM_ENV_PREFIX)
+            {
+                self.invalid(
+                    it.key.span,
+                    "env",
+                    &format!("`{}` is set by mlpc's MLflow tracking", it.key.name),
+                    Some("configure tracking in the pipeline's `mlflow` block".into()),
+                );
+                continue;
             }
             let Node::Expr(expr) = it.node else {
                 self.push(MlpError::TypeMismatch {
@@ -97,8 +91,9 @@ impl Checker<'_> {
                     it.key.span,
                     "params",
                     &format!(
-                        "`{}` cannot become the environment variable MLP_PARAM_<NAME>",
-                        it.key.name.escape_debug()
+                        "`{}` cannot become the environment variable {}<NAME>",
+                        it.key.name.escape_debug(),
+                        schema::PARAM_ENV_PREFIX
                     ),
                     Some("use letters, digits and `_`".into()),
                 );

@@ -7,9 +7,11 @@ use super::argv;
 use super::check::{Checker, Item, Node, PipelineCx, Scope};
 use super::effective::effective_fields;
 use super::hir::{self, Fields, Spanned, StrPart, Value};
+use super::ids::{ModuleId, StageId};
 use super::k8s::dns_name;
 use super::schema::{self, FieldTy, StageKind};
 use super::settings::is_time_zone_name;
+use super::signature::PipelineSigs;
 use super::text::plain_text;
 use crate::diag::MlpError;
 use crate::graph;
@@ -19,7 +21,12 @@ use crate::syntax::ast::{self, Entry, Ident};
 impl Checker<'_> {
     /// Takes the pipeline's AST: each stage's syntax is dropped as soon as
     /// its HIR is built, so a large program never holds both whole.
-    pub(super) fn pipeline(&mut self, module: usize, p: ast::Pipeline) -> hir::Pipeline {
+    /// The pipeline, and its stages' signatures (kept for the analysis).
+    pub(super) fn pipeline(
+        &mut self,
+        module: ModuleId,
+        p: ast::Pipeline,
+    ) -> (hir::Pipeline, PipelineSigs) {
         self.declare_name(&p.name, "a pipeline");
         let dns = self.dns_label(&p.name, 52);
         // Stages are taken out, to be checked and dropped one by one.
@@ -142,7 +149,7 @@ impl Checker<'_> {
             let sig = self.stage_sig(module, s);
             if !duplicates.contains(&(i + param_decls.len())) {
                 pcx.stage_index
-                    .insert(s.name.name.clone(), pcx.stages.len());
+                    .insert(s.name.name.clone(), StageId(pcx.stages.len()));
             }
             pcx.stages.push(sig);
         }
@@ -153,7 +160,7 @@ impl Checker<'_> {
             schema::PIPELINE,
             Scope::Pipeline {
                 pcx: &pcx,
-                stage: None,
+                deps: None,
                 for_each: false,
                 item_keys: None,
             },
@@ -201,7 +208,7 @@ impl Checker<'_> {
         let mlflow = settings.get("mlflow");
         let mut stages = Vec::new();
         for (i, s) in stage_decls.into_iter().enumerate() {
-            let stage = self.stage(module, &s, i, &pcx, &defaults);
+            let stage = self.stage(module, &s, StageId(i), &pcx, &defaults);
             if let Some(stage) = &stage {
                 let needs = match stage.kind {
                     _ if stage.tracked => Some("it is tracked"),
@@ -246,7 +253,7 @@ impl Checker<'_> {
                 self.push(graph::cycle_error(self.sources, &stages, &cycle));
             }
         }
-        hir::Pipeline {
+        let pipeline = hir::Pipeline {
             name: p.name.name.clone(),
             name_span: p.name.span,
             dns_name: dns.into(),
@@ -255,7 +262,12 @@ impl Checker<'_> {
             defaults,
             stages,
             span: p.span,
-        }
+        };
+        let sigs = PipelineSigs {
+            pipeline: p.name.name,
+            stages: pcx.stages,
+        };
+        (pipeline, sigs)
     }
 
     /// E0229: a reference in code that no shell runs (`python -c "...${x}"`,
@@ -334,7 +346,7 @@ impl Checker<'_> {
         };
         let scope = Scope::Pipeline {
             pcx,
-            stage: None,
+            deps: None,
             for_each: false,
             item_keys: None,
         };

@@ -3,6 +3,7 @@
 
 use super::check::{Checker, Scope};
 use super::hir::{Dep, DepKind, Ref, RunField};
+use super::ids::StageId;
 use super::schema::StageKind;
 use super::signature::StageSig;
 use super::text::quoted_list;
@@ -10,11 +11,57 @@ use super::types::Ty;
 use crate::diag::{closest, did_you_mean, MlpError};
 use crate::syntax::ast::{self, Text};
 
+/// The fields of `run`, as references name them (`run.name`, ...).
+const RUN_FIELDS: &[(&str, RunField)] = &[
+    ("name", RunField::Name),
+    ("uid", RunField::Uid),
+    ("namespace", RunField::Namespace),
+    ("pod", RunField::Pod),
+    ("scheduled_time", RunField::ScheduledTime),
+];
+
 const RUN_FIELDS_HELP: &str = "the run has `run.name`, `run.uid`, `run.namespace`, `run.pod` and, in a scheduled pipeline, `run.scheduled_time`";
 
+/// A resolved reference: what it names, its type, and the dependency it
+/// gives the stage that holds it (a stage output or metric; `after`
+/// entries are dependencies too, collected by `Checker::after`).
+pub(super) struct Resolved {
+    pub(super) reference: Ref,
+    pub(super) ty: Ty,
+    pub(super) dep: Option<Dep>,
+}
+
+impl Resolved {
+    fn of(reference: Ref, ty: Ty) -> Self {
+        Resolved {
+            reference,
+            ty,
+            dep: None,
+        }
+    }
+}
+
 impl Checker<'_> {
-    /// Resolves a reference in its scope, recording stage dependencies.
-    pub(super) fn resolve(&mut self, r: &ast::Reference, scope: Scope) -> Option<(Ref, Ty)> {
+    /// Resolves a reference in its scope and hands its dependency to the
+    /// stage being checked (`scope`'s [`Deps`](super::check::Deps)).
+    pub(super) fn reference(&mut self, r: &ast::Reference, scope: Scope) -> Option<(Ref, Ty)> {
+        let Resolved { reference, ty, dep } = self.resolve(r, scope)?;
+        if let (
+            Some(dep),
+            Scope::Pipeline {
+                deps: Some(deps), ..
+            },
+        ) = (dep, scope)
+        {
+            deps.add(dep);
+        }
+        Some((reference, ty))
+    }
+
+    /// Resolves a reference in its scope: what it names, its type, and the
+    /// stage it makes the current one depend on. Reports what it cannot
+    /// resolve.
+    pub(super) fn resolve(&mut self, r: &ast::Reference, scope: Scope) -> Option<Resolved> {
         let segs: Vec<&str> = r.segments.iter().map(|s| s.name.as_str()).collect();
         let first = &r.segments[0];
         match segs.as_slice() {
@@ -36,15 +83,15 @@ impl Checker<'_> {
                 {
                     self.item_key(r, key, items)?;
                 }
-                return Some((Ref::Item(segs.get(1).map(|s| Text::from(*s))), Ty::Any));
+                return Some(Resolved::of(
+                    Ref::Item(segs.get(1).map(|s| Text::from(*s))),
+                    Ty::Any,
+                ));
             }
             ["run", field] => {
-                let f = match *field {
-                    "name" => RunField::Name,
-                    "uid" => RunField::Uid,
-                    "namespace" => RunField::Namespace,
-                    "pod" => RunField::Pod,
-                    "scheduled_time" => {
+                let found = RUN_FIELDS.iter().find(|(name, _)| name == field);
+                let f = match found.map(|(_, f)| *f) {
+                    Some(RunField::ScheduledTime) => {
                         if !matches!(scope, Scope::Pipeline { pcx, .. } if pcx.scheduled) {
                             self.push(MlpError::UnknownName {
                                 src: self.src(r.span),
@@ -56,22 +103,20 @@ impl Checker<'_> {
                         }
                         RunField::ScheduledTime
                     }
-                    other => {
+                    Some(f) => f,
+                    None => {
                         self.push(MlpError::UnknownName {
                             src: self.src(r.span),
                             at: r.span.into(),
                             name: r.display(),
-                            help: closest(
-                                other,
-                                ["name", "uid", "namespace", "pod", "scheduled_time"],
-                            )
-                            .map(|c| format!("did you mean `run.{c}`?"))
-                            .or_else(|| Some(RUN_FIELDS_HELP.into())),
+                            help: closest(field, RUN_FIELDS.iter().map(|(name, _)| *name))
+                                .map(|c| format!("did you mean `run.{c}`?"))
+                                .or_else(|| Some(RUN_FIELDS_HELP.into())),
                         });
                         return None;
                     }
                 };
-                return Some((Ref::Run(f), Ty::String));
+                return Some(Resolved::of(Ref::Run(f), Ty::String));
             }
             ["run"] | ["run", ..] => {
                 self.push(MlpError::UnknownName {
@@ -97,7 +142,10 @@ impl Checker<'_> {
                         });
                         return None;
                     }
-                    return Some((Ref::Input(first.name.clone()), input.ty.clone()));
+                    return Some(Resolved::of(
+                        Ref::Input(first.name.clone()),
+                        input.ty.clone(),
+                    ));
                 }
                 let help = did_you_mean(&first.name, inputs.iter().map(|i| i.name.as_str()))
                     .or_else(|| {
@@ -115,9 +163,7 @@ impl Checker<'_> {
                 None
             }
             Scope::Pipeline {
-                pcx,
-                stage: current,
-                ..
+                pcx, deps: current, ..
             } => {
                 if let Some(ty) = pcx.params.get(first.name.as_str()) {
                     if segs.len() > 1 {
@@ -130,7 +176,7 @@ impl Checker<'_> {
                         });
                         return None;
                     }
-                    return Some((Ref::Param(first.name.clone()), ty.clone()));
+                    return Some(Resolved::of(Ref::Param(first.name.clone()), ty.clone()));
                 }
                 let Some(&target) = pcx.stage_index.get(first.name.as_str()) else {
                     let candidates = pcx
@@ -146,7 +192,7 @@ impl Checker<'_> {
                     });
                     return None;
                 };
-                let sig = &pcx.stages[target];
+                let sig = &pcx.stages[target.index()];
                 if segs.len() == 1 {
                     let outputs: Vec<String> = sig
                         .outputs
@@ -196,7 +242,7 @@ impl Checker<'_> {
                     match sig.outputs.get(segs[1]) {
                         Some(ty) => Some((
                             Ref::Output {
-                                stage: target,
+                                stage: target.index(),
                                 output: segs[1].into(),
                             },
                             ty.clone(),
@@ -210,14 +256,16 @@ impl Checker<'_> {
                     self.unknown_output(r, sig);
                     None
                 };
-                if result.is_some() {
-                    self.deps.push(Dep {
-                        stage: target,
+                let (reference, ty) = result?;
+                Some(Resolved {
+                    reference,
+                    ty,
+                    dep: Some(Dep {
+                        stage: target.index(),
                         kind: DepKind::Data,
                         span: r.span,
-                    });
-                }
-                result
+                    }),
+                })
             }
         }
     }
@@ -301,7 +349,7 @@ impl Checker<'_> {
         &mut self,
         r: &ast::Reference,
         sig: &StageSig,
-        target: usize,
+        target: StageId,
     ) -> Option<(Ref, Ty)> {
         let metric = &r.segments[2];
         if sig.kind != Some(StageKind::Train) || !sig.tracked {
@@ -345,7 +393,7 @@ impl Checker<'_> {
         }
         Some((
             Ref::Metric {
-                stage: target,
+                stage: target.index(),
                 name: metric.name.clone(),
             },
             Ty::Float,

@@ -44,7 +44,7 @@ impl Checker<'_> {
         words: &str,
     ) -> Option<Value> {
         if let ExprKind::Ref(r) = &expr.kind {
-            let (reference, found) = self.resolve(r, scope)?;
+            let (reference, found) = self.reference(r, scope)?;
             return self
                 .check_ty(expr.span, &found, ty)
                 .then_some(Value::Ref(reference));

@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use super::check::Checker;
 use super::hir::{Spanned, Value};
+use super::ids::ModuleId;
 use super::schema::{self, StageKind};
 use super::text::{has_field, literal_bool, literal_names, plain_text};
 use super::types::Ty;
@@ -49,14 +50,13 @@ pub struct PipelineSigs {
 impl Checker<'_> {
     /// Everything other stages may see of `s`, computed before any body is
     /// checked so that references may point forward.
-    pub(super) fn stage_sig(&mut self, module: usize, s: &ast::Stage) -> StageSig {
+    pub(super) fn stage_sig(&mut self, module: ModuleId, s: &ast::Stage) -> StageSig {
         let kind = self.stage_kind(&s.kind);
         let template = s
             .uses
             .as_ref()
             .and_then(|r| self.resolve_template(module, r))
-            .flatten()
-            .map(|i| &self.templates[i]);
+            .map(|t| &self.templates[t.index()]);
         let mut outputs: IndexMap<Text, Ty> = IndexMap::default();
         if let Some(t) = template {
             for o in &t.outputs {

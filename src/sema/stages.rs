@@ -3,8 +3,9 @@
 
 use crate::collections::{HashMap, HashSet, IndexMap};
 
-use super::check::{Checker, Item, Node, PipelineCx, Scope};
-use super::hir::{self, Cond, Dep, Fields, Spanned, Value};
+use super::check::{Checker, Deps, Item, Node, PipelineCx, Scope};
+use super::hir::{self, Cond, Fields, Spanned, Value};
+use super::ids::{ModuleId, StageId, TemplateId};
 use super::k8s::dns_name;
 use super::schema::{self, StageKind};
 use super::text::has_field;
@@ -15,27 +16,24 @@ use crate::syntax::ast::{self, Entry, ExprKind, Ident, Text};
 impl Checker<'_> {
     pub(super) fn stage(
         &mut self,
-        module: usize,
+        module: ModuleId,
         s: &ast::Stage,
-        index: usize,
+        index: StageId,
         pcx: &PipelineCx,
         defaults: &Fields,
     ) -> Option<hir::Stage> {
-        let sig = &pcx.stages[index];
+        let sig = &pcx.stages[index.index()];
         let kind = sig.kind;
         let template = match &s.uses {
             Some(r) => match self.template_ref_quiet(module, r) {
-                Some(Some(t)) => Some(t),
+                Some(t) => Some(t),
                 // Unknown or broken template: already reported.
-                Some(None) | None => {
-                    self.deps.clear();
-                    return None;
-                }
+                None => return None,
             },
             None => None,
         };
         if let (Some(kind), Some(t)) = (kind, template) {
-            let tk = self.templates[t].kind;
+            let tk = self.templates[t.index()].kind;
             if tk != kind {
                 self.push(MlpError::TemplateKindMismatch {
                     src: self.src(s.kind.span),
@@ -46,26 +44,24 @@ impl Checker<'_> {
                 });
             }
         }
-        let for_each = has_field(&s.body, "for_each")
-            || template.is_some_and(|t| self.templates[t].fields.contains_key("for_each"));
         let item_keys = literal_item_keys(&s.body).or_else(|| {
-            let t = &self.templates[template?];
+            let t = &self.templates[template?.index()];
             match &t.fields.get("for_each")?.value {
                 Value::List(items) => Some(items.iter().map(|i| hir_item_keys(&i.value)).collect()),
                 _ => None,
             }
         });
+        let deps = Deps::default();
         let scope = Scope::Pipeline {
             pcx,
-            stage: Some(index),
-            for_each,
+            deps: Some(&deps),
+            for_each: sig.for_each,
             item_keys: item_keys.as_deref(),
         };
-        self.deps.clear();
 
         // Assignments that name a template input are arguments, not fields.
         let inputs: Vec<hir::Input> = template
-            .map(|t| self.templates[t].inputs.clone())
+            .map(|t| self.templates[t.index()].inputs.clone())
             .unwrap_or_default();
         let mut args: IndexMap<Text, Spanned<Value>> = IndexMap::default();
         let mut supplied: HashSet<String> = HashSet::default();
@@ -131,7 +127,7 @@ impl Checker<'_> {
                     }
                 }
                 Some(hir::TemplateUse {
-                    template: t,
+                    template: t.index(),
                     args,
                     span: s.uses.as_ref().map_or(s.span, |r| r.span),
                 })
@@ -153,7 +149,15 @@ impl Checker<'_> {
                         at: d.span.into(),
                         field: "output".into(),
                         kind: kind.map(StageKind::name).unwrap_or_default().into(),
-                        help: Some("register and deploy stages have built-in outputs (`version`, `model_uri`, `url`)".into()),
+                        help: Some(format!(
+                            "register and deploy stages have built-in outputs ({})",
+                            [StageKind::Register, StageKind::Deploy]
+                                .into_iter()
+                                .flat_map(|k| schema::builtin_outputs(k, false))
+                                .map(|(name, _)| format!("`{name}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )),
                     });
                     continue;
                 }
@@ -164,7 +168,7 @@ impl Checker<'_> {
         }
         let mut own_outputs: Vec<&Ident> = Vec::new();
         if let Some(t) = template {
-            let template_outputs = self.templates[t].outputs.clone();
+            let template_outputs = self.templates[t.index()].outputs.clone();
             for o in &template_outputs {
                 if let Some(mine) = field_entries.iter().find_map(|e| match e {
                     Entry::Output(d) if d.name.name == o.name => Some(&d.name),
@@ -214,11 +218,7 @@ impl Checker<'_> {
 
         let kind = kind?;
         self.required_fields(s, kind, &fields, template, defaults, sig.tracked);
-        let mut seen_deps = HashSet::default();
-        let deps: Vec<Dep> = std::mem::take(&mut self.deps)
-            .into_iter()
-            .filter(|d| seen_deps.insert(d.stage))
-            .collect();
+        let deps = deps.into_first_mentions();
         // Maps grow by doubling; a program holds one per stage.
         let mut fields = fields;
         fields.shrink_to_fit();
@@ -243,13 +243,13 @@ impl Checker<'_> {
         s: &ast::Stage,
         kind: StageKind,
         fields: &Fields,
-        template: Option<usize>,
+        template: Option<TemplateId>,
         defaults: &Fields,
         tracked: bool,
     ) {
         for name in schema::required_stage_fields(kind) {
             let from_template =
-                template.is_some_and(|t| self.templates[t].fields.contains_key(*name));
+                template.is_some_and(|t| self.templates[t.index()].fields.contains_key(*name));
             // A field that is written but invalid is reported as invalid, not missing.
             if fields.contains_key(*name)
                 || has_field(&s.body, name)
@@ -297,7 +297,7 @@ impl Checker<'_> {
         let script = fields.get("script").map(|f| f.span);
         let command = fields.get("command").map(|f| f.span);
         let template_keys: HashSet<Text> = template
-            .map(|t| self.templates[t].fields.keys().cloned().collect())
+            .map(|t| self.templates[t.index()].fields.keys().cloned().collect())
             .unwrap_or_default();
         let template_has = |name: &str| template_keys.contains(name);
         let shell = fields.get("shell").map(|f| f.span);

@@ -1,8 +1,9 @@
 //! Templates: their inputs, outputs and body, and how a stage's `uses`
 //! finds one (in its own module or through an import).
 
-use super::check::{Checker, Scope};
+use super::check::{Checker, Scope, TemplateSlot};
 use super::hir::{self};
+use super::ids::{ModuleId, TemplateId};
 use super::k8s::dns_name;
 use super::schema::{self, StageKind};
 use super::text::has_field;
@@ -11,7 +12,7 @@ use crate::diag::{closest, did_you_mean, MlpError};
 use crate::syntax::ast::{self, Entry, Expr, ExprKind, Ident};
 
 impl Checker<'_> {
-    pub(super) fn module_templates(&mut self, module: usize, file: &ast::File) {
+    pub(super) fn module_templates(&mut self, module: ModuleId, file: &ast::File) {
         for item in &file.items {
             if let ast::Item::Pipeline(p) = item {
                 self.pipeline_names.insert((module, p.name.name.clone()));
@@ -34,17 +35,23 @@ impl Checker<'_> {
             if duplicates.contains(&i) {
                 continue;
             }
-            let checked = self.template(module, t);
-            let index = checked.map(|t| {
-                self.templates.push(t);
-                self.templates.len() - 1
-            });
+            let slot = match self.template(module, t) {
+                Some(checked) => {
+                    self.templates.push(checked);
+                    TemplateSlot::Checked(TemplateId(self.templates.len() - 1))
+                }
+                None => TemplateSlot::Broken,
+            };
             self.template_index
-                .insert((module, t.name.name.clone()), index);
+                .insert((module, t.name.name.clone()), slot);
         }
     }
 
-    pub(super) fn template(&mut self, module: usize, t: &ast::Template) -> Option<hir::Template> {
+    pub(super) fn template(
+        &mut self,
+        module: ModuleId,
+        t: &ast::Template,
+    ) -> Option<hir::Template> {
         self.declare_name(&t.name, "a template");
         let kind = self.stage_kind(&t.kind);
         let mut inputs: Vec<hir::Input> = Vec::new();
@@ -122,7 +129,7 @@ impl Checker<'_> {
         let entries: Vec<&Entry> = t.body.entries.iter().collect();
         let (fields, when) = self.stage_body(&entries, kind, scope, &place, true);
         let kind = kind?;
-        let qualifier = self.modules[module].qualifier.as_deref();
+        let qualifier = self.modules[module.index()].qualifier.as_deref();
         let dns = match qualifier {
             Some(q) => dns_name(&format!("{q}-{}", t.name.name)),
             None => dns_name(&t.name.name),
@@ -147,10 +154,10 @@ impl Checker<'_> {
                 at: kind.span.into(),
                 kind: kind.name.to_string(),
                 help: did_you_mean(&kind.name, schema::STAGE_KINDS.iter().copied()).or_else(|| {
-                    Some(
-                        "the stage kinds are `prep`, `train`, `register`, `deploy` and `job`"
-                            .into(),
-                    )
+                    Some(format!(
+                        "the stage kinds are {}",
+                        schema::kinds_names(schema::ALL)
+                    ))
                 }),
             });
         }
@@ -248,15 +255,18 @@ impl Checker<'_> {
         Some(text)
     }
 
+    /// The template a stage's `uses` names, reporting a name that finds
+    /// none. `None` also for a template in a module that did not load, or
+    /// one too broken to use (both reported already).
     pub(super) fn resolve_template(
         &mut self,
-        module: usize,
+        module: ModuleId,
         r: &ast::TemplateRef,
-    ) -> Option<Option<usize>> {
+    ) -> Option<TemplateId> {
         let target_module = match &r.module {
             None => module,
             Some(alias) => {
-                let found = self.modules[module]
+                let found = self.modules[module.index()]
                     .imports
                     .iter()
                     .find(|i| i.alias.name == alias.name)
@@ -264,7 +274,7 @@ impl Checker<'_> {
                 match found {
                     Some(m) => m,
                     None => {
-                        let aliases: Vec<&str> = self.modules[module]
+                        let aliases: Vec<&str> = self.modules[module.index()]
                             .imports
                             .iter()
                             .map(|i| i.alias.name.as_str())
@@ -288,15 +298,16 @@ impl Checker<'_> {
                 }
             }
         };
-        if !self.loaded[target_module] {
+        if !self.loaded[target_module.index()] {
             // The module failed to load or parse; that is reported already.
-            return Some(None);
+            return None;
         }
         match self
             .template_index
             .get(&(target_module, r.name.name.clone()))
         {
-            Some(found) => Some(*found),
+            Some(TemplateSlot::Checked(t)) => Some(*t),
+            Some(TemplateSlot::Broken) => None,
             None => {
                 let names: Vec<&str> = self
                     .template_index
@@ -333,21 +344,22 @@ impl Checker<'_> {
     /// Like `resolve_template`, without reporting again (the signature pass did).
     pub(super) fn template_ref_quiet(
         &self,
-        module: usize,
+        module: ModuleId,
         r: &ast::TemplateRef,
-    ) -> Option<Option<usize>> {
+    ) -> Option<TemplateId> {
         let target = match &r.module {
             None => module,
             Some(alias) => {
-                self.modules[module]
+                self.modules[module.index()]
                     .imports
                     .iter()
                     .find(|i| i.alias.name == alias.name)?
                     .module
             }
         };
-        self.template_index
-            .get(&(target, r.name.name.clone()))
-            .copied()
+        match self.template_index.get(&(target, r.name.name.clone()))? {
+            TemplateSlot::Checked(t) => Some(*t),
+            TemplateSlot::Broken => None,
+        }
     }
 }

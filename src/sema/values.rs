@@ -107,7 +107,7 @@ impl Checker<'_> {
                         ast::StrPart::Interp(r) => {
                             let before = self.diags.items.len();
                             // A list or map is written as compact JSON.
-                            let Some((reference, _)) = self.resolve(r, scope) else {
+                            let Some((reference, _)) = self.reference(r, scope) else {
                                 self.shell_variable_help(before, r);
                                 failed = true;
                                 continue;
@@ -217,7 +217,7 @@ impl Checker<'_> {
                 return None;
             }
             ExprKind::Ref(r) => {
-                let (reference, ty) = self.resolve(r, scope)?;
+                let (reference, ty) = self.reference(r, scope)?;
                 (Value::Ref(reference), ty)
             }
             ExprKind::Unary { .. } | ExprKind::Binary { .. } => {
