@@ -3,12 +3,31 @@
 
 pub mod argv;
 mod check;
+mod conditions;
+mod cron;
 pub mod effective;
-pub mod policy;
-pub use check::dns_name;
+mod fields;
 pub mod hir;
+mod ids;
+pub mod k8s;
+mod links;
+mod maps;
+mod names;
+mod pipeline;
+pub mod policy;
+mod refs;
+mod scalars;
 pub mod schema;
+mod secrets;
+mod settings;
+pub mod signature;
+mod stages;
+mod templates;
+pub mod text;
 pub mod types;
+mod values;
+
+pub use k8s::dns_name;
 
 use crate::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +36,7 @@ use crate::diag::{Diagnostics, MlpError};
 use crate::source::{SourceFile, SourceId, SourceSet, Span};
 use crate::stdlib;
 use crate::syntax::{self, ast};
+use ids::ModuleId;
 
 /// Where imported files come from: the file system, or memory in tests.
 pub trait FileLoader {
@@ -44,6 +64,10 @@ pub struct Analysis {
     pub root: SourceId,
     /// The checked program; `None` when there are errors.
     pub program: Option<hir::Program>,
+    /// Per pipeline of the root file, in source order: what each stage
+    /// shows other stages (kind, outputs and their types, metrics), known
+    /// even when the program has errors.
+    pub signatures: Vec<signature::PipelineSigs>,
     /// The root file's AST, when it parsed and `analyze_keeping_ast` was
     /// asked for it (`analyze` frees it as it goes).
     pub ast: Option<ast::File>,
@@ -54,7 +78,7 @@ pub struct Analysis {
 pub(crate) struct Module {
     pub source: SourceId,
     pub file: Option<ast::File>,
-    /// `alias -> module index`, for every import that loaded.
+    /// `alias -> module`, for every import that loaded.
     pub imports: Vec<ModuleImport>,
     /// Name used to qualify this module's templates in Kubernetes names.
     pub qualifier: Option<String>,
@@ -62,7 +86,7 @@ pub(crate) struct Module {
 
 pub(crate) struct ModuleImport {
     pub alias: ast::Ident,
-    pub module: usize,
+    pub module: ModuleId,
 }
 
 /// Checks the file `name` (read from `path`, if it is on disk) with its
@@ -110,11 +134,11 @@ fn analyze_with(
         key,
         None,
     );
-    let root = l.modules[root_module].source;
+    let root = l.modules[root_module.index()].source;
     let mut diagnostics = l.diags;
     // The checker consumes the root file's pipelines; keep a copy only for
     // a caller that wants the tree itself.
-    let root_file = l.modules[root_module].file.take();
+    let root_file = l.modules[root_module.index()].file.take();
     let ast = match keep_ast {
         KeepAst::Yes => root_file.clone(),
         KeepAst::No => None,
@@ -128,6 +152,7 @@ fn analyze_with(
         sources: l.sources,
         root,
         program,
+        signatures: checked.signatures,
         ast,
         diagnostics,
     }
@@ -143,9 +168,9 @@ struct Loader<'l> {
     loader: &'l dyn FileLoader,
     sources: SourceSet,
     modules: Vec<Module>,
-    by_key: HashMap<ModuleKey, usize>,
+    by_key: HashMap<ModuleKey, ModuleId>,
     /// Modules being loaded, outermost first: an import of one of them is a cycle.
-    stack: Vec<usize>,
+    stack: Vec<ModuleId>,
     diags: Diagnostics,
 }
 
@@ -157,14 +182,14 @@ impl Loader<'_> {
         bytes: &[u8],
         key: Option<ModuleKey>,
         qualifier: Option<String>,
-    ) -> usize {
+    ) -> ModuleId {
         let (text, utf8_error) = match std::str::from_utf8(bytes) {
             // Straight into the shared text: no intermediate copy.
             Ok(t) => (std::sync::Arc::<str>::from(t), None),
             Err(e) => (String::from_utf8_lossy(bytes).into(), Some(e.valid_up_to())),
         };
         let source = self.sources.add(SourceFile { name, text, path });
-        let index = self.modules.len();
+        let index = ModuleId(self.modules.len());
         self.modules.push(Module {
             source,
             file: None,
@@ -200,13 +225,13 @@ impl Loader<'_> {
         self.stack.push(index);
         let imports = self.imports(index, &ast);
         self.stack.pop();
-        self.modules[index].file = Some(ast);
-        self.modules[index].imports = imports;
+        self.modules[index.index()].file = Some(ast);
+        self.modules[index.index()].imports = imports;
         index
     }
 
-    fn imports(&mut self, index: usize, file: &ast::File) -> Vec<ModuleImport> {
-        let source = self.modules[index].source;
+    fn imports(&mut self, index: ModuleId, file: &ast::File) -> Vec<ModuleImport> {
+        let source = self.modules[index.index()].source;
         let mut first_item: Option<Span> = None;
         let mut seen: HashMap<String, Span> = HashMap::default();
         let mut out = Vec::new();
@@ -276,7 +301,7 @@ impl Loader<'_> {
                 }
             }
         };
-        if check::is_reserved(&alias.name) {
+        if crate::syntax::is_reserved(&alias.name) {
             self.diags.push(MlpError::ReservedName {
                 src: self.sources.named(source),
                 at: alias.span.into(),
@@ -288,8 +313,8 @@ impl Loader<'_> {
         Some(alias)
     }
 
-    fn import(&mut self, importer: usize, import: &ast::Import) -> Option<usize> {
-        let source = self.modules[importer].source;
+    fn import(&mut self, importer: ModuleId, import: &ast::Import) -> Option<ModuleId> {
+        let source = self.modules[importer.index()].source;
         match &import.target {
             ast::ImportTarget::Module(segments) => {
                 let names: Vec<&str> = segments.iter().map(|s| s.name.as_str()).collect();
@@ -378,9 +403,19 @@ impl Loader<'_> {
                     if let Some(pos) = self.stack.iter().position(|m| *m == found) {
                         let mut chain: Vec<String> = self.stack[pos..]
                             .iter()
-                            .map(|m| self.sources.get(self.modules[*m].source).name.clone())
+                            .map(|m| {
+                                self.sources
+                                    .get(self.modules[m.index()].source)
+                                    .name
+                                    .clone()
+                            })
                             .collect();
-                        chain.push(self.sources.get(self.modules[found].source).name.clone());
+                        chain.push(
+                            self.sources
+                                .get(self.modules[found.index()].source)
+                                .name
+                                .clone(),
+                        );
                         self.diags.push(MlpError::ImportCycle {
                             src: self.sources.named(source),
                             at: (*span).into(),

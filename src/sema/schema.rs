@@ -14,21 +14,31 @@ pub enum StageKind {
     Job,
 }
 
-pub const STAGE_KINDS: &[&str] = &["prep", "train", "register", "deploy", "job"];
+/// The stage kinds' names, in the order diagnostics list them.
+pub const STAGE_KINDS: &[&str] = &[
+    StageKind::Prep.name(),
+    StageKind::Train.name(),
+    StageKind::Register.name(),
+    StageKind::Deploy.name(),
+    StageKind::Job.name(),
+];
 
 impl StageKind {
+    /// Every kind, in the order of [`STAGE_KINDS`].
+    pub const ALL: [StageKind; 5] = [
+        StageKind::Prep,
+        StageKind::Train,
+        StageKind::Register,
+        StageKind::Deploy,
+        StageKind::Job,
+    ];
+
     pub fn from_name(name: &str) -> Option<StageKind> {
-        Some(match name {
-            "prep" => StageKind::Prep,
-            "train" => StageKind::Train,
-            "register" => StageKind::Register,
-            "deploy" => StageKind::Deploy,
-            "job" => StageKind::Job,
-            _ => return None,
-        })
+        StageKind::ALL.into_iter().find(|k| k.name() == name)
     }
 
-    pub fn name(self) -> &'static str {
+    /// The kind as a program writes it; the one spelling of each kind.
+    pub const fn name(self) -> &'static str {
         match self {
             StageKind::Prep => "prep",
             StageKind::Train => "train",
@@ -66,17 +76,11 @@ pub const CONTAINER: Kinds = PREP | TRAIN | JOB;
 pub const ALL: Kinds = CONTAINER | REGISTER | DEPLOY;
 
 pub fn kinds_names(kinds: Kinds) -> String {
-    let names: Vec<String> = [
-        StageKind::Prep,
-        StageKind::Train,
-        StageKind::Register,
-        StageKind::Deploy,
-        StageKind::Job,
-    ]
-    .into_iter()
-    .filter(|k| kinds & k.bit() != 0)
-    .map(|k| format!("`{}`", k.name()))
-    .collect();
+    let names: Vec<String> = StageKind::ALL
+        .into_iter()
+        .filter(|k| kinds & k.bit() != 0)
+        .map(|k| format!("`{}`", k.name()))
+        .collect();
     match names.as_slice() {
         [] => String::new(),
         [one] => one.clone(),
@@ -363,6 +367,19 @@ pub fn gpu_node_label(value: &str) -> Option<&'static str> {
         .filter(|tail| tail_ok(tail, true))
         .map(|_| "nvidia.com/gpu.product")
 }
+
+/// Environment variables mlpc's MLflow tracking sets in a tracked stage's
+/// container, which its `env` cannot set. The lowering (`emit/mlflow.rs`,
+/// `emit/lower.rs`) spells them out again where it writes them.
+pub const TRACKING_ENV: &[&str] = &[
+    "MLFLOW_RUN_ID",
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_EXPERIMENT_NAME",
+];
+
+/// The prefix of the environment variables that carry a tracked stage's
+/// `params` to the tracking wrapper: `MLP_PARAM_<NAME>`.
+pub const PARAM_ENV_PREFIX: &str = "MLP_PARAM_";
 
 /// The outputs a stage has without declaring them: tracked stages `run_id`,
 /// tracked `train` stages also `model`; `register` stages `version` and

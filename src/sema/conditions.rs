@@ -1,0 +1,204 @@
+//! `when` conditions: operands typed, comparisons checked.
+
+use super::check::{Checker, Scope};
+use super::hir::{conjuncts, refs_in_cond};
+use super::hir::{Cond, Ref};
+use super::types::Ty;
+use crate::diag::MlpError;
+use crate::syntax::ast::{self, BinOp, Expr, ExprKind};
+
+impl Checker<'_> {
+    // ----- when -----------------------------------------------------------------
+
+    pub(super) fn condition(&mut self, expr: &Expr, scope: Scope) -> Option<Cond> {
+        let (cond, ty) = self.cond(expr, scope)?;
+        if ty != Ty::Bool && ty != Ty::Any {
+            self.push(MlpError::BadCondition {
+                src: self.src(expr.span),
+                at: expr.span.into(),
+                reason: format!(
+                    "a condition must be true or false, but this is {}",
+                    ty.describe()
+                ),
+                help: Some("compare it, e.g. `when x == \"value\"` or `when score >= 0.9`".into()),
+            });
+            return None;
+        }
+        // Argo writes `item` into the condition's text per item, so such a
+        // condition cannot be one expression over values; another stage's
+        // output would be spliced into govaluate's text beside it, where a
+        // quote breaks the condition and an operator changes it.
+        // Each `&&` conjunct is decided apart (docs/compile.md), so only a
+        // conjunct mixing both is a problem.
+        let mixes = |c: &Cond| {
+            let (mut item, mut output) = (false, false);
+            refs_in_cond(c, &mut |r| match r {
+                Ref::Item(_) => item = true,
+                Ref::Output { .. } | Ref::Metric { .. } => output = true,
+                _ => {}
+            });
+            item && output
+        };
+        if conjuncts(&cond).into_iter().any(mixes) {
+            self.push(MlpError::BadCondition {
+                src: self.src(expr.span),
+                at: expr.span.into(),
+                reason: "a comparison on `item` cannot also read another stage's output".into(),
+                help: Some("Argo writes items into the condition's text, so the output would be spliced in as text too; keep them in separate `&&` parts (`when up.mode == \"go\" && item != \"b\"` is fine), filter the list upstream and fan out over it (`for_each = STAGE.OUTPUT`), or let the stage skip the item itself".into()),
+            });
+            return None;
+        }
+        Some(cond)
+    }
+
+    pub(super) fn cond(&mut self, expr: &Expr, scope: Scope) -> Option<(Cond, Ty)> {
+        match &expr.kind {
+            ExprKind::Invalid => None,
+            ExprKind::Unary { op, operand } => {
+                let (inner, ty) = self.cond(operand, scope)?;
+                self.cond_operand(operand, &ty, &Ty::Bool, "`!`")?;
+                Some((
+                    Cond::Unary {
+                        op: *op,
+                        operand: Box::new(inner),
+                    },
+                    Ty::Bool,
+                ))
+            }
+            ExprKind::Binary { op, lhs, rhs } => {
+                let l = self.cond(lhs, scope);
+                let r = self.cond(rhs, scope);
+                let ((lc, lt), (rc, rt)) = (l?, r?);
+                let sym = format!("`{}`", op.symbol());
+                match op {
+                    BinOp::And | BinOp::Or => {
+                        let a = self.cond_operand(lhs, &lt, &Ty::Bool, &sym);
+                        let b = self.cond_operand(rhs, &rt, &Ty::Bool, &sym);
+                        a?;
+                        b?;
+                    }
+                    BinOp::Eq | BinOp::Ne => {
+                        let comparable = lt == Ty::Any
+                            || rt == Ty::Any
+                            || lt == rt
+                            || (lt.is_numeric() && rt.is_numeric());
+                        if !comparable {
+                            self.push(MlpError::BadCondition {
+                                src: self.src(expr.span),
+                                at: expr.span.into(),
+                                reason: format!(
+                                    "{} is compared with {}",
+                                    lt.describe(),
+                                    rt.describe()
+                                ),
+                                help: Some("compare values of the same type".into()),
+                            });
+                            return None;
+                        }
+                        for (side, ty) in [(lhs, &lt), (rhs, &rt)] {
+                            if !matches!(ty, Ty::String | Ty::Int | Ty::Float | Ty::Bool | Ty::Any)
+                            {
+                                self.push(MlpError::BadCondition {
+                                    src: self.src(side.span),
+                                    at: side.span.into(),
+                                    reason: format!("{} cannot be compared", ty.describe()),
+                                    help: None,
+                                });
+                                return None;
+                            }
+                        }
+                    }
+                    BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => {
+                        let number = Ty::Float;
+                        let a = self.cond_operand(lhs, &lt, &number, &sym);
+                        let b = self.cond_operand(rhs, &rt, &number, &sym);
+                        a?;
+                        b?;
+                    }
+                }
+                Some((
+                    Cond::Binary {
+                        op: *op,
+                        lhs: Box::new(lc),
+                        rhs: Box::new(rc),
+                    },
+                    Ty::Bool,
+                ))
+            }
+            ExprKind::Ref(r) => {
+                let (reference, ty) = self.reference(r, scope)?;
+                if ty.is_artifact()
+                    || matches!(
+                        ty,
+                        Ty::List(_) | Ty::Map | Ty::ModelUri | Ty::Duration | Ty::Quantity
+                    )
+                {
+                    self.push(MlpError::BadCondition {
+                        src: self.src(r.span),
+                        at: r.span.into(),
+                        reason: format!("`{}` is {}, which a condition cannot read", r.display(), ty.describe()),
+                        help: Some("conditions compare strings, numbers and bools: parameters, value outputs and metrics".into()),
+                    });
+                    return None;
+                }
+                Some((Cond::Ref(reference), ty))
+            }
+            ExprKind::Str(parts) => {
+                if parts.iter().any(|p| matches!(p, ast::StrPart::Interp(_))) {
+                    self.push(MlpError::BadCondition {
+                        src: self.src(expr.span),
+                        at: expr.span.into(),
+                        reason: "strings in conditions cannot be interpolated".into(),
+                        help: Some(
+                            "compare the reference itself: `when stage.out == \"value\"`".into(),
+                        ),
+                    });
+                    return None;
+                }
+                let (v, ty) = self.value_of(expr, scope)?;
+                Some((Cond::Lit(v), ty))
+            }
+            ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Bool(_) => {
+                let (v, ty) = self.value_of(expr, scope)?;
+                Some((Cond::Lit(v), ty))
+            }
+            other => {
+                self.push(MlpError::BadCondition {
+                    src: self.src(expr.span),
+                    at: expr.span.into(),
+                    reason: format!("{} cannot be used in a condition", other.describe()),
+                    help: Some("conditions compare strings, numbers and bools".into()),
+                });
+                None
+            }
+        }
+    }
+
+    pub(super) fn cond_operand(
+        &mut self,
+        side: &Expr,
+        ty: &Ty,
+        wanted: &Ty,
+        op: &str,
+    ) -> Option<()> {
+        let ok = match wanted {
+            Ty::Bool => matches!(ty, Ty::Bool | Ty::Any),
+            _ => matches!(ty, Ty::Int | Ty::Float | Ty::Any),
+        };
+        if ok {
+            return Some(());
+        }
+        let want = if *wanted == Ty::Bool {
+            "true or false"
+        } else {
+            "a number"
+        };
+        self.push(MlpError::BadCondition {
+            src: self.src(side.span),
+            at: side.span.into(),
+            reason: format!("{op} needs {want}, but this is {}", ty.describe()),
+            help: None,
+        });
+        None
+    }
+}

@@ -1,0 +1,202 @@
+//! Fields that point at other stages: `after`, `for_each`, and the model
+//! a `register` or `deploy` stage takes.
+
+use super::check::{Checker, Scope};
+use super::hir::{Dep, DepKind, Ref, Spanned, Value};
+use super::schema::StageKind;
+use super::text::plain_text;
+use super::types::Ty;
+use crate::diag::{did_you_mean, MlpError};
+use crate::syntax::ast::{Expr, ExprKind};
+
+impl Checker<'_> {
+    pub(super) fn after(&mut self, expr: &Expr, scope: Scope) -> Option<Value> {
+        let ExprKind::List(items) = &expr.kind else {
+            self.mismatch(expr, "a list of stage names such as `[prep, train]`", None);
+            return None;
+        };
+        let Scope::Pipeline { pcx, deps, .. } = scope else {
+            self.push(MlpError::EntryNotAllowed {
+                src: self.src(expr.span),
+                at: expr.span.into(),
+                entry: "the field `after`".into(),
+                place: "a template".into(),
+                help: Some("set `after` on the stage that uses the template".into()),
+            });
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for it in items {
+            let ExprKind::Ref(r) = &it.kind else {
+                self.mismatch(it, "a stage name", None);
+                continue;
+            };
+            let [name] = r.segments.as_slice() else {
+                self.mismatch(
+                    it,
+                    "a stage name (not an output)",
+                    Some(format!("write `{}`", r.segments[0].name)),
+                );
+                continue;
+            };
+            match pcx.stage_index.get(name.name.as_str()) {
+                Some(&target) => {
+                    if let Some(deps) = deps {
+                        deps.add(Dep {
+                            stage: target.index(),
+                            kind: DepKind::Order,
+                            span: it.span,
+                        });
+                    }
+                    out.push(Spanned {
+                        value: Value::Stage(target.index()),
+                        span: it.span,
+                    });
+                }
+                None => {
+                    let help = did_you_mean(&name.name, pcx.stages.iter().map(|s| s.name.as_str()))
+                        .or_else(|| {
+                            pcx.params.contains_key(name.name.as_str()).then(|| {
+                                format!("`{}` is a parameter; `after` lists stages", name.name)
+                            })
+                        });
+                    self.push(MlpError::UnknownName {
+                        src: self.src(name.span),
+                        at: name.span.into(),
+                        name: name.name.to_string(),
+                        help,
+                    });
+                }
+            }
+        }
+        Some(Value::List(out))
+    }
+
+    pub(super) fn for_each(&mut self, expr: &Expr, scope: Scope) -> Option<Value> {
+        match &expr.kind {
+            ExprKind::List(items) if items.is_empty() => {
+                self.invalid(
+                    expr.span,
+                    "for_each",
+                    "the list is empty, so the stage would never run",
+                    None,
+                );
+                None
+            }
+            ExprKind::List(_) => self.value_of(expr, scope).map(|(v, _)| v),
+            ExprKind::Ref(r) => {
+                let (reference, ty) = self.reference(r, scope)?;
+                match ty {
+                    Ty::List(_) | Ty::String | Ty::Any => Some(Value::Ref(reference)),
+                    other => {
+                        self.push(MlpError::TypeMismatch {
+                            src: self.src(expr.span),
+                            at: expr.span.into(),
+                            expected: "a list (or a string holding a JSON list)".into(),
+                            found: other.describe(),
+                            help: None,
+                        });
+                        None
+                    }
+                }
+            }
+            // `range(3)` and friends: E0220 names the function.
+            ExprKind::Call(_) => self.value_of(expr, scope).map(|(v, _)| v),
+            _ => {
+                self.mismatch(expr, "a list or a reference to one", None);
+                None
+            }
+        }
+    }
+
+    pub(super) fn register_model(&mut self, expr: &Expr, scope: Scope) -> Option<Value> {
+        match &expr.kind {
+            ExprKind::Str(parts) => {
+                if let Some(text) = plain_text(parts) {
+                    if !text.contains(":/") {
+                        self.push(MlpError::RegisterModelSource {
+                            src: self.src(expr.span),
+                            at: expr.span.into(),
+                            found: format!("the string \"{}\"", text.escape_debug()),
+                        });
+                        return None;
+                    }
+                }
+                self.value_of(expr, scope).map(|(v, _)| v)
+            }
+            ExprKind::Ref(r) => {
+                let (reference, ty) = self.reference(r, scope)?;
+                let ok = matches!(
+                    (&reference, &ty),
+                    (Ref::Output { .. }, Ty::ModelUri)
+                        | (Ref::Param(_) | Ref::Input(_), Ty::String)
+                        | (Ref::Item(_), _)
+                );
+                if !ok {
+                    self.push(MlpError::RegisterModelSource {
+                        src: self.src(expr.span),
+                        at: expr.span.into(),
+                        found: format!("`{}` ({})", r.display(), ty.describe()),
+                    });
+                    return None;
+                }
+                Some(Value::Ref(reference))
+            }
+            other => {
+                self.push(MlpError::RegisterModelSource {
+                    src: self.src(expr.span),
+                    at: expr.span.into(),
+                    found: other.describe().into(),
+                });
+                None
+            }
+        }
+    }
+
+    pub(super) fn deploy_model(&mut self, expr: &Expr, scope: Scope) -> Option<Value> {
+        match &expr.kind {
+            ExprKind::Str(parts) => {
+                if let Some(text) = plain_text(parts) {
+                    if !text.starts_with("models:/") {
+                        self.push(MlpError::DeployModelSource {
+                            src: self.src(expr.span),
+                            at: expr.span.into(),
+                            found: format!("the string \"{}\"", text.escape_debug()),
+                        });
+                        return None;
+                    }
+                }
+                self.value_of(expr, scope).map(|(v, _)| v)
+            }
+            ExprKind::Ref(r) => {
+                let (reference, ty) = self.reference(r, scope)?;
+                let ok = match (&reference, &scope) {
+                    (Ref::Output { stage, output }, Scope::Pipeline { pcx, .. }) => {
+                        pcx.stages[*stage].kind == Some(StageKind::Register)
+                            && (output == "version" || output == "model_uri")
+                    }
+                    (Ref::Param(_) | Ref::Input(_), _) => ty == Ty::String,
+                    (Ref::Item(_), _) => true,
+                    _ => false,
+                };
+                if !ok {
+                    self.push(MlpError::DeployModelSource {
+                        src: self.src(expr.span),
+                        at: expr.span.into(),
+                        found: format!("`{}` ({})", r.display(), ty.describe()),
+                    });
+                    return None;
+                }
+                Some(Value::Ref(reference))
+            }
+            other => {
+                self.push(MlpError::DeployModelSource {
+                    src: self.src(expr.span),
+                    at: expr.span.into(),
+                    found: other.describe().into(),
+                });
+                None
+            }
+        }
+    }
+}

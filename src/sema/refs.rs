@@ -1,0 +1,445 @@
+//! Reference resolution: parameters, inputs, stage outputs, metrics,
+//! `item` and `run.*`.
+
+use super::check::{Checker, Scope};
+use super::hir::{Dep, DepKind, Ref, RunField};
+use super::ids::StageId;
+use super::schema::StageKind;
+use super::signature::StageSig;
+use super::text::quoted_list;
+use super::types::Ty;
+use crate::diag::{closest, did_you_mean, MlpError};
+use crate::syntax::ast::{self, Text};
+
+/// The fields of `run`, as references name them (`run.name`, ...).
+const RUN_FIELDS: &[(&str, RunField)] = &[
+    ("name", RunField::Name),
+    ("uid", RunField::Uid),
+    ("namespace", RunField::Namespace),
+    ("pod", RunField::Pod),
+    ("scheduled_time", RunField::ScheduledTime),
+];
+
+const RUN_FIELDS_HELP: &str = "the run has `run.name`, `run.uid`, `run.namespace`, `run.pod` and, in a scheduled pipeline, `run.scheduled_time`";
+
+/// A resolved reference: what it names, its type, and the dependency it
+/// gives the stage that holds it (a stage output or metric; `after`
+/// entries are dependencies too, collected by `Checker::after`).
+pub(super) struct Resolved {
+    pub(super) reference: Ref,
+    pub(super) ty: Ty,
+    pub(super) dep: Option<Dep>,
+}
+
+impl Resolved {
+    fn of(reference: Ref, ty: Ty) -> Self {
+        Resolved {
+            reference,
+            ty,
+            dep: None,
+        }
+    }
+}
+
+impl Checker<'_> {
+    /// Resolves a reference in its scope and hands its dependency to the
+    /// stage being checked (`scope`'s [`Deps`](super::check::Deps)).
+    pub(super) fn reference(&mut self, r: &ast::Reference, scope: Scope) -> Option<(Ref, Ty)> {
+        let Resolved { reference, ty, dep } = self.resolve(r, scope)?;
+        if let (
+            Some(dep),
+            Scope::Pipeline {
+                deps: Some(deps), ..
+            },
+        ) = (dep, scope)
+        {
+            deps.add(dep);
+        }
+        Some((reference, ty))
+    }
+
+    /// Resolves a reference in its scope: what it names, its type, and the
+    /// stage it makes the current one depend on. Reports what it cannot
+    /// resolve.
+    pub(super) fn resolve(&mut self, r: &ast::Reference, scope: Scope) -> Option<Resolved> {
+        let segs: Vec<&str> = r.segments.iter().map(|s| s.name.as_str()).collect();
+        let first = &r.segments[0];
+        match segs.as_slice() {
+            ["item"] | ["item", _] => {
+                if !scope.for_each() {
+                    self.push(MlpError::ItemOutsideForEach {
+                        src: self.src(r.span),
+                        at: r.span.into(),
+                    });
+                    return None;
+                }
+                if let (
+                    Some(key),
+                    Scope::Pipeline {
+                        item_keys: Some(items),
+                        ..
+                    },
+                ) = (segs.get(1), scope)
+                {
+                    self.item_key(r, key, items)?;
+                }
+                return Some(Resolved::of(
+                    Ref::Item(segs.get(1).map(|s| Text::from(*s))),
+                    Ty::Any,
+                ));
+            }
+            ["run", field] => {
+                let found = RUN_FIELDS.iter().find(|(name, _)| name == field);
+                let f = match found.map(|(_, f)| *f) {
+                    Some(RunField::ScheduledTime) => {
+                        if !matches!(scope, Scope::Pipeline { pcx, .. } if pcx.scheduled) {
+                            self.push(MlpError::UnknownName {
+                                src: self.src(r.span),
+                                at: r.span.into(),
+                                name: r.display(),
+                                help: Some("`run.scheduled_time` (when a scheduled run was due) exists in the stages of a pipeline with `schedule = \"...\"`".into()),
+                            });
+                            return None;
+                        }
+                        RunField::ScheduledTime
+                    }
+                    Some(f) => f,
+                    None => {
+                        self.push(MlpError::UnknownName {
+                            src: self.src(r.span),
+                            at: r.span.into(),
+                            name: r.display(),
+                            help: closest(field, RUN_FIELDS.iter().map(|(name, _)| *name))
+                                .map(|c| format!("did you mean `run.{c}`?"))
+                                .or_else(|| Some(RUN_FIELDS_HELP.into())),
+                        });
+                        return None;
+                    }
+                };
+                return Some(Resolved::of(Ref::Run(f), Ty::String));
+            }
+            ["run"] | ["run", ..] => {
+                self.push(MlpError::UnknownName {
+                    src: self.src(r.span),
+                    at: r.span.into(),
+                    name: r.display(),
+                    help: Some(RUN_FIELDS_HELP.into()),
+                });
+                return None;
+            }
+            _ => {}
+        }
+        match scope {
+            Scope::Template { inputs, .. } => {
+                if let Some(input) = inputs.iter().find(|i| i.name == first.name) {
+                    if segs.len() > 1 {
+                        self.push(MlpError::TypeMismatch {
+                            src: self.src(r.span),
+                            at: r.span.into(),
+                            expected: "a name without fields".into(),
+                            found: format!("`{}` ({})", first.name, input.ty.describe()),
+                            help: Some(format!("write `{}`", first.name)),
+                        });
+                        return None;
+                    }
+                    return Some(Resolved::of(
+                        Ref::Input(first.name.clone()),
+                        input.ty.clone(),
+                    ));
+                }
+                let help = did_you_mean(&first.name, inputs.iter().map(|i| i.name.as_str()))
+                    .or_else(|| {
+                        Some(
+                            "a template sees only its own inputs (`input NAME: TYPE`) and `run.*`"
+                                .into(),
+                        )
+                    });
+                self.push(MlpError::UnknownName {
+                    src: self.src(first.span),
+                    at: first.span.into(),
+                    name: first.name.to_string(),
+                    help,
+                });
+                None
+            }
+            Scope::Pipeline {
+                pcx, deps: current, ..
+            } => {
+                if let Some(ty) = pcx.params.get(first.name.as_str()) {
+                    if segs.len() > 1 {
+                        self.push(MlpError::TypeMismatch {
+                            src: self.src(r.span),
+                            at: r.span.into(),
+                            expected: "a name without fields".into(),
+                            found: format!("the parameter `{}` ({})", first.name, ty.describe()),
+                            help: Some(format!("write `{}`", first.name)),
+                        });
+                        return None;
+                    }
+                    return Some(Resolved::of(Ref::Param(first.name.clone()), ty.clone()));
+                }
+                let Some(&target) = pcx.stage_index.get(first.name.as_str()) else {
+                    let candidates = pcx
+                        .params
+                        .keys()
+                        .map(Text::as_str)
+                        .chain(pcx.stages.iter().map(|s| s.name.as_str()));
+                    self.push(MlpError::UnknownName {
+                        src: self.src(first.span),
+                        at: first.span.into(),
+                        name: first.name.to_string(),
+                        help: did_you_mean(&first.name, candidates),
+                    });
+                    return None;
+                };
+                let sig = &pcx.stages[target.index()];
+                if segs.len() == 1 {
+                    let outputs: Vec<String> = sig
+                        .outputs
+                        .keys()
+                        .map(|o| format!("`{}.{o}`", sig.name))
+                        .collect();
+                    let help = if outputs.is_empty() {
+                        format!(
+                            "`{}` has no outputs; to wait for it, add it to `after`",
+                            sig.name
+                        )
+                    } else {
+                        format!(
+                            "use one of its outputs: {}; or list it in `after` to wait for it",
+                            outputs.join(", ")
+                        )
+                    };
+                    self.push(MlpError::StageAsValue {
+                        src: self.src(r.span),
+                        at: r.span.into(),
+                        name: first.name.to_string(),
+                        help: Some(help),
+                    });
+                    return None;
+                }
+                if current.is_none() {
+                    self.push(MlpError::EntryNotAllowed {
+                        src: self.src(r.span),
+                        at: r.span.into(),
+                        entry: format!("the stage output `{}`", r.display()),
+                        place: "pipeline settings and `defaults`".into(),
+                        help: Some("stage outputs can be used inside stages".into()),
+                    });
+                    return None;
+                }
+                if sig.for_each {
+                    self.push(MlpError::FanInNotSupported {
+                        src: self.src(r.span),
+                        at: r.span.into(),
+                        stage: sig.name.to_string(),
+                    });
+                    return None;
+                }
+                let result = if segs[1] == "metrics" && segs.len() == 3 {
+                    self.metric_ref(r, sig, target)
+                } else if segs.len() == 2 {
+                    match sig.outputs.get(segs[1]) {
+                        Some(ty) => Some((
+                            Ref::Output {
+                                stage: target.index(),
+                                output: segs[1].into(),
+                            },
+                            ty.clone(),
+                        )),
+                        None => {
+                            self.unknown_output(r, sig);
+                            None
+                        }
+                    }
+                } else {
+                    self.unknown_output(r, sig);
+                    None
+                };
+                let (reference, ty) = result?;
+                Some(Resolved {
+                    reference,
+                    ty,
+                    dep: Some(Dep {
+                        stage: target.index(),
+                        kind: DepKind::Data,
+                        span: r.span,
+                    }),
+                })
+            }
+        }
+    }
+
+    /// `${f}` naming nothing in a string is most likely a shell variable:
+    /// the unknown-name error just reported says how to write one.
+    pub(super) fn shell_variable_help(&mut self, reported_from: usize, r: &ast::Reference) {
+        if r.segments.len() != 1 {
+            return;
+        }
+        let name = &r.segments[0].name;
+        for d in &mut self.diags.items[reported_from..] {
+            if let MlpError::UnknownName { help, .. } = d {
+                let shell =
+                    format!("for a shell variable, write `\\${{{name}}}` (`\\$` is a literal `$`)");
+                *help = Some(match help.take() {
+                    Some(h) => format!("{h}; {shell}"),
+                    None => shell,
+                });
+            }
+        }
+    }
+
+    /// E0227 unless every literal `for_each` item has `key`.
+    pub(super) fn item_key(
+        &mut self,
+        r: &ast::Reference,
+        key: &str,
+        items: &[Vec<Text>],
+    ) -> Option<()> {
+        let missing: Vec<usize> = (0..items.len())
+            .filter(|&n| !items[n].iter().any(|k| k == key))
+            .collect();
+        if missing.is_empty() {
+            return Some(());
+        }
+        let mut known: Vec<&str> = items.iter().flatten().map(Text::as_str).collect();
+        known.sort_unstable();
+        known.dedup();
+        let (reason, help) = if known.is_empty() {
+            (
+                "the `for_each` items are not maps".to_string(),
+                Some(
+                    "use `item` for the whole item, or write the items as maps: `{ key = value }`"
+                        .to_string(),
+                ),
+            )
+        } else if missing.len() == items.len() {
+            (
+                "no `for_each` item has this key".to_string(),
+                closest(key, known.iter().copied())
+                    .map(|c| format!("did you mean `item.{c}`?"))
+                    .or_else(|| Some(format!("the items have {}", quoted_list(&known)))),
+            )
+        } else {
+            let numbers: Vec<String> = missing.iter().map(|n| (n + 1).to_string()).collect();
+            (
+                format!(
+                    "item {} of {} has no such key",
+                    numbers.join(", "),
+                    items.len()
+                ),
+                Some(
+                    "give every item the key: Argo fails the step of an item that lacks it"
+                        .to_string(),
+                ),
+            )
+        };
+        let span = r.segments.get(1).map_or(r.span, |s| s.span);
+        self.push(MlpError::UnknownItemKey {
+            src: self.src(span),
+            at: span.into(),
+            key: key.to_string(),
+            reason,
+            help,
+        });
+        None
+    }
+
+    pub(super) fn metric_ref(
+        &mut self,
+        r: &ast::Reference,
+        sig: &StageSig,
+        target: StageId,
+    ) -> Option<(Ref, Ty)> {
+        let metric = &r.segments[2];
+        if sig.kind != Some(StageKind::Train) || !sig.tracked {
+            let why = if sig.kind == Some(StageKind::Train) {
+                format!(
+                    "`{}` has `track = false`, so no metrics are recorded",
+                    sig.name
+                )
+            } else {
+                format!(
+                    "only tracked `train` stages have metrics; `{}` is a `{}` stage",
+                    sig.name,
+                    sig.kind.map(StageKind::name).unwrap_or("?")
+                )
+            };
+            self.push(MlpError::UnknownOutput {
+                src: self.src(r.span),
+                at: r.span.into(),
+                stage: sig.name.to_string(),
+                output: format!("metrics.{}", metric.name),
+                help: Some(why),
+            });
+            return None;
+        }
+        if !sig.metrics.contains(&metric.name) {
+            let help =
+                did_you_mean(&metric.name, sig.metrics.iter().map(Text::as_str)).or_else(|| {
+                    Some(format!(
+                        "add \"{}\" to `metrics` of `{}`",
+                        metric.name, sig.name
+                    ))
+                });
+            self.push(MlpError::UndeclaredMetric {
+                src: self.src(metric.span),
+                at: metric.span.into(),
+                stage: sig.name.to_string(),
+                metric: metric.name.to_string(),
+                help,
+            });
+            return None;
+        }
+        Some((
+            Ref::Metric {
+                stage: target.index(),
+                name: metric.name.clone(),
+            },
+            Ty::Float,
+        ))
+    }
+
+    pub(super) fn unknown_output(&mut self, r: &ast::Reference, sig: &StageSig) {
+        let wanted = r.segments[1..]
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(".");
+        let help =
+            did_you_mean(&r.segments[1].name, sig.outputs.keys().map(Text::as_str)).or_else(|| {
+                if sig.kind == Some(StageKind::Train)
+                    && !sig.tracked
+                    && ["model", "run_id", "metrics"].contains(&r.segments[1].name.as_str())
+                {
+                    return Some(format!(
+                        "`{}` has `track = false`, so it has no MLflow outputs",
+                        sig.name
+                    ));
+                }
+                if sig.outputs.is_empty() {
+                    Some(format!(
+                        "`{}` has no outputs; declare one with `output NAME: TYPE = \"/path\"`",
+                        sig.name
+                    ))
+                } else {
+                    Some(format!(
+                        "its outputs are {}",
+                        sig.outputs
+                            .keys()
+                            .map(|o| format!("`{o}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                }
+            });
+        let span = r.segments[1].span.to(r.segments[r.segments.len() - 1].span);
+        self.push(MlpError::UnknownOutput {
+            src: self.src(span),
+            at: span.into(),
+            stage: sig.name.to_string(),
+            output: wanted,
+            help,
+        });
+    }
+}
