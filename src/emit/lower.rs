@@ -396,7 +396,15 @@ impl<'p> Plan<'p> {
             .iter()
             .map(|s| stage_outputs(program, s))
             .collect();
-        let skippable = skippable_tasks(program, pipeline, &task_of, &gates, &[&resolvers, &waits]);
+        let graph = crate::graph::PipelineGraph::new(&pipeline.stages);
+        let skippable = skippable_tasks(
+            program,
+            pipeline,
+            &task_of,
+            &gates,
+            &[&resolvers, &waits],
+            &graph,
+        );
         let any_tracked = pipeline.stages.iter().any(|s| s.tracked);
         let programs = programs(
             pipeline,
@@ -626,29 +634,24 @@ fn run_placeholder(f: RunField) -> &'static str {
 
 /// Task names of stages that may end Skipped or Omitted, and their helper
 /// tasks: a stage with a `when` (its own or its template's) or a fan-out, or
-/// one downstream of such a stage. Computed in dependency order.
+/// one downstream of such a stage.
 fn skippable_tasks(
     program: &Program,
     pipeline: &Pipeline,
     task_of: &[String],
     gates: &HashMap<usize, (String, BTreeSet<String>)>,
     helpers: &[&HashMap<usize, String>],
+    graph: &crate::graph::PipelineGraph,
 ) -> HashSet<String> {
     let stages = &pipeline.stages;
-    let graph = crate::graph::build(stages);
-    // Edges point from a stage to what it waits for; reverse for producers first.
-    let mut order = petgraph::algo::toposort(&graph, None).unwrap_or_default();
-    order.reverse();
-    let mut may_skip = vec![false; stages.len()];
-    for node in order {
-        let i = graph[node];
-        let s = &stages[i];
+    let own = stages.iter().enumerate().filter(|(_, s)| {
         let template = s.uses.as_ref().map(|u| &program.templates[u.template]);
-        let own = s.when.is_some()
+        s.when.is_some()
             || template.is_some_and(|t| t.when.is_some() || t.fields.contains_key("for_each"))
-            || s.fields.contains_key("for_each");
-        may_skip[i] = own || s.deps.iter().any(|d| may_skip[d.stage]);
-    }
+            || s.fields.contains_key("for_each")
+    });
+    // Downstream of such a stage is every stage that waits for it.
+    let may_skip = graph.downstream_of(own.map(|(i, _)| i));
     let mut out = HashSet::default();
     for (i, skip) in may_skip.into_iter().enumerate() {
         if skip {
