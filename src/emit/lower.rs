@@ -45,14 +45,18 @@ const INPUTS_DIR: &str = "/tmp/inputs";
 const STEP_OUTPUTS: &str = "/tmp/outputs";
 
 /// The document for one pipeline, whole (for tools and tests).
-pub fn lower(program: &Program, pipeline: &Pipeline, options: &Options) -> argo::Document {
+pub fn lower(
+    program: &Program,
+    pipeline: &Pipeline,
+    options: &Options,
+) -> Result<argo::Document, String> {
     let mut stage_templates = Vec::new();
-    let mut doc = lower_into(program, pipeline, options, &mut |t| stage_templates.push(t));
+    let mut doc = lower_into(program, pipeline, options, &mut |t| stage_templates.push(t))?;
     let templates = &mut spec_mut(&mut doc).templates;
     let tail = templates.split_off(1);
     templates.extend(stage_templates);
     templates.extend(tail);
-    doc
+    Ok(doc)
 }
 
 pub fn spec_mut(doc: &mut argo::Document) -> &mut WorkflowSpec {
@@ -71,7 +75,7 @@ pub fn lower_into(
     pipeline: &Pipeline,
     options: &Options,
     sink: &mut dyn FnMut(Template),
-) -> argo::Document {
+) -> Result<argo::Document, String> {
     let plan = Plan::new(program, pipeline);
     let mut out = Emitter {
         plan: &plan,
@@ -81,10 +85,14 @@ pub fn lower_into(
         folding: IndexMap::default(),
         key_args: Vec::new(),
         tasks: Vec::new(),
+        failure: None,
     };
     let entry = out.template_names.fresh("main");
     for i in 0..pipeline.stages.len() {
         out.stage(i);
+    }
+    if let Some(e) = out.failure.take() {
+        return Err(e);
     }
     let mut templates = vec![Template {
         name: entry.clone(),
@@ -157,7 +165,7 @@ pub fn lower_into(
         )]));
     }
     let schedules = plan.setting_strings("schedule");
-    match options.kind {
+    Ok(match options.kind {
         OutputKind::WorkflowTemplate => {
             metadata.name = Some(pipeline.dns_name.to_string());
             argo::Document::Workflow(Workflow {
@@ -193,7 +201,7 @@ pub fn lower_into(
                 spec,
             })
         }
-    }
+    })
 }
 
 /// `spec.arguments.parameters`: values are strings; a parameter without a
@@ -810,6 +818,8 @@ struct Emitter<'a, 'p> {
     /// The `mlp-key-N` values (its artifacts' producers) for that template.
     key_args: Vec<String>,
     tasks: Vec<DagTask>,
+    /// The first error in writing a manifest; the document is not written.
+    failure: Option<String>,
 }
 
 #[derive(Clone)]
@@ -1794,7 +1804,13 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 },
             },
         };
-        let manifest = manifest::value_safe_yaml(&isvc).unwrap_or_default();
+        let manifest = match manifest::value_safe_yaml(&isvc) {
+            Ok(m) => m,
+            Err(e) => {
+                self.failure.get_or_insert(e);
+                String::new()
+            }
+        };
         let mut template = Template {
             name: self.template_names.fresh(&apply_task),
             resource: Some(ResourceTemplate {
