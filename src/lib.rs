@@ -6,7 +6,9 @@
 //! |        |          | a hand-written fast path for well-formed files)   |
 //! | sema   | `sema`   | AST + imports -> HIR (names, types, fields)        |
 //! | graph  | `graph`  | HIR -> dependency graph (petgraph), cycle checks   |
-//! | emit   | `emit`   | HIR -> Argo model (k8s-openapi types) -> YAML      |
+//! | plan   | `plan`   | HIR -> plan: tasks, dependencies, bindings, skips  |
+//! |        |          | (target-neutral; see the module's docs)           |
+//! | emit   | `emit`   | plan -> Argo model (k8s-openapi types) -> YAML     |
 //! |        |          | (serde_yaml's bytes, plus YAML 1.1 quoting)       |
 //!
 //! `docs/performance.md` explains the fast paths and how they are kept
@@ -23,6 +25,7 @@ pub mod collections;
 pub mod diag;
 pub mod emit;
 pub mod graph;
+pub mod plan;
 pub mod sema;
 pub mod source;
 pub mod stdlib;

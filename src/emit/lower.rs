@@ -7,7 +7,6 @@
 //! inputs of the consuming template fed by `{{tasks.s.outputs...}}` in the
 //! DAG. Values that reach a shell script travel in environment variables.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::collections::{HashMap, HashSet, IndexMap};
@@ -28,11 +27,13 @@ use super::kserve;
 use super::mlflow::{self, env, Tracking};
 use super::rbac;
 use super::{Options, OutputKind};
+use crate::plan::literal::{literal_json, literal_text, seconds_text};
+use crate::plan::{Names, OutputInfo, TemplateChoice};
 use crate::sema::argv;
-use crate::sema::effective::{effective_fields, merge_field};
+use crate::sema::effective::merge_field;
 use crate::sema::hir::{
-    conjuncts, refs_in_cond, refs_in_value, Cond, DepKind, Fields, Input, Output, Pipeline,
-    Program, Ref, RunField, Spanned, Stage, StrPart, Value,
+    conjuncts, Cond, DepKind, Fields, Input, Output, Pipeline, Program, Ref, RunField, Spanned,
+    Stage, StrPart, Value,
 };
 use crate::sema::schema::{self, StageKind};
 use crate::sema::types::Ty;
@@ -43,19 +44,19 @@ const INPUTS_DIR: &str = "/tmp/inputs";
 /// Where the generated steps write their output parameters.
 const STEP_OUTPUTS: &str = "/tmp/outputs";
 
-/// Fields that shape the DAG task, not the pod: a stage that uses a template
-/// and sets only these still shares the template.
-const TASK_FIELDS: &[&str] = &["after", "for_each", "parallelism"];
-
 /// The document for one pipeline, whole (for tools and tests).
-pub fn lower(program: &Program, pipeline: &Pipeline, options: &Options) -> argo::Document {
+pub fn lower(
+    program: &Program,
+    pipeline: &Pipeline,
+    options: &Options,
+) -> Result<argo::Document, String> {
     let mut stage_templates = Vec::new();
-    let mut doc = lower_into(program, pipeline, options, &mut |t| stage_templates.push(t));
+    let mut doc = lower_into(program, pipeline, options, &mut |t| stage_templates.push(t))?;
     let templates = &mut spec_mut(&mut doc).templates;
     let tail = templates.split_off(1);
     templates.extend(stage_templates);
     templates.extend(tail);
-    doc
+    Ok(doc)
 }
 
 pub fn spec_mut(doc: &mut argo::Document) -> &mut WorkflowSpec {
@@ -74,7 +75,7 @@ pub fn lower_into(
     pipeline: &Pipeline,
     options: &Options,
     sink: &mut dyn FnMut(Template),
-) -> argo::Document {
+) -> Result<argo::Document, String> {
     let plan = Plan::new(program, pipeline);
     let mut out = Emitter {
         plan: &plan,
@@ -84,10 +85,14 @@ pub fn lower_into(
         folding: IndexMap::default(),
         key_args: Vec::new(),
         tasks: Vec::new(),
+        failure: None,
     };
     let entry = out.template_names.fresh("main");
     for i in 0..pipeline.stages.len() {
         out.stage(i);
+    }
+    if let Some(e) = out.failure.take() {
+        return Err(e);
     }
     let mut templates = vec![Template {
         name: entry.clone(),
@@ -96,28 +101,24 @@ pub fn lower_into(
         }),
         ..Default::default()
     }];
-    let on_exit = plan
-        .tracking
-        .as_ref()
-        .filter(|_| plan.any_tracked)
-        .map(|t| {
-            let name = out.template_names.fresh("mlflow-cleanup");
-            let container = t.step_container(
-                &plan.programs,
-                "main",
-                mlflow::Step::Cleanup,
-                vec![env("MLP_WORKFLOW_UID", "{{workflow.uid}}")],
-            );
-            let mut template = Template {
-                name: name.clone(),
-                container: Some(container),
-                volumes: t.ca_volume().into_iter().collect(),
-                ..Default::default()
-            };
-            plan.without_api_token(&mut template);
-            templates.push(template);
-            name
-        });
+    let on_exit = plan.tracking.as_ref().filter(|_| plan.cleanup).map(|t| {
+        let name = out.template_names.fresh("mlflow-cleanup");
+        let container = t.step_container(
+            &plan.programs,
+            "main",
+            mlflow::Step::Cleanup,
+            vec![env("MLP_WORKFLOW_UID", "{{workflow.uid}}")],
+        );
+        let mut template = Template {
+            name: name.clone(),
+            container: Some(container),
+            volumes: t.ca_volume().into_iter().collect(),
+            ..Default::default()
+        };
+        plan.without_api_token(&mut template);
+        templates.push(template);
+        name
+    });
     let mut arguments = workflow_arguments(pipeline);
     let programs = plan.programs.parameters();
     if !programs.is_empty() {
@@ -164,7 +165,7 @@ pub fn lower_into(
         )]));
     }
     let schedules = plan.setting_strings("schedule");
-    match options.kind {
+    Ok(match options.kind {
         OutputKind::WorkflowTemplate => {
             metadata.name = Some(pipeline.dns_name.to_string());
             argo::Document::Workflow(Workflow {
@@ -200,7 +201,7 @@ pub fn lower_into(
                 spec,
             })
         }
-    }
+    })
 }
 
 /// `spec.arguments.parameters`: values are strings; a parameter without a
@@ -231,102 +232,14 @@ fn workflow_arguments(pipeline: &Pipeline) -> Option<Arguments> {
     })
 }
 
-/// The text of a literal value, as an Argo parameter holds it: durations in
-/// whole seconds, lists and maps as JSON.
-fn literal_text(v: &Value) -> String {
-    match v {
-        Value::Str(parts) => parts
-            .iter()
-            .map(|p| match p {
-                StrPart::Text(t) => t.clone(),
-                StrPart::Ref(_) => String::new().into(),
-            })
-            .collect(),
-        Value::List(_) | Value::Map(_) => literal_json(v).to_string(),
-        other => scalar_literal(other).unwrap_or_default(),
-    }
-}
-
-fn scalar_literal(v: &Value) -> Option<String> {
-    Some(match v {
-        Value::Int(i) => i.to_string(),
-        Value::Float(f) => f.to_string(),
-        Value::Bool(b) => b.to_string(),
-        Value::Duration { secs, .. } => seconds_text(*secs),
-        Value::Quantity(q) => q.to_string(),
-        _ => return None,
-    })
-}
-
-fn seconds_text(secs: f64) -> String {
-    if secs.fract() == 0.0 {
-        format!("{}", secs as i64)
-    } else {
-        format!("{}", secs.ceil() as i64)
-    }
-}
-
-fn literal_json(v: &Value) -> serde_json::Value {
-    match v {
-        Value::Int(i) => (*i).into(),
-        Value::Float(f) => {
-            serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into)
-        }
-        Value::Bool(b) => (*b).into(),
-        Value::List(items) => items.iter().map(|i| literal_json(&i.value)).collect(),
-        Value::Map(m) => m
-            .iter()
-            .map(|(k, v)| (k.to_string(), literal_json(&v.value)))
-            .collect::<serde_json::Map<_, _>>()
-            .into(),
-        other => literal_text(other).into(),
-    }
-}
-
-/// Unique names in one namespace (tasks, templates), first come first served.
-#[derive(Default)]
-struct Names {
-    used: HashSet<String>,
-}
-
-impl Names {
-    fn fresh(&mut self, wanted: &str) -> String {
-        let mut name = wanted.to_string();
-        let mut n = 2;
-        while !self.used.insert(name.clone()) {
-            name = format!("{wanted}-{n}");
-            n += 1;
-        }
-        name
-    }
-}
-
 /// `after` targets: task -> the tasks of its ancestors (see `push_task`).
 type Order = BTreeMap<String, BTreeSet<String>>;
 
-/// What every part of the lowering may ask about the pipeline.
+/// What every part of the lowering may ask about the pipeline: the
+/// target-neutral plan (through `Deref`), and what only Argo needs.
 struct Plan<'p> {
-    program: &'p Program,
-    pipeline: &'p Pipeline,
+    ir: crate::plan::Plan<'p>,
     tracking: Option<Tracking>,
-    any_tracked: bool,
-    /// Stage -> its DAG task (for deploy: the task that applies the service).
-    task_of: Vec<String>,
-    /// Tracked train stage -> its metric-gate task and the metrics read.
-    gates: HashMap<usize, (String, BTreeSet<String>)>,
-    /// Deploy stage -> the task that resolves the storage URI.
-    resolvers: HashMap<usize, String>,
-    /// Deploy stage -> the task that waits for the rollout: the stage is
-    /// done (and its `url` known) when that task is.
-    waits: HashMap<usize, String>,
-    /// Stage -> every output (declared, template's and built-in) and its type.
-    outputs: Vec<IndexMap<String, OutputInfo>>,
-    /// Stage -> its fields merged: defaults < template < stage (borrowed
-    /// when the stage's own are all there is, as they mostly are).
-    merged: Vec<Cow<'p, Fields>>,
-    /// Tasks that may end Skipped or Omitted (a `when`, a fan-out, or such a
-    /// stage upstream): reading their outputs needs `.Succeeded`.
-    skippable: HashSet<String>,
     /// The account of Argo's executor in pods without API access, and the
     /// account of the deploy steps (see `rbac.rs`).
     executor_account: String,
@@ -336,118 +249,25 @@ struct Plan<'p> {
     programs: mlflow::Programs,
 }
 
-#[derive(Debug, Clone)]
-struct OutputInfo {
-    ty: Ty,
-    /// Where the producing container writes it (declared outputs only).
-    path: Option<String>,
+impl<'p> std::ops::Deref for Plan<'p> {
+    type Target = crate::plan::Plan<'p>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.ir
+    }
 }
 
 impl<'p> Plan<'p> {
     fn new(program: &'p Program, pipeline: &'p Pipeline) -> Self {
-        let tracking = tracking(pipeline);
-        let merged: Vec<Cow<'p, Fields>> = pipeline
-            .stages
-            .iter()
-            .map(|s| effective_fields(&program.templates, &pipeline.defaults, s))
-            .collect();
-        let mut tasks = Names::default();
-        let task_of: Vec<String> = pipeline
-            .stages
-            .iter()
-            .map(|s| tasks.fresh(&s.dns_name))
-            .collect();
-        let mut gate_metrics: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
-        for s in &pipeline.stages {
-            visit_refs(s, &mut |r| {
-                if let Ref::Metric { stage, name } = r {
-                    gate_metrics
-                        .entry(*stage)
-                        .or_default()
-                        .insert(name.to_string());
-                }
-            });
-        }
-        let gates = gate_metrics
-            .into_iter()
-            .map(|(stage, metrics)| {
-                (
-                    stage,
-                    (tasks.fresh(&format!("{}-metrics", task_of[stage])), metrics),
-                )
-            })
-            .collect();
-        let resolvers = pipeline
-            .stages
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.kind == StageKind::Deploy)
-            .map(|(i, _)| (i, tasks.fresh(&format!("{}-resolve", task_of[i]))))
-            .collect();
-        let waits = pipeline
-            .stages
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.kind == StageKind::Deploy)
-            .map(|(i, _)| (i, tasks.fresh(&format!("{}-wait", task_of[i]))))
-            .collect();
-        let outputs = pipeline
-            .stages
-            .iter()
-            .map(|s| stage_outputs(program, s))
-            .collect();
-        let skippable = skippable_tasks(program, pipeline, &task_of, &gates, &[&resolvers, &waits]);
-        let any_tracked = pipeline.stages.iter().any(|s| s.tracked);
-        let programs = programs(
-            pipeline,
-            tracking.is_some() && any_tracked,
-            !gates.is_empty(),
-        );
+        let ir = crate::plan::plan(program, pipeline);
+        let programs = mlflow::Programs::new(ir.mlflow_steps.clone(), ir.deploy_wait);
         Plan {
-            program,
-            pipeline,
-            any_tracked,
-            tracking,
-            task_of,
-            gates,
-            resolvers,
-            waits,
-            outputs,
-            merged,
-            skippable,
+            ir,
+            tracking: tracking(pipeline),
             executor_account: rbac::executor_account(pipeline),
             deploy_account: rbac::deploy_account(pipeline),
             programs,
         }
-    }
-
-    /// The task whose end is the stage's end: what `after` waits for and
-    /// whose outputs references read (a deploy stage's wait step).
-    fn done_task(&self, stage: usize) -> &str {
-        self.waits.get(&stage).unwrap_or(&self.task_of[stage])
-    }
-
-    /// Every task of a stage: its own and its helpers (metric gate,
-    /// resolve, wait).
-    fn stage_tasks(&self, stage: usize) -> Vec<String> {
-        let mut out = vec![self.task_of[stage].clone()];
-        out.extend(self.gates.get(&stage).map(|(g, _)| g.clone()));
-        out.extend(self.resolvers.get(&stage).cloned());
-        out.extend(self.waits.get(&stage).cloned());
-        out
-    }
-
-    /// The stages a stage waits for, directly or not.
-    fn ancestor_stages(&self, stage: usize) -> BTreeSet<usize> {
-        let stages = &self.pipeline.stages;
-        let mut out = BTreeSet::new();
-        let mut todo: Vec<usize> = stages[stage].deps.iter().map(|d| d.stage).collect();
-        while let Some(s) = todo.pop() {
-            if out.insert(s) {
-                todo.extend(stages[s].deps.iter().map(|d| d.stage));
-            }
-        }
-        out
     }
 
     fn setting(&self, name: &str) -> Option<&Value> {
@@ -490,29 +310,6 @@ impl<'p> Plan<'p> {
         }
     }
 
-    fn param_dns(&self, name: &str) -> String {
-        self.pipeline
-            .params
-            .iter()
-            .find(|p| p.name == name)
-            .map_or_else(|| crate::sema::dns_name(name), |p| p.dns_name.to_string())
-    }
-
-    fn param_ty(&self, name: &str) -> Ty {
-        self.pipeline
-            .params
-            .iter()
-            .find(|p| p.name == name)
-            .map_or(Ty::Any, |p| p.ty.clone())
-    }
-
-    fn model_path(&self, stage: usize) -> String {
-        match self.merged[stage].get("model_path").map(|f| &f.value) {
-            Some(v) => literal_text(v),
-            None => "model".to_string(),
-        }
-    }
-
     /// A pod none of whose own containers calls the Kubernetes API gets no
     /// token; Argo's executor containers get the executor account's, which
     /// Argo mounts into them alone (workflowpod.go `newExecContainer`) and
@@ -534,31 +331,6 @@ impl<'p> Plan<'p> {
         template.service_account_name = Some(self.deploy_account.clone());
         template.automount_service_account_token = Some(true);
     }
-}
-
-/// The programs the pipeline's generated containers run: the MLflow steps
-/// (the init container and sidecar of tracked stages and the exit handler,
-/// the metric gates, register and deploy), and the deploy wait.
-fn programs(pipeline: &Pipeline, injects: bool, gates: bool) -> mlflow::Programs {
-    let mut steps = BTreeSet::new();
-    if injects {
-        steps.extend([
-            mlflow::Step::Init,
-            mlflow::Step::Finalize,
-            mlflow::Step::Cleanup,
-        ]);
-    }
-    if gates {
-        steps.insert(mlflow::Step::Metrics);
-    }
-    let has = |kind| pipeline.stages.iter().any(|s| s.kind == kind);
-    if has(StageKind::Register) {
-        steps.insert(mlflow::Step::Register);
-    }
-    if has(StageKind::Deploy) {
-        steps.insert(mlflow::Step::Resolve);
-    }
-    mlflow::Programs::new(steps, has(StageKind::Deploy))
 }
 
 fn tracking(pipeline: &Pipeline) -> Option<Tracking> {
@@ -621,90 +393,6 @@ fn run_placeholder(f: RunField) -> &'static str {
         RunField::Namespace => "{{workflow.namespace}}",
         RunField::Pod => "{{pod.name}}",
         RunField::ScheduledTime => "{{workflow.scheduledTime}}",
-    }
-}
-
-/// Task names of stages that may end Skipped or Omitted, and their helper
-/// tasks: a stage with a `when` (its own or its template's) or a fan-out, or
-/// one downstream of such a stage. Computed in dependency order.
-fn skippable_tasks(
-    program: &Program,
-    pipeline: &Pipeline,
-    task_of: &[String],
-    gates: &HashMap<usize, (String, BTreeSet<String>)>,
-    helpers: &[&HashMap<usize, String>],
-) -> HashSet<String> {
-    let stages = &pipeline.stages;
-    let graph = crate::graph::build(stages);
-    // Edges point from a stage to what it waits for; reverse for producers first.
-    let mut order = petgraph::algo::toposort(&graph, None).unwrap_or_default();
-    order.reverse();
-    let mut may_skip = vec![false; stages.len()];
-    for node in order {
-        let i = graph[node];
-        let s = &stages[i];
-        let template = s.uses.as_ref().map(|u| &program.templates[u.template]);
-        let own = s.when.is_some()
-            || template.is_some_and(|t| t.when.is_some() || t.fields.contains_key("for_each"))
-            || s.fields.contains_key("for_each");
-        may_skip[i] = own || s.deps.iter().any(|d| may_skip[d.stage]);
-    }
-    let mut out = HashSet::default();
-    for (i, skip) in may_skip.into_iter().enumerate() {
-        if skip {
-            out.insert(task_of[i].clone());
-            if let Some((gate, _)) = gates.get(&i) {
-                out.insert(gate.clone());
-            }
-            for helper in helpers.iter().filter_map(|h| h.get(&i)) {
-                out.insert(helper.clone());
-            }
-        }
-    }
-    out
-}
-
-fn stage_outputs(program: &Program, stage: &Stage) -> IndexMap<String, OutputInfo> {
-    let mut out = IndexMap::default();
-    let declared = stage
-        .uses
-        .as_ref()
-        .map(|u| program.templates[u.template].outputs.as_slice())
-        .unwrap_or_default()
-        .iter()
-        .chain(stage.outputs.iter());
-    for o in declared {
-        out.insert(
-            o.name.to_string(),
-            OutputInfo {
-                ty: o.ty.clone(),
-                path: Some(o.path.to_string()),
-            },
-        );
-    }
-    for (name, ty) in schema::builtin_outputs(stage.kind, stage.tracked) {
-        out.insert(
-            (*name).into(),
-            OutputInfo {
-                ty: ty.clone(),
-                path: None,
-            },
-        );
-    }
-    out
-}
-
-/// Calls `f` on every reference a stage makes (own fields, when, args).
-fn visit_refs(stage: &Stage, f: &mut impl FnMut(&Ref)) {
-    stage
-        .fields
-        .values()
-        .for_each(|v| refs_in_value(&v.value, f));
-    if let Some(w) = &stage.when {
-        refs_in_cond(&w.value, f);
-    }
-    if let Some(u) = &stage.uses {
-        u.args.values().for_each(|v| refs_in_value(&v.value, f));
     }
 }
 
@@ -782,7 +470,8 @@ impl<'a, 'p> Pod<'a, 'p> {
             },
             Ref::Output { stage, output } => {
                 let task = plan.done_task(*stage).to_string();
-                let info = plan.outputs[*stage]
+                let info = plan.stages[*stage]
+                    .outputs
                     .get(output.as_str())
                     .cloned()
                     .unwrap_or(OutputInfo {
@@ -823,9 +512,9 @@ impl<'a, 'p> Pod<'a, 'p> {
                 }
             }
             Ref::Metric { stage, name } => {
-                let (gate, _) = plan.gates.get(stage).cloned().unwrap_or_default();
+                let gate = plan.gate_task(*stage).to_string();
                 self.input_param(
-                    format!("{}-metric-{name}", plan.task_of[*stage]),
+                    format!("{}-metric-{name}", plan.stages[*stage].task),
                     format!("{{{{tasks.{gate}.outputs.parameters.{name}}}}}"),
                     Some(&gate),
                 )
@@ -956,7 +645,8 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
             Ref::Output { stage, output } => {
                 let task = plan.done_task(*stage).to_string();
                 self.deps.insert(task.clone());
-                let ty = plan.outputs[*stage]
+                let ty = plan.stages[*stage]
+                    .outputs
                     .get(output.as_str())
                     .map_or(Ty::String, |o| o.ty.clone());
                 match ty {
@@ -971,7 +661,7 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
                 }
             }
             Ref::Metric { stage, name } => {
-                let (gate, _) = plan.gates.get(stage).cloned().unwrap_or_default();
+                let gate = plan.gate_task(*stage).to_string();
                 self.deps.insert(gate.clone());
                 format!("{{{{tasks.{gate}.outputs.parameters.{name}}}}}")
             }
@@ -998,7 +688,8 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
     fn ref_ty(&self, r: &Ref) -> Ty {
         match r {
             Ref::Param(name) => self.plan.param_ty(name),
-            Ref::Output { stage, output } => self.plan.outputs[*stage]
+            Ref::Output { stage, output } => self.plan.stages[*stage]
+                .outputs
                 .get(output.as_str())
                 .map_or(Ty::Any, |o| o.ty.clone()),
             Ref::Metric { .. } => Ty::Float,
@@ -1127,6 +818,8 @@ struct Emitter<'a, 'p> {
     /// The `mlp-key-N` values (its artifacts' producers) for that template.
     key_args: Vec<String>,
     tasks: Vec<DagTask>,
+    /// The first error in writing a manifest; the document is not written.
+    failure: Option<String>,
 }
 
 #[derive(Clone)]
@@ -1149,14 +842,15 @@ struct Built {
 impl<'a, 'p> Emitter<'a, 'p> {
     fn stage(&mut self, i: usize) {
         let plan = self.plan;
-        let stage = &plan.pipeline.stages[i];
-        match stage.kind {
-            StageKind::Register => self.register(i),
-            StageKind::Deploy => self.deploy(i),
-            _ => self.container_stage(i),
+        let stage = &plan.stages[i];
+        // A deploy stage, and only one, has the deploy tasks.
+        match (&stage.deploy, stage.kind) {
+            (Some(tasks), _) => self.deploy(i, tasks),
+            (None, StageKind::Register) => self.register(i),
+            (None, _) => self.container_stage(i),
         }
-        if let Some((gate, metrics)) = plan.gates.get(&i).cloned() {
-            self.gate(i, &gate, &metrics);
+        if let Some(gate) = &stage.gate {
+            self.gate(i, &gate.task, &gate.metrics);
         }
     }
 
@@ -1233,33 +927,27 @@ impl<'a, 'p> Emitter<'a, 'p> {
     fn container_stage(&mut self, i: usize) {
         let plan = self.plan;
         let stage = &plan.pipeline.stages[i];
-        let task_name = plan.task_of[i].clone();
+        let task_name = plan.stages[i].task.clone();
         let uses = stage.uses.as_ref();
         let declared: &'a [Input] = uses
             .map(|u| plan.program.templates[u.template].inputs.as_slice())
             .unwrap_or(&[]);
-        let shares = uses.is_some()
-            && stage.outputs.is_empty()
-            && stage
-                .fields
-                .keys()
-                .all(|k| TASK_FIELDS.contains(&k.as_str()));
         let mut task = DagTask {
             name: task_name.clone(),
             ..Default::default()
         };
         let mut deps = BTreeSet::new();
         let mut folded = HashSet::default();
-        let implicit: IndexMap<String, String> = match uses.filter(|_| shares) {
-            Some(u) => {
-                let shared = self.shared_template(u.template, stage.tracked);
+        let implicit: IndexMap<String, String> = match plan.stages[i].template {
+            TemplateChoice::Shared(index) => {
+                let shared = self.shared_template(index, stage.tracked);
                 task.template = shared.name.clone();
                 folded = shared.folded;
                 shared.implicit
             }
-            None => {
-                let fields = &plan.merged[i];
-                if fields.contains_key("cache") {
+            TemplateChoice::Own => {
+                let fields = &plan.stages[i].fields;
+                if plan.stages[i].cache {
                     self.key_args = cache::key_arguments(plan, &cache::artifact_producers(plan, i));
                 }
                 let outputs = stage_declared_outputs(plan.program, stage);
@@ -1360,7 +1048,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             .uses
             .as_ref()
             .and_then(|u| plan.program.templates[u.template].when.as_ref());
-        let merged = &plan.merged[i];
+        let merged = &plan.stages[i].fields;
         let fans_out = matches!(
             merged.get("for_each").map(|f| &f.value),
             Some(Value::List(_) | Value::Ref(_))
@@ -1529,9 +1217,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             .stages
             .iter()
             .enumerate()
-            .filter(|(_, s)| {
-                shares_template(s) && s.uses.as_ref().is_some_and(|u| u.template == index)
-            })
+            .filter(|(i, _)| plan.stages[*i].template == TemplateChoice::Shared(index))
             .collect();
         // With one use nothing is saved, and the task's arguments are clearer.
         let inputs_to_fold = if users.len() >= 2 {
@@ -1911,7 +1597,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
     /// The metric gate after a tracked train stage.
     fn gate(&mut self, stage: usize, gate: &str, metrics: &BTreeSet<String>) {
         let plan = self.plan;
-        let train = plan.task_of[stage].clone();
+        let train = plan.stages[stage].task.clone();
         let name = self.template_names.fresh(gate);
         let container = self.tracking().step_container(
             &plan.programs,
@@ -1955,7 +1641,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
 
     fn register(&mut self, i: usize) {
         let plan = self.plan;
-        let fields = plan.merged[i].clone();
+        let fields = plan.stages[i].fields.clone();
         let get = |k: &str| fields.get(k).map(|f| &f.value);
         let mut pod = Pod::new(plan, &[]);
         let mut extra = vec![
@@ -1972,7 +1658,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 stage: train,
                 output,
             })) if output == "model" => {
-                let task = plan.task_of[*train].clone();
+                let task = plan.stages[*train].task.clone();
                 let run = pod.input_param(
                     format!("{task}-run_id"),
                     format!("{{{{tasks.{task}.outputs.parameters.run_id}}}}"),
@@ -2008,15 +1694,15 @@ impl<'a, 'p> Emitter<'a, 'p> {
         let container =
             self.tracking()
                 .step_container(&plan.programs, "main", mlflow::Step::Register, extra);
-        let name = self.template_names.fresh(&plan.task_of[i]);
+        let name = self.template_names.fresh(&plan.stages[i].task);
         let mut template = step_template(name, container, ["version", "model_uri"]);
         template.volumes.extend(self.tracking().ca_volume());
         self.finish_generated(i, template, pod, &fields, None);
     }
 
-    fn deploy(&mut self, i: usize) {
+    fn deploy(&mut self, i: usize, tasks: &crate::plan::DeployTasks) {
         let plan = self.plan;
-        let fields = plan.merged[i].clone();
+        let fields = plan.stages[i].fields.clone();
         let get = |k: &str| fields.get(k).map(|f| &f.value);
         let tracking = self.tracking();
 
@@ -2026,7 +1712,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         let mut model_name = String::new();
         match get("model") {
             Some(Value::Ref(Ref::Output { stage: reg, output })) if output == "version" => {
-                let reg_fields = &plan.merged[*reg];
+                let reg_fields = &plan.stages[*reg].fields;
                 model_name = reg_fields
                     .get("name")
                     .map(|v| pod.text(&v.value))
@@ -2046,11 +1732,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         }
         let container =
             tracking.step_container(&plan.programs, "main", mlflow::Step::Resolve, extra);
-        let resolve_task = plan
-            .resolvers
-            .get(&i)
-            .cloned()
-            .unwrap_or_else(|| format!("{}-resolve", plan.task_of[i]));
+        let resolve_task = tasks.resolve.clone();
         let resolve_name = self.template_names.fresh(&resolve_task);
         let mut resolve = step_template(resolve_name, container, ["storage_uri", "version"]);
         resolve.volumes.extend(tracking.ca_volume());
@@ -2082,7 +1764,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         if !model_name.is_empty() {
             annotations.insert("mlflow.org/registered-model".into(), model_name);
         }
-        let apply_task = plan.task_of[i].clone();
+        let apply_task = plan.stages[i].task.clone();
         let rollout = kserve::rollout_id(&apply_task);
         let canary = int("canary");
         let isvc = kserve::InferenceService {
@@ -2122,7 +1804,13 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 },
             },
         };
-        let manifest = manifest::value_safe_yaml(&isvc).unwrap_or_default();
+        let manifest = match manifest::value_safe_yaml(&isvc) {
+            Ok(m) => m,
+            Err(e) => {
+                self.failure.get_or_insert(e);
+                String::new()
+            }
+        };
         let mut template = Template {
             name: self.template_names.fresh(&apply_task),
             resource: Some(ResourceTemplate {
@@ -2172,11 +1860,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             plan.programs.kserve_wait_command(),
             extra,
         );
-        let wait_task = plan
-            .waits
-            .get(&i)
-            .cloned()
-            .unwrap_or_else(|| format!("{apply_task}-wait"));
+        let wait_task = tasks.wait.clone();
         let mut template = step_template(self.template_names.fresh(&wait_task), container, ["url"]);
         plan.with_deploy_token(&mut template);
         // The verdict is final: no `retries` (API errors are retried inside
@@ -2200,7 +1884,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         fields: &Fields,
         task_name: Option<String>,
     ) {
-        let name = task_name.unwrap_or_else(|| self.plan.task_of[i].clone());
+        let name = task_name.unwrap_or_else(|| self.plan.stages[i].task.clone());
         let (task, deps) = self.generated_task(template, pod, fields, name);
         let order = self.order_deps(i);
         self.finish_task(i, task, deps, order, None);
@@ -2286,17 +1970,6 @@ fn subset(fields: &Fields, names: &[&str]) -> Fields {
         .filter(|(k, _)| names.contains(&k.as_str()))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
-}
-
-/// Whether a stage calls its template's shared Argo template: it uses a
-/// template and sets only task-level fields.
-fn shares_template(stage: &Stage) -> bool {
-    stage.uses.is_some()
-        && stage.outputs.is_empty()
-        && stage
-            .fields
-            .keys()
-            .all(|k| TASK_FIELDS.contains(&k.as_str()))
 }
 
 /// A value that means the same in every task: a literal, or exactly one

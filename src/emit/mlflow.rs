@@ -34,16 +34,9 @@ pub const VOLUME: &str = "mlflow";
 /// non-root user of its own.
 const NON_ROOT_UID: i64 = 65534;
 
-/// A step of the MLflow program: what one container runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Step {
-    Init,
-    Finalize,
-    Cleanup,
-    Metrics,
-    Register,
-    Resolve,
-}
+/// A step of the MLflow program: what one container runs (the plan
+/// decides which; this module knows their programs).
+pub use crate::plan::MlflowStep as Step;
 
 impl Step {
     pub const ALL: [Step; 6] = [

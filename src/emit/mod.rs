@@ -58,10 +58,10 @@ pub fn lower_program(
     program: &Program,
     options: &Options,
 ) -> Result<Vec<argo::Document>, EmitError> {
-    Ok(select(program, options)?
+    select(program, options)?
         .into_iter()
-        .map(|p| lower::lower(program, p, options))
-        .collect())
+        .map(|p| lower::lower(program, p, options).map_err(EmitError::Yaml))
+        .collect()
 }
 
 /// Argo stores workflows in etcd (about 1.5 MiB per object); past this a
@@ -181,7 +181,7 @@ fn emit_pipeline(
             list.reserve(list.len() / written * remaining * 11 / 10);
         }
     };
-    let mut doc = lower::lower_into(program, pipeline, options, &mut sink);
+    let mut doc = lower::lower_into(program, pipeline, options, &mut sink)?;
     if let Some(e) = failure {
         return Err(e);
     }

@@ -2,15 +2,122 @@
 //!
 //! Nodes are stages in source order; an edge `a -> b` means `a` waits for
 //! `b` (it reads an output of `b`, or lists `b` in `after`).
+//!
+//! [`PipelineGraph`] is built once per pipeline and answers both questions
+//! the compiler asks of it: which cycles there are (sema reports them), and,
+//! for a graph without any, what each stage waits for and what is
+//! downstream of a set of stages (the plan's skip propagation). The
+//! downstream closure is a search, not a walk in topological order, so it
+//! is defined on any graph: nothing needs an order that might not exist.
 
 use miette::LabeledSpan;
 use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
+use petgraph::Direction;
 
 use crate::diag::MlpError;
 use crate::sema::hir::Stage;
 use crate::source::{SourceSet, Span};
+
+/// The graph of one pipeline: node `i` is stage `i`, and an edge `a -> b`
+/// (weighted with the span where the dependency is written, the first one
+/// if several) means `a` waits for `b`.
+#[derive(Debug, Clone)]
+pub struct PipelineGraph {
+    graph: DiGraph<usize, Span>,
+}
+
+impl PipelineGraph {
+    pub fn new(stages: &[Stage]) -> Self {
+        PipelineGraph {
+            graph: build(stages),
+        }
+    }
+
+    /// The petgraph graph (node weights are stage indices).
+    pub fn graph(&self) -> &DiGraph<usize, Span> {
+        &self.graph
+    }
+
+    /// Each cycle once: a closed path of stage indices, starting at the
+    /// stage that comes first in the source (`[a, b]` means a -> b -> a).
+    pub fn cycles(&self) -> Vec<Vec<usize>> {
+        let graph = &self.graph;
+        let mut found = Vec::new();
+        // Kosaraju's algorithm in petgraph runs on its iterative DFS;
+        // Tarjan's is recursive and overflows the stack on long chains.
+        for scc in kosaraju_scc(graph) {
+            let self_loop = scc.len() == 1 && graph.contains_edge(scc[0], scc[0]);
+            if scc.len() < 2 && !self_loop {
+                continue;
+            }
+            let Some(&start) = scc.iter().min_by_key(|n| graph[**n]) else {
+                continue;
+            };
+            if let Some(path) = path_back(graph, start, &scc) {
+                found.push(path.into_iter().map(|n| graph[n]).collect());
+            }
+        }
+        found.sort();
+        found
+    }
+
+    /// Where the dependency `from -> to` is written, if there is one.
+    pub fn edge_span(&self, from: usize, to: usize) -> Option<Span> {
+        self.graph
+            .find_edge(NodeIndex::new(from), NodeIndex::new(to))
+            .map(|e| self.graph[e])
+    }
+
+    /// Every stage that `seeds` reach against the edges, the seeds
+    /// included: the stages that wait for one of them, directly or not.
+    /// A search over the reversed edges, so any graph has an answer.
+    pub fn downstream_of(&self, seeds: impl IntoIterator<Item = usize>) -> Vec<bool> {
+        let mut reached = vec![false; self.graph.node_count()];
+        let mut todo: Vec<usize> = Vec::new();
+        for s in seeds {
+            if !reached[s] {
+                reached[s] = true;
+                todo.push(s);
+            }
+        }
+        while let Some(s) = todo.pop() {
+            for waiter in self
+                .graph
+                .neighbors_directed(NodeIndex::new(s), Direction::Incoming)
+            {
+                let w = self.graph[waiter];
+                if !reached[w] {
+                    reached[w] = true;
+                    todo.push(w);
+                }
+            }
+        }
+        reached
+    }
+
+    /// The stages `stage` waits for, directly or not (itself only if it is
+    /// on a cycle).
+    pub fn ancestors(&self, stage: usize) -> std::collections::BTreeSet<usize> {
+        let mut out = std::collections::BTreeSet::new();
+        let mut todo: Vec<usize> = self
+            .graph
+            .neighbors(NodeIndex::new(stage))
+            .map(|n| self.graph[n])
+            .collect();
+        while let Some(s) = todo.pop() {
+            if out.insert(s) {
+                todo.extend(
+                    self.graph
+                        .neighbors(NodeIndex::new(s))
+                        .map(|n| self.graph[n]),
+                );
+            }
+        }
+        out
+    }
+}
 
 /// The graph of one pipeline: node weights are stage indices, edge weights
 /// the span where the dependency is written (the first one, if several).
@@ -28,27 +135,9 @@ pub fn build(stages: &[Stage]) -> DiGraph<usize, Span> {
     graph
 }
 
-/// Each cycle once: a closed path of stage indices, starting at the stage
-/// that comes first in the source (`[a, b]` means a -> b -> a).
+/// Each cycle once (see [`PipelineGraph::cycles`]).
 pub fn cycles(stages: &[Stage]) -> Vec<Vec<usize>> {
-    let graph = build(stages);
-    let mut found = Vec::new();
-    // Kosaraju's algorithm in petgraph runs on its iterative DFS; Tarjan's
-    // is recursive and overflows the stack on long chains of stages.
-    for scc in kosaraju_scc(&graph) {
-        let self_loop = scc.len() == 1 && graph.contains_edge(scc[0], scc[0]);
-        if scc.len() < 2 && !self_loop {
-            continue;
-        }
-        let Some(&start) = scc.iter().min_by_key(|n| graph[**n]) else {
-            continue;
-        };
-        if let Some(path) = path_back(&graph, start, &scc) {
-            found.push(path.into_iter().map(|n| graph[n]).collect());
-        }
-    }
-    found.sort();
-    found
+    PipelineGraph::new(stages).cycles()
 }
 
 /// A path from `start` back to itself inside one strongly connected
@@ -95,41 +184,44 @@ pub const MAX_CYCLE_LABELS: usize = 8;
 /// The diagnostic for one cycle: the path in the message, a label on each
 /// edge (on the first [`MAX_CYCLE_LABELS`] of a long cycle).
 pub fn cycle_error(sources: &SourceSet, stages: &[Stage], cycle: &[usize]) -> MlpError {
-    let graph = build(stages);
-    let name = |i: usize| stages[i].name.as_str();
-    let path = if cycle.len() <= MAX_CYCLE_LABELS {
-        let mut names: Vec<&str> = cycle.iter().map(|i| name(*i)).collect();
-        names.push(name(cycle[0]));
-        names.join(" -> ")
-    } else {
-        let head: Vec<&str> = cycle[..MAX_CYCLE_LABELS].iter().map(|i| name(*i)).collect();
-        format!(
-            "{} -> ... -> {} -> {} ({} stages)",
-            head.join(" -> "),
-            name(cycle[cycle.len() - 1]),
-            name(cycle[0]),
-            cycle.len()
-        )
-    };
-    let mut edges = Vec::new();
-    for (k, &from) in cycle.iter().enumerate().take(MAX_CYCLE_LABELS) {
-        let to = cycle[(k + 1) % cycle.len()];
-        let span = graph
-            .find_edge(NodeIndex::new(from), NodeIndex::new(to))
-            .map(|e| graph[e])
-            .unwrap_or(stages[from].span);
-        let text = format!("`{}` waits for `{}`", stages[from].name, stages[to].name);
-        let label = if k == 0 {
-            LabeledSpan::new_primary_with_span(Some(text), span)
+    PipelineGraph::new(stages).cycle_error(sources, stages, cycle)
+}
+
+impl PipelineGraph {
+    /// The diagnostic for one cycle of this graph (see [`cycle_error`]).
+    pub fn cycle_error(&self, sources: &SourceSet, stages: &[Stage], cycle: &[usize]) -> MlpError {
+        let name = |i: usize| stages[i].name.as_str();
+        let path = if cycle.len() <= MAX_CYCLE_LABELS {
+            let mut names: Vec<&str> = cycle.iter().map(|i| name(*i)).collect();
+            names.push(name(cycle[0]));
+            names.join(" -> ")
         } else {
-            LabeledSpan::new_with_span(Some(text), span)
+            let head: Vec<&str> = cycle[..MAX_CYCLE_LABELS].iter().map(|i| name(*i)).collect();
+            format!(
+                "{} -> ... -> {} -> {} ({} stages)",
+                head.join(" -> "),
+                name(cycle[cycle.len() - 1]),
+                name(cycle[0]),
+                cycle.len()
+            )
         };
-        edges.push(label);
-    }
-    let source = stages[cycle[0]].span.source;
-    MlpError::Cycle {
-        src: sources.named(source),
-        path,
-        edges,
+        let mut edges = Vec::new();
+        for (k, &from) in cycle.iter().enumerate().take(MAX_CYCLE_LABELS) {
+            let to = cycle[(k + 1) % cycle.len()];
+            let span = self.edge_span(from, to).unwrap_or(stages[from].span);
+            let text = format!("`{}` waits for `{}`", stages[from].name, stages[to].name);
+            let label = if k == 0 {
+                LabeledSpan::new_primary_with_span(Some(text), span)
+            } else {
+                LabeledSpan::new_with_span(Some(text), span)
+            };
+            edges.push(label);
+        }
+        let source = stages[cycle[0]].span.source;
+        MlpError::Cycle {
+            src: sources.named(source),
+            path,
+            edges,
+        }
     }
 }

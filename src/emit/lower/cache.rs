@@ -25,8 +25,9 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::core::v1::LocalObjectReference;
 use sha2::{Digest, Sha256};
 
-use super::{seconds_text, Plan, Pod, TaskCtx};
+use super::{Plan, Pod, TaskCtx};
 use crate::emit::argo::{Memoize, MemoizeCache, Template};
+use crate::plan::literal::seconds_text;
 use crate::sema::hir::{refs_in_cond, refs_in_value};
 use crate::sema::hir::{Ref, Value};
 
@@ -175,7 +176,8 @@ pub(super) fn key_arguments(plan: &Plan, producers: &BTreeSet<usize>) -> Vec<Str
 /// The stage an artifact reference comes from.
 fn artifact_producer(plan: &Plan, r: &Ref) -> Option<usize> {
     match r {
-        Ref::Output { stage, output } => plan.outputs[*stage]
+        Ref::Output { stage, output } => plan.stages[*stage]
+            .outputs
             .get(output.as_str())
             .filter(|o| o.ty.is_artifact())
             .map(|_| *stage),
@@ -191,7 +193,7 @@ fn fingerprint(plan: &Plan, stage: usize) -> String {
     let mut value = serde_json::json!({
         "kind": s.kind,
         "tracked": s.tracked,
-        "fields": &*plan.merged[stage],
+        "fields": &*plan.stages[stage].fields,
         "template": template.map(|t| (&t.fields, &t.inputs, &t.outputs, &t.when)),
         "args": s.uses.as_ref().map(|u| &u.args),
         "outputs": &s.outputs,
@@ -216,7 +218,8 @@ fn strip_spans(v: &mut serde_json::Value) {
 /// arguments.
 fn each_ref(plan: &Plan, stage: usize, f: &mut impl FnMut(&Ref)) {
     let s = &plan.pipeline.stages[stage];
-    plan.merged[stage]
+    plan.stages[stage]
+        .fields
         .values()
         .for_each(|v| refs_in_value(&v.value, f));
     if let Some(w) = &s.when {

@@ -82,7 +82,7 @@ impl TaskCtx<'_, '_> {
         let e = match r {
             Ref::Param(name) => format!("workflow.parameters['{}']", self.plan.param_dns(name)),
             Ref::Output { stage, output } => {
-                let task = &self.plan.task_of[*stage];
+                let task = &self.plan.stages[*stage].task;
                 if ty == Ty::ModelUri {
                     format!(
                         "'runs:/' + tasks['{task}'].outputs.parameters['run_id'] + {}",
@@ -93,7 +93,7 @@ impl TaskCtx<'_, '_> {
                 }
             }
             Ref::Metric { stage, name } => {
-                let gate = self.plan.gates.get(stage).map_or("", |(g, _)| g.as_str());
+                let gate = self.plan.gate_task(*stage);
                 format!("tasks['{gate}'].outputs.parameters['{name}']")
             }
             Ref::Run(RunField::Name) => "workflow.name".into(),
@@ -139,7 +139,7 @@ impl TaskCtx<'_, '_> {
             Value::Bool(b) => b.to_string(),
             Value::Int(i) => i.to_string(),
             Value::Float(f) if f.is_finite() => f.to_string(),
-            other => string_literal(&super::literal_text(other)),
+            other => string_literal(&crate::plan::literal::literal_text(other)),
         }
     }
 }

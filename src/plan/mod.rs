@@ -1,0 +1,499 @@
+//! Stage 4a: HIR -> plan, the target-neutral shape of one pipeline's run.
+//!
+//! The plan says *what* runs and in which order, in terms any workflow
+//! engine has (tasks, dependencies, inputs, loops), and leaves *how* to a
+//! backend: `emit` renders it as Argo Workflows; a Kubeflow Pipelines
+//! backend would read the same plan. It is computed once per pipeline by
+//! [`plan`], a pure function of the checked program, and holds no text in
+//! any target's syntax.
+//!
+//! What it holds, per stage ([`StagePlan`]):
+//! - **tasks**: the stage's own task (unique DNS-1123 name) and its helper
+//!   tasks: a metric gate after a tracked `train` stage whose metrics are
+//!   read ([`Gate`]), and for a `deploy` stage the resolve, apply (the
+//!   stage's own task) and wait steps ([`DeployTasks`]); the workflow's
+//!   clean-up (exit handler) when any stage is tracked ([`Plan::cleanup`]);
+//! - **dependencies**: the stage graph ([`crate::graph::PipelineGraph`]),
+//!   data (`Data`) and order (`after`) edges as sema recorded them, and which
+//!   task a dependency on a stage waits for ([`Plan::done_task`]);
+//! - **skip propagation**: whether the stage's tasks may end Skipped or
+//!   Omitted (its own or its template's `when`, a fan-out, or such a stage
+//!   upstream) ([`StagePlan::may_skip`]);
+//! - **inputs**: each reference as a typed [`Binding`] (literal, workflow
+//!   parameter, task output, metric, loop item, run field), never as text;
+//! - **MLflow**: which generated steps the stage gets ([`MlflowStep`]) and
+//!   the steps the workflow needs at all ([`Plan::mlflow_steps`]);
+//! - **loops, retries, cache**: whether the stage fans out and with which
+//!   limit ([`FanOut`]), whether it is retried and cached;
+//! - **template sharing**: whether the stage calls one template shared by
+//!   every plain use of its HIR template ([`TemplateChoice`]).
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::collections::{HashSet, IndexMap};
+use crate::graph::PipelineGraph;
+use crate::sema::effective::effective_fields;
+use crate::sema::hir::{
+    refs_in_cond, refs_in_value, Fields, Pipeline, Program, Ref, RunField, Spanned, Stage, Value,
+};
+use crate::sema::schema::{self, StageKind};
+use crate::sema::types::Ty;
+
+pub mod literal;
+
+/// A step of the MLflow program: what one generated container runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum MlflowStep {
+    /// Before a tracked stage's container: starts the run, logs `params`.
+    Init,
+    /// Beside a tracked stage's container: ends the run with its status.
+    Finalize,
+    /// The workflow's exit handler: ends runs a failed workflow left open.
+    Cleanup,
+    /// The metric gate: reads a finished run's metrics.
+    Metrics,
+    /// A `register` stage.
+    Register,
+    /// The first step of a `deploy` stage: the version's storage URI.
+    Resolve,
+}
+
+/// Fields that shape the task, not the pod: a stage that uses a template
+/// and sets only these still shares the template.
+pub const TASK_FIELDS: &[&str] = &["after", "for_each", "parallelism"];
+
+/// The plan of one pipeline.
+pub struct Plan<'p> {
+    pub program: &'p Program,
+    pub pipeline: &'p Pipeline,
+    /// The dependency graph, built once.
+    pub graph: PipelineGraph,
+    /// One per stage, in source order.
+    pub stages: Vec<StagePlan<'p>>,
+    /// Every task that may end Skipped or Omitted (a stage's and its
+    /// helpers'), by name.
+    pub skippable: HashSet<String>,
+    /// The MLflow steps some task of the workflow runs.
+    pub mlflow_steps: BTreeSet<MlflowStep>,
+    /// Whether the workflow needs the MLflow clean-up exit handler: the
+    /// pipeline has an `mlflow` block and a tracked stage.
+    pub cleanup: bool,
+    /// Whether a `deploy` stage waits for its rollout (the wait program).
+    pub deploy_wait: bool,
+}
+
+/// What the plan decides for one stage.
+pub struct StagePlan<'p> {
+    /// The stage's own task (a deploy stage's: the apply step).
+    pub task: String,
+    pub kind: StageKind,
+    /// The metric gate after a tracked train stage whose metrics are read.
+    pub gate: Option<Gate>,
+    /// The helper tasks of a deploy stage.
+    pub deploy: Option<DeployTasks>,
+    /// Whether its tasks may end Skipped or Omitted.
+    pub may_skip: bool,
+    /// Its fields merged: defaults < template < stage (borrowed when the
+    /// stage's own are all there is, as they mostly are).
+    pub fields: Cow<'p, Fields>,
+    /// Every output (declared, template's and built-in) and its type.
+    pub outputs: IndexMap<String, OutputInfo>,
+    /// Own pod template, or the one shared by its HIR template's plain uses.
+    pub template: TemplateChoice,
+    /// `for_each` (and `parallelism`), if it fans out.
+    pub fan_out: Option<FanOut>,
+    /// The MLflow steps this stage's tasks run, in the order they run.
+    pub mlflow_steps: Vec<MlflowStep>,
+    /// Whether `retries` is set.
+    pub retried: bool,
+    /// Whether `cache` is set (to anything; `false` disables memoization).
+    pub cache: bool,
+}
+
+/// The metric gate after a tracked train stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gate {
+    pub task: String,
+    /// The metrics other stages read, sorted.
+    pub metrics: BTreeSet<String>,
+}
+
+/// The tasks of a deploy stage besides its own (the apply step).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployTasks {
+    /// Resolves the model version to a storage URI.
+    pub resolve: String,
+    /// Waits for the rollout: the stage is done (and its `url` known) when
+    /// this task is.
+    pub wait: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplateChoice {
+    /// A template of the stage's own.
+    Own,
+    /// The template shared by every plain use of HIR template `index`.
+    Shared(usize),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FanOut {
+    /// At most this many items at once.
+    pub parallelism: Option<i64>,
+    /// The items are the value of a reference (run-time), not a list.
+    pub from_reference: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutputInfo {
+    pub ty: Ty,
+    /// Where the producing container writes it (declared outputs only).
+    pub path: Option<String>,
+}
+
+/// What a reference reads, typed: a backend renders each kind its way.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Binding {
+    /// A pipeline parameter, by its DNS-1123 name.
+    Param { dns: String, ty: Ty },
+    /// An input of the template being instantiated.
+    Input(String),
+    /// An output of another stage's done task.
+    Output {
+        task: String,
+        output: String,
+        read: OutputRead,
+    },
+    /// A metric, from the producing stage's gate.
+    Metric { gate: String, name: String },
+    /// The current loop item, or one key of it.
+    Item(Option<String>),
+    /// A field of the run.
+    Run(RunField),
+}
+
+/// How an output is passed on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OutputRead {
+    /// A small value (parameter).
+    Value(Ty),
+    /// A file (artifact); `file` is its name in the consumer's input dir.
+    Artifact { file: String },
+    /// `runs:/RUN_ID/MODEL_PATH`: the run id is the output read.
+    ModelUri { model_path: String },
+}
+
+/// Unique names in one namespace (tasks, templates), first come first served.
+#[derive(Default)]
+pub struct Names {
+    used: HashSet<String>,
+}
+
+impl Names {
+    pub fn fresh(&mut self, wanted: &str) -> String {
+        let mut name = wanted.to_string();
+        let mut n = 2;
+        while !self.used.insert(name.clone()) {
+            name = format!("{wanted}-{n}");
+            n += 1;
+        }
+        name
+    }
+}
+
+/// The plan of one pipeline of a checked program.
+pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
+    let stages = &pipeline.stages;
+    let graph = PipelineGraph::new(stages);
+    let mut tasks = Names::default();
+    let task_of: Vec<String> = stages.iter().map(|s| tasks.fresh(&s.dns_name)).collect();
+    let mut gate_metrics: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    for s in stages {
+        visit_refs(s, &mut |r| {
+            if let Ref::Metric { stage, name } = r {
+                gate_metrics
+                    .entry(*stage)
+                    .or_default()
+                    .insert(name.to_string());
+            }
+        });
+    }
+    let mut gates: Vec<Option<Gate>> = vec![None; stages.len()];
+    for (stage, metrics) in gate_metrics {
+        let task = tasks.fresh(&format!("{}-metrics", task_of[stage]));
+        gates[stage] = Some(Gate { task, metrics });
+    }
+    // Names are handed out in this order (all resolvers, then all waits),
+    // so that a stage's name never depends on a later stage's helpers.
+    let is_deploy = |i: usize| stages[i].kind == StageKind::Deploy;
+    let resolvers: Vec<Option<String>> = (0..stages.len())
+        .map(|i| is_deploy(i).then(|| tasks.fresh(&format!("{}-resolve", task_of[i]))))
+        .collect();
+    let waits: Vec<Option<String>> = (0..stages.len())
+        .map(|i| is_deploy(i).then(|| tasks.fresh(&format!("{}-wait", task_of[i]))))
+        .collect();
+    let own_skip = stages.iter().enumerate().filter(|(_, s)| {
+        let template = s.uses.as_ref().map(|u| &program.templates[u.template]);
+        s.when.is_some()
+            || template.is_some_and(|t| t.when.is_some() || t.fields.contains_key("for_each"))
+            || s.fields.contains_key("for_each")
+    });
+    // Downstream of such a stage is every stage that waits for it.
+    let may_skip = graph.downstream_of(own_skip.map(|(i, _)| i));
+    let tracking = matches!(
+        pipeline.settings.get("mlflow"),
+        Some(Spanned {
+            value: Value::Map(_),
+            ..
+        })
+    );
+    let mut out = Vec::with_capacity(stages.len());
+    let mut waits = waits.into_iter();
+    let mut resolvers = resolvers.into_iter();
+    let mut gates = gates.into_iter();
+    for (i, s) in stages.iter().enumerate() {
+        let fields = effective_fields(&program.templates, &pipeline.defaults, s);
+        let deploy = match (resolvers.next().flatten(), waits.next().flatten()) {
+            (Some(resolve), Some(wait)) => Some(DeployTasks { resolve, wait }),
+            _ => None,
+        };
+        let gate = gates.next().flatten();
+        let fan_out = match fields.get("for_each").map(|f| &f.value) {
+            Some(v @ (Value::List(_) | Value::Ref(_))) => Some(FanOut {
+                parallelism: match fields.get("parallelism").map(|f| &f.value) {
+                    Some(Value::Int(n)) => Some(*n),
+                    _ => None,
+                },
+                from_reference: matches!(v, Value::Ref(_)),
+            }),
+            _ => None,
+        };
+        let mut mlflow_steps = Vec::new();
+        match s.kind {
+            StageKind::Register => mlflow_steps.push(MlflowStep::Register),
+            StageKind::Deploy => mlflow_steps.push(MlflowStep::Resolve),
+            _ if s.tracked && tracking => {
+                mlflow_steps.extend([MlflowStep::Init, MlflowStep::Finalize])
+            }
+            _ => {}
+        }
+        if gate.is_some() {
+            mlflow_steps.push(MlflowStep::Metrics);
+        }
+        out.push(StagePlan {
+            task: task_of[i].clone(),
+            kind: s.kind,
+            gate,
+            deploy,
+            may_skip: may_skip[i],
+            retried: fields.contains_key("retries"),
+            cache: fields.contains_key("cache"),
+            outputs: stage_outputs(program, s),
+            template: match &s.uses {
+                Some(u) if shares_template(s) => TemplateChoice::Shared(u.template),
+                _ => TemplateChoice::Own,
+            },
+            fan_out,
+            mlflow_steps,
+            fields,
+        });
+    }
+    let mut skippable = HashSet::default();
+    for s in out.iter().filter(|s| s.may_skip) {
+        skippable.insert(s.task.clone());
+        skippable.extend(s.gate.as_ref().map(|g| g.task.clone()));
+        if let Some(d) = &s.deploy {
+            skippable.insert(d.resolve.clone());
+            skippable.insert(d.wait.clone());
+        }
+    }
+    let any_tracked = stages.iter().any(|s| s.tracked);
+    let cleanup = tracking && any_tracked;
+    let mut mlflow_steps = BTreeSet::new();
+    if cleanup {
+        mlflow_steps.extend([MlflowStep::Init, MlflowStep::Finalize, MlflowStep::Cleanup]);
+    }
+    if out.iter().any(|s| s.gate.is_some()) {
+        mlflow_steps.insert(MlflowStep::Metrics);
+    }
+    let has = |kind| stages.iter().any(|s| s.kind == kind);
+    if has(StageKind::Register) {
+        mlflow_steps.insert(MlflowStep::Register);
+    }
+    if has(StageKind::Deploy) {
+        mlflow_steps.insert(MlflowStep::Resolve);
+    }
+    Plan {
+        program,
+        pipeline,
+        graph,
+        stages: out,
+        skippable,
+        mlflow_steps,
+        cleanup,
+        deploy_wait: has(StageKind::Deploy),
+    }
+}
+
+impl<'p> Plan<'p> {
+    /// The task whose end is the stage's end: what `after` waits for and
+    /// whose outputs references read (a deploy stage's wait step).
+    pub fn done_task(&self, stage: usize) -> &str {
+        let s = &self.stages[stage];
+        s.deploy.as_ref().map_or(&s.task, |d| &d.wait)
+    }
+
+    /// Every task of a stage: its own and its helpers (metric gate,
+    /// resolve, wait).
+    pub fn stage_tasks(&self, stage: usize) -> Vec<String> {
+        let s = &self.stages[stage];
+        let mut out = vec![s.task.clone()];
+        out.extend(s.gate.as_ref().map(|g| g.task.clone()));
+        if let Some(d) = &s.deploy {
+            out.push(d.resolve.clone());
+            out.push(d.wait.clone());
+        }
+        out
+    }
+
+    /// The task of the metric gate after `stage` (every stage whose metric
+    /// is read has one).
+    pub fn gate_task(&self, stage: usize) -> &str {
+        self.stages[stage].gate.as_ref().map_or("", |g| &g.task)
+    }
+
+    /// The stages a stage waits for, directly or not.
+    pub fn ancestor_stages(&self, stage: usize) -> BTreeSet<usize> {
+        self.graph.ancestors(stage)
+    }
+
+    pub fn param_dns(&self, name: &str) -> String {
+        self.pipeline
+            .params
+            .iter()
+            .find(|p| p.name == name)
+            .map_or_else(|| crate::sema::dns_name(name), |p| p.dns_name.to_string())
+    }
+
+    pub fn param_ty(&self, name: &str) -> Ty {
+        self.pipeline
+            .params
+            .iter()
+            .find(|p| p.name == name)
+            .map_or(Ty::Any, |p| p.ty.clone())
+    }
+
+    /// Where a stage's model lies in its run's artifacts.
+    pub fn model_path(&self, stage: usize) -> String {
+        match self.stages[stage]
+            .fields
+            .get("model_path")
+            .map(|f| &f.value)
+        {
+            Some(v) => literal::literal_text(v),
+            None => "model".to_string(),
+        }
+    }
+
+    /// The type of an output of a stage (a string when it is not declared).
+    pub fn output_ty(&self, stage: usize, output: &str) -> Option<&Ty> {
+        self.stages[stage].outputs.get(output).map(|o| &o.ty)
+    }
+
+    /// What a reference reads.
+    pub fn binding(&self, r: &Ref) -> Binding {
+        match r {
+            Ref::Param(name) => Binding::Param {
+                dns: self.param_dns(name),
+                ty: self.param_ty(name),
+            },
+            Ref::Input(name) => Binding::Input(name.to_string()),
+            Ref::Output { stage, output } => {
+                let task = self.done_task(*stage).to_string();
+                let info = self.stages[*stage].outputs.get(output.as_str());
+                let ty = info.map_or(Ty::String, |o| o.ty.clone());
+                let read = match ty {
+                    Ty::ModelUri => OutputRead::ModelUri {
+                        model_path: self.model_path(*stage),
+                    },
+                    ty if ty.is_artifact() => OutputRead::Artifact {
+                        file: info
+                            .and_then(|o| o.path.as_deref())
+                            .and_then(|p| p.trim_end_matches('/').rsplit('/').next())
+                            .filter(|f| !f.is_empty())
+                            .unwrap_or(output.as_str())
+                            .to_string(),
+                    },
+                    ty => OutputRead::Value(ty),
+                };
+                Binding::Output {
+                    task,
+                    output: output.to_string(),
+                    read,
+                }
+            }
+            Ref::Metric { stage, name } => Binding::Metric {
+                gate: self.gate_task(*stage).to_string(),
+                name: name.to_string(),
+            },
+            Ref::Item(key) => Binding::Item(key.as_ref().map(|k| k.to_string())),
+            Ref::Run(f) => Binding::Run(*f),
+        }
+    }
+}
+
+/// Whether a stage calls its template's shared template: it uses a
+/// template and sets only task-level fields.
+pub fn shares_template(stage: &Stage) -> bool {
+    stage.uses.is_some()
+        && stage.outputs.is_empty()
+        && stage
+            .fields
+            .keys()
+            .all(|k| TASK_FIELDS.contains(&k.as_str()))
+}
+
+fn stage_outputs(program: &Program, stage: &Stage) -> IndexMap<String, OutputInfo> {
+    let mut out = IndexMap::default();
+    let declared = stage
+        .uses
+        .as_ref()
+        .map(|u| program.templates[u.template].outputs.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .chain(stage.outputs.iter());
+    for o in declared {
+        out.insert(
+            o.name.to_string(),
+            OutputInfo {
+                ty: o.ty.clone(),
+                path: Some(o.path.to_string()),
+            },
+        );
+    }
+    for (name, ty) in schema::builtin_outputs(stage.kind, stage.tracked) {
+        out.insert(
+            (*name).into(),
+            OutputInfo {
+                ty: ty.clone(),
+                path: None,
+            },
+        );
+    }
+    out
+}
+
+/// Calls `f` on every reference a stage makes (own fields, when, args).
+pub fn visit_refs(stage: &Stage, f: &mut impl FnMut(&Ref)) {
+    stage
+        .fields
+        .values()
+        .for_each(|v| refs_in_value(&v.value, f));
+    if let Some(w) = &stage.when {
+        refs_in_cond(&w.value, f);
+    }
+    if let Some(u) = &stage.uses {
+        u.args.values().for_each(|v| refs_in_value(&v.value, f));
+    }
+}
