@@ -135,11 +135,6 @@ pub fn build(stages: &[Stage]) -> DiGraph<usize, Span> {
     graph
 }
 
-/// Each cycle once (see [`PipelineGraph::cycles`]).
-pub fn cycles(stages: &[Stage]) -> Vec<Vec<usize>> {
-    PipelineGraph::new(stages).cycles()
-}
-
 /// A path from `start` back to itself inside one strongly connected
 /// component, found by an iterative depth-first search (no recursion, so
 /// long chains cannot exhaust the stack). Neighbours are visited in source
@@ -181,14 +176,10 @@ fn path_back(
 /// Edges labelled in one cycle diagnostic; a longer cycle is summarised.
 pub const MAX_CYCLE_LABELS: usize = 8;
 
-/// The diagnostic for one cycle: the path in the message, a label on each
-/// edge (on the first [`MAX_CYCLE_LABELS`] of a long cycle).
-pub fn cycle_error(sources: &SourceSet, stages: &[Stage], cycle: &[usize]) -> MlpError {
-    PipelineGraph::new(stages).cycle_error(sources, stages, cycle)
-}
-
 impl PipelineGraph {
-    /// The diagnostic for one cycle of this graph (see [`cycle_error`]).
+    /// The diagnostic for one cycle of this graph: the path in the
+    /// message, a label on each edge (on the first [`MAX_CYCLE_LABELS`] of
+    /// a long cycle).
     pub fn cycle_error(&self, sources: &SourceSet, stages: &[Stage], cycle: &[usize]) -> MlpError {
         let name = |i: usize| stages[i].name.as_str();
         let path = if cycle.len() <= MAX_CYCLE_LABELS {

@@ -205,7 +205,7 @@ impl Names {
 /// The plan of one pipeline of a checked program.
 pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
     let stages = &pipeline.stages;
-    let graph = PipelineGraph::new(stages);
+    let graph = pipeline.graph.clone();
     let mut tasks = Names::default();
     let task_of: Vec<String> = stages.iter().map(|s| tasks.fresh(&s.dns_name)).collect();
     let mut gate_metrics: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();

@@ -9,7 +9,8 @@ use crate::collections::{HashMap, HashSet, IndexMap};
 
 use super::hir::{self, Dep};
 use super::ids::{ModuleId, StageId, TemplateId};
-use super::signature::{PipelineSigs, StageSig};
+use super::index::{RefEntry, RefIndex};
+use super::signature::{PipelineSigs, StageDefs, StageSig};
 use super::types::Ty;
 use super::Module;
 use crate::diag::{Diagnostics, MlpError, Src};
@@ -17,7 +18,10 @@ use crate::source::{SourceSet, Span};
 use crate::syntax::ast::{self, Expr, Ident, Text};
 
 pub(crate) struct Checked {
+    /// Everything that checked; has errors when `diagnostics` has.
     pub program: hir::Program,
+    /// Every reference that resolved.
+    pub index: RefIndex,
     /// Per pipeline of the root file, in order: its stages' signatures.
     pub signatures: Vec<PipelineSigs>,
     pub diagnostics: Diagnostics,
@@ -68,6 +72,11 @@ pub(crate) struct Checker<'a> {
     pub(super) pipeline_names: HashSet<(ModuleId, Text)>,
     /// Code spans already reported by E0229 (a template's, once).
     pub(super) reported_code_values: HashSet<Span>,
+    /// Every reference resolved so far, for [`Checked::index`].
+    pub(super) refs: Vec<RefEntry>,
+    /// Where the `for_each` that `item` reads is written, in the body
+    /// being checked.
+    pub(super) item_def: Option<Span>,
 }
 
 /// A reference to something a field can name, in one kind of body.
@@ -101,7 +110,11 @@ impl Scope<'_> {
 /// The names a pipeline's stages and settings can refer to.
 pub(super) struct PipelineCx {
     pub(super) params: IndexMap<Text, Ty>,
+    /// Where each of `params` is named, in its order.
+    pub(super) param_spans: Vec<Span>,
     pub(super) stages: Vec<StageSig>,
+    /// Where what each of `stages` shows is declared.
+    pub(super) stage_defs: Vec<StageDefs>,
     pub(super) stage_index: HashMap<Text, StageId>,
     /// The pipeline has a `schedule` (a CronWorkflow).
     pub(super) scheduled: bool,
@@ -158,6 +171,8 @@ impl<'a> Checker<'a> {
             template_index: HashMap::default(),
             pipeline_names: HashSet::default(),
             reported_code_values: HashSet::default(),
+            refs: Vec::new(),
+            item_def: None,
         }
     }
 
@@ -194,6 +209,7 @@ impl<'a> Checker<'a> {
                 templates: self.templates,
             },
             signatures,
+            index: RefIndex::new(self.refs),
             diagnostics: self.diags,
         }
     }
@@ -204,5 +220,10 @@ impl<'a> Checker<'a> {
 
     pub(super) fn push(&mut self, e: MlpError) {
         self.diags.push(e);
+    }
+
+    /// Whether an error was reported since the diagnostics numbered `from`.
+    pub(super) fn errors_since(&self, from: usize) -> bool {
+        self.diags.items[from..].iter().any(MlpError::is_error)
     }
 }

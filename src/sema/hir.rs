@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::schema::StageKind;
 use super::types::Ty;
+use crate::graph::PipelineGraph;
 use crate::source::Span;
 use crate::syntax::ast::{BinOp, Text, UnaryOp};
 
@@ -38,6 +39,9 @@ pub struct Template {
     pub fields: Fields,
     pub when: Option<Spanned<Cond>>,
     pub span: Span,
+    /// Where the name is written (the reference index's definition).
+    #[serde(skip)]
+    pub name_span: Span,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -46,6 +50,9 @@ pub struct Input {
     pub ty: Ty,
     pub default: Option<Spanned<Value>>,
     pub span: Span,
+    /// Where the name is written (the reference index's definition).
+    #[serde(skip)]
+    pub name_span: Span,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -54,6 +61,9 @@ pub struct Output {
     pub ty: Ty,
     pub path: Text,
     pub span: Span,
+    /// Where the name is written (the reference index's definition).
+    #[serde(skip)]
+    pub name_span: Span,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -70,6 +80,10 @@ pub struct Pipeline {
     pub defaults: Fields,
     pub stages: Vec<Stage>,
     pub span: Span,
+    /// The dependency graph of `stages`, built once by the checker (which
+    /// looks for cycles in it) and read by the plan.
+    #[serde(skip)]
+    pub graph: PipelineGraph,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -96,6 +110,13 @@ pub struct Stage {
     /// Stages this one waits for, in source order of first mention.
     pub deps: Vec<Dep>,
     pub span: Span,
+    /// The stage has errors: only in [`super::Analysis::partial`], where
+    /// the fields that failed to check are left out, a stage whose
+    /// template is unknown has none of it, and one of unknown kind is kept
+    /// as a `job` (so each stage keeps its index). Never set in a program
+    /// without errors.
+    #[serde(skip)]
+    pub has_errors: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

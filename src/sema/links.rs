@@ -3,6 +3,7 @@
 
 use super::check::{Checker, Scope};
 use super::hir::{Dep, DepKind, Ref, Spanned, Value};
+use super::index::{DefKind, Definition, RefEntry};
 use super::schema::StageKind;
 use super::text::plain_text;
 use super::types::Ty;
@@ -41,6 +42,15 @@ impl Checker<'_> {
             };
             match pcx.stage_index.get(name.name.as_str()) {
                 Some(&target) => {
+                    self.refs.push(RefEntry {
+                        use_span: name.span,
+                        def: Definition {
+                            span: Some(pcx.stage_defs[target.index()].name),
+                            kind: DefKind::Stage,
+                            name: name.name.clone(),
+                        },
+                        ty: None,
+                    });
                     if let Some(deps) = deps {
                         deps.add(Dep {
                             stage: target.index(),

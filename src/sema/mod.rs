@@ -9,6 +9,7 @@ pub mod effective;
 mod fields;
 pub mod hir;
 mod ids;
+pub mod index;
 pub mod k8s;
 mod links;
 mod maps;
@@ -62,8 +63,18 @@ impl FileLoader for FsLoader {
 pub struct Analysis {
     pub sources: SourceSet,
     pub root: SourceId,
-    /// The checked program; `None` when there are errors.
+    /// The checked program; `None` when there are errors. Only this one
+    /// is planned and emitted.
     pub program: Option<hir::Program>,
+    /// When there are errors (and `program` is `None`): everything that
+    /// checked, for tools that read a program being edited (a language
+    /// server). Each stage written is there, at its index, marked
+    /// [`hir::Stage::has_errors`] when it has any, without the fields
+    /// that failed to check. Never to be emitted.
+    pub partial: Option<hir::Program>,
+    /// Every reference that resolved, with what it names and its type;
+    /// built with or without errors.
+    pub index: index::RefIndex,
     /// Per pipeline of the root file, in source order: what each stage
     /// shows other stages (kind, outputs and their types, metrics), known
     /// even when the program has errors.
@@ -72,6 +83,14 @@ pub struct Analysis {
     /// asked for it (`analyze` frees it as it goes).
     pub ast: Option<ast::File>,
     pub diagnostics: Diagnostics,
+}
+
+impl Analysis {
+    /// The program as far as it checked: `program` when it has no errors,
+    /// else `partial`.
+    pub fn best_program(&self) -> Option<&hir::Program> {
+        self.program.as_ref().or(self.partial.as_ref())
+    }
 }
 
 /// One loaded file.
@@ -147,11 +166,17 @@ fn analyze_with(
         .run(root_module, root_file);
     diagnostics.extend(checked.diagnostics);
     diagnostics.sort_by_position();
-    let program = (!diagnostics.has_errors()).then_some(checked.program);
+    let (program, partial) = if diagnostics.has_errors() {
+        (None, Some(checked.program))
+    } else {
+        (Some(checked.program), None)
+    };
     Analysis {
         sources: l.sources,
         root,
         program,
+        partial,
+        index: checked.index,
         signatures: checked.signatures,
         ast,
         diagnostics,

@@ -12,9 +12,10 @@ use super::k8s::dns_name;
 use super::schema::{self, FieldTy, StageKind};
 use super::settings::is_time_zone_name;
 use super::signature::PipelineSigs;
+use super::stages::CheckedStage;
 use super::text::plain_text;
 use crate::diag::MlpError;
-use crate::graph;
+use crate::graph::PipelineGraph;
 use crate::source::Span;
 use crate::syntax::ast::{self, Entry, Ident};
 
@@ -109,6 +110,7 @@ impl Checker<'_> {
 
         let mut params = Vec::new();
         let mut param_types = IndexMap::default();
+        let mut param_spans = Vec::new();
         for (i, d) in param_decls.iter().enumerate() {
             let Some(ty) = self.type_expr(&d.ty) else {
                 continue;
@@ -129,6 +131,7 @@ impl Checker<'_> {
                 .and_then(|v| self.literal_of_type(v, &ty, "a default"));
             if !duplicates.contains(&i) {
                 param_types.insert(d.name.name.clone(), ty.clone());
+                param_spans.push(d.name.span);
             }
             params.push(hir::Param {
                 name: d.name.name.clone(),
@@ -141,17 +144,20 @@ impl Checker<'_> {
 
         let mut pcx = PipelineCx {
             params: param_types,
+            param_spans,
             stages: Vec::new(),
+            stage_defs: Vec::with_capacity(stage_decls.len()),
             stage_index: HashMap::default(),
             scheduled: setting_items.iter().any(|i| i.key.name == "schedule"),
         };
         for (i, s) in stage_decls.iter().enumerate() {
-            let sig = self.stage_sig(module, s);
+            let (sig, defs) = self.stage_sig(module, s);
             if !duplicates.contains(&(i + param_decls.len())) {
                 pcx.stage_index
                     .insert(s.name.name.clone(), StageId(pcx.stages.len()));
             }
             pcx.stages.push(sig);
+            pcx.stage_defs.push(defs);
         }
 
         let place = format!("pipeline `{}`", p.name.name);
@@ -206,10 +212,16 @@ impl Checker<'_> {
         };
 
         let mlflow = settings.get("mlflow");
-        let mut stages = Vec::new();
+        let mut stages = Vec::with_capacity(stage_decls.len());
+        // Every stage is whole (kind and template known): only then are
+        // cycles looked for, as a stage that is not may lack dependencies.
+        let mut every_stage_whole = true;
         for (i, s) in stage_decls.into_iter().enumerate() {
-            let stage = self.stage(module, &s, StageId(i), &pcx, &defaults);
-            if let Some(stage) = &stage {
+            let CheckedStage { mut stage, whole } =
+                self.stage(module, &s, StageId(i), &pcx, &defaults);
+            every_stage_whole &= whole;
+            if whole {
+                let errors_from = self.diags.items.len();
                 let needs = match stage.kind {
                     _ if stage.tracked => Some("it is tracked"),
                     StageKind::Register => Some("`register` stages use the MLflow Model Registry"),
@@ -237,20 +249,23 @@ impl Checker<'_> {
                         });
                     }
                 }
+                stage.has_errors |= self.errors_since(errors_from);
             }
-            stages.push(stage);
+            stages.push((stage, whole));
         }
-        for stage in stages.iter().flatten() {
+        for (stage, _) in stages.iter_mut().filter(|(_, whole)| *whole) {
+            let errors_from = self.diags.items.len();
             self.values_in_code(stage, &defaults);
+            stage.has_errors |= self.errors_since(errors_from);
         }
-        let stages: Vec<hir::Stage> = if stages.iter().all(Option::is_some) {
-            stages.into_iter().flatten().collect()
-        } else {
-            Vec::new()
-        };
-        if !stages.is_empty() {
-            for cycle in graph::cycles(&stages) {
-                self.push(graph::cycle_error(self.sources, &stages, &cycle));
+        let mut stages: Vec<hir::Stage> = stages.into_iter().map(|(s, _)| s).collect();
+        let graph = PipelineGraph::new(&stages);
+        if every_stage_whole {
+            for cycle in graph.cycles() {
+                self.push(graph.cycle_error(self.sources, &stages, &cycle));
+                for &i in &cycle {
+                    stages[i].has_errors = true;
+                }
             }
         }
         let pipeline = hir::Pipeline {
@@ -262,6 +277,7 @@ impl Checker<'_> {
             defaults,
             stages,
             span: p.span,
+            graph,
         };
         let sigs = PipelineSigs {
             pipeline: p.name.name,

@@ -57,7 +57,7 @@ pub fn require_digests(analysis: &mut Analysis) {
     if !errors.is_empty() {
         analysis.diagnostics.items.extend(errors);
         analysis.diagnostics.sort_by_position();
-        analysis.program = None;
+        analysis.partial = analysis.program.take();
     }
 }
 

@@ -4,11 +4,13 @@
 use super::check::{Checker, Scope};
 use super::hir::{Dep, DepKind, Ref, RunField};
 use super::ids::StageId;
+use super::index::{DefKind, Definition, RefEntry};
 use super::schema::StageKind;
 use super::signature::StageSig;
 use super::text::quoted_list;
 use super::types::Ty;
 use crate::diag::{closest, did_you_mean, MlpError};
+use crate::source::Span;
 use crate::syntax::ast::{self, Text};
 
 /// The fields of `run`, as references name them (`run.name`, ...).
@@ -29,15 +31,26 @@ pub(super) struct Resolved {
     pub(super) reference: Ref,
     pub(super) ty: Ty,
     pub(super) dep: Option<Dep>,
+    /// What it names, for the reference index.
+    pub(super) def: Definition,
 }
 
 impl Resolved {
-    fn of(reference: Ref, ty: Ty) -> Self {
+    fn of(reference: Ref, ty: Ty, def: Definition) -> Self {
         Resolved {
             reference,
             ty,
             dep: None,
+            def,
         }
+    }
+}
+
+fn def(span: Option<Span>, kind: DefKind, name: &str) -> Definition {
+    Definition {
+        span,
+        kind,
+        name: name.into(),
     }
 }
 
@@ -45,7 +58,17 @@ impl Checker<'_> {
     /// Resolves a reference in its scope and hands its dependency to the
     /// stage being checked (`scope`'s [`Deps`](super::check::Deps)).
     pub(super) fn reference(&mut self, r: &ast::Reference, scope: Scope) -> Option<(Ref, Ty)> {
-        let Resolved { reference, ty, dep } = self.resolve(r, scope)?;
+        let Resolved {
+            reference,
+            ty,
+            dep,
+            def,
+        } = self.resolve(r, scope)?;
+        self.refs.push(RefEntry {
+            use_span: r.span,
+            def,
+            ty: Some(ty.clone()),
+        });
         if let (
             Some(dep),
             Scope::Pipeline {
@@ -83,9 +106,11 @@ impl Checker<'_> {
                 {
                     self.item_key(r, key, items)?;
                 }
+                let name = segs.get(1).copied().unwrap_or("item");
                 return Some(Resolved::of(
                     Ref::Item(segs.get(1).map(|s| Text::from(*s))),
                     Ty::Any,
+                    def(self.item_def, DefKind::Item, name),
                 ));
             }
             ["run", field] => {
@@ -116,7 +141,11 @@ impl Checker<'_> {
                         return None;
                     }
                 };
-                return Some(Resolved::of(Ref::Run(f), Ty::String));
+                return Some(Resolved::of(
+                    Ref::Run(f),
+                    Ty::String,
+                    def(None, DefKind::Run, field),
+                ));
             }
             ["run"] | ["run", ..] => {
                 self.push(MlpError::UnknownName {
@@ -145,6 +174,7 @@ impl Checker<'_> {
                     return Some(Resolved::of(
                         Ref::Input(first.name.clone()),
                         input.ty.clone(),
+                        def(Some(input.name_span), DefKind::Input, &first.name),
                     ));
                 }
                 let help = did_you_mean(&first.name, inputs.iter().map(|i| i.name.as_str()))
@@ -165,7 +195,7 @@ impl Checker<'_> {
             Scope::Pipeline {
                 pcx, deps: current, ..
             } => {
-                if let Some(ty) = pcx.params.get(first.name.as_str()) {
+                if let Some((i, _, ty)) = pcx.params.get_full(first.name.as_str()) {
                     if segs.len() > 1 {
                         self.push(MlpError::TypeMismatch {
                             src: self.src(r.span),
@@ -176,7 +206,11 @@ impl Checker<'_> {
                         });
                         return None;
                     }
-                    return Some(Resolved::of(Ref::Param(first.name.clone()), ty.clone()));
+                    return Some(Resolved::of(
+                        Ref::Param(first.name.clone()),
+                        ty.clone(),
+                        def(pcx.param_spans.get(i).copied(), DefKind::Param, &first.name),
+                    ));
                 }
                 let Some(&target) = pcx.stage_index.get(first.name.as_str()) else {
                     let candidates = pcx
@@ -193,6 +227,7 @@ impl Checker<'_> {
                     return None;
                 };
                 let sig = &pcx.stages[target.index()];
+                let defs = &pcx.stage_defs[target.index()];
                 if segs.len() == 1 {
                     let outputs: Vec<String> = sig
                         .outputs
@@ -237,16 +272,30 @@ impl Checker<'_> {
                     return None;
                 }
                 let result = if segs[1] == "metrics" && segs.len() == 3 {
-                    self.metric_ref(r, sig, target)
+                    self.metric_ref(r, sig, target).map(|(reference, ty)| {
+                        let metric = &r.segments[2].name;
+                        let at = sig.metrics.iter().position(|m| m == metric);
+                        let span = at.and_then(|i| defs.metrics.get(i)).copied();
+                        let d = def(span.or(Some(defs.name)), DefKind::Metric, metric);
+                        (reference, ty, d)
+                    })
                 } else if segs.len() == 2 {
-                    match sig.outputs.get(segs[1]) {
-                        Some(ty) => Some((
-                            Ref::Output {
-                                stage: target.index(),
-                                output: segs[1].into(),
-                            },
-                            ty.clone(),
-                        )),
+                    match sig.outputs.get_full(segs[1]) {
+                        Some((i, _, ty)) => {
+                            let (span, kind) = defs
+                                .outputs
+                                .get(i)
+                                .copied()
+                                .unwrap_or((defs.name, DefKind::Output));
+                            Some((
+                                Ref::Output {
+                                    stage: target.index(),
+                                    output: segs[1].into(),
+                                },
+                                ty.clone(),
+                                def(Some(span), kind, segs[1]),
+                            ))
+                        }
                         None => {
                             self.unknown_output(r, sig);
                             None
@@ -256,10 +305,11 @@ impl Checker<'_> {
                     self.unknown_output(r, sig);
                     None
                 };
-                let (reference, ty) = result?;
+                let (reference, ty, def) = result?;
                 Some(Resolved {
                     reference,
                     ty,
+                    def,
                     dep: Some(Dep {
                         stage: target.index(),
                         kind: DepKind::Data,

@@ -11,10 +11,12 @@ use serde::Serialize;
 use super::check::Checker;
 use super::hir::{Spanned, Value};
 use super::ids::ModuleId;
+use super::index::DefKind;
 use super::schema::{self, StageKind};
 use super::text::{has_field, literal_bool, literal_names, plain_text};
 use super::types::Ty;
-use crate::syntax::ast::{self, Entry, Text};
+use crate::source::Span;
+use crate::syntax::ast::{self, Entry, ExprKind, Text};
 
 /// What other stages can see of a stage before its body is checked.
 #[derive(Debug, Clone, Serialize)]
@@ -47,10 +49,24 @@ pub struct PipelineSigs {
     pub stages: Vec<StageSig>,
 }
 
+/// Where what a [`StageSig`] lists is declared, for the reference index:
+/// parallel to the signature's `outputs` and `metrics`.
+pub(super) struct StageDefs {
+    /// The stage's name.
+    pub(super) name: Span,
+    /// Per output of the signature, in its order: where it is declared (a
+    /// built-in one, at the stage's name) and how.
+    pub(super) outputs: Vec<(Span, DefKind)>,
+    /// Per metric of the signature: the name in `metrics`, or the stage's
+    /// name when it is not written as a literal.
+    pub(super) metrics: Vec<Span>,
+}
+
 impl Checker<'_> {
     /// Everything other stages may see of `s`, computed before any body is
-    /// checked so that references may point forward.
-    pub(super) fn stage_sig(&mut self, module: ModuleId, s: &ast::Stage) -> StageSig {
+    /// checked so that references may point forward; and where each of it
+    /// is declared.
+    pub(super) fn stage_sig(&mut self, module: ModuleId, s: &ast::Stage) -> (StageSig, StageDefs) {
         let kind = self.stage_kind(&s.kind);
         let template = s
             .uses
@@ -58,9 +74,18 @@ impl Checker<'_> {
             .and_then(|r| self.resolve_template(module, r))
             .map(|t| &self.templates[t.index()]);
         let mut outputs: IndexMap<Text, Ty> = IndexMap::default();
+        let mut output_defs: Vec<(Span, DefKind)> = Vec::new();
+        let define =
+            |defs: &mut Vec<(Span, DefKind)>, index: usize, def: (Span, DefKind)| match defs
+                .get_mut(index)
+            {
+                Some(d) => *d = def,
+                None => defs.push(def),
+            };
         if let Some(t) = template {
             for o in &t.outputs {
-                outputs.insert(o.name.clone(), o.ty.clone());
+                let (i, _) = outputs.insert_full(o.name.clone(), o.ty.clone());
+                define(&mut output_defs, i, (o.name_span, DefKind::Output));
             }
         }
         for e in &s.body.entries {
@@ -71,7 +96,8 @@ impl Checker<'_> {
                         .as_ref()
                         .and_then(|a| Ty::from_name(&a.name.name, None)),
                 ) {
-                    outputs.insert(d.name.name.clone(), ty);
+                    let (i, _) = outputs.insert_full(d.name.name.clone(), ty);
+                    define(&mut output_defs, i, (d.name.span, DefKind::Output));
                 }
             }
         }
@@ -91,6 +117,7 @@ impl Checker<'_> {
             && kind.is_some_and(StageKind::runs_user_container)
             && !kind_mismatch;
         let mut metrics = literal_names(&s.body, "metrics");
+        let metrics_from_template = metrics.is_empty();
         if metrics.is_empty() {
             if let Some(Spanned {
                 value: Value::List(items),
@@ -108,10 +135,49 @@ impl Checker<'_> {
         }
         if let Some(kind) = kind {
             for (name, ty) in schema::builtin_outputs(kind, tracked) {
-                outputs.entry((*name).into()).or_insert_with(|| ty.clone());
+                let entry = outputs.entry((*name).into());
+                if let indexmap::map::Entry::Vacant(_) = entry {
+                    output_defs.push((s.name.span, DefKind::BuiltinOutput));
+                }
+                entry.or_insert_with(|| ty.clone());
             }
         }
-        StageSig {
+        let metric_defs = if tracked {
+            let written = if metrics_from_template {
+                template.and_then(|t| match &t.fields.get("metrics")?.value {
+                    Value::List(items) => Some(
+                        items
+                            .iter()
+                            .filter_map(|i| match &i.value {
+                                Value::Str(parts) => Some((plain_text(parts)?, i.span)),
+                                _ => None,
+                            })
+                            .collect::<Vec<_>>(),
+                    ),
+                    _ => None,
+                })
+            } else {
+                Some(literal_name_spans(&s.body, "metrics"))
+            }
+            .unwrap_or_default();
+            metrics
+                .iter()
+                .map(|m| {
+                    written
+                        .iter()
+                        .find(|(name, _)| name == m)
+                        .map_or(s.name.span, |(_, span)| *span)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let defs = StageDefs {
+            name: s.name.span,
+            outputs: output_defs,
+            metrics: metric_defs,
+        };
+        let sig = StageSig {
             name: s.name.name.clone(),
             for_each: has_field(&s.body, "for_each")
                 || template.is_some_and(|t| t.fields.contains_key("for_each")),
@@ -123,6 +189,30 @@ impl Checker<'_> {
                 Vec::new()
             },
             tracked,
-        }
+        };
+        (sig, defs)
     }
+}
+
+/// The names in the literal list `name = ["a", "b"]` of a body, with their
+/// spans.
+fn literal_name_spans(body: &ast::Body, name: &str) -> Vec<(String, Span)> {
+    body.entries
+        .iter()
+        .find_map(|e| match e {
+            Entry::Field(f) if f.name.name == name => match &f.value.kind {
+                ExprKind::List(items) => Some(
+                    items
+                        .iter()
+                        .filter_map(|i| match &i.kind {
+                            ExprKind::Str(parts) => Some((plain_text(parts)?, i.span)),
+                            _ => None,
+                        })
+                        .collect(),
+                ),
+                _ => None,
+            },
+            _ => None,
+        })
+        .unwrap_or_default()
 }

@@ -6,12 +6,21 @@ use crate::collections::{HashMap, HashSet, IndexMap};
 use super::check::{Checker, Deps, Item, Node, PipelineCx, Scope};
 use super::hir::{self, Cond, Fields, Spanned, Value};
 use super::ids::{ModuleId, StageId, TemplateId};
+use super::index::{DefKind, Definition, RefEntry};
 use super::k8s::dns_name;
 use super::schema::{self, StageKind};
 use super::text::has_field;
 use crate::diag::{closest, MlpError};
 use crate::source::Span;
 use crate::syntax::ast::{self, Entry, ExprKind, Ident, Text};
+
+/// A stage as checked: every stage gets one, for the partial program.
+pub(super) struct CheckedStage {
+    pub(super) stage: hir::Stage,
+    /// Its kind and template are known, so the checks that need the whole
+    /// stage ran (a program with every stage whole is checked for cycles).
+    pub(super) whole: bool,
+}
 
 impl Checker<'_> {
     pub(super) fn stage(
@@ -21,16 +30,32 @@ impl Checker<'_> {
         index: StageId,
         pcx: &PipelineCx,
         defaults: &Fields,
-    ) -> Option<hir::Stage> {
+    ) -> CheckedStage {
+        let errors_from = self.diags.items.len();
         let sig = &pcx.stages[index.index()];
         let kind = sig.kind;
-        let template = match &s.uses {
+        let (template, template_found) = match &s.uses {
             Some(r) => match self.template_ref_quiet(module, r) {
-                Some(t) => Some(t),
-                // Unknown or broken template: already reported.
-                None => return None,
+                Some(t) => {
+                    let def = &self.templates[t.index()];
+                    self.refs.push(RefEntry {
+                        use_span: r.span,
+                        def: Definition {
+                            span: Some(def.name_span),
+                            kind: DefKind::Template,
+                            name: def.name.clone(),
+                        },
+                        ty: None,
+                    });
+                    (Some(t), true)
+                }
+                // Unknown or broken template: already reported. The body
+                // is still checked, without it, for the partial program
+                // and the reference index; what that finds wrong is noise
+                // and is dropped below.
+                None => (None, false),
             },
-            None => None,
+            None => (None, true),
         };
         if let (Some(kind), Some(t)) = (kind, template) {
             let tk = self.templates[t.index()].kind;
@@ -139,7 +164,12 @@ impl Checker<'_> {
             Some(k) => format!("`{}` stage `{}`", k.name(), s.name.name),
             None => format!("stage `{}`", s.name.name),
         };
+        self.item_def = for_each_name(&s.body).or_else(|| {
+            let t = &self.templates[template?.index()];
+            t.fields.get("for_each").map(|f| f.span)
+        });
         let (fields, when) = self.stage_body(&field_entries, kind, scope, &place, false);
+        self.item_def = None;
         let mut outputs = Vec::new();
         for e in &field_entries {
             if let Entry::Output(d) = e {
@@ -216,18 +246,26 @@ impl Checker<'_> {
             }
         }
 
-        let kind = kind?;
-        self.required_fields(s, kind, &fields, template, defaults, sig.tracked);
+        if let (Some(kind), true) = (kind, template_found) {
+            self.required_fields(s, kind, &fields, template, defaults, sig.tracked);
+        }
+        if !template_found {
+            self.diags.items.truncate(errors_from);
+        }
+        let whole = template_found && kind.is_some();
+        let has_errors = !whole || self.errors_since(errors_from);
         let deps = deps.into_first_mentions();
         // Maps grow by doubling; a program holds one per stage.
         let mut fields = fields;
         fields.shrink_to_fit();
         let mut outputs = outputs;
         outputs.shrink_to_fit();
-        Some(hir::Stage {
+        let stage = hir::Stage {
             name: s.name.name.clone(),
             dns_name: dns_name(&s.name.name).into(),
-            kind,
+            // An unknown kind (reported) is kept as the kind that assumes
+            // the least, in the partial program only.
+            kind: kind.unwrap_or(StageKind::Job),
             uses,
             fields,
             outputs,
@@ -235,7 +273,9 @@ impl Checker<'_> {
             tracked: sig.tracked,
             deps,
             span: s.span,
-        })
+            has_errors,
+        };
+        CheckedStage { stage, whole }
     }
 
     pub(super) fn required_fields(
@@ -494,6 +534,14 @@ impl Checker<'_> {
         }
         (fields, when)
     }
+}
+
+/// Where `for_each` is named in a body.
+pub(super) fn for_each_name(body: &ast::Body) -> Option<Span> {
+    body.entries.iter().find_map(|e| match e {
+        Entry::Field(f) if f.name.name == "for_each" => Some(f.name.span),
+        _ => None,
+    })
 }
 
 /// The keys of each item of a literal `for_each` list in a stage body.

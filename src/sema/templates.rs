@@ -100,6 +100,7 @@ impl Checker<'_> {
                         ty,
                         default,
                         span: decl.span,
+                        name_span: decl.name.span,
                     });
                 }
                 Entry::Output(decl) => {
@@ -127,7 +128,9 @@ impl Checker<'_> {
         };
         let place = format!("template `{}`", t.name.name);
         let entries: Vec<&Entry> = t.body.entries.iter().collect();
+        self.item_def = super::stages::for_each_name(&t.body);
         let (fields, when) = self.stage_body(&entries, kind, scope, &place, true);
+        self.item_def = None;
         let kind = kind?;
         let qualifier = self.modules[module.index()].qualifier.as_deref();
         let dns = match qualifier {
@@ -143,6 +146,7 @@ impl Checker<'_> {
             fields,
             when,
             span: t.span,
+            name_span: t.name.span,
         })
     }
 
@@ -208,6 +212,7 @@ impl Checker<'_> {
             ty,
             path: path.into(),
             span: decl.span,
+            name_span: decl.name.span,
         })
     }
 
