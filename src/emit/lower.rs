@@ -28,14 +28,15 @@ use super::mlflow::{self, env, Tracking};
 use super::rbac;
 use super::{Options, OutputKind};
 use crate::plan::literal::{literal_json, literal_text, seconds_text};
-use crate::plan::{Names, OutputInfo, TemplateChoice};
+use crate::plan::{Binding, Names, OutputInfo, TemplateChoice};
 use crate::sema::argv;
 use crate::sema::effective::merge_field;
 use crate::sema::hir::{
     conjuncts, Cond, DepKind, Fields, Input, Output, Pipeline, Program, Ref, RunField, Spanned,
     Stage, StrPart, Value,
 };
-use crate::sema::schema::{self, StageKind};
+use crate::sema::schema::{self, StageKind, PARAM_ENV_PREFIX};
+use crate::sema::text::plain_text;
 use crate::sema::types::Ty;
 use crate::syntax::ast::{BinOp, Text};
 
@@ -232,6 +233,20 @@ fn workflow_arguments(pipeline: &Pipeline) -> Option<Arguments> {
     })
 }
 
+/// A fan-out with a concurrency limit, and what its own DAG needs to know.
+struct LimitedFanOut {
+    parallelism: i64,
+    /// Per argument parameter of the task: whether it is the loop's item
+    /// (stays on the inner task) or a value of the outer DAG (passed in).
+    item_args: Vec<bool>,
+    /// Whether `withParam` reads another task's outputs (passed in).
+    items_from_tasks: bool,
+    /// The conditions decided per item, inside.
+    item_when: Option<String>,
+    /// Other tasks' values those conditions read.
+    lifted: Option<Vec<Lifted>>,
+}
+
 /// `after` targets: task -> the tasks of its ancestors (see `push_task`).
 type Order = BTreeMap<String, BTreeSet<String>>;
 
@@ -403,17 +418,110 @@ struct Pod<'a, 'p> {
     plan: &'a Plan<'p>,
     /// The declared inputs of a shared template (empty for a stage's own).
     declared: &'a [Input],
-    /// Implicit input parameters: name -> the value the task passes.
-    params: IndexMap<String, String>,
+    /// Implicit input parameters: name -> what the task passes.
+    params: IndexMap<String, Arg>,
     /// Implicit input artifacts: name -> (task `from`, path in the container).
     artifacts: IndexMap<String, (String, String)>,
     /// Tasks the stage waits for because it reads their outputs.
     deps: BTreeSet<String>,
-    /// Every value the pod's behaviour depends on, for the memoization key.
-    key_parts: BTreeSet<String>,
+    /// Every parameter the pod's behaviour depends on, for the memoization
+    /// key.
+    key_parts: BTreeSet<KeyPart>,
     /// Inputs of a shared template that every use sets to the same global
-    /// value: name -> (the text, its memoization-key expression).
-    folded: IndexMap<String, (String, String)>,
+    /// value.
+    folded: IndexMap<String, Global>,
+    /// What each `${MLP_V_n}` of a shell script holds (n - 1 is the index).
+    shell_vars: Vec<Read>,
+}
+
+/// What a task passes for one of its template's implicit inputs.
+#[derive(Clone)]
+struct Arg {
+    /// The text passed (`{{tasks.t.outputs.parameters.x}}`, `{{item}}`, ...).
+    value: String,
+    kind: ArgKind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ArgKind {
+    /// A value of the DAG; `per_item` when it is (a key of) the loop's item,
+    /// which only the loop's own DAG knows.
+    Value { per_item: bool },
+    /// The stage's name: each use of a shared template passes its own.
+    StageName,
+    /// The n-th memoization-key value: each use passes its own.
+    CacheKey(usize),
+}
+
+impl Arg {
+    fn value(value: String) -> Self {
+        Arg {
+            value,
+            kind: ArgKind::Value { per_item: false },
+        }
+    }
+
+    fn per_item(&self) -> bool {
+        self.kind == ArgKind::Value { per_item: true }
+    }
+}
+
+/// A parameter in a memoization key. Ordered as its text is
+/// (`inputs.parameters['x']` before `workflow.parameters['x']`).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum KeyPart {
+    Input(String),
+    Workflow(String),
+}
+
+impl KeyPart {
+    /// The part as an expr expression.
+    fn expression(&self) -> String {
+        match self {
+            KeyPart::Input(name) => format!("inputs.parameters['{name}']"),
+            KeyPart::Workflow(dns) => format!("workflow.parameters['{dns}']"),
+        }
+    }
+}
+
+/// A value that means the same in every task: a literal, or exactly one
+/// workflow parameter (by its DNS-1123 name).
+#[derive(Clone, PartialEq, Eq)]
+enum Global {
+    Literal(String),
+    Param(String),
+}
+
+/// What a reference reads inside a pod: each renders as one text, and
+/// different ones as different texts (user text holds no `{{`: the checker
+/// rejects it).
+#[derive(Clone, PartialEq, Eq)]
+enum Read {
+    WorkflowParam(String),
+    InputParam(String),
+    /// An input artifact, at this path.
+    File(String),
+    /// `runs:/RUN_ID/MODEL_PATH`, the run id an input parameter.
+    ModelUri {
+        run: String,
+        model_path: String,
+    },
+    Literal(String),
+    Run(RunField),
+}
+
+impl Read {
+    fn text(&self) -> String {
+        match self {
+            Read::WorkflowParam(dns) => format!("{{{{workflow.parameters.{dns}}}}}"),
+            Read::InputParam(name) => format!("{{{{inputs.parameters.{name}}}}}"),
+            Read::File(path) | Read::Literal(path) => path.clone(),
+            Read::ModelUri { run, model_path } => {
+                format!("runs:/{{{{inputs.parameters.{run}}}}}/{model_path}")
+            }
+            Read::Run(f) => run_placeholder(*f).to_string(),
+        }
+    }
 }
 
 impl<'a, 'p> Pod<'a, 'p> {
@@ -426,46 +534,56 @@ impl<'a, 'p> Pod<'a, 'p> {
             deps: BTreeSet::new(),
             key_parts: BTreeSet::new(),
             folded: IndexMap::default(),
+            shell_vars: Vec::new(),
         }
     }
 
-    fn input_param(&mut self, name: String, task_value: String, dep: Option<&str>) -> String {
+    /// An implicit input parameter, which the task passes; its placeholder.
+    fn input_param(&mut self, name: String, arg: Arg, dep: Option<&str>) -> String {
+        let read = self.input(name, arg, dep);
+        read.text()
+    }
+
+    fn input(&mut self, name: String, arg: Arg, dep: Option<&str>) -> Read {
         if let Some(d) = dep {
             self.deps.insert(d.to_string());
         }
-        self.key_parts
-            .insert(format!("inputs.parameters['{name}']"));
-        let placeholder = format!("{{{{inputs.parameters.{name}}}}}");
-        self.params.entry(name).or_insert(task_value);
-        placeholder
+        self.key_parts.insert(KeyPart::Input(name.clone()));
+        self.params.entry(name.clone()).or_insert(arg);
+        Read::InputParam(name)
     }
 
     /// The text a reference stands for inside the pod.
     fn reference(&mut self, r: &Ref) -> String {
+        self.read(r).text()
+    }
+
+    /// What a reference reads inside the pod.
+    fn read(&mut self, r: &Ref) -> Read {
         let plan = self.plan;
         match r {
             Ref::Param(name) => {
                 let dns = plan.param_dns(name);
-                self.key_parts
-                    .insert(format!("workflow.parameters['{dns}']"));
-                format!("{{{{workflow.parameters.{dns}}}}}")
+                self.key_parts.insert(KeyPart::Workflow(dns.clone()));
+                Read::WorkflowParam(dns)
             }
             Ref::Input(name) if self.folded.contains_key(name.as_str()) => {
-                let (text, key) = self.folded[name.as_str()].clone();
-                // A literal is part of the template, which the key hashes.
-                if key.starts_with("workflow.") {
-                    self.key_parts.insert(key);
+                match self.folded[name.as_str()].clone() {
+                    Global::Param(dns) => {
+                        self.key_parts.insert(KeyPart::Workflow(dns.clone()));
+                        Read::WorkflowParam(dns)
+                    }
+                    // A literal is part of the template, which the key hashes.
+                    Global::Literal(text) => Read::Literal(text),
                 }
-                text
             }
             Ref::Input(name) => match self.declared.iter().find(|i| i.name == name) {
                 // Keyed by its producer (`mlp-key-N`): there is no
                 // parameter of that name.
-                Some(i) if i.ty.is_artifact() => format!("{INPUTS_DIR}/{name}"),
+                Some(i) if i.ty.is_artifact() => Read::File(format!("{INPUTS_DIR}/{name}")),
                 _ => {
-                    self.key_parts
-                        .insert(format!("inputs.parameters['{name}']"));
-                    format!("{{{{inputs.parameters.{name}}}}}")
+                    self.key_parts.insert(KeyPart::Input(name.to_string()));
+                    Read::InputParam(name.to_string())
                 }
             },
             Ref::Output { stage, output } => {
@@ -480,12 +598,16 @@ impl<'a, 'p> Pod<'a, 'p> {
                     });
                 match info.ty {
                     Ty::ModelUri => {
-                        let run = self.input_param(
-                            format!("{task}-run_id"),
-                            format!("{{{{tasks.{task}.outputs.parameters.run_id}}}}"),
+                        let run = format!("{task}-run_id");
+                        self.input(
+                            run.clone(),
+                            Arg::value(format!("{{{{tasks.{task}.outputs.parameters.run_id}}}}")),
                             Some(&task),
                         );
-                        format!("runs:/{run}/{}", plan.model_path(*stage))
+                        Read::ModelUri {
+                            run,
+                            model_path: plan.model_path(*stage),
+                        }
                     }
                     ty if ty.is_artifact() => {
                         let name = format!("{task}-{output}");
@@ -502,28 +624,35 @@ impl<'a, 'p> Pod<'a, 'p> {
                             format!("{{{{tasks.{task}.outputs.artifacts.{output}}}}}"),
                             path.clone(),
                         ));
-                        path
+                        Read::File(path)
                     }
-                    _ => self.input_param(
+                    _ => self.input(
                         format!("{task}-{output}"),
-                        format!("{{{{tasks.{task}.outputs.parameters.{output}}}}}"),
+                        Arg::value(format!("{{{{tasks.{task}.outputs.parameters.{output}}}}}")),
                         Some(&task),
                     ),
                 }
             }
             Ref::Metric { stage, name } => {
                 let gate = plan.gate_task(*stage).to_string();
-                self.input_param(
+                self.input(
                     format!("{}-metric-{name}", plan.stages[*stage].task),
-                    format!("{{{{tasks.{gate}.outputs.parameters.{name}}}}}"),
+                    Arg::value(format!("{{{{tasks.{gate}.outputs.parameters.{name}}}}}")),
                     Some(&gate),
                 )
             }
-            Ref::Item(None) => self.input_param("item".into(), "{{item}}".into(), None),
-            Ref::Item(Some(key)) => {
-                self.input_param(format!("item-{key}"), format!("{{{{item.{key}}}}}"), None)
+            Ref::Item(key) => {
+                let (name, value) = match key {
+                    None => ("item".to_string(), "{{item}}".to_string()),
+                    Some(key) => (format!("item-{key}"), format!("{{{{item.{key}}}}}")),
+                };
+                let arg = Arg {
+                    value,
+                    kind: ArgKind::Value { per_item: true },
+                };
+                self.input(name, arg, None)
             }
-            Ref::Run(f) => run_placeholder(*f).to_string(),
+            Ref::Run(f) => Read::Run(*f),
         }
     }
 
@@ -571,26 +700,19 @@ impl<'a, 'p> Pod<'a, 'p> {
             match p {
                 StrPart::Text(t) => out.push_str(t),
                 StrPart::Ref(r) => {
-                    let value = self.reference(r);
-                    let existing = env_out.iter().find(|e| {
-                        e.value.as_deref() == Some(value.as_str()) && e.name.starts_with("MLP_V_")
-                    });
-                    let name = match existing {
-                        Some(e) => e.name.clone(),
+                    let read = self.read(r);
+                    let n = match self.shell_vars.iter().position(|v| *v == read) {
+                        Some(n) => n + 1,
                         None => {
-                            let name = format!(
-                                "MLP_V_{}",
-                                env_out
-                                    .iter()
-                                    .filter(|e| e.name.starts_with("MLP_V_"))
-                                    .count()
-                                    + 1
-                            );
-                            env_out.push(env(&name, value));
-                            name
+                            env_out.push(env(
+                                &format!("MLP_V_{}", self.shell_vars.len() + 1),
+                                read.text(),
+                            ));
+                            self.shell_vars.push(read);
+                            self.shell_vars.len()
                         }
                     };
-                    out.push_str(&format!("${{{name}}}"));
+                    out.push_str(&format!("${{MLP_V_{n}}}"));
                 }
             }
         }
@@ -606,8 +728,20 @@ struct TaskCtx<'a, 'p> {
     deps: BTreeSet<String>,
     /// For a condition evaluated inside a fan-out's own DAG, where other
     /// tasks are out of scope: their outputs become inputs of that DAG
-    /// (name -> the placeholder the outer task passes).
-    lifted: Option<IndexMap<String, String>>,
+    /// (`mlp-when-N`, N - 1 the index).
+    lifted: Option<Vec<Lifted>>,
+}
+
+/// A value of another task that a fan-out's own DAG takes as an input.
+struct Lifted {
+    binding: Binding,
+    /// The placeholder the outer task passes.
+    value: String,
+}
+
+/// The name of the n-th (from 0) lifted input.
+fn lifted_input(n: usize) -> String {
+    format!("mlp-when-{}", n + 1)
 }
 
 impl<'a, 'p> TaskCtx<'a, 'p> {
@@ -615,18 +749,34 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
         let text = self.placeholder(r);
         match (&mut self.lifted, r) {
             (Some(lifted), Ref::Output { .. } | Ref::Metric { .. }) => {
-                let name = match lifted.iter().find(|(_, v)| **v == text) {
-                    Some((name, _)) => name.clone(),
+                let binding = self.plan.binding(r);
+                let n = match lifted.iter().position(|l| l.binding == binding) {
+                    Some(n) => n,
                     None => {
-                        let name = format!("mlp-when-{}", lifted.len() + 1);
-                        lifted.insert(name.clone(), text);
-                        name
+                        lifted.push(Lifted {
+                            binding,
+                            value: text,
+                        });
+                        lifted.len() - 1
                     }
                 };
-                format!("{{{{inputs.parameters.{name}}}}}")
+                format!("{{{{inputs.parameters.{}}}}}", lifted_input(n))
             }
             _ => text,
         }
+    }
+
+    /// Whether `text` of `v` reads another task's outputs.
+    fn reads_tasks(&self, v: &Value) -> bool {
+        let reads = |r: &Ref| matches!(r, Ref::Output { .. } | Ref::Metric { .. });
+        text_reads(v, &mut |r| match r {
+            // `text` renders a bound value with no bindings of its own.
+            Ref::Input(name) => self
+                .bindings
+                .and_then(|b| b.get(name.as_str()))
+                .is_some_and(|b| text_reads(&b.value, &mut |r| reads(r))),
+            r => reads(r),
+        })
     }
 
     fn placeholder(&mut self, r: &Ref) -> String {
@@ -791,11 +941,18 @@ fn cond_reads_item(c: &Cond, bindings: Option<&IndexMap<Text, Spanned<Value>>>) 
 }
 
 fn value_reads_item(v: &Value) -> bool {
+    text_reads(v, &mut |r| matches!(r, Ref::Item(_)))
+}
+
+/// Whether a reference that the text of `v` renders (a string's or a bare
+/// reference; lists and maps become literal JSON) is one `f` accepts.
+fn text_reads(v: &Value, f: &mut dyn FnMut(&Ref) -> bool) -> bool {
     match v {
-        Value::Ref(Ref::Item(_)) => true,
-        Value::Str(parts) => parts
-            .iter()
-            .any(|p| matches!(p, StrPart::Ref(Ref::Item(_)))),
+        Value::Ref(r) => f(r),
+        Value::Str(parts) => parts.iter().any(|p| match p {
+            StrPart::Ref(r) => f(r),
+            StrPart::Text(_) => false,
+        }),
         _ => false,
     }
 }
@@ -814,9 +971,9 @@ struct Emitter<'a, 'p> {
     /// HIR template index -> the shared Argo template and its implicit inputs.
     shared: HashMap<usize, SharedTemplate>,
     /// Folded inputs for the template `pod_template` is building.
-    folding: IndexMap<String, (String, String)>,
+    folding: IndexMap<String, Global>,
     /// The `mlp-key-N` values (its artifacts' producers) for that template.
-    key_args: Vec<String>,
+    key_args: Vec<cache::KeyArg>,
     tasks: Vec<DagTask>,
     /// The first error in writing a manifest; the document is not written.
     failure: Option<String>,
@@ -826,7 +983,7 @@ struct Emitter<'a, 'p> {
 struct SharedTemplate {
     name: String,
     /// Implicit inputs the template needs beyond its declared ones (`item`).
-    implicit: IndexMap<String, String>,
+    implicit: IndexMap<String, Arg>,
     /// Declared inputs folded into the template: its tasks do not pass them.
     folded: HashSet<String>,
 }
@@ -834,7 +991,7 @@ struct SharedTemplate {
 /// A pod template built for a stage, and what its task must supply.
 struct Built {
     template: Template,
-    params: IndexMap<String, String>,
+    params: IndexMap<String, Arg>,
     artifacts: IndexMap<String, (String, String)>,
     deps: BTreeSet<String>,
 }
@@ -938,7 +1095,9 @@ impl<'a, 'p> Emitter<'a, 'p> {
         };
         let mut deps = BTreeSet::new();
         let mut folded = HashSet::default();
-        let implicit: IndexMap<String, String> = match plan.stages[i].template {
+        // One per `task.arguments.parameters`: whether it is the loop's item.
+        let mut item_args = Vec::new();
+        let implicit: IndexMap<String, Arg> = match plan.stages[i].template {
             TemplateChoice::Shared(index) => {
                 let shared = self.shared_template(index, stage.tracked);
                 task.template = shared.name.clone();
@@ -1002,42 +1161,46 @@ impl<'a, 'p> Emitter<'a, 'p> {
                         value: Some(ctx.text(&v.value)),
                         ..Default::default()
                     });
+                    item_args.push(value_reads_item(&v.value));
                 }
             }
             deps.extend(ctx.deps);
         }
-        let own_keys = if implicit.keys().any(|k| k.starts_with(cache::KEY_INPUT)) {
+        let own_keys = if implicit
+            .values()
+            .any(|a| matches!(a.kind, ArgKind::CacheKey(_)))
+        {
             cache::key_arguments(plan, &cache::artifact_producers(plan, i))
         } else {
             Vec::new()
         };
-        for (name, value) in &implicit {
-            let value = if name == "mlp-stage" {
-                stage.name.to_string()
-            } else if let Some(n) = name
-                .strip_prefix(cache::KEY_INPUT)
-                .and_then(|n| n.strip_prefix('-')?.parse::<usize>().ok())
-            {
-                own_keys.get(n).cloned().unwrap_or_default()
-            } else {
-                value.clone()
+        for (name, arg) in &implicit {
+            let (value, per_item) = match arg.kind {
+                ArgKind::StageName => (stage.name.to_string(), false),
+                ArgKind::CacheKey(n) => own_keys
+                    .get(n)
+                    .map_or((String::new(), false), |k| (k.value.clone(), k.per_item)),
+                ArgKind::Value { per_item } => (arg.value.clone(), per_item),
             };
             task.arguments.parameters.push(Parameter {
                 name: name.clone(),
                 value: Some(value),
                 ..Default::default()
             });
+            item_args.push(per_item);
         }
         let bindings = uses.map(|u| &u.args);
         let order = self.order_deps(i);
-        self.finish_task(i, task, deps, order, bindings);
+        self.finish_task(i, task, item_args, deps, order, bindings);
     }
 
-    /// `when`, `for_each` and `parallelism` of a stage's task.
+    /// `when`, `for_each` and `parallelism` of a stage's task; `item_args`
+    /// tells, per argument parameter, whether it is the loop's item.
     fn finish_task(
         &mut self,
         i: usize,
         mut task: DagTask,
+        item_args: Vec<bool>,
         mut deps: BTreeSet<String>,
         order: Order,
         bindings: Option<&IndexMap<Text, Spanned<Value>>>,
@@ -1078,13 +1241,14 @@ impl<'a, 'p> Emitter<'a, 'p> {
         // With a limit the loop runs in a DAG of its own, where the item
         // conditions are decided, per item; other tasks are out of scope
         // there, so what they read enters as inputs.
-        ctx.lifted = parallelism.is_some().then(IndexMap::default);
+        ctx.lifted = parallelism.is_some().then(Vec::new);
         let item_when = all_of(on_item.iter().map(|c| ctx.cond(c, false)).collect());
         task.when = match parallelism {
             Some(_) => dag_when.clone(),
             None => all_of(dag_when.iter().chain(&item_when).cloned().collect()),
         };
         let lifted = ctx.lifted.take();
+        let mut items_from_tasks = false;
         match merged.get("for_each").map(|f| &f.value) {
             Some(Value::List(items)) => {
                 task.with_items = Some(
@@ -1094,12 +1258,24 @@ impl<'a, 'p> Emitter<'a, 'p> {
                         .collect(),
                 );
             }
-            Some(v @ Value::Ref(_)) => task.with_param = Some(ctx.text(v)),
+            Some(v @ Value::Ref(_)) => {
+                items_from_tasks = ctx.reads_tasks(v);
+                task.with_param = Some(ctx.text(v));
+            }
             _ => {}
         }
         deps.extend(ctx.deps);
         match parallelism {
-            Some(n) => self.fan_out_with_limit(task, deps, order, n, item_when, lifted),
+            Some(n) => {
+                let fan_out = LimitedFanOut {
+                    parallelism: n,
+                    item_args,
+                    items_from_tasks,
+                    item_when,
+                    lifted,
+                };
+                self.fan_out_with_limit(task, deps, order, fan_out)
+            }
             None => self.push_task(task, deps, order),
         }
     }
@@ -1112,10 +1288,15 @@ impl<'a, 'p> Emitter<'a, 'p> {
         task: DagTask,
         deps: BTreeSet<String>,
         order: Order,
-        parallelism: i64,
-        item_when: Option<String>,
-        lifted: Option<IndexMap<String, String>>,
+        fan_out: LimitedFanOut,
     ) {
+        let LimitedFanOut {
+            parallelism,
+            item_args,
+            items_from_tasks,
+            item_when,
+            lifted,
+        } = fan_out;
         let name = self.template_names.fresh(&format!("{}-fan-out", task.name));
         let mut outer = DagTask {
             name: task.name.clone(),
@@ -1125,9 +1306,8 @@ impl<'a, 'p> Emitter<'a, 'p> {
         let mut inner = task.clone();
         let mut inputs = Inputs::default();
         inner.arguments = Arguments::default();
-        for p in &task.arguments.parameters {
-            let value = p.value.clone().unwrap_or_default();
-            if value.contains("{{item") {
+        for (p, per_item) in task.arguments.parameters.iter().zip(item_args) {
+            if per_item {
                 inner.arguments.parameters.push(p.clone());
             } else {
                 inputs.parameters.push(Parameter {
@@ -1154,7 +1334,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 ..Default::default()
             });
         }
-        if let Some(param) = task.with_param.clone().filter(|p| p.contains("{{tasks.")) {
+        if let Some(param) = task.with_param.clone().filter(|_| items_from_tasks) {
             inputs.parameters.push(Parameter {
                 name: "mlp-items".into(),
                 ..Default::default()
@@ -1171,7 +1351,8 @@ impl<'a, 'p> Emitter<'a, 'p> {
         // once, on the outer task.
         outer.when = task.when.clone();
         inner.when = item_when;
-        for (name, value) in lifted.into_iter().flatten() {
+        for (n, Lifted { value, .. }) in lifted.into_iter().flatten().enumerate() {
+            let name = lifted_input(n);
             inputs.parameters.push(Parameter {
                 name: name.clone(),
                 ..Default::default()
@@ -1211,7 +1392,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         }
         // An input every sharing stage sets to the same global value (a
         // literal or one workflow parameter) is written into the template.
-        let mut folded: IndexMap<String, (String, String)> = IndexMap::default();
+        let mut folded: IndexMap<String, Global> = IndexMap::default();
         let users: Vec<(usize, &Stage)> = plan
             .pipeline
             .stages
@@ -1251,7 +1432,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 })
                 .max()
                 .unwrap_or(0);
-            self.key_args = vec![String::new(); width];
+            self.key_args = vec![cache::KeyArg::default(); width];
         }
         let name = self.template_names.fresh(&hir.dns_name);
         let mut built = self.pod_template(
@@ -1366,7 +1547,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             if let Some(Value::Map(params)) = get("params") {
                 for (k, v) in params.iter() {
                     env_vars.push(env(
-                        &format!("MLP_PARAM_{}", k.to_ascii_uppercase()),
+                        &format!("{PARAM_ENV_PREFIX}{}", k.to_ascii_uppercase()),
                         pod.text(&v.value),
                     ));
                 }
@@ -1450,7 +1631,13 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 // The stage name of a shared template arrives as an input.
                 let stage_label = match stage_name {
                     Some(s) => s.to_string(),
-                    None => pod.input_param("mlp-stage".into(), String::new(), None),
+                    None => {
+                        let arg = Arg {
+                            value: String::new(),
+                            kind: ArgKind::StageName,
+                        };
+                        pod.input_param("mlp-stage".into(), arg, None)
+                    }
                 };
                 let mut params: Vec<(String, String)> = Vec::new();
                 if kind == StageKind::Train {
@@ -1480,14 +1667,21 @@ impl<'a, 'p> Emitter<'a, 'p> {
                     ..Default::default()
                 });
                 template.volumes.extend(t.ca_volume());
-                template.outputs.parameters.push(Parameter {
-                    name: "run_id".into(),
-                    value_from: Some(ValueFrom {
-                        path: Some(format!("{}/run_id", mlflow::MOUNT)),
+                // The run's built-in values (`run_id`) the wrapper writes;
+                // `model` is read through the run id.
+                for (output, _) in schema::builtin_outputs(kind, true)
+                    .iter()
+                    .filter(|(_, ty)| *ty != Ty::ModelUri)
+                {
+                    template.outputs.parameters.push(Parameter {
+                        name: (*output).into(),
+                        value_from: Some(ValueFrom {
+                            path: Some(format!("{}/{output}", mlflow::MOUNT)),
+                            ..Default::default()
+                        }),
                         ..Default::default()
-                    }),
-                    ..Default::default()
-                });
+                    });
+                }
             }
             None => {
                 if !argv.is_empty() {
@@ -1505,8 +1699,12 @@ impl<'a, 'p> Emitter<'a, 'p> {
         template.node_selector = node_selector;
         self.common_pod_fields(&mut template, &mut pod, fields);
         if let Some(max_age) = get("cache").and_then(|c| cache::max_age(c, &mut pod)) {
-            for (n, value) in std::mem::take(&mut self.key_args).into_iter().enumerate() {
-                pod.input_param(cache::key_input(n), value, None);
+            for (n, key) in std::mem::take(&mut self.key_args).into_iter().enumerate() {
+                let arg = Arg {
+                    value: key.value,
+                    kind: ArgKind::CacheKey(n),
+                };
+                pod.input_param(cache::key_input(n), arg, None);
             }
             cache::globals_as_inputs(&mut pod);
             let memo = cache::memoize(&template, max_age, &pod, &plan.pipeline.dns_name);
@@ -1661,7 +1859,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 let task = plan.stages[*train].task.clone();
                 let run = pod.input_param(
                     format!("{task}-run_id"),
-                    format!("{{{{tasks.{task}.outputs.parameters.run_id}}}}"),
+                    Arg::value(format!("{{{{tasks.{task}.outputs.parameters.run_id}}}}")),
                     Some(&task),
                 );
                 extra.push(env("MLP_RUN_ID", run));
@@ -1695,7 +1893,8 @@ impl<'a, 'p> Emitter<'a, 'p> {
             self.tracking()
                 .step_container(&plan.programs, "main", mlflow::Step::Register, extra);
         let name = self.template_names.fresh(&plan.stages[i].task);
-        let mut template = step_template(name, container, ["version", "model_uri"]);
+        let mut template =
+            step_template(name, container, builtin_output_names(StageKind::Register));
         template.volumes.extend(self.tracking().ca_volume());
         self.finish_generated(i, template, pod, &fields, None);
     }
@@ -1748,12 +1947,16 @@ impl<'a, 'p> Emitter<'a, 'p> {
         let mut pod = Pod::new(plan, &[]);
         let storage = pod.input_param(
             "storage_uri".into(),
-            format!("{{{{tasks.{resolve_task}.outputs.parameters.storage_uri}}}}"),
+            Arg::value(format!(
+                "{{{{tasks.{resolve_task}.outputs.parameters.storage_uri}}}}"
+            )),
             Some(&resolve_task),
         );
         let version = pod.input_param(
             "version".into(),
-            format!("{{{{tasks.{resolve_task}.outputs.parameters.version}}}}"),
+            Arg::value(format!(
+                "{{{{tasks.{resolve_task}.outputs.parameters.version}}}}"
+            )),
             None,
         );
         let int = |k: &str| match get(k) {
@@ -1825,7 +2028,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         plan.with_deploy_token(&mut template);
         let apply_fields = subset(&fields, &["retries", "labels", "annotations"]);
         let (task, deps) = self.generated_task(template, pod, &apply_fields, apply_task.clone());
-        self.push_task(task, deps, Order::new());
+        self.push_task(task.dag, deps, Order::new());
 
         // Part 3: wait for this rollout to serve (and promote a canary).
         let mut pod = Pod::new(plan, &[]);
@@ -1861,7 +2064,11 @@ impl<'a, 'p> Emitter<'a, 'p> {
             extra,
         );
         let wait_task = tasks.wait.clone();
-        let mut template = step_template(self.template_names.fresh(&wait_task), container, ["url"]);
+        let mut template = step_template(
+            self.template_names.fresh(&wait_task),
+            container,
+            builtin_output_names(StageKind::Deploy),
+        );
         plan.with_deploy_token(&mut template);
         // The verdict is final: no `retries` (API errors are retried inside
         // until the deadline), and `timeout` is the program's own deadline.
@@ -1871,7 +2078,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         );
         let (task, mut deps) = self.generated_task(template, pod, &wait_fields, wait_task);
         deps.insert(apply_task);
-        self.push_task(task, deps, Order::new());
+        self.push_task(task.dag, deps, Order::new());
     }
 
     /// The task of a generated step (register, resolve), with the stage's
@@ -1887,7 +2094,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         let name = task_name.unwrap_or_else(|| self.plan.stages[i].task.clone());
         let (task, deps) = self.generated_task(template, pod, fields, name);
         let order = self.order_deps(i);
-        self.finish_task(i, task, deps, order, None);
+        self.finish_task(i, task.dag, task.item_args, deps, order, None);
     }
 
     /// Emits a generated step's template with the stage's pod fields, and
@@ -1899,7 +2106,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         mut pod: Pod,
         fields: &Fields,
         task_name: String,
-    ) -> (DagTask, BTreeSet<String>) {
+    ) -> (GeneratedTask, BTreeSet<String>) {
         self.common_pod_fields(&mut template, &mut pod, fields);
         let get = |k: &str| fields.get(k).map(|f| &f.value);
         if let Some(Value::Map(sel)) = get("node_selector") {
@@ -1927,16 +2134,29 @@ impl<'a, 'p> Emitter<'a, 'p> {
             template: template.name.clone(),
             ..Default::default()
         };
-        for (name, value) in &pod.params {
+        let mut item_args = Vec::new();
+        for (name, arg) in &pod.params {
             task.arguments.parameters.push(Parameter {
                 name: name.clone(),
-                value: Some(value.clone()),
+                value: Some(arg.value.clone()),
                 ..Default::default()
             });
+            item_args.push(arg.per_item());
         }
         (self.sink)(template);
+        let task = GeneratedTask {
+            dag: task,
+            item_args,
+        };
         (task, pod.deps)
     }
+}
+
+/// The task of a generated step, and which of its argument parameters are
+/// the loop's item.
+struct GeneratedTask {
+    dag: DagTask,
+    item_args: Vec<bool>,
 }
 
 /// A generated step: one container whose outputs are files in STEP_OUTPUTS.
@@ -1963,6 +2183,11 @@ fn step_template<'o>(
     template
 }
 
+/// The outputs a generated step of `kind` writes: its built-in outputs.
+fn builtin_output_names(kind: StageKind) -> impl Iterator<Item = &'static str> {
+    schema::builtin_outputs(kind, false).iter().map(|(n, _)| *n)
+}
+
 /// The named fields of `fields`, in their order.
 fn subset(fields: &Fields, names: &[&str]) -> Fields {
     fields
@@ -1973,33 +2198,19 @@ fn subset(fields: &Fields, names: &[&str]) -> Fields {
 }
 
 /// A value that means the same in every task: a literal, or exactly one
-/// workflow parameter; with its memoization-key expression.
-fn global_value(plan: &Plan, v: &Value) -> Option<(String, String)> {
-    let quote = |t: &str| format!("'{}'", t.replace('\\', "\\\\").replace('\'', "\\'"));
+/// workflow parameter.
+fn global_value(plan: &Plan, v: &Value) -> Option<Global> {
     match v {
-        Value::Ref(Ref::Param(p)) => {
-            let dns = plan.param_dns(p);
-            Some((
-                format!("{{{{workflow.parameters.{dns}}}}}"),
-                format!("workflow.parameters['{dns}']"),
-            ))
-        }
+        Value::Ref(Ref::Param(p)) => Some(Global::Param(plan.param_dns(p))),
         Value::Str(parts) => match parts.as_slice() {
-            [StrPart::Ref(Ref::Param(p))] => global_value(plan, &Value::Ref(Ref::Param(p.clone()))),
-            _ if parts.iter().all(|p| matches!(p, StrPart::Text(_))) => {
-                let text = literal_text(v);
-                Some((text.clone(), quote(&text)))
-            }
-            _ => None,
+            [StrPart::Ref(Ref::Param(p))] => Some(Global::Param(plan.param_dns(p))),
+            _ => plain_text(parts).map(Global::Literal),
         },
         Value::Int(_)
         | Value::Float(_)
         | Value::Bool(_)
         | Value::Duration { .. }
-        | Value::Quantity(_) => {
-            let text = literal_text(v);
-            Some((text.clone(), quote(&text)))
-        }
+        | Value::Quantity(_) => Some(Global::Literal(literal_text(v))),
         _ => None,
     }
 }
@@ -2055,9 +2266,7 @@ fn stage_declared_outputs(program: &Program, stage: &Stage) -> Vec<Output> {
 /// A value's text when it is known at compile time (no references).
 fn literal_word(v: &Value) -> Option<String> {
     match v {
-        Value::Str(parts) if parts.iter().all(|p| matches!(p, StrPart::Text(_))) => {
-            Some(literal_text(v))
-        }
+        Value::Str(parts) => plain_text(parts),
         Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Quantity(_) => {
             Some(literal_text(v))
         }
