@@ -25,7 +25,9 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::core::v1::LocalObjectReference;
 use sha2::{Digest, Sha256};
 
-use super::{value_reads_item, Arg, KeyPart, Plan, Pod, TaskCtx};
+use super::pod::{Arg, KeyPart, Pod};
+use super::task::{value_reads_item, TaskCtx};
+use super::Plan;
 use crate::emit::argo::{Memoize, MemoizeCache, Template};
 use crate::plan::literal::seconds_text;
 use crate::sema::hir::{refs_in_cond, refs_in_value};
