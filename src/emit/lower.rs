@@ -31,7 +31,7 @@ mod when;
 pub use document::lower_into;
 use pod::{Arg, Global};
 
-use super::argo::{self, *};
+use super::argo::{self, DagTask, ExecutorConfig, Template, WorkflowSpec};
 use super::mlflow::{self, Tracking};
 use super::rbac;
 use super::Options;
