@@ -265,7 +265,56 @@ fn every_example_plans() {
                 for d in &pipeline.stages[i].deps {
                     assert!(!plan.stages[d.stage].may_skip || plan.stages[i].may_skip);
                 }
+                // The workflow runs every step some stage runs.
+                for step in &plan.stages[i].mlflow_steps {
+                    assert!(plan.mlflow_steps.contains(step), "{step:?} in {path:?}");
+                }
             }
+            every_binding_names_its_source(&plan);
         }
+    }
+}
+
+/// Each reference's binding names the task that produces it, and two
+/// references to other tasks' values have one binding only when they are
+/// the same reference (the Argo lowering shares a fan-out's inputs by
+/// binding).
+fn every_binding_names_its_source(plan: &Plan) {
+    let mut seen: Vec<(Ref, Binding)> = Vec::new();
+    for stage in &plan.pipeline.stages {
+        plan::visit_refs(stage, &mut |r| {
+            let binding = plan.binding(r);
+            match (r, &binding) {
+                (
+                    Ref::Output { stage, output },
+                    Binding::Output {
+                        task, output: o, ..
+                    },
+                ) => {
+                    assert_eq!(task, plan.done_task(*stage));
+                    assert_eq!(o, output.as_str());
+                    assert!(plan.output_ty(*stage, output).is_some(), "{output}");
+                }
+                (Ref::Metric { stage, name }, Binding::Metric { gate, name: n }) => {
+                    let g = plan.stages[*stage]
+                        .gate
+                        .as_ref()
+                        .expect("a read metric has a gate");
+                    assert_eq!(gate, &g.task);
+                    assert!(g.metrics.contains(name.as_str()) && n == name.as_str());
+                }
+                (Ref::Param(_), Binding::Param { .. })
+                | (Ref::Input(_), Binding::Input(_))
+                | (Ref::Item(_), Binding::Item(_))
+                | (Ref::Run(_), Binding::Run(_)) => {}
+                other => panic!("{other:?}"),
+            }
+            if matches!(r, Ref::Output { .. } | Ref::Metric { .. }) {
+                for (r2, b2) in &seen {
+                    assert_eq!(r == r2, binding == *b2, "{r:?} / {r2:?}");
+                }
+                seen.push((r.clone(), binding));
+            }
+        });
     }
 }

@@ -19,6 +19,7 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use sha2::{Digest, Sha256};
 
 use super::argo::Parameter;
+use crate::sema::schema;
 
 /// The image of every injected container unless `mlflow.image` says
 /// otherwise: it needs only `python3` (the programs use the standard library).
@@ -293,9 +294,13 @@ impl Tracking {
     /// MLflow client reads them. Credentials come from the Secret, each key
     /// optional so that a Secret may hold a token or a username/password.
     pub fn client_env(&self) -> Vec<EnvVar> {
+        // The names the checker reserves in a tracked stage's `env`.
+        let &[_run_id, uri, experiment] = schema::TRACKING_ENV else {
+            unreachable!("TRACKING_ENV: the run id, tracking URI and experiment")
+        };
         let mut out = vec![
-            env("MLFLOW_TRACKING_URI", self.tracking_uri.clone()),
-            env("MLFLOW_EXPERIMENT_NAME", self.experiment.clone()),
+            env(uri, self.tracking_uri.clone()),
+            env(experiment, self.experiment.clone()),
         ];
         if self.ca_bundle.is_some() {
             out.push(env(CA_ENV, format!("{CA_DIR}/{CA_FILE}")));

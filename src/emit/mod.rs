@@ -12,7 +12,7 @@ use crate::sema::hir::Program;
 
 /// What `--kind` asks for. A pipeline with `schedule` becomes a
 /// CronWorkflow when the kind is `Workflow`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum OutputKind {
     #[default]
     Workflow,

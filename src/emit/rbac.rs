@@ -72,6 +72,7 @@ use crate::diag::MlpError;
 use crate::sema::effective::effective_fields;
 use crate::sema::hir::{Pipeline, Program, Ref, RunField, StrPart, Value};
 use crate::sema::schema::StageKind;
+use crate::sema::text::plain_text;
 use crate::source::{SourceSet, Span};
 
 /// The pipeline setting naming the account of Argo's executor.
@@ -390,13 +391,7 @@ impl Needs {
 /// The text of a value without references.
 fn literal(v: &Value) -> Option<String> {
     match v {
-        Value::Str(parts) => parts
-            .iter()
-            .map(|p| match p {
-                StrPart::Text(t) => Some(t.as_str()),
-                StrPart::Ref(_) => None,
-            })
-            .collect(),
+        Value::Str(parts) => plain_text(parts),
         _ => None,
     }
 }

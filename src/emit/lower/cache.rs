@@ -25,7 +25,9 @@ use std::collections::BTreeSet;
 use k8s_openapi::api::core::v1::LocalObjectReference;
 use sha2::{Digest, Sha256};
 
-use super::{Plan, Pod, TaskCtx};
+use super::pod::{Arg, KeyPart, Pod};
+use super::task::{value_reads_item, TaskCtx};
+use super::Plan;
 use crate::emit::argo::{Memoize, MemoizeCache, Template};
 use crate::plan::literal::seconds_text;
 use crate::sema::hir::{refs_in_cond, refs_in_value};
@@ -37,6 +39,14 @@ pub(super) const KEY_INPUT: &str = "mlp-key";
 
 pub(super) fn key_input(n: usize) -> String {
     format!("{KEY_INPUT}-{n}")
+}
+
+/// The value a use passes for one `mlp-key-N` input.
+#[derive(Clone, Default)]
+pub(super) struct KeyArg {
+    pub(super) value: String,
+    /// Whether it is (a key of) the loop's item.
+    pub(super) per_item: bool,
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {
@@ -67,20 +77,15 @@ pub(super) fn globals_as_inputs(pod: &mut Pod) {
     let globals: Vec<String> = pod
         .key_parts
         .iter()
-        .filter_map(|p| {
-            p.strip_prefix("workflow.parameters['")?
-                .strip_suffix("']")
-                .map(str::to_string)
+        .filter_map(|p| match p {
+            KeyPart::Workflow(dns) => Some(dns.clone()),
+            KeyPart::Input(_) => None,
         })
         .collect();
     for dns in globals {
-        pod.key_parts
-            .remove(&format!("workflow.parameters['{dns}']"));
-        pod.input_param(
-            format!("mlp-param-{dns}"),
-            format!("{{{{workflow.parameters.{dns}}}}}"),
-            None,
-        );
+        let value = format!("{{{{workflow.parameters.{dns}}}}}");
+        pod.key_parts.remove(&KeyPart::Workflow(dns.clone()));
+        pod.input_param(format!("mlp-param-{dns}"), Arg::value(value), None);
     }
 }
 
@@ -97,7 +102,7 @@ pub(super) fn memoize(template: &Template, max_age: String, pod: &Pod, pipeline:
         "'{}'",
         hex_sha256(&[b"mlpc-cache-v1\n".as_slice(), &definition].concat())
     )];
-    parts.extend(pod.key_parts.iter().cloned());
+    parts.extend(pod.key_parts.iter().map(KeyPart::expression));
     Memoize {
         key: format!(
             "{}-{{{{=sprig.sha256sum(toJson([{}]))}}}}",
@@ -129,14 +134,14 @@ pub(super) fn artifact_producers(plan: &Plan, stage: usize) -> BTreeSet<usize> {
 
 /// The `mlp-key-N` values for a use whose artifacts come from `producers`:
 /// `[hash of the producers' definitions, run-time values they read...]`.
-pub(super) fn key_arguments(plan: &Plan, producers: &BTreeSet<usize>) -> Vec<String> {
+pub(super) fn key_arguments(plan: &Plan, producers: &BTreeSet<usize>) -> Vec<KeyArg> {
     if producers.is_empty() {
         return Vec::new();
     }
     let mut todo: Vec<usize> = producers.iter().copied().collect();
     let mut seen: BTreeSet<usize> = BTreeSet::new();
     let mut definitions = String::from("mlpc-cache-v1\n");
-    let mut values: Vec<String> = Vec::new();
+    let mut values: Vec<KeyArg> = Vec::new();
     // Task arguments may name any ancestor's outputs: no new dependency.
     let mut ctx = TaskCtx {
         plan,
@@ -159,16 +164,25 @@ pub(super) fn key_arguments(plan: &Plan, producers: &BTreeSet<usize>) -> Vec<Str
             // The run's identity differs in every run, and template inputs
             // are read through the arguments they are bound to.
             Ref::Run(_) | Ref::Input(_) => {}
-            other => values.push(ctx.text(&Value::Ref(other.clone()))),
+            other => {
+                let value = Value::Ref(other.clone());
+                values.push(KeyArg {
+                    value: ctx.text(&value),
+                    per_item: value_reads_item(&value),
+                })
+            }
         });
     }
-    values.sort();
-    values.dedup();
+    values.sort_by(|a, b| a.value.cmp(&b.value));
+    values.dedup_by(|a, b| a.value == b.value);
     for v in &values {
-        definitions.push_str(v);
+        definitions.push_str(&v.value);
         definitions.push('\n');
     }
-    let mut out = vec![hex_sha256(definitions.as_bytes())];
+    let mut out = vec![KeyArg {
+        value: hex_sha256(definitions.as_bytes()),
+        per_item: false,
+    }];
     out.extend(values);
     out
 }

@@ -33,6 +33,12 @@ fn marker(n: usize) -> String {
 }
 
 /// Replaces every string holding a placeholder with a marker.
+///
+/// This reads the rendered text, and may: `{{` in a string of the manifest
+/// can only be a placeholder the lowering wrote for a reference, since the
+/// checker rejects `{{` in every text a user writes (`ArgoPlaceholder`,
+/// `sema::values`). A string holds `{{` exactly when it holds a run-time
+/// value, so no decision here depends on how a value happens to read.
 fn mark(v: &mut serde_json::Value, tagged: &mut Vec<String>) {
     match v {
         serde_json::Value::String(s) if s.contains("{{") => {

@@ -17,7 +17,7 @@
 //! template reader would take as syntax (`? :` make a ternary in
 //! `expressionReplace`, `}}` ends the tag).
 
-use super::TaskCtx;
+use super::task::TaskCtx;
 use crate::sema::hir::{Cond, Ref, RunField, StrPart, Value};
 use crate::sema::types::Ty;
 use crate::syntax::ast::BinOp;

@@ -1,0 +1,200 @@
+//! A `deploy` stage: resolve the model version, apply the
+//! InferenceService, wait for its rollout.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::generated::{builtin_output_names, step_template, subset};
+use super::pod::{resources, Arg, Pod};
+use super::{manifest, run_placeholder, Emitter, Order};
+use crate::emit::argo::{ResourceTemplate, Template};
+use crate::emit::kserve;
+use crate::emit::mlflow::{self, env};
+use crate::plan::literal::seconds_text;
+use crate::sema::hir::{Ref, RunField, Value};
+use crate::sema::schema::StageKind;
+
+impl<'a, 'p> Emitter<'a, 'p> {
+    pub(super) fn deploy(&mut self, i: usize, tasks: &crate::plan::DeployTasks) {
+        let plan = self.plan;
+        let fields = plan.stages[i].fields.clone();
+        let get = |k: &str| fields.get(k).map(|f| &f.value);
+        let tracking = self.tracking();
+
+        // Part 1: resolve the version to a storage URI.
+        let mut pod = Pod::new(plan, &[]);
+        let mut extra = Vec::new();
+        let mut model_name = String::new();
+        match get("model") {
+            Some(Value::Ref(Ref::Output { stage: reg, output })) if output == "version" => {
+                let reg_fields = &plan.stages[*reg].fields;
+                model_name = reg_fields
+                    .get("name")
+                    .map(|v| pod.text(&v.value))
+                    .unwrap_or_default();
+                extra.push(env("MLP_MODEL_NAME", model_name.clone()));
+                let v = pod.reference(&Ref::Output {
+                    stage: *reg,
+                    output: output.clone(),
+                });
+                extra.push(env("MLP_VERSION", v));
+            }
+            Some(other) => extra.push(env("MLP_MODEL_URI", pod.text(other))),
+            None => {}
+        }
+        if let Some(store) = &tracking.artifact_store {
+            extra.push(env("MLP_ARTIFACT_STORE", store.clone()));
+        }
+        let container =
+            tracking.step_container(&plan.programs, "main", mlflow::Step::Resolve, extra);
+        let resolve_task = tasks.resolve.clone();
+        let resolve_name = self.template_names.fresh(&resolve_task);
+        let mut resolve = step_template(resolve_name, container, ["storage_uri", "version"]);
+        resolve.volumes.extend(tracking.ca_volume());
+        let mut resolve_fields = fields.clone().into_owned();
+        resolve_fields.shift_remove("resources");
+        resolve_fields.shift_remove("service_account");
+        resolve_fields.shift_remove("timeout");
+        self.finish_generated(i, resolve, pod, &resolve_fields, Some(resolve_task.clone()));
+
+        // Part 2: apply the InferenceService, its predictor stamped with this
+        // run's rollout id. No success condition: Argo would judge the
+        // previous rollout's status (see kserve.rs); the wait step judges.
+        let mut pod = Pod::new(plan, &[]);
+        let storage = pod.input_param(
+            "storage_uri".into(),
+            Arg::value(format!(
+                "{{{{tasks.{resolve_task}.outputs.parameters.storage_uri}}}}"
+            )),
+            Some(&resolve_task),
+        );
+        let version = pod.input_param(
+            "version".into(),
+            Arg::value(format!(
+                "{{{{tasks.{resolve_task}.outputs.parameters.version}}}}"
+            )),
+            None,
+        );
+        let int = |k: &str| match get(k) {
+            Some(Value::Int(n)) => Some(*n),
+            _ => None,
+        };
+        let mut annotations = BTreeMap::from([("mlflow.org/model-version".to_string(), version)]);
+        if !model_name.is_empty() {
+            annotations.insert("mlflow.org/registered-model".into(), model_name);
+        }
+        let apply_task = plan.stages[i].task.clone();
+        let rollout = kserve::rollout_id(&apply_task);
+        let canary = int("canary");
+        let isvc = kserve::InferenceService {
+            api_version: kserve::API_VERSION,
+            kind: "InferenceService",
+            metadata: ObjectMeta {
+                name: get("service").map(|v| pod.text(v)),
+                namespace: get("namespace").map(|v| pod.text(v)),
+                annotations: Some(annotations),
+                ..Default::default()
+            },
+            spec: kserve::InferenceServiceSpec {
+                predictor: kserve::Predictor {
+                    annotations: BTreeMap::from([(
+                        kserve::ROLLOUT_ANNOTATION.to_string(),
+                        rollout.clone(),
+                    )]),
+                    service_account_name: get("service_account").map(|v| pod.text(v)),
+                    min_replicas: int("min_replicas"),
+                    max_replicas: int("max_replicas"),
+                    canary_traffic_percent: canary,
+                    model: kserve::ModelSpec {
+                        model_format: kserve::ModelFormat {
+                            name: get("format")
+                                .map(|v| pod.text(v))
+                                .unwrap_or_else(|| "mlflow".into()),
+                        },
+                        protocol_version: get("protocol")
+                            .map(|v| pod.text(v))
+                            .unwrap_or_else(|| "v2".into()),
+                        storage_uri: storage,
+                        resources: match get("resources") {
+                            Some(Value::Map(res)) => resources(&mut pod, res).0,
+                            _ => None,
+                        },
+                    },
+                },
+            },
+        };
+        let manifest = match manifest::value_safe_yaml(&isvc) {
+            Ok(m) => m,
+            Err(e) => {
+                self.failure.get_or_insert(e);
+                String::new()
+            }
+        };
+        let mut template = Template {
+            name: self.template_names.fresh(&apply_task),
+            resource: Some(ResourceTemplate {
+                action: "apply",
+                manifest,
+                success_condition: None,
+                failure_condition: None,
+            }),
+            timeout: Some(kserve::APPLY_TIMEOUT.into()),
+            ..Default::default()
+        };
+        plan.with_deploy_token(&mut template);
+        let apply_fields = subset(&fields, &["retries", "labels", "annotations"]);
+        let (task, deps) = self.generated_task(template, pod, &apply_fields, apply_task.clone());
+        self.push_task(task.dag, deps, Order::new());
+
+        // Part 3: wait for this rollout to serve (and promote a canary).
+        let mut pod = Pod::new(plan, &[]);
+        let mut extra = vec![
+            env(
+                "MLP_NAMESPACE",
+                get("namespace").map_or_else(
+                    || run_placeholder(RunField::Namespace).into(),
+                    |v| pod.text(v),
+                ),
+            ),
+            env(
+                "MLP_SERVICE",
+                get("service").map(|v| pod.text(v)).unwrap_or_default(),
+            ),
+            env("MLP_ROLLOUT", rollout),
+            env(
+                "MLP_TIMEOUT_SECONDS",
+                match get("timeout") {
+                    Some(Value::Duration { secs, .. }) => seconds_text(*secs),
+                    Some(other) => pod.text(other),
+                    None => kserve::DEFAULT_WAIT_SECONDS.into(),
+                },
+            ),
+        ];
+        if let Some(percent) = canary {
+            extra.push(env("MLP_CANARY", percent.to_string()));
+        }
+        let container = mlflow::python_container(
+            "main",
+            &tracking.image,
+            plan.programs.kserve_wait_command(),
+            extra,
+        );
+        let wait_task = tasks.wait.clone();
+        let mut template = step_template(
+            self.template_names.fresh(&wait_task),
+            container,
+            builtin_output_names(StageKind::Deploy),
+        );
+        plan.with_deploy_token(&mut template);
+        // The verdict is final: no `retries` (API errors are retried inside
+        // until the deadline), and `timeout` is the program's own deadline.
+        let wait_fields = subset(
+            &fields,
+            &["labels", "annotations", "tolerations", "node_selector"],
+        );
+        let (task, mut deps) = self.generated_task(template, pod, &wait_fields, wait_task);
+        deps.insert(apply_task);
+        self.push_task(task.dag, deps, Order::new());
+    }
+}

@@ -1,0 +1,186 @@
+//! The workflow document around the stages: entry DAG, exit handler,
+//! arguments and the Workflow, WorkflowTemplate or CronWorkflow object.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::LocalObjectReference;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use super::{Emitter, Plan};
+use crate::collections::{HashMap, IndexMap};
+use crate::emit::argo::{
+    self, Arguments, CronWorkflow, CronWorkflowSpec, Dag, Parameter, Template, TtlStrategy,
+    Workflow, WorkflowSpec,
+};
+use crate::emit::mlflow::{self, env};
+use crate::emit::{Options, OutputKind};
+use crate::plan::literal::literal_text;
+use crate::plan::Names;
+use crate::sema::hir::{Pipeline, Program};
+use crate::sema::types::Ty;
+
+/// Lowers one pipeline, handing each stage's templates to `sink` as soon as
+/// they are built (so they need not all be held at once). The returned
+/// document's templates are the entry DAG, then the exit handler if any;
+/// the stage templates belong between them.
+pub fn lower_into(
+    program: &Program,
+    pipeline: &Pipeline,
+    options: &Options,
+    sink: &mut dyn FnMut(Template),
+) -> Result<argo::Document, String> {
+    let plan = Plan::new(program, pipeline);
+    let mut out = Emitter {
+        plan: &plan,
+        sink,
+        template_names: Names::default(),
+        shared: HashMap::default(),
+        folding: IndexMap::default(),
+        key_args: Vec::new(),
+        tasks: Vec::new(),
+        failure: None,
+    };
+    let entry = out.template_names.fresh("main");
+    for i in 0..pipeline.stages.len() {
+        out.stage(i);
+    }
+    if let Some(e) = out.failure.take() {
+        return Err(e);
+    }
+    let mut templates = vec![Template {
+        name: entry.clone(),
+        dag: Some(Dag {
+            tasks: std::mem::take(&mut out.tasks),
+        }),
+        ..Default::default()
+    }];
+    let on_exit = plan.tracking.as_ref().filter(|_| plan.cleanup).map(|t| {
+        let name = out.template_names.fresh("mlflow-cleanup");
+        let container = t.step_container(
+            &plan.programs,
+            "main",
+            mlflow::Step::Cleanup,
+            vec![env("MLP_WORKFLOW_UID", "{{workflow.uid}}")],
+        );
+        let mut template = Template {
+            name: name.clone(),
+            container: Some(container),
+            volumes: t.ca_volume().into_iter().collect(),
+            ..Default::default()
+        };
+        plan.without_api_token(&mut template);
+        templates.push(template);
+        name
+    });
+    let mut arguments = workflow_arguments(pipeline);
+    let programs = plan.programs.parameters();
+    if !programs.is_empty() {
+        arguments
+            .get_or_insert_with(Default::default)
+            .parameters
+            .extend(programs);
+    }
+    let spec = WorkflowSpec {
+        entrypoint: entry,
+        arguments,
+        service_account_name: plan.setting_text("service_account"),
+        parallelism: plan.setting_int("parallelism"),
+        active_deadline_seconds: plan.setting_secs("timeout"),
+        ttl_strategy: plan
+            .setting_secs("ttl_after_finished")
+            .map(|s| TtlStrategy {
+                seconds_after_completion: s,
+            }),
+        security_context: match pipeline
+            .defaults
+            .get("security")
+            .map(|f| literal_text(&f.value))
+        {
+            Some(profile) if profile == "restricted" => Some(mlflow::restricted_pod()),
+            _ => None,
+        },
+        image_pull_secrets: plan
+            .setting_strings("image_pull_secrets")
+            .into_iter()
+            .map(|name| LocalObjectReference { name })
+            .collect(),
+        on_exit,
+        templates,
+    };
+    let mut metadata = ObjectMeta {
+        namespace: plan.setting_text("namespace"),
+        ..Default::default()
+    };
+    if let Some(description) = plan.setting_text("description") {
+        metadata.annotations = Some(BTreeMap::from([(
+            "workflows.argoproj.io/description".to_string(),
+            description,
+        )]));
+    }
+    let schedules = plan.setting_strings("schedule");
+    Ok(match options.kind {
+        OutputKind::WorkflowTemplate => {
+            metadata.name = Some(pipeline.dns_name.to_string());
+            argo::Document::Workflow(Workflow {
+                api_version: argo::API_VERSION,
+                kind: "WorkflowTemplate",
+                metadata,
+                spec,
+            })
+        }
+        OutputKind::Workflow if !schedules.is_empty() => {
+            metadata.name = Some(pipeline.dns_name.to_string());
+            argo::Document::CronWorkflow(CronWorkflow {
+                api_version: argo::API_VERSION,
+                kind: "CronWorkflow",
+                metadata,
+                spec: CronWorkflowSpec {
+                    schedules,
+                    timezone: plan.setting_text("timezone"),
+                    concurrency_policy: plan.setting_text("concurrency_policy"),
+                    starting_deadline_seconds: plan.setting_secs("starting_deadline"),
+                    successful_jobs_history_limit: plan.history("successful"),
+                    failed_jobs_history_limit: plan.history("failed"),
+                    workflow_spec: spec,
+                },
+            })
+        }
+        OutputKind::Workflow => {
+            metadata.generate_name = Some(format!("{}-", pipeline.dns_name));
+            argo::Document::Workflow(Workflow {
+                api_version: argo::API_VERSION,
+                kind: "Workflow",
+                metadata,
+                spec,
+            })
+        }
+    })
+}
+
+/// `spec.arguments.parameters`: values are strings; a parameter without a
+/// default is required at submit time.
+pub(super) fn workflow_arguments(pipeline: &Pipeline) -> Option<Arguments> {
+    if pipeline.params.is_empty() {
+        return None;
+    }
+    let parameters = pipeline
+        .params
+        .iter()
+        .map(|p| Parameter {
+            name: p.dns_name.to_string(),
+            value: p.default.as_ref().map(|d| literal_text(&d.value)),
+            // `when` reads a bool parameter as a govaluate boolean, which
+            // only `true` and `false` are: Argo refuses other values at submit.
+            allowed: if p.ty == Ty::Bool {
+                vec!["true".into(), "false".into()]
+            } else {
+                Vec::new()
+            },
+            ..Default::default()
+        })
+        .collect();
+    Some(Arguments {
+        parameters,
+        artifacts: Vec::new(),
+    })
+}

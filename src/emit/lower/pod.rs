@@ -1,0 +1,433 @@
+//! References inside a pod template: what each reads ([`Read`]), the
+//! implicit inputs its task must pass ([`Arg`]), the memoization-key parts,
+//! and the pod fields built from values (resources, retries, tolerations).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::core::v1::{EnvVar, ResourceRequirements, Toleration};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+
+use super::{run_placeholder, Plan, INPUTS_DIR};
+use crate::collections::IndexMap;
+use crate::emit::argo::{Backoff, RetryStrategy};
+use crate::emit::mlflow::env;
+use crate::plan::literal::{literal_json, literal_text, seconds_text};
+use crate::plan::OutputInfo;
+use crate::sema::hir::{Input, Ref, RunField, Spanned, StrPart, Value};
+use crate::sema::text::plain_text;
+use crate::sema::types::Ty;
+use crate::syntax::ast::Text;
+
+/// Placeholders a pod template uses, and what its task must pass for them.
+pub(super) struct Pod<'a, 'p> {
+    pub(super) plan: &'a Plan<'p>,
+    /// The declared inputs of a shared template (empty for a stage's own).
+    pub(super) declared: &'a [Input],
+    /// Implicit input parameters: name -> what the task passes.
+    pub(super) params: IndexMap<String, Arg>,
+    /// Implicit input artifacts: name -> (task `from`, path in the container).
+    pub(super) artifacts: IndexMap<String, (String, String)>,
+    /// Tasks the stage waits for because it reads their outputs.
+    pub(super) deps: BTreeSet<String>,
+    /// Every parameter the pod's behaviour depends on, for the memoization
+    /// key.
+    pub(super) key_parts: BTreeSet<KeyPart>,
+    /// Inputs of a shared template that every use sets to the same global
+    /// value.
+    pub(super) folded: IndexMap<String, Global>,
+    /// What each `${MLP_V_n}` of a shell script holds (n - 1 is the index).
+    pub(super) shell_vars: Vec<Read>,
+}
+
+/// What a task passes for one of its template's implicit inputs.
+#[derive(Clone)]
+pub(super) struct Arg {
+    /// The text passed (`{{tasks.t.outputs.parameters.x}}`, `{{item}}`, ...).
+    pub(super) value: String,
+    pub(super) kind: ArgKind,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum ArgKind {
+    /// A value of the DAG; `per_item` when it is (a key of) the loop's item,
+    /// which only the loop's own DAG knows.
+    Value { per_item: bool },
+    /// The stage's name: each use of a shared template passes its own.
+    StageName,
+    /// The n-th memoization-key value: each use passes its own.
+    CacheKey(usize),
+}
+
+impl Arg {
+    pub(super) fn value(value: String) -> Self {
+        Arg {
+            value,
+            kind: ArgKind::Value { per_item: false },
+        }
+    }
+
+    pub(super) fn per_item(&self) -> bool {
+        self.kind == ArgKind::Value { per_item: true }
+    }
+}
+
+/// A parameter in a memoization key. Ordered as its text is
+/// (`inputs.parameters['x']` before `workflow.parameters['x']`).
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum KeyPart {
+    Input(String),
+    Workflow(String),
+}
+
+impl KeyPart {
+    /// The part as an expr expression.
+    pub(super) fn expression(&self) -> String {
+        match self {
+            KeyPart::Input(name) => format!("inputs.parameters['{name}']"),
+            KeyPart::Workflow(dns) => format!("workflow.parameters['{dns}']"),
+        }
+    }
+}
+
+/// A value that means the same in every task: a literal, or exactly one
+/// workflow parameter (by its DNS-1123 name).
+#[derive(Clone, PartialEq, Eq)]
+pub(super) enum Global {
+    Literal(String),
+    Param(String),
+}
+
+/// What a reference reads inside a pod: each renders as one text, and
+/// different ones as different texts (user text holds no `{{`: the checker
+/// rejects it).
+#[derive(Clone, PartialEq, Eq)]
+pub(super) enum Read {
+    WorkflowParam(String),
+    InputParam(String),
+    /// An input artifact, at this path.
+    File(String),
+    /// `runs:/RUN_ID/MODEL_PATH`, the run id an input parameter.
+    ModelUri {
+        run: String,
+        model_path: String,
+    },
+    Literal(String),
+    Run(RunField),
+}
+
+impl Read {
+    pub(super) fn text(&self) -> String {
+        match self {
+            Read::WorkflowParam(dns) => format!("{{{{workflow.parameters.{dns}}}}}"),
+            Read::InputParam(name) => format!("{{{{inputs.parameters.{name}}}}}"),
+            Read::File(path) | Read::Literal(path) => path.clone(),
+            Read::ModelUri { run, model_path } => {
+                format!("runs:/{{{{inputs.parameters.{run}}}}}/{model_path}")
+            }
+            Read::Run(f) => run_placeholder(*f).to_string(),
+        }
+    }
+}
+
+impl<'a, 'p> Pod<'a, 'p> {
+    pub(super) fn new(plan: &'a Plan<'p>, declared: &'a [Input]) -> Self {
+        Pod {
+            plan,
+            declared,
+            params: IndexMap::default(),
+            artifacts: IndexMap::default(),
+            deps: BTreeSet::new(),
+            key_parts: BTreeSet::new(),
+            folded: IndexMap::default(),
+            shell_vars: Vec::new(),
+        }
+    }
+
+    /// An implicit input parameter, which the task passes; its placeholder.
+    pub(super) fn input_param(&mut self, name: String, arg: Arg, dep: Option<&str>) -> String {
+        let read = self.input(name, arg, dep);
+        read.text()
+    }
+
+    pub(super) fn input(&mut self, name: String, arg: Arg, dep: Option<&str>) -> Read {
+        if let Some(d) = dep {
+            self.deps.insert(d.to_string());
+        }
+        self.key_parts.insert(KeyPart::Input(name.clone()));
+        self.params.entry(name.clone()).or_insert(arg);
+        Read::InputParam(name)
+    }
+
+    /// The text a reference stands for inside the pod.
+    pub(super) fn reference(&mut self, r: &Ref) -> String {
+        self.read(r).text()
+    }
+
+    /// What a reference reads inside the pod.
+    pub(super) fn read(&mut self, r: &Ref) -> Read {
+        let plan = self.plan;
+        match r {
+            Ref::Param(name) => {
+                let dns = plan.param_dns(name);
+                self.key_parts.insert(KeyPart::Workflow(dns.clone()));
+                Read::WorkflowParam(dns)
+            }
+            Ref::Input(name) if self.folded.contains_key(name.as_str()) => {
+                match self.folded[name.as_str()].clone() {
+                    Global::Param(dns) => {
+                        self.key_parts.insert(KeyPart::Workflow(dns.clone()));
+                        Read::WorkflowParam(dns)
+                    }
+                    // A literal is part of the template, which the key hashes.
+                    Global::Literal(text) => Read::Literal(text),
+                }
+            }
+            Ref::Input(name) => match self.declared.iter().find(|i| i.name == name) {
+                // Keyed by its producer (`mlp-key-N`): there is no
+                // parameter of that name.
+                Some(i) if i.ty.is_artifact() => Read::File(format!("{INPUTS_DIR}/{name}")),
+                _ => {
+                    self.key_parts.insert(KeyPart::Input(name.to_string()));
+                    Read::InputParam(name.to_string())
+                }
+            },
+            Ref::Output { stage, output } => {
+                let task = plan.done_task(*stage).to_string();
+                let info = plan.stages[*stage]
+                    .outputs
+                    .get(output.as_str())
+                    .cloned()
+                    .unwrap_or(OutputInfo {
+                        ty: Ty::String,
+                        path: None,
+                    });
+                match info.ty {
+                    Ty::ModelUri => {
+                        let run = format!("{task}-run_id");
+                        self.input(
+                            run.clone(),
+                            Arg::value(format!("{{{{tasks.{task}.outputs.parameters.run_id}}}}")),
+                            Some(&task),
+                        );
+                        Read::ModelUri {
+                            run,
+                            model_path: plan.model_path(*stage),
+                        }
+                    }
+                    ty if ty.is_artifact() => {
+                        let name = format!("{task}-{output}");
+                        let file = info
+                            .path
+                            .as_deref()
+                            .and_then(|p| p.trim_end_matches('/').rsplit('/').next())
+                            .filter(|f| !f.is_empty())
+                            .unwrap_or(output.as_str())
+                            .to_string();
+                        let path = format!("{INPUTS_DIR}/{name}/{file}");
+                        self.deps.insert(task.clone());
+                        self.artifacts.entry(name).or_insert((
+                            format!("{{{{tasks.{task}.outputs.artifacts.{output}}}}}"),
+                            path.clone(),
+                        ));
+                        Read::File(path)
+                    }
+                    _ => self.input(
+                        format!("{task}-{output}"),
+                        Arg::value(format!("{{{{tasks.{task}.outputs.parameters.{output}}}}}")),
+                        Some(&task),
+                    ),
+                }
+            }
+            Ref::Metric { stage, name } => {
+                let gate = plan.gate_task(*stage).to_string();
+                self.input(
+                    format!("{}-metric-{name}", plan.stages[*stage].task),
+                    Arg::value(format!("{{{{tasks.{gate}.outputs.parameters.{name}}}}}")),
+                    Some(&gate),
+                )
+            }
+            Ref::Item(key) => {
+                let (name, value) = match key {
+                    None => ("item".to_string(), "{{item}}".to_string()),
+                    Some(key) => (format!("item-{key}"), format!("{{{{item.{key}}}}}")),
+                };
+                let arg = Arg {
+                    value,
+                    kind: ArgKind::Value { per_item: true },
+                };
+                self.input(name, arg, None)
+            }
+            Ref::Run(f) => Read::Run(*f),
+        }
+    }
+
+    pub(super) fn parts(&mut self, parts: &[StrPart]) -> String {
+        parts
+            .iter()
+            .map(|p| match p {
+                StrPart::Text(t) => t.clone(),
+                StrPart::Ref(r) => self.reference(r).into(),
+            })
+            .collect()
+    }
+
+    /// A value as one string (for args, env, labels, ...); lists and maps
+    /// as compact JSON, as Argo passes such parameters.
+    pub(super) fn text(&mut self, v: &Value) -> String {
+        match v {
+            Value::Str(parts) => self.parts(parts),
+            Value::Ref(r) => self.reference(r),
+            Value::List(_) | Value::Map(_) => self.json(v).to_string(),
+            other => literal_text(other),
+        }
+    }
+
+    /// A list or map with the references in it as their placeholders.
+    pub(super) fn json(&mut self, v: &Value) -> serde_json::Value {
+        match v {
+            Value::List(items) => items.iter().map(|i| self.json(&i.value)).collect(),
+            Value::Map(m) => m
+                .iter()
+                .map(|(k, v)| (k.to_string(), self.json(&v.value)))
+                .collect::<serde_json::Map<_, _>>()
+                .into(),
+            Value::Str(_) | Value::Ref(_) => self.text(v).into(),
+            other => literal_json(other),
+        }
+    }
+
+    /// Text that a shell will run: each reference becomes a shell variable
+    /// (`${MLP_V_n}`) whose value travels in the environment, so no value can
+    /// change the script.
+    pub(super) fn shell_text(&mut self, parts: &[StrPart], env_out: &mut Vec<EnvVar>) -> String {
+        let mut out = String::new();
+        for p in parts {
+            match p {
+                StrPart::Text(t) => out.push_str(t),
+                StrPart::Ref(r) => {
+                    let read = self.read(r);
+                    let n = match self.shell_vars.iter().position(|v| *v == read) {
+                        Some(n) => n + 1,
+                        None => {
+                            env_out.push(env(
+                                &format!("MLP_V_{}", self.shell_vars.len() + 1),
+                                read.text(),
+                            ));
+                            self.shell_vars.push(read);
+                            self.shell_vars.len()
+                        }
+                    };
+                    out.push_str(&format!("${{MLP_V_{n}}}"));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// A value's text when it is known at compile time (no references).
+pub(super) fn literal_word(v: &Value) -> Option<String> {
+    match v {
+        Value::Str(parts) => plain_text(parts),
+        Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Quantity(_) => {
+            Some(literal_text(v))
+        }
+        _ => None,
+    }
+}
+
+pub(super) fn resources(
+    pod: &mut Pod,
+    res: &IndexMap<Text, Spanned<Value>>,
+) -> (Option<ResourceRequirements>, Option<String>) {
+    let mut requests: BTreeMap<String, Quantity> = BTreeMap::new();
+    let mut limits: BTreeMap<String, Quantity> = BTreeMap::new();
+    let name = |k: &str| match k {
+        "ephemeral_storage" => "ephemeral-storage".to_string(),
+        "gpu" => "nvidia.com/gpu".to_string(),
+        other => other.to_string(),
+    };
+    let mut gpu_type = None;
+    for (k, v) in res {
+        match (k.as_str(), &v.value) {
+            ("limits", Value::Map(l)) => {
+                for (lk, lv) in l.iter() {
+                    limits.insert(name(lk), Quantity(pod.text(&lv.value)));
+                }
+            }
+            ("gpu", v) => {
+                limits
+                    .entry(name("gpu"))
+                    .or_insert_with(|| Quantity(literal_text(v)));
+            }
+            ("gpu_type", v) => gpu_type = Some(pod.text(v)),
+            (k, v) => {
+                requests.insert(name(k), Quantity(pod.text(v)));
+            }
+        }
+    }
+    if requests.is_empty() && limits.is_empty() {
+        return (None, gpu_type);
+    }
+    (
+        Some(ResourceRequirements {
+            requests: (!requests.is_empty()).then_some(requests),
+            limits: (!limits.is_empty()).then_some(limits),
+            claims: None,
+        }),
+        gpu_type,
+    )
+}
+
+/// `retries`: Argo reads `limit` and `factor` as IntOrString and the backoff
+/// durations as strings, so a parameter is substituted at run time (duration
+/// parameters hold whole seconds, Argo's default unit). `max` is the longest
+/// wait between attempts (`backoff.cap`), not `maxDuration`, which would end
+/// all retrying a fixed time after the first attempt started.
+pub(super) fn retry_strategy(pod: &mut Pod, v: &Value) -> Option<RetryStrategy> {
+    match v {
+        Value::Int(_) | Value::Ref(_) => Some(RetryStrategy {
+            limit: pod.text(v),
+            ..Default::default()
+        }),
+        Value::Map(m) => {
+            let mut get = |k: &str| m.get(k).map(|f| duration_text(pod, &f.value));
+            let backoff = Backoff {
+                duration: get("backoff"),
+                factor: get("factor"),
+                cap: get("max"),
+            };
+            let has_backoff =
+                backoff.duration.is_some() || backoff.factor.is_some() || backoff.cap.is_some();
+            Some(RetryStrategy {
+                limit: get("limit").unwrap_or_else(|| "0".into()),
+                retry_policy: get("policy"),
+                backoff: has_backoff.then_some(backoff),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// A value as Argo's duration strings take it: `600s` for a literal, the
+/// parameter's whole seconds otherwise; other values as text.
+pub(super) fn duration_text(pod: &mut Pod, v: &Value) -> String {
+    match v {
+        Value::Duration { secs, .. } => format!("{}s", seconds_text(*secs)),
+        other => pod.text(other),
+    }
+}
+
+pub(super) fn toleration(pod: &mut Pod, m: &IndexMap<Text, Spanned<Value>>) -> Toleration {
+    let text = |pod: &mut Pod, k: &str| m.get(k).map(|v| pod.text(&v.value));
+    Toleration {
+        key: text(pod, "key"),
+        operator: text(pod, "operator"),
+        value: text(pod, "value"),
+        effect: text(pod, "effect"),
+        toleration_seconds: match m.get("toleration_seconds").map(|v| &v.value) {
+            Some(Value::Int(n)) => Some(*n),
+            _ => None,
+        },
+    }
+}

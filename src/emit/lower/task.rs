@@ -1,0 +1,538 @@
+//! DAG tasks: references in task fields ([`TaskCtx`]), `depends`, `when`,
+//! `for_each`, and a limited fan-out's own DAG.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{run_placeholder, when, Emitter, Order, Plan};
+use crate::collections::IndexMap;
+use crate::emit::argo::{Arguments, Artifact, Dag, DagTask, Inputs, Parameter, Template};
+use crate::plan::literal::literal_text;
+use crate::plan::Binding;
+use crate::sema::hir::{conjuncts, Cond, DepKind, Ref, Spanned, StrPart, Value};
+use crate::sema::types::Ty;
+use crate::syntax::ast::{BinOp, Text};
+
+impl<'a, 'p> Emitter<'a, 'p> {
+    /// `after` and the stage's data dependencies, as task names.
+    ///
+    /// Each comes with the tasks of its own ancestors: an `after` target
+    /// that was Omitted because one of them failed must block, not pass.
+    pub(super) fn order_deps(&self, i: usize) -> Order {
+        let plan = self.plan;
+        plan.pipeline.stages[i]
+            .deps
+            .iter()
+            .filter(|d| d.kind == DepKind::Order)
+            .map(|d| {
+                let upstream = plan
+                    .ancestor_stages(d.stage)
+                    .into_iter()
+                    .flat_map(|a| plan.stage_tasks(a))
+                    .collect();
+                (plan.done_task(d.stage).to_string(), upstream)
+            })
+            .collect()
+    }
+
+    /// Adds a task; `data` are tasks whose outputs it reads (they must have
+    /// succeeded), `order` those it only waits for (`after`).
+    ///
+    /// Argo expands a bare `t` to `t.Succeeded || t.Skipped || t.Daemoned`
+    /// (workflow/common/ancestry.go, `expandDependency`): an Omitted `t` (its
+    /// own `depends` failed) would omit this task too. For `after` a skipped
+    /// or omitted stage does not block, so such a `t` also accepts Omitted.
+    ///
+    /// An Omitted `t` may also come from a failure above it: then Argo's
+    /// `assessDAGPhase` would count the failure as handled by this task and
+    /// report the run Succeeded. So `t.Omitted` passes only when none of
+    /// `t`'s ancestors Failed or Errored.
+    pub(super) fn push_task(&mut self, mut task: DagTask, data: BTreeSet<String>, order: Order) {
+        enum Wait {
+            Finished(BTreeSet<String>),
+            Succeeded,
+        }
+        let mut terms: BTreeMap<String, Wait> = BTreeMap::new();
+        for (d, upstream) in order {
+            terms.insert(d, Wait::Finished(upstream));
+        }
+        for d in data {
+            terms.insert(d, Wait::Succeeded);
+        }
+        terms.remove(&task.name);
+        let skippable = &self.plan.skippable;
+        let depends: Vec<String> = terms
+            .into_iter()
+            .map(|(t, wait)| match (wait, skippable.contains(&t)) {
+                // Reading outputs of a task that cannot be skipped needs no
+                // `.Succeeded`: a failure stops the DAG anyway.
+                (_, false) => t,
+                (Wait::Succeeded, true) => format!("{t}.Succeeded"),
+                (Wait::Finished(upstream), true) if upstream.is_empty() => {
+                    format!("({t} || {t}.Omitted)")
+                }
+                (Wait::Finished(upstream), true) => {
+                    let failed: Vec<String> = upstream
+                        .iter()
+                        .flat_map(|a| [format!("{a}.Failed"), format!("{a}.Errored")])
+                        .collect();
+                    format!("({t} || ({t}.Omitted && !({})))", failed.join(" || "))
+                }
+            })
+            .collect();
+        task.depends = (!depends.is_empty()).then(|| depends.join(" && "));
+        self.tasks.push(task);
+    }
+
+    /// `when`, `for_each` and `parallelism` of a stage's task; `item_args`
+    /// tells, per argument parameter, whether it is the loop's item.
+    pub(super) fn finish_task(
+        &mut self,
+        i: usize,
+        mut task: DagTask,
+        item_args: Vec<bool>,
+        mut deps: BTreeSet<String>,
+        order: Order,
+        bindings: Option<&IndexMap<Text, Spanned<Value>>>,
+    ) {
+        let plan = self.plan;
+        let stage = &plan.pipeline.stages[i];
+        let template_when = stage
+            .uses
+            .as_ref()
+            .and_then(|u| plan.program.templates[u.template].when.as_ref());
+        let merged = &plan.stages[i].fields;
+        let fans_out = matches!(
+            merged.get("for_each").map(|f| &f.value),
+            Some(Value::List(_) | Value::Ref(_))
+        );
+        let parallelism = match merged.get("parallelism").map(|f| &f.value) {
+            Some(Value::Int(n)) if fans_out => Some(*n),
+            _ => None,
+        };
+        // Each `&&` conjunct on its own: one that reads only DAG values is an
+        // expression tag over them (see `when`); one that reads `item` stays
+        // in Argo's text form, since Argo writes items into the task's text.
+        let conjuncts: Vec<&Cond> = [template_when, stage.when.as_ref()]
+            .into_iter()
+            .flatten()
+            .flat_map(|w| conjuncts(&w.value))
+            .collect();
+        let (on_item, on_dag): (Vec<&Cond>, Vec<&Cond>) = conjuncts
+            .into_iter()
+            .partition(|c| !when::reads_only_dag_values(c) || cond_reads_item(c, bindings));
+        let mut ctx = TaskCtx {
+            plan,
+            bindings,
+            deps: BTreeSet::new(),
+            lifted: None,
+        };
+        let dag_when = (!on_dag.is_empty()).then(|| ctx.when_expr(&on_dag));
+        // With a limit the loop runs in a DAG of its own, where the item
+        // conditions are decided, per item; other tasks are out of scope
+        // there, so what they read enters as inputs.
+        ctx.lifted = parallelism.is_some().then(Vec::new);
+        let item_when = all_of(on_item.iter().map(|c| ctx.cond(c, false)).collect());
+        task.when = match parallelism {
+            Some(_) => dag_when.clone(),
+            None => all_of(dag_when.iter().chain(&item_when).cloned().collect()),
+        };
+        let lifted = ctx.lifted.take();
+        let mut items_from_tasks = false;
+        match merged.get("for_each").map(|f| &f.value) {
+            Some(Value::List(items)) => {
+                task.with_items = Some(
+                    items
+                        .iter()
+                        .map(|it| task_json(&mut ctx, &it.value))
+                        .collect(),
+                );
+            }
+            Some(v @ Value::Ref(_)) => {
+                items_from_tasks = ctx.reads_tasks(v);
+                task.with_param = Some(ctx.text(v));
+            }
+            _ => {}
+        }
+        deps.extend(ctx.deps);
+        match parallelism {
+            Some(n) => {
+                let fan_out = LimitedFanOut {
+                    parallelism: n,
+                    item_args,
+                    items_from_tasks,
+                    item_when,
+                    lifted,
+                };
+                self.fan_out_with_limit(task, deps, order, fan_out)
+            }
+            None => self.push_task(task, deps, order),
+        }
+    }
+
+    /// A fan-out whose concurrency is limited: Argo limits parallelism per
+    /// DAG template, so the loop gets a DAG of its own, fed by pass-through
+    /// inputs.
+    pub(super) fn fan_out_with_limit(
+        &mut self,
+        task: DagTask,
+        deps: BTreeSet<String>,
+        order: Order,
+        fan_out: LimitedFanOut,
+    ) {
+        let LimitedFanOut {
+            parallelism,
+            item_args,
+            items_from_tasks,
+            item_when,
+            lifted,
+        } = fan_out;
+        let name = self.template_names.fresh(&format!("{}-fan-out", task.name));
+        let mut outer = DagTask {
+            name: task.name.clone(),
+            template: name.clone(),
+            ..Default::default()
+        };
+        let mut inner = task.clone();
+        let mut inputs = Inputs::default();
+        inner.arguments = Arguments::default();
+        for (p, per_item) in task.arguments.parameters.iter().zip(item_args) {
+            if per_item {
+                inner.arguments.parameters.push(p.clone());
+            } else {
+                inputs.parameters.push(Parameter {
+                    name: p.name.clone(),
+                    ..Default::default()
+                });
+                outer.arguments.parameters.push(p.clone());
+                inner.arguments.parameters.push(Parameter {
+                    name: p.name.clone(),
+                    value: Some(format!("{{{{inputs.parameters.{}}}}}", p.name)),
+                    ..Default::default()
+                });
+            }
+        }
+        for a in &task.arguments.artifacts {
+            inputs.artifacts.push(Artifact {
+                name: a.name.clone(),
+                ..Default::default()
+            });
+            outer.arguments.artifacts.push(a.clone());
+            inner.arguments.artifacts.push(Artifact {
+                name: a.name.clone(),
+                from: Some(format!("{{{{inputs.artifacts.{}}}}}", a.name)),
+                ..Default::default()
+            });
+        }
+        if let Some(param) = task.with_param.clone().filter(|_| items_from_tasks) {
+            inputs.parameters.push(Parameter {
+                name: "mlp-items".into(),
+                ..Default::default()
+            });
+            outer.arguments.parameters.push(Parameter {
+                name: "mlp-items".into(),
+                value: Some(param),
+                ..Default::default()
+            });
+            inner.with_param = Some("{{inputs.parameters.mlp-items}}".into());
+        }
+        // The item conditions are decided per item, inside; the other
+        // tasks' outputs they read come in as inputs. The rest is decided
+        // once, on the outer task.
+        outer.when = task.when.clone();
+        inner.when = item_when;
+        for (n, Lifted { value, .. }) in lifted.into_iter().flatten().enumerate() {
+            let name = lifted_input(n);
+            inputs.parameters.push(Parameter {
+                name: name.clone(),
+                ..Default::default()
+            });
+            outer.arguments.parameters.push(Parameter {
+                name,
+                value: Some(value),
+                ..Default::default()
+            });
+        }
+        inner.depends = None;
+        (self.sink)(Template {
+            name,
+            inputs,
+            dag: Some(Dag { tasks: vec![inner] }),
+            parallelism: Some(parallelism),
+            ..Default::default()
+        });
+        self.push_task(outer, deps, order);
+    }
+}
+
+/// A fan-out with a concurrency limit, and what its own DAG needs to know.
+pub(super) struct LimitedFanOut {
+    pub(super) parallelism: i64,
+    /// Per argument parameter of the task: whether it is the loop's item
+    /// (stays on the inner task) or a value of the outer DAG (passed in).
+    pub(super) item_args: Vec<bool>,
+    /// Whether `withParam` reads another task's outputs (passed in).
+    pub(super) items_from_tasks: bool,
+    /// The conditions decided per item, inside.
+    pub(super) item_when: Option<String>,
+    /// Other tasks' values those conditions read.
+    pub(super) lifted: Option<Vec<Lifted>>,
+}
+
+/// References in DAG-task fields (arguments, when, withParam).
+pub(super) struct TaskCtx<'a, 'p> {
+    pub(super) plan: &'a Plan<'p>,
+    /// A templated stage's input values, for `when`/`for_each` of its template.
+    pub(super) bindings: Option<&'a IndexMap<Text, Spanned<Value>>>,
+    pub(super) deps: BTreeSet<String>,
+    /// For a condition evaluated inside a fan-out's own DAG, where other
+    /// tasks are out of scope: their outputs become inputs of that DAG
+    /// (`mlp-when-N`, N - 1 the index).
+    pub(super) lifted: Option<Vec<Lifted>>,
+}
+
+/// A value of another task that a fan-out's own DAG takes as an input.
+pub(super) struct Lifted {
+    pub(super) binding: Binding,
+    /// The placeholder the outer task passes.
+    pub(super) value: String,
+}
+
+/// The name of the n-th (from 0) lifted input.
+pub(super) fn lifted_input(n: usize) -> String {
+    format!("mlp-when-{}", n + 1)
+}
+
+impl<'a, 'p> TaskCtx<'a, 'p> {
+    pub(super) fn reference(&mut self, r: &Ref) -> String {
+        let text = self.placeholder(r);
+        match (&mut self.lifted, r) {
+            (Some(lifted), Ref::Output { .. } | Ref::Metric { .. }) => {
+                let binding = self.plan.binding(r);
+                let n = match lifted.iter().position(|l| l.binding == binding) {
+                    Some(n) => n,
+                    None => {
+                        lifted.push(Lifted {
+                            binding,
+                            value: text,
+                        });
+                        lifted.len() - 1
+                    }
+                };
+                format!("{{{{inputs.parameters.{}}}}}", lifted_input(n))
+            }
+            _ => text,
+        }
+    }
+
+    /// Whether `text` of `v` reads another task's outputs.
+    pub(super) fn reads_tasks(&self, v: &Value) -> bool {
+        let reads = |r: &Ref| matches!(r, Ref::Output { .. } | Ref::Metric { .. });
+        text_reads(v, &mut |r| match r {
+            // `text` renders a bound value with no bindings of its own.
+            Ref::Input(name) => self
+                .bindings
+                .and_then(|b| b.get(name.as_str()))
+                .is_some_and(|b| text_reads(&b.value, &mut |r| reads(r))),
+            r => reads(r),
+        })
+    }
+
+    pub(super) fn placeholder(&mut self, r: &Ref) -> String {
+        let plan = self.plan;
+        match r {
+            Ref::Param(name) => format!("{{{{workflow.parameters.{}}}}}", plan.param_dns(name)),
+            Ref::Input(name) => match self.bindings.and_then(|b| b.get(name.as_str())) {
+                Some(v) => {
+                    let saved = self.bindings.take();
+                    let text = self.text(&v.value);
+                    self.bindings = saved;
+                    text
+                }
+                None => String::new(),
+            },
+            Ref::Output { stage, output } => {
+                let task = plan.done_task(*stage).to_string();
+                self.deps.insert(task.clone());
+                let ty = plan.stages[*stage]
+                    .outputs
+                    .get(output.as_str())
+                    .map_or(Ty::String, |o| o.ty.clone());
+                match ty {
+                    Ty::ModelUri => format!(
+                        "runs:/{{{{tasks.{task}.outputs.parameters.run_id}}}}/{}",
+                        plan.model_path(*stage)
+                    ),
+                    t if t.is_artifact() => {
+                        format!("{{{{tasks.{task}.outputs.artifacts.{output}}}}}")
+                    }
+                    _ => format!("{{{{tasks.{task}.outputs.parameters.{output}}}}}"),
+                }
+            }
+            Ref::Metric { stage, name } => {
+                let gate = plan.gate_task(*stage).to_string();
+                self.deps.insert(gate.clone());
+                format!("{{{{tasks.{gate}.outputs.parameters.{name}}}}}")
+            }
+            Ref::Item(None) => "{{item}}".into(),
+            Ref::Item(Some(k)) => format!("{{{{item.{k}}}}}"),
+            Ref::Run(f) => run_placeholder(*f).to_string(),
+        }
+    }
+
+    pub(super) fn text(&mut self, v: &Value) -> String {
+        match v {
+            Value::Str(parts) => parts
+                .iter()
+                .map(|p| match p {
+                    StrPart::Text(t) => t.clone(),
+                    StrPart::Ref(r) => self.reference(r).into(),
+                })
+                .collect(),
+            Value::Ref(r) => self.reference(r),
+            other => literal_text(other),
+        }
+    }
+
+    pub(super) fn ref_ty(&self, r: &Ref) -> Ty {
+        match r {
+            Ref::Param(name) => self.plan.param_ty(name),
+            Ref::Output { stage, output } => self.plan.stages[*stage]
+                .outputs
+                .get(output.as_str())
+                .map_or(Ty::Any, |o| o.ty.clone()),
+            Ref::Metric { .. } => Ty::Float,
+            Ref::Run(_) => Ty::String,
+            Ref::Item(_) => Ty::Any,
+            Ref::Input(name) => match self
+                .bindings
+                .and_then(|b| b.get(name.as_str()))
+                .map(|v| &v.value)
+            {
+                Some(Value::Ref(r)) => self.ref_ty(r),
+                Some(Value::Str(_)) => Ty::String,
+                Some(Value::Int(_)) => Ty::Int,
+                Some(Value::Float(_)) => Ty::Float,
+                Some(Value::Bool(_)) => Ty::Bool,
+                _ => Ty::Any,
+            },
+        }
+    }
+
+    pub(super) fn is_stringy(&self, c: &Cond) -> bool {
+        match c {
+            Cond::Lit(Value::Str(_)) => true,
+            Cond::Ref(r) => matches!(self.ref_ty(r), Ty::String | Ty::ModelUri),
+            _ => false,
+        }
+    }
+
+    /// A `when` in Argo's expression syntax (govaluate): strings quoted,
+    /// numbers and bools bare, every operand parenthesised.
+    pub(super) fn cond(&mut self, c: &Cond, quote: bool) -> String {
+        match c {
+            Cond::Lit(Value::Str(parts)) => {
+                let text: String = parts
+                    .iter()
+                    .map(|p| match p {
+                        StrPart::Text(t) => t.clone(),
+                        StrPart::Ref(_) => String::new().into(),
+                    })
+                    .collect();
+                quote_string(&text)
+            }
+            Cond::Lit(v) => literal_text(v),
+            Cond::Ref(r) => {
+                let text = self.reference(r);
+                if quote {
+                    quote_string(&text)
+                } else {
+                    text
+                }
+            }
+            Cond::Unary { operand: inner, .. } => {
+                format!("!({})", self.cond(inner, false))
+            }
+            Cond::Binary { op, lhs, rhs } => {
+                let quote_operands = matches!(op, BinOp::Eq | BinOp::Ne)
+                    && (self.is_stringy(lhs) || self.is_stringy(rhs));
+                let l = self.cond(lhs, quote_operands);
+                let r = self.cond(rhs, quote_operands);
+                format!("({l}) {} ({r})", op.symbol())
+            }
+        }
+    }
+}
+
+/// Conditions joined by `&&` (each parenthesised when there are several).
+pub(super) fn all_of(parts: Vec<String>) -> Option<String> {
+    match parts.len() {
+        0 => None,
+        1 => parts.into_iter().next(),
+        _ => Some(
+            parts
+                .iter()
+                .map(|c| format!("({c})"))
+                .collect::<Vec<_>>()
+                .join(" && "),
+        ),
+    }
+}
+
+/// Whether a condition reads `item` (directly, or through a template
+/// input bound to a value that does).
+pub(super) fn cond_reads_item(c: &Cond, bindings: Option<&IndexMap<Text, Spanned<Value>>>) -> bool {
+    let reads = |r: &Ref| match r {
+        Ref::Item(_) => true,
+        Ref::Input(name) => bindings
+            .and_then(|b| b.get(name.as_str()))
+            .is_some_and(|v| value_reads_item(&v.value)),
+        _ => false,
+    };
+    match c {
+        Cond::Lit(v) => value_reads_item(v),
+        Cond::Ref(r) => reads(r),
+        Cond::Unary { operand, .. } => cond_reads_item(operand, bindings),
+        Cond::Binary { lhs, rhs, .. } => {
+            cond_reads_item(lhs, bindings) || cond_reads_item(rhs, bindings)
+        }
+    }
+}
+
+pub(super) fn value_reads_item(v: &Value) -> bool {
+    text_reads(v, &mut |r| matches!(r, Ref::Item(_)))
+}
+
+/// Whether a reference that the text of `v` renders (a string's or a bare
+/// reference; lists and maps become literal JSON) is one `f` accepts.
+pub(super) fn text_reads(v: &Value, f: &mut dyn FnMut(&Ref) -> bool) -> bool {
+    match v {
+        Value::Ref(r) => f(r),
+        Value::Str(parts) => parts.iter().any(|p| match p {
+            StrPart::Ref(r) => f(r),
+            StrPart::Text(_) => false,
+        }),
+        _ => false,
+    }
+}
+
+pub(super) fn quote_string(text: &str) -> String {
+    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// A `withItems` entry: literals as JSON, text with placeholders as strings.
+pub(super) fn task_json(ctx: &mut TaskCtx, v: &Value) -> serde_json::Value {
+    match v {
+        Value::Int(i) => (*i).into(),
+        Value::Float(f) => {
+            serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into)
+        }
+        Value::Bool(b) => (*b).into(),
+        Value::List(items) => items.iter().map(|i| task_json(ctx, &i.value)).collect(),
+        Value::Map(m) => m
+            .iter()
+            .map(|(k, v)| (k.to_string(), task_json(ctx, &v.value)))
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+        other => ctx.text(other).into(),
+    }
+}
