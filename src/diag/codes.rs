@@ -19,14 +19,46 @@ pub struct CodeInfo {
     pub explain: &'static str,
 }
 
-const fn active(code: &'static str, title: &'static str, explain: &'static str) -> CodeInfo {
-    CodeInfo {
-        code,
-        title,
-        status: Status::Active,
-        explain,
+/// A code of the registry, e.g. `mlp::E0101`. Only `registry!` makes
+/// one, as the constant of the same name (`codes::E0101`), so a diagnostic
+/// can name no code that is not listed in [`CODES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Code(&'static str);
+
+impl Code {
+    /// The code as written, e.g. `mlp::E0101`.
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+
+    /// Warnings are the `W` codes; every other code is an error.
+    pub fn is_warning(self) -> bool {
+        self.0.starts_with("mlp::W")
     }
 }
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+/// Lists every code once: its constant ([`Code`]) and its [`CodeInfo`] in
+/// [`CODES`], in the order written.
+macro_rules! registry {
+    ($($code:ident: $status:expr, $title:literal, $explain:literal;)*) => {
+        $(pub const $code: Code = Code(concat!("mlp::", stringify!($code)));)*
+
+        pub const CODES: &[CodeInfo] = &[$(CodeInfo {
+            code: concat!("mlp::", stringify!($code)),
+            title: $title,
+            status: $status,
+            explain: $explain,
+        }),*];
+    };
+}
+
+use Status::Active;
 
 /// Finds a code, accepting `mlp::E0101`, `E0101` and `e0101`.
 pub fn lookup(code: &str) -> Option<&'static CodeInfo> {
@@ -36,199 +68,199 @@ pub fn lookup(code: &str) -> Option<&'static CodeInfo> {
         .find(|c| c.code.trim_start_matches("mlp::") == wanted)
 }
 
-pub const CODES: &[CodeInfo] = &[
-    active("mlp::E0001", "syntax error", "\
+registry! {
+    E0001: Active, "syntax error", "\
 What it means: the parser met something it did not expect; the message says what would have fit.
 Why: mlpc stops at the first syntax error of a file, since what follows cannot be read reliably.
 Example:
     train optimizer {
       image = \"trainer:1.0\"
       command = [\"python\" \"train.py\"]   # missing `,` between list items
-    }"),
-    active("mlp::E0002", "unterminated string", "\
+    }";
+    E0002: Active, "unterminated string", "\
 What it means: a `\"` string is not closed before the end of its line, or a `\"\"\"` string is never closed.
 Why: single-quoted strings never span lines, so the error points at the line where the string starts.
 Example:
     image = \"trainer:1.0
-Fix: close it (`\"trainer:1.0\"`), or use `\"\"\"...\"\"\"` for text over several lines."),
-    active("mlp::E0003", "unknown escape sequence", "\
+Fix: close it (`\"trainer:1.0\"`), or use `\"\"\"...\"\"\"` for text over several lines.";
+    E0003: Active, "unknown escape sequence", "\
 What it means: a backslash in a string is followed by a character that is not an escape.
 The escapes are \\\" \\\\ \\n \\t and \\$ (a literal `$`, not interpolation). In `\"\"\"` strings only \\$ is an escape.
 Example:
-    command = [\"grep\", \"a\\d\"]     # write \"a\\\\d\""),
-    active("mlp::E0004", "invalid number", "\
+    command = [\"grep\", \"a\\d\"]     # write \"a\\\\d\"";
+    E0004: Active, "invalid number", "\
 What it means: a number or unit number cannot be read: it is out of range, or its unit is unknown.
 Units are Kubernetes quantity suffixes (m k M G T P E Ki Mi Gi Ti Pi Ei) and durations (s m h d, combinable as 1h30m).
 Example:
-    memory = 64GB     # write 64Gi or 64G"),
-    active("mlp::E0005", "nesting too deep", "\
+    memory = 64GB     # write 64Gi or 64G";
+    E0005: Active, "nesting too deep", "\
 What it means: brackets, braces or parentheses are nested deeper than mlpc's limit (128 levels).
 Why: the limit keeps any input from exhausting the compiler's stack; real pipelines nest a few levels.
-Fix: flatten the expression or the data."),
-    active("mlp::E0006", "file is not valid UTF-8", "\
+Fix: flatten the expression or the data.";
+    E0006: Active, "file is not valid UTF-8", "\
 What it means: the file has bytes that are not UTF-8. `.mlp` files are UTF-8 text.
 This is reported with exit code 2, as an input/output problem.
-Fix: re-save the file as UTF-8."),
-    active("mlp::E0007", "NUL byte in file", "\
+Fix: re-save the file as UTF-8.";
+    E0007: Active, "NUL byte in file", "\
 What it means: the file contains a NUL (0x00) byte, which never belongs in program text.
-Fix: remove it; check that a binary file was not passed by mistake."),
-    active("mlp::E0008", "import after an item", "\
+Fix: remove it; check that a binary file was not passed by mistake.";
+    E0008: Active, "import after an item", "\
 What it means: an `import` line comes after a `pipeline` or `template`.
 Why: a file holds its imports first, then its items, so a reader sees all dependencies at the top.
-Fix: move the import to the top of the file."),
-    active("mlp::E0101", "unknown name", "\
+Fix: move the import to the top of the file.";
+    E0101: Active, "unknown name", "\
 What it means: a reference names no pipeline parameter, template input, stage or built-in.
 In a pipeline, a bare name is a parameter; `STAGE.OUTPUT` is a stage output; `run.name`, `run.uid`,
 `run.namespace` and `run.pod` describe the run; `item` is the current element of `for_each`.
 Example:
     param lr: float = 0.01
-    ... command = [\"train\", \"--lr=${learning_rate}\"]   # did you mean `lr`?"),
-    active("mlp::E0102", "reserved name", "\
+    ... command = [\"train\", \"--lr=${learning_rate}\"]   # did you mean `lr`?";
+    E0102: Active, "reserved name", "\
 What it means: a stage, parameter, template, input, output or alias is named with a reserved word.
 Reserved: import as pipeline template param input output uses when true false, `run` and `item`.
 The stage kinds (prep train register deploy job) are keywords only where a kind is expected:
 `train train { ... }` declares a train stage named `train`.
-Fix: pick another name."),
-    active("mlp::E0103", "defined twice", "\
+Fix: pick another name.";
+    E0103: Active, "defined twice", "\
 What it means: two stages, parameters, templates, inputs, outputs, fields or map keys share a name in one scope.
 Example:
     prep features { ... }
-    prep features { ... }   # rename one"),
-    active("mlp::E0104", "names collide in Kubernetes", "\
+    prep features { ... }   # rename one";
+    E0104: Active, "names collide in Kubernetes", "\
 What it means: two names differ in the program but become the same Kubernetes (DNS-1123) name:
 names are lowercased and `_` becomes `-`, so `train_a` and `train-a`... or `Prep` and `prep` collide.
 Why: Argo task, template and parameter names must be unique.
-Fix: rename one of them. Both places are reported."),
-    active("mlp::E0105", "unknown module", "\
+Fix: rename one of them. Both places are reported.";
+    E0105: Active, "unknown module", "\
 What it means: `import std.NAME` names no module of the standard library, or the import is neither
 `std.NAME` nor a quoted file path.
-The standard library has: std.terraform."),
-    active("mlp::E0106", "import not found", "\
-What it means: a file import (`import \"path.mlp\"`) cannot be read. Paths are relative to the importing file."),
-    active("mlp::E0107", "import cycle", "\
+The standard library has: std.terraform.";
+    E0106: Active, "import not found", "\
+What it means: a file import (`import \"path.mlp\"`) cannot be read. Paths are relative to the importing file.";
+    E0107: Active, "import cycle", "\
 What it means: files import each other in a loop (a.mlp imports b.mlp, which imports a.mlp).
-Fix: move the shared templates into a third file that both import."),
-    active("mlp::E0108", "unknown template", "\
+Fix: move the shared templates into a third file that both import.";
+    E0108: Active, "unknown template", "\
 What it means: `uses` names no template. Templates of an import are named `ALIAS.TEMPLATE`
 (the alias defaults to the module's last name); templates of the same file by their bare name.
 Example:
     import std.terraform
-    job plan uses terraform.plan { ... }"),
-    active("mlp::E0109", "unknown stage output", "\
+    job plan uses terraform.plan { ... }";
+    E0109: Active, "unknown stage output", "\
 What it means: `STAGE.OUTPUT` names an output the stage does not have.
 Stages have their declared `output`s and built-ins: tracked stages `run_id`; tracked `train` stages `model`
 and `metrics.NAME`; `register` stages `version` and `model_uri`; `deploy` stages `url`.
-A `train` stage with `track = false` has no built-ins."),
-    active("mlp::E0110", "`item` outside for_each", "\
+A `train` stage with `track = false` has no built-ins.";
+    E0110: Active, "`item` outside for_each", "\
 What it means: `item` (the current element of a fan-out) is used in a stage without `for_each`.
 Example:
     train sweep {
       for_each = [0.1, 0.01]
       command = [\"train\", \"--lr=${item}\"]
-    }"),
-    active("mlp::E0111", "undeclared metric", "\
+    }";
+    E0111: Active, "undeclared metric", "\
 What it means: `STAGE.metrics.NAME` names a metric the train stage does not list in `metrics`.
 Why: only declared metrics are read back from MLflow for `when` conditions.
-Fix: add the name to the stage's `metrics = [...]`."),
-    active("mlp::E0112", "stage used as a value", "\
+Fix: add the name to the stage's `metrics = [...]`.";
+    E0112: Active, "stage used as a value", "\
 What it means: a stage name is used where a value is needed. Stages are not values; their outputs are.
-Fix: name an output, e.g. `features.data` or `optimizer.model`, or list the stage in `after` to wait for it."),
-    active("mlp::E0201", "unknown field", "\
+Fix: name an output, e.g. `features.data` or `optimizer.model`, or list the stage in `after` to wait for it.";
+    E0201: Active, "unknown field", "\
 What it means: a stage, template, block or pipeline sets a field that does not exist there.
 The message names the context and suggests the closest field. In a stage that `uses` a template,
-an assignment is either one of the template's inputs or a stage field."),
-    active("mlp::E0202", "missing required field", "\
+an assignment is either one of the template's inputs or a stage field.";
+    E0202: Active, "missing required field", "\
 What it means: a required field is not set. Container stages need `image` (unless their template sets it);
 `register` needs `model` and `name`; `deploy` needs `model` and `service`; `mlflow` needs `tracking_uri`
-and `experiment`; `volumes` entries need `claim` and `path`."),
-    active("mlp::E0203", "mutually exclusive fields", "\
+and `experiment`; `volumes` entries need `claim` and `path`.";
+    E0203: Active, "mutually exclusive fields", "\
 What it means: two fields that cannot be combined are both set, e.g. `script` and `command`
 (a script is run by `shell`; a command is run as is).
-Fix: keep one of them."),
-    active("mlp::E0204", "type mismatch", "\
+Fix: keep one of them.";
+    E0204: Active, "type mismatch", "\
 What it means: a value's type does not fit where it is used: a string where an int is needed, a list
-where a map is needed, a parameter of the wrong type for a template input, and so on."),
-    active("mlp::E0205", "wrong kind of unit", "\
+where a map is needed, a parameter of the wrong type for a template input, and so on.";
+    E0205: Active, "wrong kind of unit", "\
 What it means: a field that takes a duration got a quantity, or the other way round, or a bare number
 where a unit is needed. `m` is millicores in quantities (`500m`) and minutes in durations (`10m`): the field decides.
 Durations: timeout, retries.backoff, retries.max, cache, await_ready, ttl_after_finished.
 Quantities: cpu, memory, ephemeral_storage and their limits.
 Example:
-    timeout = 64Gi     # a quantity; write e.g. 2h"),
-    active("mlp::E0206", "field not available for this stage kind", "\
+    timeout = 64Gi     # a quantity; write e.g. 2h";
+    E0206: Active, "field not available for this stage kind", "\
 What it means: a field that belongs to another stage kind is set, e.g. `metrics` on a `prep` stage,
-or `command` on a `register` stage (register and deploy run steps that mlpc generates)."),
-    active("mlp::E0207", "stage and template kinds differ", "\
+or `command` on a `register` stage (register and deploy run steps that mlpc generates).";
+    E0207: Active, "stage and template kinds differ", "\
 What it means: a stage `uses` a template of another kind, e.g. `train x uses terraform.plan` where `plan` is a `job` template.
-Fix: declare the stage with the template's kind."),
-    active("mlp::E0208", "missing template input", "\
+Fix: declare the stage with the template's kind.";
+    E0208: Active, "missing template input", "\
 What it means: a stage that `uses` a template does not supply an input that has no default.
 Example:
-    job plan uses terraform.plan { }     # needs `repo = ...`"),
-    active("mlp::E0209", "entry not allowed here", "\
+    job plan uses terraform.plan { }     # needs `repo = ...`";
+    E0209: Active, "entry not allowed here", "\
 What it means: a declaration or block appears where it has no meaning: `param` outside a pipeline,
-`input` outside a template, a stage inside a stage or template, `when` in a pipeline body, and so on."),
-    active("mlp::E0210", "tracked stage without mlflow", "\
+`input` outside a template, a stage inside a stage or template, `when` in a pipeline body, and so on.";
+    E0210: Active, "tracked stage without mlflow", "\
 What it means: a stage is tracked (every `train` stage unless `track = false`, or any stage with `track = true`)
-but the pipeline has no `mlflow { tracking_uri, experiment }` block to track it with."),
-    active("mlp::E0211", "invalid tracking URI", "\
+but the pipeline has no `mlflow { tracking_uri, experiment }` block to track it with.";
+    E0211: Active, "invalid tracking URI", "\
 What it means: `mlflow.tracking_uri` is not an http(s) URL, or it carries credentials (`https://user:pass@host`).
 Why: credentials in the URI would be written into the workflow YAML in clear text.
-Fix: put them in a Kubernetes Secret and write `credentials = secret(\"NAME\")`."),
-    active("mlp::E0212", "register without a trained model", "\
+Fix: put them in a Kubernetes Secret and write `credentials = secret(\"NAME\")`.";
+    E0212: Active, "register without a trained model", "\
 What it means: a `register` stage's `model` is not a `train` stage's `model` output (or a model URI string).
 Example:
-    register best { model = optimizer.model, name = \"terraform-optimizer\" }"),
-    active("mlp::E0213", "deploy without a registered version", "\
+    register best { model = optimizer.model, name = \"terraform-optimizer\" }";
+    E0213: Active, "deploy without a registered version", "\
 What it means: a `deploy` stage's `model` is not a `register` stage's `version` or `model_uri`
 (or a \"models:/NAME/VERSION\" string).
 Example:
-    deploy serve { model = best.version, service = \"optimizer\" }"),
-    active("mlp::E0214", "invalid cron schedule", "\
+    deploy serve { model = best.version, service = \"optimizer\" }";
+    E0214: Active, "invalid cron schedule", "\
 What it means: `schedule` is not a valid five-field cron expression (minute hour day-of-month month day-of-week),
 or one of the `@hourly`-style macros Argo accepts.
 Example:
-    schedule = \"0 3 * * 1-5\""),
-    active("mlp::E0215", "Argo template syntax in a string", "\
+    schedule = \"0 3 * * 1-5\"";
+    E0215: Active, "Argo template syntax in a string", "\
 What it means: a string contains `{{`, which Argo would evaluate as a template expression at run time.
 Why: the program would mean something other than what it says.
-Fix: use `${run.name}`, `${run.uid}`, `${run.namespace}`, `${run.pod}` and parameters instead."),
-    active("mlp::E0216", "invalid value", "\
+Fix: use `${run.name}`, `${run.uid}`, `${run.namespace}`, `${run.pod}` and parameters instead.";
+    E0216: Active, "invalid value", "\
 What it means: a value has the right type but is not allowed: a negative count, a canary percent over 100,
-an unknown retry policy or image pull policy, an empty list where items are needed, and so on."),
-    active("mlp::E0217", "unknown type", "\
+an unknown retry policy or image pull policy, an empty list where items are needed, and so on.";
+    E0217: Active, "unknown type", "\
 What it means: a declaration names a type that does not exist.
-Value types: string int float bool duration quantity list[T] map. Artifact types: dataset model file dir artifact."),
-    active("mlp::E0218", "artifact where a value is needed, or the reverse", "\
+Value types: string int float bool duration quantity list[T] map. Artifact types: dataset model file dir artifact.";
+    E0218: Active, "artifact where a value is needed, or the reverse", "\
 What it means: an artifact (a file or folder in the artifact repository) is used where a value is needed,
 or a value where an artifact is needed, e.g. a `file` output passed to a `string` template input.
 Artifacts may be passed in `command`, `args`, `env`, `script` and string interpolation, where they become
-the path at which the consuming container finds them."),
-    active("mlp::E0219", "invalid secret()", "\
+the path at which the consuming container finds them.";
+    E0219: Active, "invalid secret()", "\
 What it means: `secret(...)` has the wrong arguments or is used where no secret can go.
 `env { TOKEN = secret(\"NAME\", \"KEY\") }` reads one key of a Kubernetes Secret; `mlflow.credentials = secret(\"NAME\")`
-names a Secret with `username`/`password` or `token` keys. Names are literal strings."),
-    active("mlp::E0220", "unknown function", "\
-What it means: a call names a function that does not exist. The only function is `secret`."),
-    active("mlp::E0221", "invalid when condition", "\
+names a Secret with `username`/`password` or `token` keys. Names are literal strings.";
+    E0220: Active, "unknown function", "\
+What it means: a call names a function that does not exist. The only function is `secret`.";
+    E0221: Active, "invalid when condition", "\
 What it means: a `when` condition does not type-check: it is not a boolean, compares values of different
 types, or compares something that is not a value (a list, an artifact).
 Example:
-    when optimizer.metrics.cost_reduction >= 0.10 && deploy_enabled"),
-    active("mlp::E0222", "invalid output path", "\
+    when optimizer.metrics.cost_reduction >= 0.10 && deploy_enabled";
+    E0222: Active, "invalid output path", "\
 What it means: an `output` path is not an absolute path in the container (it must start with `/`),
-or is interpolated, or points at `/mlflow` (reserved for tracking)."),
-    active("mlp::E0223", "template input named like a field", "\
+or is interpolated, or points at `/mlflow` (reserved for tracking).";
+    E0223: Active, "template input named like a field", "\
 What it means: a template input has the name of a stage field (e.g. `input image: string`).
-A stage that uses the template could not tell whether `image = ...` supplies the input or overrides the field."),
-    active("mlp::E0224", "unknown stage kind", "\
+A stage that uses the template could not tell whether `image = ...` supplies the input or overrides the field.";
+    E0224: Active, "unknown stage kind", "\
 What it means: a stage or template is declared with a kind that does not exist.
-Kinds: prep, train, register, deploy, job."),
-    active("mlp::E0225", "output of a for_each stage", "\
+Kinds: prep, train, register, deploy, job.";
+    E0225: Active, "output of a for_each stage", "\
 What it means: a reference reads an output (or a metric) of a stage that fans out with `for_each`.
 Why: each item of a fan-out produces its own outputs; collecting them (fan-in) comes after v1.
-Fix: wait for the whole fan-out with `after = [STAGE]`, and read the results from MLflow or shared storage."),
-    active("mlp::E0226", "value needed at compile time", "\
+Fix: wait for the whole fan-out with `after = [STAGE]`, and read the results from MLflow or shared storage.";
+    E0226: Active, "value needed at compile time", "\
 What it means: a field that Argo or Kubernetes reads as a fixed number or quantity is given a parameter,
 a stage output or `item`, whose value exists only when the workflow runs.
 Why: Argo substitutes `{{...}}` only where the field is a string at run time; elsewhere the value
@@ -241,20 +273,20 @@ Fields that need a literal: the pipeline's `parallelism`, `timeout`, `ttl_after_
 `min_replicas`, `max_replicas` and `canary` of a deploy stage; `toleration_seconds`.
 Example:
     param cpus: quantity = 4
-    train t { resources { cpu = cpus } }     # write cpu = 4"),
-    active("mlp::E0227", "unknown key of for_each items", "\
+    train t { resources { cpu = cpus } }     # write cpu = 4";
+    E0227: Active, "unknown key of for_each items", "\
 What it means: `item.KEY` names a key that is missing from some or all of the stage's literal
 `for_each` items, or the items are not maps.
 Why: Argo substitutes `{{item.KEY}}` per item; a missing key fails the step at run time.
 Example:
     for_each = [{ inner = 1 }, { inner = 2 }]
-    command = [\"echo\", \"${item.innr}\"]     # did you mean `item.inner`?"),
-    active("mlp::E0228", "output named like a built-in output", "\
+    command = [\"echo\", \"${item.innr}\"]     # did you mean `item.inner`?";
+    E0228: Active, "output named like a built-in output", "\
 What it means: a stage declares an `output` with the name of one of its built-in outputs, e.g.
 `output run_id` on a tracked stage (tracked stages have `run_id`; tracked train stages also `model`).
 Why: the step would have two outputs of one name; Argo keeps one of them.
-Fix: rename the output, or use the built-in."),
-    active("mlp::E0229", "run-time value in inline code", "\
+Fix: rename the output, or use the built-in.";
+    E0229: Active, "run-time value in inline code", "\
 What it means: a parameter, stage output or `item` is written into code that an interpreter other than a
 shell runs: `python -c`, `node -e`, `perl -e`, `ruby -e`, `Rscript -e`, `php -r`, or a `script` whose
 `shell` is not a shell (e.g. `shell = \"python3\"`).
@@ -263,80 +295,80 @@ a quote could run anything. In a shell script mlpc passes values through the env
 which a shell expands as data; other languages do not read `${...}`.
 Fix: pass the value through the environment and read it there:
     env { THRESHOLD = threshold }
-    command = [\"python\", \"-c\", \"import os; print(float(os.environ['THRESHOLD']))\"]"),
-    active("mlp::E0230", "image not pinned by digest", "\
+    command = [\"python\", \"-c\", \"import os; print(float(os.environ['THRESHOLD']))\"]";
+    E0230: Active, "image not pinned by digest", "\
 What it means: with `--require-digests`, an image (a stage's, a template's, `defaults`' or `mlflow.image`)
 is not written as `NAME@sha256:DIGEST`.
 Why: a tag can be moved to other code; a digest names exactly one image, so every run, retry and cached
 step runs the same code. The policy turns W0202's advice into a rule for tagged images too.
 Example:
-    image = \"ghcr.io/acme/trainer:1.4.2@sha256:0123...cdef\""),
-    active("mlp::E0301", "dependency cycle", "\
+    image = \"ghcr.io/acme/trainer:1.4.2@sha256:0123...cdef\"";
+    E0301: Active, "dependency cycle", "\
 What it means: stages depend on each other in a loop, through references or `after`.
 Each edge of the cycle is labelled; the message gives the path.
-Fix: remove one dependency."),
-    active("mlp::E0401", "invalid Kubernetes name", "\
+Fix: remove one dependency.";
+    E0401: Active, "invalid Kubernetes name", "\
 What it means: a name does not lower to a valid DNS-1123 name (lowercase letters, digits and `-`,
 starting and ending with a letter or digit, at most 63 characters; pipeline names at most 52 so that
-Argo's generated suffixes fit)."),
-    active("mlp::E0402", "invalid label or annotation", "\
+Argo's generated suffixes fit).";
+    E0402: Active, "invalid label or annotation", "\
 What it means: a label or annotation key, or a label value, is not valid for Kubernetes.
 Keys: an optional DNS prefix and `/`, then a name of at most 63 characters of [A-Za-z0-9-_.] that starts and
-ends alphanumeric. Label values: at most 63 such characters, or empty."),
-    active("mlp::E0403", "namespace not known at compile time", "\
+ends alphanumeric. Label values: at most 63 such characters, or empty.";
+    E0403: Active, "namespace not known at compile time", "\
 What it means: `mlpc rbac` cannot write a Role for a namespace that is a parameter: a deploy stage's
 `namespace`, or the pipeline's, is known only when the workflow runs. A deploy stage that deploys into
 another namespace than the workflow's also needs the pipeline's `namespace`: the RoleBinding there
 names the deploy account, which lives in the workflow's namespace.
 Why: a Role and its RoleBinding are objects of one namespace, created before the workflow runs.
 Fix: write the namespace as a literal (`namespace = \"serving\"`), or leave a deploy stage's out to
-deploy into the workflow's namespace. `mlpc compile` accepts such pipelines; only `mlpc rbac` raises this."),
-    active("mlp::W0201", "deploy without artifact_store", "\
+deploy into the workflow's namespace. `mlpc compile` accepts such pipelines; only `mlpc rbac` raises this.";
+    W0201: Active, "deploy without artifact_store", "\
 What it means: a `deploy` stage is compiled but the `mlflow` block has no `artifact_store`.
 Why: the registry returns `mlflow-artifacts:/` URIs that KServe cannot read; with `artifact_store` (the tracking
-server's --artifacts-destination, e.g. s3://mlflow-artifacts) mlpc maps them to a storage URI KServe can read."),
-    active("mlp::W0202", "unpinned image", "\
+server's --artifacts-destination, e.g. s3://mlflow-artifacts) mlpc maps them to a storage URI KServe can read.";
+    W0202: Active, "unpinned image", "\
 What it means: an image has no tag, or the tag `latest`, and no digest.
 Why: the image behind `latest` changes; a re-run, a retry or a cached step may then run different code,
 and nodes may have different versions cached (with image_pull_policy IfNotPresent).
-Fix: use a version tag (`trainer:1.4.2`) or a digest (`trainer@sha256:...`)."),
-    active("mlp::W0203", "container stage without a command", "\
+Fix: use a version tag (`trainer:1.4.2`) or a digest (`trainer@sha256:...`).";
+    W0203: Active, "container stage without a command", "\
 What it means: a `prep`, `train` or `job` stage sets neither `command` nor `script`, so the container runs
 the image's own entrypoint.
 Why: Argo's executor must know the entrypoint to run it; the controller then looks the image up in its
 registry, which fails for private images it has no pull access to (and costs a registry call per pod).
-Fix: spell out the command: `command = [\"python\", \"train.py\"]`."),
-    active("mlp::W0204", "unknown GPU type", "\
+Fix: spell out the command: `command = [\"python\", \"train.py\"]`.";
+    W0204: Active, "unknown GPU type", "\
 What it means: `resources.gpu_type` is not spelled like the node labels a cluster puts on GPU nodes.
 mlpc writes GKE's accelerator names (`nvidia-tesla-t4`, `nvidia-l4`, `nvidia-a100-80gb`, ...) as the node
 selector `cloud.google.com/gke-accelerator`, and NVIDIA GPU Feature Discovery product names (`Tesla-T4`,
 `NVIDIA-A100-SXM4-80GB`, `NVIDIA-H100-80GB-HBM3`, ...) as `nvidia.com/gpu.product`.
 Why: a selector no node carries leaves the pod Pending forever.
-Fix: use the value your nodes carry (`kubectl get nodes -L nvidia.com/gpu.product`), or set `node_selector` yourself."),
-    active("mlp::W0205", "identity chosen at run time", "\
+Fix: use the value your nodes carry (`kubectl get nodes -L nvidia.com/gpu.product`), or set `node_selector` yourself.";
+    W0205: Active, "identity chosen at run time", "\
 What it means: `image`, `service_account` or a volume's `claim` is a parameter, a stage output or `item`.
 Why: whoever submits the workflow then chooses the code that runs, or the identity it runs with, and that
 code gets the pipeline's Secrets and MLflow credentials. Users allowed only to submit a WorkflowTemplate
 (`argo submit --from`, `-p`) could run any image with them.
-Fix: write the value as a literal; `mlflow.image` must be one (E0226)."),
-    active("mlp::W0206", "credentials over plain http", "\
+Fix: write the value as a literal; `mlflow.image` must be one (E0226).";
+    W0206: Active, "credentials over plain http", "\
 What it means: the pipeline's `mlflow` block has `credentials` and a `tracking_uri` with `http://` to a host
 outside the cluster.
 Why: the token or password travels unencrypted to that host.
 Fix: use `https://`. An in-cluster service (`mlflow`, `mlflow.ns`, `mlflow.ns.svc`, `...svc.cluster.local`)
-may use http. With `--deny-warnings` this fails the run."),
-    active("mlp::W0207", "credentials in a URL", "\
+may use http. With `--deny-warnings` this fails the run.";
+    W0207: Active, "credentials in a URL", "\
 What it means: a string holds a URL with credentials (`https://user:password@host/...`).
 Why: it is written into the workflow in clear text, visible to anyone who can read workflows.
-Fix: keep the credentials in a Secret and pass them through `env { TOKEN = secret(\"NAME\", \"KEY\") }`."),
-    active("mlp::W0401", "workflow larger than 1 MiB", "\
+Fix: keep the credentials in a Secret and pass them through `env { TOKEN = secret(\"NAME\", \"KEY\") }`.";
+    W0401: Active, "workflow larger than 1 MiB", "\
 What it means: `mlpc compile` produced a workflow document larger than 1 MiB.
 Why: Argo keeps workflows in etcd, which rejects objects over about 1.5 MiB (and Argo's node status grows
 as the workflow runs), so a document this size may fail at submission or later.
 Fix: make repeated stages `uses` one template (they then share one Argo template; each tracked stage
 written out adds about 2 KB for its MLflow init container and sidecar), or split the pipeline.
-Raised by `mlpc compile`, which is the step that produces the YAML."),
-    active("mlp::E9001", "internal compiler error", "\
+Raised by `mlpc compile`, which is the step that produces the YAML.";
+    E9001: Active, "internal compiler error", "\
 What it means: mlpc hit a state it should never reach. This is a bug in mlpc, not in your file.
-Please report it with the input that triggers it."),
-];
+Please report it with the input that triggers it.";
+}
