@@ -7,7 +7,6 @@
 use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
 
-use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 use serde::Serialize;
 
 /// Index of a file in a [`SourceSet`].
@@ -57,12 +56,6 @@ fn clamp_u32(n: usize) -> u32 {
 impl std::fmt::Debug for Span {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}:{}-{}", self.source.0, self.start, self.end)
-    }
-}
-
-impl From<Span> for SourceSpan {
-    fn from(span: Span) -> Self {
-        SourceSpan::new((span.start as usize).into(), span.len())
     }
 }
 
@@ -240,29 +233,6 @@ impl std::fmt::Debug for SourceRef {
             .field("id", &self.id)
             .field("name", &self.name)
             .finish_non_exhaustive()
-    }
-}
-
-/// What miette reads to draw a snippet: the text, under the file's name
-/// (as `miette::NamedSource` does).
-impl SourceCode for SourceRef {
-    fn read_span<'a>(
-        &'a self,
-        span: &SourceSpan,
-        context_lines_before: usize,
-        context_lines_after: usize,
-    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let inner = self
-            .text
-            .read_span(span, context_lines_before, context_lines_after)?;
-        Ok(Box::new(MietteSpanContents::new_named(
-            self.name.clone(),
-            inner.data(),
-            *inner.span(),
-            inner.line(),
-            inner.column(),
-            inner.line_count(),
-        )))
     }
 }
 

@@ -1,7 +1,5 @@
 //! The diagnostics of one run.
 
-use miette::{Diagnostic, LabeledSpan};
-
 use super::MlpError;
 use crate::source::SourceId;
 
@@ -69,9 +67,8 @@ impl Diagnostics {
 
 /// The file id and byte offset of a diagnostic's primary label.
 fn primary_position(d: &MlpError) -> Option<(SourceId, usize)> {
-    let labels: Vec<LabeledSpan> = d.labels()?.collect();
-    let label = labels.iter().find(|l| l.primary()).or(labels.first())?;
-    Some((d.source_id()?, label.offset()))
+    let label = d.primary_label()?;
+    Some((d.source_id()?, label.span.start as usize))
 }
 
 impl From<MlpError> for Diagnostics {

@@ -1,10 +1,16 @@
 //! What is asked of one diagnostic: its code, its severity, its file, and
 //! the internal-error constructor.
 
-use miette::{Diagnostic, Severity};
-
+use super::codes::{self, Code};
 use super::{MlpError, Src};
 use crate::source::SourceId;
+
+/// How bad a diagnostic is; it follows from the code (`W` codes warn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
 
 impl MlpError {
     /// An internal compiler error: the grammar and a builder disagree.
@@ -14,16 +20,91 @@ impl MlpError {
         }
     }
 
+    /// The registry code.
+    pub fn code(&self) -> Code {
+        use MlpError::*;
+        match self {
+            Syntax { .. } => codes::E0001,
+            UnterminatedString { .. } => codes::E0002,
+            UnknownEscape { .. } => codes::E0003,
+            BadNumber { .. } => codes::E0004,
+            TooDeep { .. } => codes::E0005,
+            NotUtf8 { .. } => codes::E0006,
+            NulByte { .. } => codes::E0007,
+            ImportAfterItem { .. } => codes::E0008,
+            UnknownName { .. } => codes::E0101,
+            ReservedName { .. } => codes::E0102,
+            Duplicate { .. } => codes::E0103,
+            DnsCollision { .. } => codes::E0104,
+            UnknownModule { .. } => codes::E0105,
+            ImportNotFound { .. } => codes::E0106,
+            ImportCycle { .. } => codes::E0107,
+            UnknownTemplate { .. } => codes::E0108,
+            UnknownOutput { .. } => codes::E0109,
+            ItemOutsideForEach { .. } => codes::E0110,
+            UndeclaredMetric { .. } => codes::E0111,
+            StageAsValue { .. } => codes::E0112,
+            UnknownField { .. } => codes::E0201,
+            MissingField { .. } => codes::E0202,
+            ExclusiveFields { .. } => codes::E0203,
+            TypeMismatch { .. } => codes::E0204,
+            WrongUnit { .. } => codes::E0205,
+            FieldNotForKind { .. } => codes::E0206,
+            TemplateKindMismatch { .. } => codes::E0207,
+            MissingInput { .. } => codes::E0208,
+            EntryNotAllowed { .. } => codes::E0209,
+            TrackingNeedsMlflow { .. } => codes::E0210,
+            BadTrackingUri { .. } => codes::E0211,
+            RegisterModelSource { .. } => codes::E0212,
+            DeployModelSource { .. } => codes::E0213,
+            InvalidCron { .. } => codes::E0214,
+            ArgoPlaceholder { .. } => codes::E0215,
+            InvalidValue { .. } => codes::E0216,
+            UnknownType { .. } => codes::E0217,
+            ArtifactValueMismatch { .. } => codes::E0218,
+            BadSecret { .. } => codes::E0219,
+            UnknownFunction { .. } => codes::E0220,
+            BadCondition { .. } => codes::E0221,
+            BadOutputPath { .. } => codes::E0222,
+            InputShadowsField { .. } => codes::E0223,
+            UnknownStageKind { .. } => codes::E0224,
+            FanInNotSupported { .. } => codes::E0225,
+            CompileTimeValue { .. } => codes::E0226,
+            UnknownItemKey { .. } => codes::E0227,
+            OutputShadowsBuiltin { .. } => codes::E0228,
+            ValueInCode { .. } => codes::E0229,
+            ImageWithoutDigest { .. } => codes::E0230,
+            Cycle { .. } => codes::E0301,
+            InvalidK8sName { .. } => codes::E0401,
+            InvalidMetadata { .. } => codes::E0402,
+            RbacNamespaceUnknown { .. } => codes::E0403,
+            DeployWithoutArtifactStore { .. } => codes::W0201,
+            WorkflowTooLarge { .. } => codes::W0401,
+            UnpinnedImage { .. } => codes::W0202,
+            NoCommand { .. } => codes::W0203,
+            UnknownGpuType { .. } => codes::W0204,
+            RunTimeIdentity { .. } => codes::W0205,
+            PlainHttpCredentials { .. } => codes::W0206,
+            CredentialsInUrl { .. } => codes::W0207,
+            Internal { .. } => codes::E9001,
+        }
+    }
+
     /// The registry code, e.g. `mlp::E0101`.
     pub fn code_str(&self) -> String {
-        self.code().map(|c| c.to_string()).unwrap_or_default()
+        self.code().to_string()
+    }
+
+    pub fn severity(&self) -> Severity {
+        if self.code().is_warning() {
+            Severity::Warning
+        } else {
+            Severity::Error
+        }
     }
 
     pub fn is_error(&self) -> bool {
-        !matches!(
-            self.severity(),
-            Some(Severity::Warning) | Some(Severity::Advice)
-        )
+        self.severity() == Severity::Error
     }
 
     /// The file the diagnostic points into; `None` for an internal error.

@@ -1,19 +1,21 @@
 //! One renderer per output format, all over the same diagnostics.
 //!
-//! - `human`: miette's graphical report (colour optional);
+//! - `human`: miette's graphical report (colour optional), through the
+//!   adapter in `render/miette.rs`;
 //! - `short`: `file:line:col: severity code: message`, one per line;
 //! - `json`: an array of objects, documented in `docs/diagnostics.md`;
 //! - `github`: workflow commands that become annotations in GitHub Actions.
 //!
 //! Lines and columns are 1-based; columns count characters.
 
-use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, Severity, SourceSpan};
 use serde::Serialize;
 
-use super::MlpError;
+use super::{MlpError, Severity};
 use std::collections::HashMap;
 
-use crate::source::LineCol;
+use crate::source::{LineCol, Span};
+
+mod miette;
 
 /// The output formats (the command line's `--format` maps onto these).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,9 +64,8 @@ pub struct JsonDiagnostic {
 
 fn severity_word(d: &MlpError) -> &'static str {
     match d.severity() {
-        Some(Severity::Warning) => "warning",
-        Some(Severity::Advice) => "advice",
-        _ => "error",
+        Severity::Warning => "warning",
+        Severity::Error => "error",
     }
 }
 
@@ -79,7 +80,7 @@ pub struct Locator {
 }
 
 impl Locator {
-    fn locate(&mut self, d: &MlpError, span: &SourceSpan) -> Option<Location> {
+    fn locate(&mut self, d: &MlpError, span: Span) -> Option<Location> {
         let src = d.src()?;
         let lines = self
             .files
@@ -88,8 +89,8 @@ impl Locator {
             .lines();
         Some(Location {
             file: src.name.clone(),
-            start: lines.position(span.offset()),
-            end: lines.position(span.offset() + span.len()),
+            start: lines.position(span.start as usize),
+            end: lines.position(span.end as usize),
         })
     }
 }
@@ -99,12 +100,11 @@ fn labels(d: &MlpError, locator: &mut Locator) -> Vec<JsonLabel> {
     let mut out: Vec<JsonLabel> = d
         .labels()
         .into_iter()
-        .flatten()
         .filter_map(|l| {
-            let location = locator.locate(d, l.inner())?;
+            let location = locator.locate(d, l.span)?;
             Some(JsonLabel {
-                message: l.label().map(str::to_string).filter(|m| !m.is_empty()),
-                primary: l.primary(),
+                message: Some(l.text).filter(|m| !m.is_empty()),
+                primary: l.primary,
                 location,
             })
         })
@@ -132,7 +132,7 @@ fn located(d: &MlpError, locator: &mut Locator) -> JsonDiagnostic {
         file: primary.map(|l| l.location.file.clone()),
         start: primary.map(|l| l.location.start),
         end: primary.map(|l| l.location.end),
-        help: d.help().map(|h| h.to_string()),
+        help: d.help(),
         labels,
     }
 }
@@ -144,22 +144,7 @@ pub fn json(diags: &[&MlpError]) -> String {
 }
 
 pub fn human(diags: &[&MlpError], options: HumanOptions) -> String {
-    let theme = if options.color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
-    };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(options.width)
-        .with_links(false);
-    let mut out = String::new();
-    for d in diags {
-        if handler.render_report(&mut out, *d).is_err() {
-            out.push_str(&format!("{}: {d}\n", d.code_str()));
-        }
-        out.push('\n');
-    }
-    out
+    miette::graphical(diags, options)
 }
 
 pub fn short(diags: &[&MlpError]) -> String {

@@ -116,7 +116,7 @@ pub fn document_warnings(sources: &crate::SourceSet, docs: &[Document]) -> Vec<c
         .filter(|doc| doc.len() > SIZE_WARNING_BYTES)
         .map(|doc| crate::MlpError::WorkflowTooLarge {
             src: sources.named(doc.pipeline.name_span.source),
-            at: doc.pipeline.name_span.into(),
+            at: doc.pipeline.name_span,
             pipeline: doc.pipeline.name.to_string(),
             size_kib: doc.len().div_ceil(1024),
         })

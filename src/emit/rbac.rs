@@ -159,7 +159,7 @@ impl Unknown {
     fn diagnostic(self, sources: &SourceSet) -> MlpError {
         MlpError::RbacNamespaceUnknown {
             src: sources.named(self.at.source),
-            at: self.at.into(),
+            at: self.at,
             what: self.what,
             label: self.label.into(),
             help: Some(self.help),

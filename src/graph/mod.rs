@@ -10,13 +10,12 @@
 //! downstream closure is a search, not a walk in topological order, so it
 //! is defined on any graph: nothing needs an order that might not exist.
 
-use miette::LabeledSpan;
 use petgraph::algo::kosaraju_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 
-use crate::diag::MlpError;
+use crate::diag::{Label, MlpError};
 use crate::sema::hir::Stage;
 use crate::source::{SourceSet, Span};
 
@@ -202,9 +201,9 @@ impl PipelineGraph {
             let span = self.edge_span(from, to).unwrap_or(stages[from].span);
             let text = format!("`{}` waits for `{}`", stages[from].name, stages[to].name);
             let label = if k == 0 {
-                LabeledSpan::new_primary_with_span(Some(text), span)
+                Label::primary(span, text)
             } else {
-                LabeledSpan::new_with_span(Some(text), span)
+                Label::secondary(span, text)
             };
             edges.push(label);
         }

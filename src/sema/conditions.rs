@@ -15,7 +15,7 @@ impl Checker<'_> {
         if ty != Ty::Bool && ty != Ty::Any {
             self.push(MlpError::BadCondition {
                 src: self.src(expr.span),
-                at: expr.span.into(),
+                at: expr.span,
                 reason: format!(
                     "a condition must be true or false, but this is {}",
                     ty.describe()
@@ -42,7 +42,7 @@ impl Checker<'_> {
         if conjuncts(&cond).into_iter().any(mixes) {
             self.push(MlpError::BadCondition {
                 src: self.src(expr.span),
-                at: expr.span.into(),
+                at: expr.span,
                 reason: "a comparison on `item` cannot also read another stage's output".into(),
                 help: Some("Argo writes items into the condition's text, so the output would be spliced in as text too; keep them in separate `&&` parts (`when up.mode == \"go\" && item != \"b\"` is fine), filter the list upstream and fan out over it (`for_each = STAGE.OUTPUT`), or let the stage skip the item itself".into()),
             });
@@ -85,7 +85,7 @@ impl Checker<'_> {
                         if !comparable {
                             self.push(MlpError::BadCondition {
                                 src: self.src(expr.span),
-                                at: expr.span.into(),
+                                at: expr.span,
                                 reason: format!(
                                     "{} is compared with {}",
                                     lt.describe(),
@@ -100,7 +100,7 @@ impl Checker<'_> {
                             {
                                 self.push(MlpError::BadCondition {
                                     src: self.src(side.span),
-                                    at: side.span.into(),
+                                    at: side.span,
                                     reason: format!("{} cannot be compared", ty.describe()),
                                     help: None,
                                 });
@@ -135,7 +135,7 @@ impl Checker<'_> {
                 {
                     self.push(MlpError::BadCondition {
                         src: self.src(r.span),
-                        at: r.span.into(),
+                        at: r.span,
                         reason: format!("`{}` is {}, which a condition cannot read", r.display(), ty.describe()),
                         help: Some("conditions compare strings, numbers and bools: parameters, value outputs and metrics".into()),
                     });
@@ -147,7 +147,7 @@ impl Checker<'_> {
                 if parts.iter().any(|p| matches!(p, ast::StrPart::Interp(_))) {
                     self.push(MlpError::BadCondition {
                         src: self.src(expr.span),
-                        at: expr.span.into(),
+                        at: expr.span,
                         reason: "strings in conditions cannot be interpolated".into(),
                         help: Some(
                             "compare the reference itself: `when stage.out == \"value\"`".into(),
@@ -165,7 +165,7 @@ impl Checker<'_> {
             other => {
                 self.push(MlpError::BadCondition {
                     src: self.src(expr.span),
-                    at: expr.span.into(),
+                    at: expr.span,
                     reason: format!("{} cannot be used in a condition", other.describe()),
                     help: Some("conditions compare strings, numbers and bools".into()),
                 });
@@ -195,7 +195,7 @@ impl Checker<'_> {
         };
         self.push(MlpError::BadCondition {
             src: self.src(side.span),
-            at: side.span.into(),
+            at: side.span,
             reason: format!("{op} needs {want}, but this is {}", ty.describe()),
             help: None,
         });

@@ -42,7 +42,7 @@ impl Checker<'_> {
             });
         self.push(MlpError::UnknownField {
             src: self.src(key.span),
-            at: key.span.into(),
+            at: key.span,
             field: key.name.to_string(),
             context: place.to_string(),
             help,
@@ -72,7 +72,7 @@ impl Checker<'_> {
                         }),
                         other => self.push(MlpError::EntryNotAllowed {
                             src: self.src(other.span()),
-                            at: other.span().into(),
+                            at: other.span(),
                             entry: other.describe(),
                             place: place.to_string(),
                             help: None,
@@ -97,7 +97,7 @@ impl Checker<'_> {
             Node::Expr(other) => {
                 self.push(MlpError::TypeMismatch {
                     src: self.src(other.span),
-                    at: other.span.into(),
+                    at: other.span,
                     expected: format!("a block for {place}"),
                     found: other.kind.describe().into(),
                     help: Some("write `NAME { key = value, ... }`".into()),
@@ -138,7 +138,7 @@ impl Checker<'_> {
             if !seen.contains_key(spec.name) {
                 self.push(MlpError::MissingField {
                     src: self.src(place_span),
-                    at: place_span.into(),
+                    at: place_span,
                     field: spec.name.to_string(),
                     context: place.to_string(),
                     help: Some(format!("add `{} = ...`", spec.name)),
@@ -211,7 +211,7 @@ impl Checker<'_> {
                 let Node::Expr(expr) = item.node else {
                     self.push(MlpError::TypeMismatch {
                         src: self.src(span),
-                        at: span.into(),
+                        at: span,
                         expected: expected_words(spec.ty),
                         found: "a block".into(),
                         help: Some(format!("write `{name} = ...`")),
@@ -254,7 +254,7 @@ impl Checker<'_> {
                 if v < min {
                     self.push(MlpError::InvalidValue {
                         src: self.src(expr.span),
-                        at: expr.span.into(),
+                        at: expr.span,
                         field: name.into(),
                         reason: format!("must be at least {min}"),
                         help: None,
@@ -332,8 +332,8 @@ impl Checker<'_> {
                             }
                             .into(),
                             name: text.clone(),
-                            again: it.span.into(),
-                            first: (*first).into(),
+                            again: it.span,
+                            first: *first,
                         });
                         continue;
                     }
@@ -447,7 +447,7 @@ impl Checker<'_> {
         };
         self.push(MlpError::CompileTimeValue {
             src: self.src(span),
-            at: span.into(),
+            at: span,
             field: field.to_string(),
             help: Some(why.to_string()),
         });

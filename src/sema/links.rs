@@ -19,7 +19,7 @@ impl Checker<'_> {
         let Scope::Pipeline { pcx, deps, .. } = scope else {
             self.push(MlpError::EntryNotAllowed {
                 src: self.src(expr.span),
-                at: expr.span.into(),
+                at: expr.span,
                 entry: "the field `after`".into(),
                 place: "a template".into(),
                 help: Some("set `after` on the stage that uses the template".into()),
@@ -72,7 +72,7 @@ impl Checker<'_> {
                         });
                     self.push(MlpError::UnknownName {
                         src: self.src(name.span),
-                        at: name.span.into(),
+                        at: name.span,
                         name: name.name.to_string(),
                         help,
                     });
@@ -101,7 +101,7 @@ impl Checker<'_> {
                     other => {
                         self.push(MlpError::TypeMismatch {
                             src: self.src(expr.span),
-                            at: expr.span.into(),
+                            at: expr.span,
                             expected: "a list (or a string holding a JSON list)".into(),
                             found: other.describe(),
                             help: None,
@@ -126,7 +126,7 @@ impl Checker<'_> {
                     if !text.contains(":/") {
                         self.push(MlpError::RegisterModelSource {
                             src: self.src(expr.span),
-                            at: expr.span.into(),
+                            at: expr.span,
                             found: format!("the string \"{}\"", text.escape_debug()),
                         });
                         return None;
@@ -145,7 +145,7 @@ impl Checker<'_> {
                 if !ok {
                     self.push(MlpError::RegisterModelSource {
                         src: self.src(expr.span),
-                        at: expr.span.into(),
+                        at: expr.span,
                         found: format!("`{}` ({})", r.display(), ty.describe()),
                     });
                     return None;
@@ -155,7 +155,7 @@ impl Checker<'_> {
             other => {
                 self.push(MlpError::RegisterModelSource {
                     src: self.src(expr.span),
-                    at: expr.span.into(),
+                    at: expr.span,
                     found: other.describe().into(),
                 });
                 None
@@ -170,7 +170,7 @@ impl Checker<'_> {
                     if !text.starts_with("models:/") {
                         self.push(MlpError::DeployModelSource {
                             src: self.src(expr.span),
-                            at: expr.span.into(),
+                            at: expr.span,
                             found: format!("the string \"{}\"", text.escape_debug()),
                         });
                         return None;
@@ -192,7 +192,7 @@ impl Checker<'_> {
                 if !ok {
                     self.push(MlpError::DeployModelSource {
                         src: self.src(expr.span),
-                        at: expr.span.into(),
+                        at: expr.span,
                         found: format!("`{}` ({})", r.display(), ty.describe()),
                     });
                     return None;
@@ -202,7 +202,7 @@ impl Checker<'_> {
             other => {
                 self.push(MlpError::DeployModelSource {
                     src: self.src(expr.span),
-                    at: expr.span.into(),
+                    at: expr.span,
                     found: other.describe().into(),
                 });
                 None

@@ -48,7 +48,7 @@ impl Checker<'_> {
             let Node::Expr(expr) = it.node else {
                 self.push(MlpError::TypeMismatch {
                     src: self.src(it.span),
-                    at: it.span.into(),
+                    at: it.span,
                     expected: "a value or `secret(\"name\", \"key\")`".into(),
                     found: "a block".into(),
                     help: None,
@@ -129,7 +129,7 @@ impl Checker<'_> {
     pub(super) fn mismatch_block(&mut self, span: Span, expected: &str) {
         self.push(MlpError::TypeMismatch {
             src: self.src(span),
-            at: span.into(),
+            at: span,
             expected: expected.to_string(),
             found: "a block".into(),
             help: None,
@@ -155,7 +155,7 @@ impl Checker<'_> {
                 if let Err(reason) = validate_qualified_name(&it.key.name) {
                     self.push(MlpError::InvalidMetadata {
                         src: self.src(it.key.span),
-                        at: it.key.span.into(),
+                        at: it.key.span,
                         what: format!("{what} key"),
                         value: it.key.name.to_string(),
                         reason,
@@ -176,7 +176,7 @@ impl Checker<'_> {
                         if let Err(reason) = validate_label_value(&text) {
                             self.push(MlpError::InvalidMetadata {
                                 src: self.src(expr.span),
-                                at: expr.span.into(),
+                                at: expr.span,
                                 what: "label value".into(),
                                 value: text,
                                 reason,

@@ -230,7 +230,7 @@ impl Loader<'_> {
             // U+FFFD there, three bytes long.
             self.diags.push(MlpError::NotUtf8 {
                 src: file.named(),
-                at: Span::new(source, offset, offset + '\u{FFFD}'.len_utf8()).into(),
+                at: Span::new(source, offset, offset + '\u{FFFD}'.len_utf8()),
                 offset,
             });
             return index;
@@ -268,13 +268,12 @@ impl Loader<'_> {
             if let Some(item_span) = first_item {
                 self.diags.push(MlpError::ImportAfterItem {
                     src: self.sources.named(source),
-                    at: import.span.into(),
+                    at: import.span,
                     item: Span::new(
                         source,
                         item_span.start as usize,
                         item_span.start as usize + 1,
-                    )
-                    .into(),
+                    ),
                 });
             }
             let Some(alias) = self.alias(source, import) else {
@@ -285,8 +284,8 @@ impl Loader<'_> {
                     src: self.sources.named(source),
                     what: "import alias".into(),
                     name: alias.name.to_string(),
-                    again: alias.span.into(),
-                    first: (*first).into(),
+                    again: alias.span,
+                    first: *first,
                 });
                 continue;
             }
@@ -311,7 +310,7 @@ impl Loader<'_> {
                 if !is_identifier(stem) {
                     self.diags.push(MlpError::InvalidValue {
                         src: self.sources.named(source),
-                        at: (*span).into(),
+                        at: *span,
                         field: "import".into(),
                         reason: format!(
                             "the file name `{stem}` is not a name templates can be qualified with"
@@ -329,7 +328,7 @@ impl Loader<'_> {
         if crate::syntax::is_reserved(&alias.name) {
             self.diags.push(MlpError::ReservedName {
                 src: self.sources.named(source),
-                at: alias.span.into(),
+                at: alias.span,
                 name: alias.name.to_string(),
                 what: "an import".into(),
             });
@@ -360,7 +359,7 @@ impl Loader<'_> {
                         };
                         self.diags.push(MlpError::UnknownModule {
                             src: self.sources.named(source),
-                            at: span.into(),
+                            at: span,
                             name: wanted,
                             help,
                         });
@@ -370,7 +369,7 @@ impl Loader<'_> {
                 let Some(text) = stdlib::module(module) else {
                     self.diags.push(MlpError::UnknownModule {
                         src: self.sources.named(source),
-                        at: span.into(),
+                        at: span,
                         name: format!("std.{module}"),
                         help: crate::diag::closest(module, stdlib::names())
                             .map(|c| format!("did you mean `std.{c}`?"))
@@ -401,7 +400,7 @@ impl Loader<'_> {
             ast::ImportTarget::Path { path, span } => {
                 let not_found = |reason: String| MlpError::ImportNotFound {
                     src: self.sources.named(source),
-                    at: (*span).into(),
+                    at: *span,
                     path: path.clone(),
                     reason,
                 };
@@ -443,7 +442,7 @@ impl Loader<'_> {
                         );
                         self.diags.push(MlpError::ImportCycle {
                             src: self.sources.named(source),
-                            at: (*span).into(),
+                            at: *span,
                             cycle: chain.join(" -> "),
                         });
                         return None;

@@ -16,7 +16,7 @@ impl Checker<'_> {
         if is_reserved(&ident.name) {
             self.push(MlpError::ReservedName {
                 src: self.src(ident.span),
-                at: ident.span.into(),
+                at: ident.span,
                 name: ident.name.to_string(),
                 what: what.to_string(),
             });
@@ -41,7 +41,7 @@ impl Checker<'_> {
         if let Some(reason) = reason {
             self.push(MlpError::InvalidK8sName {
                 src: self.src(ident.span),
-                at: ident.span.into(),
+                at: ident.span,
                 name: ident.name.to_string(),
                 lowered: lowered.clone(),
                 reason,
@@ -62,8 +62,8 @@ impl Checker<'_> {
                     src: self.src(ident.span),
                     what: what.to_string(),
                     name: ident.name.to_string(),
-                    again: ident.span.into(),
-                    first: first.span.into(),
+                    again: ident.span,
+                    first: first.span,
                 });
                 duplicates.insert(i);
                 continue;
@@ -76,8 +76,8 @@ impl Checker<'_> {
                     first_name: first.name.to_string(),
                     second_name: ident.name.to_string(),
                     lowered: lowered.clone(),
-                    first: first.span.into(),
-                    second: ident.span.into(),
+                    first: first.span,
+                    second: ident.span,
                 });
                 continue;
             }
@@ -109,8 +109,8 @@ impl Checker<'_> {
                 src: self.src(key.span),
                 what: what.into(),
                 name: key.name.to_string(),
-                again: key.span.into(),
-                first: (*first).into(),
+                again: key.span,
+                first: *first,
             });
             return false;
         }

@@ -86,7 +86,7 @@ impl Checker<'_> {
                     };
                     self.push(MlpError::EntryNotAllowed {
                         src: self.src(entry.span()),
-                        at: entry.span().into(),
+                        at: entry.span(),
                         entry: entry.describe(),
                         place: format!("pipeline `{}`", p.name.name),
                         help: Some(help.into()),
@@ -118,7 +118,7 @@ impl Checker<'_> {
             if ty.is_artifact() {
                 self.push(MlpError::ArtifactValueMismatch {
                     src: self.src(d.ty.span),
-                    at: d.ty.span.into(),
+                    at: d.ty.span,
                     found: ty.describe(),
                     expected: "a value type for a pipeline parameter".into(),
                     help: Some("parameters are values (string, int, float, bool, duration, quantity, list, map); artifacts come from stages".into()),
@@ -233,7 +233,7 @@ impl Checker<'_> {
                 if let (Some(reason), None) = (needs, mlflow) {
                     self.push(MlpError::TrackingNeedsMlflow {
                         src: self.src(s.name.span),
-                        at: s.name.span.into(),
+                        at: s.name.span,
                         stage: s.name.name.to_string(),
                         reason: reason.into(),
                         tracked: stage.tracked,
@@ -244,7 +244,7 @@ impl Checker<'_> {
                     if !has_store {
                         self.push(MlpError::DeployWithoutArtifactStore {
                             src: self.src(s.name.span),
-                            at: s.name.span.into(),
+                            at: s.name.span,
                             stage: s.name.name.to_string(),
                         });
                     }
@@ -332,7 +332,7 @@ impl Checker<'_> {
         }
         self.push(MlpError::ValueInCode {
             src: self.src(span),
-            at: span.into(),
+            at: span,
             interpreter,
             help: Some("pass it in `env { NAME = value }` and read the environment variable in the code (`os.environ[\"NAME\"]`, `process.env.NAME`, `$ENV{NAME}`)".into()),
         });
@@ -348,8 +348,8 @@ impl Checker<'_> {
                 src: self.src(item.key.span),
                 what: "block".into(),
                 name: "defaults".into(),
-                again: item.key.span.into(),
-                first: first.key.span.into(),
+                again: item.key.span,
+                first: first.key.span,
             });
         }
         item
@@ -386,7 +386,7 @@ impl Checker<'_> {
                     ) {
                         self.push(MlpError::EntryNotAllowed {
                             src: self.src(it.key.span),
-                            at: it.key.span.into(),
+                            at: it.key.span,
                             entry: format!("the field `{}`", it.key.name),
                             place: "`defaults`".into(),
                             help: Some(

@@ -49,7 +49,7 @@ pub fn require_digests(analysis: &mut Analysis) {
         if !pinned {
             errors.push(MlpError::ImageWithoutDigest {
                 src: analysis.sources.named(image.span.source),
-                at: image.span.into(),
+                at: image.span,
                 image: text,
             });
         }

@@ -92,7 +92,7 @@ impl Checker<'_> {
                 if !scope.for_each() {
                     self.push(MlpError::ItemOutsideForEach {
                         src: self.src(r.span),
-                        at: r.span.into(),
+                        at: r.span,
                     });
                     return None;
                 }
@@ -120,7 +120,7 @@ impl Checker<'_> {
                         if !matches!(scope, Scope::Pipeline { pcx, .. } if pcx.scheduled) {
                             self.push(MlpError::UnknownName {
                                 src: self.src(r.span),
-                                at: r.span.into(),
+                                at: r.span,
                                 name: r.display(),
                                 help: Some("`run.scheduled_time` (when a scheduled run was due) exists in the stages of a pipeline with `schedule = \"...\"`".into()),
                             });
@@ -132,7 +132,7 @@ impl Checker<'_> {
                     None => {
                         self.push(MlpError::UnknownName {
                             src: self.src(r.span),
-                            at: r.span.into(),
+                            at: r.span,
                             name: r.display(),
                             help: closest(field, RUN_FIELDS.iter().map(|(name, _)| *name))
                                 .map(|c| format!("did you mean `run.{c}`?"))
@@ -150,7 +150,7 @@ impl Checker<'_> {
             ["run"] | ["run", ..] => {
                 self.push(MlpError::UnknownName {
                     src: self.src(r.span),
-                    at: r.span.into(),
+                    at: r.span,
                     name: r.display(),
                     help: Some(RUN_FIELDS_HELP.into()),
                 });
@@ -164,7 +164,7 @@ impl Checker<'_> {
                     if segs.len() > 1 {
                         self.push(MlpError::TypeMismatch {
                             src: self.src(r.span),
-                            at: r.span.into(),
+                            at: r.span,
                             expected: "a name without fields".into(),
                             found: format!("`{}` ({})", first.name, input.ty.describe()),
                             help: Some(format!("write `{}`", first.name)),
@@ -186,7 +186,7 @@ impl Checker<'_> {
                     });
                 self.push(MlpError::UnknownName {
                     src: self.src(first.span),
-                    at: first.span.into(),
+                    at: first.span,
                     name: first.name.to_string(),
                     help,
                 });
@@ -199,7 +199,7 @@ impl Checker<'_> {
                     if segs.len() > 1 {
                         self.push(MlpError::TypeMismatch {
                             src: self.src(r.span),
-                            at: r.span.into(),
+                            at: r.span,
                             expected: "a name without fields".into(),
                             found: format!("the parameter `{}` ({})", first.name, ty.describe()),
                             help: Some(format!("write `{}`", first.name)),
@@ -220,7 +220,7 @@ impl Checker<'_> {
                         .chain(pcx.stages.iter().map(|s| s.name.as_str()));
                     self.push(MlpError::UnknownName {
                         src: self.src(first.span),
-                        at: first.span.into(),
+                        at: first.span,
                         name: first.name.to_string(),
                         help: did_you_mean(&first.name, candidates),
                     });
@@ -247,7 +247,7 @@ impl Checker<'_> {
                     };
                     self.push(MlpError::StageAsValue {
                         src: self.src(r.span),
-                        at: r.span.into(),
+                        at: r.span,
                         name: first.name.to_string(),
                         help: Some(help),
                     });
@@ -256,7 +256,7 @@ impl Checker<'_> {
                 if current.is_none() {
                     self.push(MlpError::EntryNotAllowed {
                         src: self.src(r.span),
-                        at: r.span.into(),
+                        at: r.span,
                         entry: format!("the stage output `{}`", r.display()),
                         place: "pipeline settings and `defaults`".into(),
                         help: Some("stage outputs can be used inside stages".into()),
@@ -266,7 +266,7 @@ impl Checker<'_> {
                 if sig.for_each {
                     self.push(MlpError::FanInNotSupported {
                         src: self.src(r.span),
-                        at: r.span.into(),
+                        at: r.span,
                         stage: sig.name.to_string(),
                     });
                     return None;
@@ -387,7 +387,7 @@ impl Checker<'_> {
         let span = r.segments.get(1).map_or(r.span, |s| s.span);
         self.push(MlpError::UnknownItemKey {
             src: self.src(span),
-            at: span.into(),
+            at: span,
             key: key.to_string(),
             reason,
             help,
@@ -417,7 +417,7 @@ impl Checker<'_> {
             };
             self.push(MlpError::UnknownOutput {
                 src: self.src(r.span),
-                at: r.span.into(),
+                at: r.span,
                 stage: sig.name.to_string(),
                 output: format!("metrics.{}", metric.name),
                 help: Some(why),
@@ -434,7 +434,7 @@ impl Checker<'_> {
                 });
             self.push(MlpError::UndeclaredMetric {
                 src: self.src(metric.span),
-                at: metric.span.into(),
+                at: metric.span,
                 stage: sig.name.to_string(),
                 metric: metric.name.to_string(),
                 help,
@@ -486,7 +486,7 @@ impl Checker<'_> {
         let span = r.segments[1].span.to(r.segments[r.segments.len() - 1].span);
         self.push(MlpError::UnknownOutput {
             src: self.src(span),
-            at: span.into(),
+            at: span,
             stage: sig.name.to_string(),
             output: wanted,
             help,

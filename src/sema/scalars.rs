@@ -18,7 +18,7 @@ impl Checker<'_> {
         }
         self.push(MlpError::TypeMismatch {
             src: self.src(expr.span),
-            at: expr.span.into(),
+            at: expr.span,
             expected: expected.to_string(),
             found: expr.kind.describe().to_string(),
             help,
@@ -28,7 +28,7 @@ impl Checker<'_> {
     pub(super) fn invalid(&mut self, span: Span, field: &str, reason: &str, help: Option<String>) {
         self.push(MlpError::InvalidValue {
             src: self.src(span),
-            at: span.into(),
+            at: span,
             field: field.to_string(),
             reason: reason.to_string(),
             help,
@@ -66,7 +66,7 @@ impl Checker<'_> {
             };
             self.push(MlpError::ArtifactValueMismatch {
                 src: self.src(span),
-                at: span.into(),
+                at: span,
                 found: found.describe(),
                 expected: expected.describe(),
                 help,
@@ -74,7 +74,7 @@ impl Checker<'_> {
         } else {
             self.push(MlpError::TypeMismatch {
                 src: self.src(span),
-                at: span.into(),
+                at: span,
                 expected: expected.describe(),
                 found: found.describe(),
                 help: None,
@@ -116,7 +116,7 @@ impl Checker<'_> {
                 None => {
                     self.push(MlpError::WrongUnit {
                         src: self.src(expr.span),
-                        at: expr.span.into(),
+                        at: expr.span,
                         expected: "duration".into(),
                         found: u.text.to_string(),
                         help: Some(format!(
@@ -138,7 +138,7 @@ impl Checker<'_> {
             ExprKind::Int(i) => {
                 self.push(MlpError::WrongUnit {
                     src: self.src(expr.span),
-                    at: expr.span.into(),
+                    at: expr.span,
                     expected: "duration".into(),
                     found: i.to_string(),
                     help: Some(format!(
@@ -169,7 +169,7 @@ impl Checker<'_> {
                 None => {
                     self.push(MlpError::WrongUnit {
                         src: self.src(expr.span),
-                        at: expr.span.into(),
+                        at: expr.span,
                         expected: "quantity".into(),
                         found: u.text.to_string(),
                         help: Some(format!(
@@ -209,7 +209,7 @@ impl Checker<'_> {
         if ty.is_artifact() {
             self.push(MlpError::ArtifactValueMismatch {
                 src: self.src(expr.span),
-                at: expr.span.into(),
+                at: expr.span,
                 found: ty.describe(),
                 expected: format!("a string for `{field}`"),
                 help: Some("artifacts can be passed in `command`, `args`, `env` and `script`, where they become a path".into()),
@@ -276,7 +276,7 @@ impl Checker<'_> {
                         .to_string();
                     self.push(MlpError::UnpinnedImage {
                         src: self.src(expr.span),
-                        at: expr.span.into(),
+                        at: expr.span,
                         image: text.clone(),
                         name,
                         reason: reason.into(),
@@ -307,7 +307,7 @@ impl Checker<'_> {
             if chosen_at_run_time {
                 self.push(MlpError::RunTimeIdentity {
                     src: self.src(expr.span),
-                    at: expr.span.into(),
+                    at: expr.span,
                     field: field.to_string(),
                 });
             }
@@ -321,7 +321,7 @@ impl Checker<'_> {
                 let lower = text.to_ascii_lowercase();
                 self.push(MlpError::UnknownGpuType {
                     src: self.src(expr.span),
-                    at: expr.span.into(),
+                    at: expr.span,
                     value: text.clone(),
                     help: Some(format!(
                         "write the label your GPU nodes carry: on GKE the accelerator name (e.g. \"nvidia-tesla-{l}\", selected by `cloud.google.com/gke-accelerator`), with NVIDIA GPU Feature Discovery the product name (e.g. \"Tesla-{u}\" or \"NVIDIA-{u}\", selected by `nvidia.com/gpu.product`)",

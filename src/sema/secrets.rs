@@ -42,7 +42,7 @@ impl Checker<'_> {
         let Some(source) = sources.iter().copied().find(|s| s.function() == name.name) else {
             self.push(MlpError::UnknownFunction {
                 src: self.src(name.span),
-                at: name.span.into(),
+                at: name.span,
                 name: name.name.to_string(),
             });
             return None;
@@ -56,7 +56,7 @@ impl Checker<'_> {
         if args.len() != arity {
             self.push(MlpError::BadSecret {
                 src: self.src(expr.span),
-                at: expr.span.into(),
+                at: expr.span,
                 function: source.function(),
                 reason: format!(
                     "expected {arity} argument{}, found {}",
@@ -76,7 +76,7 @@ impl Checker<'_> {
             let Some(text) = text else {
                 self.push(MlpError::BadSecret {
                     src: self.src(a.span),
-                    at: a.span.into(),
+                    at: a.span,
                     function: source.function(),
                     reason: "arguments must be literal strings".into(),
                     help: Some(usage),
@@ -90,7 +90,7 @@ impl Checker<'_> {
         if !is_dns_subdomain(&object_name) {
             self.push(MlpError::BadSecret {
                 src: self.src(name_span),
-                at: name_span.into(),
+                at: name_span,
                 function: source.function(),
                 reason: format!(
                     "\"{}\" is not a valid {kind} name",
@@ -111,7 +111,7 @@ impl Checker<'_> {
             {
                 self.push(MlpError::BadSecret {
                     src: self.src(*span),
-                    at: (*span).into(),
+                    at: *span,
                     function: source.function(),
                     reason: format!("\"{}\" is not a valid {kind} key", k.escape_debug()),
                     help: Some(format!("{kind} keys are letters, digits, `-`, `_` and `.`")),

@@ -38,7 +38,7 @@ impl Checker<'_> {
         if mlflow.contains_key("credentials") && !in_cluster_host(host) {
             self.push(MlpError::PlainHttpCredentials {
                 src: self.src(uri.span),
-                at: uri.span.into(),
+                at: uri.span,
                 host: host.to_string(),
             });
         }
@@ -62,7 +62,7 @@ impl Checker<'_> {
             if let Err(reason) = validate_cron(&text) {
                 self.push(MlpError::InvalidCron {
                     src: self.src(it.span),
-                    at: it.span.into(),
+                    at: it.span,
                     reason,
                 });
                 return None;
@@ -91,7 +91,7 @@ impl Checker<'_> {
         let fail = |this: &mut Self, reason: &str, help: Option<&str>| {
             this.push(MlpError::BadTrackingUri {
                 src: this.src(expr.span),
-                at: expr.span.into(),
+                at: expr.span,
                 reason: reason.into(),
                 help: help.map(str::to_string),
             });

@@ -62,7 +62,7 @@ impl Checker<'_> {
             if tk != kind {
                 self.push(MlpError::TemplateKindMismatch {
                     src: self.src(s.kind.span),
-                    at: s.kind.span.into(),
+                    at: s.kind.span,
                     stage_kind: kind.name().into(),
                     template: s.uses.as_ref().map(|r| r.display()).unwrap_or_default(),
                     template_kind: tk.name().into(),
@@ -101,8 +101,8 @@ impl Checker<'_> {
                             src: self.src(f.name.span),
                             what: "input".into(),
                             name: f.name.name.to_string(),
-                            again: f.name.span.into(),
-                            first: first.into(),
+                            again: f.name.span,
+                            first,
                         });
                         continue;
                     }
@@ -140,7 +140,7 @@ impl Checker<'_> {
                         }
                         None => self.push(MlpError::MissingInput {
                             src: self.src(s.name.span),
-                            at: s.name.span.into(),
+                            at: s.name.span,
                             template: t_name.clone(),
                             input: input.name.to_string(),
                             help: Some(format!(
@@ -176,7 +176,7 @@ impl Checker<'_> {
                 if kind.is_some_and(|k| !k.runs_user_container()) {
                     self.push(MlpError::FieldNotForKind {
                         src: self.src(d.span),
-                        at: d.span.into(),
+                        at: d.span,
                         field: "output".into(),
                         kind: kind.map(StageKind::name).unwrap_or_default().into(),
                         help: Some(format!(
@@ -214,8 +214,8 @@ impl Checker<'_> {
                         src,
                         what: "output".into(),
                         name: o.name.to_string(),
-                        again: again.into(),
-                        first: first.into(),
+                        again,
+                        first,
                     });
                 }
             }
@@ -234,7 +234,7 @@ impl Checker<'_> {
             {
                 self.push(MlpError::OutputShadowsBuiltin {
                     src: self.src(name.span),
-                    at: name.span.into(),
+                    at: name.span,
                     name: name.name.to_string(),
                     help: Some(format!(
                         "this `{}` stage already has `{}.{}`; rename the declared output",
@@ -328,7 +328,7 @@ impl Checker<'_> {
             };
             self.push(MlpError::MissingField {
                 src: self.src(s.name.span),
-                at: s.name.span.into(),
+                at: s.name.span,
                 field: name.to_string(),
                 context: format!("`{}` stage `{}`", kind.name(), s.name.name),
                 help: Some(help),
@@ -347,7 +347,7 @@ impl Checker<'_> {
         if let (Some(shell), false) = (shell, has_script) {
             self.push(MlpError::InvalidValue {
                 src: self.src(shell),
-                at: shell.into(),
+                at: shell,
                 field: "shell".into(),
                 reason: "`shell` runs a `script`, and this stage has none".into(),
                 help: Some("add a `script`, or remove `shell`".into()),
@@ -366,7 +366,7 @@ impl Checker<'_> {
         if tracked && !runs_something {
             self.push(MlpError::MissingField {
                 src: self.src(s.name.span),
-                at: s.name.span.into(),
+                at: s.name.span,
                 field: "command".into(),
                 context: format!("tracked `{}` stage `{}`", kind.name(), s.name.name),
                 help: Some("tracked stages run their command through a wrapper that sets MLFLOW_RUN_ID, so the command must be spelled out (`command = [...]` or `script`); or set `track = false`".into()),
@@ -380,7 +380,7 @@ impl Checker<'_> {
         {
             self.push(MlpError::NoCommand {
                 src: self.src(s.name.span),
-                at: s.name.span.into(),
+                at: s.name.span,
                 stage: s.name.name.to_string(),
             });
         }
@@ -389,7 +389,7 @@ impl Checker<'_> {
         if let (StageKind::Deploy, Some(f)) = (kind, fields.get("for_each")) {
             self.push(MlpError::InvalidValue {
                 src: self.src(f.span),
-                at: f.span.into(),
+                at: f.span,
                 field: "for_each".into(),
                 reason: "a `deploy` stage cannot fan out".into(),
                 help: Some("write one deploy stage per service; fanning out a resolve-apply-wait rollout per item comes with v2 groups".into()),
@@ -399,7 +399,7 @@ impl Checker<'_> {
         if let (Some(p), false) = (parallelism, has_for_each) {
             self.push(MlpError::InvalidValue {
                 src: self.src(p),
-                at: p.into(),
+                at: p,
                 field: "parallelism".into(),
                 reason: "`parallelism` limits a `for_each` fan-out, and this stage has none".into(),
                 help: Some(
@@ -441,8 +441,8 @@ impl Checker<'_> {
                             src: self.src(w.span),
                             what: "condition".into(),
                             name: "when".into(),
-                            again: w.span.into(),
-                            first: first.into(),
+                            again: w.span,
+                            first,
                         });
                         continue;
                     }
@@ -463,7 +463,7 @@ impl Checker<'_> {
                     };
                     self.push(MlpError::EntryNotAllowed {
                         src: self.src(entry.span()),
-                        at: entry.span().into(),
+                        at: entry.span(),
                         entry: entry.describe(),
                         place: place.to_string(),
                         help: Some(help.into()),
@@ -474,7 +474,7 @@ impl Checker<'_> {
             if item.key.name == "when" {
                 self.push(MlpError::UnknownField {
                     src: self.src(item.key.span),
-                    at: item.key.span.into(),
+                    at: item.key.span,
                     field: "when".into(),
                     context: place.to_string(),
                     help: Some("a condition is written without `=`: `when EXPR`".into()),
@@ -503,7 +503,7 @@ impl Checker<'_> {
                     };
                     self.push(MlpError::FieldNotForKind {
                         src: self.src(item.key.span),
-                        at: item.key.span.into(),
+                        at: item.key.span,
                         field: item.key.name.to_string(),
                         kind: k.into(),
                         help: Some(help),
@@ -527,8 +527,8 @@ impl Checker<'_> {
                 src: self.src(script.span),
                 first: "command".into(),
                 second: "script".into(),
-                first_at: command.span.into(),
-                second_at: script.span.into(),
+                first_at: command.span,
+                second_at: script.span,
                 help: Some("a `script` is run by `shell` (default `sh`); a `command` runs as is. Keep one; pass arguments with `args`".into()),
             });
         }

@@ -84,7 +84,7 @@ impl Checker<'_> {
                         // stages are not reported again.
                         self.push(MlpError::InputShadowsField {
                             src: self.src(decl.name.span),
-                            at: decl.name.span.into(),
+                            at: decl.name.span,
                             name: decl.name.name.to_string(),
                         });
                     }
@@ -155,7 +155,7 @@ impl Checker<'_> {
         if found.is_none() {
             self.push(MlpError::UnknownStageKind {
                 src: self.src(kind.span),
-                at: kind.span.into(),
+                at: kind.span,
                 kind: kind.name.to_string(),
                 help: did_you_mean(&kind.name, schema::STAGE_KINDS.iter().copied()).or_else(|| {
                     Some(format!(
@@ -183,7 +183,7 @@ impl Checker<'_> {
             };
             self.push(MlpError::UnknownType {
                 src: self.src(t.name.span),
-                at: t.name.span.into(),
+                at: t.name.span,
                 name: t.name.name.to_string(),
                 help,
             });
@@ -201,7 +201,7 @@ impl Checker<'_> {
         if path == "/mlflow" || path.starts_with("/mlflow/") {
             self.push(MlpError::BadOutputPath {
                 src: self.src(value.span),
-                at: value.span.into(),
+                at: value.span,
                 reason: "`/mlflow` is reserved for MLflow tracking".into(),
                 help: Some("write the output somewhere else, e.g. under `/tmp/outputs/`".into()),
             });
@@ -226,7 +226,7 @@ impl Checker<'_> {
                     _ => {
                         self.push(MlpError::BadOutputPath {
                         src: self.src(value.span),
-                        at: value.span.into(),
+                        at: value.span,
                         reason: "a path cannot be interpolated".into(),
                         help: Some("write a fixed path; the stage's command can take values as arguments".into()),
                     });
@@ -237,7 +237,7 @@ impl Checker<'_> {
             other => {
                 self.push(MlpError::TypeMismatch {
                     src: self.src(value.span),
-                    at: value.span.into(),
+                    at: value.span,
                     expected: "a path string".into(),
                     found: other.describe().into(),
                     help: None,
@@ -248,7 +248,7 @@ impl Checker<'_> {
         if !text.starts_with('/') || text.contains('\n') || text.contains("{{") {
             self.push(MlpError::BadOutputPath {
                 src: self.src(value.span),
-                at: value.span.into(),
+                at: value.span,
                 reason: format!("`{}` is not an absolute path", text.escape_debug()),
                 help: Some(
                     "paths in the container start with `/`, e.g. \"/tmp/outputs/data.parquet\""
@@ -294,7 +294,7 @@ impl Checker<'_> {
                         };
                         self.push(MlpError::UnknownTemplate {
                             src: self.src(r.span),
-                            at: r.span.into(),
+                            at: r.span,
                             name: r.display(),
                             help,
                         });
@@ -337,7 +337,7 @@ impl Checker<'_> {
                     }));
                 self.push(MlpError::UnknownTemplate {
                     src: self.src(r.span),
-                    at: r.span.into(),
+                    at: r.span,
                     name: r.display(),
                     help,
                 });

@@ -32,7 +32,7 @@ impl Checker<'_> {
         if ty.is_artifact() {
             self.push(MlpError::ArtifactValueMismatch {
                 src: self.src(expr.span),
-                at: expr.span.into(),
+                at: expr.span,
                 found: expr.kind.describe().into(),
                 expected: ty.describe(),
                 help: Some(
@@ -99,7 +99,7 @@ impl Checker<'_> {
                             if url_with_credentials(t) {
                                 self.push(MlpError::CredentialsInUrl {
                                     src: self.src(expr.span),
-                                    at: expr.span.into(),
+                                    at: expr.span,
                                 });
                             }
                             out.push(StrPart::Text(t.clone()));
@@ -194,7 +194,7 @@ impl Checker<'_> {
                 if name.name == "secret" {
                     self.push(MlpError::BadSecret {
                         src: self.src(expr.span),
-                        at: expr.span.into(),
+                        at: expr.span,
                         function: "secret",
                         reason: "`secret(...)` is only allowed in `env`, `mlflow.credentials` and `mlflow.ca_bundle`".into(),
                         help: Some("read the secret into an environment variable: `env { TOKEN = secret(\"NAME\", \"KEY\") }`".into()),
@@ -202,7 +202,7 @@ impl Checker<'_> {
                 } else if name.name == "config_map" {
                     self.push(MlpError::BadSecret {
                         src: self.src(expr.span),
-                        at: expr.span.into(),
+                        at: expr.span,
                         function: "config_map",
                         reason: "`config_map(...)` is only allowed in `mlflow.ca_bundle`".into(),
                         help: Some("`mlflow { ca_bundle = config_map(\"NAME\", \"KEY\") }` mounts a private CA for the MLflow clients".into()),
@@ -210,7 +210,7 @@ impl Checker<'_> {
                 } else {
                     self.push(MlpError::UnknownFunction {
                         src: self.src(name.span),
-                        at: name.span.into(),
+                        at: name.span,
                         name: name.name.to_string(),
                     });
                 }
@@ -236,7 +236,7 @@ impl Checker<'_> {
         if text.contains("{{") {
             self.push(MlpError::ArgoPlaceholder {
                 src: self.src(span),
-                at: span.into(),
+                at: span,
             });
         }
     }

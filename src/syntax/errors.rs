@@ -18,7 +18,7 @@ pub(crate) struct Prescan {
 
 pub(crate) fn prescan(file: &SourceFile, id: SourceId) -> Prescan {
     let text = file.text.as_bytes();
-    let at = |start: usize, end: usize| -> miette::SourceSpan { Span::new(id, start, end).into() };
+    let at = |start: usize, end: usize| Span::new(id, start, end);
     let mut depth = 0usize;
     let mut unterminated = None;
     let mut i = 0;
@@ -118,7 +118,7 @@ pub(crate) fn syntax_error(
         if start <= pos {
             return MlpError::UnterminatedString {
                 src: file.src(id),
-                at: Span::new(id, start, end).into(),
+                at: Span::new(id, start, end),
             };
         }
     }
@@ -126,7 +126,7 @@ pub(crate) fn syntax_error(
         // pest's own resource guards ("stack limit reached", ...).
         return MlpError::TooDeep {
             src: file.src(id),
-            at: Span::new(id, pos, pos).into(),
+            at: Span::new(id, pos, pos),
             limit: MAX_NESTING,
         }
         .with_ice_fallback(message);
@@ -178,7 +178,7 @@ pub(crate) fn syntax_error(
     let help = shell_syntax_help(&file.text, pos).or_else(|| help_for(&expected, &found));
     MlpError::Syntax {
         src: file.src(id),
-        at: Span::new(id, pos, pos + found_len).into(),
+        at: Span::new(id, pos, pos + found_len),
         expected: join_or(&expected),
         found,
         help,

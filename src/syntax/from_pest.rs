@@ -313,7 +313,7 @@ fn string(cx: &Cx, p: Pair<'_, Rule>) -> Result<Vec<StrPart>> {
                 None => {
                     cx.report(MlpError::UnknownEscape {
                         src: cx.src(),
-                        at: cx.span(&part).into(),
+                        at: cx.span(&part),
                         escape: part.as_str().escape_debug().to_string(),
                     });
                     Piece::Text("")
@@ -355,7 +355,7 @@ fn ml_string(cx: &Cx, p: Pair<'_, Rule>) -> Result<Vec<StrPart>> {
 fn plain_string(cx: &Cx, p: Pair<'_, Rule>, what: &str) -> Result<String> {
     literal::plain_text(string(cx, p)?).map_err(|r| MlpError::InvalidValue {
         src: cx.src(),
-        at: r.span.into(),
+        at: r.span,
         field: what.to_string(),
         reason: format!("{what} cannot be interpolated"),
         help: Some(format!(
@@ -368,7 +368,7 @@ fn plain_string(cx: &Cx, p: Pair<'_, Rule>, what: &str) -> Result<String> {
 fn number(cx: &Cx, p: Pair<'_, Rule>) -> Result<ExprKind> {
     literal::number(p.as_str()).map_err(|reason| MlpError::BadNumber {
         src: cx.src(),
-        at: cx.span(&p).into(),
+        at: cx.span(&p),
         text: p.as_str().to_string(),
         reason: reason.to_string(),
         help: None,
@@ -378,7 +378,7 @@ fn number(cx: &Cx, p: Pair<'_, Rule>) -> Result<ExprKind> {
 fn unit_number(cx: &Cx, p: Pair<'_, Rule>) -> Result<UnitNumber> {
     literal::unit_number(p.as_str()).map_err(|bad| MlpError::BadNumber {
         src: cx.src(),
-        at: cx.span(&p).into(),
+        at: cx.span(&p),
         text: p.as_str().to_string(),
         reason: bad.reason,
         help: Some(bad.help),
@@ -417,7 +417,7 @@ fn expr(cx: &Cx, p: Pair<'_, Rule>) -> Result<Expr> {
     if let Some(op) = operators.clone().nth(MAX_EXPR_OPERATORS) {
         cx.report(MlpError::TooDeep {
             src: cx.src(),
-            at: cx.span(&op).into(),
+            at: cx.span(&op),
             limit: MAX_EXPR_OPERATORS,
         });
         return Ok(Expr {
