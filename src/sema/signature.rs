@@ -13,10 +13,10 @@ use super::hir::{Spanned, Value};
 use super::ids::ModuleId;
 use super::index::DefKind;
 use super::schema::{self, StageKind};
-use super::text::{has_field, literal_bool, literal_names, plain_text};
+use super::text::{has_field, literal_bool, literal_name_spans, literal_names, plain_text};
 use super::types::Ty;
 use crate::source::Span;
-use crate::syntax::ast::{self, Entry, ExprKind, Text};
+use crate::syntax::ast::{self, Entry, Text};
 
 /// What other stages can see of a stage before its body is checked.
 #[derive(Debug, Clone, Serialize)]
@@ -192,27 +192,4 @@ impl Checker<'_> {
         };
         (sig, defs)
     }
-}
-
-/// The names in the literal list `name = ["a", "b"]` of a body, with their
-/// spans.
-fn literal_name_spans(body: &ast::Body, name: &str) -> Vec<(String, Span)> {
-    body.entries
-        .iter()
-        .find_map(|e| match e {
-            Entry::Field(f) if f.name.name == name => match &f.value.kind {
-                ExprKind::List(items) => Some(
-                    items
-                        .iter()
-                        .filter_map(|i| match &i.kind {
-                            ExprKind::Str(parts) => Some((plain_text(parts)?, i.span)),
-                            _ => None,
-                        })
-                        .collect(),
-                ),
-                _ => None,
-            },
-            _ => None,
-        })
-        .unwrap_or_default()
 }

@@ -1,6 +1,7 @@
 //! The literal text of AST and HIR values, and of fields written in a body.
 
 use super::hir::StrPart;
+use crate::source::Span;
 use crate::syntax::ast::{self, Entry, ExprKind};
 
 pub(super) fn has_field(body: &ast::Body, name: &str) -> bool {
@@ -21,7 +22,9 @@ pub(super) fn literal_bool(body: &ast::Body, name: &str) -> Option<bool> {
     })
 }
 
-pub(super) fn literal_names(body: &ast::Body, name: &str) -> Vec<String> {
+/// The names in the literal list `name = ["a", "b"]` of a body, with their
+/// spans.
+pub(super) fn literal_name_spans(body: &ast::Body, name: &str) -> Vec<(String, Span)> {
     body.entries
         .iter()
         .find_map(|e| match e {
@@ -30,7 +33,7 @@ pub(super) fn literal_names(body: &ast::Body, name: &str) -> Vec<String> {
                     items
                         .iter()
                         .filter_map(|i| match &i.kind {
-                            ExprKind::Str(parts) => plain_text(parts),
+                            ExprKind::Str(parts) => Some((plain_text(parts)?, i.span)),
                             _ => None,
                         })
                         .collect(),
@@ -40,6 +43,14 @@ pub(super) fn literal_names(body: &ast::Body, name: &str) -> Vec<String> {
             _ => None,
         })
         .unwrap_or_default()
+}
+
+/// The names in the literal list `name = ["a", "b"]` of a body.
+pub(super) fn literal_names(body: &ast::Body, name: &str) -> Vec<String> {
+    literal_name_spans(body, name)
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect()
 }
 
 /// The text of a string with no interpolation (`None` when a part is a
