@@ -37,7 +37,9 @@ use super::rbac;
 use super::Options;
 use crate::plan::literal::literal_text;
 use crate::plan::Names;
-use crate::sema::hir::{Pipeline, Program, Ref, RunField, Spanned, StrPart, Value};
+use crate::sema::hir::{
+    Pipeline, Program, Ref, RunField, Spanned, StageId, StrPart, TemplateId, Value,
+};
 use crate::sema::schema::StageKind;
 
 /// Where artifacts a stage reads are placed in its container.
@@ -241,7 +243,7 @@ struct Emitter<'a, 'p> {
     sink: &'a mut dyn FnMut(Template),
     template_names: Names,
     /// HIR template index -> the shared Argo template and its implicit inputs.
-    shared: HashMap<usize, SharedTemplate>,
+    shared: HashMap<TemplateId, SharedTemplate>,
     /// Folded inputs for the template `pod_template` is building.
     folding: IndexMap<String, Global>,
     /// The `mlp-key-N` values (its artifacts' producers) for that template.
@@ -269,9 +271,9 @@ struct Built {
 }
 
 impl<'a, 'p> Emitter<'a, 'p> {
-    fn stage(&mut self, i: usize) {
+    fn stage(&mut self, i: StageId) {
         let plan = self.plan;
-        let stage = &plan.stages[i];
+        let stage = plan.stage(i);
         // A deploy stage, and only one, has the deploy tasks.
         match (&stage.deploy, stage.kind) {
             (Some(tasks), _) => self.deploy(i, tasks),

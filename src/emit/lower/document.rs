@@ -16,7 +16,7 @@ use crate::emit::mlflow::{self, env};
 use crate::emit::{Options, OutputKind};
 use crate::plan::literal::literal_text;
 use crate::plan::Names;
-use crate::sema::hir::{Pipeline, Program};
+use crate::sema::hir::{Pipeline, Program, StageId};
 use crate::sema::types::Ty;
 
 /// Lowers one pipeline, handing each stage's templates to `sink` as soon as
@@ -41,7 +41,7 @@ pub fn lower_into(
         failure: None,
     };
     let entry = out.template_names.fresh("main");
-    for i in 0..pipeline.stages.len() {
+    for i in StageId::all(pipeline.stages.len()) {
         out.stage(i);
     }
     if let Some(e) = out.failure.take() {
