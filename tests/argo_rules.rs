@@ -1348,7 +1348,7 @@ fn compile_inline(text: &str) -> (mlpc::sema::hir::Program, Value) {
             common::render_plain(&analysis)
         );
     };
-    let yaml = mlpc::emit::emit(&program, &Default::default()).expect("emits");
+    let yaml = mlpc::yaml(&program, &Default::default()).expect("emits");
     let doc = mlpc::emit::yaml::parse_documents(&yaml).unwrap().remove(0);
     (program, doc)
 }

@@ -59,7 +59,7 @@ fn case(yaml: &str) -> Value {
 fn compile_source(source: &str) -> String {
     let analysis = mlpc::analyze("short.mlp", None, source.as_bytes(), &mlpc::FsLoader);
     let program = analysis.program.expect("the fixture checks clean");
-    mlpc::emit::emit(&program, &Default::default()).unwrap()
+    mlpc::yaml(&program, &Default::default()).unwrap()
 }
 
 #[test]

@@ -121,7 +121,7 @@ fn every_example_document_is_written_as_serde_yaml_writes_it_but_for_yaml11_quot
                 kind,
                 ..Default::default()
             };
-            for doc in mlpc::emit::lower_program(program, &options).expect("lowers") {
+            for doc in mlpc::argo_documents(program, &options).expect("lowers") {
                 if let Err(e) =
                     same_but_yaml11_quotes(&to_yaml(&doc).unwrap(), &serde_yaml_text(&doc).unwrap())
                 {

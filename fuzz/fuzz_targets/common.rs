@@ -12,7 +12,7 @@ pub fn check_output(source: &[u8]) {
     let _ = mlpc::diag::render::short(&diags);
     let _ = mlpc::diag::render::human(&diags, mlpc::diag::render::HumanOptions { color: false, width: 80 });
     let Some(program) = analysis.program.as_ref() else { return };
-    let yaml = match mlpc::emit::emit(program, &Default::default()) {
+    let yaml = match mlpc::yaml(program, &Default::default()) {
         Ok(y) => y,
         Err(mlpc::emit::EmitError::NoPipeline) => return,
         Err(e) => panic!("a checked program failed to emit: {e}"),

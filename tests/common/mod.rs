@@ -77,7 +77,7 @@ pub fn compile(relative: &Path, options: &mlpc::emit::Options) -> String {
             render_plain(&analysis)
         )
     });
-    mlpc::emit::emit(program, options).expect("emits")
+    mlpc::yaml(program, options).expect("emits")
 }
 
 /// The YAML documents of a compiled file, as JSON values.
@@ -155,7 +155,7 @@ pub fn compile_diagnostics(relative: &Path) -> (Analysis, Vec<MlpError>) {
     }
     let extra = match analysis.program.as_ref() {
         Some(program) => {
-            let docs = mlpc::emit::emit_documents(program, &Default::default()).expect("emits");
+            let docs = mlpc::documents(program, &Default::default()).expect("emits");
             let mut extra = mlpc::emit::document_warnings(&analysis.sources, &docs);
             extra.extend(
                 mlpc::emit::rbac::emit(program, &analysis.sources, &Default::default())
@@ -285,7 +285,7 @@ pub fn compile_clean(source: &str) -> serde_json::Value {
         .program
         .as_ref()
         .unwrap_or_else(|| panic!("{}", render_plain(&analysis)));
-    let yaml = mlpc::emit::emit(program, &Default::default()).unwrap();
+    let yaml = mlpc::yaml(program, &Default::default()).unwrap();
     mlpc::emit::yaml::parse_documents(&yaml).unwrap().remove(0)
 }
 

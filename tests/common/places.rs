@@ -61,7 +61,7 @@ pub fn all_in_one(v: &str) -> String {
 pub fn emit_source(source: &str) -> Result<String, Vec<String>> {
     let analysis = analyze("nasty.mlp", None, source.as_bytes(), &FsLoader);
     match analysis.program {
-        Some(p) => Ok(mlpc::emit::emit(&p, &Options::default()).expect("emits")),
+        Some(p) => Ok(mlpc::yaml(&p, &Options::default()).expect("emits")),
         None => Err(analysis
             .diagnostics
             .items
