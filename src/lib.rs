@@ -9,7 +9,7 @@
 //! | plan   | `plan`   | HIR -> plan per pipeline: tasks, dependencies,     |
 //! |        |          | bindings, skips (target-neutral; [`plans`])       |
 //! | emit   | `emit`   | plan -> Argo model (k8s-openapi types) -> YAML     |
-//! |        |          | (serde_yaml's bytes, plus YAML 1.1 quoting)       |
+//! |        |          | (our writer: serde_yaml's bytes, YAML 1.1 quoting) |
 //!
 //! `docs/performance.md` explains the fast paths and how they are kept
 //! honest. Every stage is a pure function over its input IR. Diagnostics from every

@@ -1349,7 +1349,7 @@ fn compile_inline(text: &str) -> (mlpc::sema::hir::Program, Value) {
         );
     };
     let yaml = mlpc::yaml(&program, &Default::default()).expect("emits");
-    let doc = mlpc::emit::yaml::parse_documents(&yaml).unwrap().remove(0);
+    let doc = common::yaml::parse_documents(&yaml).unwrap().remove(0);
     (program, doc)
 }
 

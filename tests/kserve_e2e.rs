@@ -40,7 +40,7 @@ fn template<'a>(doc: &'a Value, name: &str) -> &'a Value {
 
 /// The wait container and the applied manifest of the deploy stage `serve`.
 fn case(yaml: &str) -> Value {
-    let doc = mlpc::emit::yaml::parse_documents(yaml).unwrap().remove(0);
+    let doc = common::yaml::parse_documents(yaml).unwrap().remove(0);
     let wait = &template(&doc, "serve-wait")["container"];
     let manifest = template(&doc, "serve")["resource"]["manifest"]
         .as_str()

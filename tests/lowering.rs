@@ -210,7 +210,7 @@ fn shared_template_folds_inputs_every_use_sets_alike() {
     let text = "template job step {\n  input data: string\n  input shard: string\n  image = \"x:1\"\n  command = [\"run\", data, shard]\n}\npipeline p {\n  param dataset: string = \"s3://b/d\"\n  job a uses step { data = dataset, shard = \"1\" }\n  job b uses step { data = dataset, shard = \"2\" }\n}\n";
     let analysis = mlpc::analyze("fold.mlp", None, text.as_bytes(), &mlpc::FsLoader);
     let yaml = mlpc::yaml(analysis.program.as_ref().unwrap(), &Options::default()).unwrap();
-    let doc = mlpc::emit::yaml::parse_documents(&yaml).unwrap().remove(0);
+    let doc = common::yaml::parse_documents(&yaml).unwrap().remove(0);
     let t = template(&doc, "step");
     assert_eq!(
         t["container"]["command"][1], "{{workflow.parameters.dataset}}",
@@ -435,7 +435,7 @@ fn pipeline_selection() {
     let analysis = mlpc::analyze("two.mlp", None, two.as_bytes(), &mlpc::FsLoader);
     let program = analysis.program.unwrap();
     let all = mlpc::yaml(&program, &Options::default()).unwrap();
-    assert_eq!(mlpc::emit::yaml::parse_documents(&all).unwrap().len(), 2);
+    assert_eq!(common::yaml::parse_documents(&all).unwrap().len(), 2);
     let b = mlpc::yaml(
         &program,
         &Options {

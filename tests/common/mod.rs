@@ -3,6 +3,7 @@
 
 pub mod mutate;
 pub mod places;
+pub mod yaml;
 
 use std::path::{Path, PathBuf};
 
@@ -82,7 +83,7 @@ pub fn compile(relative: &Path, options: &mlpc::emit::Options) -> String {
 
 /// The YAML documents of a compiled file, as JSON values.
 pub fn compile_docs(relative: &Path, options: &mlpc::emit::Options) -> Vec<serde_json::Value> {
-    mlpc::emit::yaml::parse_documents(&compile(relative, options)).expect("the output parses back")
+    yaml::parse_documents(&compile(relative, options)).expect("the output parses back")
 }
 
 /// A Python that can `import {modules}`: the repository's `.venv` first,
@@ -200,7 +201,7 @@ pub fn argo_manifest(
         rest = &after[end + 3..];
     }
     out.push_str(rest);
-    mlpc::emit::yaml::parse_documents(&out)
+    yaml::parse_documents(&out)
         .unwrap_or_else(|e| panic!("{e}:\n{out}"))
         .remove(0)
 }
@@ -286,7 +287,7 @@ pub fn compile_clean(source: &str) -> serde_json::Value {
         .as_ref()
         .unwrap_or_else(|| panic!("{}", render_plain(&analysis)));
     let yaml = mlpc::yaml(program, &Default::default()).unwrap();
-    mlpc::emit::yaml::parse_documents(&yaml).unwrap().remove(0)
+    yaml::parse_documents(&yaml).unwrap().remove(0)
 }
 
 /// Runs the `mlpc` binary in the repository root, with plain, default

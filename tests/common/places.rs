@@ -3,7 +3,8 @@
 //! `tests/injection.rs` (adversarial text) and `tests/yaml11.rs` (text a
 //! YAML 1.1 reader misreads).
 
-use mlpc::emit::{yaml, Options};
+use super::yaml;
+use mlpc::emit::Options;
 use mlpc::{analyze, FsLoader};
 use serde_json::Value;
 
