@@ -31,7 +31,7 @@ fn phases(c: &mut Criterion) {
             .as_ref()
             .expect("the benchmark pipeline checks");
         let options = Options::default();
-        let docs = emit::lower_program(program, &options).expect("lowers");
+        let docs = mlpc::argo_documents(program, &options).expect("lowers");
 
         let mut group = c.benchmark_group(format!("phases/{n}"));
         group.throughput(Throughput::Elements(n as u64));
@@ -47,7 +47,7 @@ fn phases(c: &mut Criterion) {
             b.iter(|| analyze("bench.mlp", None, black_box(text.as_bytes()), &FsLoader))
         });
         group.bench_function("lower", |b| {
-            b.iter(|| emit::lower_program(black_box(program), &options))
+            b.iter(|| mlpc::argo_documents(black_box(program), &options))
         });
         group.bench_function("serialize", |b| {
             b.iter(|| emit::yaml::to_yaml_stream(black_box(&docs)))
@@ -55,7 +55,7 @@ fn phases(c: &mut Criterion) {
         group.bench_function("compile", |b| {
             b.iter(|| {
                 let a = analyze("bench.mlp", None, black_box(text.as_bytes()), &FsLoader);
-                emit::emit(a.program.as_ref().expect("checks"), &options)
+                mlpc::yaml(a.program.as_ref().expect("checks"), &options)
             })
         });
         group.finish();
@@ -73,7 +73,7 @@ fn variants(c: &mut Criterion) {
             |b, text| {
                 b.iter(|| {
                     let a = analyze("bench.mlp", None, black_box(text.as_bytes()), &FsLoader);
-                    emit::emit(a.program.as_ref().expect("checks"), &Options::default())
+                    mlpc::yaml(a.program.as_ref().expect("checks"), &Options::default())
                 })
             },
         );

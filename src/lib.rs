@@ -6,19 +6,23 @@
 //! |        |          | a hand-written fast path for well-formed files)   |
 //! | sema   | `sema`   | AST + imports -> HIR (names, types, fields)        |
 //! | graph  | `graph`  | HIR -> dependency graph (petgraph), cycle checks   |
-//! | plan   | `plan`   | HIR -> plan: tasks, dependencies, bindings, skips  |
-//! |        |          | (target-neutral; see the module's docs)           |
+//! | plan   | `plan`   | HIR -> plan per pipeline: tasks, dependencies,     |
+//! |        |          | bindings, skips (target-neutral; [`plans`])       |
 //! | emit   | `emit`   | plan -> Argo model (k8s-openapi types) -> YAML     |
-//! |        |          | (serde_yaml's bytes, plus YAML 1.1 quoting)       |
+//! |        |          | (our writer: serde_yaml's bytes, YAML 1.1 quoting) |
 //!
 //! `docs/performance.md` explains the fast paths and how they are kept
 //! honest. Every stage is a pure function over its input IR. Diagnostics from every
 //! stage share one enum, [`diag::MlpError`], with codes from one registry.
 //!
-//! The command line (and the language server) run the stages through
-//! [`check`] (syntax and sema for a file, then the [`Policies`]), then
-//! [`compile`] or [`rbac`] for a checked program; `cli` only reads files,
-//! prints and chooses exit codes.
+//! The library runs the passes; each takes the IR the one before it made.
+//! The command line (and the language server) call [`check`] (syntax and
+//! sema for a file, then the [`Policies`]), then [`compile`] or [`rbac`]
+//! for a checked program; `cli` only reads files, prints and chooses exit
+//! codes. [`compile`] makes the plan of each selected pipeline ([`plans`])
+//! and hands it to the backend, which renders it ([`documents`]; [`yaml`]
+//! and [`argo_documents`] for tools and tests). `rbac` reads the HIR: the
+//! accounts and grants depend on settings and fields, not on the plan.
 
 pub mod cli;
 pub mod collections;
@@ -109,8 +113,8 @@ impl Compilation<'_> {
     }
 }
 
-/// Plan and emit a checked program; `None` when the analysis has no
-/// program (its diagnostics say why).
+/// Plan and emit a checked program ([`documents`]); `None` when the
+/// analysis has no program (its diagnostics say why).
 pub fn compile<'a>(analysis: &'a Analysis, options: &emit::Options) -> Option<Compilation<'a>> {
     let program = analysis.program.as_ref()?;
     let mut notes = Vec::new();
@@ -122,9 +126,7 @@ pub fn compile<'a>(analysis: &'a Analysis, options: &emit::Options) -> Option<Co
     {
         notes.push(Note::ScheduleLeftOut);
     }
-    // The plan stage (#13) goes here: HIR -> plan, which the target's
-    // emitter then renders.
-    let output = emit::emit_documents(program, options).map(|documents| Compiled {
+    let output = documents(program, options).map(|documents| Compiled {
         warnings: emit::document_warnings(&analysis.sources, &documents),
         documents,
     });
@@ -133,6 +135,51 @@ pub fn compile<'a>(analysis: &'a Analysis, options: &emit::Options) -> Option<Co
         notes,
         output,
     })
+}
+
+/// The plan of each pipeline `options` selects, in source order: HIR ->
+/// [`plan::Plan`], the target-neutral pass every backend reads.
+pub fn plans<'p>(
+    program: &'p sema::hir::Program,
+    options: &emit::Options,
+) -> Result<Vec<plan::Plan<'p>>, emit::EmitError> {
+    let pipelines = emit::select(program, options)?;
+    Ok(pipelines
+        .into_iter()
+        .map(|pipeline| plan::plan(program, pipeline))
+        .collect())
+}
+
+/// [`plans`], then the Argo backend renders each plan: one YAML document
+/// per selected pipeline, in source order.
+pub fn documents<'p>(
+    program: &'p sema::hir::Program,
+    options: &emit::Options,
+) -> Result<Vec<emit::Document<'p>>, emit::EmitError> {
+    plans(program, options)?
+        .into_iter()
+        .map(|plan| emit::document(plan, options))
+        .collect()
+}
+
+/// [`documents`] as one YAML stream (documents separated by `---` lines).
+pub fn yaml(
+    program: &sema::hir::Program,
+    options: &emit::Options,
+) -> Result<String, emit::EmitError> {
+    Ok(emit::join_documents(&documents(program, options)?))
+}
+
+/// [`plans`], then each plan's Argo document, whole (for tools and tests;
+/// [`documents`] writes a large pipeline without holding its model).
+pub fn argo_documents(
+    program: &sema::hir::Program,
+    options: &emit::Options,
+) -> Result<Vec<emit::argo::Document>, emit::EmitError> {
+    plans(program, options)?
+        .into_iter()
+        .map(|plan| emit::lower(plan, options))
+        .collect()
 }
 
 /// The accounts and grants a checked program's pipelines need.

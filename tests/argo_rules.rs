@@ -1146,7 +1146,7 @@ fn cases(program: &mlpc::sema::hir::Program, pipeline: &mlpc::sema::hir::Pipelin
             let values: Vec<String> = match &r {
                 Ref::Metric { .. } => NUMBERS.iter().map(|s| s.to_string()).collect(),
                 Ref::Output { stage, output } => {
-                    match program_oracle::output_ty(program, &pipeline.stages[*stage], output) {
+                    match program_oracle::output_ty(program, pipeline.stage(*stage), output) {
                         Some(Ty::Int | Ty::Float) => {
                             NUMBERS.iter().map(|s| s.to_string()).collect()
                         }
@@ -1186,12 +1186,12 @@ fn cases(program: &mlpc::sema::hir::Program, pipeline: &mlpc::sema::hir::Pipelin
             for (r, v) in combo {
                 match r {
                     Ref::Metric { stage, name } => {
-                        let s = pipeline.stages[stage].name.to_string();
+                        let s = pipeline.stage(stage).name.to_string();
                         label += &format!(" {s}.metrics.{name}={v}");
                         facts.metrics.insert((s, name.to_string()), v);
                     }
                     Ref::Output { stage, output } => {
-                        let s = pipeline.stages[stage].name.to_string();
+                        let s = pipeline.stage(stage).name.to_string();
                         label += &format!(" {s}.{output}={v}");
                         facts.outputs.insert((s, output.to_string()), v);
                     }
@@ -1348,8 +1348,8 @@ fn compile_inline(text: &str) -> (mlpc::sema::hir::Program, Value) {
             common::render_plain(&analysis)
         );
     };
-    let yaml = mlpc::emit::emit(&program, &Default::default()).expect("emits");
-    let doc = mlpc::emit::yaml::parse_documents(&yaml).unwrap().remove(0);
+    let yaml = mlpc::yaml(&program, &Default::default()).expect("emits");
+    let doc = common::yaml::parse_documents(&yaml).unwrap().remove(0);
     (program, doc)
 }
 

@@ -263,6 +263,6 @@ fn hostile_registry_values_leave_the_manifest_unchanged() {
         "{{inputs.parameters.storage_uri}}",
         "s3://b/'\n  image: 'evil",
     );
-    let parsed = mlpc::emit::yaml::parse_documents(&old).unwrap().remove(0);
+    let parsed = common::yaml::parse_documents(&old).unwrap().remove(0);
     assert_eq!(parsed["spec"]["image"], "evil");
 }

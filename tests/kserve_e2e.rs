@@ -40,7 +40,7 @@ fn template<'a>(doc: &'a Value, name: &str) -> &'a Value {
 
 /// The wait container and the applied manifest of the deploy stage `serve`.
 fn case(yaml: &str) -> Value {
-    let doc = mlpc::emit::yaml::parse_documents(yaml).unwrap().remove(0);
+    let doc = common::yaml::parse_documents(yaml).unwrap().remove(0);
     let wait = &template(&doc, "serve-wait")["container"];
     let manifest = template(&doc, "serve")["resource"]["manifest"]
         .as_str()
@@ -59,7 +59,7 @@ fn case(yaml: &str) -> Value {
 fn compile_source(source: &str) -> String {
     let analysis = mlpc::analyze("short.mlp", None, source.as_bytes(), &mlpc::FsLoader);
     let program = analysis.program.expect("the fixture checks clean");
-    mlpc::emit::emit(&program, &Default::default()).unwrap()
+    mlpc::yaml(&program, &Default::default()).unwrap()
 }
 
 #[test]

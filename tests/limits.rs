@@ -59,7 +59,7 @@ fn a_hundred_thousand_stages_check_and_compile() {
     let analysis = analyze("big.mlp", None, text.as_bytes(), &FsLoader);
     assert!(analysis.diagnostics.is_empty());
     let program = analysis.program.unwrap();
-    let docs = mlpc::emit::emit_documents(&program, &Default::default()).unwrap();
+    let docs = mlpc::documents(&program, &Default::default()).unwrap();
     assert!(docs[0].len() > 10 * MB);
     assert_eq!(
         mlpc::emit::document_warnings(&analysis.sources, &docs).len(),

@@ -209,8 +209,8 @@ fn metric_gate_register_and_deploy_are_real_steps() {
 fn shared_template_folds_inputs_every_use_sets_alike() {
     let text = "template job step {\n  input data: string\n  input shard: string\n  image = \"x:1\"\n  command = [\"run\", data, shard]\n}\npipeline p {\n  param dataset: string = \"s3://b/d\"\n  job a uses step { data = dataset, shard = \"1\" }\n  job b uses step { data = dataset, shard = \"2\" }\n}\n";
     let analysis = mlpc::analyze("fold.mlp", None, text.as_bytes(), &mlpc::FsLoader);
-    let yaml = mlpc::emit::emit(analysis.program.as_ref().unwrap(), &Options::default()).unwrap();
-    let doc = mlpc::emit::yaml::parse_documents(&yaml).unwrap().remove(0);
+    let yaml = mlpc::yaml(analysis.program.as_ref().unwrap(), &Options::default()).unwrap();
+    let doc = common::yaml::parse_documents(&yaml).unwrap().remove(0);
     let t = template(&doc, "step");
     assert_eq!(
         t["container"]["command"][1], "{{workflow.parameters.dataset}}",
@@ -434,9 +434,9 @@ fn pipeline_selection() {
     let two = "pipeline a { prep x { image = \"busybox:1.37\" } }\npipeline b { prep y { image = \"busybox:1.37\" } }\n";
     let analysis = mlpc::analyze("two.mlp", None, two.as_bytes(), &mlpc::FsLoader);
     let program = analysis.program.unwrap();
-    let all = mlpc::emit::emit(&program, &Options::default()).unwrap();
-    assert_eq!(mlpc::emit::yaml::parse_documents(&all).unwrap().len(), 2);
-    let b = mlpc::emit::emit(
+    let all = mlpc::yaml(&program, &Options::default()).unwrap();
+    assert_eq!(common::yaml::parse_documents(&all).unwrap().len(), 2);
+    let b = mlpc::yaml(
         &program,
         &Options {
             kind: OutputKind::Workflow,
@@ -445,7 +445,7 @@ fn pipeline_selection() {
     )
     .unwrap();
     assert!(b.contains("generateName: b-") && !b.contains("generateName: a-"));
-    let err = mlpc::emit::emit(
+    let err = mlpc::yaml(
         &program,
         &Options {
             kind: OutputKind::Workflow,

@@ -8,24 +8,25 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use mlpc::plan::{self, Binding, MlflowStep, OutputRead, Plan, TemplateChoice};
-use mlpc::sema::hir::{refs_in_cond, DepKind, Program, Ref};
+use mlpc::sema::hir::{refs_in_cond, DepKind, Program, Ref, StageId};
 
 fn program(example: &str) -> Program {
     let a = common::analyze_file(Path::new(&format!("examples/{example}.mlp")));
     a.program.expect("the example checks")
 }
 
-fn index(plan: &Plan, stage: &str) -> usize {
+fn index(plan: &Plan, stage: &str) -> StageId {
     plan.pipeline
-        .stages
-        .iter()
-        .position(|s| s.name == stage)
+        .stages_with_ids()
+        .find(|(_, s)| s.name == stage)
+        .map(|(id, _)| id)
         .unwrap_or_else(|| panic!("no stage {stage}"))
 }
 
 /// The stages a stage waits for, by name, with the kind of dependency.
 fn deps(plan: &Plan, stage: &str) -> BTreeSet<(String, &'static str)> {
-    plan.pipeline.stages[index(plan, stage)]
+    plan.pipeline
+        .stage(index(plan, stage))
         .deps
         .iter()
         .map(|d| {
@@ -33,7 +34,7 @@ fn deps(plan: &Plan, stage: &str) -> BTreeSet<(String, &'static str)> {
                 DepKind::Data => DATA,
                 DepKind::Order => ORDER,
             };
-            (plan.pipeline.stages[d.stage].name.to_string(), kind)
+            (plan.pipeline.stage(d.stage).name.to_string(), kind)
         })
         .collect()
 }
@@ -48,7 +49,7 @@ fn names(items: &[&str]) -> BTreeSet<String> {
 
 fn when_bindings(plan: &Plan, stage: &str) -> Vec<Binding> {
     let mut out = Vec::new();
-    if let Some(w) = &plan.pipeline.stages[index(plan, stage)].when {
+    if let Some(w) = &plan.pipeline.stage(index(plan, stage)).when {
         refs_in_cond(&w.value, &mut |r: &Ref| out.push(plan.binding(r)));
     }
     out
@@ -79,11 +80,11 @@ fn fraud_champion() {
         BTreeSet::from([("promote".into(), ORDER)])
     );
     // The metric is read through a gate after the tracked train stage.
-    let gate = plan.stages[challenger].gate.clone().expect("a metric gate");
+    let gate = plan.stage(challenger).gate.clone().expect("a metric gate");
     assert_eq!(gate.task, "challenger-metrics");
     assert_eq!(gate.metrics, names(&["auc"]));
     assert_eq!(
-        plan.stages[challenger].mlflow_steps,
+        plan.stage(challenger).mlflow_steps,
         [MlflowStep::Init, MlflowStep::Finalize, MlflowStep::Metrics]
     );
     // Its `when` binds metric `auc` of the gate and the parameter.
@@ -100,15 +101,15 @@ fn fraud_champion() {
             }
         ]
     );
-    assert_eq!(plan.stages[promote].mlflow_steps, [MlflowStep::Register]);
+    assert_eq!(plan.stage(promote).mlflow_steps, [MlflowStep::Register]);
     // `serve` runs resolve -> apply -> wait; `after` waits for the wait.
-    let tasks = plan.stages[serve].deploy.clone().expect("deploy tasks");
+    let tasks = plan.stage(serve).deploy.clone().expect("deploy tasks");
     assert_eq!(
         plan.stage_tasks(serve),
         ["serve", "serve-resolve", "serve-wait"]
     );
     assert_eq!(tasks.wait, plan.done_task(serve));
-    assert_eq!(plan.stages[serve].mlflow_steps, [MlflowStep::Resolve]);
+    assert_eq!(plan.stage(serve).mlflow_steps, [MlflowStep::Resolve]);
     // `promote` may be skipped (its `when`), and so may `serve` after it.
     assert_eq!(skipping(&plan), names(&["promote", "serve"]));
     for t in ["promote", "serve", "serve-resolve", "serve-wait"] {
@@ -140,7 +141,7 @@ fn churn_model() {
     assert!(deps(&plan, "churn_registry").contains(&("model".into(), DATA)));
     assert!(deps(&plan, "serve").contains(&("churn_registry".into(), DATA)));
     // Two metrics of `model` are read, through one gate.
-    let gate = plan.stages[model].gate.clone().expect("a metric gate");
+    let gate = plan.stage(model).gate.clone().expect("a metric gate");
     assert_eq!(gate.metrics, names(&["auc", "logloss"]));
     let metrics: Vec<Binding> = when_bindings(&plan, "churn_registry")
         .into_iter()
@@ -149,7 +150,7 @@ fn churn_model() {
     assert_eq!(metrics.len(), 2);
     assert!(metrics
         .iter()
-        .all(|b| matches!(b, Binding::Metric { gate, .. } if *gate == format!("{}-metrics", plan.stages[model].task))));
+        .all(|b| matches!(b, Binding::Metric { gate, .. } if *gate == format!("{}-metrics", plan.stage(model).task))));
     // The deploy's model is the registry's `version`, a task output.
     let version = mlpc::sema::hir::Ref::Output {
         stage: registry,
@@ -160,7 +161,7 @@ fn churn_model() {
         Binding::Output { task, read: OutputRead::Value(_), .. } if task == "churn-registry"
     ));
     assert_eq!(skipping(&plan), names(&["churn_registry", "serve"]));
-    assert!(plan.stages[serve].deploy.is_some());
+    assert!(plan.stage(serve).deploy.is_some());
 }
 
 #[test]
@@ -168,12 +169,10 @@ fn hyperparameter_sweep() {
     let program = program("hyperparameter_sweep");
     let plan = plan::plan(&program, &program.pipelines[0]);
     let [grid, depth_scan, summary] = ["grid", "depth_scan", "summary"].map(|s| index(&plan, s));
-    let fan = plan.stages[grid].fan_out.expect("grid fans out");
+    let fan = plan.stage(grid).fan_out.expect("grid fans out");
     assert_eq!(fan.parallelism, Some(2));
     assert!(!fan.from_reference);
-    let fan = plan.stages[depth_scan]
-        .fan_out
-        .expect("depth_scan fans out");
+    let fan = plan.stage(depth_scan).fan_out.expect("depth_scan fans out");
     assert_eq!(fan.parallelism, None);
     assert!(fan.from_reference);
     assert_eq!(
@@ -182,7 +181,7 @@ fn hyperparameter_sweep() {
     );
     // Fan-outs and `when`s may skip; `download` cannot.
     assert_eq!(skipping(&plan), names(&["depth_scan", "grid", "summary"]));
-    assert!(plan.stages[summary].fan_out.is_none());
+    assert!(plan.stage(summary).fan_out.is_none());
     assert!(plan.stages.iter().all(|s| s.gate.is_none()));
 }
 
@@ -194,9 +193,9 @@ fn nightly_retrain() {
     // Plain uses of a template share it; `nightly` overrides the
     // template's `resources`, so it gets a template of its own.
     for s in [snapshot, check] {
-        assert!(matches!(plan.stages[s].template, TemplateChoice::Shared(_)));
+        assert!(matches!(plan.stage(s).template, TemplateChoice::Shared(_)));
     }
-    assert_eq!(plan.stages[nightly].template, TemplateChoice::Own);
+    assert_eq!(plan.stage(nightly).template, TemplateChoice::Own);
     assert!(deps(&plan, "nightly").contains(&("check".into(), DATA)));
     // `nightly`'s when reads `check.bad_ratio`, a task output.
     assert!(when_bindings(&plan, "nightly").iter().any(|b| matches!(
@@ -205,10 +204,7 @@ fn nightly_retrain() {
     )));
     assert_eq!(skipping(&plan), names(&["nightly", "publish"]));
     assert_eq!(
-        plan.stages[nightly]
-            .gate
-            .as_ref()
-            .map(|g| g.metrics.clone()),
+        plan.stage(nightly).gate.as_ref().map(|g| g.metrics.clone()),
         Some(names(&["auc"]))
     );
 }
@@ -220,11 +216,11 @@ fn terraform_optimization() {
     let optimizer = index(&plan, "optimizer");
     let serve = index(&plan, "serve");
     assert!(matches!(
-        plan.stages[index(&plan, "plan")].template,
+        plan.stage(index(&plan, "plan")).template,
         TemplateChoice::Shared(_)
     ));
     assert_eq!(
-        plan.stages[optimizer]
+        plan.stage(optimizer)
             .gate
             .as_ref()
             .map(|g| g.metrics.clone()),
@@ -257,16 +253,16 @@ fn every_example_plans() {
         for pipeline in &program.pipelines {
             let plan = plan::plan(&program, pipeline);
             let mut seen = BTreeSet::new();
-            for i in 0..plan.stages.len() {
+            for i in StageId::all(plan.stages.len()) {
                 for t in plan.stage_tasks(i) {
                     assert!(seen.insert(t.clone()), "{t} twice in {path:?}");
                 }
                 // A stage waiting for a skippable stage may skip too.
-                for d in &pipeline.stages[i].deps {
-                    assert!(!plan.stages[d.stage].may_skip || plan.stages[i].may_skip);
+                for d in &pipeline.stage(i).deps {
+                    assert!(!plan.stage(d.stage).may_skip || plan.stage(i).may_skip);
                 }
                 // The workflow runs every step some stage runs.
-                for step in &plan.stages[i].mlflow_steps {
+                for step in &plan.stage(i).mlflow_steps {
                     assert!(plan.mlflow_steps.contains(step), "{step:?} in {path:?}");
                 }
             }
@@ -296,7 +292,8 @@ fn every_binding_names_its_source(plan: &Plan) {
                     assert!(plan.output_ty(*stage, output).is_some(), "{output}");
                 }
                 (Ref::Metric { stage, name }, Binding::Metric { gate, name: n }) => {
-                    let g = plan.stages[*stage]
+                    let g = plan
+                        .stage(*stage)
                         .gate
                         .as_ref()
                         .expect("a read metric has a gate");

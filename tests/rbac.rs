@@ -32,7 +32,7 @@ fn rbac_docs(rel: &Path) -> Vec<Value> {
         .unwrap_or_else(|| panic!("{}", render_plain(&analysis)));
     let out = mlpc::emit::rbac::emit(program, &analysis.sources, &Options::default()).unwrap();
     assert!(out.errors.is_empty(), "{}: {:?}", rel.display(), out.errors);
-    mlpc::emit::yaml::parse_documents(&out.yaml).unwrap()
+    common::yaml::parse_documents(&out.yaml).unwrap()
 }
 
 fn rbac_of_source(source: &str) -> Result<Vec<Value>, Vec<String>> {
@@ -43,7 +43,7 @@ fn rbac_of_source(source: &str) -> Result<Vec<Value>, Vec<String>> {
         .unwrap_or_else(|| panic!("{}", render_plain(&analysis)));
     let out = mlpc::emit::rbac::emit(program, &analysis.sources, &Options::default()).unwrap();
     if out.errors.is_empty() {
-        Ok(mlpc::emit::yaml::parse_documents(&out.yaml).unwrap())
+        Ok(common::yaml::parse_documents(&out.yaml).unwrap())
     } else {
         Err(out
             .errors
@@ -570,8 +570,7 @@ fn the_command_prints_what_the_library_builds() {
             "{}",
             String::from_utf8_lossy(&o.stderr)
         );
-        let printed =
-            mlpc::emit::yaml::parse_documents(&String::from_utf8_lossy(&o.stdout)).unwrap();
+        let printed = common::yaml::parse_documents(&String::from_utf8_lossy(&o.stdout)).unwrap();
         assert_eq!(printed, rbac_docs(&rel), "{}", rel.display());
     }
     let o = mlpc(&["rbac", "examples/churn_model.mlp", "--pipeline", "nope"]);
@@ -657,7 +656,7 @@ fn the_documentation_lists_these_rules_and_shows_a_real_role() {
         .nth(1)
         .and_then(|b| b.split("```").next())
         .unwrap();
-    let shown = &mlpc::emit::yaml::parse_documents(block).unwrap()[0];
+    let shown = &common::yaml::parse_documents(block).unwrap()[0];
     let printed = rbac_docs(Path::new("examples/churn_model.mlp"));
     assert!(
         printed.contains(shown),

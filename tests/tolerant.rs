@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use mlpc::sema::hir::Program;
+use mlpc::sema::hir::{Program, StageId};
 use mlpc::sema::index::{DefKind, RefEntry};
 use mlpc::sema::schema::StageKind;
 use mlpc::sema::types::Ty;
@@ -168,11 +168,16 @@ fn errors_in_two_stages_leave_the_rest_of_the_analysis() {
     // The graph the checker built is the pipeline's: `summary` waits for
     // both broken stages, `counted` for `data`.
     let graph = &p.pipelines[0].graph;
-    assert_eq!(
-        graph.ancestors(4).into_iter().collect::<Vec<_>>(),
-        [0, 1, 2, 3]
-    );
-    assert_eq!(graph.ancestors(2).into_iter().collect::<Vec<_>>(), [0]);
+    let ancestors = |i: usize| -> Vec<usize> {
+        let stage = StageId::new(i);
+        graph
+            .ancestors(stage)
+            .into_iter()
+            .map(StageId::index)
+            .collect()
+    };
+    assert_eq!(ancestors(4), [0, 1, 2, 3]);
+    assert_eq!(ancestors(2), [0]);
 
     // Every stage's signature.
     let [sigs] = a.signatures.as_slice() else {

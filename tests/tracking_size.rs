@@ -28,7 +28,7 @@ fn yaml_len(trains: usize, variant: Variant) -> usize {
         "the benchmark pipeline checks clean"
     );
     let program = analysis.program.expect("it checks");
-    mlpc::emit::emit(&program, &Default::default())
+    mlpc::yaml(&program, &Default::default())
         .expect("it compiles")
         .len()
 }
@@ -63,7 +63,7 @@ fn untracked_stages_add_nothing_for_mlflow() {
     // `track = false` on every stage: no program, no exit handler.
     let text = shape::pipeline(10, Variant::Untracked);
     let analysis = mlpc::analyze("scale.mlp", None, text.as_bytes(), &mlpc::FsLoader);
-    let yaml = mlpc::emit::emit(&analysis.program.unwrap(), &Default::default()).unwrap();
+    let yaml = mlpc::yaml(&analysis.program.unwrap(), &Default::default()).unwrap();
     assert!(!yaml.contains("mlpc_mlflow"), "{yaml}");
     assert!(!yaml.contains("mlflow-cleanup"), "{yaml}");
 }

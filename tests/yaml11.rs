@@ -16,7 +16,8 @@ use std::process::{Command, Stdio};
 
 use common::places::{emit_source, Place, ALL_IN_ONE, PLACES};
 use common::pyyaml_python;
-use mlpc::emit::yaml::{parse_documents, to_yaml};
+use common::yaml::parse_documents;
+use mlpc::emit::yaml::to_yaml;
 use serde_json::{json, Value};
 
 /// Every spelling of `word` in upper and lower case.

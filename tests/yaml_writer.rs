@@ -10,10 +10,9 @@ mod common;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
+use common::yaml::{parse_documents, serde_yaml_text};
 use common::{mlp_files, root};
-use mlpc::emit::yaml::{
-    parse_documents, push_sequence_item, quoted_only_for_yaml11, serde_yaml_text, to_yaml,
-};
+use mlpc::emit::yaml::{push_sequence_item, quoted_only_for_yaml11, to_yaml};
 use mlpc::{analyze, FsLoader};
 
 /// serde_yaml folds U+2028/U+2029 (libyaml reads them as line breaks) and
@@ -121,7 +120,7 @@ fn every_example_document_is_written_as_serde_yaml_writes_it_but_for_yaml11_quot
                 kind,
                 ..Default::default()
             };
-            for doc in mlpc::emit::lower_program(program, &options).expect("lowers") {
+            for doc in mlpc::argo_documents(program, &options).expect("lowers") {
                 if let Err(e) =
                     same_but_yaml11_quotes(&to_yaml(&doc).unwrap(), &serde_yaml_text(&doc).unwrap())
                 {

@@ -1,4 +1,4 @@
-//! HIR -> Argo model: one document per pipeline.
+//! Plan -> Argo model: one document per pipeline.
 //!
 //! Each stage becomes a DAG task. A stage that uses a template without
 //! changing its fields calls one Argo template shared by all such stages;
@@ -37,7 +37,7 @@ use super::rbac;
 use super::Options;
 use crate::plan::literal::literal_text;
 use crate::plan::Names;
-use crate::sema::hir::{Pipeline, Program, Ref, RunField, Spanned, StrPart, Value};
+use crate::sema::hir::{Pipeline, Ref, RunField, Spanned, StageId, StrPart, TemplateId, Value};
 use crate::sema::schema::StageKind;
 
 /// Where artifacts a stage reads are placed in its container.
@@ -45,14 +45,10 @@ const INPUTS_DIR: &str = "/tmp/inputs";
 /// Where the generated steps write their output parameters.
 const STEP_OUTPUTS: &str = "/tmp/outputs";
 
-/// The document for one pipeline, whole (for tools and tests).
-pub fn lower(
-    program: &Program,
-    pipeline: &Pipeline,
-    options: &Options,
-) -> Result<argo::Document, String> {
+/// The document for one pipeline's plan, whole (for tools and tests).
+pub fn lower(plan: crate::plan::Plan<'_>, options: &Options) -> Result<argo::Document, String> {
     let mut stage_templates = Vec::new();
-    let mut doc = lower_into(program, pipeline, options, &mut |t| stage_templates.push(t))?;
+    let mut doc = lower_into(plan, options, &mut |t| stage_templates.push(t))?;
     let templates = &mut spec_mut(&mut doc).templates;
     let tail = templates.split_off(1);
     templates.extend(stage_templates);
@@ -93,15 +89,15 @@ impl<'p> std::ops::Deref for Plan<'p> {
 }
 
 impl<'p> Plan<'p> {
-    fn new(program: &'p Program, pipeline: &'p Pipeline) -> Self {
-        let ir = crate::plan::plan(program, pipeline);
+    fn new(ir: crate::plan::Plan<'p>) -> Self {
+        let pipeline = ir.pipeline;
         let programs = mlflow::Programs::new(ir.mlflow_steps.clone(), ir.deploy_wait);
         Plan {
-            ir,
             tracking: tracking(pipeline),
             executor_account: rbac::executor_account(pipeline),
             deploy_account: rbac::deploy_account(pipeline),
             programs,
+            ir,
         }
     }
 
@@ -241,7 +237,7 @@ struct Emitter<'a, 'p> {
     sink: &'a mut dyn FnMut(Template),
     template_names: Names,
     /// HIR template index -> the shared Argo template and its implicit inputs.
-    shared: HashMap<usize, SharedTemplate>,
+    shared: HashMap<TemplateId, SharedTemplate>,
     /// Folded inputs for the template `pod_template` is building.
     folding: IndexMap<String, Global>,
     /// The `mlp-key-N` values (its artifacts' producers) for that template.
@@ -269,9 +265,9 @@ struct Built {
 }
 
 impl<'a, 'p> Emitter<'a, 'p> {
-    fn stage(&mut self, i: usize) {
+    fn stage(&mut self, i: StageId) {
         let plan = self.plan;
-        let stage = &plan.stages[i];
+        let stage = plan.stage(i);
         // A deploy stage, and only one, has the deploy tasks.
         match (&stage.deploy, stage.kind) {
             (Some(tasks), _) => self.deploy(i, tasks),

@@ -1,4 +1,8 @@
-//! Stage 4: HIR -> Argo model -> YAML.
+//! Stage 4b, the Argo backend: plan -> Argo model -> YAML.
+//!
+//! It renders a [`Plan`] that the library made ([`crate::plans`]), one
+//! pipeline at a time, and reads the HIR only for the field values the plan
+//! does not interpret. [`select`] says which pipelines `--pipeline` picks.
 
 pub mod argo;
 mod block_yaml;
@@ -8,6 +12,7 @@ pub mod mlflow;
 pub mod rbac;
 pub mod yaml;
 
+use crate::plan::Plan;
 use crate::sema::hir::Program;
 
 /// What `--kind` asks for. A pipeline with `schedule` becomes a
@@ -53,15 +58,10 @@ impl std::fmt::Display for EmitError {
     }
 }
 
-/// The Argo documents for the program's pipelines, in source order.
-pub fn lower_program(
-    program: &Program,
-    options: &Options,
-) -> Result<Vec<argo::Document>, EmitError> {
-    select(program, options)?
-        .into_iter()
-        .map(|p| lower::lower(program, p, options).map_err(EmitError::Yaml))
-        .collect()
+/// The Argo document for one pipeline's plan, whole (for tools and tests;
+/// [`document`] writes it without holding it whole).
+pub fn lower(plan: Plan<'_>, options: &Options) -> Result<argo::Document, EmitError> {
+    lower::lower(plan, options).map_err(EmitError::Yaml)
 }
 
 /// Argo stores workflows in etcd (about 1.5 MiB per object); past this a
@@ -92,22 +92,12 @@ impl Document<'_> {
     }
 }
 
-/// One YAML document per selected pipeline, in source order.
-pub fn emit_documents<'p>(
-    program: &'p Program,
-    options: &Options,
-) -> Result<Vec<Document<'p>>, EmitError> {
-    select(program, options)?
-        .into_iter()
-        .map(|p| {
-            emit_pipeline(program, p, options)
-                .map(|pieces| Document {
-                    pipeline: p,
-                    pieces,
-                })
-                .map_err(EmitError::Yaml)
-        })
-        .collect()
+/// The YAML document of one pipeline's plan.
+pub fn document<'p>(plan: Plan<'p>, options: &Options) -> Result<Document<'p>, EmitError> {
+    let pipeline = plan.pipeline;
+    emit_pipeline(plan, options)
+        .map(|pieces| Document { pipeline, pieces })
+        .map_err(EmitError::Yaml)
 }
 
 /// Warnings about the emitted documents themselves (their size).
@@ -121,14 +111,6 @@ pub fn document_warnings(sources: &crate::SourceSet, docs: &[Document]) -> Vec<c
             size_kib: doc.len().div_ceil(1024),
         })
         .collect()
-}
-
-/// The YAML stream for the program: one document per pipeline.
-///
-/// Each stage's templates are written as soon as they are built and then
-/// dropped, so the Argo model of a large pipeline is never held whole.
-pub fn emit(program: &Program, options: &Options) -> Result<String, EmitError> {
-    Ok(join_documents(&emit_documents(program, options)?))
 }
 
 /// Documents of a YAML stream, separated by `---` lines.
@@ -156,13 +138,10 @@ const SIZE_SAMPLE: usize = 16;
 /// `spec:`); a CronWorkflow's sits deeper, and its list is re-indented.
 const TEMPLATES_INDENT: usize = 2;
 
-fn emit_pipeline(
-    program: &Program,
-    pipeline: &crate::sema::hir::Pipeline,
-    options: &Options,
-) -> Result<Vec<String>, String> {
+fn emit_pipeline(plan: Plan<'_>, options: &Options) -> Result<Vec<String>, String> {
     // Each stage's templates are written as soon as they are built and then
     // dropped, so the Argo model of a large pipeline is never held whole.
+    let stages = plan.stages.len();
     let mut list = String::new();
     let mut failure = None;
     let mut written = 0;
@@ -177,11 +156,11 @@ fn emit_pipeline(
         // remaining stage: a long list then grows once instead of doubling
         // (each doubling copies it and briefly holds it twice).
         if written == SIZE_SAMPLE {
-            let remaining = pipeline.stages.len().saturating_sub(written);
+            let remaining = stages.saturating_sub(written);
             list.reserve(list.len() / written * remaining * 11 / 10);
         }
     };
-    let mut doc = lower::lower_into(program, pipeline, options, &mut sink)?;
+    let mut doc = lower::lower_into(plan, options, &mut sink)?;
     if let Some(e) = failure {
         return Err(e);
     }
@@ -200,7 +179,9 @@ fn emit_pipeline(
     Ok(yaml::splice_last_list(&skeleton, "templates", &head, list, TEMPLATES_INDENT)?.into())
 }
 
-fn select<'p>(
+/// The pipelines `options` selects (all, or the one `--pipeline` names),
+/// in source order.
+pub fn select<'p>(
     program: &'p Program,
     options: &Options,
 ) -> Result<Vec<&'p crate::sema::hir::Pipeline>, EmitError> {

@@ -181,9 +181,35 @@ enum Namespace {
 struct Needs {
     /// Argo's executor runs with the account's token: task results.
     task_results: bool,
-    /// Deploys into the namespace: the services' names, `None` when one of
-    /// them is known only at run time.
-    deploys: Option<Option<BTreeSet<String>>>,
+    /// The InferenceServices it deploys into the namespace.
+    deploys: Deploys,
+}
+
+/// The InferenceServices an account deploys into one namespace.
+#[derive(Debug, Default)]
+enum Deploys {
+    /// None.
+    #[default]
+    Nothing,
+    /// These, each named by a literal.
+    Named(BTreeSet<String>),
+    /// Some whose name is known only at run time (and maybe others).
+    Unnamed,
+}
+
+impl Deploys {
+    /// Adds a deployed service, `None` when its name is known only at run
+    /// time.
+    fn add(&mut self, service: Option<String>) {
+        *self = match (std::mem::take(self), service) {
+            (Deploys::Nothing, Some(name)) => Deploys::Named(BTreeSet::from([name])),
+            (Deploys::Named(mut names), Some(name)) => {
+                names.insert(name);
+                Deploys::Named(names)
+            }
+            (_, _) => Deploys::Unnamed,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -275,14 +301,12 @@ pub fn objects_for(program: &Program, pipeline: &Pipeline) -> Result<Vec<Object>
             .entry(Namespace::Workflow)
             .or_default()
             .task_results = true;
-        let needs = deploy.needs.entry(namespace).or_default();
-        let names = needs.deploys.get_or_insert_with(|| Some(BTreeSet::new()));
-        match (names.as_mut(), service) {
-            (Some(set), Some(s)) => {
-                set.insert(s);
-            }
-            _ => *names = None,
-        }
+        deploy
+            .needs
+            .entry(namespace)
+            .or_default()
+            .deploys
+            .add(service);
     }
     if !unknown.is_empty() {
         return Err(unknown);
@@ -372,18 +396,17 @@ impl Needs {
                 &["create", "patch"],
             ));
         }
-        if let Some(services) = &self.deploys {
-            const ISVC: (&str, &str) = ("serving.kserve.io", "inferenceservices");
-            match services {
-                // A create names no object when it is authorized.
-                Some(names) => {
-                    rules.push(rule(ISVC.0, ISVC.1, None, &["create"]));
-                    rules.push(rule(ISVC.0, ISVC.1, Some(names), &["get", "patch"]));
-                }
-                None => rules.push(rule(ISVC.0, ISVC.1, None, &["create", "get", "patch"])),
+        const ISVC: (&str, &str) = ("serving.kserve.io", "inferenceservices");
+        match &self.deploys {
+            Deploys::Nothing => return rules,
+            // A create names no object when it is authorized.
+            Deploys::Named(names) => {
+                rules.push(rule(ISVC.0, ISVC.1, None, &["create"]));
+                rules.push(rule(ISVC.0, ISVC.1, Some(names), &["get", "patch"]));
             }
-            rules.push(rule("", "pods", None, &["list"]));
+            Deploys::Unnamed => rules.push(rule(ISVC.0, ISVC.1, None, &["create", "get", "patch"])),
         }
+        rules.push(rule("", "pods", None, &["list"]));
         rules
     }
 }

@@ -1,9 +1,8 @@
-//! YAML in and out. Writing goes through our own block serializer
-//! (`block_yaml`), which writes what serde_yaml writes, faster, except that
-//! it also quotes text a YAML 1.1 reader would misread; serde_yaml
-//! (archived upstream, pinned) is touched only here: tests read YAML back
-//! through `parse_documents`, and `serde_yaml_text` is the reference the
-//! writer is held to.
+//! YAML out. Writing goes through our own block serializer (`block_yaml`),
+//! which writes what serde_yaml writes, faster, except that it also quotes
+//! text a YAML 1.1 reader would misread. serde_yaml (archived upstream,
+//! pinned) is a dev-dependency: the tests read YAML back with it and hold
+//! the writer to its text (`tests/common/yaml.rs`).
 
 use serde::Serialize;
 
@@ -16,16 +15,10 @@ pub fn to_yaml<T: Serialize + ?Sized>(value: &T) -> Result<String, String> {
     Ok(out)
 }
 
-/// What serde_yaml writes for `value`: the reference `to_yaml` is tested
-/// against.
-pub fn serde_yaml_text<T: Serialize + ?Sized>(value: &T) -> Result<String, String> {
-    serde_yaml::to_string(value).map_err(|e| format!("cannot write YAML: {e}"))
-}
-
 /// Whether the writer quotes `text` where serde_yaml writes it plain: text
 /// that only a YAML 1.1 reader (go-yaml v2, PyYAML) takes for a bool,
 /// number, timestamp, null, merge key or value tag. This is the one way
-/// `to_yaml` differs from `serde_yaml_text` on purpose, besides the two
+/// `to_yaml` differs from serde_yaml's text on purpose, besides the two
 /// places where serde_yaml is wrong.
 pub fn quoted_only_for_yaml11(text: &str) -> bool {
     block_yaml::quoted_only_for_yaml11(text)
@@ -41,14 +34,6 @@ pub fn to_yaml_stream<T: Serialize>(values: &[T]) -> Result<String, String> {
         out.push_str(&to_yaml(v)?);
     }
     Ok(out)
-}
-
-/// Parses a YAML stream into JSON values (for tests and tools).
-pub fn parse_documents(text: &str) -> Result<Vec<serde_json::Value>, String> {
-    use serde::Deserialize;
-    serde_yaml::Deserializer::from_str(text)
-        .map(|doc| serde_json::Value::deserialize(doc).map_err(|e| e.to_string()))
-        .collect()
 }
 
 /// Appends `value` to `list` as one item of a YAML block sequence whose key
@@ -173,7 +158,8 @@ mod tests {
             ),
         ] {
             let text = spliced(skeleton, 2);
-            let doc = &parse_documents(&text).unwrap()[0];
+            // serde_yaml, a dev-dependency, reads it back.
+            let doc: serde_json::Value = serde_yaml::from_str(&text).unwrap();
             let list = doc.pointer(path).unwrap();
             assert_eq!(
                 list,

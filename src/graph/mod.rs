@@ -16,15 +16,15 @@ use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 
 use crate::diag::{Label, MlpError};
-use crate::sema::hir::Stage;
+use crate::sema::hir::{Stage, StageId};
 use crate::source::{SourceSet, Span};
 
-/// The graph of one pipeline: node `i` is stage `i`, and an edge `a -> b`
-/// (weighted with the span where the dependency is written, the first one
-/// if several) means `a` waits for `b`.
+/// The graph of one pipeline: node `i` is stage `i` (and weighs its
+/// [`StageId`]), and an edge `a -> b` (weighted with the span where the
+/// dependency is written, the first one if several) means `a` waits for `b`.
 #[derive(Debug, Clone)]
 pub struct PipelineGraph {
-    graph: DiGraph<usize, Span>,
+    graph: DiGraph<StageId, Span>,
 }
 
 impl PipelineGraph {
@@ -34,14 +34,14 @@ impl PipelineGraph {
         }
     }
 
-    /// The petgraph graph (node weights are stage indices).
-    pub fn graph(&self) -> &DiGraph<usize, Span> {
+    /// The petgraph graph (node weights are stage ids).
+    pub fn graph(&self) -> &DiGraph<StageId, Span> {
         &self.graph
     }
 
-    /// Each cycle once: a closed path of stage indices, starting at the
-    /// stage that comes first in the source (`[a, b]` means a -> b -> a).
-    pub fn cycles(&self) -> Vec<Vec<usize>> {
+    /// Each cycle once: a closed path of stages, starting at the stage
+    /// that comes first in the source (`[a, b]` means a -> b -> a).
+    pub fn cycles(&self) -> Vec<Vec<StageId>> {
         let graph = &self.graph;
         let mut found = Vec::new();
         // Kosaraju's algorithm in petgraph runs on its iterative DFS;
@@ -63,32 +63,30 @@ impl PipelineGraph {
     }
 
     /// Where the dependency `from -> to` is written, if there is one.
-    pub fn edge_span(&self, from: usize, to: usize) -> Option<Span> {
+    pub fn edge_span(&self, from: StageId, to: StageId) -> Option<Span> {
         self.graph
-            .find_edge(NodeIndex::new(from), NodeIndex::new(to))
+            .find_edge(node(from), node(to))
             .map(|e| self.graph[e])
     }
 
     /// Every stage that `seeds` reach against the edges, the seeds
     /// included: the stages that wait for one of them, directly or not.
     /// A search over the reversed edges, so any graph has an answer.
-    pub fn downstream_of(&self, seeds: impl IntoIterator<Item = usize>) -> Vec<bool> {
+    /// Indexed by [`StageId::index`].
+    pub fn downstream_of(&self, seeds: impl IntoIterator<Item = StageId>) -> Vec<bool> {
         let mut reached = vec![false; self.graph.node_count()];
-        let mut todo: Vec<usize> = Vec::new();
+        let mut todo: Vec<StageId> = Vec::new();
         for s in seeds {
-            if !reached[s] {
-                reached[s] = true;
+            if !reached[s.index()] {
+                reached[s.index()] = true;
                 todo.push(s);
             }
         }
         while let Some(s) = todo.pop() {
-            for waiter in self
-                .graph
-                .neighbors_directed(NodeIndex::new(s), Direction::Incoming)
-            {
+            for waiter in self.graph.neighbors_directed(node(s), Direction::Incoming) {
                 let w = self.graph[waiter];
-                if !reached[w] {
-                    reached[w] = true;
+                if !reached[w.index()] {
+                    reached[w.index()] = true;
                     todo.push(w);
                 }
             }
@@ -98,36 +96,39 @@ impl PipelineGraph {
 
     /// The stages `stage` waits for, directly or not (itself only if it is
     /// on a cycle).
-    pub fn ancestors(&self, stage: usize) -> std::collections::BTreeSet<usize> {
+    pub fn ancestors(&self, stage: StageId) -> std::collections::BTreeSet<StageId> {
         let mut out = std::collections::BTreeSet::new();
-        let mut todo: Vec<usize> = self
+        let mut todo: Vec<StageId> = self
             .graph
-            .neighbors(NodeIndex::new(stage))
+            .neighbors(node(stage))
             .map(|n| self.graph[n])
             .collect();
         while let Some(s) = todo.pop() {
             if out.insert(s) {
-                todo.extend(
-                    self.graph
-                        .neighbors(NodeIndex::new(s))
-                        .map(|n| self.graph[n]),
-                );
+                todo.extend(self.graph.neighbors(node(s)).map(|n| self.graph[n]));
             }
         }
         out
     }
 }
 
-/// The graph of one pipeline: node weights are stage indices, edge weights
+/// The node of a stage: nodes are added in source order.
+fn node(stage: StageId) -> NodeIndex {
+    NodeIndex::new(stage.index())
+}
+
+/// The graph of one pipeline: node weights are stage ids, edge weights
 /// the span where the dependency is written (the first one, if several).
-pub fn build(stages: &[Stage]) -> DiGraph<usize, Span> {
+pub fn build(stages: &[Stage]) -> DiGraph<StageId, Span> {
     let mut graph = DiGraph::with_capacity(stages.len(), stages.len());
-    let nodes: Vec<NodeIndex> = (0..stages.len()).map(|i| graph.add_node(i)).collect();
+    let nodes: Vec<NodeIndex> = StageId::all(stages.len())
+        .map(|id| graph.add_node(id))
+        .collect();
     for (i, stage) in stages.iter().enumerate() {
         let mut seen = std::collections::HashSet::new();
         for dep in &stage.deps {
             if seen.insert(dep.stage) {
-                graph.add_edge(nodes[i], nodes[dep.stage], dep.span);
+                graph.add_edge(nodes[i], nodes[dep.stage.index()], dep.span);
             }
         }
     }
@@ -139,7 +140,7 @@ pub fn build(stages: &[Stage]) -> DiGraph<usize, Span> {
 /// long chains cannot exhaust the stack). Neighbours are visited in source
 /// order, so the result is deterministic.
 fn path_back(
-    graph: &DiGraph<usize, Span>,
+    graph: &DiGraph<StageId, Span>,
     start: NodeIndex,
     scc: &[NodeIndex],
 ) -> Option<Vec<NodeIndex>> {
@@ -179,8 +180,14 @@ impl PipelineGraph {
     /// The diagnostic for one cycle of this graph: the path in the
     /// message, a label on each edge (on the first [`MAX_CYCLE_LABELS`] of
     /// a long cycle).
-    pub fn cycle_error(&self, sources: &SourceSet, stages: &[Stage], cycle: &[usize]) -> MlpError {
-        let name = |i: usize| stages[i].name.as_str();
+    pub fn cycle_error(
+        &self,
+        sources: &SourceSet,
+        stages: &[Stage],
+        cycle: &[StageId],
+    ) -> MlpError {
+        let stage = |id: StageId| &stages[id.index()];
+        let name = |id: StageId| stage(id).name.as_str();
         let path = if cycle.len() <= MAX_CYCLE_LABELS {
             let mut names: Vec<&str> = cycle.iter().map(|i| name(*i)).collect();
             names.push(name(cycle[0]));
@@ -198,8 +205,8 @@ impl PipelineGraph {
         let mut edges = Vec::new();
         for (k, &from) in cycle.iter().enumerate().take(MAX_CYCLE_LABELS) {
             let to = cycle[(k + 1) % cycle.len()];
-            let span = self.edge_span(from, to).unwrap_or(stages[from].span);
-            let text = format!("`{}` waits for `{}`", stages[from].name, stages[to].name);
+            let span = self.edge_span(from, to).unwrap_or(stage(from).span);
+            let text = format!("`{}` waits for `{}`", stage(from).name, stage(to).name);
             let label = if k == 0 {
                 Label::primary(span, text)
             } else {
@@ -207,7 +214,7 @@ impl PipelineGraph {
             };
             edges.push(label);
         }
-        let source = stages[cycle[0]].span.source;
+        let source = stage(cycle[0]).span.source;
         MlpError::Cycle {
             src: sources.named(source),
             path,

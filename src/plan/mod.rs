@@ -35,7 +35,8 @@ use crate::collections::{HashSet, IndexMap};
 use crate::graph::PipelineGraph;
 use crate::sema::effective::effective_fields;
 use crate::sema::hir::{
-    refs_in_cond, refs_in_value, Fields, Pipeline, Program, Ref, RunField, Spanned, Stage, Value,
+    refs_in_cond, refs_in_value, Fields, Pipeline, Program, Ref, RunField, Spanned, Stage, StageId,
+    TemplateId, Value,
 };
 use crate::sema::schema::{self, StageKind};
 use crate::sema::types::Ty;
@@ -69,7 +70,7 @@ pub struct Plan<'p> {
     pub pipeline: &'p Pipeline,
     /// The dependency graph, built once.
     pub graph: PipelineGraph,
-    /// One per stage, in source order.
+    /// One per stage, in source order ([`Plan::stage`] finds one by id).
     pub stages: Vec<StagePlan<'p>>,
     /// Every task that may end Skipped or Omitted (a stage's and its
     /// helpers'), by name.
@@ -133,8 +134,8 @@ pub struct DeployTasks {
 pub enum TemplateChoice {
     /// A template of the stage's own.
     Own,
-    /// The template shared by every plain use of HIR template `index`.
-    Shared(usize),
+    /// The template shared by every plain use of this HIR template.
+    Shared(TemplateId),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -208,7 +209,7 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
     let graph = pipeline.graph.clone();
     let mut tasks = Names::default();
     let task_of: Vec<String> = stages.iter().map(|s| tasks.fresh(&s.dns_name)).collect();
-    let mut gate_metrics: BTreeMap<usize, BTreeSet<String>> = BTreeMap::new();
+    let mut gate_metrics: BTreeMap<StageId, BTreeSet<String>> = BTreeMap::new();
     for s in stages {
         visit_refs(s, &mut |r| {
             if let Ref::Metric { stage, name } = r {
@@ -221,8 +222,8 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
     }
     let mut gates: Vec<Option<Gate>> = vec![None; stages.len()];
     for (stage, metrics) in gate_metrics {
-        let task = tasks.fresh(&format!("{}-metrics", task_of[stage]));
-        gates[stage] = Some(Gate { task, metrics });
+        let task = tasks.fresh(&format!("{}-metrics", task_of[stage.index()]));
+        gates[stage.index()] = Some(Gate { task, metrics });
     }
     // Names are handed out in this order (all resolvers, then all waits),
     // so that a stage's name never depends on a later stage's helpers.
@@ -233,14 +234,14 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
     let waits: Vec<Option<String>> = (0..stages.len())
         .map(|i| is_deploy(i).then(|| tasks.fresh(&format!("{}-wait", task_of[i]))))
         .collect();
-    let own_skip = stages.iter().enumerate().filter(|(_, s)| {
-        let template = s.uses.as_ref().map(|u| &program.templates[u.template]);
+    let own_skip = pipeline.stages_with_ids().filter(|(_, s)| {
+        let template = s.uses.as_ref().map(|u| program.template(u.template));
         s.when.is_some()
             || template.is_some_and(|t| t.when.is_some() || t.fields.contains_key("for_each"))
             || s.fields.contains_key("for_each")
     });
     // Downstream of such a stage is every stage that waits for it.
-    let may_skip = graph.downstream_of(own_skip.map(|(i, _)| i));
+    let may_skip = graph.downstream_of(own_skip.map(|(id, _)| id));
     let tracking = matches!(
         pipeline.settings.get("mlflow"),
         Some(Spanned {
@@ -337,17 +338,22 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
 }
 
 impl<'p> Plan<'p> {
+    /// What the plan decides for a stage.
+    pub fn stage(&self, id: StageId) -> &StagePlan<'p> {
+        &self.stages[id.index()]
+    }
+
     /// The task whose end is the stage's end: what `after` waits for and
     /// whose outputs references read (a deploy stage's wait step).
-    pub fn done_task(&self, stage: usize) -> &str {
-        let s = &self.stages[stage];
+    pub fn done_task(&self, stage: StageId) -> &str {
+        let s = self.stage(stage);
         s.deploy.as_ref().map_or(&s.task, |d| &d.wait)
     }
 
     /// Every task of a stage: its own and its helpers (metric gate,
     /// resolve, wait).
-    pub fn stage_tasks(&self, stage: usize) -> Vec<String> {
-        let s = &self.stages[stage];
+    pub fn stage_tasks(&self, stage: StageId) -> Vec<String> {
+        let s = self.stage(stage);
         let mut out = vec![s.task.clone()];
         out.extend(s.gate.as_ref().map(|g| g.task.clone()));
         if let Some(d) = &s.deploy {
@@ -359,12 +365,12 @@ impl<'p> Plan<'p> {
 
     /// The task of the metric gate after `stage` (every stage whose metric
     /// is read has one).
-    pub fn gate_task(&self, stage: usize) -> &str {
-        self.stages[stage].gate.as_ref().map_or("", |g| &g.task)
+    pub fn gate_task(&self, stage: StageId) -> &str {
+        self.stage(stage).gate.as_ref().map_or("", |g| &g.task)
     }
 
     /// The stages a stage waits for, directly or not.
-    pub fn ancestor_stages(&self, stage: usize) -> BTreeSet<usize> {
+    pub fn ancestor_stages(&self, stage: StageId) -> BTreeSet<StageId> {
         self.graph.ancestors(stage)
     }
 
@@ -385,20 +391,16 @@ impl<'p> Plan<'p> {
     }
 
     /// Where a stage's model lies in its run's artifacts.
-    pub fn model_path(&self, stage: usize) -> String {
-        match self.stages[stage]
-            .fields
-            .get("model_path")
-            .map(|f| &f.value)
-        {
+    pub fn model_path(&self, stage: StageId) -> String {
+        match self.stage(stage).fields.get("model_path").map(|f| &f.value) {
             Some(v) => literal::literal_text(v),
             None => "model".to_string(),
         }
     }
 
     /// The type of an output of a stage (a string when it is not declared).
-    pub fn output_ty(&self, stage: usize, output: &str) -> Option<&Ty> {
-        self.stages[stage].outputs.get(output).map(|o| &o.ty)
+    pub fn output_ty(&self, stage: StageId, output: &str) -> Option<&Ty> {
+        self.stage(stage).outputs.get(output).map(|o| &o.ty)
     }
 
     /// What a reference reads.
@@ -411,7 +413,7 @@ impl<'p> Plan<'p> {
             Ref::Input(name) => Binding::Input(name.to_string()),
             Ref::Output { stage, output } => {
                 let task = self.done_task(*stage).to_string();
-                let info = self.stages[*stage].outputs.get(output.as_str());
+                let info = self.stage(*stage).outputs.get(output.as_str());
                 let ty = info.map_or(Ty::String, |o| o.ty.clone());
                 let read = match ty {
                     Ty::ModelUri => OutputRead::ModelUri {
@@ -459,7 +461,7 @@ fn stage_outputs(program: &Program, stage: &Stage) -> IndexMap<String, OutputInf
     let declared = stage
         .uses
         .as_ref()
-        .map(|u| program.templates[u.template].outputs.as_slice())
+        .map(|u| program.template(u.template).outputs.as_slice())
         .unwrap_or_default()
         .iter()
         .chain(stage.outputs.iter());

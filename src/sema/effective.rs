@@ -24,7 +24,10 @@ pub fn effective_fields<'p>(
     defaults: &'p Fields,
     stage: &'p Stage,
 ) -> Cow<'p, Fields> {
-    let template = stage.uses.as_ref().map(|u| &templates[u.template].fields);
+    let template = stage
+        .uses
+        .as_ref()
+        .map(|u| &templates[u.template.index()].fields);
     let applies = |name: &str| matches!(schema::stage_field(name, Some(stage.kind)), Some(Ok(_)));
     if template.is_none() && !defaults.keys().any(|name| applies(name)) {
         // Nothing to merge: no copy of the stage's fields.

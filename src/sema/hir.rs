@@ -7,6 +7,7 @@
 use crate::collections::IndexMap;
 use serde::Serialize;
 
+pub use super::ids::{StageId, TemplateId};
 use super::schema::StageKind;
 use super::types::Ty;
 use crate::graph::PipelineGraph;
@@ -17,6 +18,12 @@ use crate::syntax::ast::{BinOp, Text, UnaryOp};
 pub struct Program {
     pub pipelines: Vec<Pipeline>,
     pub templates: Vec<Template>,
+}
+
+impl Program {
+    pub fn template(&self, id: TemplateId) -> &Template {
+        &self.templates[id.index()]
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -86,6 +93,17 @@ pub struct Pipeline {
     pub graph: PipelineGraph,
 }
 
+impl Pipeline {
+    pub fn stage(&self, id: StageId) -> &Stage {
+        &self.stages[id.index()]
+    }
+
+    /// Every stage with its id, in source order.
+    pub fn stages_with_ids(&self) -> impl Iterator<Item = (StageId, &Stage)> {
+        StageId::all(self.stages.len()).zip(&self.stages)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Param {
     pub name: Text,
@@ -121,8 +139,8 @@ pub struct Stage {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TemplateUse {
-    /// Index into [`Program::templates`].
-    pub template: usize,
+    /// Which of [`Program::templates`].
+    pub template: TemplateId,
     /// Every input of the template, supplied or defaulted.
     pub args: IndexMap<Text, Spanned<Value>>,
     pub span: Span,
@@ -138,8 +156,8 @@ pub enum DepKind {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Dep {
-    /// Index into [`Pipeline::stages`].
-    pub stage: usize,
+    /// Which of [`Pipeline::stages`].
+    pub stage: StageId,
     pub kind: DepKind,
     /// Where the dependency is written (the reference or the `after` entry).
     pub span: Span,
@@ -163,7 +181,7 @@ pub enum Value {
     Ref(Ref),
     Secret(Box<SecretRef>),
     /// A stage named in `after`.
-    Stage(usize),
+    Stage(StageId),
 }
 
 /// `secret("name", "key")`, or `config_map("name", "key")` where a field
@@ -212,11 +230,11 @@ pub enum Ref {
     Input(Text),
     /// A declared or built-in output of a stage (`run_id`, `model`, `version`, ...).
     Output {
-        stage: usize,
+        stage: StageId,
         output: Text,
     },
     Metric {
-        stage: usize,
+        stage: StageId,
         name: Text,
     },
     /// The current `for_each` element, or one key of it.

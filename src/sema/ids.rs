@@ -1,36 +1,62 @@
-//! Typed indices the checker uses internally, so that a module, a template
-//! and a stage cannot be mistaken for one another. The HIR keeps plain
-//! `usize` indices (`TemplateUse::template`, `Ref::Output::stage`,
-//! `Dep::stage`, `Value::Stage`), which `index` converts to.
+//! Typed indices, so that a module, a template and a stage cannot be
+//! mistaken for one another. The HIR, the graph and the plan hold them
+//! (`TemplateUse::template`, `Ref::Output::stage`, `Dep::stage`,
+//! `Value::Stage`, ...); [`Program::template`](super::hir::Program::template)
+//! and [`Pipeline::stage`](super::hir::Pipeline::stage) look them up.
+//!
+//! Each serializes as its plain number, as the `usize` it replaced did
+//! (`mlpc debug hir`).
+
+use serde::Serialize;
 
 /// A loaded file: an index into the loader's (and the checker's) modules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct ModuleId(pub(crate) usize);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ModuleId(pub(crate) usize);
 
 /// A checked template: an index into [`super::hir::Program::templates`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct TemplateId(pub(crate) usize);
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct TemplateId(pub(crate) usize);
 
-/// A stage of the pipeline being checked, by its place in the source: an
-/// index into [`super::hir::Pipeline::stages`] and the pipeline's
-/// signatures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct StageId(pub(crate) usize);
+/// A stage of a pipeline, by its place in the source: an index into
+/// [`super::hir::Pipeline::stages`] (and the plan's stages, and the
+/// pipeline's signatures while it is checked).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct StageId(pub(crate) usize);
 
 impl ModuleId {
-    pub(crate) fn index(self) -> usize {
+    pub fn new(index: usize) -> Self {
+        ModuleId(index)
+    }
+
+    pub fn index(self) -> usize {
         self.0
     }
 }
 
 impl TemplateId {
-    pub(crate) fn index(self) -> usize {
+    pub fn new(index: usize) -> Self {
+        TemplateId(index)
+    }
+
+    pub fn index(self) -> usize {
         self.0
     }
 }
 
 impl StageId {
-    pub(crate) fn index(self) -> usize {
+    pub fn new(index: usize) -> Self {
+        StageId(index)
+    }
+
+    pub fn index(self) -> usize {
         self.0
+    }
+
+    /// The ids of `n` stages, in source order.
+    pub fn all(n: usize) -> impl Iterator<Item = StageId> + Clone {
+        (0..n).map(StageId)
     }
 }

@@ -53,13 +53,13 @@ impl Checker<'_> {
                     });
                     if let Some(deps) = deps {
                         deps.add(Dep {
-                            stage: target.index(),
+                            stage: target,
                             kind: DepKind::Order,
                             span: it.span,
                         });
                     }
                     out.push(Spanned {
-                        value: Value::Stage(target.index()),
+                        value: Value::Stage(target),
                         span: it.span,
                     });
                 }
@@ -182,7 +182,7 @@ impl Checker<'_> {
                 let (reference, ty) = self.reference(r, scope)?;
                 let ok = match (&reference, &scope) {
                     (Ref::Output { stage, output }, Scope::Pipeline { pcx, .. }) => {
-                        pcx.stages[*stage].kind == Some(StageKind::Register)
+                        pcx.stages[stage.index()].kind == Some(StageKind::Register)
                             && (output == "version" || output == "model_uri")
                     }
                     (Ref::Param(_) | Ref::Input(_), _) => ty == Ty::String,

@@ -8,7 +8,7 @@ mod cron;
 pub mod effective;
 mod fields;
 pub mod hir;
-mod ids;
+pub mod ids;
 pub mod index;
 pub mod k8s;
 mod links;

@@ -264,7 +264,7 @@ impl Checker<'_> {
             for cycle in graph.cycles() {
                 self.push(graph.cycle_error(self.sources, &stages, &cycle));
                 for &i in &cycle {
-                    stages[i].has_errors = true;
+                    stages[i.index()].has_errors = true;
                 }
             }
         }

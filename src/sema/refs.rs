@@ -289,7 +289,7 @@ impl Checker<'_> {
                                 .unwrap_or((defs.name, DefKind::Output));
                             Some((
                                 Ref::Output {
-                                    stage: target.index(),
+                                    stage: target,
                                     output: segs[1].into(),
                                 },
                                 ty.clone(),
@@ -311,7 +311,7 @@ impl Checker<'_> {
                     ty,
                     def,
                     dep: Some(Dep {
-                        stage: target.index(),
+                        stage: target,
                         kind: DepKind::Data,
                         span: r.span,
                     }),
@@ -443,7 +443,7 @@ impl Checker<'_> {
         }
         Some((
             Ref::Metric {
-                stage: target.index(),
+                stage: target,
                 name: metric.name.clone(),
             },
             Ty::Float,

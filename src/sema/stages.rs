@@ -152,7 +152,7 @@ impl Checker<'_> {
                     }
                 }
                 Some(hir::TemplateUse {
-                    template: t.index(),
+                    template: t,
                     args,
                     span: s.uses.as_ref().map_or(s.span, |r| r.span),
                 })

@@ -3,6 +3,7 @@
 
 pub mod mutate;
 pub mod places;
+pub mod yaml;
 
 use std::path::{Path, PathBuf};
 
@@ -77,12 +78,12 @@ pub fn compile(relative: &Path, options: &mlpc::emit::Options) -> String {
             render_plain(&analysis)
         )
     });
-    mlpc::emit::emit(program, options).expect("emits")
+    mlpc::yaml(program, options).expect("emits")
 }
 
 /// The YAML documents of a compiled file, as JSON values.
 pub fn compile_docs(relative: &Path, options: &mlpc::emit::Options) -> Vec<serde_json::Value> {
-    mlpc::emit::yaml::parse_documents(&compile(relative, options)).expect("the output parses back")
+    yaml::parse_documents(&compile(relative, options)).expect("the output parses back")
 }
 
 /// A Python that can `import {modules}`: the repository's `.venv` first,
@@ -155,7 +156,7 @@ pub fn compile_diagnostics(relative: &Path) -> (Analysis, Vec<MlpError>) {
     }
     let extra = match analysis.program.as_ref() {
         Some(program) => {
-            let docs = mlpc::emit::emit_documents(program, &Default::default()).expect("emits");
+            let docs = mlpc::documents(program, &Default::default()).expect("emits");
             let mut extra = mlpc::emit::document_warnings(&analysis.sources, &docs);
             extra.extend(
                 mlpc::emit::rbac::emit(program, &analysis.sources, &Default::default())
@@ -200,7 +201,7 @@ pub fn argo_manifest(
         rest = &after[end + 3..];
     }
     out.push_str(rest);
-    mlpc::emit::yaml::parse_documents(&out)
+    yaml::parse_documents(&out)
         .unwrap_or_else(|e| panic!("{e}:\n{out}"))
         .remove(0)
 }
@@ -285,8 +286,8 @@ pub fn compile_clean(source: &str) -> serde_json::Value {
         .program
         .as_ref()
         .unwrap_or_else(|| panic!("{}", render_plain(&analysis)));
-    let yaml = mlpc::emit::emit(program, &Default::default()).unwrap();
-    mlpc::emit::yaml::parse_documents(&yaml).unwrap().remove(0)
+    let yaml = mlpc::yaml(program, &Default::default()).unwrap();
+    yaml::parse_documents(&yaml).unwrap().remove(0)
 }
 
 /// Runs the `mlpc` binary in the repository root, with plain, default

@@ -3,7 +3,8 @@
 //! `tests/injection.rs` (adversarial text) and `tests/yaml11.rs` (text a
 //! YAML 1.1 reader misreads).
 
-use mlpc::emit::{yaml, Options};
+use super::yaml;
+use mlpc::emit::Options;
 use mlpc::{analyze, FsLoader};
 use serde_json::Value;
 
@@ -61,7 +62,7 @@ pub fn all_in_one(v: &str) -> String {
 pub fn emit_source(source: &str) -> Result<String, Vec<String>> {
     let analysis = analyze("nasty.mlp", None, source.as_bytes(), &FsLoader);
     match analysis.program {
-        Some(p) => Ok(mlpc::emit::emit(&p, &Options::default()).expect("emits")),
+        Some(p) => Ok(mlpc::yaml(&p, &Options::default()).expect("emits")),
         None => Err(analysis
             .diagnostics
             .items

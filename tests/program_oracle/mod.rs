@@ -147,7 +147,7 @@ impl Ctx<'_> {
                 }
             }
             Ref::Output { stage, output } => {
-                let s = &self.pipeline.stages[*stage];
+                let s = self.pipeline.stage(*stage);
                 let ty = output_ty(self.program, s, output)
                     .map_or("string".to_string(), |t| ty_name(&t));
                 let text = self
@@ -159,7 +159,7 @@ impl Ctx<'_> {
                 typed(&text, &ty)
             }
             Ref::Metric { stage, name } => {
-                let s = &self.pipeline.stages[*stage];
+                let s = self.pipeline.stage(*stage);
                 let text = self
                     .facts
                     .metrics
@@ -239,7 +239,7 @@ fn ty_name(t: &Ty) -> String {
 
 /// The declared type of a stage's output (on the stage or its template).
 pub fn output_ty(program: &Program, stage: &Stage, output: &str) -> Option<Ty> {
-    let template = stage.uses.as_ref().map(|u| &program.templates[u.template]);
+    let template = stage.uses.as_ref().map(|u| program.template(u.template));
     stage
         .outputs
         .iter()
@@ -254,7 +254,7 @@ pub fn stage_when<'p>(program: &'p Program, stage: &'p Stage) -> Option<&'p Cond
         stage
             .uses
             .as_ref()
-            .and_then(|u| program.templates[u.template].when.as_ref())
+            .and_then(|u| program.template(u.template).when.as_ref())
             .map(|w| &w.value)
     })
 }
@@ -264,7 +264,7 @@ fn for_each<'p>(program: &'p Program, stage: &'p Stage) -> Option<&'p Value> {
         stage
             .uses
             .as_ref()
-            .and_then(|u| program.templates[u.template].fields.get("for_each"))
+            .and_then(|u| program.template(u.template).fields.get("for_each"))
             .map(|v| &v.value)
     })
 }
@@ -280,7 +280,7 @@ pub fn outcomes(
     while out.iter().any(Option::is_none) {
         let mut progressed = false;
         for (i, stage) in pipeline.stages.iter().enumerate() {
-            if out[i].is_some() || stage.deps.iter().any(|d| out[d.stage].is_none()) {
+            if out[i].is_some() || stage.deps.iter().any(|d| out[d.stage.index()].is_none()) {
                 continue;
             }
             progressed = true;
@@ -289,7 +289,7 @@ pub fn outcomes(
                     .deps
                     .iter()
                     .filter(move |d| kind.is_none_or(|k| d.kind == k))
-                    .map(|d| out[d.stage].expect("decided"))
+                    .map(|d| out[d.stage.index()].expect("decided"))
             };
             out[i] = Some(
                 if dep(None).any(|o| matches!(o, Outcome::Failed | Outcome::Blocked)) {

@@ -31,7 +31,7 @@ use super::Plan;
 use crate::emit::argo::{Memoize, MemoizeCache, Template};
 use crate::plan::literal::seconds_text;
 use crate::sema::hir::{refs_in_cond, refs_in_value};
-use crate::sema::hir::{Ref, Value};
+use crate::sema::hir::{Ref, StageId, Value};
 
 /// The input that carries the producers' definitions; `mlp-key-1..` carry
 /// the run-time values they read.
@@ -122,7 +122,7 @@ pub(super) fn memoize(template: &Template, max_age: String, pod: &Pod, pipeline:
 
 /// The stages whose artifacts a stage reads (its own fields, `when` and
 /// template arguments).
-pub(super) fn artifact_producers(plan: &Plan, stage: usize) -> BTreeSet<usize> {
+pub(super) fn artifact_producers(plan: &Plan, stage: StageId) -> BTreeSet<StageId> {
     let mut out = BTreeSet::new();
     each_ref(plan, stage, &mut |r| {
         if let Some(p) = artifact_producer(plan, r) {
@@ -134,12 +134,12 @@ pub(super) fn artifact_producers(plan: &Plan, stage: usize) -> BTreeSet<usize> {
 
 /// The `mlp-key-N` values for a use whose artifacts come from `producers`:
 /// `[hash of the producers' definitions, run-time values they read...]`.
-pub(super) fn key_arguments(plan: &Plan, producers: &BTreeSet<usize>) -> Vec<KeyArg> {
+pub(super) fn key_arguments(plan: &Plan, producers: &BTreeSet<StageId>) -> Vec<KeyArg> {
     if producers.is_empty() {
         return Vec::new();
     }
-    let mut todo: Vec<usize> = producers.iter().copied().collect();
-    let mut seen: BTreeSet<usize> = BTreeSet::new();
+    let mut todo: Vec<StageId> = producers.iter().copied().collect();
+    let mut seen: BTreeSet<StageId> = BTreeSet::new();
     let mut definitions = String::from("mlpc-cache-v1\n");
     let mut values: Vec<KeyArg> = Vec::new();
     // Task arguments may name any ancestor's outputs: no new dependency.
@@ -155,7 +155,7 @@ pub(super) fn key_arguments(plan: &Plan, producers: &BTreeSet<usize>) -> Vec<Key
         }
         definitions.push_str(&fingerprint(plan, p));
         definitions.push('\n');
-        let stage = &plan.pipeline.stages[p];
+        let stage = plan.pipeline.stage(p);
         ctx.bindings = stage.uses.as_ref().map(|u| &u.args);
         each_ref(plan, p, &mut |r| match r {
             _ if artifact_producer(plan, r).is_some() => {
@@ -188,9 +188,10 @@ pub(super) fn key_arguments(plan: &Plan, producers: &BTreeSet<usize>) -> Vec<Key
 }
 
 /// The stage an artifact reference comes from.
-fn artifact_producer(plan: &Plan, r: &Ref) -> Option<usize> {
+fn artifact_producer(plan: &Plan, r: &Ref) -> Option<StageId> {
     match r {
-        Ref::Output { stage, output } => plan.stages[*stage]
+        Ref::Output { stage, output } => plan
+            .stage(*stage)
             .outputs
             .get(output.as_str())
             .filter(|o| o.ty.is_artifact())
@@ -201,13 +202,13 @@ fn artifact_producer(plan: &Plan, r: &Ref) -> Option<usize> {
 
 /// What a stage computes, as text without source positions: its kind,
 /// tracking, effective fields, template, arguments, outputs and condition.
-fn fingerprint(plan: &Plan, stage: usize) -> String {
-    let s = &plan.pipeline.stages[stage];
-    let template = s.uses.as_ref().map(|u| &plan.program.templates[u.template]);
+fn fingerprint(plan: &Plan, stage: StageId) -> String {
+    let s = plan.pipeline.stage(stage);
+    let template = s.uses.as_ref().map(|u| plan.program.template(u.template));
     let mut value = serde_json::json!({
         "kind": s.kind,
         "tracked": s.tracked,
-        "fields": &*plan.stages[stage].fields,
+        "fields": &*plan.stage(stage).fields,
         "template": template.map(|t| (&t.fields, &t.inputs, &t.outputs, &t.when)),
         "args": s.uses.as_ref().map(|u| &u.args),
         "outputs": &s.outputs,
@@ -230,9 +231,9 @@ fn strip_spans(v: &mut serde_json::Value) {
 
 /// Every reference in a stage's effective fields, `when` and template
 /// arguments.
-fn each_ref(plan: &Plan, stage: usize, f: &mut impl FnMut(&Ref)) {
-    let s = &plan.pipeline.stages[stage];
-    plan.stages[stage]
+fn each_ref(plan: &Plan, stage: StageId, f: &mut impl FnMut(&Ref)) {
+    let s = plan.pipeline.stage(stage);
+    plan.stage(stage)
         .fields
         .values()
         .for_each(|v| refs_in_value(&v.value, f));

@@ -12,13 +12,13 @@ use crate::emit::argo::{ResourceTemplate, Template};
 use crate::emit::kserve;
 use crate::emit::mlflow::{self, env};
 use crate::plan::literal::seconds_text;
-use crate::sema::hir::{Ref, RunField, Value};
+use crate::sema::hir::{Ref, RunField, StageId, Value};
 use crate::sema::schema::StageKind;
 
 impl<'a, 'p> Emitter<'a, 'p> {
-    pub(super) fn deploy(&mut self, i: usize, tasks: &crate::plan::DeployTasks) {
+    pub(super) fn deploy(&mut self, i: StageId, tasks: &crate::plan::DeployTasks) {
         let plan = self.plan;
-        let fields = plan.stages[i].fields.clone();
+        let fields = plan.stage(i).fields.clone();
         let get = |k: &str| fields.get(k).map(|f| &f.value);
         let tracking = self.tracking();
 
@@ -28,7 +28,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         let mut model_name = String::new();
         match get("model") {
             Some(Value::Ref(Ref::Output { stage: reg, output })) if output == "version" => {
-                let reg_fields = &plan.stages[*reg].fields;
+                let reg_fields = &plan.stage(*reg).fields;
                 model_name = reg_fields
                     .get("name")
                     .map(|v| pod.text(&v.value))
@@ -84,7 +84,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         if !model_name.is_empty() {
             annotations.insert("mlflow.org/registered-model".into(), model_name);
         }
-        let apply_task = plan.stages[i].task.clone();
+        let apply_task = plan.stage(i).task.clone();
         let rollout = kserve::rollout_id(&apply_task);
         let canary = int("canary");
         let isvc = kserve::InferenceService {

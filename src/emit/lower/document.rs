@@ -16,20 +16,20 @@ use crate::emit::mlflow::{self, env};
 use crate::emit::{Options, OutputKind};
 use crate::plan::literal::literal_text;
 use crate::plan::Names;
-use crate::sema::hir::{Pipeline, Program};
+use crate::sema::hir::{Pipeline, StageId};
 use crate::sema::types::Ty;
 
-/// Lowers one pipeline, handing each stage's templates to `sink` as soon as
-/// they are built (so they need not all be held at once). The returned
-/// document's templates are the entry DAG, then the exit handler if any;
-/// the stage templates belong between them.
+/// Lowers one pipeline's plan, handing each stage's templates to `sink` as
+/// soon as they are built (so they need not all be held at once). The
+/// returned document's templates are the entry DAG, then the exit handler
+/// if any; the stage templates belong between them.
 pub fn lower_into(
-    program: &Program,
-    pipeline: &Pipeline,
+    plan: crate::plan::Plan<'_>,
     options: &Options,
     sink: &mut dyn FnMut(Template),
 ) -> Result<argo::Document, String> {
-    let plan = Plan::new(program, pipeline);
+    let pipeline = plan.pipeline;
+    let plan = Plan::new(plan);
     let mut out = Emitter {
         plan: &plan,
         sink,
@@ -41,7 +41,7 @@ pub fn lower_into(
         failure: None,
     };
     let entry = out.template_names.fresh("main");
-    for i in 0..pipeline.stages.len() {
+    for i in StageId::all(pipeline.stages.len()) {
         out.stage(i);
     }
     if let Some(e) = out.failure.take() {

@@ -10,7 +10,7 @@ use super::{Emitter, Order, STEP_OUTPUTS};
 use crate::emit::argo::{Arguments, DagTask, Parameter, Template, ValueFrom};
 use crate::emit::mlflow::{self, env, Tracking};
 use crate::plan::literal::seconds_text;
-use crate::sema::hir::{Fields, Ref, Value};
+use crate::sema::hir::{Fields, Ref, StageId, Value};
 use crate::sema::schema::{self, StageKind};
 
 impl<'a, 'p> Emitter<'a, 'p> {
@@ -26,9 +26,9 @@ impl<'a, 'p> Emitter<'a, 'p> {
     }
 
     /// The metric gate after a tracked train stage.
-    pub(super) fn gate(&mut self, stage: usize, gate: &str, metrics: &BTreeSet<String>) {
+    pub(super) fn gate(&mut self, stage: StageId, gate: &str, metrics: &BTreeSet<String>) {
         let plan = self.plan;
-        let train = plan.stages[stage].task.clone();
+        let train = plan.stage(stage).task.clone();
         let name = self.template_names.fresh(gate);
         let container = self.tracking().step_container(
             &plan.programs,
@@ -70,9 +70,9 @@ impl<'a, 'p> Emitter<'a, 'p> {
         );
     }
 
-    pub(super) fn register(&mut self, i: usize) {
+    pub(super) fn register(&mut self, i: StageId) {
         let plan = self.plan;
-        let fields = plan.stages[i].fields.clone();
+        let fields = plan.stage(i).fields.clone();
         let get = |k: &str| fields.get(k).map(|f| &f.value);
         let mut pod = Pod::new(plan, &[]);
         let mut extra = vec![
@@ -82,14 +82,14 @@ impl<'a, 'p> Emitter<'a, 'p> {
             ),
             // With the stage, names the task across its retries.
             env("MLP_WORKFLOW_UID", "{{workflow.uid}}"),
-            env("MLP_STAGE", plan.pipeline.stages[i].name.to_string()),
+            env("MLP_STAGE", plan.pipeline.stage(i).name.to_string()),
         ];
         match get("model") {
             Some(Value::Ref(Ref::Output {
                 stage: train,
                 output,
             })) if output == "model" => {
-                let task = plan.stages[*train].task.clone();
+                let task = plan.stage(*train).task.clone();
                 let run = pod.input_param(
                     format!("{task}-run_id"),
                     Arg::value(format!("{{{{tasks.{task}.outputs.parameters.run_id}}}}")),
@@ -125,7 +125,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         let container =
             self.tracking()
                 .step_container(&plan.programs, "main", mlflow::Step::Register, extra);
-        let name = self.template_names.fresh(&plan.stages[i].task);
+        let name = self.template_names.fresh(&plan.stage(i).task);
         let mut template =
             step_template(name, container, builtin_output_names(StageKind::Register));
         template.volumes.extend(self.tracking().ca_volume());
@@ -136,13 +136,13 @@ impl<'a, 'p> Emitter<'a, 'p> {
     /// pod fields, condition and fan-out.
     pub(super) fn finish_generated(
         &mut self,
-        i: usize,
+        i: StageId,
         template: Template,
         pod: Pod,
         fields: &Fields,
         task_name: Option<String>,
     ) {
-        let name = task_name.unwrap_or_else(|| self.plan.stages[i].task.clone());
+        let name = task_name.unwrap_or_else(|| self.plan.stage(i).task.clone());
         let (task, deps) = self.generated_task(template, pod, fields, name);
         let order = self.order_deps(i);
         self.finish_task(i, task.dag, task.item_args, deps, order, None);

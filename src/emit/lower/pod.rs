@@ -193,7 +193,8 @@ impl<'a, 'p> Pod<'a, 'p> {
             },
             Ref::Output { stage, output } => {
                 let task = plan.done_task(*stage).to_string();
-                let info = plan.stages[*stage]
+                let info = plan
+                    .stage(*stage)
                     .outputs
                     .get(output.as_str())
                     .cloned()
@@ -241,7 +242,7 @@ impl<'a, 'p> Pod<'a, 'p> {
             Ref::Metric { stage, name } => {
                 let gate = plan.gate_task(*stage).to_string();
                 self.input(
-                    format!("{}-metric-{name}", plan.stages[*stage].task),
+                    format!("{}-metric-{name}", plan.stage(*stage).task),
                     Arg::value(format!("{{{{tasks.{gate}.outputs.parameters.{name}}}}}")),
                     Some(&gate),
                 )

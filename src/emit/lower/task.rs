@@ -8,7 +8,7 @@ use crate::collections::IndexMap;
 use crate::emit::argo::{Arguments, Artifact, Dag, DagTask, Inputs, Parameter, Template};
 use crate::plan::literal::literal_text;
 use crate::plan::Binding;
-use crate::sema::hir::{conjuncts, Cond, DepKind, Ref, Spanned, StrPart, Value};
+use crate::sema::hir::{conjuncts, Cond, DepKind, Ref, Spanned, StageId, StrPart, Value};
 use crate::sema::types::Ty;
 use crate::syntax::ast::{BinOp, Text};
 
@@ -17,9 +17,10 @@ impl<'a, 'p> Emitter<'a, 'p> {
     ///
     /// Each comes with the tasks of its own ancestors: an `after` target
     /// that was Omitted because one of them failed must block, not pass.
-    pub(super) fn order_deps(&self, i: usize) -> Order {
+    pub(super) fn order_deps(&self, i: StageId) -> Order {
         let plan = self.plan;
-        plan.pipeline.stages[i]
+        plan.pipeline
+            .stage(i)
             .deps
             .iter()
             .filter(|d| d.kind == DepKind::Order)
@@ -87,7 +88,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
     /// tells, per argument parameter, whether it is the loop's item.
     pub(super) fn finish_task(
         &mut self,
-        i: usize,
+        i: StageId,
         mut task: DagTask,
         item_args: Vec<bool>,
         mut deps: BTreeSet<String>,
@@ -95,12 +96,12 @@ impl<'a, 'p> Emitter<'a, 'p> {
         bindings: Option<&IndexMap<Text, Spanned<Value>>>,
     ) {
         let plan = self.plan;
-        let stage = &plan.pipeline.stages[i];
+        let stage = plan.pipeline.stage(i);
         let template_when = stage
             .uses
             .as_ref()
-            .and_then(|u| plan.program.templates[u.template].when.as_ref());
-        let merged = &plan.stages[i].fields;
+            .and_then(|u| plan.program.template(u.template).when.as_ref());
+        let merged = &plan.stage(i).fields;
         let fans_out = matches!(
             merged.get("for_each").map(|f| &f.value),
             Some(Value::List(_) | Value::Ref(_))
@@ -353,7 +354,8 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
             Ref::Output { stage, output } => {
                 let task = plan.done_task(*stage).to_string();
                 self.deps.insert(task.clone());
-                let ty = plan.stages[*stage]
+                let ty = plan
+                    .stage(*stage)
                     .outputs
                     .get(output.as_str())
                     .map_or(Ty::String, |o| o.ty.clone());
@@ -396,7 +398,9 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
     pub(super) fn ref_ty(&self, r: &Ref) -> Ty {
         match r {
             Ref::Param(name) => self.plan.param_ty(name),
-            Ref::Output { stage, output } => self.plan.stages[*stage]
+            Ref::Output { stage, output } => self
+                .plan
+                .stage(*stage)
                 .outputs
                 .get(output.as_str())
                 .map_or(Ty::Any, |o| o.ty.clone()),

@@ -19,19 +19,21 @@ use crate::plan::literal::{literal_text, seconds_text};
 use crate::plan::TemplateChoice;
 use crate::sema::argv;
 use crate::sema::effective::merge_field;
-use crate::sema::hir::{Fields, Input, Output, Program, Ref, Stage, StrPart, Value};
+use crate::sema::hir::{
+    Fields, Input, Output, Program, Ref, Stage, StageId, StrPart, TemplateId, Value,
+};
 use crate::sema::schema::{self, StageKind, PARAM_ENV_PREFIX};
 use crate::sema::text::plain_text;
 use crate::sema::types::Ty;
 
 impl<'a, 'p> Emitter<'a, 'p> {
-    pub(super) fn container_stage(&mut self, i: usize) {
+    pub(super) fn container_stage(&mut self, i: StageId) {
         let plan = self.plan;
-        let stage = &plan.pipeline.stages[i];
-        let task_name = plan.stages[i].task.clone();
+        let stage = plan.pipeline.stage(i);
+        let task_name = plan.stage(i).task.clone();
         let uses = stage.uses.as_ref();
         let declared: &'a [Input] = uses
-            .map(|u| plan.program.templates[u.template].inputs.as_slice())
+            .map(|u| plan.program.template(u.template).inputs.as_slice())
             .unwrap_or(&[]);
         let mut task = DagTask {
             name: task_name.clone(),
@@ -41,7 +43,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         let mut folded = HashSet::default();
         // One per `task.arguments.parameters`: whether it is the loop's item.
         let mut item_args = Vec::new();
-        let implicit: IndexMap<String, Arg> = match plan.stages[i].template {
+        let implicit: IndexMap<String, Arg> = match plan.stage(i).template {
             TemplateChoice::Shared(index) => {
                 let shared = self.shared_template(index, stage.tracked);
                 task.template = shared.name.clone();
@@ -49,8 +51,8 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 shared.implicit
             }
             TemplateChoice::Own => {
-                let fields = &plan.stages[i].fields;
-                if plan.stages[i].cache {
+                let fields = &plan.stage(i).fields;
+                if plan.stage(i).cache {
                     self.key_args = cache::key_arguments(plan, &cache::artifact_producers(plan, i));
                 }
                 let outputs = stage_declared_outputs(plan.program, stage);
@@ -139,12 +141,12 @@ impl<'a, 'p> Emitter<'a, 'p> {
     }
 
     /// One Argo template for every plain use of a template.
-    pub(super) fn shared_template(&mut self, index: usize, tracked: bool) -> SharedTemplate {
+    pub(super) fn shared_template(&mut self, index: TemplateId, tracked: bool) -> SharedTemplate {
         if let Some(s) = self.shared.get(&index) {
             return s.clone();
         }
         let plan = self.plan;
-        let hir = &plan.program.templates[index];
+        let hir = plan.program.template(index);
         let mut fields = Fields::default();
         for (name, field) in plan.pipeline.defaults.iter() {
             if matches!(schema::stage_field(name, Some(hir.kind)), Some(Ok(_))) {
@@ -157,12 +159,10 @@ impl<'a, 'p> Emitter<'a, 'p> {
         // An input every sharing stage sets to the same global value (a
         // literal or one workflow parameter) is written into the template.
         let mut folded: IndexMap<String, Global> = IndexMap::default();
-        let users: Vec<(usize, &Stage)> = plan
+        let users: Vec<(StageId, &Stage)> = plan
             .pipeline
-            .stages
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| plan.stages[*i].template == TemplateChoice::Shared(index))
+            .stages_with_ids()
+            .filter(|(i, _)| plan.stage(*i).template == TemplateChoice::Shared(index))
             .collect();
         // With one use nothing is saved, and the task's arguments are clearer.
         let inputs_to_fold = if users.len() >= 2 {
@@ -611,7 +611,7 @@ pub(super) fn stage_declared_outputs(program: &Program, stage: &Stage) -> Vec<Ou
     let mut out: Vec<Output> = stage
         .uses
         .as_ref()
-        .map(|u| program.templates[u.template].outputs.clone())
+        .map(|u| program.template(u.template).outputs.clone())
         .unwrap_or_default();
     out.extend(stage.outputs.iter().cloned());
     out

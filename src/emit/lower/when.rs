@@ -82,7 +82,7 @@ impl TaskCtx<'_, '_> {
         let e = match r {
             Ref::Param(name) => format!("workflow.parameters['{}']", self.plan.param_dns(name)),
             Ref::Output { stage, output } => {
-                let task = &self.plan.stages[*stage].task;
+                let task = &self.plan.stage(*stage).task;
                 if ty == Ty::ModelUri {
                     format!(
                         "'runs:/' + tasks['{task}'].outputs.parameters['run_id'] + {}",
