@@ -7,7 +7,8 @@ use super::index::{DefKind, Definition, RefEntry};
 use super::schema::StageKind;
 use super::text::plain_text;
 use super::types::Ty;
-use crate::diag::{did_you_mean, MlpError};
+use crate::diag::{did_you_mean, MlpError, Src};
+use crate::source::Span;
 use crate::syntax::ast::{Expr, ExprKind};
 
 impl Checker<'_> {
@@ -119,94 +120,73 @@ impl Checker<'_> {
         }
     }
 
+    /// `register`'s `model`: a model URI (`runs:/...`, `s3://...`), a
+    /// train stage's `model_uri`, or a string parameter, input or item.
     pub(super) fn register_model(&mut self, expr: &Expr, scope: Scope) -> Option<Value> {
-        match &expr.kind {
-            ExprKind::Str(parts) => {
-                if let Some(text) = plain_text(parts) {
-                    if !text.contains(":/") {
-                        self.push(MlpError::RegisterModelSource {
-                            src: self.src(expr.span),
-                            at: expr.span,
-                            found: format!("the string \"{}\"", text.escape_debug()),
-                        });
-                        return None;
-                    }
-                }
-                self.value_of(expr, scope).map(|(v, _)| v)
-            }
-            ExprKind::Ref(r) => {
-                let (reference, ty) = self.reference(r, scope)?;
-                let ok = matches!(
-                    (&reference, &ty),
+        self.model_source(
+            expr,
+            scope,
+            |text| text.contains(":/"),
+            |reference, ty, _| {
+                matches!(
+                    (reference, ty),
                     (Ref::Output { .. }, Ty::ModelUri)
                         | (Ref::Param(_) | Ref::Input(_), Ty::String)
                         | (Ref::Item(_), _)
-                );
-                if !ok {
-                    self.push(MlpError::RegisterModelSource {
-                        src: self.src(expr.span),
-                        at: expr.span,
-                        found: format!("`{}` ({})", r.display(), ty.describe()),
-                    });
-                    return None;
-                }
-                Some(Value::Ref(reference))
-            }
-            other => {
-                self.push(MlpError::RegisterModelSource {
-                    src: self.src(expr.span),
-                    at: expr.span,
-                    found: other.describe().into(),
-                });
-                None
-            }
-        }
+                )
+            },
+            |src, at, found| MlpError::RegisterModelSource { src, at, found },
+        )
     }
 
+    /// `deploy`'s `model`: `models:/NAME/VERSION` or `models:/NAME@ALIAS`, a
+    /// register stage's `version` or `model_uri`, or a string parameter,
+    /// input or item.
     pub(super) fn deploy_model(&mut self, expr: &Expr, scope: Scope) -> Option<Value> {
-        match &expr.kind {
-            ExprKind::Str(parts) => {
-                if let Some(text) = plain_text(parts) {
-                    if !text.starts_with("models:/") {
-                        self.push(MlpError::DeployModelSource {
-                            src: self.src(expr.span),
-                            at: expr.span,
-                            found: format!("the string \"{}\"", text.escape_debug()),
-                        });
-                        return None;
-                    }
+        self.model_source(
+            expr,
+            scope,
+            |text| text.starts_with("models:/"),
+            |reference, ty, scope| match (reference, scope) {
+                (Ref::Output { stage, output }, Scope::Pipeline { pcx, .. }) => {
+                    pcx.stages[stage.index()].kind == Some(StageKind::Register)
+                        && (output == "version" || output == "model_uri")
                 }
-                self.value_of(expr, scope).map(|(v, _)| v)
-            }
+                (Ref::Param(_) | Ref::Input(_), _) => *ty == Ty::String,
+                (Ref::Item(_), _) => true,
+                _ => false,
+            },
+            |src, at, found| MlpError::DeployModelSource { src, at, found },
+        )
+    }
+
+    /// A stage's `model`: a literal `literal_ok` accepts, or a reference
+    /// `reference_ok` accepts; anything else is the error `error` builds.
+    fn model_source(
+        &mut self,
+        expr: &Expr,
+        scope: Scope,
+        literal_ok: fn(&str) -> bool,
+        reference_ok: impl Fn(&Ref, &Ty, &Scope) -> bool,
+        error: fn(Src, Span, String) -> MlpError,
+    ) -> Option<Value> {
+        let found = match &expr.kind {
+            ExprKind::Str(parts) => match plain_text(parts) {
+                Some(text) if !literal_ok(&text) => {
+                    format!("the string \"{}\"", text.escape_debug())
+                }
+                _ => return self.value_of(expr, scope).map(|(v, _)| v),
+            },
             ExprKind::Ref(r) => {
                 let (reference, ty) = self.reference(r, scope)?;
-                let ok = match (&reference, &scope) {
-                    (Ref::Output { stage, output }, Scope::Pipeline { pcx, .. }) => {
-                        pcx.stages[stage.index()].kind == Some(StageKind::Register)
-                            && (output == "version" || output == "model_uri")
-                    }
-                    (Ref::Param(_) | Ref::Input(_), _) => ty == Ty::String,
-                    (Ref::Item(_), _) => true,
-                    _ => false,
-                };
-                if !ok {
-                    self.push(MlpError::DeployModelSource {
-                        src: self.src(expr.span),
-                        at: expr.span,
-                        found: format!("`{}` ({})", r.display(), ty.describe()),
-                    });
-                    return None;
+                if reference_ok(&reference, &ty, &scope) {
+                    return Some(Value::Ref(reference));
                 }
-                Some(Value::Ref(reference))
+                format!("`{}` ({})", r.display(), ty.describe())
             }
-            other => {
-                self.push(MlpError::DeployModelSource {
-                    src: self.src(expr.span),
-                    at: expr.span,
-                    found: other.describe().into(),
-                });
-                None
-            }
-        }
+            other => other.describe().into(),
+        };
+        self.push(error(self.src(expr.span), expr.span, found));
+        None
     }
 }
