@@ -138,16 +138,16 @@ pub fn compile<'a>(analysis: &'a Analysis, options: &emit::Options) -> Option<Co
 }
 
 /// The plan of each pipeline `options` selects, in source order: HIR ->
-/// [`plan::Plan`], the target-neutral pass every backend reads.
+/// [`plan::Plan`], the target-neutral pass every backend reads. Planned
+/// as they are read, so a backend holds one pipeline's plan at a time.
 pub fn plans<'p>(
     program: &'p sema::hir::Program,
     options: &emit::Options,
-) -> Result<Vec<plan::Plan<'p>>, emit::EmitError> {
+) -> Result<impl Iterator<Item = plan::Plan<'p>>, emit::EmitError> {
     let pipelines = emit::select(program, options)?;
     Ok(pipelines
         .into_iter()
-        .map(|pipeline| plan::plan(program, pipeline))
-        .collect())
+        .map(move |pipeline| plan::plan(program, pipeline)))
 }
 
 /// [`plans`], then the Argo backend renders each plan: one YAML document
@@ -157,7 +157,6 @@ pub fn documents<'p>(
     options: &emit::Options,
 ) -> Result<Vec<emit::Document<'p>>, emit::EmitError> {
     plans(program, options)?
-        .into_iter()
         .map(|plan| emit::document(plan, options))
         .collect()
 }
@@ -177,7 +176,6 @@ pub fn argo_documents(
     options: &emit::Options,
 ) -> Result<Vec<emit::argo::Document>, emit::EmitError> {
     plans(program, options)?
-        .into_iter()
         .map(|plan| emit::lower(plan, options))
         .collect()
 }
