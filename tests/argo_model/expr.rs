@@ -57,9 +57,19 @@
 //!   `func(string) string` called by reflection: a non-string is a
 //!   run-time error).
 //!
-//! Not modelled: the other sprig functions, `jsonpath`, expr's builtins
-//! (`len`, `float`, ...), map literals, slices, `in`/`matches`/..., `??`,
-//! `?.`, pipes, closures, hexadecimal floats.
+//! - fan-in builtins (expr-lang `builtin/builtin.go`, `builtin/lib.go`;
+//!   see [`run_builtin`]): `len`, `max`/`min` (`minMax`: arrays flattened,
+//!   a string element is an error, an empty array gives `nil`), `sum`
+//!   (with or without a predicate; `0` for an empty array), the predicates
+//!   `map`/`all`/`any`/`filter` with closures `{... # ...}`, `fromJSON`,
+//!   `float`/`int`; Argo's `jsonpath` for the root path `$` only. The forms
+//!   are those of expr v1.16.9+ (Argo v3.6+): before expr PR #576 `max`/`min`
+//!   took numbers only, so an array argument is an error there (not
+//!   modelled per version).
+//!
+//! Not modelled: the other sprig functions, the other expr builtins, map
+//! literals, slices, `in`/`matches`/..., `??`, `?.`, pipes, `reduce`,
+//! hexadecimal floats, jsonpath paths other than `$`.
 
 use std::collections::BTreeMap;
 
@@ -150,6 +160,7 @@ pub fn env(flat: &BTreeMap<String, String>) -> BTreeMap<String, EValue> {
     root.insert("asInt".into(), EValue::Func("asInt"));
     root.insert("asFloat".into(), EValue::Func("asFloat"));
     root.insert("toJson".into(), EValue::Func("toJson"));
+    root.insert("jsonpath".into(), EValue::Func("jsonpath"));
     // expr's builtin `lower` (builtin/builtin.go: strings.ToLower).
     root.insert("lower".into(), EValue::Func("lower"));
     let mut sprig = BTreeMap::new();
@@ -284,7 +295,7 @@ fn lex(src: &str) -> Result<Vec<Tok>, String> {
                     out.push(Tok::Op("|".into()));
                 }
             }
-            ':' | ',' | ';' | '%' | '+' | '-' | '^' | '/' => out.push(Tok::Op(c.to_string())),
+            ':' | ',' | ';' | '%' | '+' | '-' | '^' | '/' | '#' => out.push(Tok::Op(c.to_string())),
             '(' | '[' | '{' | ')' | ']' | '}' => out.push(Tok::Bracket(c)),
             '&' | '!' | '=' | '*' | '<' | '>' => {
                 let mut op = c.to_string();
@@ -415,6 +426,10 @@ enum Node {
     Unary(String, Box<Node>),
     Binary(String, Box<Node>, Box<Node>),
     Conditional(Box<Node>, Box<Node>, Box<Node>),
+    /// `#`: the element a predicate is applied to.
+    Pointer,
+    /// `{ ... }` as a builtin's argument: a predicate (closure).
+    Closure(Box<Node>),
 }
 
 /// `operator.Binary`: precedence, right-associative.
@@ -522,6 +537,8 @@ impl Parser {
                 }
             }
             Tok::Num(text) => number(&text)?,
+            // parser.go parsePrimary: `#` only inside a predicate's braces.
+            Tok::Op(op) if op == "#" => Node::Pointer,
             Tok::Str(s) => Node::Str(s),
             Tok::Bracket('[') => {
                 let mut items = Vec::new();
@@ -552,7 +569,15 @@ impl Parser {
             return Ok(args);
         }
         loop {
-            args.push(self.expression(0)?);
+            // parser.go parseCall / parseClosure: a builtin's predicate
+            // argument is `{ expression }`.
+            if self.eat(&Tok::Bracket('{')) {
+                let body = self.expression(0)?;
+                self.expect(&Tok::Bracket('}'))?;
+                args.push(Node::Closure(Box::new(body)));
+            } else {
+                args.push(self.expression(0)?);
+            }
             if self.eat(&Tok::Bracket(')')) {
                 return Ok(args);
             }
@@ -685,7 +710,20 @@ fn check(n: &Node, env: &BTreeMap<String, EValue>) -> Result<Ty, String> {
             check(i, env)?;
             Ty::Any
         }
+        Node::Pointer => {
+            if env.contains_key("#") {
+                Ty::Any
+            } else {
+                return Err("cannot use pointer accessor outside predicate".into());
+            }
+        }
+        Node::Closure(_) => return Err("unexpected predicate outside a builtin call".into()),
         Node::Call(f, args) => {
+            if let Node::Name(name) = &**f {
+                if !env.contains_key(name) && is_builtin(name) {
+                    return check_builtin(name, args, env);
+                }
+            }
             for a in args {
                 check(a, env)?;
             }
@@ -945,7 +983,14 @@ fn run(n: &Node, env: &BTreeMap<String, EValue>) -> Result<EValue, String> {
                 run(b, env)
             }
         }
+        Node::Pointer => Ok(env.get("#").cloned().unwrap_or(EValue::Nil)),
+        Node::Closure(_) => Err("unexpected predicate outside a builtin call".into()),
         Node::Call(f, args) => {
+            if let Node::Name(name) = &**f {
+                if !env.contains_key(name) && is_builtin(name) {
+                    return run_builtin(name, args, env);
+                }
+            }
             let func = run(f, env)?;
             let args: Vec<EValue> = args.iter().map(|a| run(a, env)).collect::<Result<_, _>>()?;
             call(func, &args)
@@ -957,6 +1002,9 @@ fn call(func: EValue, args: &[EValue]) -> Result<EValue, String> {
     let EValue::Func(name) = func else {
         return Err(format!("{} is not callable", func.type_name()));
     };
+    if name == "jsonpath" {
+        return jsonpath(args);
+    }
     let [arg] = args else {
         return Err(format!(
             "not enough or too many arguments to call {name}: {}",
@@ -988,6 +1036,283 @@ fn call(func: EValue, args: &[EValue]) -> Result<EValue, String> {
             v.type_name()
         )),
         (name, _) => Err(format!("model: call of {name} not modelled")),
+    }
+}
+
+// ----- builtins (fan-in) ---------------------------------------------------
+
+/// expr's builtins that mlpc's fan-in tags use (`builtin/builtin.go`
+/// `Builtins`): a call to one of these names resolves to the builtin unless
+/// the environment defines the name.
+const BUILTINS: &[&str] = &[
+    "len", "max", "min", "sum", "map", "all", "any", "filter", "fromJSON", "float", "int",
+];
+
+fn is_builtin(name: &str) -> bool {
+    BUILTINS.contains(&name)
+}
+
+/// The predicate builtins (`Predicate: true`): `name(array, {predicate})`;
+/// `sum` takes the predicate optionally (expr-lang PR #592).
+fn is_predicate(name: &str) -> bool {
+    matches!(name, "map" | "all" | "any" | "filter" | "sum")
+}
+
+/// `checker.go` `checkBuiltinGet`/`checkFunction` for the builtins above:
+/// arity, the array argument, the predicate's boolean result, and the
+/// `Validate` functions of `len`, `max`/`min` (`validateAggregateFunc`),
+/// `float`/`int`, `fromJSON` (`func(string) any`).
+fn check_builtin(name: &str, args: &[Node], env: &BTreeMap<String, EValue>) -> Result<Ty, String> {
+    let arity = |n: usize| {
+        if args.len() == n {
+            Ok(())
+        } else {
+            Err(format!(
+                "invalid number of arguments (expected {n}, got {})",
+                args.len()
+            ))
+        }
+    };
+    if is_predicate(name) && (args.len() == 2 || name != "sum") {
+        arity(2)?;
+        let t = check(&args[0], env)?;
+        if !matches!(t, Ty::List | Ty::Any) {
+            return Err(format!(
+                "builtin {name} takes only array (got {})",
+                t.name()
+            ));
+        }
+        let Node::Closure(body) = &args[1] else {
+            return Err(format!("predicate of {name} must be a closure {{...}}"));
+        };
+        let mut inner = env.clone();
+        inner.insert("#".into(), EValue::Nil);
+        let r = check(body, &inner)?;
+        if matches!(name, "all" | "any" | "filter") && !matches!(r, Ty::Bool | Ty::Any) {
+            return Err(format!(
+                "predicate should return boolean (got {})",
+                r.name()
+            ));
+        }
+        return Ok(match name {
+            "map" | "filter" => Ty::List,
+            "all" | "any" => Ty::Bool,
+            _ => Ty::Any,
+        });
+    }
+    if name == "max" || name == "min" {
+        if args.is_empty() {
+            return Err(format!("not enough arguments to call {name}"));
+        }
+        for a in args {
+            let t = check(a, env)?;
+            if !(t.number() || matches!(t, Ty::List | Ty::Any)) {
+                return Err(format!("invalid argument for {name} (type {})", t.name()));
+            }
+        }
+        return Ok(Ty::Any);
+    }
+    arity(1)?;
+    let t = check(&args[0], env)?;
+    let ok = match name {
+        "len" => matches!(t, Ty::List | Ty::Map | Ty::Str | Ty::Any),
+        "sum" => matches!(t, Ty::List | Ty::Any),
+        "fromJSON" => matches!(t, Ty::Str | Ty::Any),
+        _ => t.number() || matches!(t, Ty::Str | Ty::Any),
+    };
+    if !ok {
+        return Err(format!("invalid argument for {name} (type {})", t.name()));
+    }
+    Ok(match name {
+        "len" | "int" => Ty::Int,
+        "float" => Ty::Float,
+        _ => Ty::Any,
+    })
+}
+
+/// The array a predicate builtin loops over (`OpBegin`): anything else is a
+/// run-time error.
+fn items_of(name: &str, v: EValue) -> Result<Vec<EValue>, String> {
+    match v {
+        EValue::List(items) => Ok(items),
+        other => Err(format!(
+            "invalid argument for {name} (type {})",
+            other.type_name()
+        )),
+    }
+}
+
+/// Runs a builtin (`compiler.go` `BuiltinNode` for the predicates, which loop
+/// with `#` bound to each element; `builtin/lib.go` for the rest).
+fn run_builtin(
+    name: &str,
+    args: &[Node],
+    env: &BTreeMap<String, EValue>,
+) -> Result<EValue, String> {
+    let bind = |x: &EValue| {
+        let mut e = env.clone();
+        e.insert("#".into(), x.clone());
+        e
+    };
+    if is_predicate(name) && args.len() == 2 {
+        let items = items_of(name, run(&args[0], env)?)?;
+        let Node::Closure(body) = &args[1] else {
+            return Err(format!("predicate of {name} must be a closure {{...}}"));
+        };
+        return match name {
+            "map" => Ok(EValue::List(
+                items
+                    .iter()
+                    .map(|x| run(body, &bind(x)))
+                    .collect::<Result<_, _>>()?,
+            )),
+            // all/any short-circuit on the first false/true.
+            "all" => {
+                for x in &items {
+                    if !boolean(run(body, &bind(x))?)? {
+                        return Ok(EValue::Bool(false));
+                    }
+                }
+                Ok(EValue::Bool(true))
+            }
+            "any" => {
+                for x in &items {
+                    if boolean(run(body, &bind(x))?)? {
+                        return Ok(EValue::Bool(true));
+                    }
+                }
+                Ok(EValue::Bool(false))
+            }
+            "filter" => {
+                let mut out = Vec::new();
+                for x in items {
+                    if boolean(run(body, &bind(&x))?)? {
+                        out.push(x);
+                    }
+                }
+                Ok(EValue::List(out))
+            }
+            // sum with a predicate: acc = 0 (int), acc = predicate(#) + acc.
+            _ => items.iter().try_fold(EValue::Int(0), |acc, x| {
+                arithmetic("+", run(body, &bind(x))?, acc)
+            }),
+        };
+    }
+    let vals: Vec<EValue> = args.iter().map(|a| run(a, env)).collect::<Result<_, _>>()?;
+    match (name, vals.as_slice()) {
+        ("max", _) => min_max("max", "<", &vals),
+        ("min", _) => min_max("min", ">", &vals),
+        ("sum", [v]) => items_of("sum", v.clone())?
+            .into_iter()
+            .try_fold(EValue::Int(0), |acc, x| arithmetic("+", x, acc)),
+        // lib.go Len: reflect Len of an array, map or string (bytes).
+        ("len", [EValue::List(items)]) => Ok(EValue::Int(items.len() as i64)),
+        ("len", [EValue::Map(m)]) => Ok(EValue::Int(m.len() as i64)),
+        ("len", [EValue::Str(s)]) => Ok(EValue::Int(s.len() as i64)),
+        ("len", [v]) => Err(format!("invalid argument for len (type {})", v.type_name())),
+        // fromJSON: json.Unmarshal of a string (a non-string panics in the
+        // type assertion `args[0].(string)`).
+        ("fromJSON", [EValue::Str(s)]) => from_json(s),
+        ("fromJSON", [v]) => Err(format!(
+            "interface conversion: interface {{}} is {}, not string",
+            v.type_name()
+        )),
+        ("float", [v]) => call(EValue::Func("asFloat"), std::slice::from_ref(v)),
+        ("int", [v]) => call(EValue::Func("asInt"), std::slice::from_ref(v)),
+        _ => Err(format!(
+            "model: builtin {name} with {} arguments",
+            vals.len()
+        )),
+    }
+}
+
+/// `builtin/lib.go` `minMax`: arrays are walked element by element (nested
+/// arrays recursively); each element must come out a number (a string is
+/// `invalid argument for max (type string)`); a lone non-number argument is
+/// returned as is; no number at all (an empty array) gives `nil`.
+/// `better` is `runtime.Less` for max, `runtime.More` for min.
+fn min_max(name: &str, better: &str, args: &[EValue]) -> Result<EValue, String> {
+    let mut val: Option<EValue> = None;
+    let offer = |v: &mut Option<EValue>, e: EValue| -> Result<(), String> {
+        let replace = match v {
+            None => true,
+            Some(cur) => order(better, cur, &e)?,
+        };
+        if replace {
+            *v = Some(e);
+        }
+        Ok(())
+    };
+    for arg in args {
+        match arg {
+            EValue::List(items) => {
+                for item in items {
+                    match min_max(name, better, std::slice::from_ref(item))? {
+                        e @ (EValue::Int(_) | EValue::Float(_)) => offer(&mut val, e)?,
+                        other => {
+                            return Err(format!(
+                                "invalid argument for {name} (type {})",
+                                other.type_name()
+                            ))
+                        }
+                    }
+                }
+            }
+            e @ (EValue::Int(_) | EValue::Float(_)) => offer(&mut val, e.clone())?,
+            other if args.len() == 1 => return Ok(other.clone()),
+            other => {
+                return Err(format!(
+                    "invalid argument for {name} (type {})",
+                    other.type_name()
+                ))
+            }
+        }
+    }
+    Ok(val.unwrap_or(EValue::Nil))
+}
+
+/// `json.Unmarshal` into `interface{}`: numbers are float64.
+pub fn from_json(s: &str) -> Result<EValue, String> {
+    fn conv(v: serde_json::Value) -> EValue {
+        match v {
+            serde_json::Value::Null => EValue::Nil,
+            serde_json::Value::Bool(b) => EValue::Bool(b),
+            serde_json::Value::Number(n) => EValue::Float(n.as_f64().unwrap_or(f64::NAN)),
+            serde_json::Value::String(s) => EValue::Str(s),
+            serde_json::Value::Array(a) => EValue::List(a.into_iter().map(conv).collect()),
+            serde_json::Value::Object(m) => {
+                EValue::Map(m.into_iter().map(|(k, v)| (k, conv(v))).collect())
+            }
+        }
+    }
+    serde_json::from_str(s)
+        .map(conv)
+        .map_err(|e| format!("json: {e}"))
+}
+
+/// Argo's `jsonpath(json, path)` (`util/expr/env/env.go`, earlier
+/// `argoproj/pkg/expr` `JsonPath`): the JSON is decoded (a bad one panics:
+/// a run-time error), then queried. Only the root path `$` is modelled: the
+/// two libraries Argo has used (oliveagle `JsonPathLookup` up to v3.6,
+/// evilmonkeyinc `Query` from v3.7) differ on the rest.
+fn jsonpath(args: &[EValue]) -> Result<EValue, String> {
+    match args {
+        [EValue::Str(json), EValue::Str(path)] => {
+            let v = from_json(json)?;
+            if path.trim() == "$" {
+                Ok(v)
+            } else {
+                Err(format!("model: jsonpath {path:?} not modelled"))
+            }
+        }
+        [a, b] => Err(format!(
+            "reflect: Call using {} as type string",
+            if matches!(a, EValue::Str(_)) { b } else { a }.type_name()
+        )),
+        _ => Err(format!(
+            "not enough or too many arguments to call jsonpath: {}",
+            args.len()
+        )),
     }
 }
 
@@ -1136,4 +1461,97 @@ fn compile(src: &str, env: &BTreeMap<String, EValue>) -> Result<Node, String> {
 pub fn eval(src: &str, env: &BTreeMap<String, EValue>) -> Result<EValue, String> {
     let node = compile(src, env)?;
     run(&node, env)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_with(list: &str) -> BTreeMap<String, EValue> {
+        let mut flat = BTreeMap::new();
+        flat.insert(
+            "tasks.sweep.outputs.parameters.auc".to_string(),
+            list.to_string(),
+        );
+        env(&flat)
+    }
+
+    const X: &str = "tasks['sweep'].outputs.parameters['auc']";
+
+    fn fan_in(f: &str, list: &str) -> Result<EValue, String> {
+        let src = if f == "len" {
+            format!("len(fromJSON({X}))")
+        } else {
+            format!("{f}(map(fromJSON({X}), {{asFloat(#)}}))")
+        };
+        eval(&src, &env_with(list))
+    }
+
+    #[test]
+    fn fan_in_forms_over_number_strings() {
+        let l = r#"["0.91","0.87"]"#;
+        assert_eq!(fan_in("len", l), Ok(EValue::Int(2)));
+        assert_eq!(fan_in("max", l), Ok(EValue::Float(0.91)));
+        assert_eq!(fan_in("min", l), Ok(EValue::Float(0.87)));
+        assert_eq!(fan_in("sum", l), Ok(EValue::Float(0.91 + 0.87)));
+    }
+
+    #[test]
+    fn fan_in_forms_over_an_empty_list() {
+        assert_eq!(fan_in("len", "[]"), Ok(EValue::Int(0)));
+        assert_eq!(fan_in("max", "[]"), Ok(EValue::Nil));
+        assert_eq!(fan_in("min", "[]"), Ok(EValue::Nil));
+        assert_eq!(fan_in("sum", "[]"), Ok(EValue::Int(0)));
+        // nil compared with a number is a run-time error.
+        let src = format!("max(map(fromJSON({X}), {{asFloat(#)}})) >= 0.9");
+        assert!(eval(&src, &env_with("[]")).is_err());
+    }
+
+    #[test]
+    fn max_of_strings_and_bad_numbers_are_errors() {
+        let e = eval(&format!("max(fromJSON({X}))"), &env_with(r#"["0.9"]"#));
+        assert_eq!(e, Err("invalid argument for max (type string)".into()));
+        assert!(fan_in("max", r#"["0.9","abc"]"#).is_err());
+        let e = eval(&format!("sum(fromJSON({X}))"), &env_with(r#"["0.9"]"#));
+        assert!(e.unwrap_err().contains("invalid operation"));
+    }
+
+    #[test]
+    fn max_min_take_numbers_and_nested_arrays() {
+        let e = BTreeMap::new();
+        assert_eq!(eval("max(1, 2.5, 2)", &e), Ok(EValue::Float(2.5)));
+        assert_eq!(eval("min([3, [1, 2]])", &e), Ok(EValue::Int(1)));
+        assert!(eval("max('a')", &e).is_err(), "a string is a compile error");
+    }
+
+    #[test]
+    fn predicates_and_the_pointer() {
+        let env = env_with(r#"["0.91","0.87"]"#);
+        let any = format!("any(fromJSON({X}), {{asFloat(#) >= 0.9}})");
+        let all = format!("all(fromJSON({X}), {{asFloat(#) >= 0.9}})");
+        assert_eq!(eval(&any, &env), Ok(EValue::Bool(true)));
+        assert_eq!(eval(&all, &env), Ok(EValue::Bool(false)));
+        let sum = format!("sum(fromJSON({X}), {{asFloat(#)}})");
+        assert_eq!(eval(&sum, &env), Ok(EValue::Float(0.91 + 0.87)));
+        assert!(eval("# > 1", &BTreeMap::new()).is_err());
+        let not_bool = format!("all(fromJSON({X}), {{asFloat(#)}})");
+        assert!(eval(&not_bool, &env).is_err());
+    }
+
+    #[test]
+    fn len_fromjson_and_jsonpath() {
+        let env = env_with(r#"[["0.9","0.8"],["0.7"]]"#);
+        assert_eq!(
+            eval(&format!("len(fromJSON({X})[0])"), &env),
+            Ok(EValue::Int(2))
+        );
+        assert_eq!(eval(&format!("len({X})"), &env), Ok(EValue::Int(23)));
+        assert_eq!(
+            eval(&format!("len(jsonpath({X}, '$'))"), &env),
+            Ok(EValue::Int(2))
+        );
+        assert!(eval("fromJSON('[1,')", &BTreeMap::new()).is_err());
+        assert!(eval("fromJSON(1)", &BTreeMap::new()).is_err());
+        assert!(eval("len(1)", &BTreeMap::new()).is_err());
+    }
 }
