@@ -8,12 +8,16 @@
 //! - [`govaluate`]: the `when` language and Argo's `shouldExecute`;
 //! - [`depends`]: `depends` expansion and evaluation;
 //! - [`simulate`]: a workflow's DAG run under a scenario (node phases,
-//!   `Omitted` vs `Skipped`, TaskGroups, nested DAGs, workflow phase);
+//!   `Omitted` vs `Skipped`, TaskGroups, nested DAGs called per item with
+//!   their inputs, DAG template outputs, aggregated outputs of loops
+//!   (fan-in), the `onExit` handler with `workflow.status`/`failures`,
+//!   workflow phase);
 //! - [`memoize`]: memoization key expansion and the cache-key check;
 //! - [`retry`]: `retryStrategy`, template `timeout` and
 //!   `activeDeadlineSeconds`;
 //! - [`expr`], [`sha256`]: expr-lang as `{{=...}}` tags (`when`
-//!   conditions, memoization keys) use it;
+//!   conditions, memoization keys, fan-in `len`/`max`/`min`/`sum` over
+//!   aggregated lists) use it;
 //! - [`validate`]: what Argo checks of the arguments on submit (`enum`).
 #![allow(dead_code)]
 

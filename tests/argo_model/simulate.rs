@@ -29,13 +29,32 @@
 //!   `Skipped` make a `Succeeded` group.
 //! - `executeTemplate` of a pod template: `ProcessArgs` (a missing input is
 //!   an `Error`), memoization (see `memoize`: an invalid key is an `Error`
-//!   before the pod), then the pod's outcome from the scenario; of a DAG
-//!   template: a nested run whose phase is the node's. Argo substitutes a
-//!   nested DAG's inputs into its text first (`SubstituteParams`); the
-//!   model instead adds `inputs.parameters.X` to the nested tasks' scope,
-//!   which gives the same text for simple tags (an expression tag mixing
-//!   `inputs` with `tasks` would resolve here and not in Argo; mlpc emits
-//!   none).
+//!   before the pod), then the pod's outcome from the scenario (outputs by
+//!   path, then echoed inputs, then by task name); of a DAG template: a
+//!   nested run whose phase is the node's. Argo substitutes a nested DAG's
+//!   inputs into its text first (`SubstituteParams`, unresolved tags kept);
+//!   at DAG time the tasks' scope is `createScope(tmpl)` (`scope.go`: the
+//!   DAG's own `inputs.parameters.X`) plus the ancestors' outputs, which the
+//!   model gives them directly - so an expression tag mixing `inputs` with
+//!   `tasks` resolves, in Argo as here.
+//! - DAG template outputs (`executeDAG` → `getTemplateOutputsFromScope`,
+//!   see [`dag_outputs`]): only once the DAG succeeded, over its inputs and
+//!   all its tasks; an unresolvable `valueFrom.parameter` takes
+//!   `valueFrom.default`, else the DAG node is `Error` (so a skipped
+//!   producer errs the group); `outputs.artifacts[].from` must resolve
+//!   unless `optional`.
+//! - Aggregated outputs (`processAggregateNodeOutputs`, see [`aggregate`]):
+//!   a TaskGroup's outputs are, per output name, the JSON list of the
+//!   Succeeded items' values in item order (decoded when every value is a
+//!   JSON list or object: v3.6+, PR #13513), and `outputs.parameters` the
+//!   list of their maps; a name no item gave is absent (a reference to it
+//!   does not resolve). Artifacts are not aggregated.
+//! - `onExit` (`operate`): after the entry DAG, `workflow.status` (the entry
+//!   phase: Succeeded/Skipped/Omitted → `Succeeded`, `Failed`, `Error`) and
+//!   `workflow.failures` (`strconv.Quote` of the JSON list of Failed/Error
+//!   nodes, `"null"` when none) join the globals and the `spec.onExit`
+//!   template runs as node `onExit` (its DAG's tasks `onExit/<task>`); a
+//!   Succeeded run whose handler failed takes the handler's phase.
 //! - `assessDAGPhase` with failFast (the default: `dag.failFast` nil): each
 //!   target's branch phase is its own when Completed (Succeeded, Failed,
 //!   Error), else (Skipped, Omitted) the phase inherited from its parents,
@@ -43,15 +62,20 @@
 //!   branch, else succeeds. The workflow's phase is the entry DAG's.
 //!
 //! Not modelled: retries (a scenario gives a task's final outcome; see
-//! `retry`), `continueOn` beyond `depends` expansion, hooks, onExit,
-//! parallelism (it orders pods, it does not change outcomes), aggregated
-//! outputs of TaskGroups (mlpc never reads them), pod-level substitution.
+//! `retry`), `continueOn` beyond `depends` expansion, hooks (task `onExit`,
+//! `hooks.exit`, lifecycle hooks), parallelism (it orders pods, it does not
+//! change outcomes), `outputs.result` and its aggregation, v3.5's
+//! aggregation (always a list of strings), the failures' `podName` and
+//! `finishedAt` (and Argo's unordered list: the model sorts by path),
+//! `Stop`/`Terminate` (a stopped run reaches the handler as `Failed`),
+//! v4's back-filling of skipped outputs, pod-level substitution.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
 use super::depends::{self, TaskResults};
+use super::expr::{self, EValue};
 use super::govaluate;
 use super::memoize::{self, PassScope};
 use super::substitution::{self, Scope};
@@ -121,6 +145,9 @@ pub struct Scenario {
     /// The value of any other output parameter.
     pub default_output: String,
     pub pass: PassScope,
+    /// task (name or path) -> output parameter -> the input parameter whose
+    /// value the pod writes as that output (`auc` = `lr`, per item).
+    pub echo: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl Default for Scenario {
@@ -131,11 +158,14 @@ impl Default for Scenario {
             outputs: BTreeMap::new(),
             default_output: "1".into(),
             pass: PassScope::GlobalsAndInputs,
+            echo: BTreeMap::new(),
         }
     }
 }
 
 impl Scenario {
+    /// The pod of `task` (a name, or a path such as `g/g(0:a)/fit` for one
+    /// item) writes `value` as its output `name`; a path wins over a name.
     pub fn output(mut self, task: &str, name: &str, value: &str) -> Self {
         self.outputs
             .entry(task.into())
@@ -143,6 +173,15 @@ impl Scenario {
             .insert(name.into(), value.into());
         self
     }
+    /// The pod of `task` writes its input parameter `input` as output `name`.
+    pub fn echo(mut self, task: &str, name: &str, input: &str) -> Self {
+        self.echo
+            .entry(task.into())
+            .or_default()
+            .insert(name.into(), input.into());
+        self
+    }
+    /// The pods of `task` (a name or a path) fail.
     pub fn failing(mut self, task: &str) -> Self {
         self.fail.insert(task.into());
         self
@@ -171,8 +210,16 @@ pub struct Node {
     pub pods: usize,
     /// Phases of a TaskGroup's children.
     pub children: Vec<Phase>,
+    /// Output parameters: a pod's, a DAG template's (`outputs.parameters`
+    /// resolved from its tasks), or, for a TaskGroup, the aggregated JSON
+    /// list per name (`processAggregateNodeOutputs`).
     pub outputs: BTreeMap<String, String>,
+    /// A TaskGroup's `outputs.parameters`: the JSON list of each
+    /// contributing item's `{name: value}` map.
+    pub parameters_json: Option<String>,
     pub artifacts: BTreeSet<String>,
+    /// The template the node ran (empty when none did).
+    pub template: String,
 }
 
 impl Node {
@@ -184,7 +231,9 @@ impl Node {
             pods: 0,
             children: Vec::new(),
             outputs: BTreeMap::new(),
+            parameters_json: None,
             artifacts: BTreeSet::new(),
+            template: String::new(),
         }
     }
 }
@@ -197,6 +246,12 @@ pub struct Run {
     pub phase: Phase,
     pub nodes: BTreeMap<String, Node>,
     pub top: BTreeMap<String, Node>,
+    /// The `spec.onExit` handler's node (its DAG's tasks are the nodes
+    /// `onExit/<task>`), when the workflow has one.
+    pub exit: Option<Node>,
+    /// `workflow.status` and `workflow.failures` as the handler saw them.
+    pub status: String,
+    pub failures: String,
 }
 
 impl Run {
@@ -245,11 +300,131 @@ pub fn run(wf: &Workflow, scenario: &Scenario) -> Run {
         globals: globals.clone(),
         nodes: BTreeMap::new(),
     };
-    let (phase, top) = sim.dag(&wf.entry, "", &globals, &BTreeSet::new());
+    let (entry, top) = sim.dag(&wf.entry, "", &globals, &BTreeSet::new());
+    let status = workflow_status(entry).to_string();
+    let failures = go_quote(&failures_json(&sim.nodes, entry, &wf.entry));
+    let mut phase = entry;
+    let mut exit = None;
+    if let Some(handler) = wf.spec["onExit"].as_str() {
+        sim.globals.insert("workflow.status".into(), status.clone());
+        sim.globals
+            .insert("workflow.failures".into(), failures.clone());
+        let task = serde_json::json!({"name": "onExit", "template": handler});
+        let node = sim.template(&task, "onExit", "onExit", &TaskText::default());
+        sim.nodes.insert("onExit".into(), node.clone());
+        // operate(): a Succeeded run whose handler fails takes its phase.
+        if entry == Phase::Succeeded && node.phase.failed_or_error() {
+            phase = node.phase;
+        }
+        exit = Some(node);
+    }
     Run {
         phase,
         nodes: sim.nodes,
         top,
+        exit,
+        status,
+        failures,
+    }
+}
+
+/// `operate`: `workflow.status` from the entry node's phase.
+fn workflow_status(entry: Phase) -> &'static str {
+    match entry {
+        Phase::Succeeded | Phase::Skipped | Phase::Omitted => "Succeeded",
+        Phase::Failed => "Failed",
+        Phase::Error => "Error",
+        Phase::Pending => "Pending",
+        Phase::Running => "Running",
+    }
+}
+
+/// `operate`: the JSON list of every Failed or Error node (the entry node
+/// included), `null` when there is none. Argo walks a map (no order) and
+/// also writes `podName` and `finishedAt`; the model sorts by path and
+/// writes `displayName`, `message`, `phase`, `templateName`.
+fn failures_json(nodes: &BTreeMap<String, Node>, entry: Phase, entry_template: &str) -> String {
+    let mut list: Vec<EValue> = Vec::new();
+    let mut add = |display: &str, n: &Node| {
+        let mut m = BTreeMap::new();
+        m.insert("displayName".to_string(), EValue::Str(display.to_string()));
+        m.insert("message".to_string(), EValue::Str(n.message.clone()));
+        m.insert("phase".to_string(), EValue::Str(format!("{:?}", n.phase)));
+        m.insert("templateName".to_string(), EValue::Str(n.template.clone()));
+        list.push(EValue::Map(m));
+    };
+    if entry.failed_or_error() {
+        let mut n = Node::bare(entry, "");
+        n.template = entry_template.to_string();
+        add("wf-abc12", &n);
+    }
+    for (path, n) in nodes {
+        if n.phase.failed_or_error() {
+            add(path.rsplit('/').next().unwrap_or(path), n);
+        }
+    }
+    if list.is_empty() {
+        return "null".into();
+    }
+    expr::go_json(&EValue::List(list)).unwrap_or_default()
+}
+
+/// Go's `strconv.Quote` of ASCII-or-printable text (as `operate` wraps
+/// `workflow.failures`).
+pub fn go_quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `aggregatedJSONValueList` (v3.6+, PR #13513): the decoded values when
+/// every one is a JSON list or object, else the JSON list of the strings.
+pub fn aggregated_json_value_list(values: &[String]) -> String {
+    let decoded: Option<Vec<EValue>> = values
+        .iter()
+        .map(|v| match expr::from_json(v) {
+            Ok(x @ (EValue::List(_) | EValue::Map(_))) => Some(x),
+            _ => None,
+        })
+        .collect();
+    let list = decoded.unwrap_or_else(|| values.iter().cloned().map(EValue::Str).collect());
+    expr::go_json(&EValue::List(list)).unwrap_or_default()
+}
+
+/// `processAggregateNodeOutputs`: a TaskGroup's outputs from its items (in
+/// item order): only Succeeded items with outputs contribute; each output
+/// name seen gets its JSON list; `outputs.parameters` is the list of the
+/// contributing items' maps.
+fn aggregate(group: &mut Node, items: &[Node]) {
+    let mut lists: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut maps: Vec<EValue> = Vec::new();
+    for item in items {
+        if item.phase != Phase::Succeeded || item.outputs.is_empty() {
+            continue;
+        }
+        let mut m = BTreeMap::new();
+        for (k, v) in &item.outputs {
+            lists.entry(k.clone()).or_default().push(v.clone());
+            m.insert(k.clone(), EValue::Str(v.clone()));
+        }
+        maps.push(EValue::Map(m));
+    }
+    group.parameters_json = Some(expr::go_json(&EValue::List(maps)).unwrap_or_default());
+    for (k, values) in lists {
+        group.outputs.insert(k, aggregated_json_value_list(&values));
     }
 }
 
@@ -429,9 +604,7 @@ impl Sim<'_> {
             .collect();
         for a in ancestors(name, deps) {
             let n = &done[&a];
-            for (k, v) in &n.outputs {
-                scope.insert(format!("tasks.{a}.outputs.parameters.{k}"), v.clone());
-            }
+            add_task_to_scope(&mut scope, &a, n);
             for art in &n.artifacts {
                 artifact_scope.insert(format!("tasks.{a}.outputs.artifacts.{art}"));
             }
@@ -515,6 +688,7 @@ impl Sim<'_> {
         }
         let mut group = Node::bare(Phase::Succeeded, "");
         group.kind = NodeKind::TaskGroup;
+        let mut item_nodes = Vec::new();
         for (item_name, t) in expanded {
             let item_path = format!("{path}/{item_name}");
             let node = match govaluate::should_execute(&t.when) {
@@ -529,8 +703,10 @@ impl Sim<'_> {
             }
             group.pods += node.pods;
             group.children.push(node.phase);
-            self.nodes.insert(item_path, node);
+            self.nodes.insert(item_path, node.clone());
+            item_nodes.push(node);
         }
+        aggregate(&mut group, &item_nodes);
         group
     }
 
@@ -558,15 +734,32 @@ impl Sim<'_> {
             }
         }
         if tmpl.get("dag").is_some() {
+            // createScope(tmpl): the DAG's own inputs are in its tasks' scope.
+            let input_scope: Scope = inputs
+                .iter()
+                .map(|(k, v)| (format!("inputs.parameters.{k}"), v.clone()))
+                .collect();
             let mut base = self.globals.clone();
-            for (k, v) in &inputs {
-                base.insert(format!("inputs.parameters.{k}"), v.clone());
-            }
+            base.extend(input_scope.clone());
             let (phase, inner) = self.dag(&tname, path, &base, &given);
             let pods = inner.values().map(|n| n.pods).sum();
             let mut node = Node::bare(phase, "");
             node.kind = NodeKind::Dag;
             node.pods = pods;
+            node.template = tname;
+            // executeDAG sets the outputs only once the DAG has succeeded.
+            if phase == Phase::Succeeded {
+                match dag_outputs(&tmpl, &input_scope, &inner, &given) {
+                    Ok((outputs, artifacts)) => {
+                        node.outputs = outputs;
+                        node.artifacts = artifacts;
+                    }
+                    Err(e) => {
+                        node.phase = Phase::Error;
+                        node.message = e;
+                    }
+                }
+            }
             return node;
         }
         if let Err(e) = memoize::memoized_key(&tmpl, &args, &self.globals, self.scenario.pass) {
@@ -576,21 +769,30 @@ impl Sim<'_> {
         let mut node = Node::bare(Phase::Succeeded, "");
         node.kind = NodeKind::Pod;
         node.pods = 1;
+        node.template = tname;
         if self.scenario.fail.contains(name) || self.scenario.fail.contains(path) {
             node.phase = Phase::Failed;
             node.message = "Error (exit code 1)".into();
             return node;
         }
-        let written = self.scenario.outputs.get(name);
+        let sc = self.scenario;
+        let by_path = sc.outputs.get(path);
+        let by_name = sc.outputs.get(name);
+        let echo = sc.echo.get(path).or_else(|| sc.echo.get(name));
         for o in tmpl["outputs"]["parameters"]
             .as_array()
             .into_iter()
             .flatten()
         {
             let n = str_of(&o["name"]);
-            let v = written
+            let v = by_path
                 .and_then(|w| w.get(&n).cloned())
-                .unwrap_or_else(|| self.scenario.default_output.clone());
+                .or_else(|| {
+                    echo.and_then(|e| e.get(&n))
+                        .and_then(|i| inputs.get(i).cloned())
+                })
+                .or_else(|| by_name.and_then(|w| w.get(&n).cloned()))
+                .unwrap_or_else(|| sc.default_output.clone());
             node.outputs.insert(n, v);
         }
         for a in tmpl["outputs"]["artifacts"]
@@ -602,6 +804,100 @@ impl Sim<'_> {
         }
         node
     }
+}
+
+/// `buildLocalScope` / `processAggregateNodeOutputs`: what a finished task
+/// puts in the scope of the tasks after it (a TaskGroup's outputs are its
+/// aggregated lists, plus `outputs.parameters` as a whole).
+fn add_task_to_scope(scope: &mut Scope, task: &str, n: &Node) {
+    for (k, v) in &n.outputs {
+        scope.insert(format!("tasks.{task}.outputs.parameters.{k}"), v.clone());
+    }
+    if let Some(all) = &n.parameters_json {
+        scope.insert(format!("tasks.{task}.outputs.parameters"), all.clone());
+    }
+}
+
+/// `executeDAG` → `getTemplateOutputsFromScope`: a succeeded DAG template's
+/// `outputs`, resolved over `createScope(tmpl)` (its inputs, no globals) and
+/// every task of the DAG. `valueFrom.parameter` is `template.ResolveVar` (a
+/// simple tag looked up, an expression tag evaluated; missing or `nil` is
+/// `Unable to resolve`), `valueFrom.expression` an expression; an error takes
+/// `valueFrom.default` when there is one, else it is the DAG's error.
+/// `outputs.artifacts[].from` must resolve unless the artifact is `optional`.
+fn dag_outputs(
+    tmpl: &Value,
+    inputs: &Scope,
+    tasks: &BTreeMap<String, Node>,
+    input_artifacts: &BTreeSet<String>,
+) -> Result<(BTreeMap<String, String>, BTreeSet<String>), String> {
+    let mut scope = inputs.clone();
+    let mut artifact_scope: BTreeSet<String> = input_artifacts
+        .iter()
+        .map(|a| format!("inputs.artifacts.{a}"))
+        .collect();
+    for (name, n) in tasks {
+        add_task_to_scope(&mut scope, name, n);
+        if n.kind != NodeKind::TaskGroup {
+            for art in &n.artifacts {
+                artifact_scope.insert(format!("tasks.{name}.outputs.artifacts.{art}"));
+            }
+        }
+    }
+    let tag_of = |s: &str| {
+        s.trim()
+            .trim_start_matches("{{")
+            .trim_end_matches("}}")
+            .to_string()
+    };
+    let evaluate = |e: &str| match expr::eval(e, &expr::env(&scope)) {
+        Ok(EValue::Nil) | Err(_) => Err(format!("Unable to resolve: {e:?}")),
+        Ok(v) => Ok(v.go_v()),
+    };
+    let mut outputs = BTreeMap::new();
+    for o in tmpl["outputs"]["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let name = str_of(&o["name"]);
+        let vf = &o["valueFrom"];
+        let resolved = if let Some(p) = vf["parameter"].as_str() {
+            let tag = tag_of(p);
+            match tag.strip_prefix('=') {
+                Some(e) => evaluate(e),
+                None => scope
+                    .get(tag.trim())
+                    .cloned()
+                    .ok_or_else(|| format!("Unable to resolve: {tag:?}")),
+            }
+        } else if let Some(e) = vf["expression"].as_str() {
+            evaluate(e)
+        } else {
+            Err(format!("output parameter {name} has no valueFrom"))
+        };
+        let value = match (resolved, vf.get("default")) {
+            (Ok(v), _) => v,
+            (Err(_), Some(d)) if !d.is_null() => str_of(d),
+            (Err(e), _) => return Err(e),
+        };
+        outputs.insert(name, value);
+    }
+    let mut artifacts = BTreeSet::new();
+    for a in tmpl["outputs"]["artifacts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let name = str_of(&a["name"]);
+        let from = str_of(&a["from"]);
+        if artifact_scope.contains(&tag_of(&from)) {
+            artifacts.insert(name);
+        } else if a["optional"] != true {
+            return Err(format!("Unable to resolve: {from:?} (artifact {name})"));
+        }
+    }
+    Ok((outputs, artifacts))
 }
 
 /// `processItem`'s replace map and the item's part of the node name.
@@ -665,4 +961,283 @@ fn branch_phases(
     };
     memo.insert(name.to_string(), out.clone());
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Value};
+
+    use super::*;
+    use crate::argo_model::simulate;
+
+    fn pod(name: &str, inputs: &[&str], outputs: &[&str]) -> Value {
+        json!({
+            "name": name,
+            "inputs": {"parameters": inputs.iter().map(|i| json!({"name": i})).collect::<Vec<_>>()},
+            "container": {"image": "alpine"},
+            "outputs": {"parameters": outputs.iter()
+                .map(|o| json!({"name": o, "valueFrom": {"path": format!("/tmp/{o}")}}))
+                .collect::<Vec<_>>()},
+        })
+    }
+
+    fn workflow(templates: Vec<Value>, on_exit: Option<&str>) -> Workflow {
+        let mut spec = json!({"entrypoint": "main", "templates": templates});
+        if let Some(h) = on_exit {
+            spec["onExit"] = json!(h);
+        }
+        Workflow::from_doc(&json!({"spec": spec}))
+    }
+
+    /// A group template: `fit` (echoes `lr` as `auc`) under a `when`, and
+    /// the output `auc` read from it.
+    fn group(when: &str, default: Option<&str>) -> Value {
+        let mut vf = json!({"parameter": "{{tasks.fit.outputs.parameters.auc}}"});
+        if let Some(d) = default {
+            vf["default"] = json!(d);
+        }
+        json!({
+            "name": "train-and-check",
+            "inputs": {"parameters": [{"name": "lr"}]},
+            "dag": {"tasks": [{
+                "name": "fit", "template": "fit", "when": when,
+                "arguments": {"parameters": [{"name": "lr", "value": "{{inputs.parameters.lr}}"}]},
+            }]},
+            "outputs": {"parameters": [{"name": "auc", "valueFrom": vf}]},
+        })
+    }
+
+    const MAX_AUC: &str =
+        "max(map(fromJSON(tasks['sweep'].outputs.parameters['auc']), {asFloat(#)}))";
+
+    fn sweep(items: Value, group_when: &str, gate: &str) -> Workflow {
+        let main = json!({"name": "main", "dag": {"tasks": [
+            {"name": "sweep", "template": "train-and-check", "withItems": items,
+             "arguments": {"parameters": [{"name": "lr", "value": "{{item}}"}]}},
+            {"name": "gate", "template": "fit", "depends": "sweep", "when": gate,
+             "arguments": {"parameters": [{"name": "lr", "value": "1"}]}},
+        ]}});
+        workflow(
+            vec![main, group(group_when, None), pod("fit", &["lr"], &["auc"])],
+            None,
+        )
+    }
+
+    /// Every pod template here is `fit`; these tasks write `lr` as `auc`.
+    fn echo() -> Scenario {
+        ["fit", "prep", "notify", "cleanup"]
+            .iter()
+            .fold(Scenario::default(), |s, t| s.echo(t, "auc", "lr"))
+    }
+
+    #[test]
+    fn looped_group_fans_in_in_item_order() {
+        let gate = format!("{{{{={MAX_AUC} >= 0.05}}}}");
+        let w = sweep(json!([0.1, 0.01]), "", &gate);
+        let run = simulate::run(&w, &echo());
+        assert_eq!(run.node("sweep").outputs["auc"], r#"["0.1","0.01"]"#);
+        assert_eq!(run.node("sweep/sweep(1:0.01)").outputs["auc"], "0.01");
+        assert_eq!(run.node("sweep/sweep(1:0.01)/fit").phase, Phase::Succeeded);
+        assert_eq!(run.phase("gate"), Phase::Succeeded, "{}", run.summary());
+        let high = format!("{{{{={MAX_AUC} >= 0.5}}}}");
+        let run = simulate::run(&sweep(json!([0.1, 0.01]), "", &high), &echo());
+        assert_eq!(run.phase("gate"), Phase::Skipped, "{}", run.summary());
+    }
+
+    #[test]
+    fn a_skipped_producer_errs_its_group_template() {
+        // The inner `when` mixes the group's input with a literal.
+        let w = sweep(
+            json!([0.1, 0.01]),
+            "{{=asFloat(inputs.parameters.lr) > 0.05}}",
+            "",
+        );
+        let run = simulate::run(&w, &echo());
+        // The item whose fit was skipped has no output to give: its DAG errs.
+        assert_eq!(run.node("sweep/sweep(1:0.01)/fit").phase, Phase::Skipped);
+        assert_eq!(run.node("sweep/sweep(1:0.01)").phase, Phase::Error);
+        assert_eq!(run.phase("sweep"), Phase::Error);
+    }
+
+    #[test]
+    fn a_default_covers_a_skipped_producer_and_skipped_items_drop_out() {
+        let main = json!({"name": "main", "dag": {"tasks": [
+            {"name": "sweep", "template": "train-and-check", "withItems": [0.1, 0.01, 0.2],
+             "when": "{{item}} != 0.01",
+             "arguments": {"parameters": [{"name": "lr", "value": "{{item}}"}]}},
+        ]}});
+        let w = workflow(
+            vec![
+                main,
+                group("{{inputs.parameters.lr}} < 0.15", Some("0")),
+                pod("fit", &["lr"], &["auc"]),
+            ],
+            None,
+        );
+        let run = simulate::run(&w, &echo());
+        assert_eq!(run.node("sweep/sweep(1:0.01)").phase, Phase::Skipped);
+        assert_eq!(run.node("sweep/sweep(2:0.2)").outputs["auc"], "0");
+        assert_eq!(run.node("sweep").outputs["auc"], r#"["0.1","0"]"#);
+        assert_eq!(run.phase("sweep"), Phase::Succeeded);
+    }
+
+    #[test]
+    fn no_contributing_item_leaves_the_fan_in_unresolved() {
+        let gate = format!("{{{{={MAX_AUC} >= 0.05}}}}");
+        let main = json!({"name": "main", "dag": {"tasks": [
+            {"name": "sweep", "template": "train-and-check", "withItems": [0.1],
+             "when": "{{item}} > 1",
+             "arguments": {"parameters": [{"name": "lr", "value": "{{item}}"}]}},
+            {"name": "gate", "template": "fit", "depends": "sweep", "when": gate,
+             "arguments": {"parameters": [{"name": "lr", "value": "1"}]}},
+        ]}});
+        let w = workflow(
+            vec![main, group("", None), pod("fit", &["lr"], &["auc"])],
+            None,
+        );
+        let run = simulate::run(&w, &echo());
+        assert_eq!(run.phase("sweep"), Phase::Succeeded, "all items skipped");
+        assert!(run.node("sweep").outputs.is_empty());
+        assert_eq!(run.node("sweep").parameters_json.as_deref(), Some("[]"));
+        assert_eq!(run.phase("gate"), Phase::Error, "{}", run.summary());
+    }
+
+    #[test]
+    fn an_empty_loop_is_skipped() {
+        let gate = format!("{{{{={MAX_AUC} >= 0.05}}}}");
+        let mut w = sweep(json!([]), "", &gate);
+        w.spec["templates"][0]["dag"]["tasks"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("withItems");
+        w.spec["templates"][0]["dag"]["tasks"][0]["withParam"] = json!("[]");
+        let run = simulate::run(&w, &echo());
+        assert_eq!(run.phase("sweep"), Phase::Skipped);
+        assert_eq!(run.node("sweep").message, "Skipped, empty params");
+        assert_eq!(run.phase("gate"), Phase::Error, "{}", run.summary());
+    }
+
+    #[test]
+    fn a_nested_when_mixes_inputs_and_task_outputs() {
+        let inner = json!({
+            "name": "inner",
+            "inputs": {"parameters": [{"name": "lr"}]},
+            "dag": {"tasks": [
+                {"name": "prep", "template": "fit",
+                 "arguments": {"parameters": [{"name": "lr", "value": "3"}]}},
+                {"name": "fit", "template": "fit", "depends": "prep",
+                 "when": "{{=asFloat(inputs.parameters['lr']) > 0.05 && asFloat(tasks['prep'].outputs.parameters['auc']) > 2}}",
+                 "arguments": {"parameters": [{"name": "lr", "value": "{{inputs.parameters.lr}}"}]}},
+            ]},
+        });
+        let main = json!({"name": "main", "dag": {"tasks": [
+            {"name": "g", "template": "inner", "withItems": [0.1, 0.01],
+             "arguments": {"parameters": [{"name": "lr", "value": "{{item}}"}]}},
+        ]}});
+        let w = workflow(vec![main, inner, pod("fit", &["lr"], &["auc"])], None);
+        let run = simulate::run(&w, &echo());
+        assert_eq!(
+            run.node("g/g(0:0.1)/fit").phase,
+            Phase::Succeeded,
+            "{:?}",
+            run.nodes.keys()
+        );
+        assert_eq!(run.node("g/g(1:0.01)/fit").phase, Phase::Skipped);
+    }
+
+    #[test]
+    fn nested_loops_aggregate_lists_of_lists() {
+        let inner = json!({
+            "name": "inner",
+            "inputs": {"parameters": [{"name": "lr"}]},
+            "dag": {"tasks": [
+                {"name": "fit", "template": "fit", "withItems": ["a", "b"],
+                 "arguments": {"parameters": [{"name": "lr", "value": "{{inputs.parameters.lr}}{{item}}"}]}},
+            ]},
+            "outputs": {"parameters": [{"name": "auc",
+                "valueFrom": {"parameter": "{{tasks.fit.outputs.parameters.auc}}"}}]},
+        });
+        let main = json!({"name": "main", "dag": {"tasks": [
+            {"name": "g", "template": "inner", "withItems": [1, 2],
+             "arguments": {"parameters": [{"name": "lr", "value": "{{item}}"}]}},
+        ]}});
+        let w = workflow(vec![main, inner, pod("fit", &["lr"], &["auc"])], None);
+        let run = simulate::run(&w, &echo());
+        assert_eq!(run.node("g/g(0:1)").outputs["auc"], r#"["1a","1b"]"#);
+        assert_eq!(run.node("g").outputs["auc"], r#"[["1a","1b"],["2a","2b"]]"#);
+    }
+
+    #[test]
+    fn aggregated_values_decode_only_when_all_are_json_lists_or_objects() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            aggregated_json_value_list(&s(&["[1]", r#"{"a":"x"}"#])),
+            r#"[[1],{"a":"x"}]"#
+        );
+        assert_eq!(
+            aggregated_json_value_list(&s(&["[1]", "2"])),
+            r#"["[1]","2"]"#
+        );
+        assert_eq!(aggregated_json_value_list(&s(&["0.9"])), r#"["0.9"]"#);
+    }
+
+    fn with_exit(fail: bool, cleanup_fails: bool) -> Run {
+        let main = json!({"name": "main", "dag": {"tasks": [
+            {"name": "train", "template": "fit",
+             "arguments": {"parameters": [{"name": "lr", "value": "1"}]}},
+        ]}});
+        let finally = json!({"name": "finally", "dag": {"tasks": [
+            {"name": "notify", "template": "fit",
+             "arguments": {"parameters": [{"name": "lr", "value": "{{workflow.status}}"}]}},
+            {"name": "cleanup", "template": "fit", "when": "{{=workflow.status != 'Succeeded'}}",
+             "arguments": {"parameters": [{"name": "lr", "value": "{{workflow.parameters.p}}"}]}},
+            {"name": "mlflow-cleanup", "template": "fit",
+             "arguments": {"parameters": [{"name": "lr", "value": "x"}]}},
+        ]}});
+        let mut w = workflow(
+            vec![main, finally, pod("fit", &["lr"], &["auc"])],
+            Some("finally"),
+        );
+        w.params.insert("p".into(), "v".into());
+        let mut sc = echo();
+        if fail {
+            sc = sc.failing("train");
+        }
+        if cleanup_fails {
+            sc = sc.failing("onExit/mlflow-cleanup");
+        }
+        simulate::run(&w, &sc)
+    }
+
+    #[test]
+    fn on_exit_sees_status_and_failures() {
+        let run = with_exit(true, false);
+        assert_eq!(run.status, "Failed");
+        assert_eq!(run.phase, Phase::Failed);
+        assert_eq!(run.exit.as_ref().map(|n| n.phase), Some(Phase::Succeeded));
+        assert_eq!(run.node("onExit/notify").outputs["auc"], "Failed");
+        assert_eq!(run.node("onExit/cleanup").phase, Phase::Succeeded);
+        assert_eq!(run.node("onExit/cleanup").outputs["auc"], "v");
+        // A Go-quoted JSON list: decode twice to get the list.
+        let once: String = serde_json::from_str(&run.failures).unwrap();
+        let list: Vec<Value> = serde_json::from_str(&once).unwrap();
+        assert!(list
+            .iter()
+            .any(|f| f["displayName"] == "train" && f["phase"] == "Failed"));
+
+        let run = with_exit(false, false);
+        assert_eq!(
+            (run.status.as_str(), run.phase),
+            ("Succeeded", Phase::Succeeded)
+        );
+        assert_eq!(run.failures, r#""null""#);
+        assert_eq!(run.node("onExit/cleanup").phase, Phase::Skipped);
+    }
+
+    #[test]
+    fn a_failing_exit_handler_fails_a_succeeded_run_only() {
+        assert_eq!(with_exit(false, true).phase, Phase::Failed);
+        assert_eq!(with_exit(true, true).phase, Phase::Failed);
+        assert_eq!(with_exit(false, true).status, "Succeeded");
+    }
 }
