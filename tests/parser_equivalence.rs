@@ -10,8 +10,9 @@ use proptest::prelude::*;
 
 use common::mutate::{apply, mutation, sources};
 use common::{mlp_files, root};
+use mlpc::syntax::ast::{BinOp, Entry, Expr, ExprKind, Item};
 use mlpc::syntax::{parse_fast, parse_with_pest};
-use mlpc::{SourceFile, SourceId};
+use mlpc::{MlpError, SourceFile, SourceId};
 
 #[path = "../benches/shape.rs"]
 #[allow(dead_code)]
@@ -107,6 +108,23 @@ fn grammar_corners_parse_the_same() {
         "pipeline p { job a { when ((a == 1) || (b.c.d <= 2.5)) } }",
         "pipeline p { job a { when true == false } }",
         "pipeline p { job a { when \"\"\"x\"\"\" == 10m } }",
+        // Calls are primaries (contract v2 §9.2): either operand, under `!`,
+        // inside parentheses, with blanks and separators where `call` has them.
+        "pipeline p { job a { when f(x) } }",
+        "pipeline p { job a { when max(fit.metrics.auc) >= 0.9 } }",
+        "pipeline p { job a { when len(s.x) > 0 && min(a.b) < 1 } }",
+        "pipeline p { job a { when sum(fit.score) > 2 } }",
+        "pipeline p { job a { when 0.9 <= max(a.b) || 1 == len(c) } }",
+        "pipeline p { job a { when !len(x) } }",
+        "pipeline p { job a { when ! max ( x ) } }",
+        "pipeline p { job a { when ((max(a.b)) >= (0.9)) && (len(x) != 0) } }",
+        "pipeline p { job a { when max(a.b, c, 1, \"s\", 2.5, 10m, true) == min(\n  a,\n  b,\n) } }",
+        "pipeline p { job a { when len() == 0 && f( ) && g(,) } }",
+        "pipeline p { job a { when max(min(a), len([1, 2]), { k = 1 }, secret(\"n\")) > 1 } }",
+        "pipeline p { job a { when len(x)  # trailing\n } }",
+        "pipeline p { job a { when len(x) >=\n  max(y) } }",
+        "pipeline p { job a { when truex(1) || false_(2) || item(3) || run(4) } }",
+        "pipeline p { job a { when config_map(\"c\", \"k\") == \"v\" } }",
         // Separators of every kind, doubled, leading and trailing.
         "\u{FEFF}\n\n;pipeline p {;;\n a = 1,, b = 2; \n\n c = [1,2,\n3,],\n}\n;",
         "pipeline p {\r\n  a = 1\r\n  b = [\r\n 1 ,\r\n 2\r\n ]\r\n}\r\n",
@@ -155,7 +173,6 @@ fn grammar_corners_parse_the_same() {
         "pipeline p { when == 1 }",
         "pipeline p { job a { when a = b } }",
         "pipeline p { job a { when != b } }",
-        "pipeline p { job a { when f(x) } }",
         "pipeline p { job a uses { } }",
         "pipeline p { job a uses t.u.v { } }",
         "pipeline p { import x }",
@@ -179,6 +196,124 @@ fn grammar_corners_parse_the_same() {
     }
 }
 
+/// Malformed calls in conditions: both parsers reject them, and pest's
+/// verdict is a syntax error (E0001) whose message and help say what to do.
+#[test]
+fn malformed_calls_are_syntax_errors() {
+    let cases: &[(&str, &str, &str)] = &[
+        // (condition, expected, help)
+        (
+            "max(a b) > 1",
+            "`,`",
+            "separate a call's arguments with `,`",
+        ),
+        (
+            "max(a.b >= 0.9",
+            "`)`",
+            "close the call before the operator",
+        ),
+        (
+            "max(a.b) >= 0.9 || len(x",
+            "`)`",
+            "separate a call's arguments",
+        ),
+        ("max(a > 1) > 1", "`)`", "not conditions"),
+        ("max(!a)", "a value", ""),
+        ("max(a) >= ", "a call such as `len(x)`", ""),
+        ("max a) > 1", "`(`", ""),
+        ("max(a)) > 1", "`}`", ""),
+        ("a.b(1) > 2", "`}`", ""),
+        ("true(1)", "`}`", ""),
+        ("len(x) (y)", "`}`", ""),
+        ("(len(x) > 1", "`)`", "a `(` is not closed"),
+    ];
+    for (cond, expected, help) in cases {
+        let text = format!("pipeline p {{\n  job a {{\n    when {cond}\n  }}\n}}\n");
+        assert_agree(&text);
+        assert!(
+            parse_fast(&text, SourceId(0)).is_none(),
+            "accepted: {text:?}"
+        );
+        let file = SourceFile {
+            name: "input.mlp".into(),
+            text: text.clone().into(),
+            path: None,
+        };
+        match parse_with_pest(&file, SourceId(0)) {
+            Err(MlpError::Syntax {
+                expected: got,
+                help: got_help,
+                ..
+            }) => {
+                assert!(got.contains(expected), "{cond}: expected {got:?}");
+                let got_help = got_help.unwrap_or_default();
+                assert!(got_help.contains(help), "{cond}: help {got_help:?}");
+            }
+            other => panic!("{cond}: not a syntax error: {other:?}"),
+        }
+    }
+    // At the end of the file, the open call is what is missing.
+    let text = "pipeline p {\n  job a {\n    when max(a";
+    let file = SourceFile {
+        name: "input.mlp".into(),
+        text: text.into(),
+        path: None,
+    };
+    match parse_with_pest(&file, SourceId(0)) {
+        Err(MlpError::Syntax { help, .. }) => {
+            assert_eq!(
+                help.as_deref(),
+                Some("a `(` is not closed; add the missing `)`")
+            )
+        }
+        other => panic!("not a syntax error: {other:?}"),
+    }
+}
+
+/// A call in a condition is `ExprKind::Call`, with its name and arguments
+/// and the spans of each.
+#[test]
+fn calls_in_conditions_build_call_nodes() {
+    let text = "pipeline p { job a { when !max(fit.metrics.auc, 1) >= len( x ) } }";
+    assert_agree(text);
+    let file = parse_fast(text, SourceId(0)).expect("parses");
+    let Item::Pipeline(p) = &file.items[0] else {
+        panic!("a pipeline")
+    };
+    let Entry::Stage(stage) = &p.body.entries[0] else {
+        panic!("a stage")
+    };
+    let Entry::When(when) = &stage.body.entries[0] else {
+        panic!("a when")
+    };
+    let slice = |e: &Expr| &text[e.span.start as usize..e.span.end as usize];
+    let ExprKind::Binary { op, lhs, rhs } = &when.cond.kind else {
+        panic!("a comparison: {:?}", when.cond)
+    };
+    assert_eq!(*op, BinOp::Ge);
+    assert_eq!(slice(lhs), "!max(fit.metrics.auc, 1)");
+    assert_eq!(slice(rhs), "len( x )");
+    let ExprKind::Unary { operand, .. } = &lhs.kind else {
+        panic!("a negation")
+    };
+    let ExprKind::Call(call) = &operand.kind else {
+        panic!("a call")
+    };
+    assert_eq!(call.name.name, "max");
+    assert_eq!(
+        &text[call.name.span.start as usize..call.name.span.end as usize],
+        "max"
+    );
+    assert_eq!(call.args.len(), 2);
+    assert_eq!(slice(&call.args[0]), "fit.metrics.auc");
+    assert!(matches!(call.args[1].kind, ExprKind::Int(1)));
+    let ExprKind::Call(call) = &rhs.kind else {
+        panic!("a call")
+    };
+    assert_eq!(call.name.name, "len");
+    assert_eq!(slice(&call.args[0]), "x");
+}
+
 #[test]
 fn nesting_at_and_past_the_limit() {
     let limit = mlpc::syntax::MAX_NESTING;
@@ -196,6 +331,19 @@ fn nesting_at_and_past_the_limit() {
             "pipeline p {{ job a {{ when {}x{} }} }}",
             "(".repeat(parens),
             ")".repeat(parens)
+        );
+        assert_agree(&text);
+        // Calls nest like parentheses, in conditions and in values.
+        let text = format!(
+            "pipeline p {{ job a {{ when {}x{} > 1 }} }}",
+            "f(".repeat(parens),
+            ")".repeat(parens)
+        );
+        assert_agree(&text);
+        let text = format!(
+            "pipeline p {{ a = {}x{} }}",
+            "max(".repeat(depth - 1),
+            ")".repeat(depth - 1)
         );
         assert_agree(&text);
     }
