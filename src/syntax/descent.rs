@@ -12,6 +12,13 @@
 //!
 //! Each function is named after the grammar rule it reads and mirrors the
 //! rule's ordered choices and implicit-whitespace points.
+//!
+//! Contract v2 adds no rule: groups are stages of kind `group`, `finally` is
+//! a block holding stages, and a group template is a template of kind
+//! `group`. `when` expressions (`expr`) are operands joined by `! && || ==
+//! != < <= > >=` and parentheses; an operand is a literal, a reference or a
+//! call such as `max(fit.metrics.auc)`, whose arguments are values read as
+//! in a field (`call_or_reference`, shared with `value`).
 
 use super::ast::*;
 use super::literal::{self, Piece};
@@ -511,7 +518,7 @@ impl<'t> Parser<'t> {
     }
 
     /// `primary = _{ "(" ~ expr ~ ")" | ml_string | string | number |
-    /// unit_number | boolean | reference }`
+    /// unit_number | boolean | call | reference }`
     fn primary(&mut self) -> Option<Expr> {
         match self.peek() {
             b'(' => {
@@ -533,7 +540,7 @@ impl<'t> Parser<'t> {
                         span: self.span(start, self.pos),
                     });
                 }
-                self.reference_value()
+                self.call_or_reference()
             }
             _ => None,
         }
@@ -571,23 +578,43 @@ impl<'t> Parser<'t> {
                         span: self.span(start, self.pos),
                     });
                 }
-                // `call = { ident ~ "(" ~ ... }`, else a reference.
-                let name = self.ident()?;
-                self.skip();
-                if self.peek() == b'(' {
-                    self.pos += 1;
-                    self.open()?;
-                    let args = self.separated(b')', Self::value)?;
-                    return Some(Expr {
-                        kind: ExprKind::Call(Box::new(Call { name, args })),
-                        span: self.span(start, self.pos),
-                    });
-                }
-                self.pos = start;
-                self.reference_value()
+                self.call_or_reference()
             }
             _ => None,
         }
+    }
+
+    /// `call | reference`, in that order, as both `value` and `primary`
+    /// try them: `call = { ident ~ "(" ~ sep? ~ (value ~ (sep ~ value)*)?
+    /// ~ sep? ~ ")" }`, blanks allowed before the `(`. A name followed by
+    /// a dot is never a call; when no call follows, the name is the first
+    /// segment of a reference.
+    fn call_or_reference(&mut self) -> Option<Expr> {
+        let start = self.pos;
+        self.ident_end()?;
+        let name_end = self.pos;
+        if self.peek() != b'.' {
+            self.skip();
+            if self.peek() == b'(' {
+                let name = Ident {
+                    name: self.text[start..name_end].into(),
+                    span: self.span(start, name_end),
+                };
+                self.pos += 1;
+                self.open()?;
+                let args = self.separated(b')', Self::value)?;
+                return Some(Expr {
+                    kind: ExprKind::Call(Box::new(Call { name, args })),
+                    span: self.span(start, self.pos),
+                });
+            }
+            self.pos = name_end;
+        }
+        let r = self.reference_rest(start)?;
+        Some(Expr {
+            span: r.span,
+            kind: ExprKind::Ref(r),
+        })
     }
 
     /// `boolean = @{ ("true" | "false") ~ !ident_char }`
@@ -605,6 +632,11 @@ impl<'t> Parser<'t> {
     fn reference(&mut self) -> Option<Reference> {
         let start = self.pos;
         self.ident_end()?;
+        self.reference_rest(start)
+    }
+
+    /// The rest of a reference whose first segment, from `start`, is read.
+    fn reference_rest(&mut self, start: usize) -> Option<Reference> {
         while self.peek() == b'.' && is_ident_start(self.peek_at(1)) {
             self.pos += 1;
             self.ident_end()?;
@@ -614,14 +646,6 @@ impl<'t> Parser<'t> {
             start,
             &self.text[start..self.pos],
         ))
-    }
-
-    fn reference_value(&mut self) -> Option<Expr> {
-        let r = self.reference()?;
-        Some(Expr {
-            span: r.span,
-            kind: ExprKind::Ref(r),
-        })
     }
 
     /// `number`, else `unit_number`; a literal error leaves it to pest.

@@ -213,7 +213,8 @@ fn is_leaf(rule: Rule) -> bool {
 }
 
 /// Where any value may stand, the list of every way to start one is noise:
-/// say "a value" instead.
+/// say "a value" instead; where an operand of a condition may stand, name
+/// the kinds of operand.
 fn collapse_values(expected: &mut Vec<String>) {
     let starts_value = |e: &str| {
         matches!(
@@ -227,6 +228,22 @@ fn collapse_values(expected: &mut Vec<String>) {
         let first = expected.iter().position(|e| starts_value(e)).unwrap_or(0);
         expected.retain(|e| !starts_value(e));
         expected.insert(first.min(expected.len()), "a value".to_string());
+        return;
+    }
+    // An operand of a `when` expression: pest names only some of its
+    // starts (the atomic `number` and `reference` leave no attempt behind).
+    let is_operand_context =
+        expected.iter().any(|e| e == "`!`") && expected.iter().any(|e| e == "a string");
+    if is_operand_context {
+        expected.retain(|e| !starts_value(e) && e != "`(`");
+        let operand = [
+            "a name",
+            "a literal",
+            "a call such as `len(x)`",
+            "`(`",
+            "`!`",
+        ];
+        expected.splice(0..0, operand.map(String::from));
     }
 }
 
@@ -285,7 +302,25 @@ fn shell_syntax_help(text: &str, pos: usize) -> Option<String> {
 
 fn help_for(expected: &[String], found: &str) -> Option<String> {
     let wants = |s: &str| expected.iter().any(|e| e == s);
-    if wants("`,`") && found != "the end of the line" && found != "the end of the file" {
+    let at_end = found == "the end of the line" || found == "the end of the file";
+    // `)` with `,`: inside a call's arguments (a parenthesized condition
+    // never takes a `,`).
+    if wants("`)`") && wants("`,`") {
+        let operator = ["`=", "`!", "`<", "`>", "`&", "`|"]
+            .iter()
+            .any(|op| found.starts_with(op));
+        return Some(if operator {
+            "a call's arguments are values, not conditions: close the call before the operator, as in `max(fit.metrics.auc) >= 0.9`".to_string()
+        } else if found == "the end of the file" {
+            "a `(` is not closed; add the missing `)`".to_string()
+        } else {
+            "separate a call's arguments with `,` and close the call with `)`".to_string()
+        });
+    }
+    if wants("`)`") && at_end {
+        return Some("a `(` is not closed; add the missing `)`".to_string());
+    }
+    if wants("`,`") && !at_end {
         return Some("separate entries with a newline, `,` or `;`".to_string());
     }
     if wants("`}`") && found == "the end of the file" {

@@ -1,4 +1,10 @@
 //! pest pairs -> AST: one builder function per grammar rule, named after it.
+//!
+//! `when` expressions go through a Pratt parser (`expr`): its primaries are
+//! nested `expr`s (parentheses) and values, calls included, built by `value`
+//! as in a field, so `max(fit.metrics.auc)` is an `ExprKind::Call` wherever
+//! it stands. The v2 constructs are built by the v1 builders: `group` is a
+//! stage kind, `finally` a block, `template group` a template kind.
 
 use std::sync::LazyLock;
 

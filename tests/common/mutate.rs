@@ -62,6 +62,21 @@ pub const PIECES: &[&str] = &[
     "metrics.auc",
     "std.terraform",
     "\"lib/x.mlp\"",
+    // Contract v2 (LANGUAGE.md §9): keywords, built-in functions, shapes.
+    "group",
+    "finally",
+    "volume",
+    "sidecar",
+    "group g {",
+    "finally {",
+    "template group",
+    "len(",
+    "max(",
+    "min(",
+    "sum(",
+    "config_map(",
+    "when max(a.b) >= 0.9",
+    "GROUP.item",
 ];
 
 #[derive(Debug, Clone)]
@@ -121,10 +136,12 @@ pub fn apply(text: &str, m: &Mutation) -> String {
     }
 }
 
-/// The examples and stdlib modules, with their paths.
+/// The examples, the stdlib modules and the v2 syntax fixtures (groups,
+/// `finally`, group templates, calls in `when`), with their paths.
 pub fn sources() -> Vec<(std::path::PathBuf, String)> {
     let mut files = mlp_files(&root().join("examples"));
     files.extend(mlp_files(&root().join("stdlib")));
+    files.extend(mlp_files(&root().join("tests/fixtures/syntax_v2")));
     files
         .into_iter()
         .map(|p| {
