@@ -1083,7 +1083,7 @@ const NUMBERS: &[&str] = &["0", "0.02", "0.05", "0.1", "0.4", "0.8", "0.85", "0.
 fn refs(c: &mlpc::sema::hir::Cond, out: &mut Vec<mlpc::sema::hir::Ref>) {
     use mlpc::sema::hir::Cond;
     match c {
-        Cond::Ref(r) => out.push(r.clone()),
+        Cond::Ref(r) | Cond::Call { arg: r, .. } => out.push(r.clone()),
         Cond::Lit(_) => {}
         Cond::Unary { operand, .. } => refs(operand, out),
         Cond::Binary { lhs, rhs, .. } => {
@@ -1105,7 +1105,7 @@ fn str_literals(c: &mlpc::sema::hir::Cond, out: &mut Vec<String>) {
                 })
                 .collect(),
         ),
-        Cond::Lit(_) | Cond::Ref(_) => {}
+        Cond::Lit(_) | Cond::Ref(_) | Cond::Call { .. } => {}
         Cond::Unary { operand, .. } => str_literals(operand, out),
         Cond::Binary { lhs, rhs, .. } => {
             str_literals(lhs, out);
@@ -1145,7 +1145,7 @@ fn cases(program: &mlpc::sema::hir::Program, pipeline: &mlpc::sema::hir::Pipelin
             }
             let values: Vec<String> = match &r {
                 Ref::Metric { .. } => NUMBERS.iter().map(|s| s.to_string()).collect(),
-                Ref::Output { stage, output } => {
+                Ref::Output { stage, output, .. } => {
                     match program_oracle::output_ty(program, pipeline.stage(*stage), output) {
                         Some(Ty::Int | Ty::Float) => {
                             NUMBERS.iter().map(|s| s.to_string()).collect()
@@ -1185,12 +1185,12 @@ fn cases(program: &mlpc::sema::hir::Program, pipeline: &mlpc::sema::hir::Pipelin
             let mut label = format!("when of {}:", stage.name);
             for (r, v) in combo {
                 match r {
-                    Ref::Metric { stage, name } => {
+                    Ref::Metric { stage, name, .. } => {
                         let s = pipeline.stage(stage).name.to_string();
                         label += &format!(" {s}.metrics.{name}={v}");
                         facts.metrics.insert((s, name.to_string()), v);
                     }
-                    Ref::Output { stage, output } => {
+                    Ref::Output { stage, output, .. } => {
                         let s = pipeline.stage(stage).name.to_string();
                         label += &format!(" {s}.{output}={v}");
                         facts.outputs.insert((s, output.to_string()), v);

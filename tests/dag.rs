@@ -22,7 +22,7 @@ fn program_edges(rel: &std::path::Path) -> Edges {
             for d in &s.deps {
                 edges.insert((
                     s.dns_name.to_string(),
-                    p.stage(d.stage).dns_name.to_string(),
+                    p.node_name(d.on).replace("_", "-").to_lowercase(),
                 ));
             }
         }

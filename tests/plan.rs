@@ -34,7 +34,7 @@ fn deps(plan: &Plan, stage: &str) -> BTreeSet<(String, &'static str)> {
                 DepKind::Data => DATA,
                 DepKind::Order => ORDER,
             };
-            (plan.pipeline.stage(d.stage).name.to_string(), kind)
+            (plan.pipeline.node_name(d.on).to_string(), kind)
         })
         .collect()
 }
@@ -155,6 +155,7 @@ fn churn_model() {
     let version = mlpc::sema::hir::Ref::Output {
         stage: registry,
         output: "version".into(),
+        fan_in: false,
     };
     assert!(matches!(
         plan.binding(&version),
@@ -231,6 +232,7 @@ fn terraform_optimization() {
     let model = Ref::Output {
         stage: optimizer,
         output: "model".into(),
+        fan_in: false,
     };
     assert!(matches!(
         plan.binding(&model),
@@ -259,7 +261,9 @@ fn every_example_plans() {
                 }
                 // A stage waiting for a skippable stage may skip too.
                 for d in &pipeline.stage(i).deps {
-                    assert!(!plan.stage(d.stage).may_skip || plan.stage(i).may_skip);
+                    if let mlpc::sema::hir::NodeId::Stage(s) = d.on {
+                        assert!(!plan.stage(s).may_skip || plan.stage(i).may_skip);
+                    }
                 }
                 // The workflow runs every step some stage runs.
                 for step in &plan.stage(i).mlflow_steps {
@@ -282,7 +286,7 @@ fn every_binding_names_its_source(plan: &Plan) {
             let binding = plan.binding(r);
             match (r, &binding) {
                 (
-                    Ref::Output { stage, output },
+                    Ref::Output { stage, output, .. },
                     Binding::Output {
                         task, output: o, ..
                     },
@@ -291,7 +295,7 @@ fn every_binding_names_its_source(plan: &Plan) {
                     assert_eq!(o, output.as_str());
                     assert!(plan.output_ty(*stage, output).is_some(), "{output}");
                 }
-                (Ref::Metric { stage, name }, Binding::Metric { gate, name: n }) => {
+                (Ref::Metric { stage, name, .. }, Binding::Metric { gate, name: n }) => {
                     let g = plan
                         .stage(*stage)
                         .gate

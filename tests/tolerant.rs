@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use mlpc::sema::hir::{Program, StageId};
+use mlpc::sema::hir::{NodeId, Program, StageId};
 use mlpc::sema::index::{DefKind, RefEntry};
 use mlpc::sema::schema::StageKind;
 use mlpc::sema::types::Ty;
@@ -169,11 +169,14 @@ fn errors_in_two_stages_leave_the_rest_of_the_analysis() {
     // both broken stages, `counted` for `data`.
     let graph = &p.pipelines[0].graph;
     let ancestors = |i: usize| -> Vec<usize> {
-        let stage = StageId::new(i);
+        let stage = NodeId::Stage(StageId::new(i));
         graph
             .ancestors(stage)
             .into_iter()
-            .map(StageId::index)
+            .map(|n| match n {
+                NodeId::Stage(s) => s.index(),
+                NodeId::Group(g) => panic!("no groups here: {g:?}"),
+            })
             .collect()
     };
     assert_eq!(ancestors(4), [0, 1, 2, 3]);

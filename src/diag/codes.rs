@@ -165,6 +165,36 @@ Fix: add the name to the stage's `metrics = [...]`.";
     E0112: Active, "stage used as a value", "\
 What it means: a stage name is used where a value is needed. Stages are not values; their outputs are.
 Fix: name an output, e.g. `features.data` or `optimizer.model`, or list the stage in `after` to wait for it.";
+    E0113: Active, "v2 keyword used as a name", "\
+What it means: a stage, parameter, group, template, input, output or alias is named `group`, `finally`,
+`volume` or `sidecar`, which contract v2 made keywords (groups, `finally`, run volumes, sidecars).
+Migrating a v1 program: rename the stage or parameter and every reference to it.
+Example:
+    prep group { ... }          # v1 allowed this
+    prep group_rows { ... }     # v2: rename it";
+    E0114: Active, "item of a loop that does not hold the reference", "\
+What it means: `GROUP.item` names the item of a group that does not hold the stage (or is no loop).
+`item` is the innermost loop's item; `GROUP.item` is an *enclosing* loop group's item. Another loop's
+items exist once per item of that loop, so outside it there is no single one to read.
+Example:
+    group outer { for_each = [1, 2]
+      group inner { for_each = [\"a\", \"b\"]
+        prep p { command = [\"run\", \"${outer.item}\", \"${item}\"] }   # fine
+      }
+    }
+    prep q { command = [\"run\", \"${outer.item}\"] }   # E0114: q is outside `outer`
+Fix: read the loop's outputs instead (outside a loop they are the list of every item's value).";
+    E0115: Active, "`run.status` outside finally", "\
+What it means: `run.status` or `run.failures` is read outside `finally { ... }`.
+Why: they describe how the run ended (Argo's `workflow.status` and `workflow.failures`), which is known
+only in the exit handler that `finally` becomes.
+Fix: move the stage into `finally`.";
+    E0116: Active, "reference across `finally`", "\
+What it means: a stage in `finally` reads an output of (or waits for) a stage outside it, or the reverse.
+Why: `finally` runs after the run has ended however it ended; a main stage may have failed or never
+run, so its outputs may not exist. Main stages cannot wait for `finally`, which runs after them all.
+Fix: pass what `finally` needs through parameters or `run.*` (`run.status`, `run.failures`, `run.uid`),
+or read results from MLflow or storage.";
     E0201: Active, "unknown field", "\
 What it means: a stage, template, block or pipeline sets a field that does not exist there.
 The message names the context and suggests the closest field. In a stage that `uses` a template,
@@ -256,10 +286,15 @@ A stage that uses the template could not tell whether `image = ...` supplies the
     E0224: Active, "unknown stage kind", "\
 What it means: a stage or template is declared with a kind that does not exist.
 Kinds: prep, train, register, deploy, job.";
-    E0225: Active, "output of a for_each stage", "\
-What it means: a reference reads an output (or a metric) of a stage that fans out with `for_each`.
-Why: each item of a fan-out produces its own outputs; collecting them (fan-in) comes after v1.
-Fix: wait for the whole fan-out with `after = [STAGE]`, and read the results from MLflow or shared storage.";
+    E0225: Active, "loop output that cannot be collected", "\
+What it means: a reference outside a loop (a `for_each` stage, or a member of a `for_each` group) reads
+an output that cannot be collected into a list (fan-in, contract v2 9.2): a `model` (read the loop's
+`run_id`s instead), an artifact (artifact fan-in needs key-only artifacts and is not lowered yet), or a
+value inside two or more loops at once (collect one loop at a time).
+Value outputs and metrics of one loop fan in: outside it, `fit.score` is the `list[float]` of every
+item's value, in item order.
+Fix: read a value output, or wait for the loop with `after = [LOOP]` and read the results from MLflow or
+shared storage.";
     E0226: Active, "value needed at compile time", "\
 What it means: a field that Argo or Kubernetes reads as a fixed number or quantity is given a parameter,
 a stage output or `item`, whose value exists only when the workflow runs.
@@ -303,6 +338,18 @@ Why: a tag can be moved to other code; a digest names exactly one image, so ever
 step runs the same code. The policy turns W0202's advice into a rule for tagged images too.
 Example:
     image = \"ghcr.io/acme/trainer:1.4.2@sha256:0123...cdef\"";
+    E0231: Active, "groups nested too deep", "\
+What it means: groups hold one another more than 8 deep.
+Why: each group is an Argo DAG template called from its parent's; deep nesting is hard to read and to
+debug in the Argo UI, and the limit keeps every pass far from its stack limits.
+Fix: flatten the groups, or move a part into a separate pipeline.";
+    E0232: Active, "list function on the wrong type", "\
+What it means: `len`, `max`, `min` or `sum` in a `when` is given something that is not a list, or
+`max`/`min`/`sum` a list of something other than numbers.
+`len(x)` takes any list; `max`, `min` and `sum` take `list[int]` or `list[float]`, such as the fan-in of
+a numeric output or a metric of a loop (`max(fit.metrics.auc)`).
+Example:
+    when max(fit.label) > 0      # fit.label is list[string]: E0232";
     E0301: Active, "dependency cycle", "\
 What it means: stages depend on each other in a loop, through references or `after`.
 Each edge of the cycle is labelled; the message gives the path.

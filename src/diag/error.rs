@@ -65,6 +65,33 @@ pub enum MlpError {
         what: String,
     },
 
+    #[error("`{name}` is a keyword since contract v2 and cannot name {what}")]
+    KeywordAsName {
+        src: Src,
+        at: Span,
+        name: String,
+        what: String,
+    },
+
+    #[error("`{reference}` names the item of a loop that does not hold this place")]
+    ItemOfOtherLoop {
+        src: Src,
+        at: Span,
+        reference: String,
+        help: Option<String>,
+    },
+
+    #[error("`run.{field}` exists only in `finally`")]
+    RunStatusOutsideFinally { src: Src, at: Span, field: String },
+
+    #[error("{reason}")]
+    AcrossFinally {
+        src: Src,
+        at: Span,
+        reason: String,
+        help: Option<String>,
+    },
+
     #[error("{what} `{name}` is defined twice")]
     Duplicate {
         src: Src,
@@ -320,8 +347,15 @@ pub enum MlpError {
         help: Option<String>,
     },
 
-    #[error("`{stage}` fans out with `for_each`; its outputs cannot be read")]
-    FanInNotSupported { src: Src, at: Span, stage: String },
+    #[error("`{reference}` cannot be collected from the loop that runs `{stage}`: {reason}")]
+    FanInNotSupported {
+        src: Src,
+        at: Span,
+        stage: String,
+        reference: String,
+        reason: String,
+        help: Option<String>,
+    },
 
     #[error("`{field}` must be known when the workflow is compiled")]
     CompileTimeValue {
@@ -358,6 +392,25 @@ pub enum MlpError {
 
     #[error("image `{image}` is not pinned by digest")]
     ImageWithoutDigest { src: Src, at: Span, image: String },
+
+    #[error("groups nest {depth} deep here; the limit is {limit}")]
+    GroupTooDeep {
+        src: Src,
+        at: Span,
+        depth: usize,
+        limit: usize,
+    },
+
+    #[error("`{func}` needs {wanted}, but {arg} is {found}")]
+    ListFunctionType {
+        src: Src,
+        at: Span,
+        func: String,
+        arg: String,
+        wanted: String,
+        found: String,
+        help: Option<String>,
+    },
 
     // ----- E03xx: the dependency graph ------------------------------------
     #[error("stage dependencies form a cycle: {path}")]

@@ -69,6 +69,12 @@ impl MlpError {
             InputShadowsField { .. } => codes::E0223,
             UnknownStageKind { .. } => codes::E0224,
             FanInNotSupported { .. } => codes::E0225,
+            KeywordAsName { .. } => codes::E0113,
+            ItemOfOtherLoop { .. } => codes::E0114,
+            RunStatusOutsideFinally { .. } => codes::E0115,
+            AcrossFinally { .. } => codes::E0116,
+            GroupTooDeep { .. } => codes::E0231,
+            ListFunctionType { .. } => codes::E0232,
             CompileTimeValue { .. } => codes::E0226,
             UnknownItemKey { .. } => codes::E0227,
             OutputShadowsBuiltin { .. } => codes::E0228,
@@ -155,6 +161,12 @@ impl MlpError {
             | MlpError::InputShadowsField { src, .. }
             | MlpError::UnknownStageKind { src, .. }
             | MlpError::FanInNotSupported { src, .. }
+            | MlpError::KeywordAsName { src, .. }
+            | MlpError::ItemOfOtherLoop { src, .. }
+            | MlpError::RunStatusOutsideFinally { src, .. }
+            | MlpError::AcrossFinally { src, .. }
+            | MlpError::GroupTooDeep { src, .. }
+            | MlpError::ListFunctionType { src, .. }
             | MlpError::CompileTimeValue { src, .. }
             | MlpError::UnknownItemKey { src, .. }
             | MlpError::OutputShadowsBuiltin { src, .. }

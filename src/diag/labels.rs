@@ -138,8 +138,16 @@ impl MlpError {
             BadOutputPath { at, .. } => vec![Label::primary(*at, "here")],
             InputShadowsField { at, .. } => vec![Label::primary(*at, "also a stage field")],
             UnknownStageKind { at, .. } => vec![Label::primary(*at, "not a stage kind")],
+            KeywordAsName { at, .. } => vec![Label::primary(*at, "a keyword since v2")],
+            ItemOfOtherLoop { at, .. } => vec![Label::primary(*at, "not an enclosing loop's item")],
+            RunStatusOutsideFinally { at, .. } => vec![Label::primary(*at, "outside `finally`")],
+            AcrossFinally { at, .. } => vec![Label::primary(*at, "here")],
+            GroupTooDeep { at, .. } => vec![Label::primary(*at, "too deep")],
+            ListFunctionType { at, found, .. } => {
+                vec![Label::primary(*at, format!("this is {found}"))]
+            }
             FanInNotSupported { at, .. } => {
-                vec![Label::primary(*at, "an output of a fan-out stage")]
+                vec![Label::primary(*at, "an output of a loop")]
             }
             CompileTimeValue { at, .. } => {
                 vec![Label::primary(*at, "a value known only at run time")]
@@ -203,6 +211,10 @@ impl MlpError {
             | UnknownItemKey { help, .. }
             | OutputShadowsBuiltin { help, .. }
             | ValueInCode { help, .. }
+            | ItemOfOtherLoop { help, .. }
+            | FanInNotSupported { help, .. }
+            | AcrossFinally { help, .. }
+            | ListFunctionType { help, .. }
             | InvalidK8sName { help, .. }
             | RbacNamespaceUnknown { help, .. }
             | UnknownGpuType { help, .. } => help.clone(),
@@ -213,6 +225,9 @@ impl MlpError {
             NulByte { .. } => Some("`.mlp` files are text; remove the NUL byte (was a binary file passed by mistake?)".into()),
             ImportAfterItem { .. } => Some("move every `import` line to the top of the file".into()),
             ReservedName { .. } => Some("pick another name; the keywords (import as pipeline template param input output uses when), `true`, `false`, `run` and `item` are reserved".into()),
+            KeywordAsName { name, .. } => Some(format!("contract v2 made `group`, `finally`, `volume` and `sidecar` keywords; a v1 program that used `{name}` as a name must rename it (e.g. `{name}_step`), and every reference to it")),
+            RunStatusOutsideFinally { .. } => Some("a run's outcome is known only when it has ended: move the stage into `finally { ... }`".into()),
+            GroupTooDeep { limit, .. } => Some(format!("flatten the groups: at most {limit} groups may hold one another")),
             Duplicate { .. } => Some("rename one of them or merge them".into()),
             DnsCollision { .. } => Some("names are lowercased and `_` becomes `-`; rename one of them".into()),
             ImportNotFound { .. } => Some("import paths are relative to the importing file".into()),
@@ -229,7 +244,6 @@ impl MlpError {
             ArgoPlaceholder { .. } => Some("use `${run.name}`, `${run.uid}`, `${run.namespace}` or `${run.pod}` for the run's identity, and parameters for the rest".into()),
             UnknownFunction { .. } => Some("the only function is `secret(\"NAME\", \"KEY\")`, in `env` and in `mlflow.credentials`".into()),
             InputShadowsField { .. } => Some("rename the input; a stage that uses the template could not tell the input from the field".into()),
-            FanInNotSupported { stage, .. } => Some(format!("collecting the outputs of every item (fan-in) comes after v1; wait for the fan-out with `after = [{stage}]` and read results from MLflow or storage")),
             ImageWithoutDigest { .. } => Some("`--require-digests` is on: write the image as `NAME@sha256:DIGEST` (or `NAME:TAG@sha256:DIGEST`); `docker buildx imagetools inspect NAME:TAG` or `crane digest NAME:TAG` prints the digest".into()),
             Cycle { .. } => Some("a stage cannot wait for itself; remove one of these dependencies".into()),
             InvalidMetadata { .. } => None,

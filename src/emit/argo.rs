@@ -128,6 +128,12 @@ pub struct ValueFrom {
     pub path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub json_path: Option<String>,
+    /// A DAG template's output: a parameter of one of its tasks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter: Option<String>,
+    /// The value when `parameter` cannot be read (its task was skipped).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -22,8 +22,10 @@ mod cache;
 mod deploy;
 mod document;
 mod generated;
+mod group;
 mod manifest;
 mod pod;
+mod route;
 mod task;
 mod template;
 mod when;
@@ -37,7 +39,9 @@ use super::rbac;
 use super::Options;
 use crate::plan::literal::literal_text;
 use crate::plan::Names;
-use crate::sema::hir::{Pipeline, Ref, RunField, Spanned, StageId, StrPart, TemplateId, Value};
+use crate::sema::hir::{
+    NodeId, Pipeline, Ref, RunField, Spanned, StageId, StrPart, TemplateId, Value,
+};
 use crate::sema::schema::StageKind;
 
 /// Where artifacts a stage reads are placed in its container.
@@ -78,6 +82,11 @@ struct Plan<'p> {
     /// The programs the generated containers run, held once per workflow
     /// as workflow parameters.
     programs: mlflow::Programs,
+    /// The DAG whose tasks are being emitted: references are read as it
+    /// sees them ([`route`]).
+    at: std::cell::Cell<crate::plan::DagId>,
+    /// Values crossing group boundaries, recorded as references are read.
+    routes: std::cell::RefCell<route::Routes>,
 }
 
 impl<'p> std::ops::Deref for Plan<'p> {
@@ -98,7 +107,21 @@ impl<'p> Plan<'p> {
             deploy_account: rbac::deploy_account(pipeline),
             programs,
             ir,
+            at: std::cell::Cell::new(crate::plan::DagId::Main),
+            routes: Default::default(),
         }
+    }
+
+    /// An output of a stage's task (`task`: the stage's or a helper's) as
+    /// the DAG being emitted reads it.
+    fn stage_output(
+        &self,
+        stage: StageId,
+        task: &str,
+        kind: route::Kind,
+        name: &str,
+    ) -> route::Routed {
+        self.routed_output(self.dag_of(NodeId::Stage(stage)), task, kind, name)
     }
 
     fn setting(&self, name: &str) -> Option<&Value> {
@@ -224,6 +247,8 @@ fn run_placeholder(f: RunField) -> &'static str {
         RunField::Namespace => "{{workflow.namespace}}",
         RunField::Pod => "{{pod.name}}",
         RunField::ScheduledTime => "{{workflow.scheduledTime}}",
+        RunField::Status => "{{workflow.status}}",
+        RunField::Failures => "{{workflow.failures}}",
     }
 }
 
@@ -242,7 +267,11 @@ struct Emitter<'a, 'p> {
     folding: IndexMap<String, Global>,
     /// The `mlp-key-N` values (its artifacts' producers) for that template.
     key_args: Vec<cache::KeyArg>,
-    tasks: Vec<DagTask>,
+    /// Each DAG's tasks, with the source position of the stage or group
+    /// each serves (tasks are written in source order).
+    tasks: BTreeMap<crate::plan::DagId, Vec<(usize, DagTask)>>,
+    /// The source position of the stage or group being emitted.
+    order_key: usize,
     /// The first error in writing a manifest; the document is not written.
     failure: Option<String>,
 }

@@ -394,12 +394,16 @@ impl Tracking {
         pipeline: &str,
         stage: &str,
         params: &[(String, String)],
+        items: &[(String, String)],
     ) -> Container {
         let run = format!(
             "pipeline={pipeline} stage={stage} workflow={{{{workflow.name}}}} uid={{{{workflow.uid}}}} namespace={{{{workflow.namespace}}}} pod={{{{pod.name}}}}"
         );
         let mut extra = vec![env("MLP_RUN", run)];
         extra.extend(indexed_env("MLP_PARAM", params));
+        if !items.is_empty() {
+            extra.extend(indexed_env("MLP_ITEM", items));
+        }
         let mut init = self.step_container(programs, "mlflow-init", Step::Init, extra);
         init.volume_mounts = Some(self.pod_mounts());
         injected(init)

@@ -35,8 +35,8 @@ use crate::collections::{HashSet, IndexMap};
 use crate::graph::PipelineGraph;
 use crate::sema::effective::effective_fields;
 use crate::sema::hir::{
-    refs_in_cond, refs_in_value, Fields, Pipeline, Program, Ref, RunField, Spanned, Stage, StageId,
-    TemplateId, Value,
+    refs_in_cond, refs_in_value, DepKind, Fields, GroupId, NodeId, Pipeline, Program, Ref,
+    RunField, Spanned, Stage, StageId, TemplateId, Value,
 };
 use crate::sema::schema::{self, StageKind};
 use crate::sema::types::Ty;
@@ -82,6 +82,34 @@ pub struct Plan<'p> {
     pub cleanup: bool,
     /// Whether a `deploy` stage waits for its rollout (the wait program).
     pub deploy_wait: bool,
+    /// One per group, in source order.
+    pub groups: Vec<GroupPlan>,
+    /// Per node (indexed as [`PipelineGraph::index`]): the siblings it
+    /// waits for through `after`, lifted as the graph lifts them.
+    pub order_waits: Vec<Vec<NodeId>>,
+    /// The MLflow clean-up's task in `finally`'s DAG.
+    pub cleanup_task: String,
+    /// Outputs read from outside a loop that makes them (fan-in), by
+    /// stage, sorted.
+    pub collected: BTreeMap<StageId, BTreeSet<String>>,
+}
+
+/// What the plan decides for one group: the task that runs its DAG in its
+/// parent's DAG.
+pub struct GroupPlan {
+    pub task: String,
+    /// Whether the task may end Skipped or Omitted.
+    pub may_skip: bool,
+    /// `for_each` (and `parallelism`), if it loops.
+    pub fan_out: Option<FanOut>,
+}
+
+/// A DAG of the run: the main one, `finally`'s, or a group's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DagId {
+    Main,
+    Finally,
+    Group(GroupId),
 }
 
 /// What the plan decides for one stage.
@@ -170,6 +198,8 @@ pub enum Binding {
     Metric { gate: String, name: String },
     /// The current loop item, or one key of it.
     Item(Option<String>),
+    /// The item of an enclosing loop group, or one key of it.
+    GroupItem { group: GroupId, key: Option<String> },
     /// A field of the run.
     Run(RunField),
 }
@@ -210,15 +240,36 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
     let mut tasks = Names::default();
     let task_of: Vec<String> = stages.iter().map(|s| tasks.fresh(&s.dns_name)).collect();
     let mut gate_metrics: BTreeMap<StageId, BTreeSet<String>> = BTreeMap::new();
+    let mut collected: BTreeMap<StageId, BTreeSet<String>> = BTreeMap::new();
+    let mut note = |r: &Ref| match r {
+        Ref::Metric { stage, name, .. } => {
+            gate_metrics
+                .entry(*stage)
+                .or_default()
+                .insert(name.to_string());
+        }
+        Ref::Output {
+            stage,
+            output,
+            fan_in: true,
+        } => {
+            collected
+                .entry(*stage)
+                .or_default()
+                .insert(output.to_string());
+        }
+        _ => {}
+    };
     for s in stages {
-        visit_refs(s, &mut |r| {
-            if let Ref::Metric { stage, name } = r {
-                gate_metrics
-                    .entry(*stage)
-                    .or_default()
-                    .insert(name.to_string());
-            }
-        });
+        visit_refs(s, &mut note);
+    }
+    for g in &pipeline.groups {
+        if let Some(w) = &g.when {
+            refs_in_cond(&w.value, &mut note);
+        }
+        if let Some(f) = &g.for_each {
+            refs_in_value(&f.value, &mut note);
+        }
     }
     let mut gates: Vec<Option<Gate>> = vec![None; stages.len()];
     for (stage, metrics) in gate_metrics {
@@ -234,14 +285,30 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
     let waits: Vec<Option<String>> = (0..stages.len())
         .map(|i| is_deploy(i).then(|| tasks.fresh(&format!("{}-wait", task_of[i]))))
         .collect();
-    let own_skip = pipeline.stages_with_ids().filter(|(_, s)| {
-        let template = s.uses.as_ref().map(|u| program.template(u.template));
-        s.when.is_some()
-            || template.is_some_and(|t| t.when.is_some() || t.fields.contains_key("for_each"))
-            || s.fields.contains_key("for_each")
-    });
-    // Downstream of such a stage is every stage that waits for it.
-    let may_skip = graph.downstream_of(own_skip.map(|(id, _)| id));
+    let group_tasks: Vec<String> = pipeline
+        .groups
+        .iter()
+        .map(|g| tasks.fresh(&g.dns_name))
+        .collect();
+    let cleanup_task = tasks.fresh("mlflow-cleanup");
+    let own_skip = pipeline
+        .stages_with_ids()
+        .filter(|(_, s)| {
+            let template = s.uses.as_ref().map(|u| program.template(u.template));
+            s.when.is_some()
+                || template.is_some_and(|t| t.when.is_some() || t.fields.contains_key("for_each"))
+                || s.fields.contains_key("for_each")
+        })
+        .map(|(id, _)| NodeId::Stage(id));
+    // A group's task is skipped by its `when`, or by a loop over no items.
+    let own_group_skip = pipeline
+        .groups
+        .iter()
+        .enumerate()
+        .filter(|(_, g)| g.when.is_some() || g.for_each.is_some())
+        .map(|(i, _)| NodeId::Group(GroupId::new(i)));
+    // Downstream of such a node is every sibling that waits for it.
+    let may_skip = graph.downstream_of(own_skip.chain(own_group_skip));
     let tracking = matches!(
         pipeline.settings.get("mlflow"),
         Some(Spanned {
@@ -300,7 +367,25 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
             fields,
         });
     }
+    let groups: Vec<GroupPlan> = pipeline
+        .groups
+        .iter()
+        .zip(group_tasks)
+        .enumerate()
+        .map(|(i, (g, task))| GroupPlan {
+            task,
+            may_skip: may_skip[graph.index(NodeId::Group(GroupId::new(i)))],
+            fan_out: g.for_each.as_ref().map(|f| FanOut {
+                parallelism: g.parallelism.as_ref().map(|p| p.value),
+                from_reference: matches!(f.value, Value::Ref(_)),
+            }),
+        })
+        .collect();
+    let order_waits = order_waits(pipeline, &graph);
     let mut skippable = HashSet::default();
+    for g in groups.iter().filter(|g| g.may_skip) {
+        skippable.insert(g.task.clone());
+    }
     for s in out.iter().filter(|s| s.may_skip) {
         skippable.insert(s.task.clone());
         skippable.extend(s.gate.as_ref().map(|g| g.task.clone()));
@@ -334,7 +419,41 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
         mlflow_steps,
         cleanup,
         deploy_wait: has(StageKind::Deploy),
+        groups,
+        order_waits,
+        cleanup_task,
+        collected,
     }
+}
+
+/// Per node: the siblings it waits for through `after` (every `after`
+/// entry of the node or of what it holds, lifted to its level).
+fn order_waits(pipeline: &Pipeline, graph: &PipelineGraph) -> Vec<Vec<NodeId>> {
+    let mut out = vec![Vec::new(); pipeline.stages.len() + pipeline.groups.len()];
+    let stage_deps = pipeline
+        .stages_with_ids()
+        .map(|(id, s)| (NodeId::Stage(id), &s.deps));
+    let group_deps = pipeline
+        .groups
+        .iter()
+        .enumerate()
+        .map(|(g, group)| (NodeId::Group(GroupId::new(g)), &group.deps));
+    for (from, deps) in stage_deps.chain(group_deps) {
+        for d in deps.iter().filter(|d| d.kind == DepKind::Order) {
+            let lifted = crate::graph::lift(
+                &pipeline.groups,
+                (from, pipeline.place(from)),
+                (d.on, pipeline.place(d.on)),
+            );
+            if let Some((a, b)) = lifted.filter(|(a, b)| a != b) {
+                let waits = &mut out[graph.index(a)];
+                if !waits.contains(&b) {
+                    waits.push(b);
+                }
+            }
+        }
+    }
+    out
 }
 
 impl<'p> Plan<'p> {
@@ -363,15 +482,94 @@ impl<'p> Plan<'p> {
         out
     }
 
+    /// The loops a stage runs in, innermost first: its own `for_each`
+    /// (named after the stage) and the loop groups holding it, each with
+    /// the reference to its current item.
+    pub fn loops_of(&self, stage: StageId) -> Vec<(String, Ref)> {
+        let s = self.pipeline.stage(stage);
+        let own = self
+            .stage(stage)
+            .fan_out
+            .map(|_| (s.name.to_string(), Ref::Item(None)));
+        let groups = self
+            .pipeline
+            .enclosing(NodeId::Stage(stage))
+            .into_iter()
+            .filter(|g| self.pipeline.group(*g).for_each.is_some())
+            .map(|g| {
+                (
+                    self.pipeline.group(g).name.to_string(),
+                    Ref::GroupItem {
+                        group: g,
+                        key: None,
+                    },
+                )
+            });
+        own.into_iter().chain(groups).collect()
+    }
+
+    /// A stage's outputs read from outside a loop that makes them.
+    pub fn collected_outputs(&self, stage: StageId) -> Vec<String> {
+        self.collected
+            .get(&stage)
+            .map(|o| o.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// The task of the metric gate after `stage` (every stage whose metric
     /// is read has one).
     pub fn gate_task(&self, stage: StageId) -> &str {
         self.stage(stage).gate.as_ref().map_or("", |g| &g.task)
     }
 
-    /// The stages a stage waits for, directly or not.
-    pub fn ancestor_stages(&self, stage: StageId) -> BTreeSet<StageId> {
-        self.graph.ancestors(stage)
+    /// The siblings a node waits for, directly or not.
+    pub fn ancestors(&self, node: NodeId) -> BTreeSet<NodeId> {
+        self.graph.ancestors(node)
+    }
+
+    /// The task whose end is a node's end: a stage's done task, or the
+    /// task that runs a group.
+    pub fn node_done_task(&self, node: NodeId) -> &str {
+        match node {
+            NodeId::Stage(s) => self.done_task(s),
+            NodeId::Group(g) => &self.groups[g.index()].task,
+        }
+    }
+
+    /// Every task of a node in its DAG.
+    pub fn node_tasks(&self, node: NodeId) -> Vec<String> {
+        match node {
+            NodeId::Stage(s) => self.stage_tasks(s),
+            NodeId::Group(g) => vec![self.groups[g.index()].task.clone()],
+        }
+    }
+
+    /// The DAG a node's tasks are in.
+    pub fn dag_of(&self, node: NodeId) -> DagId {
+        let place = self.pipeline.place(node);
+        match place.group {
+            Some(g) => DagId::Group(g),
+            None if place.finally => DagId::Finally,
+            None => DagId::Main,
+        }
+    }
+
+    /// The groups whose DAGs hold `dag`, innermost first (`dag` itself
+    /// first when it is a group's).
+    pub fn dag_chain(&self, dag: DagId) -> Vec<GroupId> {
+        match dag {
+            DagId::Group(g) => {
+                let mut out = vec![g];
+                out.extend(self.pipeline.enclosing(NodeId::Group(g)));
+                out
+            }
+            DagId::Main | DagId::Finally => Vec::new(),
+        }
+    }
+
+    /// Whether the run has a `finally` (an exit DAG).
+    pub fn has_finally(&self) -> bool {
+        !self.pipeline.finally.is_empty()
     }
 
     pub fn param_dns(&self, name: &str) -> String {
@@ -411,7 +609,7 @@ impl<'p> Plan<'p> {
                 ty: self.param_ty(name),
             },
             Ref::Input(name) => Binding::Input(name.to_string()),
-            Ref::Output { stage, output } => {
+            Ref::Output { stage, output, .. } => {
                 let task = self.done_task(*stage).to_string();
                 let info = self.stage(*stage).outputs.get(output.as_str());
                 let ty = info.map_or(Ty::String, |o| o.ty.clone());
@@ -435,11 +633,15 @@ impl<'p> Plan<'p> {
                     read,
                 }
             }
-            Ref::Metric { stage, name } => Binding::Metric {
+            Ref::Metric { stage, name, .. } => Binding::Metric {
                 gate: self.gate_task(*stage).to_string(),
                 name: name.to_string(),
             },
             Ref::Item(key) => Binding::Item(key.as_ref().map(|k| k.to_string())),
+            Ref::GroupItem { group, key } => Binding::GroupItem {
+                group: *group,
+                key: key.as_ref().map(|k| k.to_string()),
+            },
             Ref::Run(f) => Binding::Run(*f),
         }
     }

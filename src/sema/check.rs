@@ -7,8 +7,9 @@ use std::cell::RefCell;
 
 use crate::collections::{HashMap, HashSet, IndexMap};
 
+use super::hir::Place;
 use super::hir::{self, Dep};
-use super::ids::{ModuleId, StageId, TemplateId};
+use super::ids::{GroupId, ModuleId, NodeId, StageId, TemplateId};
 use super::index::{RefEntry, RefIndex};
 use super::signature::{PipelineSigs, StageDefs, StageSig};
 use super::types::Ty;
@@ -53,7 +54,7 @@ impl Deps {
         self.0
             .into_inner()
             .into_iter()
-            .filter(|d| seen.insert(d.stage))
+            .filter(|d| seen.insert(d.on))
             .collect()
     }
 }
@@ -96,6 +97,9 @@ pub(super) enum Scope<'s> {
         /// The keys of each literal `for_each` item (none for a scalar
         /// item); `None` when the items are not written in the program.
         item_keys: Option<&'s [Vec<Text>]>,
+        /// Where the reading stage (or group, for its own fields: its
+        /// parent's place) sits.
+        place: Place,
     },
 }
 
@@ -116,8 +120,59 @@ pub(super) struct PipelineCx {
     /// Where what each of `stages` shows is declared.
     pub(super) stage_defs: Vec<StageDefs>,
     pub(super) stage_index: HashMap<Text, StageId>,
+    /// Where each of `stages` sits.
+    pub(super) stage_places: Vec<Place>,
+    /// Every group, in source order.
+    pub(super) groups: Vec<GroupSig>,
+    pub(super) group_index: HashMap<Text, GroupId>,
     /// The pipeline has a `schedule` (a CronWorkflow).
     pub(super) scheduled: bool,
+}
+
+/// What references can see of a group before any body is checked.
+pub(super) struct GroupSig {
+    pub(super) name: Text,
+    pub(super) name_span: Span,
+    pub(super) place: Place,
+    /// Where its `for_each` is written, if it loops.
+    pub(super) for_each: Option<Span>,
+}
+
+impl PipelineCx {
+    /// Where a stage or group sits.
+    pub(super) fn place(&self, node: NodeId) -> Place {
+        match node {
+            NodeId::Stage(s) => self.stage_places[s.index()],
+            NodeId::Group(g) => self.groups[g.index()].place,
+        }
+    }
+
+    /// The loop groups that hold a place, innermost first.
+    pub(super) fn loops_holding(&self, place: Place) -> Vec<GroupId> {
+        let mut out = Vec::new();
+        let mut at = place.group;
+        while let Some(g) = at {
+            let sig = &self.groups[g.index()];
+            if sig.for_each.is_some() {
+                out.push(g);
+            }
+            at = sig.place.group;
+        }
+        out
+    }
+
+    /// The loops a stage's outputs are made in: the loop groups holding
+    /// it, and the stage itself when it fans out (`None` stands for it).
+    pub(super) fn loops_of_stage(&self, stage: StageId) -> Vec<Option<GroupId>> {
+        let own = self.stages[stage.index()].for_each.then_some(None);
+        own.into_iter()
+            .chain(
+                self.loops_holding(self.stage_places[stage.index()])
+                    .into_iter()
+                    .map(Some),
+            )
+            .collect()
+    }
 }
 
 /// An entry of a block or a map, as the field checks see it.

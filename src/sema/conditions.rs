@@ -2,7 +2,7 @@
 
 use super::check::{Checker, Scope};
 use super::hir::{conjuncts, refs_in_cond};
-use super::hir::{Cond, Ref};
+use super::hir::{Cond, ListFn, Ref};
 use super::types::Ty;
 use crate::diag::MlpError;
 use crate::syntax::ast::{self, BinOp, Expr, ExprKind};
@@ -33,11 +33,11 @@ impl Checker<'_> {
         let mixes = |c: &Cond| {
             let (mut item, mut output) = (false, false);
             refs_in_cond(c, &mut |r| match r {
-                Ref::Item(_) => item = true,
+                Ref::Item(_) | Ref::GroupItem { .. } => item = true,
                 Ref::Output { .. } | Ref::Metric { .. } => output = true,
                 _ => {}
             });
-            item && output
+            item && (output || has_call(c))
         };
         if conjuncts(&cond).into_iter().any(mixes) {
             self.push(MlpError::BadCondition {
@@ -143,6 +143,7 @@ impl Checker<'_> {
                 }
                 Some((Cond::Ref(reference), ty))
             }
+            ExprKind::Call(call) => self.list_call(expr, call, scope),
             ExprKind::Str(parts) => {
                 if parts.iter().any(|p| matches!(p, ast::StrPart::Interp(_))) {
                     self.push(MlpError::BadCondition {
@@ -200,5 +201,91 @@ impl Checker<'_> {
             help: None,
         });
         None
+    }
+
+    /// `len(x)`, `max(x)`, `min(x)`, `sum(x)` of a list reference (§9.2):
+    /// `len` of any list is an int; the others take numbers and give one
+    /// of the same type.
+    fn list_call(&mut self, expr: &Expr, call: &ast::Call, scope: Scope) -> Option<(Cond, Ty)> {
+        let Some(func) = ListFn::by_name(&call.name.name) else {
+            self.push(MlpError::UnknownFunction {
+                src: self.src(call.name.span),
+                at: call.name.span,
+                name: call.name.name.to_string(),
+            });
+            return None;
+        };
+        let name = func.name();
+        let wanted = match func {
+            ListFn::Len => "a list",
+            _ => "a list of numbers",
+        };
+        let [arg] = call.args.as_slice() else {
+            self.push(MlpError::ListFunctionType {
+                src: self.src(expr.span),
+                at: expr.span,
+                func: name.into(),
+                arg: "it".into(),
+                wanted: format!("one argument, {wanted}"),
+                found: format!("given {}", call.args.len()),
+                help: Some(format!("write `{name}(STAGE.OUTPUT)`")),
+            });
+            return None;
+        };
+        let ExprKind::Ref(r) = &arg.kind else {
+            self.push(MlpError::ListFunctionType {
+                src: self.src(arg.span),
+                at: arg.span,
+                func: name.into(),
+                arg: "its argument".into(),
+                wanted: format!("{wanted} reference"),
+                found: arg.kind.describe().into(),
+                help: Some("pass a list parameter or a loop's output (outside the loop, the list of every item's value)".into()),
+            });
+            return None;
+        };
+        let (reference, ty) = self.reference(r, scope)?;
+        let element = match &ty {
+            Ty::List(element) => Some(element.as_ref().clone()),
+            _ => None,
+        };
+        let result = match (func, &element) {
+            (ListFn::Len, Some(_)) => Some(Ty::Int),
+            (_, Some(e @ (Ty::Int | Ty::Float))) => Some(e.clone()),
+            _ => None,
+        };
+        let Some(result) = result else {
+            let help = match &element {
+                None => format!("`{}` is not a list; outside a loop, an output of a stage in the loop is the list of every item's value", r.display()),
+                Some(_) => format!("`{name}` compares numbers; `len({})` counts the items", r.display()),
+            };
+            self.push(MlpError::ListFunctionType {
+                src: self.src(arg.span),
+                at: arg.span,
+                func: name.into(),
+                arg: format!("`{}`", r.display()),
+                wanted: wanted.into(),
+                found: ty.describe(),
+                help: Some(help),
+            });
+            return None;
+        };
+        Some((
+            Cond::Call {
+                func,
+                arg: reference,
+            },
+            result,
+        ))
+    }
+}
+
+/// Whether a condition calls a list function.
+fn has_call(c: &Cond) -> bool {
+    match c {
+        Cond::Call { .. } => true,
+        Cond::Unary { operand, .. } => has_call(operand),
+        Cond::Binary { lhs, rhs, .. } => has_call(lhs) || has_call(rhs),
+        Cond::Lit(_) | Cond::Ref(_) => false,
     }
 }

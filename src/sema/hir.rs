@@ -7,7 +7,7 @@
 use crate::collections::IndexMap;
 use serde::Serialize;
 
-pub use super::ids::{StageId, TemplateId};
+pub use super::ids::{GroupId, NodeId, StageId, TemplateId};
 use super::schema::StageKind;
 use super::types::Ty;
 use crate::graph::PipelineGraph;
@@ -85,10 +85,19 @@ pub struct Pipeline {
     /// `defaults { ... }`: applied to every stage that has the field and does
     /// not set it, itself or through its template.
     pub defaults: Fields,
+    /// Every stage, in source order: in the main run, in groups and in
+    /// `finally` ([`Stage::place`] says where).
     pub stages: Vec<Stage>,
+    /// Every group (§9.1), in source order.
+    pub groups: Vec<Group>,
+    /// What the main run holds directly (outside every group), in source
+    /// order.
+    pub main: Vec<NodeId>,
+    /// What `finally` holds directly, in source order; empty without one.
+    pub finally: Vec<NodeId>,
     pub span: Span,
-    /// The dependency graph of `stages`, built once by the checker (which
-    /// looks for cycles in it) and read by the plan.
+    /// The dependency graph of stages and groups, built once by the
+    /// checker (which looks for cycles in it) and read by the plan.
     #[serde(skip)]
     pub graph: PipelineGraph,
 }
@@ -98,10 +107,85 @@ impl Pipeline {
         &self.stages[id.index()]
     }
 
+    pub fn group(&self, id: GroupId) -> &Group {
+        &self.groups[id.index()]
+    }
+
     /// Every stage with its id, in source order.
     pub fn stages_with_ids(&self) -> impl Iterator<Item = (StageId, &Stage)> {
         StageId::all(self.stages.len()).zip(&self.stages)
     }
+
+    /// Where a stage or group sits.
+    pub fn place(&self, node: NodeId) -> Place {
+        match node {
+            NodeId::Stage(s) => self.stage(s).place,
+            NodeId::Group(g) => self.group(g).place,
+        }
+    }
+
+    /// A stage's or group's name.
+    pub fn node_name(&self, node: NodeId) -> &Text {
+        match node {
+            NodeId::Stage(s) => &self.stage(s).name,
+            NodeId::Group(g) => &self.group(g).name,
+        }
+    }
+
+    /// The groups that hold a node, innermost first.
+    pub fn enclosing(&self, node: NodeId) -> Vec<GroupId> {
+        let mut out = Vec::new();
+        let mut at = self.place(node).group;
+        while let Some(g) = at {
+            out.push(g);
+            at = self.group(g).place.group;
+        }
+        out
+    }
+
+    /// What a node holds directly: a group's members, or nothing.
+    pub fn members(&self, node: NodeId) -> &[NodeId] {
+        match node {
+            NodeId::Group(g) => &self.group(g).members,
+            NodeId::Stage(_) => &[],
+        }
+    }
+}
+
+/// Where a stage or group sits in its pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Place {
+    /// The group that holds it directly; `None` at the top of the main run
+    /// or of `finally`.
+    pub group: Option<GroupId>,
+    /// Inside `finally`.
+    pub finally: bool,
+}
+
+/// `group NAME { ... }` (§9.1): stages and groups that run as one node of
+/// the pipeline's graph, once or once per `for_each` item.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub name: Text,
+    pub dns_name: Text,
+    pub place: Place,
+    /// The items it runs once for: a literal list or a reference to a list.
+    pub for_each: Option<Spanned<Value>>,
+    /// At most this many items at once.
+    pub parallelism: Option<Spanned<i64>>,
+    pub when: Option<Spanned<Cond>>,
+    /// What it waits for: `after` entries, and the stages its `when` and
+    /// `for_each` read.
+    pub deps: Vec<Dep>,
+    /// Its stages and groups, in source order.
+    pub members: Vec<NodeId>,
+    pub span: Span,
+    /// Where the name is written.
+    #[serde(skip)]
+    pub name_span: Span,
+    /// As [`Stage::has_errors`].
+    #[serde(skip)]
+    pub has_errors: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -125,7 +209,9 @@ pub struct Stage {
     pub outputs: Vec<Output>,
     pub when: Option<Spanned<Cond>>,
     pub tracked: bool,
-    /// Stages this one waits for, in source order of first mention.
+    pub place: Place,
+    /// Stages and groups this one waits for, in source order of first
+    /// mention.
     pub deps: Vec<Dep>,
     pub span: Span,
     /// The stage has errors: only in [`super::Analysis::partial`], where
@@ -156,8 +242,9 @@ pub enum DepKind {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Dep {
-    /// Which of [`Pipeline::stages`].
-    pub stage: StageId,
+    /// The stage or group waited for. A data dependency is on a stage
+    /// (the one whose output is read), wherever it sits.
+    pub on: NodeId,
     pub kind: DepKind,
     /// Where the dependency is written (the reference or the `after` entry).
     pub span: Span,
@@ -180,8 +267,8 @@ pub enum Value {
     Map(Box<IndexMap<Text, Spanned<Value>>>),
     Ref(Ref),
     Secret(Box<SecretRef>),
-    /// A stage named in `after`.
-    Stage(StageId),
+    /// A stage or group named in `after`.
+    Node(NodeId),
 }
 
 /// `secret("name", "key")`, or `config_map("name", "key")` where a field
@@ -229,16 +316,26 @@ pub enum Ref {
     Param(Text),
     Input(Text),
     /// A declared or built-in output of a stage (`run_id`, `model`, `version`, ...).
+    /// `fan_in`: read from outside a loop that runs the stage, so the list
+    /// of every item's value (§9.2).
     Output {
         stage: StageId,
         output: Text,
+        fan_in: bool,
     },
     Metric {
         stage: StageId,
         name: Text,
+        fan_in: bool,
     },
-    /// The current `for_each` element, or one key of it.
+    /// The current element of the stage's own `for_each`, or one key of it.
     Item(Option<Text>),
+    /// The current element of an enclosing loop group (`item` in a member
+    /// of the innermost one, `GROUP.item` for any), or one key of it.
+    GroupItem {
+        group: GroupId,
+        key: Option<Text>,
+    },
     Run(RunField),
 }
 
@@ -250,12 +347,47 @@ pub enum RunField {
     Pod,
     /// When a scheduled run was due (Argo's `workflow.scheduledTime`).
     ScheduledTime,
+    /// How the run ended (`Succeeded`, `Failed`, `Error`): in `finally` only.
+    Status,
+    /// Argo's JSON list of the failed steps: in `finally` only.
+    Failures,
+}
+
+/// The functions of a list in `when` (§9.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ListFn {
+    Len,
+    Max,
+    Min,
+    Sum,
+}
+
+impl ListFn {
+    pub const ALL: [ListFn; 4] = [ListFn::Len, ListFn::Max, ListFn::Min, ListFn::Sum];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ListFn::Len => "len",
+            ListFn::Max => "max",
+            ListFn::Min => "min",
+            ListFn::Sum => "sum",
+        }
+    }
+
+    pub fn by_name(name: &str) -> Option<ListFn> {
+        ListFn::ALL.into_iter().find(|f| f.name() == name)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub enum Cond {
     Lit(Value),
     Ref(Ref),
+    /// `len(x)`, `max(x)`, ... of a list reference.
+    Call {
+        func: ListFn,
+        arg: Ref,
+    },
     Unary {
         op: UnaryOp,
         operand: Box<Cond>,
@@ -286,7 +418,7 @@ pub fn refs_in_value(v: &Value, f: &mut impl FnMut(&Ref)) {
 pub fn refs_in_cond(c: &Cond, f: &mut impl FnMut(&Ref)) {
     match c {
         Cond::Lit(v) => refs_in_value(v, f),
-        Cond::Ref(r) => f(r),
+        Cond::Ref(r) | Cond::Call { arg: r, .. } => f(r),
         Cond::Unary { operand, .. } => refs_in_cond(operand, f),
         Cond::Binary { lhs, rhs, .. } => {
             refs_in_cond(lhs, f);

@@ -26,6 +26,42 @@ pub struct TemplateId(pub(crate) usize);
 #[serde(transparent)]
 pub struct StageId(pub(crate) usize);
 
+/// A group of a pipeline (§9.1), by its place in the source: an index into
+/// [`super::hir::Pipeline::groups`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct GroupId(pub(crate) usize);
+
+/// A node of a pipeline's graph: a stage or a group. Dependencies and
+/// `after` entries name one; a group stands for all of its members.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum NodeId {
+    Stage(StageId),
+    Group(GroupId),
+}
+
+impl From<StageId> for NodeId {
+    fn from(s: StageId) -> Self {
+        NodeId::Stage(s)
+    }
+}
+
+impl From<GroupId> for NodeId {
+    fn from(g: GroupId) -> Self {
+        NodeId::Group(g)
+    }
+}
+
+impl GroupId {
+    pub fn new(index: usize) -> Self {
+        GroupId(index)
+    }
+
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
 impl ModuleId {
     pub fn new(index: usize) -> Self {
         ModuleId(index)

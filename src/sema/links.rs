@@ -2,7 +2,7 @@
 //! a `register` or `deploy` stage takes.
 
 use super::check::{Checker, Scope};
-use super::hir::{Dep, DepKind, Ref, Spanned, Value};
+use super::hir::{Dep, DepKind, NodeId, Ref, Spanned, Value};
 use super::index::{DefKind, Definition, RefEntry};
 use super::schema::StageKind;
 use super::text::plain_text;
@@ -17,7 +17,10 @@ impl Checker<'_> {
             self.mismatch(expr, "a list of stage names such as `[prep, train]`", None);
             return None;
         };
-        let Scope::Pipeline { pcx, deps, .. } = scope else {
+        let Scope::Pipeline {
+            pcx, deps, place, ..
+        } = scope
+        else {
             self.push(MlpError::EntryNotAllowed {
                 src: self.src(expr.span),
                 at: expr.span,
@@ -41,36 +44,53 @@ impl Checker<'_> {
                 );
                 continue;
             };
-            match pcx.stage_index.get(name.name.as_str()) {
-                Some(&target) => {
+            let found = match pcx.stage_index.get(name.name.as_str()) {
+                Some(&s) => Some((NodeId::Stage(s), pcx.stage_defs[s.index()].name)),
+                None => pcx
+                    .group_index
+                    .get(name.name.as_str())
+                    .map(|&g| (NodeId::Group(g), pcx.groups[g.index()].name_span)),
+            };
+            match found {
+                Some((target, def_span)) => {
                     self.refs.push(RefEntry {
                         use_span: name.span,
                         def: Definition {
-                            span: Some(pcx.stage_defs[target.index()].name),
+                            span: Some(def_span),
                             kind: DefKind::Stage,
                             name: name.name.clone(),
                         },
                         ty: None,
                     });
+                    if pcx.place(target).finally != place.finally {
+                        self.across_finally(it.span, place.finally, &name.name, "waits for");
+                        continue;
+                    }
                     if let Some(deps) = deps {
                         deps.add(Dep {
-                            stage: target,
+                            on: target,
                             kind: DepKind::Order,
                             span: it.span,
                         });
                     }
                     out.push(Spanned {
-                        value: Value::Stage(target),
+                        value: Value::Node(target),
                         span: it.span,
                     });
                 }
                 None => {
-                    let help = did_you_mean(&name.name, pcx.stages.iter().map(|s| s.name.as_str()))
-                        .or_else(|| {
-                            pcx.params.contains_key(name.name.as_str()).then(|| {
-                                format!("`{}` is a parameter; `after` lists stages", name.name)
-                            })
-                        });
+                    let help = did_you_mean(
+                        &name.name,
+                        pcx.stages
+                            .iter()
+                            .map(|s| s.name.as_str())
+                            .chain(pcx.groups.iter().map(|g| g.name.as_str())),
+                    )
+                    .or_else(|| {
+                        pcx.params.contains_key(name.name.as_str()).then(|| {
+                            format!("`{}` is a parameter; `after` lists stages", name.name)
+                        })
+                    });
                     self.push(MlpError::UnknownName {
                         src: self.src(name.span),
                         at: name.span,
@@ -131,8 +151,11 @@ impl Checker<'_> {
                 matches!(
                     (reference, ty),
                     (Ref::Output { .. }, Ty::ModelUri)
-                        | (Ref::Param(_) | Ref::Input(_), Ty::String)
-                        | (Ref::Item(_), _)
+                        | (
+                            Ref::Param(_) | Ref::Input(_) | Ref::Output { .. },
+                            Ty::String
+                        )
+                        | (Ref::Item(_) | Ref::GroupItem { .. }, _)
                 )
             },
             |src, at, found| MlpError::RegisterModelSource { src, at, found },
@@ -148,12 +171,19 @@ impl Checker<'_> {
             scope,
             |text| text.starts_with("models:/"),
             |reference, ty, scope| match (reference, scope) {
-                (Ref::Output { stage, output }, Scope::Pipeline { pcx, .. }) => {
+                (
+                    Ref::Output {
+                        stage,
+                        output,
+                        fan_in: false,
+                    },
+                    Scope::Pipeline { pcx, .. },
+                ) => {
                     pcx.stages[stage.index()].kind == Some(StageKind::Register)
                         && (output == "version" || output == "model_uri")
                 }
                 (Ref::Param(_) | Ref::Input(_), _) => *ty == Ty::String,
-                (Ref::Item(_), _) => true,
+                (Ref::Item(_) | Ref::GroupItem { .. }, _) => true,
                 _ => false,
             },
             |src, at, found| MlpError::DeployModelSource { src, at, found },

@@ -7,6 +7,7 @@ mod conditions;
 mod cron;
 pub mod effective;
 mod fields;
+mod groups;
 pub mod hir;
 pub mod ids;
 pub mod index;

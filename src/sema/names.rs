@@ -8,13 +8,22 @@ use super::k8s::dns_name;
 use crate::diag::MlpError;
 use crate::source::Span;
 use crate::syntax::ast::{self, Ident};
-use crate::syntax::is_reserved;
+use crate::syntax::{is_reserved, V2_KEYWORDS};
 
 impl Checker<'_> {
     /// Reports a reserved name; returns whether the name is usable.
     pub(super) fn declare_name(&mut self, ident: &Ident, what: &str) -> bool {
         if is_reserved(&ident.name) {
             self.push(MlpError::ReservedName {
+                src: self.src(ident.span),
+                at: ident.span,
+                name: ident.name.to_string(),
+                what: what.to_string(),
+            });
+            return false;
+        }
+        if V2_KEYWORDS.contains(&ident.name.as_str()) {
+            self.push(MlpError::KeywordAsName {
                 src: self.src(ident.span),
                 at: ident.span,
                 name: ident.name.to_string(),

@@ -6,8 +6,9 @@ use crate::collections::{HashMap, IndexMap};
 use super::argv;
 use super::check::{Checker, Item, Node, PipelineCx, Scope};
 use super::effective::effective_fields;
+use super::groups::Layout;
 use super::hir::{self, Fields, Spanned, StrPart, Value};
-use super::ids::{ModuleId, StageId};
+use super::ids::{GroupId, ModuleId, NodeId, StageId};
 use super::k8s::dns_name;
 use super::schema::{self, FieldTy, StageKind};
 use super::settings::is_time_zone_name;
@@ -30,15 +31,15 @@ impl Checker<'_> {
     ) -> (hir::Pipeline, PipelineSigs) {
         self.declare_name(&p.name, "a pipeline");
         let dns = self.dns_label(&p.name, 52);
-        // Stages are taken out, to be checked and dropped one by one.
-        let mut stage_decls: Vec<Box<ast::Stage>> = Vec::new();
-        let mut entries: Vec<Entry> = Vec::new();
-        for entry in p.body.entries {
-            match entry {
-                Entry::Stage(s) => stage_decls.push(s),
-                other => entries.push(other),
-            }
-        }
+        // Stages and groups are taken out, wherever they are written, to be
+        // checked (stages dropped one by one).
+        let (layout, entries) = self.layout(p.body.entries);
+        let Layout {
+            stages: stage_decls,
+            groups: group_decls,
+            main,
+            finally,
+        } = layout;
         let mut param_decls = Vec::new();
         let mut setting_items = Vec::new();
         let mut defaults_block: Option<Item> = None;
@@ -95,15 +96,17 @@ impl Checker<'_> {
             }
         }
 
-        // One namespace for parameters and stages: both are referenced by name.
+        // One namespace for parameters, stages and groups: all are
+        // referenced by name.
         let names: Vec<&Ident> = param_decls
             .iter()
             .map(|d| &d.name)
-            .chain(stage_decls.iter().map(|s| &s.name))
+            .chain(stage_decls.iter().map(|s| &s.stage.name))
+            .chain(group_decls.iter().map(|g| &g.name))
             .collect();
         let duplicates = self.unique_names(&names, "name");
         for name in &names {
-            if self.declare_name(name, "a parameter or stage") {
+            if self.declare_name(name, "a parameter, stage or group") {
                 self.dns_label(name, 63);
             }
         }
@@ -142,22 +145,32 @@ impl Checker<'_> {
             });
         }
 
+        let group_sigs = self.group_sigs(&group_decls);
         let mut pcx = PipelineCx {
             params: param_types,
             param_spans,
             stages: Vec::new(),
             stage_defs: Vec::with_capacity(stage_decls.len()),
             stage_index: HashMap::default(),
+            stage_places: stage_decls.iter().map(|s| s.place).collect(),
+            groups: group_sigs,
+            group_index: HashMap::default(),
             scheduled: setting_items.iter().any(|i| i.key.name == "schedule"),
         };
         for (i, s) in stage_decls.iter().enumerate() {
-            let (sig, defs) = self.stage_sig(module, s);
+            let (sig, defs) = self.stage_sig(module, &s.stage);
             if !duplicates.contains(&(i + param_decls.len())) {
                 pcx.stage_index
-                    .insert(s.name.name.clone(), StageId(pcx.stages.len()));
+                    .insert(s.stage.name.name.clone(), StageId(pcx.stages.len()));
             }
             pcx.stages.push(sig);
             pcx.stage_defs.push(defs);
+        }
+        let groups_from = param_decls.len() + stage_decls.len();
+        for (i, g) in group_decls.iter().enumerate() {
+            if !duplicates.contains(&(groups_from + i)) {
+                pcx.group_index.insert(g.name.name.clone(), GroupId::new(i));
+            }
         }
 
         let place = format!("pipeline `{}`", p.name.name);
@@ -169,6 +182,7 @@ impl Checker<'_> {
                 deps: None,
                 for_each: false,
                 item_keys: None,
+                place: hir::Place::default(),
             },
             &place,
             p.name.span,
@@ -216,7 +230,9 @@ impl Checker<'_> {
         // Every stage is whole (kind and template known): only then are
         // cycles looked for, as a stage that is not may lack dependencies.
         let mut every_stage_whole = true;
-        for (i, s) in stage_decls.into_iter().enumerate() {
+        let groups: Vec<hir::Group> = group_decls.iter().map(|g| self.group(g, &pcx)).collect();
+        for (i, decl) in stage_decls.into_iter().enumerate() {
+            let s = decl.stage;
             let CheckedStage { mut stage, whole } =
                 self.stage(module, &s, StageId(i), &pcx, &defaults);
             every_stage_whole &= whole;
@@ -259,12 +275,16 @@ impl Checker<'_> {
             stage.has_errors |= self.errors_since(errors_from);
         }
         let mut stages: Vec<hir::Stage> = stages.into_iter().map(|(s, _)| s).collect();
-        let graph = PipelineGraph::new(&stages);
+        let mut groups = groups;
+        let graph = PipelineGraph::new(&stages, &groups);
         if every_stage_whole {
             for cycle in graph.cycles() {
-                self.push(graph.cycle_error(self.sources, &stages, &cycle));
-                for &i in &cycle {
-                    stages[i.index()].has_errors = true;
+                self.push(graph.cycle_error(self.sources, &stages, &groups, &cycle));
+                for &node in &cycle {
+                    match node {
+                        NodeId::Stage(i) => stages[i.index()].has_errors = true,
+                        NodeId::Group(g) => groups[g.index()].has_errors = true,
+                    }
                 }
             }
         }
@@ -276,6 +296,9 @@ impl Checker<'_> {
             settings,
             defaults,
             stages,
+            groups,
+            main,
+            finally,
             span: p.span,
             graph,
         };
@@ -365,6 +388,7 @@ impl Checker<'_> {
             deps: None,
             for_each: false,
             item_keys: None,
+            place: hir::Place::default(),
         };
         let mut fields = Fields::default();
         let mut seen: HashMap<&str, Span> = HashMap::default();

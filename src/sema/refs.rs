@@ -1,9 +1,9 @@
 //! Reference resolution: parameters, inputs, stage outputs, metrics,
 //! `item` and `run.*`.
 
-use super::check::{Checker, Scope};
-use super::hir::{Dep, DepKind, Ref, RunField};
-use super::ids::StageId;
+use super::check::{Checker, PipelineCx, Scope};
+use super::hir::{Dep, DepKind, Place, Ref, RunField};
+use super::ids::{GroupId, NodeId, StageId};
 use super::index::{DefKind, Definition, RefEntry};
 use super::schema::StageKind;
 use super::signature::StageSig;
@@ -20,6 +20,8 @@ const RUN_FIELDS: &[(&str, RunField)] = &[
     ("namespace", RunField::Namespace),
     ("pod", RunField::Pod),
     ("scheduled_time", RunField::ScheduledTime),
+    ("status", RunField::Status),
+    ("failures", RunField::Failures),
 ];
 
 const RUN_FIELDS_HELP: &str = "the run has `run.name`, `run.uid`, `run.namespace`, `run.pod` and, in a scheduled pipeline, `run.scheduled_time`";
@@ -88,6 +90,23 @@ impl Checker<'_> {
         let segs: Vec<&str> = r.segments.iter().map(|s| s.name.as_str()).collect();
         let first = &r.segments[0];
         match segs.as_slice() {
+            ["item"] | ["item", _] if !scope.for_each() => {
+                // Not the stage's own loop: the innermost loop group's.
+                let innermost = match scope {
+                    Scope::Pipeline { pcx, place, .. } => {
+                        pcx.loops_holding(place).first().map(|&g| (pcx, g))
+                    }
+                    Scope::Template { .. } => None,
+                };
+                let Some((pcx, group)) = innermost else {
+                    self.push(MlpError::ItemOutsideForEach {
+                        src: self.src(r.span),
+                        at: r.span,
+                    });
+                    return None;
+                };
+                return Some(self.group_item(pcx, group, segs.get(1).copied()));
+            }
             ["item"] | ["item", _] => {
                 if !scope.for_each() {
                     self.push(MlpError::ItemOutsideForEach {
@@ -116,6 +135,17 @@ impl Checker<'_> {
             ["run", field] => {
                 let found = RUN_FIELDS.iter().find(|(name, _)| name == field);
                 let f = match found.map(|(_, f)| *f) {
+                    Some(f @ (RunField::Status | RunField::Failures)) => {
+                        if !matches!(scope, Scope::Pipeline { place, .. } if place.finally) {
+                            self.push(MlpError::RunStatusOutsideFinally {
+                                src: self.src(r.span),
+                                at: r.span,
+                                field: field.to_string(),
+                            });
+                            return None;
+                        }
+                        f
+                    }
                     Some(RunField::ScheduledTime) => {
                         if !matches!(scope, Scope::Pipeline { pcx, .. } if pcx.scheduled) {
                             self.push(MlpError::UnknownName {
@@ -212,12 +242,16 @@ impl Checker<'_> {
                         def(pcx.param_spans.get(i).copied(), DefKind::Param, &first.name),
                     ));
                 }
+                if let Some(&group) = pcx.group_index.get(first.name.as_str()) {
+                    return self.group_reference(r, pcx, group, scope);
+                }
                 let Some(&target) = pcx.stage_index.get(first.name.as_str()) else {
                     let candidates = pcx
                         .params
                         .keys()
                         .map(Text::as_str)
-                        .chain(pcx.stages.iter().map(|s| s.name.as_str()));
+                        .chain(pcx.stages.iter().map(|s| s.name.as_str()))
+                        .chain(pcx.groups.iter().map(|g| g.name.as_str()));
                     self.push(MlpError::UnknownName {
                         src: self.src(first.span),
                         at: first.span,
@@ -263,22 +297,23 @@ impl Checker<'_> {
                     });
                     return None;
                 }
-                if sig.for_each {
-                    self.push(MlpError::FanInNotSupported {
-                        src: self.src(r.span),
-                        at: r.span,
-                        stage: sig.name.to_string(),
-                    });
+                let Scope::Pipeline { place, .. } = scope else {
+                    return None;
+                };
+                if place.finally != pcx.stage_places[target.index()].finally {
+                    self.across_finally(r.span, place.finally, &sig.name, "reads an output of");
                     return None;
                 }
+                let fan_in = self.fan_in(pcx, place, target);
                 let result = if segs[1] == "metrics" && segs.len() == 3 {
-                    self.metric_ref(r, sig, target).map(|(reference, ty)| {
-                        let metric = &r.segments[2].name;
-                        let at = sig.metrics.iter().position(|m| m == metric);
-                        let span = at.and_then(|i| defs.metrics.get(i)).copied();
-                        let d = def(span.or(Some(defs.name)), DefKind::Metric, metric);
-                        (reference, ty, d)
-                    })
+                    self.metric_ref(r, sig, target, fan_in.is_some())
+                        .map(|(reference, ty)| {
+                            let metric = &r.segments[2].name;
+                            let at = sig.metrics.iter().position(|m| m == metric);
+                            let span = at.and_then(|i| defs.metrics.get(i)).copied();
+                            let d = def(span.or(Some(defs.name)), DefKind::Metric, metric);
+                            (reference, ty, d)
+                        })
                 } else if segs.len() == 2 {
                     match sig.outputs.get_full(segs[1]) {
                         Some((i, _, ty)) => {
@@ -291,6 +326,7 @@ impl Checker<'_> {
                                 Ref::Output {
                                     stage: target,
                                     output: segs[1].into(),
+                                    fan_in: fan_in.is_some(),
                                 },
                                 ty.clone(),
                                 def(Some(span), kind, segs[1]),
@@ -306,12 +342,29 @@ impl Checker<'_> {
                     None
                 };
                 let (reference, ty, def) = result?;
+                let ty = match fan_in {
+                    None => ty,
+                    // A looping stage's metrics are read per run by one gate
+                    // after the loop, which Argo cannot loop with it.
+                    Some(_) if sig.for_each && matches!(reference, Ref::Metric { .. }) => {
+                        self.push(MlpError::FanInNotSupported {
+                            src: self.src(r.span),
+                            at: r.span,
+                            stage: sig.name.to_string(),
+                            reference: r.display(),
+                            reason: "the metrics of a `for_each` stage are not collected".into(),
+                            help: Some(format!("put `{}` in a loop group (`group NAME {{ for_each = ...  train {} {{ ... }} }}`): each item's run then has its metrics read, and outside the group they are a list", sig.name, sig.name)),
+                        });
+                        return None;
+                    }
+                    Some(loops) => self.collected(r, sig.name.as_str(), ty, loops)?,
+                };
                 Some(Resolved {
                     reference,
                     ty,
                     def,
                     dep: Some(Dep {
-                        stage: target,
+                        on: NodeId::Stage(target),
                         kind: DepKind::Data,
                         span: r.span,
                     }),
@@ -400,6 +453,7 @@ impl Checker<'_> {
         r: &ast::Reference,
         sig: &StageSig,
         target: StageId,
+        fan_in: bool,
     ) -> Option<(Ref, Ty)> {
         let metric = &r.segments[2];
         if sig.kind != Some(StageKind::Train) || !sig.tracked {
@@ -445,6 +499,7 @@ impl Checker<'_> {
             Ref::Metric {
                 stage: target,
                 name: metric.name.clone(),
+                fan_in,
             },
             Ty::Float,
         ))
@@ -491,5 +546,156 @@ impl Checker<'_> {
             output: wanted,
             help,
         });
+    }
+
+    /// The loops a reader at `place` is outside of, of those that make
+    /// `stage`'s outputs: `None` when it reads them per item (it is in
+    /// every one of them, as a member of the same loop is), else how many.
+    fn fan_in(&self, pcx: &PipelineCx, place: Place, stage: StageId) -> Option<usize> {
+        let holding = pcx.loops_holding(place);
+        let crossed = pcx
+            .loops_of_stage(stage)
+            .into_iter()
+            .filter(|l| l.is_none_or(|g| !holding.contains(&g)))
+            .count();
+        (crossed > 0).then_some(crossed)
+    }
+
+    /// The type of an output read from outside `loops` loops that make it
+    /// (§9.2): `list[T]` for a value of one loop; E0225 for what cannot be
+    /// collected.
+    fn collected(&mut self, r: &ast::Reference, stage: &str, ty: Ty, loops: usize) -> Option<Ty> {
+        let reason = if loops > 1 {
+            Some((
+                format!("it is made inside {loops} loops at once"),
+                "collect one loop at a time: read it from a stage inside the outer loop, which sees the list of the inner loop's values, and give that stage an output",
+            ))
+        } else if ty == Ty::ModelUri {
+            Some((
+                "a model URI is not collected".to_string(),
+                "read the loop's `run_id` (a list of MLflow run ids), or let a stage pick the best run and output its `runs:/...` URI",
+            ))
+        } else if ty.is_artifact() {
+            Some((
+                "artifacts of a loop are not collected yet".to_string(),
+                "write a value output (a path or URI in shared storage) and read that, or wait with `after`",
+            ))
+        } else {
+            None
+        };
+        if let Some((reason, help)) = reason {
+            self.push(MlpError::FanInNotSupported {
+                src: self.src(r.span),
+                at: r.span,
+                stage: stage.to_string(),
+                reference: r.display(),
+                reason,
+                help: Some(help.into()),
+            });
+            return None;
+        }
+        Some(Ty::List(Box::new(ty)))
+    }
+
+    /// E0116 for a reference or `after` entry between `finally` and the
+    /// main run.
+    pub(super) fn across_finally(&mut self, at: Span, from_finally: bool, other: &str, verb: &str) {
+        let (reason, help) = if from_finally {
+            (
+                format!("a `finally` stage {verb} `{other}`, which is outside `finally`"),
+                "`finally` runs however the run ended, so `{other}` may have failed or never run; pass what it needs through parameters or `run.*`, or read results from MLflow or storage",
+            )
+        } else {
+            (
+                format!("a stage outside `finally` {verb} `{other}`, which is in `finally`"),
+                "`finally` runs after every other stage has ended; nothing can wait for it",
+            )
+        };
+        self.push(MlpError::AcrossFinally {
+            src: self.src(at),
+            at,
+            reason,
+            help: Some(help.replace("{other}", other)),
+        });
+    }
+
+    /// `GROUP...`: only `GROUP.item` (and `GROUP.item.KEY`) of a loop
+    /// group that holds the reader.
+    fn group_reference(
+        &mut self,
+        r: &ast::Reference,
+        pcx: &PipelineCx,
+        group: GroupId,
+        scope: Scope,
+    ) -> Option<Resolved> {
+        let segs: Vec<&str> = r.segments.iter().map(|s| s.name.as_str()).collect();
+        let sig = &pcx.groups[group.index()];
+        let place = match scope {
+            Scope::Pipeline { place, .. } => place,
+            Scope::Template { .. } => Place::default(),
+        };
+        match segs.as_slice() {
+            [_, "item"] | [_, "item", _] => {
+                let holds = pcx.loops_holding(place).contains(&group);
+                if !holds {
+                    let help = if sig.for_each.is_none() {
+                        format!("`{}` has no `for_each`, so it has no item", sig.name)
+                    } else {
+                        format!("only the stages and groups inside `{}` see its item; outside it, read the loop's outputs (the list of every item's value)", sig.name)
+                    };
+                    self.push(MlpError::ItemOfOtherLoop {
+                        src: self.src(r.span),
+                        at: r.span,
+                        reference: r.display(),
+                        help: Some(help),
+                    });
+                    return None;
+                }
+                Some(self.group_item(pcx, group, segs.get(2).copied()))
+            }
+            [_] => {
+                self.push(MlpError::StageAsValue {
+                    src: self.src(r.span),
+                    at: r.span,
+                    name: sig.name.to_string(),
+                    help: Some(format!(
+                        "`{}` is a group: read its members' outputs by their own names, or list it in `after` to wait for all of it",
+                        sig.name
+                    )),
+                });
+                None
+            }
+            _ => {
+                let span = r.segments[1].span.to(r.segments[r.segments.len() - 1].span);
+                self.push(MlpError::UnknownOutput {
+                    src: self.src(span),
+                    at: span,
+                    stage: sig.name.to_string(),
+                    output: segs[1..].join("."),
+                    help: Some(format!(
+                        "`{}` is a group: its members' outputs are read by the members' names (`STAGE.OUTPUT`), and `{}.item` is its loop's item",
+                        sig.name, sig.name
+                    )),
+                });
+                None
+            }
+        }
+    }
+
+    /// The item (or one key of it) of a loop group holding the reader.
+    fn group_item(&self, pcx: &PipelineCx, group: GroupId, key: Option<&str>) -> Resolved {
+        let sig = &pcx.groups[group.index()];
+        Resolved::of(
+            Ref::GroupItem {
+                group,
+                key: key.map(Text::from),
+            },
+            Ty::Any,
+            def(
+                sig.for_each.or(Some(sig.name_span)),
+                DefKind::Item,
+                key.unwrap_or("item"),
+            ),
+        )
     }
 }

@@ -77,11 +77,13 @@ impl Checker<'_> {
             }
         });
         let deps = Deps::default();
+        let place = pcx.stage_places[index.index()];
         let scope = Scope::Pipeline {
             pcx,
             deps: Some(&deps),
             for_each: sig.for_each,
             item_keys: item_keys.as_deref(),
+            place,
         };
 
         // Assignments that name a template input are arguments, not fields.
@@ -160,6 +162,7 @@ impl Checker<'_> {
             None => None,
         };
 
+        let where_ = place;
         let place = match kind {
             Some(k) => format!("`{}` stage `{}`", k.name(), s.name.name),
             None => format!("stage `{}`", s.name.name),
@@ -271,6 +274,7 @@ impl Checker<'_> {
             outputs,
             when,
             tracked: sig.tracked,
+            place: where_,
             deps,
             span: s.span,
             has_errors,

@@ -36,6 +36,12 @@ pub fn is_reserved(name: &str) -> bool {
         || ["as", "uses", "true", "false", "run", "item"].contains(&name)
 }
 
+/// Words that contract v2 made keywords (§9.9): `group NAME { ... }`,
+/// `finally { ... }`, `volume NAME { ... }`, `sidecar NAME { ... }`. They
+/// parse as names (a group is a stage-shaped entry, `finally` a block);
+/// the checker rejects them as names with a hint for v1 programs.
+pub const V2_KEYWORDS: &[&str] = &["group", "finally", "volume", "sidecar"];
+
 /// Brackets, braces and parentheses nest at most this deep; the limit keeps
 /// every recursive pass far from the end of the stack.
 pub const MAX_NESTING: usize = 128;

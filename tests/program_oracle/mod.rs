@@ -81,7 +81,7 @@ fn from_hir(v: &Value, ctx: &Ctx) -> V {
                 .collect(),
         ),
         Value::Ref(r) => ctx.reference(r),
-        Value::Secret(_) | Value::Stage(_) => V::Str(String::new()),
+        Value::Secret(_) | Value::Node(_) => V::Str(String::new()),
     }
 }
 
@@ -146,7 +146,7 @@ impl Ctx<'_> {
                         .map_or(V::Str(String::new()), |d| from_hir(&d.value, self)),
                 }
             }
-            Ref::Output { stage, output } => {
+            Ref::Output { stage, output, .. } => {
                 let s = self.pipeline.stage(*stage);
                 let ty = output_ty(self.program, s, output)
                     .map_or("string".to_string(), |t| ty_name(&t));
@@ -158,7 +158,7 @@ impl Ctx<'_> {
                     .unwrap_or_else(|| self.facts.default_value.clone());
                 typed(&text, &ty)
             }
-            Ref::Metric { stage, name } => {
+            Ref::Metric { stage, name, .. } => {
                 let s = self.pipeline.stage(*stage);
                 let text = self
                     .facts
@@ -177,6 +177,7 @@ impl Ctx<'_> {
                 _ => V::Str(String::new()),
             },
             Ref::Run(_) => V::Str("run".into()),
+            Ref::GroupItem { .. } => panic!("the oracle models v1 programs (no groups)"),
             Ref::Input(name) => {
                 let arg = self
                     .stage
@@ -193,6 +194,7 @@ impl Ctx<'_> {
 
     fn eval(&self, c: &Cond) -> V {
         match c {
+            Cond::Call { .. } => panic!("the oracle models v1 conditions (no calls)"),
             Cond::Lit(v) => from_hir(v, self),
             Cond::Ref(r) => self.reference(r),
             Cond::Unary {
@@ -280,7 +282,7 @@ pub fn outcomes(
     while out.iter().any(Option::is_none) {
         let mut progressed = false;
         for (i, stage) in pipeline.stages.iter().enumerate() {
-            if out[i].is_some() || stage.deps.iter().any(|d| out[d.stage.index()].is_none()) {
+            if out[i].is_some() || stage.deps.iter().any(|d| out[v1_stage(d.on)].is_none()) {
                 continue;
             }
             progressed = true;
@@ -289,7 +291,7 @@ pub fn outcomes(
                     .deps
                     .iter()
                     .filter(move |d| kind.is_none_or(|k| d.kind == k))
-                    .map(|d| out[d.stage.index()].expect("decided"))
+                    .map(|d| out[v1_stage(d.on)].expect("decided"))
             };
             out[i] = Some(
                 if dep(None).any(|o| matches!(o, Outcome::Failed | Outcome::Blocked)) {
@@ -344,4 +346,13 @@ fn when_holds(program: &Program, pipeline: &Pipeline, stage: &Stage, facts: &Fac
 /// Whether the run fails.
 pub fn fails(outcomes: &BTreeMap<String, Outcome>) -> bool {
     outcomes.values().any(|o| *o == Outcome::Failed)
+}
+
+/// The stage a v1 dependency names (the oracle models v1 programs: no
+/// groups).
+fn v1_stage(node: mlpc::sema::hir::NodeId) -> usize {
+    match node {
+        mlpc::sema::hir::NodeId::Stage(s) => s.index(),
+        mlpc::sema::hir::NodeId::Group(_) => panic!("the oracle models v1 programs (no groups)"),
+    }
 }

@@ -190,7 +190,7 @@ pub(super) fn key_arguments(plan: &Plan, producers: &BTreeSet<StageId>) -> Vec<K
 /// The stage an artifact reference comes from.
 fn artifact_producer(plan: &Plan, r: &Ref) -> Option<StageId> {
     match r {
-        Ref::Output { stage, output } => plan
+        Ref::Output { stage, output, .. } => plan
             .stage(*stage)
             .outputs
             .get(output.as_str())

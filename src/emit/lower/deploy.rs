@@ -27,7 +27,9 @@ impl<'a, 'p> Emitter<'a, 'p> {
         let mut extra = Vec::new();
         let mut model_name = String::new();
         match get("model") {
-            Some(Value::Ref(Ref::Output { stage: reg, output })) if output == "version" => {
+            Some(Value::Ref(Ref::Output {
+                stage: reg, output, ..
+            })) if output == "version" => {
                 let reg_fields = &plan.stage(*reg).fields;
                 model_name = reg_fields
                     .get("name")
@@ -37,6 +39,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 let v = pod.reference(&Ref::Output {
                     stage: *reg,
                     output: output.clone(),
+                    fan_in: false,
                 });
                 extra.push(env("MLP_VERSION", v));
             }

@@ -15,8 +15,9 @@ use crate::emit::argo::{
 use crate::emit::mlflow::{self, env};
 use crate::emit::{Options, OutputKind};
 use crate::plan::literal::literal_text;
+use crate::plan::DagId;
 use crate::plan::Names;
-use crate::sema::hir::{Pipeline, StageId};
+use crate::sema::hir::{GroupId, NodeId, Pipeline};
 use crate::sema::types::Ty;
 
 /// Lowers one pipeline's plan, handing each stage's templates to `sink` as
@@ -37,12 +38,31 @@ pub fn lower_into(
         shared: HashMap::default(),
         folding: IndexMap::default(),
         key_args: Vec::new(),
-        tasks: Vec::new(),
+        tasks: Default::default(),
+        order_key: 0,
         failure: None,
     };
     let entry = out.template_names.fresh("main");
-    for i in StageId::all(pipeline.stages.len()) {
+    for (i, stage) in pipeline.stages_with_ids() {
+        plan.at.set(plan.dag_of(NodeId::Stage(i)));
+        out.order_key = stage.span.start as usize;
         out.stage(i);
+    }
+    // Every task that calls a group is written after what the group holds
+    // (the deepest groups first): only then are its imports all known.
+    let group_templates: Vec<String> = pipeline
+        .groups
+        .iter()
+        .map(|g| out.template_names.fresh(&g.dns_name))
+        .collect();
+    let mut deepest_first: Vec<GroupId> = (0..pipeline.groups.len()).map(GroupId::new).collect();
+    deepest_first.sort_by_key(|g| std::cmp::Reverse(pipeline.enclosing(NodeId::Group(*g)).len()));
+    for &g in &deepest_first {
+        out.group_task(g, &group_templates[g.index()]);
+    }
+    for (g, name) in group_templates.into_iter().enumerate() {
+        let template = out.group_template(GroupId::new(g), name);
+        (out.sink)(template);
     }
     if let Some(e) = out.failure.take() {
         return Err(e);
@@ -50,11 +70,11 @@ pub fn lower_into(
     let mut templates = vec![Template {
         name: entry.clone(),
         dag: Some(Dag {
-            tasks: std::mem::take(&mut out.tasks),
+            tasks: out.take_tasks(DagId::Main),
         }),
         ..Default::default()
     }];
-    let on_exit = plan.tracking.as_ref().filter(|_| plan.cleanup).map(|t| {
+    let cleanup = plan.tracking.as_ref().filter(|_| plan.cleanup).map(|t| {
         let name = out.template_names.fresh("mlflow-cleanup");
         let container = t.step_container(
             &plan.programs,
@@ -72,6 +92,13 @@ pub fn lower_into(
         templates.push(template);
         name
     });
+    let on_exit = if plan.has_finally() {
+        let name = out.template_names.fresh("finally");
+        templates.push(out.finally_template(name.clone(), cleanup.as_deref()));
+        Some(name)
+    } else {
+        cleanup
+    };
     let mut arguments = workflow_arguments(pipeline);
     let programs = plan.programs.parameters();
     if !programs.is_empty() {

@@ -1,6 +1,7 @@
 //! Generated steps: the metric gate and `register` stages, and the task
 //! of any generated step with the stage's pod fields.
 
+use super::route::Kind;
 use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::Container;
@@ -88,12 +89,14 @@ impl<'a, 'p> Emitter<'a, 'p> {
             Some(Value::Ref(Ref::Output {
                 stage: train,
                 output,
+                ..
             })) if output == "model" => {
                 let task = plan.stage(*train).task.clone();
+                let routed = plan.stage_output(*train, &task, Kind::Parameter, "run_id");
                 let run = pod.input_param(
                     format!("{task}-run_id"),
-                    Arg::value(format!("{{{{tasks.{task}.outputs.parameters.run_id}}}}")),
-                    Some(&task),
+                    Arg::value(routed.source.placeholder()),
+                    routed.dep.as_deref(),
                 );
                 extra.push(env("MLP_RUN_ID", run));
                 extra.push(env("MLP_ARTIFACT_PATH", plan.model_path(*train)));
@@ -144,7 +147,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
     ) {
         let name = task_name.unwrap_or_else(|| self.plan.stage(i).task.clone());
         let (task, deps) = self.generated_task(template, pod, fields, name);
-        let order = self.order_deps(i);
+        let order = self.order_deps(crate::sema::hir::NodeId::Stage(i));
         self.finish_task(i, task.dag, task.item_args, deps, order, None);
     }
 

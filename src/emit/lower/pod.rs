@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::core::v1::{EnvVar, ResourceRequirements, Toleration};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
+use super::route::Kind;
 use super::{run_placeholder, Plan, INPUTS_DIR};
 use crate::collections::IndexMap;
 use crate::emit::argo::{Backoff, RetryStrategy};
@@ -191,7 +192,7 @@ impl<'a, 'p> Pod<'a, 'p> {
                     Read::InputParam(name.to_string())
                 }
             },
-            Ref::Output { stage, output } => {
+            Ref::Output { stage, output, .. } => {
                 let task = plan.done_task(*stage).to_string();
                 let info = plan
                     .stage(*stage)
@@ -205,10 +206,11 @@ impl<'a, 'p> Pod<'a, 'p> {
                 match info.ty {
                     Ty::ModelUri => {
                         let run = format!("{task}-run_id");
+                        let routed = plan.stage_output(*stage, &task, Kind::Parameter, "run_id");
                         self.input(
                             run.clone(),
-                            Arg::value(format!("{{{{tasks.{task}.outputs.parameters.run_id}}}}")),
-                            Some(&task),
+                            Arg::value(routed.source.placeholder()),
+                            routed.dep.as_deref(),
                         );
                         Read::ModelUri {
                             run,
@@ -225,27 +227,39 @@ impl<'a, 'p> Pod<'a, 'p> {
                             .unwrap_or(output.as_str())
                             .to_string();
                         let path = format!("{INPUTS_DIR}/{name}/{file}");
-                        self.deps.insert(task.clone());
-                        self.artifacts.entry(name).or_insert((
-                            format!("{{{{tasks.{task}.outputs.artifacts.{output}}}}}"),
-                            path.clone(),
-                        ));
+                        let routed = plan.stage_output(*stage, &task, Kind::Artifact, output);
+                        self.deps.extend(routed.dep);
+                        self.artifacts
+                            .entry(name)
+                            .or_insert((routed.source.placeholder(), path.clone()));
                         Read::File(path)
                     }
-                    _ => self.input(
-                        format!("{task}-{output}"),
-                        Arg::value(format!("{{{{tasks.{task}.outputs.parameters.{output}}}}}")),
-                        Some(&task),
-                    ),
+                    _ => {
+                        let routed = plan.stage_output(*stage, &task, Kind::Parameter, output);
+                        self.input(
+                            format!("{task}-{output}"),
+                            Arg::value(routed.source.placeholder()),
+                            routed.dep.as_deref(),
+                        )
+                    }
                 }
             }
-            Ref::Metric { stage, name } => {
+            Ref::Metric { stage, name, .. } => {
                 let gate = plan.gate_task(*stage).to_string();
+                let routed = plan.stage_output(*stage, &gate, Kind::Parameter, name);
                 self.input(
                     format!("{}-metric-{name}", plan.stage(*stage).task),
-                    Arg::value(format!("{{{{tasks.{gate}.outputs.parameters.{name}}}}}")),
-                    Some(&gate),
+                    Arg::value(routed.source.placeholder()),
+                    routed.dep.as_deref(),
                 )
+            }
+            Ref::GroupItem { group, key } => {
+                let source = plan.routed_item(*group, key.as_deref());
+                let name = match key {
+                    None => format!("{}-item", plan.groups[group.index()].task),
+                    Some(k) => format!("{}-item-{k}", plan.groups[group.index()].task),
+                };
+                self.input(name, Arg::value(source.placeholder()), None)
             }
             Ref::Item(key) => {
                 let (name, value) = match key {

@@ -3,12 +3,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::route::Kind;
 use super::{run_placeholder, when, Emitter, Order, Plan};
 use crate::collections::IndexMap;
-use crate::emit::argo::{Arguments, Artifact, Dag, DagTask, Inputs, Parameter, Template};
+use crate::emit::argo::{
+    Arguments, Artifact, Dag, DagTask, Inputs, Parameter, Template, ValueFrom,
+};
 use crate::plan::literal::literal_text;
 use crate::plan::Binding;
-use crate::sema::hir::{conjuncts, Cond, DepKind, Ref, Spanned, StageId, StrPart, Value};
+use crate::sema::hir::{conjuncts, Cond, NodeId, Ref, Spanned, StageId, StrPart, Value};
 use crate::sema::types::Ty;
 use crate::syntax::ast::{BinOp, Text};
 
@@ -17,20 +20,17 @@ impl<'a, 'p> Emitter<'a, 'p> {
     ///
     /// Each comes with the tasks of its own ancestors: an `after` target
     /// that was Omitted because one of them failed must block, not pass.
-    pub(super) fn order_deps(&self, i: StageId) -> Order {
+    pub(super) fn order_deps(&self, node: NodeId) -> Order {
         let plan = self.plan;
-        plan.pipeline
-            .stage(i)
-            .deps
+        plan.order_waits[plan.graph.index(node)]
             .iter()
-            .filter(|d| d.kind == DepKind::Order)
-            .map(|d| {
+            .map(|&target| {
                 let upstream = plan
-                    .ancestor_stages(d.stage)
+                    .ancestors(target)
                     .into_iter()
-                    .flat_map(|a| plan.stage_tasks(a))
+                    .flat_map(|a| plan.node_tasks(a))
                     .collect();
-                (plan.done_task(d.stage).to_string(), upstream)
+                (plan.node_done_task(target).to_string(), upstream)
             })
             .collect()
     }
@@ -81,7 +81,11 @@ impl<'a, 'p> Emitter<'a, 'p> {
             })
             .collect();
         task.depends = (!depends.is_empty()).then(|| depends.join(" && "));
-        self.tasks.push(task);
+        let dag = self.plan.at.get();
+        self.tasks
+            .entry(dag)
+            .or_default()
+            .push((self.order_key, task));
     }
 
     /// `when`, `for_each` and `parallelism` of a stage's task; `item_args`
@@ -89,9 +93,9 @@ impl<'a, 'p> Emitter<'a, 'p> {
     pub(super) fn finish_task(
         &mut self,
         i: StageId,
-        mut task: DagTask,
+        task: DagTask,
         item_args: Vec<bool>,
-        mut deps: BTreeSet<String>,
+        deps: BTreeSet<String>,
         order: Order,
         bindings: Option<&IndexMap<Text, Spanned<Value>>>,
     ) {
@@ -102,22 +106,51 @@ impl<'a, 'p> Emitter<'a, 'p> {
             .as_ref()
             .and_then(|u| plan.program.template(u.template).when.as_ref());
         let merged = &plan.stage(i).fields;
-        let fans_out = matches!(
-            merged.get("for_each").map(|f| &f.value),
-            Some(Value::List(_) | Value::Ref(_))
-        );
+        let for_each = merged.get("for_each").map(|f| &f.value);
         let parallelism = match merged.get("parallelism").map(|f| &f.value) {
-            Some(Value::Int(n)) if fans_out => Some(*n),
+            Some(Value::Int(n)) => Some(*n),
             _ => None,
         };
+        let conditions: Vec<&Cond> = [template_when, stage.when.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|w| &w.value)
+            .collect();
+        let call = TaskCall {
+            conditions,
+            for_each,
+            parallelism,
+            item_args,
+            bindings,
+            collected: plan.collected_outputs(i),
+        };
+        self.finish(task, call, deps, order);
+    }
+
+    /// `when`, `for_each` and `parallelism` of a task that runs a stage
+    /// or a group.
+    pub(super) fn finish(
+        &mut self,
+        mut task: DagTask,
+        call: TaskCall,
+        mut deps: BTreeSet<String>,
+        order: Order,
+    ) {
+        let plan = self.plan;
+        let TaskCall {
+            conditions,
+            for_each,
+            parallelism,
+            item_args,
+            bindings,
+            collected,
+        } = call;
+        let fans_out = matches!(for_each, Some(Value::List(_) | Value::Ref(_)));
+        let parallelism = parallelism.filter(|_| fans_out);
         // Each `&&` conjunct on its own: one that reads only DAG values is an
         // expression tag over them (see `when`); one that reads `item` stays
         // in Argo's text form, since Argo writes items into the task's text.
-        let conjuncts: Vec<&Cond> = [template_when, stage.when.as_ref()]
-            .into_iter()
-            .flatten()
-            .flat_map(|w| conjuncts(&w.value))
-            .collect();
+        let conjuncts: Vec<&Cond> = conditions.into_iter().flat_map(conjuncts).collect();
         let (on_item, on_dag): (Vec<&Cond>, Vec<&Cond>) = conjuncts
             .into_iter()
             .partition(|c| !when::reads_only_dag_values(c) || cond_reads_item(c, bindings));
@@ -128,18 +161,26 @@ impl<'a, 'p> Emitter<'a, 'p> {
             lifted: None,
         };
         let dag_when = (!on_dag.is_empty()).then(|| ctx.when_expr(&on_dag));
-        // With a limit the loop runs in a DAG of its own, where the item
-        // conditions are decided, per item; other tasks are out of scope
-        // there, so what they read enters as inputs.
-        ctx.lifted = parallelism.is_some().then(Vec::new);
+        // A loop runs in a DAG of its own when its items in flight are
+        // limited (Argo limits parallelism per template), and when its
+        // outputs are collected under a condition that reads no item: Argo
+        // decides a loop task's `when` per item, and a loop whose items
+        // were all skipped is Succeeded with no outputs, so its readers
+        // would fail to read them; decided once, on the task that calls the
+        // loop's DAG, a false condition skips the loop and its readers.
+        let wrapped =
+            fans_out && (parallelism.is_some() || (dag_when.is_some() && !collected.is_empty()));
+        // Inside that DAG the item conditions are decided, per item; other
+        // tasks are out of scope there, so what they read enters as inputs.
+        ctx.lifted = wrapped.then(Vec::new);
         let item_when = all_of(on_item.iter().map(|c| ctx.cond(c, false)).collect());
-        task.when = match parallelism {
-            Some(_) => dag_when.clone(),
-            None => all_of(dag_when.iter().chain(&item_when).cloned().collect()),
+        task.when = match wrapped {
+            true => dag_when.clone(),
+            false => all_of(dag_when.iter().chain(&item_when).cloned().collect()),
         };
         let lifted = ctx.lifted.take();
         let mut items_from_tasks = false;
-        match merged.get("for_each").map(|f| &f.value) {
+        match for_each {
             Some(Value::List(items)) => {
                 task.with_items = Some(
                     items
@@ -155,24 +196,24 @@ impl<'a, 'p> Emitter<'a, 'p> {
             _ => {}
         }
         deps.extend(ctx.deps);
-        match parallelism {
-            Some(n) => {
+        match wrapped {
+            true => {
                 let fan_out = LimitedFanOut {
-                    parallelism: n,
+                    parallelism,
                     item_args,
                     items_from_tasks,
                     item_when,
                     lifted,
+                    collected,
                 };
                 self.fan_out_with_limit(task, deps, order, fan_out)
             }
-            None => self.push_task(task, deps, order),
+            false => self.push_task(task, deps, order),
         }
     }
 
-    /// A fan-out whose concurrency is limited: Argo limits parallelism per
-    /// DAG template, so the loop gets a DAG of its own, fed by pass-through
-    /// inputs.
+    /// A loop in a DAG of its own (see `finish`), fed by pass-through
+    /// inputs: its items in flight limited, or its condition decided once.
     pub(super) fn fan_out_with_limit(
         &mut self,
         task: DagTask,
@@ -186,6 +227,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             items_from_tasks,
             item_when,
             lifted,
+            collected,
         } = fan_out;
         let name = self.template_names.fresh(&format!("{}-fan-out", task.name));
         let mut outer = DagTask {
@@ -254,20 +296,56 @@ impl<'a, 'p> Emitter<'a, 'p> {
             });
         }
         inner.depends = None;
+        // The loop's task aggregates each output into the list of every
+        // item's value; the wrapper passes that list on.
+        let outputs = Inputs {
+            parameters: collected
+                .iter()
+                .map(|o| Parameter {
+                    name: o.clone(),
+                    value_from: Some(ValueFrom {
+                        parameter: Some(format!(
+                            "{{{{tasks.{}.outputs.parameters.{o}}}}}",
+                            inner.name
+                        )),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                })
+                .collect(),
+            artifacts: Vec::new(),
+        };
         (self.sink)(Template {
             name,
             inputs,
+            outputs,
             dag: Some(Dag { tasks: vec![inner] }),
-            parallelism: Some(parallelism),
+            parallelism,
             ..Default::default()
         });
         self.push_task(outer, deps, order);
     }
 }
 
-/// A fan-out with a concurrency limit, and what its own DAG needs to know.
+/// What decides whether and how often a task runs.
+pub(super) struct TaskCall<'v> {
+    /// `when` conditions, all of which must hold.
+    pub(super) conditions: Vec<&'v Cond>,
+    pub(super) for_each: Option<&'v Value>,
+    pub(super) parallelism: Option<i64>,
+    /// Per argument parameter of the task: whether it is the loop's item.
+    pub(super) item_args: Vec<bool>,
+    /// A templated stage's input values, for its template's `when` and
+    /// `for_each`.
+    pub(super) bindings: Option<&'v IndexMap<Text, Spanned<Value>>>,
+    /// The task's output parameters read outside its loop.
+    pub(super) collected: Vec<String>,
+}
+
+/// A loop in a DAG of its own, and what that DAG needs to know.
 pub(super) struct LimitedFanOut {
-    pub(super) parallelism: i64,
+    /// At most this many items at once.
+    pub(super) parallelism: Option<i64>,
     /// Per argument parameter of the task: whether it is the loop's item
     /// (stays on the inner task) or a value of the outer DAG (passed in).
     pub(super) item_args: Vec<bool>,
@@ -277,6 +355,8 @@ pub(super) struct LimitedFanOut {
     pub(super) item_when: Option<String>,
     /// Other tasks' values those conditions read.
     pub(super) lifted: Option<Vec<Lifted>>,
+    /// The outputs of the looped task read outside the loop (fan-in).
+    pub(super) collected: Vec<String>,
 }
 
 /// References in DAG-task fields (arguments, when, withParam).
@@ -351,30 +431,42 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
                 }
                 None => String::new(),
             },
-            Ref::Output { stage, output } => {
+            Ref::Output { stage, output, .. } => {
                 let task = plan.done_task(*stage).to_string();
-                self.deps.insert(task.clone());
                 let ty = plan
                     .stage(*stage)
                     .outputs
                     .get(output.as_str())
                     .map_or(Ty::String, |o| o.ty.clone());
                 match ty {
-                    Ty::ModelUri => format!(
-                        "runs:/{{{{tasks.{task}.outputs.parameters.run_id}}}}/{}",
-                        plan.model_path(*stage)
-                    ),
-                    t if t.is_artifact() => {
-                        format!("{{{{tasks.{task}.outputs.artifacts.{output}}}}}")
+                    Ty::ModelUri => {
+                        let routed = plan.stage_output(*stage, &task, Kind::Parameter, "run_id");
+                        self.deps.extend(routed.dep);
+                        format!(
+                            "runs:/{}/{}",
+                            routed.source.placeholder(),
+                            plan.model_path(*stage)
+                        )
                     }
-                    _ => format!("{{{{tasks.{task}.outputs.parameters.{output}}}}}"),
+                    t => {
+                        let kind = if t.is_artifact() {
+                            Kind::Artifact
+                        } else {
+                            Kind::Parameter
+                        };
+                        let routed = plan.stage_output(*stage, &task, kind, output);
+                        self.deps.extend(routed.dep);
+                        routed.source.placeholder()
+                    }
                 }
             }
-            Ref::Metric { stage, name } => {
+            Ref::Metric { stage, name, .. } => {
                 let gate = plan.gate_task(*stage).to_string();
-                self.deps.insert(gate.clone());
-                format!("{{{{tasks.{gate}.outputs.parameters.{name}}}}}")
+                let routed = plan.stage_output(*stage, &gate, Kind::Parameter, name);
+                self.deps.extend(routed.dep);
+                routed.source.placeholder()
             }
+            Ref::GroupItem { group, key } => plan.routed_item(*group, key.as_deref()).placeholder(),
             Ref::Item(None) => "{{item}}".into(),
             Ref::Item(Some(k)) => format!("{{{{item.{k}}}}}"),
             Ref::Run(f) => run_placeholder(*f).to_string(),
@@ -398,15 +490,27 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
     pub(super) fn ref_ty(&self, r: &Ref) -> Ty {
         match r {
             Ref::Param(name) => self.plan.param_ty(name),
-            Ref::Output { stage, output } => self
-                .plan
-                .stage(*stage)
-                .outputs
-                .get(output.as_str())
-                .map_or(Ty::Any, |o| o.ty.clone()),
+            Ref::Output {
+                stage,
+                output,
+                fan_in,
+            } => {
+                let ty = self
+                    .plan
+                    .stage(*stage)
+                    .outputs
+                    .get(output.as_str())
+                    .map_or(Ty::Any, |o| o.ty.clone());
+                if *fan_in {
+                    Ty::List(Box::new(ty))
+                } else {
+                    ty
+                }
+            }
+            Ref::Metric { fan_in: true, .. } => Ty::List(Box::new(Ty::Float)),
             Ref::Metric { .. } => Ty::Float,
             Ref::Run(_) => Ty::String,
-            Ref::Item(_) => Ty::Any,
+            Ref::Item(_) | Ref::GroupItem { .. } => Ty::Any,
             Ref::Input(name) => match self
                 .bindings
                 .and_then(|b| b.get(name.as_str()))
@@ -456,6 +560,10 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
             Cond::Unary { operand: inner, .. } => {
                 format!("!({})", self.cond(inner, false))
             }
+            // Never reached: a call reads no item, so its conjunct is an
+            // expression tag (`when`), and the checker keeps calls out of
+            // conjuncts that read one.
+            Cond::Call { .. } => "false".into(),
             Cond::Binary { op, lhs, rhs } => {
                 let quote_operands = matches!(op, BinOp::Eq | BinOp::Ne)
                     && (self.is_stringy(lhs) || self.is_stringy(rhs));
@@ -486,7 +594,7 @@ pub(super) fn all_of(parts: Vec<String>) -> Option<String> {
 /// input bound to a value that does).
 pub(super) fn cond_reads_item(c: &Cond, bindings: Option<&IndexMap<Text, Spanned<Value>>>) -> bool {
     let reads = |r: &Ref| match r {
-        Ref::Item(_) => true,
+        Ref::Item(_) | Ref::GroupItem { .. } => true,
         Ref::Input(name) => bindings
             .and_then(|b| b.get(name.as_str()))
             .is_some_and(|v| value_reads_item(&v.value)),
@@ -494,7 +602,7 @@ pub(super) fn cond_reads_item(c: &Cond, bindings: Option<&IndexMap<Text, Spanned
     };
     match c {
         Cond::Lit(v) => value_reads_item(v),
-        Cond::Ref(r) => reads(r),
+        Cond::Ref(r) | Cond::Call { arg: r, .. } => reads(r),
         Cond::Unary { operand, .. } => cond_reads_item(operand, bindings),
         Cond::Binary { lhs, rhs, .. } => {
             cond_reads_item(lhs, bindings) || cond_reads_item(rhs, bindings)

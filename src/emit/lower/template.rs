@@ -64,7 +64,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
                     declared,
                     &outputs,
                     stage.tracked,
-                    Some(&stage.name),
+                    Some(i),
                 );
                 declare_inputs(&mut built.template, declared);
                 task.template = built.template.name.clone();
@@ -136,7 +136,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             item_args.push(per_item);
         }
         let bindings = uses.map(|u| &u.args);
-        let order = self.order_deps(i);
+        let order = self.order_deps(crate::sema::hir::NodeId::Stage(i));
         self.finish_task(i, task, item_args, deps, order, bindings);
     }
 
@@ -242,8 +242,10 @@ impl<'a, 'p> Emitter<'a, 'p> {
         declared: &'a [Input],
         outputs: &[Output],
         tracked: bool,
-        stage_name: Option<&str>,
+        stage: Option<StageId>,
     ) -> Built {
+        let stage_name = stage.map(|i| plan_stage_name(self.plan, i));
+        let stage_name = stage_name.as_deref();
         let plan = self.plan;
         let mut pod = Pod::new(plan, declared);
         pod.folded = std::mem::take(&mut self.folding);
@@ -411,8 +413,21 @@ impl<'a, 'p> Emitter<'a, 'p> {
                         }
                     }
                 }
-                let init =
-                    t.init_container(&plan.programs, &plan.pipeline.name, &stage_label, &params);
+                // Each loop's item, innermost first, tags the run (a
+                // shared template's uses pass none: its fields read no item).
+                let items: Vec<(String, String)> = stage
+                    .map(|i| plan.loops_of(i))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(name, item)| (name, pod.text(&Value::Ref(item))))
+                    .collect();
+                let init = t.init_container(
+                    &plan.programs,
+                    &plan.pipeline.name,
+                    &stage_label,
+                    &params,
+                    &items,
+                );
                 // Injected containers mount `/mlflow` (and the CA bundle),
                 // not the user's volumes.
                 template.init_containers.push(init);
@@ -615,4 +630,8 @@ pub(super) fn stage_declared_outputs(program: &Program, stage: &Stage) -> Vec<Ou
         .unwrap_or_default();
     out.extend(stage.outputs.iter().cloned());
     out
+}
+
+fn plan_stage_name(plan: &Plan, i: StageId) -> String {
+    plan.pipeline.stage(i).name.to_string()
 }

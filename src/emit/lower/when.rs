@@ -17,8 +17,9 @@
 //! template reader would take as syntax (`? :` make a ternary in
 //! `expressionReplace`, `}}` ends the tag).
 
+use super::route::Kind;
 use super::task::TaskCtx;
-use crate::sema::hir::{Cond, Ref, RunField, StrPart, Value};
+use crate::sema::hir::{Cond, ListFn, Ref, RunField, StrPart, Value};
 use crate::sema::types::Ty;
 use crate::syntax::ast::BinOp;
 
@@ -45,6 +46,10 @@ impl TaskCtx<'_, '_> {
                 as_kind(e, &ty, false)
             }
             Cond::Unary { operand, .. } => format!("!({})", self.expr(operand)),
+            Cond::Call { func, arg } => {
+                let (list, _) = self.operand_ref(arg);
+                list_call(*func, &list)
+            }
             Cond::Binary { op, lhs, rhs } => {
                 let numeric = !matches!(op, BinOp::And | BinOp::Or)
                     && (self.is_numeric(lhs) || self.is_numeric(rhs));
@@ -69,6 +74,7 @@ impl TaskCtx<'_, '_> {
         match c {
             Cond::Lit(v) => matches!(v, Value::Int(_) | Value::Float(_)),
             Cond::Ref(r) => matches!(self.ref_ty(r), Ty::Int | Ty::Float),
+            Cond::Call { .. } => true,
             _ => false,
         }
     }
@@ -81,21 +87,30 @@ impl TaskCtx<'_, '_> {
         let placeholder = self.reference(r);
         let e = match r {
             Ref::Param(name) => format!("workflow.parameters['{}']", self.plan.param_dns(name)),
-            Ref::Output { stage, output } => {
-                let task = &self.plan.stage(*stage).task;
+            Ref::Output { stage, output, .. } => {
+                let plan = self.plan;
+                let task = &plan.stage(*stage).task;
                 if ty == Ty::ModelUri {
+                    let run = plan.stage_output(*stage, task, Kind::Parameter, "run_id");
                     format!(
-                        "'runs:/' + tasks['{task}'].outputs.parameters['run_id'] + {}",
-                        string_literal(&format!("/{}", self.plan.model_path(*stage)))
+                        "'runs:/' + {} + {}",
+                        run.source.expression(),
+                        string_literal(&format!("/{}", plan.model_path(*stage)))
                     )
                 } else {
-                    format!("tasks['{task}'].outputs.parameters['{output}']")
+                    plan.stage_output(*stage, task, Kind::Parameter, output)
+                        .source
+                        .expression()
                 }
             }
-            Ref::Metric { stage, name } => {
-                let gate = self.plan.gate_task(*stage);
-                format!("tasks['{gate}'].outputs.parameters['{name}']")
+            Ref::Metric { stage, name, .. } => {
+                let plan = self.plan;
+                plan.stage_output(*stage, plan.gate_task(*stage), Kind::Parameter, name)
+                    .source
+                    .expression()
             }
+            Ref::Run(RunField::Status) => "workflow.status".into(),
+            Ref::Run(RunField::Failures) => "workflow.failures".into(),
             Ref::Run(RunField::Name) => "workflow.name".into(),
             Ref::Run(RunField::Uid) => "workflow.uid".into(),
             Ref::Run(RunField::Namespace) => "workflow.namespace".into(),
@@ -115,7 +130,9 @@ impl TaskCtx<'_, '_> {
             },
             // Conditions that read these stay in govaluate form (see
             // `reads_only_dag_values`); never reached.
-            Ref::Item(_) | Ref::Run(RunField::Pod) => string_literal(&placeholder),
+            Ref::Item(_) | Ref::GroupItem { .. } | Ref::Run(RunField::Pod) => {
+                string_literal(&placeholder)
+            }
         };
         (e, ty)
     }
@@ -147,14 +164,19 @@ impl TaskCtx<'_, '_> {
 /// Whether a condition can be one expression tag: it reads no `item` (Argo
 /// substitutes items into the task text) and no `run.pod` (no pod yet).
 pub(super) fn reads_only_dag_values(c: &Cond) -> bool {
-    let ok = |r: &Ref| !matches!(r, Ref::Item(_) | Ref::Run(RunField::Pod));
+    let ok = |r: &Ref| {
+        !matches!(
+            r,
+            Ref::Item(_) | Ref::GroupItem { .. } | Ref::Run(RunField::Pod)
+        )
+    };
     match c {
         Cond::Lit(Value::Str(parts)) => parts.iter().all(|p| match p {
             StrPart::Ref(r) => ok(r),
             StrPart::Text(_) => true,
         }),
         Cond::Lit(_) => true,
-        Cond::Ref(r) => ok(r),
+        Cond::Ref(r) | Cond::Call { arg: r, .. } => ok(r),
         Cond::Unary { operand, .. } => reads_only_dag_values(operand),
         Cond::Binary { lhs, rhs, .. } => reads_only_dag_values(lhs) && reads_only_dag_values(rhs),
     }
@@ -173,6 +195,28 @@ fn as_kind(e: String, ty: &Ty, numeric: bool) -> String {
             "((lower({e}) == 'true') || ((lower({e}) != 'false') && (asInt('not-true-or-false') == 0)))"
         ),
         _ => e,
+    }
+}
+
+/// A list function over `list`, an expression whose value is a JSON list
+/// (an aggregated output, or a list parameter). The items are read with
+/// `fromJSON`; an item whose producer was skipped is the empty text (its
+/// group's output default) and is not counted; numbers are read with
+/// `asFloat`, as every other number in a condition.
+///
+/// Needs Argo 3.6 or later (expr-lang v1.16.9: `max`/`min` of an array
+/// came with expr PR #576; `sum`, `map` and `fromJSON` are older). A
+/// `max` or `min` of no items is `nil`, which no comparison accepts: the
+/// task then ends in Error, as Argo ends a task that reads the outputs of
+/// a loop none of whose items succeeded.
+fn list_call(func: ListFn, list: &str) -> String {
+    let items = format!("filter(fromJSON({list}), {{# != ''}})");
+    let numbers = format!("map({items}, {{asFloat(#)}})");
+    match func {
+        ListFn::Len => format!("len({items})"),
+        ListFn::Max => format!("max({numbers})"),
+        ListFn::Min => format!("min({numbers})"),
+        ListFn::Sum => format!("sum({numbers})"),
     }
 }
 

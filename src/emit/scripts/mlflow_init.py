@@ -23,6 +23,12 @@ tags = {
     "mlflow.source.name": "%s/%s" % (workflow, stage),
     "mlflow.user": os.environ.get("MLP_USER", "argo"),
 }
+# A stage in loops: each loop's item, innermost first ("mlp.item" is the
+# innermost's). MLflow caps a tag value at 8000 characters.
+for i, (loop, item) in enumerate(indexed("MLP_ITEM")):
+    tags["mlp.item." + loop] = item[:8000]
+    if i == 0:
+        tags["mlp.item"] = item[:8000]
 body = expect(*call("POST", "runs/create", {
     "experiment_id": experiment,
     "run_name": stage or "run",

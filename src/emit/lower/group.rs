@@ -1,0 +1,189 @@
+//! Groups (§9.1): a group is a DAG template of its members' tasks, run by
+//! one task in its parent's DAG that carries the loop, the condition and
+//! the dependencies; `finally` (§9.4) is the exit handler's DAG.
+//!
+//! What members read from outside enters the group's template as inputs,
+//! and what is read of them outside leaves it as outputs ([`super::route`]).
+
+use std::collections::BTreeSet;
+
+use super::route::{Kind, Source};
+use super::task::TaskCall;
+use super::Emitter;
+use crate::emit::argo::{
+    Arguments, Artifact, Dag, DagTask, Inputs, Parameter, Template, ValueFrom,
+};
+use crate::plan::DagId;
+use crate::sema::hir::{GroupId, NodeId};
+
+impl Emitter<'_, '_> {
+    /// The task that runs group `g`, in its parent's DAG: the values its
+    /// members read from outside as arguments, its loop and condition.
+    pub(super) fn group_task(&mut self, g: GroupId, template: &str) {
+        let plan = self.plan;
+        let group = plan.pipeline.group(g);
+        let node = NodeId::Group(g);
+        plan.at.set(plan.dag_of(node));
+        self.order_key = group.span.start as usize;
+        let (imports, deps) = {
+            let routes = plan.routes.borrow();
+            (
+                routes.imports.get(&g).cloned().unwrap_or_default(),
+                routes.deps.get(&g).cloned().unwrap_or_default(),
+            )
+        };
+        let mut arguments = Arguments::default();
+        let mut item_args = Vec::new();
+        for (name, source) in &imports {
+            match source {
+                Source::Task {
+                    kind: Kind::Artifact,
+                    ..
+                }
+                | Source::Input {
+                    kind: Kind::Artifact,
+                    ..
+                } => arguments.artifacts.push(Artifact {
+                    name: name.clone(),
+                    from: Some(source.placeholder()),
+                    ..Default::default()
+                }),
+                _ => {
+                    item_args.push(matches!(source, Source::Item(_)));
+                    arguments.parameters.push(Parameter {
+                        name: name.clone(),
+                        value: Some(source.placeholder()),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
+        let task = DagTask {
+            name: plan.groups[g.index()].task.clone(),
+            template: template.to_string(),
+            arguments,
+            ..Default::default()
+        };
+        let call = TaskCall {
+            conditions: group.when.iter().map(|w| &w.value).collect(),
+            for_each: group.for_each.as_ref().map(|f| &f.value),
+            parallelism: group.parallelism.as_ref().map(|p| p.value),
+            item_args,
+            bindings: None,
+            collected: plan
+                .routes
+                .borrow()
+                .exports
+                .get(&g)
+                .map(|e| e.keys().cloned().collect())
+                .unwrap_or_default(),
+        };
+        let order = self.order_deps(node);
+        self.finish(task, call, deps, order);
+    }
+
+    /// Group `g`'s DAG template: its members' tasks, what they read from
+    /// outside as inputs, and what is read of them outside as outputs.
+    pub(super) fn group_template(&mut self, g: GroupId, name: String) -> Template {
+        let routes = self.plan.routes.borrow();
+        let mut inputs = Inputs::default();
+        for (input, source) in routes.imports.get(&g).into_iter().flatten() {
+            if is_artifact(source) {
+                inputs.artifacts.push(Artifact {
+                    name: input.clone(),
+                    ..Default::default()
+                });
+            } else {
+                inputs.parameters.push(Parameter {
+                    name: input.clone(),
+                    ..Default::default()
+                });
+            }
+        }
+        let mut outputs = Inputs::default();
+        for (output, source) in routes.exports.get(&g).into_iter().flatten() {
+            if is_artifact(source) {
+                outputs.artifacts.push(Artifact {
+                    name: output.clone(),
+                    from: Some(source.placeholder()),
+                    ..Default::default()
+                });
+            } else {
+                // Argo computes a DAG's outputs only when it succeeded, and
+                // fails the group when one cannot be read
+                // (`operator.go` `resolveExportedOutputs`): the output of a
+                // member that was skipped is then the empty text.
+                let skippable = matches!(source, Source::Task { task, .. } if self.plan.skippable.contains(task));
+                outputs.parameters.push(Parameter {
+                    name: output.clone(),
+                    value_from: Some(ValueFrom {
+                        parameter: Some(source.placeholder()),
+                        default: skippable.then(String::new),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                });
+            }
+        }
+        drop(routes);
+        Template {
+            name,
+            inputs,
+            outputs,
+            dag: Some(Dag {
+                tasks: self.take_tasks(DagId::Group(g)),
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// A DAG's tasks, in source order.
+    pub(super) fn take_tasks(&mut self, dag: DagId) -> Vec<DagTask> {
+        let mut tasks = self.tasks.remove(&dag).unwrap_or_default();
+        tasks.sort_by_key(|(key, _)| *key);
+        tasks.into_iter().map(|(_, t)| t).collect()
+    }
+
+    /// `finally`'s DAG: its stages and groups, then the MLflow clean-up
+    /// (ending runs a failed or stopped workflow left open) once all of
+    /// them have ended, however they ended.
+    pub(super) fn finally_template(&mut self, name: String, cleanup: Option<&str>) -> Template {
+        let plan = self.plan;
+        let mut tasks = self.take_tasks(DagId::Finally);
+        if let Some(cleanup) = cleanup {
+            let ended: Vec<String> = plan
+                .pipeline
+                .finally
+                .iter()
+                .flat_map(|&n| plan.node_tasks(n))
+                .collect::<BTreeSet<String>>()
+                .into_iter()
+                .map(|t| format!("({t} || {t}.Failed || {t}.Errored || {t}.Omitted)"))
+                .collect();
+            tasks.push(DagTask {
+                name: plan.cleanup_task.clone(),
+                template: cleanup.to_string(),
+                depends: (!ended.is_empty()).then(|| ended.join(" && ")),
+                ..Default::default()
+            });
+        }
+        Template {
+            name,
+            dag: Some(Dag { tasks }),
+            ..Default::default()
+        }
+    }
+}
+
+fn is_artifact(source: &Source) -> bool {
+    matches!(
+        source,
+        Source::Task {
+            kind: Kind::Artifact,
+            ..
+        } | Source::Input {
+            kind: Kind::Artifact,
+            ..
+        }
+    )
+}

@@ -1,0 +1,203 @@
+//! Reading a value made in another DAG: group DAG templates export their
+//! members' outputs and import what their members read from outside.
+//!
+//! Argo scopes `tasks.NAME` to one DAG template: a task reads only its
+//! siblings' outputs and its own template's inputs
+//! (`workflow/controller/dag.go` `resolveDependencyReferences`, whose scope
+//! holds the DAG template's `inputs` and the outputs of the task's
+//! ancestors). So a value crossing a group's boundary is passed on at each
+//! level: a member's output leaves its group as an output parameter of the
+//! group's DAG template (`valueFrom.parameter`, or an output artifact
+//! `from`), read in the parent as `tasks.GROUP.outputs...`; a value
+//! entering a group is an input of its DAG template, passed by the task
+//! that calls it, and read inside as `inputs...`. A looping group's task
+//! aggregates each exported parameter into the JSON list of every item's
+//! value (`operator.go` `processAggregateNodeOutputs`): the fan-in.
+//!
+//! Routes are recorded while stages are emitted (any order) and written
+//! into the group templates and their calling tasks at the end.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::Plan;
+use crate::collections::IndexMap;
+use crate::plan::DagId;
+use crate::sema::hir::GroupId;
+
+/// Parameter or artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Kind {
+    Parameter,
+    Artifact,
+}
+
+impl Kind {
+    fn plural(self) -> &'static str {
+        match self {
+            Kind::Parameter => "parameters",
+            Kind::Artifact => "artifacts",
+        }
+    }
+}
+
+/// Where a value is read from, in one DAG.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Source {
+    /// An output of a task of the DAG.
+    Task {
+        task: String,
+        kind: Kind,
+        name: String,
+    },
+    /// An input of the DAG's template.
+    Input { kind: Kind, name: String },
+    /// The current item of the loop on the task that calls the DAG (only
+    /// on that task), or one key of it.
+    Item(Option<String>),
+}
+
+impl Source {
+    /// As Argo text: `{{tasks.t.outputs.parameters.x}}`.
+    pub(super) fn placeholder(&self) -> String {
+        match self {
+            Source::Task { task, kind, name } => {
+                format!("{{{{tasks.{task}.outputs.{}.{name}}}}}", kind.plural())
+            }
+            Source::Input { kind, name } => format!("{{{{inputs.{}.{name}}}}}", kind.plural()),
+            Source::Item(None) => "{{item}}".into(),
+            Source::Item(Some(k)) => format!("{{{{item.{k}}}}}"),
+        }
+    }
+
+    /// As an expr operand of an expression tag: `tasks['t'].outputs...`.
+    pub(super) fn expression(&self) -> String {
+        match self {
+            Source::Task { task, kind, name } => {
+                format!("tasks['{task}'].outputs.{}['{name}']", kind.plural())
+            }
+            Source::Input { kind, name } => format!("inputs.{}['{name}']", kind.plural()),
+            Source::Item(None) => "item".into(),
+            Source::Item(Some(k)) => format!("item['{k}']"),
+        }
+    }
+}
+
+/// A value as the reading DAG sees it, and the task of that DAG it waits
+/// for (none when it is an input of the DAG's template).
+pub(super) struct Routed {
+    pub(super) source: Source,
+    pub(super) dep: Option<String>,
+}
+
+/// What each group's DAG template exports and imports, and what the task
+/// calling it waits for because of its imports.
+#[derive(Default)]
+pub(super) struct Routes {
+    pub(super) exports: BTreeMap<GroupId, IndexMap<String, Source>>,
+    /// Name -> what the calling task passes (in the parent's DAG).
+    pub(super) imports: BTreeMap<GroupId, IndexMap<String, Source>>,
+    pub(super) deps: BTreeMap<GroupId, BTreeSet<String>>,
+}
+
+impl Plan<'_> {
+    /// Output `name` of `task` (a task of `from`) as the DAG being emitted
+    /// reads it.
+    pub(super) fn routed_output(&self, from: DagId, task: &str, kind: Kind, name: &str) -> Routed {
+        let at = self.at.get();
+        let source = Source::Task {
+            task: task.to_string(),
+            kind,
+            name: name.to_string(),
+        };
+        if at == from {
+            return Routed {
+                source,
+                dep: Some(task.to_string()),
+            };
+        }
+        let (out_of, into) = self.crossings(at, from);
+        let key = format!("{task}-{name}");
+        let mut routes = self.routes.borrow_mut();
+        let mut source = source;
+        let mut dep = task.to_string();
+        for g in out_of {
+            routes
+                .exports
+                .entry(g)
+                .or_default()
+                .entry(key.clone())
+                .or_insert(source);
+            dep = self.groups[g.index()].task.clone();
+            source = Source::Task {
+                task: dep.clone(),
+                kind,
+                name: key.clone(),
+            };
+        }
+        if into.is_empty() {
+            return Routed {
+                source,
+                dep: Some(dep),
+            };
+        }
+        routes.deps.entry(into[0]).or_default().insert(dep);
+        for g in into {
+            routes
+                .imports
+                .entry(g)
+                .or_default()
+                .entry(key.clone())
+                .or_insert(source);
+            source = Source::Input {
+                kind,
+                name: key.clone(),
+            };
+        }
+        Routed { source, dep: None }
+    }
+
+    /// The item (or one key of it) of loop group `group`, which holds the
+    /// DAG being emitted.
+    pub(super) fn routed_item(&self, group: GroupId, key: Option<&str>) -> Source {
+        let name = match key {
+            None => format!("{}-item", self.groups[group.index()].task),
+            Some(k) => format!("{}-item-{k}", self.groups[group.index()].task),
+        };
+        let chain = self.dag_chain(self.at.get());
+        let Some(pos) = chain.iter().position(|g| *g == group) else {
+            return Source::Item(key.map(str::to_string));
+        };
+        let mut routes = self.routes.borrow_mut();
+        let mut source = Source::Item(key.map(str::to_string));
+        for &g in chain[..=pos].iter().rev() {
+            routes
+                .imports
+                .entry(g)
+                .or_default()
+                .entry(name.clone())
+                .or_insert(source);
+            source = Source::Input {
+                kind: Kind::Parameter,
+                name: name.clone(),
+            };
+        }
+        source
+    }
+
+    /// The groups a value leaves (from `from`, innermost first) and enters
+    /// (to `at`, outermost first) on its way.
+    fn crossings(&self, at: DagId, from: DagId) -> (Vec<GroupId>, Vec<GroupId>) {
+        let a = self.dag_chain(at);
+        let f = self.dag_chain(from);
+        let common = a
+            .iter()
+            .rev()
+            .zip(f.iter().rev())
+            .take_while(|(x, y)| x == y)
+            .count();
+        let out_of = f[..f.len() - common].to_vec();
+        let mut into = a[..a.len() - common].to_vec();
+        into.reverse();
+        (out_of, into)
+    }
+}
