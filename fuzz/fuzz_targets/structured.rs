@@ -3,6 +3,13 @@
 //! fuzzer gets past the parser into the checker and the lowering. Names
 //! come from small tables, so references often resolve (and sometimes
 //! form cycles, or point at the wrong kind of stage).
+//!
+//! Contract v2 (LANGUAGE.md §9): members may be groups, nested up to a few
+//! levels past the limit of 8, with `for_each`/`parallelism`/`when`/`after`
+//! and `uses` of a group template; a pipeline may end in `finally { ... }`;
+//! conditions call `len max min sum` (and now and then an unknown function
+//! or `config_map`); the new keywords `group finally volume sidecar` turn up
+//! as names and kinds, where the checker must say what is wrong.
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
@@ -16,6 +23,11 @@ const STRINGS: &[&str] = &[
 ];
 const TYPES: &[&str] = &["string", "int", "float", "bool", "duration", "quantity", "list[int]", "map", "file", "dataset"];
 const KINDS: &[&str] = &["prep", "train", "register", "deploy", "job"];
+/// Rare kinds: the v2 keywords that are not stage kinds.
+const ODD_KINDS: &[&str] = &["volume", "sidecar", "group", "finally"];
+const FUNCTIONS: &[&str] = &["len", "max", "min", "sum", "len", "max", "config_map", "secret", "avg"];
+/// Groups nest at most 8 deep (§9.1); one more level is generated now and then.
+const MAX_GROUP_DEPTH: usize = 9;
 
 #[derive(Arbitrary, Debug)]
 struct Program {
@@ -23,8 +35,25 @@ struct Program {
     mlflow: Option<bool>,
     defaults: Vec<Field>,
     template: Option<(u8, Vec<Field>, Vec<(u8, u8)>)>,
-    stages: Vec<Stage>,
+    group_template: Option<GroupTemplate>,
+    stages: Vec<Member>,
+    finally: Option<Vec<Member>>,
     schedule: Option<u8>,
+}
+
+/// `template group g { input ...; output NAME: TYPE = MEMBER.OUT; members }`
+#[derive(Arbitrary, Debug)]
+struct GroupTemplate {
+    inputs: Vec<(u8, u8, Option<Lit>)>,
+    /// (name, type, member stage, member output)
+    outputs: Vec<(u8, u8, u8, u8)>,
+    members: Vec<Member>,
+}
+
+#[derive(Arbitrary, Debug)]
+enum Member {
+    Stage(Stage),
+    Group(Group),
 }
 
 #[derive(Arbitrary, Debug)]
@@ -36,6 +65,20 @@ struct Stage {
     outputs: Vec<(u8, u8)>,
     when: Option<Cond>,
     after: Vec<u8>,
+}
+
+/// `group NAME [uses g] { for_each parallelism when after inputs members }`
+#[derive(Arbitrary, Debug)]
+struct Group {
+    name: u8,
+    uses: bool,
+    for_each: Option<Field>,
+    parallelism: Option<u8>,
+    when: Option<Cond>,
+    after: Vec<u8>,
+    /// Template inputs, when the group `uses` one.
+    inputs: Vec<(u8, Val)>,
+    members: Vec<Member>,
 }
 
 #[derive(Arbitrary, Debug)]
@@ -56,6 +99,12 @@ enum Val {
     Item(Option<u8>),
     Run(u8),
     Interp(u8, Box<Val>),
+    /// `GROUP.item`: an enclosing group's item, or an error elsewhere.
+    GroupItem(u8),
+    /// A group template's declared output, `g0.auc`.
+    GroupOutput(u8, u8),
+    /// `run.status` / `run.failures`: only in `finally`.
+    RunExit(bool),
 }
 
 #[derive(Arbitrary, Debug)]
@@ -64,6 +113,11 @@ enum Cond {
     Not(Box<Cond>),
     Cmp(u8, Val, Val),
     And(Box<Cond>, Box<Cond>),
+    Or(Box<Cond>, Box<Cond>),
+    /// `max(fit.metrics.auc) >= 0.9`: a built-in function compared.
+    CallCmp(u8, Vec<Val>, u8, Val),
+    /// A call on its own, or under `!`: `!len(x)`.
+    Call(u8, Vec<Val>),
 }
 
 #[derive(Arbitrary, Debug)]
@@ -104,7 +158,25 @@ fn lit(l: &Lit) -> String {
 }
 
 fn stage_name(i: u8) -> String {
-    format!("s{}", i % 6)
+    match i % 32 {
+        30 => ODD_KINDS[(i / 32) as usize % ODD_KINDS.len()].into(),
+        31 => "volume".into(),
+        _ => format!("s{}", i % 6),
+    }
+}
+
+fn group_name(i: u8) -> String {
+    match i % 32 {
+        31 => "sidecar".into(),
+        _ => format!("g{}", i % 4),
+    }
+}
+
+fn kind(k: u8) -> &'static str {
+    match k % 64 {
+        62 | 63 => ODD_KINDS[k as usize % ODD_KINDS.len()],
+        _ => KINDS[k as usize % KINDS.len()],
+    }
 }
 
 fn val(v: &Val, depth: u8) -> String {
@@ -126,7 +198,15 @@ fn val(v: &Val, depth: u8) -> String {
             }
         }
         Val::Interp(..) => "\"deep\"".into(),
+        Val::GroupItem(g) => format!("{}.item", group_name(*g)),
+        Val::GroupOutput(g, o) => format!("{}.{}", group_name(*g), ["auc", "model", "o0", "item"][*o as usize % 4]),
+        Val::RunExit(failures) => if *failures { "run.failures" } else { "run.status" }.into(),
     }
+}
+
+fn call(f: u8, args: &[Val]) -> String {
+    let args = args.iter().take(3).map(|v| val(v, 0)).collect::<Vec<_>>().join(", ");
+    format!("{}({args})", FUNCTIONS[f as usize % FUNCTIONS.len()])
 }
 
 fn cond(c: &Cond, depth: u8) -> String {
@@ -138,6 +218,12 @@ fn cond(c: &Cond, depth: u8) -> String {
         Cond::Not(inner) => format!("!({})", cond(inner, depth + 1)),
         Cond::Cmp(op, a, b) => format!("{} {} {}", val(a, 0), ["==", "!=", "<", ">=", ">"][*op as usize % 5], val(b, 0)),
         Cond::And(a, b) => format!("({}) && ({})", cond(a, depth + 1), cond(b, depth + 1)),
+        Cond::Or(a, b) => format!("{} || {}", cond(a, depth + 1), cond(b, depth + 1)),
+        Cond::CallCmp(f, args, op, b) => {
+            format!("{} {} {}", call(*f, args), [">=", ">", "<", "<=", "==", "!="][*op as usize % 6], val(b, 0))
+        }
+        Cond::Call(f, args) if f % 2 == 0 => call(*f / 2, args),
+        Cond::Call(f, args) => format!("!{}", call(*f / 2, args)),
     }
 }
 
@@ -199,6 +285,9 @@ fn render(p: &Program) -> String {
         }
         out.push_str("}\n");
     }
+    if let Some(g) = &p.group_template {
+        group_template(&mut out, g, Templates { stage: p.template.is_some(), group: true });
+    }
     out.push_str("pipeline fuzz {\n");
     for (name, ty, default) in p.params.iter().take(4) {
         let d = default.as_ref().map(|l| format!(" = {}", lit(l))).unwrap_or_default();
@@ -217,20 +306,15 @@ fn render(p: &Program) -> String {
     if !p.defaults.is_empty() {
         out.push_str(&format!("  defaults {{ {} }}\n", p.defaults.iter().take(3).map(field).collect::<Vec<_>>().join("; ")));
     }
-    for s in p.stages.iter().take(8) {
-        let uses = if s.uses && p.template.is_some() { " uses t" } else { "" };
-        out.push_str(&format!("  {} {}{} {{\n", KINDS[s.kind as usize % KINDS.len()], stage_name(s.name), uses));
-        for f in s.fields.iter().take(8) {
-            out.push_str(&format!("    {}\n", field(f)));
-        }
-        for (name, ty) in s.outputs.iter().take(2) {
-            out.push_str(&format!("    output o{}: {} = \"/tmp/outputs/o{}\"\n", name % 2, TYPES[*ty as usize % TYPES.len()], name % 2));
-        }
-        if let Some(c) = &s.when {
-            out.push_str(&format!("    when {}\n", cond(c, 0)));
-        }
-        if !s.after.is_empty() {
-            out.push_str(&format!("    after = [{}]\n", s.after.iter().take(3).map(|a| stage_name(*a)).collect::<Vec<_>>().join(", ")));
+    let templates = Templates { stage: p.template.is_some(), group: p.group_template.is_some() };
+    let mut budget = 24;
+    for m in p.stages.iter().take(8) {
+        member(&mut out, m, 1, templates, &mut budget);
+    }
+    if let Some(members) = &p.finally {
+        out.push_str("  finally {\n");
+        for m in members.iter().take(4) {
+            member(&mut out, m, 2, templates, &mut budget);
         }
         out.push_str("  }\n");
     }
@@ -238,6 +322,96 @@ fn render(p: &Program) -> String {
     out
 }
 
+/// Which templates the program declares, so that `uses` mostly resolves.
+#[derive(Clone, Copy)]
+struct Templates {
+    stage: bool,
+    group: bool,
+}
+
+fn group_template(out: &mut String, g: &GroupTemplate, templates: Templates) {
+    out.push_str("template group g {\n");
+    for (name, ty, default) in g.inputs.iter().take(3) {
+        let d = default.as_ref().map(|l| format!(" = {}", lit(l))).unwrap_or_default();
+        out.push_str(&format!("  input i{}: {}{}\n", name % 3, TYPES[*ty as usize % TYPES.len()], d));
+    }
+    for (name, ty, stage, output) in g.outputs.iter().take(3) {
+        out.push_str(&format!(
+            "  output {}: {} = {}.{}\n",
+            ["auc", "model", "o0"][*name as usize % 3],
+            TYPES[*ty as usize % TYPES.len()],
+            stage_name(*stage),
+            ["o0", "o1", "model", "run_id"][*output as usize % 4]
+        ));
+    }
+    let mut budget = 12;
+    // A group template does not use itself.
+    let inner = Templates { group: false, ..templates };
+    for m in g.members.iter().take(6) {
+        member(out, m, 1, inner, &mut budget);
+    }
+    out.push_str("}\n");
+}
+
+/// One stage or group at `depth` (1 = directly in the pipeline); `budget`
+/// bounds the members of the whole program.
+fn member(out: &mut String, m: &Member, depth: usize, templates: Templates, budget: &mut usize) {
+    if *budget == 0 {
+        return;
+    }
+    *budget -= 1;
+    let pad = "  ".repeat(depth);
+    match m {
+        Member::Stage(s) => {
+            let uses = if s.uses && templates.stage { " uses t" } else { "" };
+            out.push_str(&format!("{pad}{} {}{} {{\n", kind(s.kind), stage_name(s.name), uses));
+            for f in s.fields.iter().take(8) {
+                out.push_str(&format!("{pad}  {}\n", field(f)));
+            }
+            for (name, ty) in s.outputs.iter().take(2) {
+                out.push_str(&format!("{pad}  output o{}: {} = \"/tmp/outputs/o{}\"\n", name % 2, TYPES[*ty as usize % TYPES.len()], name % 2));
+            }
+            if let Some(c) = &s.when {
+                out.push_str(&format!("{pad}  when {}\n", cond(c, 0)));
+            }
+            if !s.after.is_empty() {
+                out.push_str(&format!("{pad}  after = [{}]\n", s.after.iter().take(3).map(|a| stage_name(*a)).collect::<Vec<_>>().join(", ")));
+            }
+        }
+        Member::Group(g) => {
+            let uses = if g.uses && templates.group { " uses g" } else { "" };
+            out.push_str(&format!("{pad}group {}{} {{\n", group_name(g.name), uses));
+            if let Some(f @ Field::ForEach(..)) = &g.for_each {
+                out.push_str(&format!("{pad}  {}\n", field(f)));
+            }
+            if let Some(n) = g.parallelism {
+                out.push_str(&format!("{pad}  parallelism = {}\n", n % 5));
+            }
+            if let Some(c) = &g.when {
+                out.push_str(&format!("{pad}  when {}\n", cond(c, 0)));
+            }
+            if !g.after.is_empty() {
+                out.push_str(&format!("{pad}  after = [{}]\n", g.after.iter().take(3).map(|a| stage_name(*a)).collect::<Vec<_>>().join(", ")));
+            }
+            if !uses.is_empty() {
+                for (name, v) in g.inputs.iter().take(3) {
+                    out.push_str(&format!("{pad}  i{} = {}\n", name % 3, val(v, 0)));
+                }
+            } else if depth <= MAX_GROUP_DEPTH {
+                for m in g.members.iter().take(4) {
+                    member(out, m, depth + 1, templates, budget);
+                }
+            }
+        }
+    }
+    out.push_str(&format!("{pad}}}\n"));
+}
+
 fuzz_target!(|p: Program| {
-    common::check_output(render(&p).as_bytes());
+    let text = render(&p);
+    // MLPC_FUZZ_PRINT=1: show the generated programs.
+    if std::env::var_os("MLPC_FUZZ_PRINT").is_some() {
+        eprintln!("mlpc-fuzz: program\n{text}");
+    }
+    common::check_output(text.as_bytes());
 });
