@@ -93,7 +93,8 @@ fn fraud_champion() {
         [
             Binding::Metric {
                 gate: "challenger-metrics".into(),
-                name: "auc".into()
+                name: "auc".into(),
+                fan_in: false,
             },
             Binding::Param {
                 dns: "min-auc".into(),
@@ -295,7 +296,7 @@ fn every_binding_names_its_source(plan: &Plan) {
                     assert_eq!(o, output.as_str());
                     assert!(plan.output_ty(*stage, output).is_some(), "{output}");
                 }
-                (Ref::Metric { stage, name, .. }, Binding::Metric { gate, name: n }) => {
+                (Ref::Metric { stage, name, .. }, Binding::Metric { gate, name: n, .. }) => {
                     let g = plan
                         .stage(*stage)
                         .gate
@@ -307,6 +308,7 @@ fn every_binding_names_its_source(plan: &Plan) {
                 (Ref::Param(_), Binding::Param { .. })
                 | (Ref::Input(_), Binding::Input(_))
                 | (Ref::Item(_), Binding::Item(_))
+                | (Ref::GroupItem { .. }, Binding::GroupItem { .. })
                 | (Ref::Run(_), Binding::Run(_)) => {}
                 other => panic!("{other:?}"),
             }

@@ -271,7 +271,9 @@ What it means: `secret(...)` has the wrong arguments or is used where no secret 
 `env { TOKEN = secret(\"NAME\", \"KEY\") }` reads one key of a Kubernetes Secret; `mlflow.credentials = secret(\"NAME\")`
 names a Secret with `username`/`password` or `token` keys. Names are literal strings.";
     E0220: Active, "unknown function", "\
-What it means: a call names a function that does not exist. The only function is `secret`.";
+What it means: a call names a function that does not exist, or one used where it does not belong.
+Functions: `secret(\"NAME\", \"KEY\")` in `env` and `mlflow.credentials`; `len`, `max`, `min` and `sum`
+of a list in `when` (contract v2).";
     E0221: Active, "invalid when condition", "\
 What it means: a `when` condition does not type-check: it is not a boolean, compares values of different
 types, or compares something that is not a value (a list, an artifact).

@@ -242,7 +242,7 @@ impl MlpError {
             DeployModelSource { .. } => Some("write `model = REGISTER_STAGE.version`, or a \"models:/NAME/VERSION\" string".into()),
             InvalidCron { .. } => Some("a schedule has five fields: minute hour day-of-month month day-of-week, e.g. \"0 3 * * 1-5\"".into()),
             ArgoPlaceholder { .. } => Some("use `${run.name}`, `${run.uid}`, `${run.namespace}` or `${run.pod}` for the run's identity, and parameters for the rest".into()),
-            UnknownFunction { .. } => Some("the only function is `secret(\"NAME\", \"KEY\")`, in `env` and in `mlflow.credentials`".into()),
+            UnknownFunction { .. } => Some("the functions are `secret(\"NAME\", \"KEY\")`, in `env` and in `mlflow.credentials`, and `len`, `max`, `min` and `sum` of a list, in `when`".into()),
             InputShadowsField { .. } => Some("rename the input; a stage that uses the template could not tell the input from the field".into()),
             ImageWithoutDigest { .. } => Some("`--require-digests` is on: write the image as `NAME@sha256:DIGEST` (or `NAME:TAG@sha256:DIGEST`); `docker buildx imagetools inspect NAME:TAG` or `crane digest NAME:TAG` prints the digest".into()),
             Cycle { .. } => Some("a stage cannot wait for itself; remove one of these dependencies".into()),

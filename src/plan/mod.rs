@@ -188,14 +188,20 @@ pub enum Binding {
     Param { dns: String, ty: Ty },
     /// An input of the template being instantiated.
     Input(String),
-    /// An output of another stage's done task.
+    /// An output of another stage's done task; `fan_in`: read outside a
+    /// loop that makes it, the list of every item's value.
     Output {
         task: String,
         output: String,
         read: OutputRead,
+        fan_in: bool,
     },
-    /// A metric, from the producing stage's gate.
-    Metric { gate: String, name: String },
+    /// A metric, from the producing stage's gate (`fan_in` as for outputs).
+    Metric {
+        gate: String,
+        name: String,
+        fan_in: bool,
+    },
     /// The current loop item, or one key of it.
     Item(Option<String>),
     /// The item of an enclosing loop group, or one key of it.
@@ -609,7 +615,11 @@ impl<'p> Plan<'p> {
                 ty: self.param_ty(name),
             },
             Ref::Input(name) => Binding::Input(name.to_string()),
-            Ref::Output { stage, output, .. } => {
+            Ref::Output {
+                stage,
+                output,
+                fan_in,
+            } => {
                 let task = self.done_task(*stage).to_string();
                 let info = self.stage(*stage).outputs.get(output.as_str());
                 let ty = info.map_or(Ty::String, |o| o.ty.clone());
@@ -631,11 +641,17 @@ impl<'p> Plan<'p> {
                     task,
                     output: output.to_string(),
                     read,
+                    fan_in: *fan_in,
                 }
             }
-            Ref::Metric { stage, name, .. } => Binding::Metric {
+            Ref::Metric {
+                stage,
+                name,
+                fan_in,
+            } => Binding::Metric {
                 gate: self.gate_task(*stage).to_string(),
                 name: name.to_string(),
+                fan_in: *fan_in,
             },
             Ref::Item(key) => Binding::Item(key.as_ref().map(|k| k.to_string())),
             Ref::GroupItem { group, key } => Binding::GroupItem {
