@@ -573,6 +573,16 @@ fn the_group_fixtures_cover_nesting_loops_and_finally() {
                 .any(|(x, y)| x == a && s.nodes[y].items.is_some())),
         "a stage reading a loop group (fan-in)"
     );
+    assert!(
+        any(&|_, _, n| n.is_group && n.items == Some(Items::Reference) && n.parallelism.is_some()),
+        "a loop group over a reference, with parallelism"
+    );
+    assert!(
+        any(&|s, a, n| n.is_group
+            && n.dag != Dag::Main
+            && s.edges.iter().any(|(x, y)| x == a && s.nodes[y].is_group)),
+        "groups in a group, one waiting for the other"
+    );
 }
 
 /// The comparison sees a change: a task that loses a dependency, a task
