@@ -452,12 +452,14 @@ fn order_waits(pipeline: &Pipeline, graph: &PipelineGraph) -> Vec<Vec<NodeId>> {
                 (d.on, pipeline.place(d.on)),
             );
             if let Some((a, b)) = lifted.filter(|(a, b)| a != b) {
-                let waits = &mut out[graph.index(a)];
-                if !waits.contains(&b) {
-                    waits.push(b);
-                }
+                out[graph.index(a)].push(b);
             }
         }
+    }
+    // A stage may wait for thousands: no search per entry.
+    for waits in &mut out {
+        waits.sort_unstable();
+        waits.dedup();
     }
     out
 }
