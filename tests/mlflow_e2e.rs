@@ -1,6 +1,7 @@
 //! Runs tests/mlflow (pytest): the injected MLflow steps, exactly as
-//! `mlpc compile` emits them for examples/, against a real MLflow server in
-//! an Argo pod emulator. Needs the server from `tests/mlflow/server.py start`
+//! `mlpc compile` emits them for examples/ (and tests/mlflow/*.mlp: a loop
+//! group and `finally`), against a real MLflow server in an Argo pod
+//! emulator. Needs the server from `tests/mlflow/server.py start`
 //! (.ci/run starts it) and root (each container gets a mount namespace).
 //! Skips with a message elsewhere; under CI it must run.
 

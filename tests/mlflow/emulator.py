@@ -20,7 +20,13 @@
   `securityContext.runAsUser` is honoured with setpriv.
 - Service names resolve as cluster DNS would: `services` maps the in-cluster
   URL prefix of a Service to the local address serving it.
+- `Workflow` walks DAG templates (the entrypoint, groups nested in it, the
+  exit handler): loop items, task arguments into the called template's
+  inputs level by level, `when`, `depends`, node and pod names, and
+  `{{workflow.status}}` in the exit handler, each by the Argo rule cited
+  there. Pods run one at a time.
 """
+import json
 import os
 import re
 import shutil
@@ -110,6 +116,7 @@ class Context:
     kill_main_after: float = None                      # seconds: emulate a stop/deadline
     skip_main: bool = False                            # emulate a pod whose main never ran
     after_main: object = None                          # called once main has exited, before SIGTERM
+    workflow_status: str = None                        # {{workflow.status}}: in the exit handler only
 
 
 @dataclass
@@ -168,6 +175,8 @@ class Pod:
             "workflow.namespace": ctx.namespace,
             "pod.name": ctx.pod_name or ctx.workflow_name + "-" + self.t["name"],
         }
+        if ctx.workflow_status is not None:
+            values["workflow.status"] = ctx.workflow_status
         for k, v in ctx.workflow_parameters.items():
             values["workflow.parameters." + k] = v
         for k, v in ctx.inputs.items():
@@ -515,3 +524,237 @@ def substitute_task_outputs(text, outputs):
             return outputs[parts[1]][parts[4]]
         raise PodError("unresolved placeholder {{%s}}" % key)
     return PLACEHOLDER.sub(replace, text)
+
+
+# ----- DAG templates: the tasks of one DAG, each item of a loop, nested DAGs ----------
+# Argo's rules, for the subset mlpc emits (no continueOn, no artifacts passed
+# between tasks, no DAG outputs), each with where it lives in argo-workflows:
+# - a loop task (`withItems`) becomes one task per item, `{{item}}` replaced
+#   in its text first (controller/operator.go `processItem`) by the item's
+#   text, `Item.String()` (pkg/apis/workflow/v1alpha1/item.go): a string as
+#   it is, a number as its JSON text. A submitted YAML reaches the API as
+#   JSON through sigs.k8s.io/yaml, so `0.1` is Go's float64 JSON: `0.1`;
+# - a task's arguments and `when` are substituted over its DAG's scope: the
+#   DAG template's own inputs (`inputs.parameters.X`, scope.go `createScope`),
+#   the outputs of the DAG's other tasks (`tasks.T.outputs.parameters.P`,
+#   dag.go `resolveDependencyReferences`) and the globals (`workflow.*`);
+#   expression tags first (expression_template.go), then plain placeholders;
+#   the `when` is then read by govaluate (`evaluate_when`);
+# - the called template's inputs are the task's arguments, an input not
+#   passed taking its `value`/`default`, and one with neither fails the task
+#   (common/util.go `ProcessArgs`, `substituteInputs`);
+# - `depends`: a bare `T` is `T.Succeeded || T.Skipped || T.Daemoned`
+#   (common/ancestry.go); a task whose `depends` is false is Omitted, one
+#   whose `when` is false Skipped (dag.go `executeDAGTask`);
+# - node names are `PARENT.TASK`, a loop's items `PARENT.TASK(I:ITEM)` and the
+#   exit handler `WORKFLOW.onExit` (`generateNodeName`, `GenerateOnExitNodeName`);
+#   a node's id is `WORKFLOW-fnv32a(NAME)` (`Workflow.NodeID`), its pod
+#   `WORKFLOW-TEMPLATE-fnv32a(NAME)` (util.go `GeneratePodName`, v2 names);
+# - `{{workflow.status}}` is the main run's phase, given to the exit handler
+#   (operator.go, before `onExit` runs: `globalParams[workflow.status]`).
+# Tasks run one after another in dependency order (Argo runs the ready ones
+# at once; nothing mlpc emits depends on the order within a level).
+
+def fnv32a(text):
+    h = 0x811c9dc5
+    for b in text.encode():
+        h = ((h ^ b) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+def go_float_json(x):
+    """encoding/json's float64: 'f' format between 1e-6 and 1e21, else 'e'
+    (with `e-07` written `e-7`), shortest digits that read back."""
+    from decimal import Decimal
+    if x == int(x) and abs(x) < 1e21:
+        return str(int(x))
+    if 1e-6 <= abs(x) < 1e21:
+        return format(Decimal(repr(x)), "f")
+    mantissa, exp = ("%r" % x).replace("E", "e").split("e")
+    return "%se%s%d" % (mantissa, "-" if int(exp) < 0 else "+", abs(int(exp)))
+
+
+def item_text(item):
+    """`Item.String()` of one `withItems` entry (as YAML loads it)."""
+    if isinstance(item, bool):
+        return "true" if item else "false"
+    if isinstance(item, str):
+        return item
+    if isinstance(item, int):
+        return str(item)
+    if isinstance(item, float):
+        return go_float_json(item)
+    raise PodError("map and list items are not emulated: %r" % (item,))
+
+
+def replace_known(text, values):
+    """Replaces the placeholders `values` knows, leaving the others (Argo
+    substitutes in passes, each allowing the rest to stay unresolved)."""
+    return PLACEHOLDER.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), text)
+
+
+@dataclass
+class Node:
+    name: str
+    phase: str                      # Succeeded, Failed, Skipped, Omitted
+    template: str = None
+    inputs: dict = field(default_factory=dict)
+    outputs: dict = field(default_factory=dict)
+    pod: PodResult = None
+    pod_name: str = None
+    node_id: str = None
+    items: list = None              # a loop task: one Node per item
+    tasks: dict = None              # a DAG: its tasks' Nodes
+
+
+FULFILLED = {"Succeeded", "Skipped", "Daemoned"}
+
+
+def depends_met(expr, nodes):
+    """A task's `depends` over the phases of its DAG's tasks."""
+    def term(m):
+        task, _, result = m.group(0).partition(".")
+        phase = nodes[task].phase
+        if not result:
+            return str(phase in FULFILLED)
+        return str({"Succeeded": phase == "Succeeded", "Failed": phase == "Failed",
+                    "Errored": phase == "Error", "Skipped": phase == "Skipped",
+                    "Omitted": phase == "Omitted", "Daemoned": False}[result])
+    text = re.sub(r"[A-Za-z0-9][-A-Za-z0-9]*(?:\.(?:Succeeded|Failed|Errored|Skipped|Omitted|Daemoned))?",
+                  term, expr)
+    return eval(text.replace("&&", " and ").replace("||", " or ").replace("!", " not "), {"__builtins__": {}})
+
+
+def order_tasks(tasks):
+    """The DAG's tasks, each after those its `depends` names."""
+    names = [t["name"] for t in tasks]
+    deps = {t["name"]: [n for n in re.findall(r"[A-Za-z0-9][-A-Za-z0-9]*", t.get("depends", "")) if n in names]
+            for t in tasks}
+    done, out = set(), []
+    while len(out) < len(tasks):
+        ready = [t for t in tasks if t["name"] not in done and all(d in done for d in deps[t["name"]])]
+        if not ready:
+            raise PodError("the DAG's depends form a cycle")
+        for t in ready:
+            done.add(t["name"])
+            out.append(t)
+    return out
+
+
+class Workflow:
+    """Runs DAG templates of one workflow. `context_for(template, items)`
+    gives each pod's Context (images, secrets, ...); `items` are the texts of
+    the enclosing loops' items, outermost first. The walker sets the pod's
+    inputs, name, node id and the workflow's identity and status."""
+
+    def __init__(self, doc, context_for, workflow_name, workflow_uid, status=None):
+        self.doc = doc
+        self.context_for = context_for
+        self.name = workflow_name
+        self.uid = workflow_uid
+        self.status = status
+        self.params = workflow_parameters(doc)
+
+    def globals(self):
+        g = {"workflow.name": self.name, "workflow.uid": self.uid}
+        if self.status is not None:
+            g["workflow.status"] = self.status
+        g.update({"workflow.parameters." + k: v for k, v in self.params.items()})
+        return g
+
+    def run_entrypoint(self):
+        spec = self.doc["spec"].get("workflowSpec", self.doc["spec"])
+        return self.call(spec["entrypoint"], {}, self.name, ())
+
+    def run_exit_handler(self, status):
+        spec = self.doc["spec"].get("workflowSpec", self.doc["spec"])
+        self.status = status
+        return self.call(spec["onExit"], {}, self.name + ".onExit", ())
+
+    def call(self, name, arguments, node_name, items):
+        """Runs template `name` with the task's substituted `arguments`."""
+        t = template(self.doc, name)
+        inputs = {}
+        for p in t.get("inputs", {}).get("parameters", []):
+            if p["name"] in arguments:
+                inputs[p["name"]] = arguments[p["name"]]
+            elif p.get("value") is not None or p.get("default") is not None:
+                inputs[p["name"]] = str(p["value"] if p.get("value") is not None else p["default"])
+            else:
+                raise PodError("inputs.parameters.%s was not supplied (template %s)" % (p["name"], name))
+        if t.get("inputs", {}).get("artifacts"):
+            raise PodError("input artifacts of %s are not emulated in a DAG" % name)
+        if "dag" in t:
+            if t.get("outputs"):
+                raise PodError("the outputs of DAG template %s are not emulated" % name)
+            tasks = self.run_dag(t, inputs, node_name, items)
+            failed = any(n.phase in ("Failed", "Error") for n in tasks.values())
+            handled = any(re.search(r"\.(Failed|Errored)\b", task.get("depends", "")) for task in t["dag"]["tasks"])
+            phase = None if failed and handled else ("Failed" if failed else "Succeeded")
+            return Node(node_name, phase, name, inputs, tasks=tasks)
+        ctx = self.context_for(name, items)
+        ctx.inputs = inputs
+        ctx.workflow_name, ctx.workflow_uid = self.name, self.uid
+        ctx.workflow_parameters = dict(self.params, **ctx.workflow_parameters)
+        ctx.workflow_status = self.status
+        h = fnv32a(node_name)
+        ctx.node_id = "%s-%d" % (self.name, h)
+        ctx.pod_name = "%s-%s-%d" % (self.name, name, h)
+        res = run_template(self.doc, name, ctx)
+        ok = res.main_code == 0 and all(c == 0 for c in res.init_codes)
+        return Node(node_name, "Succeeded" if ok else "Failed", name, inputs, res.outputs if ok else {}, res,
+                    ctx.pod_name, ctx.node_id)
+
+    def run_dag(self, t, inputs, node_name, items):
+        nodes = {}
+        for task in order_tasks(t["dag"]["tasks"]):
+            task_node = node_name + "." + task["name"]
+            if task.get("depends") and not depends_met(task["depends"], nodes):
+                nodes[task["name"]] = Node(task_node, "Omitted")
+                continue
+            if "withParam" in task:
+                raise PodError("withParam is not emulated (task %s)" % task["name"])
+            if "withItems" in task:
+                runs = []
+                for i, item in enumerate(task["withItems"]):
+                    text = item_text(item)
+                    expanded = json.loads(json.dumps(task))
+                    expanded.pop("withItems")
+                    self.substitute_task(expanded, {"item": text})
+                    runs.append(self.run_task(expanded, nodes, inputs, "%s(%d:%s)" % (task_node, i, text),
+                                              items + (text,)))
+                failed = any(r.phase in ("Failed", "Error") for r in runs)
+                nodes[task["name"]] = Node(task_node, "Failed" if failed else "Succeeded", task["template"],
+                                           items=runs)
+            else:
+                nodes[task["name"]] = self.run_task(task, nodes, inputs, task_node, items)
+        return nodes
+
+    @staticmethod
+    def substitute_task(task, values):
+        for a in task.get("arguments", {}).get("parameters", []):
+            a["value"] = replace_known(str(a["value"]), values)
+        if "when" in task:
+            task["when"] = replace_known(task["when"], values)
+
+    def run_task(self, task, nodes, inputs, node_name, items):
+        if task.get("arguments", {}).get("artifacts"):
+            raise PodError("artifact arguments are not emulated (task %s)" % task["name"])
+        scope = self.globals()
+        scope.update({"inputs.parameters." + k: v for k, v in inputs.items()})
+        env = {"workflow": {"parameters": dict(self.params)}, "inputs": {"parameters": dict(inputs)}, "tasks": {}}
+        for name, n in nodes.items():
+            for k, v in n.outputs.items():
+                scope["tasks.%s.outputs.parameters.%s" % (name, k)] = v
+            env["tasks"][name] = {"outputs": {"parameters": dict(n.outputs)}}
+
+        def resolve(text):
+            text = expand_expression_tags(text, env) if "{{=" in text else text
+            left = PLACEHOLDER.search(replace_known(text, scope))
+            if left:
+                raise PodError("unresolved placeholder %s in task %s" % (left.group(0), task["name"]))
+            return replace_known(text, scope)
+        if "when" in task and not evaluate_when(resolve(task["when"])):
+            return Node(node_name, "Skipped", task["template"])
+        arguments = {a["name"]: resolve(str(a["value"])) for a in task.get("arguments", {}).get("parameters", [])}
+        return self.call(task["template"], arguments, node_name, items)
