@@ -78,11 +78,21 @@ fn program_shapes(rel: &Path) -> Vec<Shape> {
         .collect()
 }
 
+/// A node's path: the groups holding it, outermost first, and its name (a
+/// group template's members are held once per use).
 fn name(p: &Pipeline, id: NodeId) -> String {
-    match id {
+    let own = match id {
         NodeId::Stage(s) => p.stage(s).dns_name.to_string(),
         NodeId::Group(g) => p.group(g).dns_name.to_string(),
-    }
+    };
+    let mut path: Vec<String> = p
+        .enclosing(id)
+        .into_iter()
+        .map(|g| p.group(g).dns_name.to_string())
+        .collect();
+    path.reverse();
+    path.push(own);
+    path.join("/")
 }
 
 fn items(for_each: Option<&Value>) -> Option<Items> {
@@ -219,21 +229,23 @@ fn yaml_shape(doc: &Json) -> Shape {
         .collect();
     let mut shape = Shape::default();
     let entry = spec["entrypoint"].as_str().expect("an entrypoint");
-    let mut todo = vec![(entry, Dag::Main)];
+    // Each DAG template with the path of the tasks that call it (a group
+    // template's DAG is walked once per use).
+    let mut todo = vec![(entry, Dag::Main, String::new())];
     // `onExit` is `finally`'s DAG, or (without `finally`) the clean-up's
     // container.
     if let Some(exit) = spec["onExit"].as_str() {
         if templates[exit].get("dag").is_some() {
-            todo.push((exit, Dag::Finally));
+            todo.push((exit, Dag::Finally, String::new()));
         }
     }
-    while let Some((template, dag)) = todo.pop() {
+    while let Some((template, dag, prefix)) = todo.pop() {
         let tasks = templates[template]["dag"]["tasks"]
             .as_array()
             .unwrap_or_else(|| panic!("template {template} is not a DAG"));
         let names: BTreeSet<&str> = tasks.iter().map(|t| t["name"].as_str().unwrap()).collect();
         let is_cleanup = |task: &str| dag == Dag::Finally && task == CLEANUP;
-        // A task's node: itself, or the stage it helps.
+        // A task's node: itself, or the stage it helps (by path).
         let node_of = |task: &str| -> String {
             let stage = HELPER_SUFFIXES
                 .iter()
@@ -243,7 +255,7 @@ fn yaml_shape(doc: &Json) -> Shape {
                 names.contains(task),
                 "`depends` names {task}, not in template {template}"
             );
-            stage.unwrap_or(task).to_string()
+            format!("{prefix}{}", stage.unwrap_or(task))
         };
         let mut edges = BTreeSet::new();
         let mut guards = Vec::new();
@@ -259,8 +271,8 @@ fn yaml_shape(doc: &Json) -> Shape {
                     .collect();
                 let held: BTreeSet<String> = names
                     .iter()
-                    .filter(|t| !is_cleanup(t) && node_of(t) == **t)
-                    .map(|t| t.to_string())
+                    .filter(|t| !is_cleanup(t) && node_of(t) == format!("{prefix}{t}"))
+                    .map(|t| format!("{prefix}{t}"))
                     .collect();
                 assert_eq!(waits, held, "{CLEANUP} waits for all of `finally`");
                 continue;
@@ -277,12 +289,13 @@ fn yaml_shape(doc: &Json) -> Shape {
                     }
                 }
             }
-            if node_of(task_name) != task_name {
+            let key = format!("{prefix}{task_name}");
+            if node_of(task_name) != key {
                 continue; // a helper step: its edges are its stage's
             }
-            let node = yaml_node(task, &templates, dag.clone(), &mut todo);
-            let old = shape.nodes.insert(task_name.to_string(), node);
-            assert!(old.is_none(), "{task_name} is held twice");
+            let node = yaml_node(task, &templates, dag.clone(), &prefix, &mut todo);
+            let old = shape.nodes.insert(key.clone(), node);
+            assert!(old.is_none(), "{key} is held twice");
         }
         // The guard of `(t || (t.Omitted && !(u.Failed || ...)))` names
         // tasks upstream of `t` (so that a failure above `t` blocks):
@@ -305,7 +318,8 @@ fn yaml_node<'a>(
     task: &'a Json,
     templates: &BTreeMap<&'a str, &'a Json>,
     dag: Dag,
-    todo: &mut Vec<(&'a str, Dag)>,
+    prefix: &str,
+    todo: &mut Vec<(&'a str, Dag, String)>,
 ) -> Node {
     let name = task["name"].as_str().unwrap();
     let called = templates[task["template"].as_str().unwrap()];
@@ -331,7 +345,8 @@ fn yaml_node<'a>(
     let target = inner["template"].as_str().unwrap();
     let is_group = templates[target].get("dag").is_some();
     if is_group {
-        todo.push((target, Dag::Group(name.to_string())));
+        let path = format!("{prefix}{name}");
+        todo.push((target, Dag::Group(path.clone()), format!("{path}/")));
     }
     Node {
         is_group,

@@ -471,3 +471,214 @@ fn fan_in_functions_in_when_read_the_aggregated_list_as_argo_evaluates_it() {
     let run = simulate::run(&wf, &scenario.failing("sweep/sweep(2:0.001)/fit"));
     assert_eq!(run.phase("least"), Phase::Omitted);
 }
+
+const TEMPLATE: &str = r#"
+template group train_and_check {
+  input data: file
+  input lr: float = 0.01
+  output auc: float = check.auc
+  output trained: string = fit.run_id
+
+  group tries {
+    for_each = [1, 2]
+    prep attempt {
+      image = "x:1.0.0"
+      command = ["try", data, "${lr}", "${item}"]
+    }
+  }
+  prep fit {
+    image = "x:1.0.0"
+    command = ["fit", data, "--lr", "${lr}"]
+    output run_id: string = "/tmp/run"
+    after = [tries]
+  }
+  prep check {
+    image = "x:1.0.0"
+    command = ["check", fit.run_id, "${lr}"]
+    output auc: float = "/tmp/auc"
+  }
+}
+"#;
+
+fn compile_with_template(body: &str) -> Value {
+    let source = format!("{TEMPLATE}\npipeline p {{\n{body}\n}}\n");
+    compile_source(&source).unwrap_or_else(|codes| panic!("{codes:?}\n{source}"))
+}
+
+const TWO_USES: &str = r#"
+  prep prepare {
+    image = "x:1.0.0"
+    command = ["prepare"]
+    output data: file = "/tmp/data.csv"
+  }
+  group a uses train_and_check { data = prepare.data, lr = 0.1 }
+  group b uses train_and_check { data = prepare.data }
+  prep pick {
+    image = "x:1.0.0"
+    command = ["pick", a.trained, b.trained]
+    when a.auc > b.auc
+  }
+"#;
+
+#[test]
+fn every_use_of_a_group_template_calls_one_dag_template() {
+    let doc = compile_with_template(TWO_USES);
+    assert_eq!(task_names(&doc, "main"), ["prepare", "a", "b", "pick"]);
+    for (task_name, lr) in [("a", "0.1"), ("b", "0.01")] {
+        let call = task(&doc, "main", task_name);
+        assert_eq!(call["template"], "train-and-check");
+        assert_eq!(call["depends"], "prepare");
+        assert_eq!(
+            call["arguments"],
+            json!({
+                "parameters": [{"name": "lr", "value": lr}],
+                "artifacts": [{"name": "data", "from": "{{tasks.prepare.outputs.artifacts.data}}"}]
+            })
+        );
+    }
+    let shared = template(&doc, "train-and-check");
+    assert_eq!(
+        shared["inputs"],
+        json!({"parameters": [{"name": "lr"}], "artifacts": [{"name": "data"}]})
+    );
+    assert_eq!(
+        shared["outputs"],
+        json!({"parameters": [
+            {"name": "auc", "valueFrom": {"parameter": "{{tasks.check.outputs.parameters.auc}}", "default": ""}},
+            {"name": "trained", "valueFrom": {"parameter": "{{tasks.fit.outputs.parameters.run_id}}", "default": ""}}
+        ]})
+    );
+    assert_eq!(
+        task_names(&doc, "train-and-check"),
+        ["tries", "fit", "check"]
+    );
+    // A group inside the template gets the template's inputs it reads.
+    assert_eq!(
+        task(&doc, "train-and-check", "tries")["arguments"],
+        json!({
+            "parameters": [
+                {"name": "lr", "value": "{{inputs.parameters.lr}}"},
+                {"name": "tries-item", "value": "{{item}}"}
+            ],
+            "artifacts": [{"name": "data", "from": "{{inputs.artifacts.data}}"}]
+        })
+    );
+    // One template of each member, however many uses.
+    let names: Vec<&str> = doc["spec"]["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    for member in ["fit", "check", "attempt", "tries", "train-and-check"] {
+        assert_eq!(
+            names.iter().filter(|n| **n == member).count(),
+            1,
+            "{names:?}"
+        );
+    }
+    assert_eq!(
+        task(&doc, "main", "pick")["when"],
+        "{{=(asFloat(tasks['a'].outputs.parameters['auc'])) > (asFloat(tasks['b'].outputs.parameters['auc']))}}"
+    );
+}
+
+#[test]
+fn group_template_outputs_reach_their_readers_per_use() {
+    let doc = compile_with_template(TWO_USES);
+    let wf = Workflow::from_doc(&doc);
+    let scenario = Scenario::default()
+        .output("a/check", "auc", "0.9")
+        .output("b/check", "auc", "0.8")
+        .output("a/fit", "run_id", "run-a")
+        .output("b/fit", "run_id", "run-b");
+    let run = simulate::run(&wf, &scenario);
+    assert_eq!(run.phase, Phase::Succeeded, "{}", run.summary());
+    assert_eq!(run.node("a").outputs["auc"], "0.9");
+    assert_eq!(run.node("b").outputs["trained"], "run-b");
+    assert_eq!(run.phase("pick"), Phase::Succeeded, "0.9 > 0.8");
+    let swapped = Scenario::default()
+        .output("a/check", "auc", "0.7")
+        .output("b/check", "auc", "0.8");
+    assert_eq!(simulate::run(&wf, &swapped).phase("pick"), Phase::Skipped);
+}
+
+#[test]
+fn a_looping_use_fans_in_its_outputs() {
+    let doc = compile_with_template(
+        r#"
+  prep prepare {
+    image = "x:1.0.0"
+    command = ["prepare"]
+    output data: file = "/tmp/data.csv"
+  }
+  group sweep uses train_and_check {
+    for_each = [0.1, 0.01]
+    data = prepare.data
+    lr = item
+  }
+  prep best { image = "x:1.0.0", command = ["best", sweep.auc], when max(sweep.auc) > 0.85 }
+"#,
+    );
+    let call = task(&doc, "main", "sweep");
+    assert_eq!(call["withItems"], json!([0.1, 0.01]));
+    assert_eq!(
+        call["arguments"]["parameters"],
+        json!([{"name": "lr", "value": "{{item}}"}])
+    );
+    let wf = Workflow::from_doc(&doc);
+    let scenario = Scenario::default().echo("check", "auc", "lr");
+    let run = simulate::run(&wf, &scenario);
+    assert_eq!(run.phase, Phase::Succeeded, "{}", run.summary());
+    assert_eq!(run.node("sweep").outputs["auc"], r#"["0.1","0.01"]"#);
+    assert_eq!(run.phase("best"), Phase::Skipped, "max 0.1 is not > 0.85");
+}
+
+#[test]
+fn the_checker_keeps_a_group_templates_members_inside() {
+    let codes = |body: &str| {
+        compile_source(&format!("{TEMPLATE}\npipeline p {{\n{body}\n}}\n"))
+            .err()
+            .unwrap_or_default()
+    };
+    // The members are not names of the pipeline.
+    assert_eq!(
+        codes(
+            r#"
+  prep prepare { image = "x:1.0.0", command = ["p"], output data: file = "/tmp/d" }
+  group a uses train_and_check { data = prepare.data }
+  prep r { image = "x:1.0.0", command = ["r", check.auc] }
+"#
+        ),
+        ["mlp::E0101"]
+    );
+    // A required input; stages inside a use; an output the template lacks.
+    assert_eq!(codes("  group a uses train_and_check { }"), ["mlp::E0208"]);
+    assert_eq!(
+        codes(
+            r#"
+  prep prepare { image = "x:1.0.0", command = ["p"], output data: file = "/tmp/d" }
+  group a uses train_and_check {
+    data = prepare.data
+    prep extra { image = "x:1.0.0", command = ["x"] }
+  }
+"#
+        ),
+        ["mlp::E0209"]
+    );
+    assert_eq!(
+        codes(
+            r#"
+  prep prepare { image = "x:1.0.0", command = ["p"], output data: file = "/tmp/d" }
+  group a uses train_and_check { data = prepare.data }
+  prep r { image = "x:1.0.0", command = ["r", a.nope] }
+"#
+        ),
+        ["mlp::E0109"]
+    );
+    // A stage cannot use a group template.
+    assert_eq!(
+        codes(r#"  prep x uses train_and_check { image = "x:1.0.0" }"#),
+        ["mlp::E0207"]
+    );
+}

@@ -309,8 +309,21 @@ fn every_binding_names_its_source(plan: &Plan) {
                 | (Ref::Input(_), Binding::Input(_))
                 | (Ref::Item(_), Binding::Item(_))
                 | (Ref::GroupItem { .. }, Binding::GroupItem { .. })
+                | (Ref::GroupInput(_), Binding::GroupInput(_))
+                | (Ref::GroupOutput { .. }, Binding::GroupOutput { .. })
                 | (Ref::Run(_), Binding::Run(_)) => {}
                 other => panic!("{other:?}"),
+            }
+            if let (
+                Ref::GroupOutput { group, output, .. },
+                Binding::GroupOutput {
+                    task, output: o, ..
+                },
+            ) = (r, &binding)
+            {
+                assert_eq!(task, &plan.groups[group.index()].task);
+                assert_eq!(o, output.as_str());
+                assert!(plan.group_output(*group, output).is_some(), "{output}");
             }
             if matches!(r, Ref::Output { .. } | Ref::Metric { .. }) {
                 for (r2, b2) in &seen {

@@ -217,6 +217,7 @@ fn expected(example: &str) -> Grants {
         "hyperparameter_sweep" => vec![g("-", "sweep-executor", &[EXECUTOR])],
         "nightly_retrain" => vec![g("-", "nightly-retrain-executor", &[EXECUTOR])],
         "sweep_and_promote" => vec![g("-", "sweep-and-promote-executor", &[EXECUTOR])],
+        "champion_challenger" => vec![g("-", "champion-challenger-executor", &[EXECUTOR])],
         "terraform_optimization" => vec![
             g("-", "terraform-optimization-executor", &[EXECUTOR]),
             (

@@ -195,6 +195,16 @@ Why: `finally` runs after the run has ended however it ended; a main stage may h
 run, so its outputs may not exist. Main stages cannot wait for `finally`, which runs after them all.
 Fix: pass what `finally` needs through parameters or `run.*` (`run.status`, `run.failures`, `run.uid`),
 or read results from MLflow or storage.";
+    E0117: Active, "group template output names no member output", "\
+What it means: an `output NAME: TYPE = MEMBER.OUT` of a `template group` names something that is not an
+output (or `metrics.NAME`) of one of the template's stages.
+Why: outside a use of the template only its declared outputs are visible (`a.auc`); each must be a
+member's output, which the shared DAG template passes out.
+Example:
+    template group train_and_check {
+      prep check { ... output auc: float = \"/tmp/auc\" }
+      output auc: float = check.accuracy     # E0117: `check` has no output `accuracy`
+    }";
     E0201: Active, "unknown field", "\
 What it means: a stage, template, block or pipeline sets a field that does not exist there.
 The message names the context and suggests the closest field. In a stage that `uses` a template,

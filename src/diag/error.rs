@@ -81,6 +81,15 @@ pub enum MlpError {
         help: Option<String>,
     },
 
+    #[error("output `{output}` names {found}, which is no member's output")]
+    GroupOutputSource {
+        src: Src,
+        at: Span,
+        output: String,
+        found: String,
+        help: Option<String>,
+    },
+
     #[error("`run.{field}` exists only in `finally`")]
     RunStatusOutsideFinally { src: Src, at: Span, field: String },
 

@@ -70,6 +70,7 @@ impl MlpError {
             UnknownStageKind { .. } => codes::E0224,
             FanInNotSupported { .. } => codes::E0225,
             KeywordAsName { .. } => codes::E0113,
+            GroupOutputSource { .. } => codes::E0117,
             ItemOfOtherLoop { .. } => codes::E0114,
             RunStatusOutsideFinally { .. } => codes::E0115,
             AcrossFinally { .. } => codes::E0116,
@@ -162,6 +163,7 @@ impl MlpError {
             | MlpError::UnknownStageKind { src, .. }
             | MlpError::FanInNotSupported { src, .. }
             | MlpError::KeywordAsName { src, .. }
+            | MlpError::GroupOutputSource { src, .. }
             | MlpError::ItemOfOtherLoop { src, .. }
             | MlpError::RunStatusOutsideFinally { src, .. }
             | MlpError::AcrossFinally { src, .. }

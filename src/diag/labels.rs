@@ -139,6 +139,7 @@ impl MlpError {
             InputShadowsField { at, .. } => vec![Label::primary(*at, "also a stage field")],
             UnknownStageKind { at, .. } => vec![Label::primary(*at, "not a stage kind")],
             KeywordAsName { at, .. } => vec![Label::primary(*at, "a keyword since v2")],
+            GroupOutputSource { at, .. } => vec![Label::primary(*at, "not a member's output")],
             ItemOfOtherLoop { at, .. } => vec![Label::primary(*at, "not an enclosing loop's item")],
             RunStatusOutsideFinally { at, .. } => vec![Label::primary(*at, "outside `finally`")],
             AcrossFinally { at, .. } => vec![Label::primary(*at, "here")],
@@ -212,6 +213,7 @@ impl MlpError {
             | OutputShadowsBuiltin { help, .. }
             | ValueInCode { help, .. }
             | ItemOfOtherLoop { help, .. }
+            | GroupOutputSource { help, .. }
             | FanInNotSupported { help, .. }
             | AcrossFinally { help, .. }
             | ListFunctionType { help, .. }

@@ -35,8 +35,8 @@ use crate::collections::{HashSet, IndexMap};
 use crate::graph::PipelineGraph;
 use crate::sema::effective::effective_fields;
 use crate::sema::hir::{
-    refs_in_cond, refs_in_value, DepKind, Fields, GroupId, NodeId, Pipeline, Program, Ref,
-    RunField, Spanned, Stage, StageId, TemplateId, Value,
+    refs_in_cond, refs_in_value, DepKind, Fields, GroupId, GroupOutput, NodeId, Pipeline, Program,
+    Ref, RunField, Spanned, Stage, StageId, TemplateId, Value,
 };
 use crate::sema::schema::{self, StageKind};
 use crate::sema::types::Ty;
@@ -92,6 +92,8 @@ pub struct Plan<'p> {
     /// Outputs read from outside a loop that makes them (fan-in), by
     /// stage, sorted.
     pub collected: BTreeMap<StageId, BTreeSet<String>>,
+    /// The same for groups that use a template (their declared outputs).
+    pub collected_groups: BTreeMap<GroupId, BTreeSet<String>>,
 }
 
 /// What the plan decides for one group: the task that runs its DAG in its
@@ -206,6 +208,15 @@ pub enum Binding {
     Item(Option<String>),
     /// The item of an enclosing loop group, or one key of it.
     GroupItem { group: GroupId, key: Option<String> },
+    /// An input of the group template whose copy holds the reader.
+    GroupInput(String),
+    /// A declared output of a group that uses a template, read from the
+    /// task that runs it.
+    GroupOutput {
+        task: String,
+        output: String,
+        fan_in: bool,
+    },
     /// A field of the run.
     Run(RunField),
 }
@@ -247,7 +258,18 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
     let task_of: Vec<String> = stages.iter().map(|s| tasks.fresh(&s.dns_name)).collect();
     let mut gate_metrics: BTreeMap<StageId, BTreeSet<String>> = BTreeMap::new();
     let mut collected: BTreeMap<StageId, BTreeSet<String>> = BTreeMap::new();
+    let mut collected_groups: BTreeMap<GroupId, BTreeSet<String>> = BTreeMap::new();
     let mut note = |r: &Ref| match r {
+        Ref::GroupOutput {
+            group,
+            output,
+            fan_in: true,
+        } => {
+            collected_groups
+                .entry(*group)
+                .or_default()
+                .insert(output.to_string());
+        }
         Ref::Metric { stage, name, .. } => {
             gate_metrics
                 .entry(*stage)
@@ -429,6 +451,7 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
         order_waits,
         cleanup_task,
         collected,
+        collected_groups,
     }
 }
 
@@ -575,6 +598,35 @@ impl<'p> Plan<'p> {
         }
     }
 
+    /// Whether a node belongs to a copy of a group template's members that
+    /// is not lowered: every use after the first calls the first one's
+    /// DAG template.
+    pub fn in_shared_copy(&self, node: NodeId) -> bool {
+        self.pipeline.enclosing(node).into_iter().any(|g| {
+            self.pipeline
+                .group(g)
+                .uses
+                .as_ref()
+                .is_some_and(|u| u.first != g)
+        })
+    }
+
+    /// The group that uses a template and holds `dag` (it runs a copy of
+    /// the template's members).
+    pub fn template_use_holding(&self, dag: DagId) -> Option<GroupId> {
+        self.dag_chain(dag)
+            .into_iter()
+            .find(|g| self.pipeline.group(*g).uses.is_some())
+    }
+
+    /// A group template's output, as the shared DAG template gives it: in
+    /// the first use's copy of the members.
+    pub fn group_output(&self, group: GroupId, output: &str) -> Option<&GroupOutput> {
+        let uses = self.pipeline.group(group).uses.as_ref()?;
+        let first = self.pipeline.group(uses.first).uses.as_ref()?;
+        first.outputs.iter().find(|o| o.name == output)
+    }
+
     /// Whether the run has a `finally` (an exit DAG).
     pub fn has_finally(&self) -> bool {
         !self.pipeline.finally.is_empty()
@@ -659,6 +711,16 @@ impl<'p> Plan<'p> {
             Ref::GroupItem { group, key } => Binding::GroupItem {
                 group: *group,
                 key: key.as_ref().map(|k| k.to_string()),
+            },
+            Ref::GroupInput(name) => Binding::GroupInput(name.to_string()),
+            Ref::GroupOutput {
+                group,
+                output,
+                fan_in,
+            } => Binding::GroupOutput {
+                task: self.groups[group.index()].task.clone(),
+                output: output.to_string(),
+                fan_in: *fan_in,
             },
             Ref::Run(f) => Binding::Run(*f),
         }

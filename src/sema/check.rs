@@ -9,7 +9,7 @@ use crate::collections::{HashMap, HashSet, IndexMap};
 
 use super::hir::Place;
 use super::hir::{self, Dep};
-use super::ids::{GroupId, ModuleId, NodeId, StageId, TemplateId};
+use super::ids::{GroupId, GroupTemplateId, ModuleId, NodeId, StageId, TemplateId};
 use super::index::{RefEntry, RefIndex};
 use super::signature::{PipelineSigs, StageDefs, StageSig};
 use super::types::Ty;
@@ -32,6 +32,8 @@ pub(crate) struct Checked {
 #[derive(Debug, Clone, Copy)]
 pub(super) enum TemplateSlot {
     Checked(TemplateId),
+    /// A group template (§9.3).
+    Group(GroupTemplateId),
     /// Too broken to check uses against; its own errors are reported.
     Broken,
 }
@@ -66,6 +68,10 @@ pub(crate) struct Checker<'a> {
     pub(super) loaded: Vec<bool>,
     pub(super) diags: Diagnostics,
     pub(super) templates: Vec<hir::Template>,
+    pub(super) group_templates: Vec<hir::GroupTemplate>,
+    /// A group template's body is being checked (its groups cannot use
+    /// group templates).
+    pub(super) in_group_template: bool,
     /// `(module, name)` -> the checked template, or a mark for one too
     /// broken to check uses against (its own errors are already reported).
     pub(super) template_index: HashMap<(ModuleId, Text), TemplateSlot>,
@@ -125,6 +131,8 @@ pub(super) struct PipelineCx {
     /// Every group, in source order.
     pub(super) groups: Vec<GroupSig>,
     pub(super) group_index: HashMap<Text, GroupId>,
+    /// In a group template's body: its inputs, and where each is named.
+    pub(super) group_inputs: IndexMap<Text, (Ty, Span)>,
     /// The pipeline has a `schedule` (a CronWorkflow).
     pub(super) scheduled: bool,
 }
@@ -136,6 +144,8 @@ pub(super) struct GroupSig {
     pub(super) place: Place,
     /// Where its `for_each` is written, if it loops.
     pub(super) for_each: Option<Span>,
+    /// The outputs of the group template it uses, with their types.
+    pub(super) outputs: IndexMap<Text, Ty>,
 }
 
 impl PipelineCx {
@@ -223,6 +233,8 @@ impl<'a> Checker<'a> {
                 .collect(),
             diags: Diagnostics::default(),
             templates: Vec::new(),
+            group_templates: Vec::new(),
+            in_group_template: false,
             template_index: HashMap::default(),
             pipeline_names: HashSet::default(),
             reported_code_values: HashSet::default(),
@@ -246,6 +258,18 @@ impl<'a> Checker<'a> {
                 self.module_templates(index, file);
             }
         }
+        // Group templates last: their members may use any stage template.
+        for (index, module) in self.modules.iter().enumerate() {
+            let index = ModuleId(index);
+            let file = if index == root {
+                root_file.as_ref()
+            } else {
+                module.file.as_ref()
+            };
+            if let Some(file) = file {
+                self.module_group_templates(index, file);
+            }
+        }
         let mut pipelines = Vec::new();
         let mut signatures = Vec::new();
         if let Some(file) = root_file {
@@ -262,6 +286,7 @@ impl<'a> Checker<'a> {
             program: hir::Program {
                 pipelines,
                 templates: self.templates,
+                group_templates: self.group_templates,
             },
             signatures,
             index: RefIndex::new(self.refs),

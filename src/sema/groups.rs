@@ -7,16 +7,16 @@
 //! that holds it and whether it is in `finally`. References then resolve
 //! by name across the whole pipeline, as names share one namespace.
 
-use crate::collections::HashMap;
+use crate::collections::{HashMap, IndexMap};
 
 use super::check::{Checker, Deps, GroupSig, Item, Node, PipelineCx, Scope};
 use super::hir::{self, Place, Spanned, Value};
-use super::ids::{GroupId, NodeId, StageId};
+use super::ids::{GroupId, GroupTemplateId, ModuleId, NodeId, StageId};
 use super::k8s::dns_name;
 use super::schema;
 use crate::diag::MlpError;
 use crate::source::Span;
-use crate::syntax::ast::{self, Entry, Ident};
+use crate::syntax::ast::{self, Entry, Ident, Text};
 
 /// Groups hold one another at most this deep.
 pub const MAX_GROUP_DEPTH: usize = 8;
@@ -196,34 +196,76 @@ impl Checker<'_> {
     }
 
     /// What references see of each group, before any body is checked.
-    pub(super) fn group_sigs(&self, groups: &[GroupDecl]) -> Vec<GroupSig> {
+    pub(super) fn group_sigs(&mut self, module: ModuleId, groups: &[GroupDecl]) -> Vec<GroupSig> {
         groups
             .iter()
-            .map(|g| GroupSig {
-                name: g.name.name.clone(),
-                name_span: g.name.span,
-                place: g.place,
-                for_each: g.entries.iter().find_map(|e| match e {
-                    Entry::Field(f) if f.name.name == "for_each" => Some(f.span),
-                    _ => None,
-                }),
+            .map(|g| {
+                let outputs = g
+                    .uses
+                    .as_ref()
+                    .filter(|_| !self.in_group_template)
+                    .and_then(|r| self.resolve_group_template(module, r))
+                    .map(|t| {
+                        self.group_templates[t.index()]
+                            .outputs
+                            .iter()
+                            .map(|o| (o.name.clone(), o.ty.clone()))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                GroupSig {
+                    name: g.name.name.clone(),
+                    name_span: g.name.span,
+                    place: g.place,
+                    for_each: g.entries.iter().find_map(|e| match e {
+                        Entry::Field(f) if f.name.name == "for_each" => Some(f.span),
+                        _ => None,
+                    }),
+                    outputs,
+                }
             })
             .collect()
     }
 
     /// A group's own fields: `for_each`, `parallelism`, `when`, `after`.
-    pub(super) fn group(&mut self, decl: &GroupDecl, pcx: &PipelineCx) -> hir::Group {
+    pub(super) fn group(
+        &mut self,
+        module: ModuleId,
+        decl: &GroupDecl,
+        pcx: &PipelineCx,
+    ) -> hir::Group {
         let errors_from = self.diags.items.len();
         let place_text = format!("group `{}`", decl.name.name);
-        if let Some(uses) = &decl.uses {
+        let template = match &decl.uses {
+            Some(uses) if self.in_group_template => {
+                self.push(MlpError::EntryNotAllowed {
+                    src: self.src(uses.span),
+                    at: uses.span,
+                    entry: format!("`uses {}`", uses.display()),
+                    place: "a group template".into(),
+                    help: Some("a group template's groups hold their stages themselves; group templates used inside group templates come after contract v2".into()),
+                });
+                None
+            }
+            // Reported when the signatures were made.
+            Some(uses) => self.group_template_quiet(module, uses),
+            None => None,
+        };
+        if let (Some(_), Some(first)) = (&decl.uses, decl.members.first()) {
+            let at = match first {
+                NodeId::Stage(_) | NodeId::Group(_) => decl.name.span,
+            };
             self.push(MlpError::EntryNotAllowed {
-                src: self.src(uses.span),
-                at: uses.span,
-                entry: format!("`uses {}`", uses.display()),
-                place: place_text.clone(),
-                help: Some("group templates (`template group`) are not lowered yet; write the group's stages inside it".into()),
+                src: self.src(at),
+                at,
+                entry: "stages or groups".into(),
+                place: format!("{place_text}, which uses a template"),
+                help: Some("a group that `uses` a template runs the template's members; put more stages beside it, or in the template".into()),
             });
         }
+        let inputs: Vec<hir::Input> = template
+            .map(|t| self.group_templates[t.index()].inputs.clone())
+            .unwrap_or_default();
         let deps = Deps::default();
         let loops = decl
             .entries
@@ -243,8 +285,33 @@ impl Checker<'_> {
         let mut parallelism = None;
         let mut when: Option<Spanned<hir::Cond>> = None;
         let mut seen: HashMap<&str, Span> = HashMap::default();
+        let mut args: IndexMap<Text, Spanned<Value>> = IndexMap::default();
         for entry in &decl.entries {
             match entry {
+                // An input of the template: the calling task passes it, so
+                // it reads what the group's parent sees, `item` included.
+                Entry::Field(f) if inputs.iter().any(|i| i.name == f.name.name) => {
+                    if !self.first_time(&mut seen, &f.name, "input") {
+                        continue;
+                    }
+                    let input = inputs.iter().find(|i| i.name == f.name.name).cloned();
+                    if let Some(input) = input {
+                        if let Some(v) = self.assign(
+                            &f.value,
+                            &input.ty,
+                            scope(loops),
+                            &format!("input `{}`", input.name),
+                        ) {
+                            args.insert(
+                                f.name.name.clone(),
+                                Spanned {
+                                    value: v,
+                                    span: f.span,
+                                },
+                            );
+                        }
+                    }
+                }
                 Entry::Field(f) if GROUP_FIELDS.contains(&f.name.name.as_str()) => {
                     if !self.first_time(&mut seen, &f.name, "field") {
                         continue;
@@ -323,7 +390,41 @@ impl Checker<'_> {
                 }
             }
         }
-        if decl.members.is_empty() {
+        let uses = match (template, &decl.uses) {
+            (Some(t), Some(r)) => {
+                for input in &inputs {
+                    if args.contains_key(input.name.as_str()) {
+                        continue;
+                    }
+                    match &input.default {
+                        Some(d) => {
+                            args.insert(input.name.clone(), d.clone());
+                        }
+                        None => self.push(MlpError::MissingInput {
+                            src: self.src(decl.name.span),
+                            at: decl.name.span,
+                            template: r.display(),
+                            input: input.name.to_string(),
+                            help: Some(format!(
+                                "add `{} = ...` ({}) to the group",
+                                input.name,
+                                input.ty.describe()
+                            )),
+                        }),
+                    }
+                }
+                Some(hir::GroupUse {
+                    template: t,
+                    args,
+                    // Set when the members are copied in (`instantiate`).
+                    first: GroupId::new(0),
+                    outputs: Vec::new(),
+                    span: r.span,
+                })
+            }
+            _ => None,
+        };
+        if decl.members.is_empty() && decl.uses.is_none() {
             self.invalid(
                 decl.name.span,
                 "group",
@@ -348,9 +449,33 @@ impl Checker<'_> {
             when,
             deps: deps.into_first_mentions(),
             members: decl.members.clone(),
+            uses,
             span: decl.span,
             name_span: decl.name.span,
             has_errors: self.errors_since(errors_from),
+        }
+    }
+
+    /// The group template `r` names, without reporting (the signatures
+    /// did).
+    fn group_template_quiet(
+        &self,
+        module: ModuleId,
+        r: &ast::TemplateRef,
+    ) -> Option<GroupTemplateId> {
+        let target = match &r.module {
+            None => module,
+            Some(alias) => {
+                self.modules[module.index()]
+                    .imports
+                    .iter()
+                    .find(|i| i.alias.name == alias.name)?
+                    .module
+            }
+        };
+        match self.template_index.get(&(target, r.name.name.clone()))? {
+            super::check::TemplateSlot::Group(g) => Some(*g),
+            _ => None,
         }
     }
 }

@@ -7,7 +7,7 @@
 use crate::collections::IndexMap;
 use serde::Serialize;
 
-pub use super::ids::{GroupId, NodeId, StageId, TemplateId};
+pub use super::ids::{GroupId, GroupTemplateId, NodeId, StageId, TemplateId};
 use super::schema::StageKind;
 use super::types::Ty;
 use crate::graph::PipelineGraph;
@@ -18,12 +18,66 @@ use crate::syntax::ast::{BinOp, Text, UnaryOp};
 pub struct Program {
     pub pipelines: Vec<Pipeline>,
     pub templates: Vec<Template>,
+    pub group_templates: Vec<GroupTemplate>,
 }
 
 impl Program {
     pub fn template(&self, id: TemplateId) -> &Template {
         &self.templates[id.index()]
     }
+
+    pub fn group_template(&self, id: GroupTemplateId) -> &GroupTemplate {
+        &self.group_templates[id.index()]
+    }
+}
+
+/// `template group NAME { ... }` (§9.3): inputs, outputs naming members'
+/// outputs, and the members, checked once. Each `group G uses NAME` holds a
+/// copy of the members (in its pipeline's `stages` and `groups`); every
+/// use shares one Argo DAG template.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupTemplate {
+    /// As a group names it: `lib.train_and_check`, or `NAME` in the same file.
+    pub name: Text,
+    /// DNS-1123 form of the qualified name: the shared DAG template's.
+    pub dns_name: Text,
+    pub inputs: Vec<Input>,
+    pub outputs: Vec<GroupOutput>,
+    /// The members, with ids of their own (a use remaps them).
+    pub stages: Vec<Stage>,
+    pub groups: Vec<Group>,
+    /// What the template holds directly.
+    pub main: Vec<NodeId>,
+    pub span: Span,
+    #[serde(skip)]
+    pub name_span: Span,
+}
+
+/// `output NAME: TYPE = MEMBER.OUT` of a group template.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupOutput {
+    pub name: Text,
+    pub ty: Ty,
+    /// The member's output (or metric) it is.
+    pub source: Ref,
+    pub span: Span,
+    #[serde(skip)]
+    pub name_span: Span,
+}
+
+/// `group G uses T { inputs... }`.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupUse {
+    pub template: GroupTemplateId,
+    /// Every input of the template, supplied or defaulted, as the task
+    /// that runs the group passes it (read in the group's parent).
+    pub args: IndexMap<Text, Spanned<Value>>,
+    /// The pipeline's first group that uses the template: the one whose
+    /// members are lowered into the shared DAG template.
+    pub first: GroupId,
+    /// The template's outputs, each naming a member of this group's copy.
+    pub outputs: Vec<GroupOutput>,
+    pub span: Span,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -177,8 +231,10 @@ pub struct Group {
     /// What it waits for: `after` entries, and the stages its `when` and
     /// `for_each` read.
     pub deps: Vec<Dep>,
-    /// Its stages and groups, in source order.
+    /// Its stages and groups, in source order (for a group that `uses` a
+    /// template: its copy of the template's).
     pub members: Vec<NodeId>,
+    pub uses: Option<GroupUse>,
     pub span: Span,
     /// Where the name is written.
     #[serde(skip)]
@@ -335,6 +391,15 @@ pub enum Ref {
     GroupItem {
         group: GroupId,
         key: Option<Text>,
+    },
+    /// An input of the group template whose copy holds the reader.
+    GroupInput(Text),
+    /// A declared output of a group that uses a template (`fan_in` as for
+    /// stage outputs).
+    GroupOutput {
+        group: GroupId,
+        output: Text,
+        fan_in: bool,
     },
     Run(RunField),
 }

@@ -52,6 +52,18 @@ impl From<GroupId> for NodeId {
     }
 }
 
+/// A checked group template (§9.3): an index into
+/// [`super::hir::Program::group_templates`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct GroupTemplateId(pub(crate) usize);
+
+impl GroupTemplateId {
+    pub fn index(self) -> usize {
+        self.0
+    }
+}
+
 impl GroupId {
     pub fn new(index: usize) -> Self {
         GroupId(index)

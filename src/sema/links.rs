@@ -150,9 +150,13 @@ impl Checker<'_> {
             |reference, ty, _| {
                 matches!(
                     (reference, ty),
-                    (Ref::Output { .. }, Ty::ModelUri)
+                    (Ref::Output { .. } | Ref::GroupOutput { .. }, Ty::ModelUri)
                         | (
-                            Ref::Param(_) | Ref::Input(_) | Ref::Output { .. },
+                            Ref::Param(_)
+                                | Ref::Input(_)
+                                | Ref::GroupInput(_)
+                                | Ref::Output { .. }
+                                | Ref::GroupOutput { .. },
                             Ty::String
                         )
                         | (Ref::Item(_) | Ref::GroupItem { .. }, _)
@@ -182,7 +186,13 @@ impl Checker<'_> {
                     pcx.stages[stage.index()].kind == Some(StageKind::Register)
                         && (output == "version" || output == "model_uri")
                 }
-                (Ref::Param(_) | Ref::Input(_), _) => *ty == Ty::String,
+                (
+                    Ref::Param(_)
+                    | Ref::Input(_)
+                    | Ref::GroupInput(_)
+                    | Ref::GroupOutput { fan_in: false, .. },
+                    _,
+                ) => *ty == Ty::String,
                 (Ref::Item(_) | Ref::GroupItem { .. }, _) => true,
                 _ => false,
             },

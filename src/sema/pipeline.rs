@@ -8,15 +8,13 @@ use super::check::{Checker, Item, Node, PipelineCx, Scope};
 use super::effective::effective_fields;
 use super::groups::Layout;
 use super::hir::{self, Fields, Spanned, StrPart, Value};
-use super::ids::{GroupId, ModuleId, NodeId, StageId};
+use super::ids::ModuleId;
 use super::k8s::dns_name;
-use super::schema::{self, FieldTy, StageKind};
+use super::schema::{self, FieldTy};
 use super::settings::is_time_zone_name;
 use super::signature::PipelineSigs;
-use super::stages::CheckedStage;
 use super::text::plain_text;
 use crate::diag::MlpError;
-use crate::graph::PipelineGraph;
 use crate::source::Span;
 use crate::syntax::ast::{self, Entry, Ident};
 
@@ -145,7 +143,7 @@ impl Checker<'_> {
             });
         }
 
-        let group_sigs = self.group_sigs(&group_decls);
+        let group_sigs = self.group_sigs(module, &group_decls);
         let mut pcx = PipelineCx {
             params: param_types,
             param_spans,
@@ -155,23 +153,17 @@ impl Checker<'_> {
             stage_places: stage_decls.iter().map(|s| s.place).collect(),
             groups: group_sigs,
             group_index: HashMap::default(),
+            group_inputs: Default::default(),
             scheduled: setting_items.iter().any(|i| i.key.name == "schedule"),
         };
-        for (i, s) in stage_decls.iter().enumerate() {
-            let (sig, defs) = self.stage_sig(module, &s.stage);
-            if !duplicates.contains(&(i + param_decls.len())) {
-                pcx.stage_index
-                    .insert(s.stage.name.name.clone(), StageId(pcx.stages.len()));
-            }
-            pcx.stages.push(sig);
-            pcx.stage_defs.push(defs);
-        }
-        let groups_from = param_decls.len() + stage_decls.len();
-        for (i, g) in group_decls.iter().enumerate() {
-            if !duplicates.contains(&(groups_from + i)) {
-                pcx.group_index.insert(g.name.name.clone(), GroupId::new(i));
-            }
-        }
+        self.member_sigs(
+            module,
+            &stage_decls,
+            &group_decls,
+            &duplicates,
+            param_decls.len(),
+            &mut pcx,
+        );
 
         let place = format!("pipeline `{}`", p.name.name);
         let settings = self.record(
@@ -226,68 +218,16 @@ impl Checker<'_> {
         };
 
         let mlflow = settings.get("mlflow");
-        let mut stages = Vec::with_capacity(stage_decls.len());
-        // Every stage is whole (kind and template known): only then are
-        // cycles looked for, as a stage that is not may lack dependencies.
-        let mut every_stage_whole = true;
-        let groups: Vec<hir::Group> = group_decls.iter().map(|g| self.group(g, &pcx)).collect();
-        for (i, decl) in stage_decls.into_iter().enumerate() {
-            let s = decl.stage;
-            let CheckedStage { mut stage, whole } =
-                self.stage(module, &s, StageId(i), &pcx, &defaults);
-            every_stage_whole &= whole;
-            if whole {
-                let errors_from = self.diags.items.len();
-                let needs = match stage.kind {
-                    _ if stage.tracked => Some("it is tracked"),
-                    StageKind::Register => Some("`register` stages use the MLflow Model Registry"),
-                    StageKind::Deploy => {
-                        Some("`deploy` stages find the model in the MLflow Model Registry")
-                    }
-                    _ => None,
-                };
-                if let (Some(reason), None) = (needs, mlflow) {
-                    self.push(MlpError::TrackingNeedsMlflow {
-                        src: self.src(s.name.span),
-                        at: s.name.span,
-                        stage: s.name.name.to_string(),
-                        reason: reason.into(),
-                        tracked: stage.tracked,
-                    });
-                }
-                if stage.kind == StageKind::Deploy {
-                    let has_store = matches!(mlflow, Some(Spanned { value: Value::Map(m), .. }) if m.contains_key("artifact_store"));
-                    if !has_store {
-                        self.push(MlpError::DeployWithoutArtifactStore {
-                            src: self.src(s.name.span),
-                            at: s.name.span,
-                            stage: s.name.name.to_string(),
-                        });
-                    }
-                }
-                stage.has_errors |= self.errors_since(errors_from);
-            }
-            stages.push((stage, whole));
-        }
-        for (stage, _) in stages.iter_mut().filter(|(_, whole)| *whole) {
-            let errors_from = self.diags.items.len();
-            self.values_in_code(stage, &defaults);
-            stage.has_errors |= self.errors_since(errors_from);
-        }
-        let mut stages: Vec<hir::Stage> = stages.into_iter().map(|(s, _)| s).collect();
-        let mut groups = groups;
-        let graph = PipelineGraph::new(&stages, &groups);
-        if every_stage_whole {
-            for cycle in graph.cycles() {
-                self.push(graph.cycle_error(self.sources, &stages, &groups, &cycle));
-                for &node in &cycle {
-                    match node {
-                        NodeId::Stage(i) => stages[i.index()].has_errors = true,
-                        NodeId::Group(g) => groups[g.index()].has_errors = true,
-                    }
-                }
-            }
-        }
+        let (mut stages, mut groups, whole) = self.check_members(
+            module,
+            stage_decls,
+            &group_decls,
+            &pcx,
+            &defaults,
+            Some(mlflow),
+        );
+        self.instantiate(&mut stages, &mut groups, mlflow);
+        let graph = self.member_graph(&mut stages, &mut groups, whole);
         let pipeline = hir::Pipeline {
             name: p.name.name.clone(),
             name_span: p.name.span,

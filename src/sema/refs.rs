@@ -225,6 +225,23 @@ impl Checker<'_> {
             Scope::Pipeline {
                 pcx, deps: current, ..
             } => {
+                if let Some((ty, span)) = pcx.group_inputs.get(first.name.as_str()) {
+                    if segs.len() > 1 {
+                        self.push(MlpError::TypeMismatch {
+                            src: self.src(r.span),
+                            at: r.span,
+                            expected: "a name without fields".into(),
+                            found: format!("the input `{}` ({})", first.name, ty.describe()),
+                            help: Some(format!("write `{}`", first.name)),
+                        });
+                        return None;
+                    }
+                    return Some(Resolved::of(
+                        Ref::GroupInput(first.name.clone()),
+                        ty.clone(),
+                        def(Some(*span), DefKind::Input, &first.name),
+                    ));
+                }
                 if let Some((i, _, ty)) = pcx.params.get_full(first.name.as_str()) {
                     if segs.len() > 1 {
                         self.push(MlpError::TypeMismatch {
@@ -653,6 +670,41 @@ impl Checker<'_> {
                 }
                 Some(self.group_item(pcx, group, segs.get(2).copied()))
             }
+            [_, output] if sig.outputs.contains_key(*output) => {
+                let ty = sig.outputs[*output].clone();
+                if place.finally != sig.place.finally {
+                    self.across_finally(r.span, place.finally, &sig.name, "reads an output of");
+                    return None;
+                }
+                // The group's own loop, and the loop groups holding it, that
+                // do not hold the reader.
+                let holding = pcx.loops_holding(place);
+                let crossed = sig
+                    .for_each
+                    .map(|_| group)
+                    .into_iter()
+                    .chain(pcx.loops_holding(sig.place))
+                    .filter(|g| !holding.contains(g))
+                    .count();
+                let ty = match crossed {
+                    0 => ty,
+                    n => self.collected(r, &sig.name, ty, n)?,
+                };
+                Some(Resolved {
+                    reference: Ref::GroupOutput {
+                        group,
+                        output: (*output).into(),
+                        fan_in: crossed > 0,
+                    },
+                    ty,
+                    dep: Some(Dep {
+                        on: NodeId::Group(group),
+                        kind: DepKind::Data,
+                        span: r.span,
+                    }),
+                    def: def(Some(sig.name_span), DefKind::Output, output),
+                })
+            }
             [_] => {
                 self.push(MlpError::StageAsValue {
                     src: self.src(r.span),
@@ -667,15 +719,28 @@ impl Checker<'_> {
             }
             _ => {
                 let span = r.segments[1].span.to(r.segments[r.segments.len() - 1].span);
+                let help = if sig.outputs.is_empty() {
+                    format!(
+                        "`{}` is a group: its members' outputs are read by the members' names (`STAGE.OUTPUT`), and `{}.item` is its loop's item",
+                        sig.name, sig.name
+                    )
+                } else {
+                    format!(
+                        "`{}` uses a group template, whose outputs are {}",
+                        sig.name,
+                        sig.outputs
+                            .keys()
+                            .map(|o| format!("`{}.{o}`", sig.name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
                 self.push(MlpError::UnknownOutput {
                     src: self.src(span),
                     at: span,
                     stage: sig.name.to_string(),
                     output: segs[1..].join("."),
-                    help: Some(format!(
-                        "`{}` is a group: its members' outputs are read by the members' names (`STAGE.OUTPUT`), and `{}.item` is its loop's item",
-                        sig.name, sig.name
-                    )),
+                    help: Some(help),
                 });
                 None
             }

@@ -32,7 +32,9 @@ impl Checker<'_> {
             _ => None,
         });
         for (i, t) in templates.enumerate() {
-            if duplicates.contains(&i) {
+            // Group templates are checked after every stage template
+            // (`module_group_templates`): their members may use any.
+            if duplicates.contains(&i) || t.kind.name == "group" {
                 continue;
             }
             let slot = match self.template(module, t) {
@@ -313,6 +315,16 @@ impl Checker<'_> {
         {
             Some(TemplateSlot::Checked(t)) => Some(*t),
             Some(TemplateSlot::Broken) => None,
+            Some(TemplateSlot::Group(_)) => {
+                self.push(MlpError::TemplateKindMismatch {
+                    src: self.src(r.span),
+                    at: r.span,
+                    stage_kind: "stage".into(),
+                    template: r.display(),
+                    template_kind: "group".into(),
+                });
+                None
+            }
             None => {
                 let names: Vec<&str> = self
                     .template_index
@@ -364,7 +376,7 @@ impl Checker<'_> {
         };
         match self.template_index.get(&(target, r.name.name.clone()))? {
             TemplateSlot::Checked(t) => Some(*t),
-            TemplateSlot::Broken => None,
+            TemplateSlot::Broken | TemplateSlot::Group(_) => None,
         }
     }
 }

@@ -177,7 +177,9 @@ impl Ctx<'_> {
                 _ => V::Str(String::new()),
             },
             Ref::Run(_) => V::Str("run".into()),
-            Ref::GroupItem { .. } => panic!("the oracle models v1 programs (no groups)"),
+            Ref::GroupItem { .. } | Ref::GroupInput(_) | Ref::GroupOutput { .. } => {
+                panic!("the oracle models v1 programs (no groups)")
+            }
             Ref::Input(name) => {
                 let arg = self
                     .stage

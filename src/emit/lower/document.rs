@@ -44,24 +44,64 @@ pub fn lower_into(
     };
     let entry = out.template_names.fresh("main");
     for (i, stage) in pipeline.stages_with_ids() {
+        // A later use of a group template runs the first use's template.
+        if plan.in_shared_copy(NodeId::Stage(i)) {
+            continue;
+        }
         plan.at.set(plan.dag_of(NodeId::Stage(i)));
         out.order_key = stage.span.start as usize;
         out.stage(i);
     }
     // Every task that calls a group is written after what the group holds
     // (the deepest groups first): only then are its imports all known.
-    let group_templates: Vec<String> = pipeline
-        .groups
-        .iter()
-        .map(|g| out.template_names.fresh(&g.dns_name))
+    // Every use of a group template calls one DAG template, named after
+    // the template; other groups have their own.
+    let lowered: Vec<GroupId> = (0..pipeline.groups.len())
+        .map(GroupId::new)
+        .filter(|g| !plan.in_shared_copy(NodeId::Group(*g)))
         .collect();
-    let mut deepest_first: Vec<GroupId> = (0..pipeline.groups.len()).map(GroupId::new).collect();
+    let mut group_templates: BTreeMap<GroupId, String> = BTreeMap::new();
+    for &g in &lowered {
+        let group = pipeline.group(g);
+        let name = match &group.uses {
+            Some(u) if u.first != g => group_templates[&u.first].clone(),
+            Some(u) => out
+                .template_names
+                .fresh(&plan.program.group_template(u.template).dns_name),
+            None => out.template_names.fresh(&group.dns_name),
+        };
+        group_templates.insert(g, name);
+    }
+    // What the shared templates give out is routed first: it may export
+    // values from groups inside them.
+    let template_outputs: BTreeMap<GroupId, argo::Inputs> = lowered
+        .iter()
+        .filter(|g| {
+            pipeline
+                .group(**g)
+                .uses
+                .as_ref()
+                .is_some_and(|u| u.first == **g)
+        })
+        .map(|&g| (g, out.template_outputs(g)))
+        .collect();
+    let mut deepest_first = lowered.clone();
     deepest_first.sort_by_key(|g| std::cmp::Reverse(pipeline.enclosing(NodeId::Group(*g)).len()));
     for &g in &deepest_first {
-        out.group_task(g, &group_templates[g.index()]);
+        out.group_task(g, &group_templates[&g]);
     }
-    for (g, name) in group_templates.into_iter().enumerate() {
-        let template = out.group_template(GroupId::new(g), name);
+    let mut template_outputs = template_outputs;
+    for &g in &lowered {
+        let shared_later = pipeline
+            .group(g)
+            .uses
+            .as_ref()
+            .is_some_and(|u| u.first != g);
+        if shared_later {
+            continue;
+        }
+        let declared = template_outputs.remove(&g);
+        let template = out.group_template(g, group_templates[&g].clone(), declared);
         (out.sink)(template);
     }
     if let Some(e) = out.failure.take() {

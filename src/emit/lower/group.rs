@@ -8,13 +8,14 @@
 use std::collections::BTreeSet;
 
 use super::route::{Kind, Source};
-use super::task::TaskCall;
+use super::task::{value_reads_item, TaskCall, TaskCtx};
 use super::Emitter;
 use crate::emit::argo::{
     Arguments, Artifact, Dag, DagTask, Inputs, Parameter, Template, ValueFrom,
 };
 use crate::plan::DagId;
-use crate::sema::hir::{GroupId, NodeId};
+use crate::sema::hir::{GroupId, NodeId, Ref};
+use crate::sema::types::Ty;
 
 impl Emitter<'_, '_> {
     /// The task that runs group `g`, in its parent's DAG: the values its
@@ -34,6 +35,38 @@ impl Emitter<'_, '_> {
         };
         let mut arguments = Arguments::default();
         let mut item_args = Vec::new();
+        let mut deps = deps;
+        // A use of a group template passes the template's inputs, each read
+        // in the group's parent (its own loop's `item` included).
+        if let Some(uses) = &group.uses {
+            let template = plan.program.group_template(uses.template);
+            let mut ctx = TaskCtx {
+                plan,
+                bindings: None,
+                deps: BTreeSet::new(),
+                lifted: None,
+            };
+            for input in &template.inputs {
+                let Some(value) = uses.args.get(&input.name) else {
+                    continue;
+                };
+                if input.ty.is_artifact() {
+                    arguments.artifacts.push(Artifact {
+                        name: input.name.to_string(),
+                        from: Some(ctx.text(&value.value)),
+                        ..Default::default()
+                    });
+                } else {
+                    item_args.push(value_reads_item(&value.value));
+                    arguments.parameters.push(Parameter {
+                        name: input.name.to_string(),
+                        value: Some(ctx.text(&value.value)),
+                        ..Default::default()
+                    });
+                }
+            }
+            deps.extend(ctx.deps);
+        }
         for (name, source) in &imports {
             match source {
                 Source::Task {
@@ -64,19 +97,21 @@ impl Emitter<'_, '_> {
             arguments,
             ..Default::default()
         };
+        let mut collected: Vec<String> = plan
+            .routes
+            .borrow()
+            .exports
+            .get(&g)
+            .map(|e| e.keys().cloned().collect())
+            .unwrap_or_default();
+        collected.extend(plan.collected_groups.get(&g).into_iter().flatten().cloned());
         let call = TaskCall {
             conditions: group.when.iter().map(|w| &w.value).collect(),
             for_each: group.for_each.as_ref().map(|f| &f.value),
             parallelism: group.parallelism.as_ref().map(|p| p.value),
             item_args,
             bindings: None,
-            collected: plan
-                .routes
-                .borrow()
-                .exports
-                .get(&g)
-                .map(|e| e.keys().cloned().collect())
-                .unwrap_or_default(),
+            collected,
         };
         let order = self.order_deps(node);
         self.finish(task, call, deps, order);
@@ -84,9 +119,30 @@ impl Emitter<'_, '_> {
 
     /// Group `g`'s DAG template: its members' tasks, what they read from
     /// outside as inputs, and what is read of them outside as outputs.
-    pub(super) fn group_template(&mut self, g: GroupId, name: String) -> Template {
+    pub(super) fn group_template(
+        &mut self,
+        g: GroupId,
+        name: String,
+        declared: Option<Inputs>,
+    ) -> Template {
         let routes = self.plan.routes.borrow();
         let mut inputs = Inputs::default();
+        // A group template's inputs, every one (each use passes them all).
+        if let Some(uses) = &self.plan.pipeline.group(g).uses {
+            for input in &self.plan.program.group_template(uses.template).inputs {
+                if input.ty.is_artifact() {
+                    inputs.artifacts.push(Artifact {
+                        name: input.name.to_string(),
+                        ..Default::default()
+                    });
+                } else {
+                    inputs.parameters.push(Parameter {
+                        name: input.name.to_string(),
+                        ..Default::default()
+                    });
+                }
+            }
+        }
         for (input, source) in routes.imports.get(&g).into_iter().flatten() {
             if is_artifact(source) {
                 inputs.artifacts.push(Artifact {
@@ -100,7 +156,7 @@ impl Emitter<'_, '_> {
                 });
             }
         }
-        let mut outputs = Inputs::default();
+        let mut outputs = declared.unwrap_or_default();
         for (output, source) in routes.exports.get(&g).into_iter().flatten() {
             if is_artifact(source) {
                 outputs.artifacts.push(Artifact {
@@ -135,6 +191,55 @@ impl Emitter<'_, '_> {
             }),
             ..Default::default()
         }
+    }
+
+    /// The outputs a group template's shared DAG template declares, read
+    /// from the first use's copy of the members (a model passes its run
+    /// id: readers write the `runs:/` URI around it).
+    pub(super) fn template_outputs(&mut self, g: GroupId) -> Inputs {
+        let plan = self.plan;
+        let mut out = Inputs::default();
+        let Some(uses) = &plan.pipeline.group(g).uses else {
+            return out;
+        };
+        plan.at.set(DagId::Group(g));
+        for o in &uses.outputs {
+            let routed = match &o.source {
+                Ref::Output { stage, output, .. } => {
+                    let task = plan.done_task(*stage).to_string();
+                    let (kind, name) = match &o.ty {
+                        Ty::ModelUri => (Kind::Parameter, "run_id"),
+                        t if t.is_artifact() => (Kind::Artifact, output.as_str()),
+                        _ => (Kind::Parameter, output.as_str()),
+                    };
+                    plan.stage_output(*stage, &task, kind, name)
+                }
+                Ref::Metric { stage, name, .. } => {
+                    let gate = plan.gate_task(*stage).to_string();
+                    plan.stage_output(*stage, &gate, Kind::Parameter, name)
+                }
+                _ => continue,
+            };
+            if o.ty.is_artifact() {
+                out.artifacts.push(Artifact {
+                    name: o.name.to_string(),
+                    from: Some(routed.source.placeholder()),
+                    ..Default::default()
+                });
+            } else {
+                let skippable = matches!(&routed.source, Source::Task { task, .. } if plan.skippable.contains(task));
+                out.parameters.push(Parameter {
+                    name: o.name.to_string(),
+                    value_from: Some(ValueFrom {
+                        parameter: Some(routed.source.placeholder()),
+                        default: skippable.then(String::new),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                });
+            }
+        }
+        out
     }
 
     /// A DAG's tasks, in source order.

@@ -253,6 +253,43 @@ impl<'a, 'p> Pod<'a, 'p> {
                     routed.dep.as_deref(),
                 )
             }
+            Ref::GroupInput(name) => {
+                let (source, kind) = plan.routed_group_input(name);
+                match kind {
+                    Kind::Artifact => {
+                        let path = format!("{INPUTS_DIR}/{name}/{name}");
+                        self.artifacts
+                            .entry(name.to_string())
+                            .or_insert((source.placeholder(), path.clone()));
+                        Read::File(path)
+                    }
+                    Kind::Parameter => {
+                        self.input(name.to_string(), Arg::value(source.placeholder()), None)
+                    }
+                }
+            }
+            Ref::GroupOutput { group, output, .. } => {
+                let (routed, ty, model_path) = plan.routed_group_output(*group, output);
+                let name = format!("{}-{output}", plan.groups[group.index()].task);
+                self.deps.extend(routed.dep.clone());
+                match (ty, model_path) {
+                    (Ty::ModelUri, Some(model_path)) => {
+                        self.input(name.clone(), Arg::value(routed.source.placeholder()), None);
+                        Read::ModelUri {
+                            run: name,
+                            model_path,
+                        }
+                    }
+                    (ty, _) if ty.is_artifact() => {
+                        let path = format!("{INPUTS_DIR}/{name}/{output}");
+                        self.artifacts
+                            .entry(name)
+                            .or_insert((routed.source.placeholder(), path.clone()));
+                        Read::File(path)
+                    }
+                    _ => self.input(name, Arg::value(routed.source.placeholder()), None),
+                }
+            }
             Ref::GroupItem { group, key } => {
                 let source = plan.routed_item(*group, key.as_deref());
                 let name = match key {

@@ -22,7 +22,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::Plan;
 use crate::collections::IndexMap;
 use crate::plan::DagId;
-use crate::sema::hir::GroupId;
+use crate::sema::hir::{GroupId, NodeId, Ref};
+use crate::sema::types::Ty;
 
 /// Parameter or artifact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,6 +183,76 @@ impl Plan<'_> {
             };
         }
         source
+    }
+
+    /// An input of the group template whose copy holds the DAG being
+    /// emitted: an input of the using group's DAG template, passed on into
+    /// the groups inside it. Its kind, as the template declares it.
+    pub(super) fn routed_group_input(&self, name: &str) -> (Source, Kind) {
+        let chain = self.dag_chain(self.at.get());
+        let holder = chain
+            .iter()
+            .position(|g| self.pipeline.group(*g).uses.is_some());
+        let kind = holder
+            .and_then(|pos| self.pipeline.group(chain[pos]).uses.as_ref())
+            .and_then(|u| {
+                self.program
+                    .group_template(u.template)
+                    .inputs
+                    .iter()
+                    .find(|i| i.name == name)
+            })
+            .map_or(Kind::Parameter, |i| {
+                if i.ty.is_artifact() {
+                    Kind::Artifact
+                } else {
+                    Kind::Parameter
+                }
+            });
+        let mut source = Source::Input {
+            kind,
+            name: name.to_string(),
+        };
+        if let Some(pos) = holder {
+            let mut routes = self.routes.borrow_mut();
+            for &g in chain[..pos].iter().rev() {
+                routes
+                    .imports
+                    .entry(g)
+                    .or_default()
+                    .entry(name.to_string())
+                    .or_insert(source.clone());
+                source = Source::Input {
+                    kind,
+                    name: name.to_string(),
+                };
+            }
+        }
+        (source, kind)
+    }
+
+    /// A declared output of a group that uses a template, as the DAG
+    /// being emitted reads it; its type; and, for a model, where the model
+    /// lies in its run (the output passes the run id).
+    pub(super) fn routed_group_output(
+        &self,
+        group: GroupId,
+        output: &str,
+    ) -> (Routed, Ty, Option<String>) {
+        let declared = self.group_output(group, output);
+        let ty = declared.map_or(Ty::String, |o| o.ty.clone());
+        let model_path = match declared.map(|o| &o.source) {
+            Some(Ref::Output { stage, .. }) if ty == Ty::ModelUri => Some(self.model_path(*stage)),
+            _ => None,
+        };
+        let kind = if ty.is_artifact() {
+            Kind::Artifact
+        } else {
+            Kind::Parameter
+        };
+        let task = self.groups[group.index()].task.clone();
+        let routed = self.routed_output(self.dag_of(NodeId::Group(group)), &task, kind, output);
+        (routed, ty, model_path)
     }
 
     /// The groups a value leaves (from `from`, innermost first) and enters

@@ -467,6 +467,15 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
                 routed.source.placeholder()
             }
             Ref::GroupItem { group, key } => plan.routed_item(*group, key.as_deref()).placeholder(),
+            Ref::GroupInput(name) => plan.routed_group_input(name).0.placeholder(),
+            Ref::GroupOutput { group, output, .. } => {
+                let (routed, _, model_path) = plan.routed_group_output(*group, output);
+                self.deps.extend(routed.dep);
+                match model_path {
+                    Some(path) => format!("runs:/{}/{path}", routed.source.placeholder()),
+                    None => routed.source.placeholder(),
+                }
+            }
             Ref::Item(None) => "{{item}}".into(),
             Ref::Item(Some(k)) => format!("{{{{item.{k}}}}}"),
             Ref::Run(f) => run_placeholder(*f).to_string(),
@@ -508,6 +517,34 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
                 }
             }
             Ref::Metric { fan_in: true, .. } => Ty::List(Box::new(Ty::Float)),
+            Ref::GroupOutput {
+                group,
+                output,
+                fan_in,
+            } => {
+                let ty = self
+                    .plan
+                    .group_output(*group, output)
+                    .map_or(Ty::Any, |o| o.ty.clone());
+                if *fan_in {
+                    Ty::List(Box::new(ty))
+                } else {
+                    ty
+                }
+            }
+            Ref::GroupInput(name) => self
+                .plan
+                .template_use_holding(self.plan.at.get())
+                .and_then(|g| self.plan.pipeline.group(g).uses.as_ref())
+                .and_then(|u| {
+                    self.plan
+                        .program
+                        .group_template(u.template)
+                        .inputs
+                        .iter()
+                        .find(|i| i.name == name)
+                })
+                .map_or(Ty::Any, |i| i.ty.clone()),
             Ref::Metric { .. } => Ty::Float,
             Ref::Run(_) => Ty::String,
             Ref::Item(_) | Ref::GroupItem { .. } => Ty::Any,

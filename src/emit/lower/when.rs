@@ -109,6 +109,18 @@ impl TaskCtx<'_, '_> {
                     .source
                     .expression()
             }
+            Ref::GroupInput(name) => plan_input(self, name),
+            Ref::GroupOutput { group, output, .. } => {
+                let (routed, _, model_path) = self.plan.routed_group_output(*group, output);
+                match model_path {
+                    Some(path) => format!(
+                        "'runs:/' + {} + {}",
+                        routed.source.expression(),
+                        string_literal(&format!("/{path}"))
+                    ),
+                    None => routed.source.expression(),
+                }
+            }
             Ref::Run(RunField::Status) => "workflow.status".into(),
             Ref::Run(RunField::Failures) => "workflow.failures".into(),
             Ref::Run(RunField::Name) => "workflow.name".into(),
@@ -159,6 +171,11 @@ impl TaskCtx<'_, '_> {
             other => string_literal(&crate::plan::literal::literal_text(other)),
         }
     }
+}
+
+/// A group template's input as an expr operand.
+fn plan_input(ctx: &TaskCtx, name: &str) -> String {
+    ctx.plan.routed_group_input(name).0.expression()
 }
 
 /// Whether a condition can be one expression tag: it reads no `item` (Argo
