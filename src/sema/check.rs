@@ -247,27 +247,20 @@ impl<'a> Checker<'a> {
     /// out of `modules[root]`: its pipelines are consumed as they are
     /// checked).
     pub fn run(mut self, root: ModuleId, root_file: Option<ast::File>) -> Checked {
-        for (index, module) in self.modules.iter().enumerate() {
-            let index = ModuleId(index);
-            let file = if index == root {
-                root_file.as_ref()
-            } else {
-                module.file.as_ref()
-            };
-            if let Some(file) = file {
-                self.module_templates(index, file);
-            }
-        }
         // Group templates last: their members may use any stage template.
-        for (index, module) in self.modules.iter().enumerate() {
-            let index = ModuleId(index);
-            let file = if index == root {
-                root_file.as_ref()
-            } else {
-                module.file.as_ref()
-            };
-            if let Some(file) = file {
-                self.module_group_templates(index, file);
+        let passes: [fn(&mut Self, ModuleId, &ast::File); 2] =
+            [Self::module_templates, Self::module_group_templates];
+        for pass in passes {
+            for (index, module) in self.modules.iter().enumerate() {
+                let index = ModuleId(index);
+                let file = if index == root {
+                    root_file.as_ref()
+                } else {
+                    module.file.as_ref()
+                };
+                if let Some(file) = file {
+                    pass(&mut self, index, file);
+                }
             }
         }
         let mut pipelines = Vec::new();

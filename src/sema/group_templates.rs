@@ -38,19 +38,22 @@ impl Checker<'_> {
             {
                 continue;
             }
-            let slot = match self.group_template(module, t) {
-                Some(checked) => {
-                    self.group_templates.push(checked);
-                    TemplateSlot::Group(GroupTemplateId(self.group_templates.len() - 1))
-                }
-                None => TemplateSlot::Broken,
-            };
+            let checked = self.group_template(module, t);
+            self.group_templates.push(checked);
+            let slot = TemplateSlot::Group(GroupTemplateId(self.group_templates.len() - 1));
             self.template_index
                 .insert((module, t.name.name.clone()), slot);
         }
     }
 
-    fn group_template(&mut self, module: ModuleId, t: &ast::Template) -> Option<GroupTemplate> {
+    fn group_template(&mut self, module: ModuleId, t: &ast::Template) -> GroupTemplate {
+        let was = std::mem::replace(&mut self.in_group_template, true);
+        let checked = self.group_template_body(module, t);
+        self.in_group_template = was;
+        checked
+    }
+
+    fn group_template_body(&mut self, module: ModuleId, t: &ast::Template) -> GroupTemplate {
         self.declare_name(&t.name, "a template");
         let (layout, rest) = self.layout(t.body.entries.clone());
         let Layout {
@@ -166,7 +169,7 @@ impl Checker<'_> {
             Some(q) => dns_name(&format!("{q}-{}", t.name.name)),
             None => dns_name(&t.name.name),
         };
-        Some(GroupTemplate {
+        GroupTemplate {
             name: t.name.name.clone(),
             dns_name: dns.into(),
             inputs,
@@ -176,7 +179,7 @@ impl Checker<'_> {
             main,
             span: t.span,
             name_span: t.name.span,
-        })
+        }
     }
 
     /// `output NAME: TYPE = MEMBER.OUT`: a member's value output, artifact
@@ -266,16 +269,8 @@ impl Checker<'_> {
         module: ModuleId,
         r: &ast::TemplateRef,
     ) -> Option<GroupTemplateId> {
-        let target = match &r.module {
-            None => module,
-            Some(alias) => self.modules[module.index()]
-                .imports
-                .iter()
-                .find(|i| i.alias.name == alias.name)
-                .map(|i| i.module)?,
-        };
-        match self.template_index.get(&(target, r.name.name.clone())) {
-            Some(TemplateSlot::Group(g)) => Some(*g),
+        match self.template_slot(module, r) {
+            Some(TemplateSlot::Group(g)) => Some(g),
             Some(TemplateSlot::Broken) => None,
             Some(TemplateSlot::Checked(_)) => {
                 self.push(MlpError::TemplateKindMismatch {

@@ -463,18 +463,8 @@ impl Checker<'_> {
         module: ModuleId,
         r: &ast::TemplateRef,
     ) -> Option<GroupTemplateId> {
-        let target = match &r.module {
-            None => module,
-            Some(alias) => {
-                self.modules[module.index()]
-                    .imports
-                    .iter()
-                    .find(|i| i.alias.name == alias.name)?
-                    .module
-            }
-        };
-        match self.template_index.get(&(target, r.name.name.clone()))? {
-            super::check::TemplateSlot::Group(g) => Some(*g),
+        match self.template_slot(module, r)? {
+            super::check::TemplateSlot::Group(g) => Some(g),
             _ => None,
         }
     }

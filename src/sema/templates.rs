@@ -364,6 +364,19 @@ impl Checker<'_> {
         module: ModuleId,
         r: &ast::TemplateRef,
     ) -> Option<TemplateId> {
+        match self.template_slot(module, r)? {
+            TemplateSlot::Checked(t) => Some(t),
+            TemplateSlot::Broken | TemplateSlot::Group(_) => None,
+        }
+    }
+
+    /// What `r` names (a stage or group template, or a broken one), found
+    /// quietly: through its module's imports, or in `module` itself.
+    pub(super) fn template_slot(
+        &self,
+        module: ModuleId,
+        r: &ast::TemplateRef,
+    ) -> Option<TemplateSlot> {
         let target = match &r.module {
             None => module,
             Some(alias) => {
@@ -374,9 +387,8 @@ impl Checker<'_> {
                     .module
             }
         };
-        match self.template_index.get(&(target, r.name.name.clone()))? {
-            TemplateSlot::Checked(t) => Some(*t),
-            TemplateSlot::Broken | TemplateSlot::Group(_) => None,
-        }
+        self.template_index
+            .get(&(target, r.name.name.clone()))
+            .copied()
     }
 }
