@@ -7,7 +7,7 @@
 //! that holds it and whether it is in `finally`. References then resolve
 //! by name across the whole pipeline, as names share one namespace.
 
-use crate::collections::{HashMap, IndexMap};
+use crate::collections::{HashMap, HashSet, IndexMap};
 
 use super::check::{Checker, Deps, GroupSig, Item, Node, PipelineCx, Scope};
 use super::hir::{self, Place, Spanned, Value};
@@ -286,6 +286,7 @@ impl Checker<'_> {
         let mut when: Option<Spanned<hir::Cond>> = None;
         let mut seen: HashMap<&str, Span> = HashMap::default();
         let mut args: IndexMap<Text, Spanned<Value>> = IndexMap::default();
+        let mut supplied: HashSet<String> = HashSet::default();
         for entry in &decl.entries {
             match entry {
                 // An input of the template: the calling task passes it, so
@@ -294,6 +295,7 @@ impl Checker<'_> {
                     if !self.first_time(&mut seen, &f.name, "input") {
                         continue;
                     }
+                    supplied.insert(f.name.name.to_string());
                     let input = inputs.iter().find(|i| i.name == f.name.name).cloned();
                     if let Some(input) = input {
                         if let Some(v) = self.assign(
@@ -392,27 +394,14 @@ impl Checker<'_> {
         }
         let uses = match (template, &decl.uses) {
             (Some(t), Some(r)) => {
-                for input in &inputs {
-                    if args.contains_key(input.name.as_str()) {
-                        continue;
-                    }
-                    match &input.default {
-                        Some(d) => {
-                            args.insert(input.name.clone(), d.clone());
-                        }
-                        None => self.push(MlpError::MissingInput {
-                            src: self.src(decl.name.span),
-                            at: decl.name.span,
-                            template: r.display(),
-                            input: input.name.to_string(),
-                            help: Some(format!(
-                                "add `{} = ...` ({}) to the group",
-                                input.name,
-                                input.ty.describe()
-                            )),
-                        }),
-                    }
-                }
+                self.default_inputs(
+                    &inputs,
+                    &supplied,
+                    &mut args,
+                    &decl.name,
+                    &r.display(),
+                    "group",
+                );
                 Some(hir::GroupUse {
                     template: t,
                     args,

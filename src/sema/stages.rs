@@ -132,27 +132,7 @@ impl Checker<'_> {
         let uses = match template {
             Some(t) => {
                 let t_name = s.uses.as_ref().map(|r| r.display()).unwrap_or_default();
-                for input in &inputs {
-                    if supplied.contains(input.name.as_str()) {
-                        continue;
-                    }
-                    match &input.default {
-                        Some(d) => {
-                            args.insert(input.name.clone(), d.clone());
-                        }
-                        None => self.push(MlpError::MissingInput {
-                            src: self.src(s.name.span),
-                            at: s.name.span,
-                            template: t_name.clone(),
-                            input: input.name.to_string(),
-                            help: Some(format!(
-                                "add `{} = ...` ({}) to the stage",
-                                input.name,
-                                input.ty.describe()
-                            )),
-                        }),
-                    }
-                }
+                self.default_inputs(&inputs, &supplied, &mut args, &s.name, &t_name, "stage");
                 Some(hir::TemplateUse {
                     template: t,
                     args,

@@ -391,4 +391,38 @@ impl Checker<'_> {
             .get(&(target, r.name.name.clone()))
             .copied()
     }
+
+    /// The inputs of a template that a use (`what`: a stage or a group)
+    /// did not supply: their defaults, or E0208 at the use's name.
+    pub(super) fn default_inputs(
+        &mut self,
+        inputs: &[hir::Input],
+        supplied: &crate::collections::HashSet<String>,
+        args: &mut crate::collections::IndexMap<crate::syntax::ast::Text, hir::Spanned<hir::Value>>,
+        at: &Ident,
+        template: &str,
+        what: &str,
+    ) {
+        for input in inputs {
+            if supplied.contains(input.name.as_str()) {
+                continue;
+            }
+            match &input.default {
+                Some(d) => {
+                    args.insert(input.name.clone(), d.clone());
+                }
+                None => self.push(MlpError::MissingInput {
+                    src: self.src(at.span),
+                    at: at.span,
+                    template: template.to_string(),
+                    input: input.name.to_string(),
+                    help: Some(format!(
+                        "add `{} = ...` ({}) to the {what}",
+                        input.name,
+                        input.ty.describe()
+                    )),
+                }),
+            }
+        }
+    }
 }
