@@ -682,3 +682,19 @@ fn the_checker_keeps_a_group_templates_members_inside() {
         ["mlp::E0207"]
     );
 }
+
+#[test]
+fn a_loop_groups_item_keys_are_checked_as_a_stages_are() {
+    assert_eq!(
+        codes(
+            r#"
+  group g {
+    for_each = [{ lr = 0.1 }, { lr = 0.2 }]
+    prep a { image = "x:1.0.0", command = ["a", "${item.lr}", "${g.item.lr}"] }
+    prep b { image = "x:1.0.0", command = ["b", "${item.lrr}"] }
+  }
+"#
+        ),
+        ["mlp::E0227"]
+    );
+}

@@ -146,6 +146,8 @@ pub(super) struct GroupSig {
     pub(super) for_each: Option<Span>,
     /// The outputs of the group template it uses, with their types.
     pub(super) outputs: IndexMap<Text, Ty>,
+    /// The keys of each literal `for_each` item (as for a stage).
+    pub(super) item_keys: Option<Vec<Vec<Text>>>,
 }
 
 impl PipelineCx {

@@ -222,6 +222,7 @@ impl Checker<'_> {
                         _ => None,
                     }),
                     outputs,
+                    item_keys: super::stages::literal_item_keys_of(&g.entries),
                 }
             })
             .collect()

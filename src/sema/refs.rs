@@ -105,6 +105,11 @@ impl Checker<'_> {
                     });
                     return None;
                 };
+                if let (Some(key), Some(items)) =
+                    (segs.get(1), &pcx.groups[group.index()].item_keys)
+                {
+                    self.item_key(r, key, items)?;
+                }
                 return Some(self.group_item(pcx, group, segs.get(1).copied()));
             }
             ["item"] | ["item", _] => {
@@ -416,6 +421,18 @@ impl Checker<'_> {
         key: &str,
         items: &[Vec<Text>],
     ) -> Option<()> {
+        self.item_key_at(r, 1, key, items)
+    }
+
+    /// `item_key` for the key written as segment `at` of `r`
+    /// (`item.KEY`: 1; `GROUP.item.KEY`: 2).
+    pub(super) fn item_key_at(
+        &mut self,
+        r: &ast::Reference,
+        at: usize,
+        key: &str,
+        items: &[Vec<Text>],
+    ) -> Option<()> {
         let missing: Vec<usize> = (0..items.len())
             .filter(|&n| !items[n].iter().any(|k| k == key))
             .collect();
@@ -454,7 +471,7 @@ impl Checker<'_> {
                 ),
             )
         };
-        let span = r.segments.get(1).map_or(r.span, |s| s.span);
+        let span = r.segments.get(at).map_or(r.span, |s| s.span);
         self.push(MlpError::UnknownItemKey {
             src: self.src(span),
             at: span,
@@ -667,6 +684,9 @@ impl Checker<'_> {
                         help: Some(help),
                     });
                     return None;
+                }
+                if let (Some(key), Some(items)) = (segs.get(2), &sig.item_keys) {
+                    self.item_key_at(r, 2, key, items)?;
                 }
                 Some(self.group_item(pcx, group, segs.get(2).copied()))
             }

@@ -530,7 +530,12 @@ pub(super) fn for_each_name(body: &ast::Body) -> Option<Span> {
 
 /// The keys of each item of a literal `for_each` list in a stage body.
 pub(super) fn literal_item_keys(body: &ast::Body) -> Option<Vec<Vec<Text>>> {
-    let value = body.entries.iter().find_map(|e| match e {
+    literal_item_keys_of(&body.entries)
+}
+
+/// The same, for the entries of a body (a group's own entries).
+pub(super) fn literal_item_keys_of(entries: &[Entry]) -> Option<Vec<Vec<Text>>> {
+    let value = entries.iter().find_map(|e| match e {
         Entry::Field(f) if f.name.name == "for_each" => Some(&f.value),
         _ => None,
     })?;
