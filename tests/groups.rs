@@ -698,3 +698,31 @@ fn a_loop_groups_item_keys_are_checked_as_a_stages_are() {
         ["mlp::E0227"]
     );
 }
+
+/// Found by a hostile-input campaign: each compiled to YAML that Argo
+/// rejects; now each is a coded error (the programs that should compile are
+/// fixtures in tests/fixtures/groups/, validated by tests/dag.rs).
+#[test]
+fn programs_argo_would_reject_are_errors() {
+    let check = |source: &str| compile_source(source).err().unwrap_or_default();
+    // An empty group template, a pipeline without a main stage.
+    assert_eq!(
+        check("template group t {\n}\npipeline p {\n  group g uses t {}\n}\n"),
+        ["mlp::E0216"]
+    );
+    assert_eq!(check("pipeline p {\n}\n"), ["mlp::E0216"]);
+    assert_eq!(
+        check("pipeline p {\n  finally {\n    prep a { image = \"x:1.0.0\", command = [\"a\"] }\n  }\n}\n"),
+        ["mlp::E0216"]
+    );
+    // A scheduled pipeline's parameter without a default.
+    assert_eq!(
+        check("pipeline p {\n  param n: string\n  schedule = \"0 * * * *\"\n  prep a { image = \"x:1.0.0\", command = [\"a\", n] }\n}\n"),
+        ["mlp::E0216"]
+    );
+    // `run.pod` in a condition.
+    assert_eq!(
+        check("pipeline p {\n  prep a { image = \"x:1.0.0\", command = [\"a\"], when run.pod == \"\" }\n}\n"),
+        ["mlp::E0221"]
+    );
+}

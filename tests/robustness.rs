@@ -162,10 +162,11 @@ fn very_long_lines_and_strings() {
 
 #[test]
 fn numbers_at_the_edges() {
-    let huge = "pipeline p { param n: int = 99999999999999999999999 }";
+    let stage = "prep a { image = \"x:1\", command = [\"run\"] }";
+    let huge = format!("pipeline p {{ param n: int = 99999999999999999999999\n {stage} }}");
     assert_eq!(codes(&check(huge.as_bytes())), ["mlp::E0004"]);
     let inf = format!(
-        "pipeline p {{ param f: float = 1{} }}",
+        "pipeline p {{ param f: float = 1{}\n {stage} }}",
         "0".repeat(400) + ".0"
     );
     assert_eq!(codes(&check(inf.as_bytes())), ["mlp::E0004"]);

@@ -39,8 +39,26 @@ pub fn check_output(source: &[u8]) {
             let mut edges: HashMap<&str, Vec<&str>> = HashMap::new();
             for task in tasks {
                 let name = task["name"].as_str().unwrap();
-                for term in task["depends"].as_str().unwrap_or("").split("&&").map(str::trim).filter(|t| !t.is_empty()) {
-                    let dep = term.trim_end_matches(".Succeeded");
+                // Argo `depends`: task names joined by `&&`, `||`, `!` and
+                // parentheses, each maybe with a result (`.Succeeded`); the
+                // names inside `!(...)` (the Omitted guard) are ancestors.
+                let expr = task["depends"].as_str().unwrap_or("");
+                let mut seen: Vec<&str> = Vec::new();
+                let terms = expr
+                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '.'))
+                    .filter(|t| !t.is_empty());
+                for term in terms {
+                    let (dep, result) = term.split_once('.').unwrap_or((term, ""));
+                    assert!(
+                        result.is_empty()
+                            || ["Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned", "AnySucceeded", "AllFailed"]
+                                .contains(&result),
+                        "bad depends result {term} in {expr}"
+                    );
+                    if seen.contains(&dep) {
+                        continue;
+                    }
+                    seen.push(dep);
                     assert!(names.contains(dep), "depends on unknown task {dep}");
                     edges.entry(name).or_default().push(dep);
                 }

@@ -298,6 +298,15 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
         if let Some(f) = &g.for_each {
             refs_in_value(&f.value, &mut note);
         }
+        // A group template's outputs read their members (in every copy;
+        // the first is lowered): a metric needs its gate, a loop's output
+        // its fan-in.
+        if let Some(u) = &g.uses {
+            u.args
+                .values()
+                .for_each(|v| refs_in_value(&v.value, &mut note));
+            u.outputs.iter().for_each(|o| note(&o.source));
+        }
     }
     let mut gates: Vec<Option<Gate>> = vec![None; stages.len()];
     for (stage, metrics) in gate_metrics {
@@ -522,10 +531,13 @@ impl<'p> Plan<'p> {
             .stage(stage)
             .fan_out
             .map(|_| (s.name.to_string(), Ref::Item(None)));
+        // A template's members see the loops inside the template only:
+        // its DAG template is shared by uses inside and outside loops.
         let groups = self
             .pipeline
             .enclosing(NodeId::Stage(stage))
             .into_iter()
+            .take_while(|g| self.pipeline.group(*g).uses.is_none())
             .filter(|g| self.pipeline.group(*g).for_each.is_some())
             .map(|g| {
                 (

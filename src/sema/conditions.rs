@@ -127,6 +127,15 @@ impl Checker<'_> {
             }
             ExprKind::Ref(r) => {
                 let (reference, ty) = self.reference(r, scope)?;
+                if reference == Ref::Run(super::hir::RunField::Pod) {
+                    self.push(MlpError::BadCondition {
+                        src: self.src(r.span),
+                        at: r.span,
+                        reason: "`run.pod` is the name of the stage's own pod, which does not exist yet when its condition is decided".into(),
+                        help: Some("compare the run's identity instead (`run.name`, `run.uid`)".into()),
+                    });
+                    return None;
+                }
                 if ty.is_artifact()
                     || matches!(
                         ty,

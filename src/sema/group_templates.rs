@@ -121,6 +121,14 @@ impl Checker<'_> {
                 name_span: d.name.span,
             });
         }
+        if main.is_empty() {
+            self.invalid(
+                t.name.span,
+                "template group",
+                "it holds no stage",
+                Some("put the stages (or groups) it runs inside the braces".into()),
+            );
+        }
         let group_sigs = self.group_sigs(module, &group_decls);
         let mut pcx = PipelineCx {
             params: IndexMap::default(),
@@ -254,6 +262,13 @@ impl Checker<'_> {
             });
             return None;
         }
+        // A model URI is passed as its run id whatever type names it; its
+        // readers write the URI around it.
+        let ty = if found == Ty::ModelUri {
+            Ty::ModelUri
+        } else {
+            ty
+        };
         Some(GroupOutput {
             name: d.name.name.clone(),
             ty,

@@ -109,6 +109,26 @@ impl Checker<'_> {
             }
         }
 
+        if main.is_empty() {
+            self.invalid(
+                p.name.span,
+                "pipeline",
+                "it has no stage outside `finally`",
+                Some("a run is at least one stage; `finally` runs after it".into()),
+            );
+        }
+        let scheduled = setting_items.iter().any(|i| i.key.name == "schedule");
+        if scheduled {
+            // A CronWorkflow starts runs itself: nobody supplies a value.
+            for d in param_decls.iter().filter(|d| d.value.is_none()) {
+                self.invalid(
+                    d.name.span,
+                    "param",
+                    "a scheduled pipeline starts its runs itself, so every parameter needs a default",
+                    Some(format!("give it one: `param {}: {} = ...`", d.name.name, d.ty.name.name)),
+                );
+            }
+        }
         let mut params = Vec::new();
         let mut param_types = IndexMap::default();
         let mut param_spans = Vec::new();
@@ -154,7 +174,7 @@ impl Checker<'_> {
             groups: group_sigs,
             group_index: HashMap::default(),
             group_inputs: Default::default(),
-            scheduled: setting_items.iter().any(|i| i.key.name == "schedule"),
+            scheduled,
         };
         self.member_sigs(
             module,

@@ -378,6 +378,20 @@ pub(super) struct Lifted {
     pub(super) value: String,
 }
 
+/// Whether a reference reads a value of the DAG it is read in (another
+/// task's output, or an input of the DAG's template: an enclosing group's
+/// item or a group template's input), which a loop's own DAG must be given.
+fn reads_the_dag(r: &Ref) -> bool {
+    matches!(
+        r,
+        Ref::Output { .. }
+            | Ref::Metric { .. }
+            | Ref::GroupOutput { .. }
+            | Ref::GroupItem { .. }
+            | Ref::GroupInput(_)
+    )
+}
+
 /// The name of the n-th (from 0) lifted input.
 pub(super) fn lifted_input(n: usize) -> String {
     format!("mlp-when-{}", n + 1)
@@ -387,7 +401,7 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
     pub(super) fn reference(&mut self, r: &Ref) -> String {
         let text = self.placeholder(r);
         match (&mut self.lifted, r) {
-            (Some(lifted), Ref::Output { .. } | Ref::Metric { .. }) => {
+            (Some(lifted), r) if reads_the_dag(r) => {
                 let binding = self.plan.binding(r);
                 let n = match lifted.iter().position(|l| l.binding == binding) {
                     Some(n) => n,
@@ -405,9 +419,10 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
         }
     }
 
-    /// Whether `text` of `v` reads another task's outputs.
+    /// Whether `text` of `v` reads a value of the DAG (another task's
+    /// output, an input of the DAG's template).
     pub(super) fn reads_tasks(&self, v: &Value) -> bool {
-        let reads = |r: &Ref| matches!(r, Ref::Output { .. } | Ref::Metric { .. });
+        let reads = reads_the_dag;
         text_reads(v, &mut |r| match r {
             // `text` renders a bound value with no bindings of its own.
             Ref::Input(name) => self
