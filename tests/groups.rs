@@ -726,3 +726,32 @@ fn programs_argo_would_reject_are_errors() {
         ["mlp::E0221"]
     );
 }
+
+#[test]
+fn a_second_when_on_a_group_is_reported_even_after_one_that_failed() {
+    // The first condition has an error of its own (E0101); the second is
+    // still the duplicate, pointed at with the first.
+    let source = format!(
+        "pipeline p {{\n{MLFLOW}\n  group g {{\n    when nope > 1\n    when true\n    prep a {{ image = \"x:1.0.0\", command = [\"a\"] }}\n  }}\n}}\n"
+    );
+    let analysis = mlpc::analyze("g.mlp", None, source.as_bytes(), &mlpc::FsLoader);
+    let codes: Vec<String> = analysis
+        .diagnostics
+        .items
+        .iter()
+        .map(|d| d.code_str())
+        .collect();
+    assert_eq!(codes, ["mlp::E0101", "mlp::E0103"]);
+    let duplicate = &analysis.diagnostics.items[1];
+    let spans: Vec<usize> = duplicate
+        .labels()
+        .iter()
+        .map(|l| l.span.start as usize)
+        .collect();
+    let first = source.find("when nope").unwrap();
+    let second = source.find("when true").unwrap();
+    assert!(
+        spans.contains(&first) && spans.contains(&second),
+        "{spans:?}"
+    );
+}

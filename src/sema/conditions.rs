@@ -2,13 +2,40 @@
 
 use super::check::{Checker, Scope};
 use super::hir::{conjuncts, refs_in_cond};
-use super::hir::{Cond, ListFn, Ref};
+use super::hir::{Cond, ListFn, Ref, Spanned};
 use super::types::Ty;
 use crate::diag::MlpError;
+use crate::source::Span;
 use crate::syntax::ast::{self, BinOp, Expr, ExprKind};
 
 impl Checker<'_> {
     // ----- when -----------------------------------------------------------------
+
+    /// A body's `when` entry: `None` when the body has had one already
+    /// (E0103 at this one, the first kept in `first`), else the condition
+    /// as checked.
+    pub(super) fn when_entry(
+        &mut self,
+        w: &ast::When,
+        first: &mut Option<Span>,
+        scope: Scope,
+    ) -> Option<Option<Spanned<Cond>>> {
+        if let Some(first) = *first {
+            self.push(MlpError::Duplicate {
+                src: self.src(w.span),
+                what: "condition".into(),
+                name: "when".into(),
+                again: w.span,
+                first,
+            });
+            return None;
+        }
+        *first = Some(w.span);
+        Some(self.condition(&w.cond, scope).map(|c| Spanned {
+            value: c,
+            span: w.cond.span,
+        }))
+    }
 
     pub(super) fn condition(&mut self, expr: &Expr, scope: Scope) -> Option<Cond> {
         let (cond, ty) = self.cond(expr, scope)?;

@@ -89,18 +89,13 @@ impl Checker<'_> {
             }
         }
         // Inputs, stages and groups share one namespace.
-        let names: Vec<&Ident> = input_decls
-            .iter()
-            .map(|d| &d.name)
-            .chain(stage_decls.iter().map(|s| &s.stage.name))
-            .chain(group_decls.iter().map(|g| &g.name))
-            .collect();
-        let duplicates = self.unique_names(&names, "name");
-        for name in &names {
-            if self.declare_name(name, "an input, stage or group") {
-                self.dns_label(name, 63);
-            }
-        }
+        let input_names: Vec<&Ident> = input_decls.iter().map(|d| &d.name).collect();
+        let duplicates = self.member_names(
+            &input_names,
+            &stage_decls,
+            &group_decls,
+            "an input, stage or group",
+        );
         let mut group_inputs = IndexMap::default();
         for (i, d) in input_decls.iter().enumerate() {
             let Some(ty) = self.type_expr(&d.ty) else {
@@ -345,9 +340,10 @@ impl Checker<'_> {
             for s in &mut copied_stages {
                 self.needs_mlflow(s, at, mlflow);
             }
-            let use_ = groups[g].uses.as_mut().expect("checked above");
-            use_.first = first_use;
-            use_.outputs = outputs;
+            if let Some(use_) = groups[g].uses.as_mut() {
+                use_.first = first_use;
+                use_.outputs = outputs;
+            }
             groups[g].members = members;
             stages.extend(copied_stages);
             groups.extend(copied_groups);

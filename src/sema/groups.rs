@@ -285,6 +285,7 @@ impl Checker<'_> {
         let mut for_each = None;
         let mut parallelism = None;
         let mut when: Option<Spanned<hir::Cond>> = None;
+        let mut when_span: Option<Span> = None;
         let mut seen: HashMap<&str, Span> = HashMap::default();
         let mut args: IndexMap<Text, Spanned<Value>> = IndexMap::default();
         let mut supplied: HashSet<String> = HashSet::default();
@@ -356,20 +357,9 @@ impl Checker<'_> {
                     }
                 }
                 Entry::When(w) => {
-                    if let Some(first) = when.as_ref().map(|_| w.span) {
-                        self.push(MlpError::Duplicate {
-                            src: self.src(w.span),
-                            what: "condition".into(),
-                            name: "when".into(),
-                            again: w.span,
-                            first,
-                        });
-                        continue;
+                    if let Some(checked) = self.when_entry(w, &mut when_span, scope(loops)) {
+                        when = checked;
                     }
-                    when = self.condition(&w.cond, scope(loops)).map(|c| Spanned {
-                        value: c,
-                        span: w.cond.span,
-                    });
                 }
                 Entry::Field(f) => self.unknown_field(&f.name, &place_text, GROUP_FIELDS),
                 Entry::Block(b) if b.name.name == "finally" => {

@@ -13,8 +13,35 @@ use super::schema::StageKind;
 use super::stages::CheckedStage;
 use crate::diag::MlpError;
 use crate::graph::PipelineGraph;
+use crate::syntax::ast::Ident;
 
 impl Checker<'_> {
+    /// The body's names — `before` (its parameters or inputs), then its
+    /// stages, then its groups — in one namespace: each unique, not
+    /// reserved, a DNS-1123 label. The indexes (in that order) of those
+    /// defined twice.
+    pub(super) fn member_names(
+        &mut self,
+        before: &[&Ident],
+        stage_decls: &[StageDecl],
+        group_decls: &[GroupDecl],
+        what: &str,
+    ) -> HashSet<usize> {
+        let names: Vec<&Ident> = before
+            .iter()
+            .copied()
+            .chain(stage_decls.iter().map(|s| &s.stage.name))
+            .chain(group_decls.iter().map(|g| &g.name))
+            .collect();
+        let duplicates = self.unique_names(&names, "name");
+        for name in &names {
+            if self.declare_name(name, what) {
+                self.dns_label(name, 63);
+            }
+        }
+        duplicates
+    }
+
     /// Every member's signature, and the index from names to members.
     /// `duplicates` numbers the body's names with `before` names (its
     /// parameters or inputs) ahead of the stages, then the groups.

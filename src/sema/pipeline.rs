@@ -96,18 +96,13 @@ impl Checker<'_> {
 
         // One namespace for parameters, stages and groups: all are
         // referenced by name.
-        let names: Vec<&Ident> = param_decls
-            .iter()
-            .map(|d| &d.name)
-            .chain(stage_decls.iter().map(|s| &s.stage.name))
-            .chain(group_decls.iter().map(|g| &g.name))
-            .collect();
-        let duplicates = self.unique_names(&names, "name");
-        for name in &names {
-            if self.declare_name(name, "a parameter, stage or group") {
-                self.dns_label(name, 63);
-            }
-        }
+        let param_names: Vec<&Ident> = param_decls.iter().map(|d| &d.name).collect();
+        let duplicates = self.member_names(
+            &param_names,
+            &stage_decls,
+            &group_decls,
+            "a parameter, stage or group",
+        );
 
         if main.is_empty() {
             self.invalid(

@@ -420,21 +420,9 @@ impl Checker<'_> {
                     span: b.span,
                 },
                 Entry::When(w) => {
-                    if let Some(first) = when_span {
-                        self.push(MlpError::Duplicate {
-                            src: self.src(w.span),
-                            what: "condition".into(),
-                            name: "when".into(),
-                            again: w.span,
-                            first,
-                        });
-                        continue;
+                    if let Some(checked) = self.when_entry(w, &mut when_span, scope) {
+                        when = checked;
                     }
-                    when_span = Some(w.span);
-                    when = self.condition(&w.cond, scope).map(|c| Spanned {
-                        value: c,
-                        span: w.cond.span,
-                    });
                     continue;
                 }
                 Entry::Output(_) | Entry::Input(_) if is_template => continue,
