@@ -300,11 +300,13 @@ What it means: a stage or template is declared with a kind that does not exist.
 Kinds: prep, train, register, deploy, job.";
     E0225: Active, "loop output that cannot be collected", "\
 What it means: a reference outside a loop (a `for_each` stage, or a member of a `for_each` group) reads
-an output that cannot be collected into a list (fan-in, contract v2 9.2): a `model` (read the loop's
-`run_id`s instead), an artifact (artifact fan-in needs key-only artifacts and is not lowered yet), or a
-value inside two or more loops at once (collect one loop at a time).
-Value outputs and metrics of one loop fan in: outside it, `fit.score` is the `list[float]` of every
-item's value, in item order.
+an output that cannot be collected (fan-in, contract v2 9.2): a `model` (read the loop's `run_id`s
+instead), a value inside two or more loops at once (collect one loop at a time), the metrics of a
+`for_each` stage (put it in a loop group), or an artifact made by a loop inside a group template (every
+use shares the template's DAG, so the items' artifacts would share one place).
+What is collected: value outputs and metrics of one loop (outside it, `fit.score` is the `list[float]` of
+every item's value, in item order), and artifacts (outside the loop, `fit.report` is a `dir` with one
+entry per item, named by the item's index: `0`, `1`, ...).
 Fix: read a value output, or wait for the loop with `after = [LOOP]` and read the results from MLflow or
 shared storage.";
     E0226: Active, "value needed at compile time", "\

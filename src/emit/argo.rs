@@ -144,6 +144,23 @@ pub struct Artifact {
     pub path: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+    /// A key-only location: the rest comes from the workflow's artifact
+    /// repository, whatever its kind (`ArtifactLocation.Relocate`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub s3: Option<KeyOnly>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archive: Option<ArchiveStrategy>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct KeyOnly {
+    pub key: String,
+}
+
+/// `archive: {none: {}}`: stored as it is, a file or a directory.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ArchiveStrategy {
+    pub none: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -289,7 +289,7 @@ struct SharedTemplate {
 struct Built {
     template: Template,
     params: IndexMap<String, Arg>,
-    artifacts: IndexMap<String, (String, String)>,
+    artifacts: IndexMap<String, (pod::ArtifactFrom, String)>,
     deps: BTreeSet<String>,
 }
 

@@ -94,6 +94,14 @@ pub struct Plan<'p> {
     pub collected: BTreeMap<StageId, BTreeSet<String>>,
     /// The same for groups that use a template (their declared outputs).
     pub collected_groups: BTreeMap<GroupId, BTreeSet<String>>,
+    /// Artifact outputs read from outside the loop that makes them: each
+    /// item writes its artifact under one per-run prefix, keyed by its
+    /// index, and readers read the prefix as a directory (§9.2).
+    pub collected_artifacts: BTreeMap<StageId, BTreeSet<String>>,
+    /// The loops (a `for_each` stage or a loop group) whose items carry
+    /// their index, because an artifact made inside is collected; with the
+    /// keys of the item that are read inside.
+    pub indexed: BTreeMap<NodeId, BTreeSet<String>>,
 }
 
 /// What the plan decides for one group: the task that runs its DAG in its
@@ -419,6 +427,24 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
         })
         .collect();
     let order_waits = order_waits(pipeline, &graph);
+    let collected_artifacts = split_artifacts(&mut collected, &out);
+    let indexed = indexed_loops(pipeline, &collected_artifacts, &out);
+    // A producer's artifacts go to this run's prefix, and a reader's
+    // directory is this run's items: a cache hit would write or read
+    // another run's. Such stages run every time, on their own templates.
+    let readers: Vec<bool> = stages
+        .iter()
+        .map(|s| reads_collected_artifact(s, &collected_artifacts))
+        .collect();
+    for (i, s) in out.iter_mut().enumerate() {
+        let id = StageId::new(i);
+        if collected_artifacts.contains_key(&id) || readers[i] {
+            s.cache = false;
+        }
+        if collected_artifacts.contains_key(&id) {
+            s.template = TemplateChoice::Own;
+        }
+    }
     let mut skippable = HashSet::default();
     for g in groups.iter().filter(|g| g.may_skip) {
         skippable.insert(g.task.clone());
@@ -461,7 +487,118 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
         cleanup_task,
         collected,
         collected_groups,
+        collected_artifacts,
+        indexed,
     }
+}
+
+/// Takes the artifacts out of the collected outputs.
+fn split_artifacts(
+    collected: &mut BTreeMap<StageId, BTreeSet<String>>,
+    stages: &[StagePlan],
+) -> BTreeMap<StageId, BTreeSet<String>> {
+    let mut out: BTreeMap<StageId, BTreeSet<String>> = BTreeMap::new();
+    for (stage, outputs) in collected.iter_mut() {
+        let is_artifact = |o: &String| {
+            stages[stage.index()]
+                .outputs
+                .get(o.as_str())
+                .is_some_and(|i| i.ty.is_artifact())
+        };
+        let artifacts: BTreeSet<String> =
+            outputs.iter().filter(|o| is_artifact(o)).cloned().collect();
+        outputs.retain(|o| !artifacts.contains(o));
+        if !artifacts.is_empty() {
+            out.insert(*stage, artifacts);
+        }
+    }
+    collected.retain(|_, o| !o.is_empty());
+    out
+}
+
+/// Every loop that makes a collected artifact (the producer's own and the
+/// loop groups holding it), with the item keys read inside each.
+fn indexed_loops(
+    pipeline: &Pipeline,
+    collected_artifacts: &BTreeMap<StageId, BTreeSet<String>>,
+    stages: &[StagePlan],
+) -> BTreeMap<NodeId, BTreeSet<String>> {
+    let mut out: BTreeMap<NodeId, BTreeSet<String>> = BTreeMap::new();
+    for &stage in collected_artifacts.keys() {
+        for l in index_loops(pipeline, stages, stage) {
+            out.entry(l).or_default();
+        }
+    }
+    if out.is_empty() {
+        return out;
+    }
+    let mut note_key = |node: NodeId, key: &Option<crate::syntax::ast::Text>| {
+        if let (Some(keys), Some(k)) = (out.get_mut(&node), key) {
+            keys.insert(k.to_string());
+        }
+    };
+    for (id, s) in pipeline.stages_with_ids() {
+        visit_refs(s, &mut |r| match r {
+            Ref::Item(key) => note_key(NodeId::Stage(id), key),
+            Ref::GroupItem { group, key } => note_key(NodeId::Group(*group), key),
+            _ => {}
+        });
+    }
+    for g in &pipeline.groups {
+        let mut f = |r: &Ref| {
+            if let Ref::GroupItem { group, key } = r {
+                note_key(NodeId::Group(*group), key);
+            }
+        };
+        if let Some(w) = &g.when {
+            refs_in_cond(&w.value, &mut f);
+        }
+        if let Some(u) = &g.uses {
+            u.args
+                .values()
+                .for_each(|v| refs_in_value(&v.value, &mut f));
+        }
+    }
+    out
+}
+
+/// The loops whose indices key a stage's collected artifacts, outermost
+/// first: the loop groups holding it (inside the group template holding
+/// it, if any) and its own `for_each`.
+pub fn index_loops(pipeline: &Pipeline, stages: &[StagePlan], stage: StageId) -> Vec<NodeId> {
+    let mut out: Vec<NodeId> = pipeline
+        .enclosing(NodeId::Stage(stage))
+        .into_iter()
+        .take_while(|g| pipeline.group(*g).uses.is_none())
+        .filter(|g| pipeline.group(*g).for_each.is_some())
+        .map(NodeId::Group)
+        .collect();
+    out.reverse();
+    if stages[stage.index()].fan_out.is_some() {
+        out.push(NodeId::Stage(stage));
+    }
+    out
+}
+
+/// Whether a stage reads an artifact collected from a loop.
+fn reads_collected_artifact(
+    stage: &Stage,
+    collected_artifacts: &BTreeMap<StageId, BTreeSet<String>>,
+) -> bool {
+    let mut found = false;
+    visit_refs(stage, &mut |r| {
+        if let Ref::Output {
+            stage,
+            output,
+            fan_in: true,
+        } = r
+        {
+            found |= collected_artifacts
+                .get(stage)
+                .is_some_and(|o| o.contains(output.as_str()));
+        }
+    });
+    found
 }
 
 /// Per node: the siblings it waits for through `after` (every `after`

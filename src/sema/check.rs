@@ -133,6 +133,9 @@ pub(super) struct PipelineCx {
     pub(super) group_index: HashMap<Text, GroupId>,
     /// In a group template's body: its inputs, and where each is named.
     pub(super) group_inputs: IndexMap<Text, (Ty, Span)>,
+    /// Whether this is a group template's body (one DAG template shared
+    /// by every use).
+    pub(super) group_template: bool,
     /// The pipeline has a `schedule` (a CronWorkflow).
     pub(super) scheduled: bool,
 }

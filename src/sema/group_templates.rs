@@ -135,6 +135,7 @@ impl Checker<'_> {
             groups: group_sigs,
             group_index: HashMap::default(),
             group_inputs,
+            group_template: true,
             scheduled: false,
         };
         self.member_sigs(

@@ -169,6 +169,7 @@ impl Checker<'_> {
             groups: group_sigs,
             group_index: HashMap::default(),
             group_inputs: Default::default(),
+            group_template: false,
             scheduled,
         };
         self.member_sigs(

@@ -8,7 +8,7 @@ use super::index::{DefKind, Definition, RefEntry};
 use super::schema::StageKind;
 use super::signature::StageSig;
 use super::text::quoted_list;
-use super::types::Ty;
+use super::types::{ArtifactKind, Ty};
 use crate::diag::{closest, did_you_mean, MlpError};
 use crate::source::Span;
 use crate::syntax::ast::{self, Text};
@@ -379,7 +379,9 @@ impl Checker<'_> {
                         });
                         return None;
                     }
-                    Some(loops) => self.collected(r, sig.name.as_str(), ty, loops)?,
+                    Some(loops) => {
+                        self.collected(r, sig.name.as_str(), ty, loops, pcx.group_template)?
+                    }
                 };
                 Some(Resolved {
                     reference,
@@ -596,9 +598,17 @@ impl Checker<'_> {
     }
 
     /// The type of an output read from outside `loops` loops that make it
-    /// (§9.2): `list[T]` for a value of one loop; E0225 for what cannot be
-    /// collected.
-    fn collected(&mut self, r: &ast::Reference, stage: &str, ty: Ty, loops: usize) -> Option<Ty> {
+    /// (§9.2): `list[T]` for a value of one loop, a `dir` for an artifact;
+    /// E0225 for what cannot be collected. `shared`: the loop is inside a
+    /// group template, whose DAG template every use shares.
+    fn collected(
+        &mut self,
+        r: &ast::Reference,
+        stage: &str,
+        ty: Ty,
+        loops: usize,
+        shared: bool,
+    ) -> Option<Ty> {
         let reason = if loops > 1 {
             Some((
                 format!("it is made inside {loops} loops at once"),
@@ -609,10 +619,10 @@ impl Checker<'_> {
                 "a model URI is not collected".to_string(),
                 "read the loop's `run_id` (a list of MLflow run ids), or let a stage pick the best run and output its `runs:/...` URI",
             ))
-        } else if ty.is_artifact() {
+        } else if ty.is_artifact() && shared {
             Some((
-                "artifacts of a loop are not collected yet".to_string(),
-                "write a value output (a path or URI in shared storage) and read that, or wait with `after`",
+                "the artifacts of a loop inside a group template are not collected".to_string(),
+                "every use of a group template runs one shared DAG template, so the items' artifacts would share one place; collect them in the pipeline (put the loop there), or pass a value output (a path or URI in shared storage)",
             ))
         } else {
             None
@@ -627,6 +637,10 @@ impl Checker<'_> {
                 help: Some(help.into()),
             });
             return None;
+        }
+        // Every item's artifact, one entry per item index (§9.2).
+        if ty.is_artifact() {
+            return Some(Ty::Artifact(ArtifactKind::Dir));
         }
         Some(Ty::List(Box::new(ty)))
     }
@@ -708,7 +722,8 @@ impl Checker<'_> {
                     .count();
                 let ty = match crossed {
                     0 => ty,
-                    n => self.collected(r, &sig.name, ty, n)?,
+                    // A template's artifacts are made in its shared DAG.
+                    n => self.collected(r, &sig.name, ty, n, true)?,
                 };
                 Some(Resolved {
                     reference: Ref::GroupOutput {

@@ -148,6 +148,7 @@ pub(super) fn key_arguments(plan: &Plan, producers: &BTreeSet<StageId>) -> Vec<K
         bindings: None,
         deps: BTreeSet::new(),
         lifted: None,
+        item_indexed: false,
     };
     while let Some(p) = todo.pop() {
         if !seen.insert(p) {

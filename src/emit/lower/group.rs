@@ -45,17 +45,16 @@ impl Emitter<'_, '_> {
                 bindings: None,
                 deps: BTreeSet::new(),
                 lifted: None,
+                item_indexed: false,
             };
             for input in &template.inputs {
                 let Some(value) = uses.args.get(&input.name) else {
                     continue;
                 };
                 if input.ty.is_artifact() {
-                    arguments.artifacts.push(Artifact {
-                        name: input.name.to_string(),
-                        from: Some(ctx.text(&value.value)),
-                        ..Default::default()
-                    });
+                    arguments
+                        .artifacts
+                        .push(ctx.artifact_arg(&input.name, &value.value));
                 } else {
                     item_args.push(value_reads_item(&value.value));
                     arguments.parameters.push(Parameter {
@@ -112,6 +111,7 @@ impl Emitter<'_, '_> {
             item_args,
             bindings: None,
             collected,
+            indexed: plan.indexed.get(&node),
         };
         let order = self.order_deps(node);
         self.finish(task, call, deps, order);

@@ -7,14 +7,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::core::v1::{EnvVar, ResourceRequirements, Toleration};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
-use super::route::Kind;
+use super::route::{item_field, Kind, Source};
 use super::{run_placeholder, Plan, INPUTS_DIR};
 use crate::collections::IndexMap;
 use crate::emit::argo::{Backoff, RetryStrategy};
 use crate::emit::mlflow::env;
 use crate::plan::literal::{literal_json, literal_text, seconds_text};
 use crate::plan::OutputInfo;
-use crate::sema::hir::{Input, Ref, RunField, Spanned, StrPart, Value};
+use crate::sema::hir::{Input, NodeId, Ref, RunField, Spanned, StrPart, Value};
 use crate::sema::text::plain_text;
 use crate::sema::types::Ty;
 use crate::syntax::ast::Text;
@@ -26,8 +26,8 @@ pub(super) struct Pod<'a, 'p> {
     pub(super) declared: &'a [Input],
     /// Implicit input parameters: name -> what the task passes.
     pub(super) params: IndexMap<String, Arg>,
-    /// Implicit input artifacts: name -> (task `from`, path in the container).
-    pub(super) artifacts: IndexMap<String, (String, String)>,
+    /// Implicit input artifacts: name -> (where from, path in the container).
+    pub(super) artifacts: IndexMap<String, (ArtifactFrom, String)>,
     /// Tasks the stage waits for because it reads their outputs.
     pub(super) deps: BTreeSet<String>,
     /// Every parameter the pod's behaviour depends on, for the memoization
@@ -38,6 +38,18 @@ pub(super) struct Pod<'a, 'p> {
     pub(super) folded: IndexMap<String, Global>,
     /// What each `${MLP_V_n}` of a shell script holds (n - 1 is the index).
     pub(super) shell_vars: Vec<Read>,
+    /// Whether the stage's own loop is indexed (see `route::item_field`).
+    pub(super) item_indexed: bool,
+}
+
+/// Where an input artifact of a pod comes from.
+#[derive(Clone)]
+pub(super) enum ArtifactFrom {
+    /// Passed by the task, `from` this placeholder.
+    Task(String),
+    /// Read by the pod from the artifact repository at this key: the
+    /// directory of a loop's collected artifacts.
+    Key(String),
 }
 
 /// What a task passes for one of its template's implicit inputs.
@@ -141,6 +153,7 @@ impl<'a, 'p> Pod<'a, 'p> {
             key_parts: BTreeSet::new(),
             folded: IndexMap::default(),
             shell_vars: Vec::new(),
+            item_indexed: false,
         }
     }
 
@@ -192,7 +205,11 @@ impl<'a, 'p> Pod<'a, 'p> {
                     Read::InputParam(name.to_string())
                 }
             },
-            Ref::Output { stage, output, .. } => {
+            Ref::Output {
+                stage,
+                output,
+                fan_in,
+            } => {
                 let task = plan.done_task(*stage).to_string();
                 let info = plan
                     .stage(*stage)
@@ -217,6 +234,26 @@ impl<'a, 'p> Pod<'a, 'p> {
                             model_path: plan.model_path(*stage),
                         }
                     }
+                    ty if ty.is_artifact() && *fan_in => {
+                        // Every item's artifact under the loop's prefix.
+                        let name = format!("{task}-{output}");
+                        let path = format!("{INPUTS_DIR}/{name}/{output}");
+                        let segments: Vec<String> = plan
+                            .shared_indices(*stage)
+                            .into_iter()
+                            .map(|(input, source)| {
+                                let arg = Arg::value(source.placeholder());
+                                self.input_param(input, arg, None)
+                            })
+                            .collect();
+                        let key = plan.collected_key(*stage, output, &segments);
+                        self.deps
+                            .extend(plan.routed_wait(plan.dag_of(NodeId::Stage(*stage)), &task));
+                        self.artifacts
+                            .entry(name)
+                            .or_insert((ArtifactFrom::Key(key), path.clone()));
+                        Read::File(path)
+                    }
                     ty if ty.is_artifact() => {
                         let name = format!("{task}-{output}");
                         let file = info
@@ -229,9 +266,10 @@ impl<'a, 'p> Pod<'a, 'p> {
                         let path = format!("{INPUTS_DIR}/{name}/{file}");
                         let routed = plan.stage_output(*stage, &task, Kind::Artifact, output);
                         self.deps.extend(routed.dep);
-                        self.artifacts
-                            .entry(name)
-                            .or_insert((routed.source.placeholder(), path.clone()));
+                        self.artifacts.entry(name).or_insert((
+                            ArtifactFrom::Task(routed.source.placeholder()),
+                            path.clone(),
+                        ));
                         Read::File(path)
                     }
                     _ => {
@@ -260,7 +298,7 @@ impl<'a, 'p> Pod<'a, 'p> {
                         let path = format!("{INPUTS_DIR}/{name}/{name}");
                         self.artifacts
                             .entry(name.to_string())
-                            .or_insert((source.placeholder(), path.clone()));
+                            .or_insert((ArtifactFrom::Task(source.placeholder()), path.clone()));
                         Read::File(path)
                     }
                     Kind::Parameter => {
@@ -282,9 +320,10 @@ impl<'a, 'p> Pod<'a, 'p> {
                     }
                     (ty, _) if ty.is_artifact() => {
                         let path = format!("{INPUTS_DIR}/{name}/{output}");
-                        self.artifacts
-                            .entry(name)
-                            .or_insert((routed.source.placeholder(), path.clone()));
+                        self.artifacts.entry(name).or_insert((
+                            ArtifactFrom::Task(routed.source.placeholder()),
+                            path.clone(),
+                        ));
                         Read::File(path)
                     }
                     _ => self.input(name, Arg::value(routed.source.placeholder()), None),
@@ -299,12 +338,13 @@ impl<'a, 'p> Pod<'a, 'p> {
                 self.input(name, Arg::value(source.placeholder()), None)
             }
             Ref::Item(key) => {
-                let (name, value) = match key {
-                    None => ("item".to_string(), "{{item}}".to_string()),
-                    Some(key) => (format!("item-{key}"), format!("{{{{item.{key}}}}}")),
+                let name = match key {
+                    None => "item".to_string(),
+                    Some(key) => format!("item-{key}"),
                 };
                 let arg = Arg {
-                    value,
+                    value: Source::Item(item_field(self.item_indexed, key.as_deref()))
+                        .placeholder(),
                     kind: ArgKind::Value { per_item: true },
                 };
                 self.input(name, arg, None)

@@ -21,8 +21,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::Plan;
 use crate::collections::IndexMap;
-use crate::plan::DagId;
-use crate::sema::hir::{GroupId, NodeId, Ref};
+use crate::plan::{index_loops, DagId};
+use crate::sema::hir::{GroupId, NodeId, Ref, StageId};
 use crate::sema::types::Ty;
 
 /// Parameter or artifact.
@@ -88,6 +88,24 @@ impl Source {
 pub(super) struct Routed {
     pub(super) source: Source,
     pub(super) dep: Option<String>,
+}
+
+/// The key of an indexed loop's item that holds the item's index.
+pub(super) const INDEX_KEY: &str = "mlp-index";
+
+/// The field of Argo's `item` that holds a loop's item (`None`: the item
+/// itself), or one key of it ([`INDEX_KEY`]: its index). The items of an
+/// indexed loop (`Plan::indexed`) are maps of strings: `mlp-index`, the item
+/// as text (`mlp-item`), and each key read inside (`mlp-key-KEY`); Argo
+/// substitutes a map item's keys one by one (`{{item.KEY}}`), and has no
+/// index of its own.
+pub(super) fn item_field(indexed: bool, key: Option<&str>) -> Option<String> {
+    match (indexed, key) {
+        (false, key) => key.map(str::to_string),
+        (true, None) => Some("mlp-item".into()),
+        (true, Some(INDEX_KEY)) => Some(INDEX_KEY.into()),
+        (true, Some(k)) => Some(format!("mlp-key-{k}")),
+    }
 }
 
 /// What each group's DAG template exports and imports, and what the task
@@ -157,19 +175,23 @@ impl Plan<'_> {
         Routed { source, dep: None }
     }
 
-    /// The item (or one key of it) of loop group `group`, which holds the
-    /// DAG being emitted.
+    /// The item (or one key of it, or its index: [`INDEX_KEY`]) of loop
+    /// group `group`, which holds the DAG being emitted.
     pub(super) fn routed_item(&self, group: GroupId, key: Option<&str>) -> Source {
         let name = match key {
             None => format!("{}-item", self.groups[group.index()].task),
             Some(k) => format!("{}-item-{k}", self.groups[group.index()].task),
         };
+        let item = Source::Item(item_field(
+            self.indexed.contains_key(&NodeId::Group(group)),
+            key,
+        ));
         let chain = self.dag_chain(self.at.get());
         let Some(pos) = chain.iter().position(|g| *g == group) else {
-            return Source::Item(key.map(str::to_string));
+            return item;
         };
         let mut routes = self.routes.borrow_mut();
-        let mut source = Source::Item(key.map(str::to_string));
+        let mut source = item;
         for &g in chain[..=pos].iter().rev() {
             routes
                 .imports
@@ -253,6 +275,73 @@ impl Plan<'_> {
         let task = self.groups[group.index()].task.clone();
         let routed = self.routed_output(self.dag_of(NodeId::Group(group)), &task, kind, output);
         (routed, ty, model_path)
+    }
+
+    /// The task of the DAG being emitted to wait for, so that `task` (of
+    /// `from`) has ended: `task` itself, or the group holding it at this
+    /// level. `None` when the wait is on the task calling the group being
+    /// emitted, which records it.
+    pub(super) fn routed_wait(&self, from: DagId, task: &str) -> Option<String> {
+        let (out_of, into) = self.crossings(self.at.get(), from);
+        let dep = out_of
+            .last()
+            .map_or_else(|| task.to_string(), |g| self.groups[g.index()].task.clone());
+        match into.first() {
+            None => Some(dep),
+            Some(g) => {
+                self.routes
+                    .borrow_mut()
+                    .deps
+                    .entry(*g)
+                    .or_default()
+                    .insert(dep);
+                None
+            }
+        }
+    }
+
+    /// Where the items of `stage`'s loop write its collected artifact
+    /// `output`, under `indices` (texts): one prefix per run and output,
+    /// then one segment per index (see [`Plan::shared_indices`]).
+    pub(super) fn collected_key(&self, stage: StageId, output: &str, indices: &[String]) -> String {
+        let mut key = format!(
+            "mlp/{{{{workflow.uid}}}}/{}-{output}",
+            self.stage(stage).task
+        );
+        for i in indices {
+            key.push('/');
+            key.push_str(i);
+        }
+        key
+    }
+
+    /// The indices of the loops making `stage`'s collected artifacts that
+    /// also hold their readers (all but the innermost), outermost first: as
+    /// (input name, source) in the DAG being emitted.
+    pub(super) fn shared_indices(&self, stage: StageId) -> Vec<(String, Source)> {
+        let mut loops = index_loops(self.pipeline, &self.stages, stage);
+        loops.pop();
+        loops.into_iter().map(|l| self.index_of(l)).collect()
+    }
+
+    /// The indices of every loop making `stage`'s collected artifacts,
+    /// outermost first, as [`Plan::shared_indices`] gives them.
+    pub(super) fn all_indices(&self, stage: StageId) -> Vec<(String, Source)> {
+        index_loops(self.pipeline, &self.stages, stage)
+            .into_iter()
+            .map(|l| self.index_of(l))
+            .collect()
+    }
+
+    /// The current index of a loop, as the DAG being emitted reads it.
+    fn index_of(&self, node: NodeId) -> (String, Source) {
+        match node {
+            NodeId::Stage(_) => (INDEX_KEY.into(), Source::Item(Some(INDEX_KEY.into()))),
+            NodeId::Group(g) => (
+                format!("{}-index", self.groups[g.index()].task),
+                self.routed_item(g, Some(INDEX_KEY)),
+            ),
+        }
     }
 
     /// The groups a value leaves (from `from`, innermost first) and enters

@@ -3,11 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::route::Kind;
+use super::route::{item_field, Kind, Source, INDEX_KEY};
 use super::{run_placeholder, when, Emitter, Order, Plan};
 use crate::collections::IndexMap;
 use crate::emit::argo::{
-    Arguments, Artifact, Dag, DagTask, Inputs, Parameter, Template, ValueFrom,
+    Arguments, Artifact, Dag, DagTask, Inputs, KeyOnly, Parameter, Template, ValueFrom,
 };
 use crate::plan::literal::literal_text;
 use crate::plan::Binding;
@@ -123,6 +123,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             item_args,
             bindings,
             collected: plan.collected_outputs(i),
+            indexed: plan.indexed.get(&NodeId::Stage(i)),
         };
         self.finish(task, call, deps, order);
     }
@@ -144,6 +145,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             item_args,
             bindings,
             collected,
+            indexed,
         } = call;
         let fans_out = matches!(for_each, Some(Value::List(_) | Value::Ref(_)));
         let parallelism = parallelism.filter(|_| fans_out);
@@ -159,6 +161,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             bindings,
             deps: BTreeSet::new(),
             lifted: None,
+            item_indexed: indexed.is_some(),
         };
         let dag_when = (!on_dag.is_empty()).then(|| ctx.when_expr(&on_dag));
         // A loop runs in a DAG of its own when its items in flight are
@@ -185,13 +188,23 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 task.with_items = Some(
                     items
                         .iter()
-                        .map(|it| task_json(&mut ctx, &it.value))
+                        .enumerate()
+                        .map(|(n, it)| {
+                            let item = task_json(&mut ctx, &it.value);
+                            match indexed {
+                                Some(keys) => indexed_item(n, &item, keys),
+                                None => item,
+                            }
+                        })
                         .collect(),
                 );
             }
-            Some(v @ Value::Ref(_)) => {
+            Some(v @ Value::Ref(r)) => {
                 items_from_tasks = ctx.reads_tasks(v);
-                task.with_param = Some(ctx.text(v));
+                task.with_param = Some(match indexed {
+                    Some(keys) => indexed_items(&ctx.operand_ref(r).0, keys),
+                    None => ctx.text(v),
+                });
             }
             _ => {}
         }
@@ -340,6 +353,9 @@ pub(super) struct TaskCall<'v> {
     pub(super) bindings: Option<&'v IndexMap<Text, Spanned<Value>>>,
     /// The task's output parameters read outside its loop.
     pub(super) collected: Vec<String>,
+    /// When an artifact made in the loop is collected: the item keys read
+    /// inside (the items carry their index, see [`item_field`]).
+    pub(super) indexed: Option<&'v BTreeSet<String>>,
 }
 
 /// A loop in a DAG of its own, and what that DAG needs to know.
@@ -369,6 +385,9 @@ pub(super) struct TaskCtx<'a, 'p> {
     /// tasks are out of scope: their outputs become inputs of that DAG
     /// (`mlp-when-N`, N - 1 the index).
     pub(super) lifted: Option<Vec<Lifted>>,
+    /// Whether `item` is the item of an indexed loop (a map of strings:
+    /// see [`item_field`]).
+    pub(super) item_indexed: bool,
 }
 
 /// A value of another task that a fan-out's own DAG takes as an input.
@@ -416,6 +435,45 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
                 format!("{{{{inputs.parameters.{}}}}}", lifted_input(n))
             }
             _ => text,
+        }
+    }
+
+    /// A task's artifact argument `name` bound to `value`: `from` what the
+    /// value names, or, for a loop's collected artifacts, their key.
+    pub(super) fn artifact_arg(&mut self, name: &str, value: &Value) -> Artifact {
+        let plan = self.plan;
+        if let Value::Ref(Ref::Output {
+            stage,
+            output,
+            fan_in: true,
+        }) = value
+        {
+            if plan
+                .collected_artifacts
+                .get(stage)
+                .is_some_and(|c| c.contains(output.as_str()))
+            {
+                let indices: Vec<String> = plan
+                    .shared_indices(*stage)
+                    .into_iter()
+                    .map(|(_, source)| source.placeholder())
+                    .collect();
+                let task = plan.done_task(*stage).to_string();
+                self.deps
+                    .extend(plan.routed_wait(plan.dag_of(NodeId::Stage(*stage)), &task));
+                return Artifact {
+                    name: name.to_string(),
+                    s3: Some(KeyOnly {
+                        key: plan.collected_key(*stage, output, &indices),
+                    }),
+                    ..Default::default()
+                };
+            }
+        }
+        Artifact {
+            name: name.to_string(),
+            from: Some(self.text(value)),
+            ..Default::default()
         }
     }
 
@@ -491,8 +549,7 @@ impl<'a, 'p> TaskCtx<'a, 'p> {
                     None => routed.source.placeholder(),
                 }
             }
-            Ref::Item(None) => "{{item}}".into(),
-            Ref::Item(Some(k)) => format!("{{{{item.{k}}}}}"),
+            Ref::Item(k) => Source::Item(item_field(self.item_indexed, k.as_deref())).placeholder(),
             Ref::Run(f) => run_placeholder(*f).to_string(),
         }
     }
@@ -681,6 +738,50 @@ pub(super) fn text_reads(v: &Value, f: &mut dyn FnMut(&Ref) -> bool) -> bool {
 
 pub(super) fn quote_string(text: &str) -> String {
     format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// The `n`-th item of an indexed loop (see [`item_field`]), from the item
+/// as a `withItems` entry: its index, its text as Argo writes `{{item}}`
+/// (a string as it is, anything else as JSON), and each key read inside.
+fn indexed_item(n: usize, item: &serde_json::Value, keys: &BTreeSet<String>) -> serde_json::Value {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut out = serde_json::Map::new();
+    out.insert(INDEX_KEY.into(), n.to_string().into());
+    out.insert("mlp-item".into(), text(item).into());
+    for k in keys {
+        let value = item.get(k).map(text).unwrap_or_default();
+        out.insert(format!("mlp-key-{k}"), value.into());
+    }
+    out.into()
+}
+
+/// `withParam` of an indexed loop over a run-time JSON list (`list`, an
+/// expr operand): the same maps as [`indexed_item`], built by an expression
+/// tag when the task is resolved. Argo's expr (≥ 3.6, expr-lang v1.16):
+/// `fromJSON`, `len`, `map` with `#`, the range `a..b`, `type`, `string`;
+/// Argo's own `toJson` (compact `json.Marshal`). An empty list is `[]`
+/// without a range.
+fn indexed_items(list: &str, keys: &BTreeSet<String>) -> String {
+    let items = format!("fromJSON({list})");
+    let as_text = |e: &str| format!("(type({e}) == 'string' ? {e} : toJson({e}))");
+    let item = format!("{items}[#]");
+    let mut fields = vec![
+        format!("'{INDEX_KEY}': string(#)"),
+        format!("'mlp-item': {}", as_text(&item)),
+    ];
+    for k in keys {
+        fields.push(format!(
+            "'mlp-key-{k}': {}",
+            as_text(&format!("{item}[{}]", quote_string(k)))
+        ));
+    }
+    format!(
+        "{{{{=len({items}) == 0 ? '[]' : toJson(map(0..(len({items}) - 1), {{ {{{}}} }}))}}}}",
+        fields.join(", ")
+    )
 }
 
 /// A `withItems` entry: literals as JSON, text with placeholders as strings.

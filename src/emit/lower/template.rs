@@ -8,12 +8,16 @@ use k8s_openapi::api::core::v1::{
 };
 
 use super::pod::{
-    duration_text, literal_word, resources, retry_strategy, toleration, Arg, ArgKind, Global, Pod,
+    duration_text, literal_word, resources, retry_strategy, toleration, Arg, ArgKind, ArtifactFrom,
+    Global, Pod,
 };
+use super::route::Source;
 use super::task::{value_reads_item, TaskCtx};
 use super::{cache, Built, Emitter, Plan, SharedTemplate, INPUTS_DIR};
 use crate::collections::{HashSet, IndexMap};
-use crate::emit::argo::{Artifact, DagTask, Parameter, PodMetadata, Template, ValueFrom};
+use crate::emit::argo::{
+    ArchiveStrategy, Artifact, DagTask, KeyOnly, Parameter, PodMetadata, Template, ValueFrom,
+};
 use crate::emit::mlflow::{self, env};
 use crate::plan::literal::{literal_text, seconds_text};
 use crate::plan::TemplateChoice;
@@ -69,6 +73,9 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 declare_inputs(&mut built.template, declared);
                 task.template = built.template.name.clone();
                 for (name, (from, _)) in &built.artifacts {
+                    let ArtifactFrom::Task(from) = from else {
+                        continue;
+                    };
                     task.arguments.artifacts.push(Artifact {
                         name: name.clone(),
                         from: Some(from.clone()),
@@ -87,6 +94,9 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 bindings: None,
                 deps: BTreeSet::new(),
                 lifted: None,
+                item_indexed: plan
+                    .indexed
+                    .contains_key(&crate::sema::hir::NodeId::Stage(i)),
             };
             for input in declared
                 .iter()
@@ -96,11 +106,9 @@ impl<'a, 'p> Emitter<'a, 'p> {
                     continue;
                 };
                 if input.ty.is_artifact() {
-                    task.arguments.artifacts.push(Artifact {
-                        name: input.name.to_string(),
-                        from: Some(ctx.text(&v.value)),
-                        ..Default::default()
-                    });
+                    task.arguments
+                        .artifacts
+                        .push(ctx.artifact_arg(&input.name, &v.value));
                 } else {
                     task.arguments.parameters.push(Parameter {
                         name: input.name.to_string(),
@@ -248,6 +256,10 @@ impl<'a, 'p> Emitter<'a, 'p> {
         let stage_name = stage_name.as_deref();
         let plan = self.plan;
         let mut pod = Pod::new(plan, declared);
+        pod.item_indexed = stage.is_some_and(|i| {
+            plan.indexed
+                .contains_key(&crate::sema::hir::NodeId::Stage(i))
+        });
         pod.folded = std::mem::take(&mut self.folding);
         let mut env_vars: Vec<EnvVar> = Vec::new();
         let get = |k: &str| fields.get(k).map(|f| &f.value);
@@ -372,11 +384,35 @@ impl<'a, 'p> Emitter<'a, 'p> {
             name,
             ..Default::default()
         };
+        let collected = stage.and_then(|i| plan.collected_artifacts.get(&i));
         for o in outputs {
             if o.ty.is_artifact() {
+                // A collected artifact goes where its readers find every
+                // item's: under the loop's prefix, by index, unarchived.
+                let key = match (stage, collected) {
+                    (Some(i), Some(c)) if c.contains(o.name.as_str()) => {
+                        let indices: Vec<String> = plan
+                            .all_indices(i)
+                            .into_iter()
+                            .map(|(input, source)| {
+                                let arg = Arg {
+                                    value: source.placeholder(),
+                                    kind: ArgKind::Value {
+                                        per_item: matches!(source, Source::Item(_)),
+                                    },
+                                };
+                                pod.input_param(input, arg, None)
+                            })
+                            .collect();
+                        Some(plan.collected_key(i, &o.name, &indices))
+                    }
+                    _ => None,
+                };
                 template.outputs.artifacts.push(Artifact {
                     name: o.name.to_string(),
                     path: Some(o.path.to_string()),
+                    archive: key.as_ref().map(|_| ArchiveStrategy::default()),
+                    s3: key.map(|key| KeyOnly { key }),
                     ..Default::default()
                 });
             } else {
@@ -490,10 +526,14 @@ impl<'a, 'p> Emitter<'a, 'p> {
             template.memoize = Some(memo);
         }
         // Input artifacts land at their paths; implicit parameters are declared.
-        for (name, (_, path)) in &pod.artifacts {
+        for (name, (from, path)) in &pod.artifacts {
             template.inputs.artifacts.push(Artifact {
                 name: name.clone(),
                 path: Some(path.clone()),
+                s3: match from {
+                    ArtifactFrom::Key(key) => Some(KeyOnly { key: key.clone() }),
+                    ArtifactFrom::Task(_) => None,
+                },
                 ..Default::default()
             });
         }

@@ -81,7 +81,7 @@ impl TaskCtx<'_, '_> {
 
     /// A reference as an expr operand, and its type. Records the task it
     /// reads, as rendering it as a placeholder does.
-    fn operand_ref(&mut self, r: &Ref) -> (String, Ty) {
+    pub(super) fn operand_ref(&mut self, r: &Ref) -> (String, Ty) {
         let ty = self.ref_ty(r);
         // Keeps dependencies and bindings in one place.
         let placeholder = self.reference(r);
