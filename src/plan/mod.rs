@@ -432,10 +432,13 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
     // A producer's artifacts go to this run's prefix, and a reader's
     // directory is this run's items: a cache hit would write or read
     // another run's. Such stages run every time, on their own templates.
-    let readers: Vec<bool> = stages
-        .iter()
-        .map(|s| reads_collected_artifact(s, &collected_artifacts))
-        .collect();
+    let readers: Vec<bool> = match collected_artifacts.is_empty() {
+        true => vec![false; stages.len()],
+        false => stages
+            .iter()
+            .map(|s| reads_collected_artifact(s, &collected_artifacts))
+            .collect(),
+    };
     for (i, s) in out.iter_mut().enumerate() {
         let id = StageId::new(i);
         if collected_artifacts.contains_key(&id) || readers[i] {
