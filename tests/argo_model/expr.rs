@@ -67,9 +67,18 @@
 //!   took numbers only, so an array argument is an error there (not
 //!   modelled per version).
 //!
-//! Not modelled: the other sprig functions, the other expr builtins, map
-//! literals, slices, `in`/`matches`/..., `??`, `?.`, pipes, `reduce`,
-//! hexadecimal floats, jsonpath paths other than `$`.
+//! - the index maps of collected loops (mlpc's `withParam` for a loop whose
+//!   artifacts are fanned in): the range `a..b` (`operator.go` precedence
+//!   25; `checker.go` `BinaryNode` ".."; `vm.go` `OpRange` with
+//!   `runtime.MakeRange`: inclusive, empty when `b < a`, see
+//!   [`make_range`]), map literals `{'k': v}` (`parser.go`
+//!   `parseMapExpression`, `vm.go` `OpMap`), a predicate's closure whose
+//!   body is a map literal (`map(xs, { {...} })`: `parseClosure` takes the
+//!   first `{`), the builtins `type` and `string` (see [`BUILTINS`]).
+//!
+//! Not modelled: the other sprig functions, the other expr builtins,
+//! slices, `in`/`matches`/..., `??`, `?.`, pipes, `reduce`, hexadecimal
+//! floats, jsonpath paths other than `$`, constant folding of ranges.
 
 use std::collections::BTreeMap;
 
@@ -430,6 +439,10 @@ enum Node {
     Pointer,
     /// `{ ... }` as a builtin's argument: a predicate (closure).
     Closure(Box<Node>),
+    /// A map literal `{k: v, ...}` (`parseMapExpression`): the pairs in
+    /// source order; a key is a string node (a quoted string, a name or a
+    /// number as written) or an expression in parentheses.
+    Map(Vec<(Node, Node)>),
 }
 
 /// `operator.Binary`: precedence, right-associative.
@@ -438,6 +451,8 @@ fn binary(op: &str) -> Option<(u32, bool)> {
         "or" | "||" => (10, false),
         "and" | "&&" => (15, false),
         "==" | "!=" | "<" | ">" | ">=" | "<=" => (20, false),
+        // `a..b`, the range (operator.go `Binary`: precedence 25, left).
+        ".." => (25, false),
         "+" | "-" => (30, false),
         "*" | "/" | "%" => (60, false),
         _ => return None,
@@ -530,7 +545,7 @@ impl Parser {
             Tok::Ident(n) if n == "nil" => Node::Nil,
             Tok::Ident(n) => {
                 if self.peek() == Some(&Tok::Bracket('(')) {
-                    let args = self.arguments()?;
+                    let args = self.arguments(is_predicate(&n))?;
                     Node::Call(Box::new(Node::Name(n)), args)
                 } else {
                     Node::Name(n)
@@ -556,24 +571,29 @@ impl Parser {
                 }
                 Node::Array(items)
             }
-            Tok::Bracket('{') => return Err("model: map literals not modelled".into()),
+            Tok::Bracket('{') => self.map_literal()?,
             other => return Err(format!("unexpected token {other:?}")),
         };
         self.postfix(node)
     }
 
-    fn arguments(&mut self) -> Result<Vec<Node>, String> {
+    /// `parseCall`'s arguments. For a predicate builtin (`map`, `all`, ...)
+    /// the second argument is always a closure (`parseClosure`: its braces
+    /// are optional, so `{` there opens the closure, never a map literal);
+    /// anywhere else `{` opens a map literal.
+    fn arguments(&mut self, predicate: bool) -> Result<Vec<Node>, String> {
         self.expect(&Tok::Bracket('('))?;
         let mut args = Vec::new();
         if self.eat(&Tok::Bracket(')')) {
             return Ok(args);
         }
         loop {
-            // parser.go parseCall / parseClosure: a builtin's predicate
-            // argument is `{ expression }`.
-            if self.eat(&Tok::Bracket('{')) {
+            if predicate && args.len() == 1 {
+                let braced = self.eat(&Tok::Bracket('{'));
                 let body = self.expression(0)?;
-                self.expect(&Tok::Bracket('}'))?;
+                if braced {
+                    self.expect(&Tok::Bracket('}'))?;
+                }
                 args.push(Node::Closure(Box::new(body)));
             } else {
                 args.push(self.expression(0)?);
@@ -585,6 +605,38 @@ impl Parser {
         }
     }
 
+    /// `parseMapExpression`, after its `{`: pairs `key: value` separated by
+    /// commas (one trailing comma allowed); a key is a quoted string, a
+    /// name or a number (each the string it spells) or `(expression)`.
+    fn map_literal(&mut self) -> Result<Node, String> {
+        let mut pairs = Vec::new();
+        while !self.eat(&Tok::Bracket('}')) {
+            if !pairs.is_empty() {
+                self.expect(&Tok::Op(",".into()))?;
+                if self.eat(&Tok::Bracket('}')) {
+                    break;
+                }
+            }
+            let key = match self.peek().cloned() {
+                Some(Tok::Str(k) | Tok::Ident(k) | Tok::Num(k)) => {
+                    self.pos += 1;
+                    Node::Str(k)
+                }
+                Some(Tok::Bracket('(')) => self.expression(0)?,
+                other => {
+                    return Err(format!(
+                        "a map key must be a quoted string, a number, a identifier, \
+                         or an expression enclosed in parentheses (unexpected token {other:?})"
+                    ))
+                }
+            };
+            self.expect(&Tok::Op(":".into()))?;
+            let value = self.expression(0)?;
+            pairs.push((key, value));
+        }
+        Ok(Node::Map(pairs))
+    }
+
     fn postfix(&mut self, mut node: Node) -> Result<Node, String> {
         loop {
             if self.eat(&Tok::Op(".".into())) {
@@ -594,7 +646,7 @@ impl Parser {
                 self.pos += 1;
                 node = Node::Member(Box::new(node), Box::new(Node::Str(name)));
                 if self.peek() == Some(&Tok::Bracket('(')) {
-                    let args = self.arguments()?;
+                    let args = self.arguments(false)?;
                     node = Node::Call(Box::new(node), args);
                 }
             } else if self.eat(&Tok::Bracket('[')) {
@@ -744,6 +796,15 @@ fn check(n: &Node, env: &BTreeMap<String, EValue>) -> Result<Ty, String> {
             }
             Ty::List
         }
+        // checker.go `MapNode` / `PairNode`: every key and value is checked;
+        // the literal is a `map[string]interface {}`.
+        Node::Map(pairs) => {
+            for (k, v) in pairs {
+                check(k, env)?;
+                check(v, env)?;
+            }
+            Ty::Map
+        }
         Node::Unary(op, a) => {
             let t = check(a, env)?;
             match op.as_str() {
@@ -781,6 +842,16 @@ fn check(n: &Node, env: &BTreeMap<String, EValue>) -> Result<Ty, String> {
                     let boolish = |t: Ty| t == Ty::Bool || t == Ty::Any;
                     if boolish(l) && boolish(r) {
                         Ty::Bool
+                    } else {
+                        return mismatch(op, l, r);
+                    }
+                }
+                // checker.go `BinaryNode` "..": two integers, or an integer
+                // and an unknown (`or(l, r, isInteger)`), give `[]int`.
+                ".." => {
+                    let int_or_any = |t: Ty| t == Ty::Int || t == Ty::Any;
+                    if int_or_any(l) && int_or_any(r) && (l == Ty::Int || r == Ty::Int || any) {
+                        Ty::List
                     } else {
                         return mismatch(op, l, r);
                     }
@@ -946,6 +1017,25 @@ fn run(n: &Node, env: &BTreeMap<String, EValue>) -> Result<EValue, String> {
                 .map(|i| run(i, env))
                 .collect::<Result<_, _>>()?,
         )),
+        // vm.go `OpMap`: a `map[string]any`, a later pair replacing an
+        // earlier one with the same key; a key that is not a string panics
+        // in the type assertion `key.(string)`.
+        Node::Map(pairs) => {
+            let mut m = BTreeMap::new();
+            for (k, v) in pairs {
+                let key = match run(k, env)? {
+                    EValue::Str(s) => s,
+                    other => {
+                        return Err(format!(
+                            "interface conversion: interface {{}} is {}, not string",
+                            other.type_name()
+                        ))
+                    }
+                };
+                m.insert(key, run(v, env)?);
+            }
+            Ok(EValue::Map(m))
+        }
         Node::Unary(op, a) => {
             let v = run(a, env)?;
             match (op.as_str(), v) {
@@ -974,6 +1064,7 @@ fn run(n: &Node, env: &BTreeMap<String, EValue>) -> Result<EValue, String> {
             "==" => Ok(EValue::Bool(equal(&run(a, env)?, &run(b, env)?))),
             "!=" => Ok(EValue::Bool(!equal(&run(a, env)?, &run(b, env)?))),
             "<" | "<=" | ">" | ">=" => Ok(EValue::Bool(order(op, &run(a, env)?, &run(b, env)?)?)),
+            ".." => make_range(&run(a, env)?, &run(b, env)?),
             _ => arithmetic(op, run(a, env)?, run(b, env)?),
         },
         Node::Conditional(c, a, b) => {
@@ -996,6 +1087,24 @@ fn run(n: &Node, env: &BTreeMap<String, EValue>) -> Result<EValue, String> {
             call(func, &args)
         }
     }
+}
+
+/// `vm.go` `OpRange` for operands that are not both constants: each side
+/// through `runtime.ToInt` (a float is truncated, anything else panics:
+/// `invalid operation: int(string)`), then `runtime.MakeRange(min, max)`
+/// (vm/runtime/runtime.go): `max - min + 1` integers from `min`, and an
+/// empty array when that size is zero or less (so `0..-1` is `[]`, never an
+/// error). The memory budget (1e6 elements by default) is not modelled.
+/// Constant operands are folded at compile time (optimizer/const_range.go);
+/// mlpc's ranges always end in `len(...) - 1`, so that path is not modelled.
+fn make_range(a: &EValue, b: &EValue) -> Result<EValue, String> {
+    let to_int = |v: &EValue| match v {
+        EValue::Int(i) => Ok(*i),
+        EValue::Float(f) => Ok(*f as i64),
+        other => Err(format!("invalid operation: int({})", other.type_name())),
+    };
+    let (min, max) = (to_int(a)?, to_int(b)?);
+    Ok(EValue::List((min..=max).map(EValue::Int).collect()))
 }
 
 fn call(func: EValue, args: &[EValue]) -> Result<EValue, String> {
@@ -1044,8 +1153,20 @@ fn call(func: EValue, args: &[EValue]) -> Result<EValue, String> {
 /// expr's builtins that mlpc's fan-in tags use (`builtin/builtin.go`
 /// `Builtins`): a call to one of these names resolves to the builtin unless
 /// the environment defines the name.
+///
+/// `type` and `string` (used by the index maps of collected loops): `type`
+/// is `builtin/lib.go` `Type` (Types `func(any) string`); `string` is
+/// `builtin/lib.go` `String`, `fmt.Sprintf("%v", x)`. Both exist in expr
+/// v1.16.x (`docs/language-definition.md` lists `type(v)` before `concat`,
+/// which came in v1.16.1). In Argo v3.5/v3.6 the environment also holds a
+/// `string` function (argoproj/pkg `expr.GetExprEnvFunctionMap` `AsStr`,
+/// also `fmt.Sprintf("%v", x)`) that shadows the builtin (expr PR #522;
+/// some v3.6 builds compile with `expr.DisableBuiltin("string")`); Argo
+/// v3.7 dropped it for the builtin (argo-workflows PR #14254). Every form
+/// gives the same text, so the model has the builtin only.
 const BUILTINS: &[&str] = &[
-    "len", "max", "min", "sum", "map", "all", "any", "filter", "fromJSON", "float", "int",
+    "len", "max", "min", "sum", "map", "all", "any", "filter", "fromJSON", "float", "int", "type",
+    "string",
 ];
 
 fn is_builtin(name: &str) -> bool {
@@ -1118,6 +1239,8 @@ fn check_builtin(name: &str, args: &[Node], env: &BTreeMap<String, EValue>) -> R
         "len" => matches!(t, Ty::List | Ty::Map | Ty::Str | Ty::Any),
         "sum" => matches!(t, Ty::List | Ty::Any),
         "fromJSON" => matches!(t, Ty::Str | Ty::Any),
+        // `func(any) string`: any argument.
+        "type" | "string" => true,
         _ => t.number() || matches!(t, Ty::Str | Ty::Any),
     };
     if !ok {
@@ -1126,6 +1249,7 @@ fn check_builtin(name: &str, args: &[Node], env: &BTreeMap<String, EValue>) -> R
     Ok(match name {
         "len" | "int" => Ty::Int,
         "float" => Ty::Float,
+        "type" | "string" => Ty::Str,
         _ => Ty::Any,
     })
 }
@@ -1217,12 +1341,31 @@ fn run_builtin(
             "interface conversion: interface {{}} is {}, not string",
             v.type_name()
         )),
+        ("type", [v]) => Ok(EValue::Str(type_of(v).into())),
+        ("string", [v]) => Ok(EValue::Str(v.go_v())),
         ("float", [v]) => call(EValue::Func("asFloat"), std::slice::from_ref(v)),
         ("int", [v]) => call(EValue::Func("asInt"), std::slice::from_ref(v)),
         _ => Err(format!(
             "model: builtin {name} with {} arguments",
             vals.len()
         )),
+    }
+}
+
+/// `builtin/lib.go` `Type`: `nil` for nil; else, after dereferencing, the
+/// kind's name: `bool`, `int`, `float` (float32/float64), `string`, `array`
+/// (arrays and slices), `map`, `func` (named types, which JSON and the
+/// environment never hold here, give `pkg.Name`).
+fn type_of(v: &EValue) -> &'static str {
+    match v {
+        EValue::Nil => "nil",
+        EValue::Bool(_) => "bool",
+        EValue::Int(_) => "int",
+        EValue::Float(_) => "float",
+        EValue::Str(_) => "string",
+        EValue::List(_) => "array",
+        EValue::Map(_) => "map",
+        EValue::Func(_) => "func",
     }
 }
 
@@ -1269,6 +1412,25 @@ fn min_max(name: &str, better: &str, args: &[EValue]) -> Result<EValue, String> 
         }
     }
     Ok(val.unwrap_or(EValue::Nil))
+}
+
+/// A JSON value as the model holds it, integers kept as integers (so that
+/// `go_json` writes them as they were written); `from_json` is what expr's
+/// `fromJSON` gives (every number a float64).
+pub fn of_json(v: &serde_json::Value) -> EValue {
+    match v {
+        serde_json::Value::Null => EValue::Nil,
+        serde_json::Value::Bool(b) => EValue::Bool(*b),
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .map(EValue::Int)
+            .unwrap_or_else(|| EValue::Float(n.as_f64().unwrap_or(f64::NAN))),
+        serde_json::Value::String(s) => EValue::Str(s.clone()),
+        serde_json::Value::Array(a) => EValue::List(a.iter().map(of_json).collect()),
+        serde_json::Value::Object(m) => {
+            EValue::Map(m.iter().map(|(k, v)| (k.clone(), of_json(v))).collect())
+        }
+    }
 }
 
 /// `json.Unmarshal` into `interface{}`: numbers are float64.
@@ -1553,5 +1715,64 @@ mod tests {
         assert!(eval("fromJSON('[1,')", &BTreeMap::new()).is_err());
         assert!(eval("fromJSON(1)", &BTreeMap::new()).is_err());
         assert!(eval("len(1)", &BTreeMap::new()).is_err());
+    }
+
+    #[test]
+    fn ranges_are_inclusive_and_empty_when_reversed() {
+        let e = BTreeMap::new();
+        let ints = |v: &[i64]| EValue::List(v.iter().map(|i| EValue::Int(*i)).collect());
+        assert_eq!(eval("0..2", &e), Ok(ints(&[0, 1, 2])));
+        assert_eq!(eval("0..(3 - 1)", &e), Ok(ints(&[0, 1, 2])));
+        assert_eq!(eval("0..0", &e), Ok(ints(&[0])));
+        assert_eq!(eval("0..-1", &e), Ok(ints(&[])));
+        assert_eq!(eval("2..0", &e), Ok(ints(&[])));
+        // `..` binds looser than `+`/`-` and tighter than comparisons.
+        assert_eq!(eval("1..1 + 1", &e), Ok(ints(&[1, 2])));
+        assert_eq!(eval("len(0..4) == 5", &e), Ok(EValue::Bool(true)));
+        assert!(eval("0..'a'", &e).is_err(), "a string is a compile error");
+        let env = env_with(r#"["a"]"#);
+        let over = format!("0..(len(fromJSON({X})) - 1)");
+        assert_eq!(eval(&over, &env), Ok(ints(&[0])));
+        assert_eq!(eval(&over, &env_with("[]")), Ok(ints(&[])));
+    }
+
+    #[test]
+    fn type_names_are_those_of_builtin_type() {
+        let env = env_with(r#"["s", 1, 1.5, true, null, [1], {"a": 1}]"#);
+        let names: Vec<EValue> = (0..7)
+            .map(|i| eval(&format!("type(fromJSON({X})[{i}])"), &env).unwrap())
+            .collect();
+        let want = ["string", "float", "float", "bool", "nil", "array", "map"];
+        assert_eq!(
+            names,
+            want.iter()
+                .map(|w| EValue::Str(w.to_string()))
+                .collect::<Vec<_>>()
+        );
+        let e = BTreeMap::new();
+        assert_eq!(eval("type(1)", &e), Ok(EValue::Str("int".into())));
+        assert_eq!(eval("string(0)", &e), Ok(EValue::Str("0".into())));
+        assert_eq!(eval("string(1e8)", &e), Ok(EValue::Str("1e+08".into())));
+    }
+
+    #[test]
+    fn map_literals_and_closures_returning_them() {
+        let e = env(&BTreeMap::new());
+        let m = eval("{'a-b': 1, c: 'x', 'd': [1],}", &e).unwrap();
+        assert_eq!(go_json(&m), Ok(r#"{"a-b":1,"c":"x","d":[1]}"#.into()));
+        let list = eval("toJson(map(0..1, { {'i': string(#)} }))", &e);
+        assert_eq!(list, Ok(EValue::Str(r#"[{"i":"0"},{"i":"1"}]"#.into())));
+        // The closure's braces are optional; `{` there is never a map.
+        assert_eq!(
+            eval("map([1, 2], # * 2)", &e),
+            Ok(EValue::List(vec![EValue::Int(2), EValue::Int(4)]))
+        );
+        assert!(eval("map([1], {'a': 1})", &e).is_err());
+        assert!(eval("{-1: 2}", &e).is_err());
+        // Inside a call that is not a predicate, `{` is a map literal.
+        assert_eq!(
+            eval("toJson({'k': 0.1, 'n': 100000000.0})", &e),
+            Ok(EValue::Str(r#"{"k":0.1,"n":100000000}"#.into()))
+        );
     }
 }

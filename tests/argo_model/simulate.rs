@@ -220,6 +220,9 @@ pub struct Node {
     pub artifacts: BTreeSet<String>,
     /// The template the node ran (empty when none did).
     pub template: String,
+    /// The template's input parameters as it ran (`ProcessArgs`): what its
+    /// `{{inputs.parameters.X}}` tags (an artifact's `s3.key`, ...) read.
+    pub inputs: BTreeMap<String, String>,
 }
 
 impl Node {
@@ -234,6 +237,7 @@ impl Node {
             parameters_json: None,
             artifacts: BTreeSet::new(),
             template: String::new(),
+            inputs: BTreeMap::new(),
         }
     }
 }
@@ -747,6 +751,7 @@ impl Sim<'_> {
             node.kind = NodeKind::Dag;
             node.pods = pods;
             node.template = tname;
+            node.inputs = inputs;
             // executeDAG sets the outputs only once the DAG has succeeded.
             if phase == Phase::Succeeded {
                 match dag_outputs(&tmpl, &input_scope, &inner, &given) {
@@ -770,6 +775,7 @@ impl Sim<'_> {
         node.kind = NodeKind::Pod;
         node.pods = 1;
         node.template = tname;
+        node.inputs = inputs.clone();
         if self.scenario.fail.contains(name) || self.scenario.fail.contains(path) {
             node.phase = Phase::Failed;
             node.message = "Error (exit code 1)".into();
@@ -901,13 +907,23 @@ fn dag_outputs(
 }
 
 /// `processItem`'s replace map and the item's part of the node name.
-fn item_scope(item: &Value) -> (Scope, String) {
+///
+/// A map item's `item.KEY` is its value formatted by `wfv1.Item`
+/// (`fmt.Sprintf("%v", itemVal)` over the item's map in v3's
+/// `processItem`, `v.String()` in v4's, whose comment says it keeps the
+/// pre-v4 formatting): see [`item_string`] - a string value keeps its JSON
+/// escapes (argo-workflows issue #16061, open on v4.0.5; PR #4814 tried to
+/// unescape and was reverted by PR #5076). A plain string item is its text
+/// as is (`GetStrVal`, argo-workflows PR #14864, v4; before it, `%v` of the
+/// item escaped it like a map value - issue #13718 - which the model does
+/// not follow). A map item's `item` is `json.Marshal` of its map.
+pub fn item_scope(item: &Value) -> (Scope, String) {
     let mut s = Scope::new();
     match item {
         Value::Object(m) => {
             let mut vals = Vec::new();
             for (k, v) in m {
-                let text = str_of(v);
+                let text = item_string(v);
                 s.insert(format!("item.{k}"), text.clone());
                 vals.push(format!("{k}:{text}"));
             }
@@ -921,6 +937,27 @@ fn item_scope(item: &Value) -> (Scope, String) {
             (s, text)
         }
     }
+}
+
+/// `wfv1.Item.String()` (pkg/apis/workflow/v1alpha1/item.go): the item's
+/// JSON (`json.Marshal`, which writes a raw value compacted and escapes
+/// `<`, `>`, `&` in strings as `\u003c`...), then, for a string, the outer
+/// quotes cut off - its escapes (`\"`, `\\`, `\n`, `\u0001`, ...) stay -
+/// and `util/json/fix.go` `Fix` turning `\u003c`, `\u003e`, `\u0026` back
+/// into `<`, `>`, `&`. A number keeps the text it had in the JSON; the model
+/// reads items with serde_json, which keeps integers and shortest floats
+/// but not other spellings (`1e8`, `1.50`).
+pub fn item_string(v: &Value) -> String {
+    let json = match v {
+        Value::String(text) => {
+            let quoted = expr::go_json(&EValue::Str(text.clone())).unwrap_or_default();
+            quoted[1..quoted.len() - 1].to_string()
+        }
+        other => expr::go_json(&expr::of_json(other)).unwrap_or_default(),
+    };
+    json.replace("\\u003c", "<")
+        .replace("\\u003e", ">")
+        .replace("\\u0026", "&")
 }
 
 /// `common.GetTaskAncestry`: every transitive dependency.

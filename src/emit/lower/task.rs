@@ -741,42 +741,38 @@ pub(super) fn quote_string(text: &str) -> String {
 }
 
 /// The `n`-th item of an indexed loop (see [`item_field`]), from the item
-/// as a `withItems` entry: its index, its text as Argo writes `{{item}}`
-/// (a string as it is, anything else as JSON), and each key read inside.
+/// as a `withItems` entry: its index, the item, and each key read inside.
+/// The item and its keys keep their JSON values: Argo writes a map item's
+/// value with `Item.String()` (`pkg/apis/workflow/v1alpha1/item.go`), a
+/// string as it is and anything else as compact JSON, which is what
+/// `{{item}}` of a plain loop gives; a value stored as JSON *text* would
+/// arrive with its quotes escaped (argo-workflows#16061).
 fn indexed_item(n: usize, item: &serde_json::Value, keys: &BTreeSet<String>) -> serde_json::Value {
-    let text = |v: &serde_json::Value| match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
     let mut out = serde_json::Map::new();
     out.insert(INDEX_KEY.into(), n.to_string().into());
-    out.insert("mlp-item".into(), text(item).into());
+    out.insert("mlp-item".into(), item.clone());
     for k in keys {
-        let value = item.get(k).map(text).unwrap_or_default();
-        out.insert(format!("mlp-key-{k}"), value.into());
+        let value = item.get(k).cloned().unwrap_or_default();
+        out.insert(format!("mlp-key-{k}"), value);
     }
     out.into()
 }
 
 /// `withParam` of an indexed loop over a run-time JSON list (`list`, an
 /// expr operand): the same maps as [`indexed_item`], built by an expression
-/// tag when the task is resolved. Argo's expr (≥ 3.6, expr-lang v1.16):
-/// `fromJSON`, `len`, `map` with `#`, the range `a..b`, `type`, `string`;
-/// Argo's own `toJson` (compact `json.Marshal`). An empty list is `[]`
-/// without a range.
+/// tag when the task is resolved. Argo's expr (>= 3.6, expr-lang v1.16):
+/// `fromJSON`, `len`, `map` with `#`, the range `a..b`, `string`; Argo's own
+/// `toJson` (compact `json.Marshal`, so numbers are written as Go writes a
+/// float64). An empty list is `[]` without a range.
 fn indexed_items(list: &str, keys: &BTreeSet<String>) -> String {
     let items = format!("fromJSON({list})");
-    let as_text = |e: &str| format!("(type({e}) == 'string' ? {e} : toJson({e}))");
     let item = format!("{items}[#]");
     let mut fields = vec![
         format!("'{INDEX_KEY}': string(#)"),
-        format!("'mlp-item': {}", as_text(&item)),
+        format!("'mlp-item': {item}"),
     ];
     for k in keys {
-        fields.push(format!(
-            "'mlp-key-{k}': {}",
-            as_text(&format!("{item}[{}]", quote_string(k)))
-        ));
+        fields.push(format!("'mlp-key-{k}': {item}[{}]", quote_string(k)));
     }
     format!(
         "{{{{=len({items}) == 0 ? '[]' : toJson(map(0..(len({items}) - 1), {{ {{{}}} }}))}}}}",
