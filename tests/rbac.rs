@@ -141,6 +141,7 @@ const DOCUMENTED_RULES: &[&str] = &[
     "serving.kserve.io/inferenceservices[*]: get,patch",
     "serving.kserve.io/inferenceservices: create,get,patch",
     "/pods: list",
+    "/persistentvolumeclaims: create,get,patch",
 ];
 
 fn documented(rule: &str) -> bool {
@@ -218,6 +219,15 @@ fn expected(example: &str) -> Grants {
         "nightly_retrain" => vec![g("-", "nightly-retrain-executor", &[EXECUTOR])],
         "sweep_and_promote" => vec![g("-", "sweep-and-promote-executor", &[EXECUTOR])],
         "champion_challenger" => vec![g("-", "champion-challenger-executor", &[EXECUTOR])],
+        // A kept run volume's claim is applied by the deploy account.
+        "shared_volume" => vec![
+            g("-", "shared-volume-executor", &[EXECUTOR]),
+            g(
+                "-",
+                "shared-volume-deploy",
+                &[EXECUTOR, "/persistentvolumeclaims: create,get,patch"],
+            ),
+        ],
         "terraform_optimization" => vec![
             g("-", "terraform-optimization-executor", &[EXECUTOR]),
             (
@@ -389,6 +399,24 @@ fn only_the_deploy_steps_get_a_token_and_every_account_is_granted_what_its_pods_
                 for t in pod_templates(spec) {
                     let name = t["name"].as_str().unwrap();
                     let where_ = format!("{}: template {name}", rel.display());
+                    // A kept run volume's claim: applied with the deploy
+                    // account's token, owned by the Workflow object.
+                    if let Some(manifest) = t["resource"]["manifest"].as_str() {
+                        let m = common::argo_manifest(manifest, &Default::default());
+                        if m["kind"] == "PersistentVolumeClaim" {
+                            assert_eq!(t["automountServiceAccountToken"], true, "{where_}");
+                            assert_eq!(t["resource"]["setOwnerReference"], true, "{where_}");
+                            let account = t["serviceAccountName"].as_str().unwrap();
+                            let rules = rules_of(&rbac, account, wf);
+                            for wanted in [EXECUTOR, "/persistentvolumeclaims: create,get,patch"] {
+                                assert!(
+                                    rules.contains(&wanted.to_string()),
+                                    "{where_}: {wanted} not in {rules:?}"
+                                );
+                            }
+                            continue;
+                        }
+                    }
                     match deploy_target(t) {
                         None => {
                             assert_eq!(t["automountServiceAccountToken"], false, "{where_}");

@@ -364,6 +364,32 @@ What it means: `len`, `max`, `min` or `sum` in a `when` is given something that 
 a numeric output or a metric of a loop (`max(fit.metrics.auc)`).
 Example:
     when max(fit.label) > 0      # fit.label is list[string]: E0232";
+    E0233: Active, "volume entry of no or several kinds", "\
+What it means: an entry of a stage's `volumes` mounts no volume, or more than one: each entry has
+exactly one of `claim` (an existing PersistentVolumeClaim), `volume` (a run volume of the pipeline),
+`config_map`, `secret` or `empty_dir`, plus `path` (and optionally `read_only`, `sub_path`; `memory`
+only with `empty_dir`).
+Example:
+    volumes = [{ config_map = \"settings\", secret = \"tokens\", path = \"/etc/app\" }]   # two kinds
+Fix: one entry per volume, each at its own path.";
+    E0234: Active, "unknown run volume", "\
+What it means: `{ volume = NAME, path = ... }` names no `volume NAME { ... }` of the pipeline.
+Run volumes are PersistentVolumeClaims made for each run (Argo's `volumeClaimTemplates`); declare
+one at the top of the pipeline:
+    volume data { size = 10Gi }
+    prep load { ...  volumes = [{ volume = data, path = \"/data\" }] }
+To mount a claim that already exists, write `{ claim = \"pvc-name\", path = ... }`.";
+    E0235: Active, "two mounts at one path", "\
+What it means: two volumes of a stage (after `defaults` and its template are merged in) mount at the
+same path, or a volume mounts where mlpc mounts its own: `/mlflow` and `/mlflow-ca` (the MLflow
+tracking files and CA bundle of a tracked stage), or `/dev/shm` when the stage sets `shm`. Kubernetes rejects a pod with two mounts at
+one path (`mountPath must be unique`), so the step would never start.
+Fix: give each volume its own path.";
+    E0236: Active, "container name taken", "\
+What it means: a `sidecar NAME { ... }` is named like a container the pod already has: `main` (the
+stage's own), `wait` and `init` (Argo's), `mlflow-init` and `mlflow-finalize` (MLflow tracking).
+Kubernetes rejects a pod with two containers of one name.
+Fix: rename the sidecar.";
     E0301: Active, "dependency cycle", "\
 What it means: stages depend on each other in a loop, through references or `after`.
 Each edge of the cycle is labelled; the message gives the path.
@@ -422,6 +448,21 @@ may use http. With `--deny-warnings` this fails the run.";
 What it means: a string holds a URL with credentials (`https://user:password@host/...`).
 Why: it is written into the workflow in clear text, visible to anyone who can read workflows.
 Fix: keep the credentials in a Secret and pass them through `env { TOKEN = secret(\"NAME\", \"KEY\") }`.";
+    W0208: Active, "run volume never mounted", "\
+What it means: a pipeline declares `volume NAME { ... }` and no stage mounts it. Each run would still
+create (and delete) a PersistentVolumeClaim, and with a storage class that binds at once, a disk.
+Fix: mount it (`volumes = [{ volume = NAME, path = \"/data\" }]`) or remove it.";
+    W0209: Active, "single-node volume shared by pods that may run at once", "\
+What it means: a run volume with `access = \"ReadWriteOnce\"` (the default) or `\"ReadWriteOncePod\"`
+is mounted by pods that may run at the same time: two stages with no dependency path between them,
+a `for_each` stage or a loop group's members (items run in parallel), or a stage beside its own
+user sidecars is fine (one pod).
+Why: a ReadWriteOnce volume attaches to one node at a time. Pods scheduled on another node wait in
+`ContainerCreating` (Multi-Attach error) until the first pod ends, and a ReadWriteOncePod volume
+admits one pod at all. The run still finishes on a single-node cluster, but slower or not at all on a
+real one.
+Fix: order the stages (`after`), set `parallelism = 1` on the loop, or use `access = \"ReadWriteMany\"`
+with a storage class that supports it (NFS, CephFS, EFS, Filestore).";
     W0401: Active, "workflow larger than 1 MiB", "\
 What it means: `mlpc compile` produced a workflow document larger than 1 MiB.
 Why: Argo keeps workflows in etcd, which rejects objects over about 1.5 MiB (and Argo's node status grows

@@ -366,6 +366,40 @@ pub enum MlpError {
         help: Option<String>,
     },
 
+    #[error("this `volumes` entry is not one volume: {reason}")]
+    VolumeKind {
+        src: Src,
+        at: Span,
+        reason: String,
+        help: Option<String>,
+    },
+
+    #[error("`{name}` is not a run volume of this pipeline")]
+    UnknownVolume {
+        src: Src,
+        at: Span,
+        name: String,
+        help: Option<String>,
+    },
+
+    #[error("two mounts at `{path}`: {reason}")]
+    MountPathTaken {
+        src: Src,
+        at: Span,
+        path: String,
+        first: Option<Span>,
+        reason: String,
+        help: Option<String>,
+    },
+
+    #[error("the pod already has a container named `{name}`")]
+    ContainerNameTaken {
+        src: Src,
+        at: Span,
+        name: String,
+        help: Option<String>,
+    },
+
     #[error("`{field}` must be known when the workflow is compiled")]
     CompileTimeValue {
         src: Src,
@@ -498,6 +532,18 @@ pub enum MlpError {
 
     #[error("a URL in this string carries credentials")]
     CredentialsInUrl { src: Src, at: Span },
+
+    #[error("run volume `{name}` is never mounted")]
+    UnusedVolume { src: Src, at: Span, name: String },
+
+    #[error("`{access}` volume `{name}` is mounted by pods that may run at once")]
+    VolumeSharedAtOnce {
+        src: Src,
+        at: Span,
+        name: String,
+        access: String,
+        reason: String,
+    },
 
     // ----- E9xxx: internal ---------------------------------------------------
     #[error("internal compiler error: {message}")]

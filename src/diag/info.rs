@@ -69,6 +69,12 @@ impl MlpError {
             InputShadowsField { .. } => codes::E0223,
             UnknownStageKind { .. } => codes::E0224,
             FanInNotSupported { .. } => codes::E0225,
+            VolumeKind { .. } => codes::E0233,
+            UnknownVolume { .. } => codes::E0234,
+            MountPathTaken { .. } => codes::E0235,
+            ContainerNameTaken { .. } => codes::E0236,
+            UnusedVolume { .. } => codes::W0208,
+            VolumeSharedAtOnce { .. } => codes::W0209,
             KeywordAsName { .. } => codes::E0113,
             GroupOutputSource { .. } => codes::E0117,
             ItemOfOtherLoop { .. } => codes::E0114,
@@ -162,6 +168,12 @@ impl MlpError {
             | MlpError::InputShadowsField { src, .. }
             | MlpError::UnknownStageKind { src, .. }
             | MlpError::FanInNotSupported { src, .. }
+            | MlpError::VolumeKind { src, .. }
+            | MlpError::UnknownVolume { src, .. }
+            | MlpError::MountPathTaken { src, .. }
+            | MlpError::ContainerNameTaken { src, .. }
+            | MlpError::UnusedVolume { src, .. }
+            | MlpError::VolumeSharedAtOnce { src, .. }
             | MlpError::KeywordAsName { src, .. }
             | MlpError::GroupOutputSource { src, .. }
             | MlpError::ItemOfOtherLoop { src, .. }

@@ -150,6 +150,16 @@ impl MlpError {
             FanInNotSupported { at, .. } => {
                 vec![Label::primary(*at, "an output of a loop")]
             }
+            VolumeKind { at, .. } => vec![Label::primary(*at, "one entry mounts one volume")],
+            UnknownVolume { at, .. } => vec![Label::primary(*at, "not declared")],
+            MountPathTaken { at, first, .. } => {
+                let mut labels = vec![Label::primary(*at, "mounted here")];
+                labels.extend(first.map(|f| Label::secondary(f, "and here")));
+                labels
+            }
+            ContainerNameTaken { at, .. } => vec![Label::primary(*at, "taken")],
+            UnusedVolume { at, .. } => vec![Label::primary(*at, "declared here")],
+            VolumeSharedAtOnce { at, .. } => vec![Label::primary(*at, "declared here")],
             CompileTimeValue { at, .. } => {
                 vec![Label::primary(*at, "a value known only at run time")]
             }
@@ -215,6 +225,10 @@ impl MlpError {
             | ItemOfOtherLoop { help, .. }
             | GroupOutputSource { help, .. }
             | FanInNotSupported { help, .. }
+            | VolumeKind { help, .. }
+            | UnknownVolume { help, .. }
+            | MountPathTaken { help, .. }
+            | ContainerNameTaken { help, .. }
             | AcrossFinally { help, .. }
             | ListFunctionType { help, .. }
             | InvalidK8sName { help, .. }
@@ -255,6 +269,8 @@ impl MlpError {
             NoCommand { .. } => Some("spell out the command (e.g. `command = [\"python\", \"train.py\"]`); without one, Argo's controller reads the image's entrypoint from the registry, which fails for private images it cannot pull".into()),
             RunTimeIdentity { .. } => Some("whoever submits the workflow (`argo submit -p`, a WorkflowTemplate's users) then chooses what runs or with which identity, with the pipeline's Secrets and MLflow credentials; write a literal, or accept the risk with `--deny-warnings` off".into()),
             PlainHttpCredentials { .. } => Some("use `https://` for a tracking server outside the cluster; plain http is fine for an in-cluster service (`NAME`, `NAME.NAMESPACE.svc`, `...svc.cluster.local`)".into()),
+            UnusedVolume { name, .. } => Some(format!("mount it in a stage with `volumes = [{{ volume = {name}, path = \"/data\" }}]`, or remove it: each run would create a claim nobody uses")),
+            VolumeSharedAtOnce { reason, .. } => Some(reason.clone()),
             CredentialsInUrl { .. } => Some("credentials in a URL (`https://user:password@host`) are written into the workflow in clear text; put them in a Secret and pass them with `env { TOKEN = secret(\"NAME\", \"KEY\") }`".into()),
             Internal { .. } => Some("this is a bug in mlpc; please report it with the input file".into()),
         }

@@ -8,7 +8,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Container, LocalObjectReference, PodSecurityContext, Toleration, Volume,
+    Affinity, Container, LocalObjectReference, PersistentVolumeClaim, PodSecurityContext,
+    Toleration, Volume,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
@@ -82,7 +83,18 @@ pub struct WorkflowSpec {
     pub security_context: Option<PodSecurityContext>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub on_exit: Option<String>,
+    /// Run volumes: a claim per run, deleted when it ends.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volume_claim_templates: Vec<PersistentVolumeClaim>,
+    #[serde(rename = "volumeClaimGC", skip_serializing_if = "Option::is_none")]
+    pub volume_claim_gc: Option<VolumeClaimGc>,
     pub templates: Vec<Template>,
+}
+
+/// When Argo deletes the claims of `volumeClaimTemplates`.
+#[derive(Debug, Clone, Serialize)]
+pub struct VolumeClaimGc {
+    pub strategy: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -207,6 +219,10 @@ pub struct Template {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tolerations: Vec<Toleration>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub affinity: Option<Affinity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority_class_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub service_account_name: Option<String>,
     /// `false` for a pod none of whose own containers calls the Kubernetes
     /// API; Argo then requires `executor` (validate.go `validateLeaf`).
@@ -277,6 +293,9 @@ pub struct DagTask {
 pub struct ResourceTemplate {
     pub action: &'static str,
     pub manifest: String,
+    /// The object is deleted with the Workflow object.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub set_owner_reference: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub success_condition: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -25,6 +25,7 @@ mod generated;
 mod group;
 mod manifest;
 mod pod;
+mod pod_surface;
 mod route;
 mod task;
 mod template;

@@ -54,6 +54,11 @@
 //!   limited to the services the pipeline deploys when their names are
 //!   literals (RBAC cannot limit `create` or `list` by name).
 //!
+//! - **Kept run volumes** (`volume NAME { keep = true }`): a `resource` step
+//!   applies each claim (owned by the Workflow object) before the run
+//!   starts, as the deploy account, which may then get, create and patch
+//!   PersistentVolumeClaims in the workflow's namespace.
+//!
 //! The accounts default to `PIPELINE-executor` and `PIPELINE-deploy`, one
 //! pair per pipeline, so that two pipelines' `mlpc rbac` never overwrite each
 //! other's objects; the settings `executor_service_account` and
@@ -183,6 +188,9 @@ struct Needs {
     task_results: bool,
     /// The InferenceServices it deploys into the namespace.
     deploys: Deploys,
+    /// It applies the claims of kept run volumes (`kubectl apply`: get,
+    /// then create or patch).
+    claims: bool,
 }
 
 /// The InferenceServices an account deploys into one namespace.
@@ -260,6 +268,14 @@ pub fn objects_for(program: &Program, pipeline: &Pipeline) -> Result<Vec<Object>
             .entry(Namespace::Workflow)
             .or_default()
             .task_results = true;
+    }
+    // Kept run volumes: their claims are applied by a resource step that
+    // runs as the deploy account (`emit::lower::pod_surface`).
+    if pipeline.volumes.iter().any(|v| v.keep) {
+        let deploy = entry(&mut accounts, &deploy_account(pipeline));
+        let needs = deploy.needs.entry(Namespace::Workflow).or_default();
+        needs.task_results = true;
+        needs.claims = true;
     }
     for stage in pipeline
         .stages
@@ -394,6 +410,14 @@ impl Needs {
                 "workflowtaskresults",
                 None,
                 &["create", "patch"],
+            ));
+        }
+        if self.claims {
+            rules.push(rule(
+                "",
+                "persistentvolumeclaims",
+                None,
+                &["create", "get", "patch"],
             ));
         }
         const ISVC: (&str, &str) = ("serving.kserve.io", "inferenceservices");

@@ -89,6 +89,10 @@ pub struct Plan<'p> {
     pub order_waits: Vec<Vec<NodeId>>,
     /// The MLflow clean-up's task in `finally`'s DAG.
     pub cleanup_task: String,
+    /// Per kept run volume (`keep = true`), by index in
+    /// `Pipeline::volumes`: the task of the main DAG that makes its claim
+    /// before anything else runs.
+    pub volume_tasks: Vec<(usize, String)>,
     /// Outputs read from outside a loop that makes them (fan-in), by
     /// stage, sorted.
     pub collected: BTreeMap<StageId, BTreeSet<String>>,
@@ -336,6 +340,13 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
         .map(|g| tasks.fresh(&g.dns_name))
         .collect();
     let cleanup_task = tasks.fresh("mlflow-cleanup");
+    let volume_tasks: Vec<(usize, String)> = pipeline
+        .volumes
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.keep)
+        .map(|(i, v)| (i, tasks.fresh(&format!("{}-volume", v.dns_name))))
+        .collect();
     let own_skip = pipeline
         .stages_with_ids()
         .filter(|(_, s)| {
@@ -488,6 +499,7 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
         groups,
         order_waits,
         cleanup_task,
+        volume_tasks,
         collected,
         collected_groups,
         collected_artifacts,

@@ -14,6 +14,9 @@ const MERGED_MAPS: &[&str] = &[
     "node_selector",
     "params",
     "tags",
+    // Sidecars by name; `affinity`'s `require` and `prefer` one by one.
+    "sidecars",
+    "affinity",
 ];
 
 /// defaults < template < stage; map fields merge key by key. A stage's own

@@ -22,7 +22,7 @@ impl Checker<'_> {
                 key.name
             );
             if key.name == "volumes" {
-                help.push_str("; volumes created for each run (`volume NAME { size = 10Gi }`) come with contract v2");
+                help.push_str("; a volume made for each run is declared as `volume NAME { size = 10Gi }` and mounted with `{ volume = NAME, path = \"/data\" }`");
             }
             help
         });
@@ -55,6 +55,25 @@ impl Checker<'_> {
         node: Node<'n>,
         place: &str,
     ) -> Option<Vec<Item<'n>>> {
+        self.record_entries(node, place, false)
+    }
+
+    /// The same, leaving out `sidecar NAME { ... }` blocks (taken apart by
+    /// the caller).
+    pub(super) fn record_items_except_sidecars<'n>(
+        &mut self,
+        node: Node<'n>,
+        place: &str,
+    ) -> Option<Vec<Item<'n>>> {
+        self.record_entries(node, place, true)
+    }
+
+    fn record_entries<'n>(
+        &mut self,
+        node: Node<'n>,
+        place: &str,
+        sidecars: bool,
+    ) -> Option<Vec<Item<'n>>> {
         match node {
             Node::Block(body) => {
                 let mut items = Vec::new();
@@ -70,6 +89,7 @@ impl Checker<'_> {
                             node: Node::Block(&b.body),
                             span: b.span,
                         }),
+                        Entry::Stage(s) if sidecars && s.kind.name == "sidecar" => {}
                         other => self.push(MlpError::EntryNotAllowed {
                             src: self.src(other.span()),
                             at: other.span(),
@@ -205,6 +225,7 @@ impl Checker<'_> {
                 }
             },
             FieldTy::Env => self.env(item, scope)?,
+            FieldTy::NodeTerms => self.node_terms(item, name)?,
             FieldTy::StrMap(kind) => self.str_map(item, kind, scope)?,
             FieldTy::Params => self.params(item, scope)?,
             _ => {
@@ -422,10 +443,25 @@ impl Checker<'_> {
             FieldTy::Path => self
                 .path_literal(expr)
                 .map(|p| Value::Str(vec![StrPart::Text(p.into())])),
+            FieldTy::Volumes => self.volumes(expr, scope),
+            FieldTy::VolumeName => self.volume_name(expr),
+            FieldTy::ObjectName => self.object_name(expr, name),
+            FieldTy::EmptyDir => self.empty_dir(expr, scope),
+            FieldTy::EnvFrom => self.env_from(expr),
+            FieldTy::Ports => self.ports(expr),
+            FieldTy::Sidecars => {
+                self.mismatch(
+                    expr,
+                    "`sidecar NAME { image = ... }` blocks (a sidecar is written as a block, not as a field)",
+                    None,
+                );
+                None
+            }
             // Blocks and maps are handled by `field` before this is called.
             FieldTy::Block(_)
             | FieldTy::Retries
             | FieldTy::Env
+            | FieldTy::NodeTerms
             | FieldTy::StrMap(_)
             | FieldTy::Params => None,
         }

@@ -97,6 +97,8 @@ impl Checker<'_> {
                     }
                     layout.finally.extend(members);
                 }
+                // Run volumes are the pipeline's own entries.
+                Entry::Stage(s) if s.kind.name == "volume" => rest.push(Entry::Stage(s)),
                 Entry::Stage(s) => {
                     self.member(s, Place::default(), 0, &mut layout, &mut main);
                 }
@@ -135,6 +137,24 @@ impl Checker<'_> {
         layout: &mut Layout,
         members: &mut Vec<NodeId>,
     ) {
+        if matches!(s.kind.name.as_str(), "volume" | "sidecar") {
+            let help = match s.kind.name.as_str() {
+                "volume" => "declare run volumes at the top of the pipeline, beside its parameters; any stage can mount them",
+                _ => "a sidecar runs beside one stage's container: write it inside that stage (or in `defaults` for every stage)",
+            };
+            self.push(MlpError::EntryNotAllowed {
+                src: self.src(s.kind.span),
+                at: s.kind.span,
+                entry: format!("`{} {}`", s.kind.name, s.name.name),
+                place: match place.group {
+                    Some(_) => "a group".into(),
+                    None if place.finally => "`finally`".into(),
+                    None => "the pipeline's stages".into(),
+                },
+                help: Some(help.into()),
+            });
+            return;
+        }
         if !is_group(&s) {
             members.push(NodeId::Stage(StageId::new(layout.stages.len())));
             layout.stages.push(StageDecl { stage: s, place });

@@ -150,10 +150,29 @@ pub struct Pipeline {
     /// What `finally` holds directly, in source order; empty without one.
     pub finally: Vec<NodeId>,
     pub span: Span,
+    /// `volume NAME { ... }`: claims made for each run (§9.5).
+    pub volumes: Vec<RunVolume>,
     /// The dependency graph of stages and groups, built once by the
     /// checker (which looks for cycles in it) and read by the plan.
     #[serde(skip)]
     pub graph: PipelineGraph,
+}
+
+/// A pipeline's `volume NAME { size, storage_class?, access?, keep? }`: a
+/// PersistentVolumeClaim made for each run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunVolume {
+    pub name: Text,
+    pub dns_name: Text,
+    /// The storage it requests (a Kubernetes quantity).
+    pub size: Text,
+    pub storage_class: Option<Text>,
+    /// One of `schema::ACCESS_MODES`; `ReadWriteOnce` when not written.
+    pub access: Text,
+    /// Kept when the run ends (deleted with the Workflow object).
+    pub keep: bool,
+    pub span: Span,
+    pub name_span: Span,
 }
 
 impl Pipeline {
@@ -337,7 +356,7 @@ pub struct SecretRef {
 }
 
 /// The kind of Kubernetes object a [`SecretRef`] reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum KeySource {
     Secret,
     ConfigMap,

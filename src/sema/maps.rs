@@ -3,7 +3,7 @@
 use crate::collections::{HashMap, IndexMap};
 
 use super::check::{Checker, Item, Node, Scope};
-use super::hir::{Spanned, Value};
+use super::hir::{self, Spanned, Value};
 use super::is_identifier;
 use super::k8s::{is_env_name, validate_label_value, validate_qualified_name};
 use super::schema::{self, MapKind};
@@ -49,14 +49,20 @@ impl Checker<'_> {
                 self.push(MlpError::TypeMismatch {
                     src: self.src(it.span),
                     at: it.span,
-                    expected: "a value or `secret(\"name\", \"key\")`".into(),
+                    expected:
+                        "a value, `secret(\"name\", \"key\")` or `config_map(\"name\", \"key\")`"
+                            .into(),
                     found: "a block".into(),
                     help: None,
                 });
                 continue;
             };
             let value = match &expr.kind {
-                ExprKind::Call(_) => self.secret_call(expr, 2),
+                ExprKind::Call(_) => self.key_call(
+                    expr,
+                    2,
+                    &[hir::KeySource::Secret, hir::KeySource::ConfigMap],
+                ),
                 // Lists and maps reach the container as compact JSON.
                 _ => self.value_of(expr, scope).map(|(v, _)| v),
             };

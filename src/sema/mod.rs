@@ -18,6 +18,7 @@ mod maps;
 mod members;
 mod names;
 mod pipeline;
+mod pod_fields;
 pub mod policy;
 mod refs;
 mod scalars;
@@ -30,6 +31,7 @@ mod templates;
 pub mod text;
 pub mod types;
 mod values;
+mod volumes;
 
 pub use k8s::dns_name;
 

@@ -39,12 +39,14 @@ impl Checker<'_> {
             finally,
         } = layout;
         let mut param_decls = Vec::new();
+        let mut volume_decls: Vec<&ast::Stage> = Vec::new();
         let mut setting_items = Vec::new();
         let mut defaults_block: Option<Item> = None;
         for entry in &entries {
             match entry {
                 Entry::Param(d) => param_decls.push(d),
-                Entry::Stage(_) => {} // taken out above
+                // Stages and groups were taken out above; run volumes stay.
+                Entry::Stage(s) => volume_decls.push(s),
                 Entry::Field(f) if f.name.name == "defaults" => {
                     defaults_block = Some(self.defaults_item(
                         Item {
@@ -232,6 +234,16 @@ impl Checker<'_> {
             Some(item) => self.defaults(item, &pcx),
             None => Fields::default(),
         };
+        let volumes = self.run_volumes(
+            &volume_decls,
+            Scope::Pipeline {
+                pcx: &pcx,
+                deps: None,
+                for_each: false,
+                item_keys: None,
+                place: hir::Place::default(),
+            },
+        );
 
         let mlflow = settings.get("mlflow");
         let (mut stages, mut groups, whole) = self.check_members(
@@ -256,8 +268,10 @@ impl Checker<'_> {
             main,
             finally,
             span: p.span,
+            volumes,
             graph,
         };
+        self.pod_surface(&pipeline);
         let sigs = PipelineSigs {
             pipeline: p.name.name,
             stages: pcx.stages,
@@ -336,7 +350,21 @@ impl Checker<'_> {
 
     /// `defaults { ... }`: any stage field, with no stage outputs in it.
     pub(super) fn defaults(&mut self, item: Item, pcx: &PipelineCx) -> Fields {
-        let Some(items) = self.record_items(item.node, "`defaults`") else {
+        // `sidecar NAME { ... }` blocks give every container stage a sidecar.
+        let (node, sidecars): (Node, Vec<&ast::Stage>) = match item.node {
+            Node::Block(body) => (
+                Node::Block(body),
+                body.entries
+                    .iter()
+                    .filter_map(|e| match e {
+                        Entry::Stage(s) if s.kind.name == "sidecar" => Some(&**s),
+                        _ => None,
+                    })
+                    .collect(),
+            ),
+            other => (other, Vec::new()),
+        };
+        let Some(items) = self.record_items_except_sidecars(node, "`defaults`") else {
             return Fields::default();
         };
         let scope = Scope::Pipeline {
@@ -382,6 +410,9 @@ impl Checker<'_> {
                 }
                 _ => self.unknown_field(it.key, "`defaults`", &schema::stage_field_names(None)),
             }
+        }
+        if let Some(first) = sidecars.first() {
+            self.sidecar_field(&sidecars, first, None, scope, "`defaults`", &mut fields);
         }
         fields
     }

@@ -147,6 +147,24 @@ pub enum FieldTy {
     TrackingUri,
     /// An absolute path in the container.
     Path,
+    /// `volumes`: a list of mounts, each of one kind (`claim`, `volume`,
+    /// `config_map`, `secret`, `empty_dir`).
+    Volumes,
+    /// `volume = NAME`: a run volume of the pipeline, by its name.
+    VolumeName,
+    /// A literal name of a Kubernetes object (a DNS-1123 subdomain).
+    ObjectName,
+    /// `empty_dir = true | SIZE`.
+    EmptyDir,
+    /// `env_from = [config_map("name"), secret("name")]`.
+    EnvFrom,
+    /// `require`/`prefer` of `affinity`: node label keys to lists of values.
+    NodeTerms,
+    /// `ports = [5432]`: container ports.
+    Ports,
+    /// A stage's `sidecar NAME { ... }` blocks (written as blocks, never
+    /// as a field).
+    Sidecars,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -242,11 +260,55 @@ pub const TOLERATION: &[FieldSpec] = &[
     fixed(any("toleration_seconds", NON_NEGATIVE)),
 ];
 
+/// The kinds of a stage's `volumes` entry: each entry has exactly one.
+pub const VOLUME_KINDS: &[&str] = &["claim", "volume", "config_map", "secret", "empty_dir"];
+
 pub const VOLUME: &[FieldSpec] = &[
-    req("claim", FieldTy::Str),
+    any("claim", FieldTy::Str),
+    any("volume", FieldTy::VolumeName),
+    any("config_map", FieldTy::ObjectName),
+    any("secret", FieldTy::ObjectName),
+    any("empty_dir", FieldTy::EmptyDir),
+    any("memory", FieldTy::Bool),
     req("path", FieldTy::Path),
     any("read_only", FieldTy::Bool),
     any("sub_path", FieldTy::Str),
+];
+
+/// A PersistentVolumeClaim's access modes.
+pub const ACCESS_MODES: &[&str] = &[
+    "ReadWriteOnce",
+    "ReadWriteMany",
+    "ReadOnlyMany",
+    "ReadWriteOncePod",
+];
+
+/// `volume NAME { ... }` of a pipeline: a claim made for each run.
+pub const RUN_VOLUME: &[FieldSpec] = &[
+    FieldSpec {
+        required: true,
+        ..fixed(any("size", FieldTy::Quantity))
+    },
+    any("storage_class", FieldTy::ObjectName),
+    any("access", FieldTy::Enum(ACCESS_MODES)),
+    any("keep", FieldTy::Bool),
+];
+
+/// `affinity { require = {...}, prefer = {...} }`: node affinity.
+pub const AFFINITY: &[FieldSpec] = &[
+    any("require", FieldTy::NodeTerms),
+    any("prefer", FieldTy::NodeTerms),
+];
+
+/// `sidecar NAME { ... }` in a stage: a container beside the main one.
+pub const SIDECAR: &[FieldSpec] = &[
+    req("image", FieldTy::Str),
+    any("command", FieldTy::Args),
+    any("args", FieldTy::Args),
+    any("env", FieldTy::Env),
+    any("image_pull_policy", FieldTy::Enum(PULL_POLICIES)),
+    any("resources", FieldTy::Block(RESOURCES)),
+    any("ports", FieldTy::Ports),
 ];
 
 pub const MLFLOW: &[FieldSpec] = &[
@@ -315,7 +377,12 @@ pub const STAGE: &[FieldSpec] = &[
     f("cache", FieldTy::Cache, CONTAINER),
     f("node_selector", FieldTy::StrMap(MapKind::Plain), ALL),
     f("tolerations", FieldTy::Records(TOLERATION), ALL),
-    f("volumes", FieldTy::Records(VOLUME), CONTAINER),
+    f("volumes", FieldTy::Volumes, CONTAINER),
+    fixed(f("shm", FieldTy::Quantity, CONTAINER)),
+    f("env_from", FieldTy::EnvFrom, CONTAINER),
+    f("sidecars", FieldTy::Sidecars, CONTAINER),
+    f("affinity", FieldTy::Block(AFFINITY), ALL),
+    f("priority_class", FieldTy::ObjectName, ALL),
     f("labels", FieldTy::StrMap(MapKind::Labels), ALL),
     f("annotations", FieldTy::StrMap(MapKind::Annotations), ALL),
     f("service_account", FieldTy::Str, ALL),

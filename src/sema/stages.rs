@@ -407,8 +407,13 @@ impl Checker<'_> {
         let mut when: Option<Spanned<Cond>> = None;
         let mut when_span: Option<Span> = None;
         let mut seen: HashMap<&str, Span> = HashMap::default();
+        let mut sidecars: Vec<&ast::Stage> = Vec::new();
         for &entry in entries {
             let item = match entry {
+                Entry::Stage(s) if s.kind.name == "sidecar" => {
+                    sidecars.push(s);
+                    continue;
+                }
                 Entry::Field(f) => Item {
                     key: &f.name,
                     node: Node::Expr(&f.value),
@@ -429,7 +434,7 @@ impl Checker<'_> {
                 Entry::Output(_) => continue,
                 Entry::Input(_) | Entry::Param(_) | Entry::Stage(_) => {
                     let help = match entry {
-                        Entry::Stage(_) => "stages go directly in a pipeline",
+                        Entry::Stage(_) => "stages go directly in a pipeline; in a stage, `sidecar NAME { ... }` adds a container beside it",
                         Entry::Param(_) => "`param` declares a pipeline parameter; templates take `input`",
                         _ => "`input` declares a template input; in a stage, supply it as `NAME = value`",
                     };
@@ -494,6 +499,9 @@ impl Checker<'_> {
                 fields.insert(item.key.name.clone(), v);
             }
         }
+        if let Some(first) = sidecars.first() {
+            self.sidecar_field(&sidecars, first, kind, scope, place, &mut fields);
+        }
         if let (Some(script), Some(command)) = (fields.get("script"), fields.get("command")) {
             self.push(MlpError::ExclusiveFields {
                 src: self.src(script.span),
@@ -505,6 +513,37 @@ impl Checker<'_> {
             });
         }
         (fields, when)
+    }
+}
+
+impl Checker<'_> {
+    /// A body's `sidecar NAME { ... }` blocks as its `sidecars` field, on
+    /// the kinds that run a container.
+    pub(super) fn sidecar_field(
+        &mut self,
+        blocks: &[&ast::Stage],
+        first: &ast::Stage,
+        kind: Option<StageKind>,
+        scope: Scope,
+        place: &str,
+        fields: &mut Fields,
+    ) {
+        if let Some(Err(kinds)) = schema::stage_field("sidecars", kind) {
+            self.push(MlpError::FieldNotForKind {
+                src: self.src(first.kind.span),
+                at: first.kind.span,
+                field: "sidecar".into(),
+                kind: kind.map(StageKind::name).unwrap_or_default().into(),
+                help: Some(format!(
+                    "a sidecar runs beside the stage's own container; {} stages have one",
+                    schema::kinds_names(kinds)
+                )),
+            });
+            return;
+        }
+        if let Some(v) = self.sidecars(blocks, scope, place) {
+            fields.insert("sidecars".into(), v);
+        }
     }
 }
 

@@ -139,6 +139,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             resource: Some(ResourceTemplate {
                 action: "apply",
                 manifest,
+                set_owner_reference: None,
                 success_condition: None,
                 failure_condition: None,
             }),

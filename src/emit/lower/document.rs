@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::LocalObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use super::{Emitter, Plan};
+use super::{pod_surface, Emitter, Plan};
 use crate::collections::{HashMap, IndexMap};
 use crate::emit::argo::{
     self, Arguments, CronWorkflow, CronWorkflowSpec, Dag, Parameter, Template, TtlStrategy,
-    Workflow, WorkflowSpec,
+    VolumeClaimGc, Workflow, WorkflowSpec,
 };
 use crate::emit::mlflow::{self, env};
 use crate::emit::{Options, OutputKind};
@@ -107,13 +107,14 @@ pub fn lower_into(
     if let Some(e) = out.failure.take() {
         return Err(e);
     }
+    let main_tasks = out.take_tasks(DagId::Main);
+    let (main_tasks, volume_templates) = out.kept_volumes(main_tasks);
     let mut templates = vec![Template {
         name: entry.clone(),
-        dag: Some(Dag {
-            tasks: out.take_tasks(DagId::Main),
-        }),
+        dag: Some(Dag { tasks: main_tasks }),
         ..Default::default()
     }];
+    templates.extend(volume_templates);
     let cleanup = plan.tracking.as_ref().filter(|_| plan.cleanup).map(|t| {
         let name = out.template_names.fresh("mlflow-cleanup");
         let container = t.step_container(
@@ -172,6 +173,19 @@ pub fn lower_into(
             .map(|name| LocalObjectReference { name })
             .collect(),
         on_exit,
+        volume_claim_templates: pipeline
+            .volumes
+            .iter()
+            .filter(|v| !v.keep)
+            .map(|v| pod_surface::claim(v, v.dns_name.to_string()))
+            .collect(),
+        volume_claim_gc: pipeline
+            .volumes
+            .iter()
+            .any(|v| !v.keep)
+            .then_some(VolumeClaimGc {
+                strategy: "OnWorkflowCompletion",
+            }),
         templates,
     };
     let mut metadata = ObjectMeta {

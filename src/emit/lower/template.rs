@@ -3,9 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::core::v1::{
-    Container, EnvVar, PersistentVolumeClaimVolumeSource, Volume, VolumeMount,
-};
+use k8s_openapi::api::core::v1::{Container, EnvVar, Volume};
 
 use super::pod::{
     duration_text, literal_word, resources, retry_strategy, toleration, Arg, ArgKind, ArtifactFrom,
@@ -13,7 +11,7 @@ use super::pod::{
 };
 use super::route::Source;
 use super::task::{value_reads_item, TaskCtx};
-use super::{cache, Built, Emitter, Plan, SharedTemplate, INPUTS_DIR};
+use super::{cache, pod_surface, Built, Emitter, Plan, SharedTemplate, INPUTS_DIR};
 use crate::collections::{HashSet, IndexMap};
 use crate::emit::argo::{
     ArchiveStrategy, Artifact, DagTask, KeyOnly, Parameter, PodMetadata, Template, ValueFrom,
@@ -309,18 +307,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 }
             }
         }
-        if let Some(Value::Map(entries)) = get("env") {
-            for (k, v) in entries.iter() {
-                env_vars.push(match &v.value {
-                    Value::Secret(secret) => mlflow::user_secret_env(
-                        k,
-                        &secret.name,
-                        secret.key.as_deref().unwrap_or_default(),
-                    ),
-                    other => env(k, pod.text(other)),
-                });
-            }
-        }
+        env_vars.extend(pod_surface::env_vars(&mut pod, fields, "env"));
         if kind == StageKind::Train {
             if let Some(Value::Map(params)) = get("params") {
                 for (k, v) in params.iter() {
@@ -338,6 +325,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             image,
             image_pull_policy: get("image_pull_policy").map(literal_text),
             security_context: restricted.then(mlflow::restricted_user_container),
+            env_from: pod_surface::env_from(fields),
             ..Default::default()
         };
         let mut node_selector: BTreeMap<String, String> = BTreeMap::new();
@@ -354,31 +342,8 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 node_selector.insert(k.to_string(), pod.text(&v.value));
             }
         }
-        let mut volumes: Vec<Volume> = Vec::new();
-        let mut mounts: Vec<VolumeMount> = Vec::new();
-        if let Some(Value::List(items)) = get("volumes") {
-            for (n, it) in items.iter().enumerate() {
-                let Value::Map(m) = &it.value else { continue };
-                let field = |k: &str| m.get(k).map(|v| &v.value);
-                let volume = format!("volume-{}", n + 1);
-                let read_only = matches!(field("read_only"), Some(Value::Bool(true)));
-                volumes.push(Volume {
-                    name: volume.clone(),
-                    persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                        claim_name: field("claim").map(|v| pod.text(v)).unwrap_or_default(),
-                        read_only: read_only.then_some(true),
-                    }),
-                    ..Default::default()
-                });
-                mounts.push(VolumeMount {
-                    name: volume,
-                    mount_path: field("path").map(literal_text).unwrap_or_default(),
-                    read_only: read_only.then_some(true),
-                    sub_path: field("sub_path").map(|v| pod.text(v)),
-                    ..Default::default()
-                });
-            }
-        }
+        let (volumes, mut mounts) = pod_surface::volumes(&mut pod, fields, plan.pipeline);
+        let user_sidecars = pod_surface::sidecars(&mut pod, fields, restricted);
 
         let mut template = Template {
             name,
@@ -510,6 +475,8 @@ impl<'a, 'p> Emitter<'a, 'p> {
         container.env = (!env_vars.is_empty()).then_some(env_vars);
         container.volume_mounts = (!mounts.is_empty()).then_some(mounts);
         template.volumes.extend(volumes);
+        // After MLflow's: Argo stops every sidecar once `main` has ended.
+        template.sidecars.extend(user_sidecars);
         template.container = Some(container);
         template.node_selector = node_selector;
         self.common_pod_fields(&mut template, &mut pod, fields);
@@ -602,6 +569,8 @@ impl<'a, 'p> Emitter<'a, 'p> {
         if let Some(account) = get("service_account") {
             template.service_account_name = Some(pod.text(account));
         }
+        template.affinity = pod_surface::affinity(fields);
+        template.priority_class_name = get("priority_class").map(literal_text);
         self.plan.without_api_token(template);
     }
 }
