@@ -16,6 +16,13 @@
   `/tmp` is its own; the template's emptyDir volumes (the `mlflow` volume)
   are shared by the containers that mount them. Input artifacts are placed
   at their paths, output parameters read from theirs.
+- Key-only artifacts (`s3: {key: K}`: Argo takes the bucket and endpoint
+  from the namespace's artifact repository) live in
+  `Context.artifact_repository`, a directory standing for that repository
+  (one per `Workflow` run): an input artifact with a key is downloaded from
+  it before the pod's containers start (the executor's `init` container),
+  an output artifact with a key is uploaded to it once main has exited
+  (the `wait` container). Any other artifact location fails the run.
 - Each container's PATH holds only what its image ships (see `Image`), and
   `securityContext.runAsUser` is honoured with setpriv.
 - Service names resolve as cluster DNS would: `services` maps the in-cluster
@@ -34,10 +41,13 @@ import signal
 import subprocess
 import tempfile
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
 BUSYBOX = shutil.which("busybox") or "/usr/bin/busybox"
+# An artifact's location fields (pkg/apis/workflow/v1alpha1 `ArtifactLocation`).
+ARTIFACT_LOCATIONS = ("s3", "gcs", "azure", "oss", "hdfs", "http", "git", "artifactory", "raw", "plugin")
 GRACE_SECONDS = 30
 PLACEHOLDER = re.compile(r"\{\{\s*([^}]*?)\s*\}\}")
 
@@ -117,6 +127,7 @@ class Context:
     skip_main: bool = False                            # emulate a pod whose main never ran
     after_main: object = None                          # called once main has exited, before SIGTERM
     workflow_status: str = None                        # {{workflow.status}}: in the exit handler only
+    artifact_repository: Path = None                   # key-only artifacts: the repository's root
 
 
 @dataclass
@@ -133,6 +144,7 @@ class PodResult:
     outputs: dict
     logs: dict
     sidecars: dict = field(default_factory=dict)      # name -> SidecarExit
+    error: str = None                                 # the executor's (init or wait) failure
 
 
 def workflow_parameters(doc):
@@ -286,23 +298,110 @@ class Pod:
         os.chmod(d, 0o1777)
         return d
 
+    def artifact_key(self, a):
+        """The repository path of a key-only artifact (`s3: {key: K}`, no
+        bucket or endpoint: Argo fills those in from the artifact repository),
+        its key substituted as the controller does before it creates the pod;
+        None for an artifact with no location. Any other location fails."""
+        kinds = [k for k in ARTIFACT_LOCATIONS if k in a]
+        if not kinds:
+            return None
+        if kinds != ["s3"] or set(a["s3"]) != {"key"}:
+            raise PodError("artifact %s: only key-only s3 artifacts are emulated, not %r" % (a["name"], a))
+        if self.ctx.artifact_repository is None:
+            raise PodError("artifact %s has a key: key-only artifacts need a Workflow's repository" % a["name"])
+        key = self.substitute(a["s3"]["key"])
+        parts = key.split("/")
+        if key.startswith("/") or any(p in ("", ".", "..") for p in parts):
+            raise PodError("artifact %s: key %r is not emulated" % (a["name"], key))
+        return Path(self.ctx.artifact_repository, *parts)
+
+    def load_inputs(self, main_tmp):
+        """What the executor's `init` container does (workflow/executor/executor.go
+        `LoadArtifacts`, workflow/artifacts/s3/s3.go `loadS3Artifact`): a key
+        is read as an object, else as a "directory" (every object under
+        `KEY/`, downloaded recursively), else it is not found, which fails
+        the pod unless the artifact is `optional`. Returns the error, if any."""
+        for a in self.t.get("inputs", {}).get("artifacts", []):
+            path = a["path"]
+            if not path.startswith("/tmp/"):
+                raise PodError("emulated input artifacts live under /tmp, not %s" % path)
+            stored = self.artifact_key(a)
+            if stored is not None:
+                if not (stored.is_file() or stored.is_dir() and any(f.is_file() for f in stored.rglob("*"))):
+                    if a.get("optional"):
+                        continue
+                    return "artifact %s failed to load: key %s not found" % (
+                        a["name"], stored.relative_to(self.ctx.artifact_repository))
+                source = stored
+            elif a["name"] in self.ctx.artifacts:
+                source = Path(self.ctx.artifacts[a["name"]])
+            else:
+                raise PodError("input artifact %s was not supplied" % a["name"])
+            dest = main_tmp / path[len("/tmp/"):]
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            if source.is_dir():
+                shutil.copytree(source, dest)
+            else:
+                shutil.copy(source, dest)
+            for p in [dest] + (list(dest.rglob("*")) if dest.is_dir() else []):
+                os.chmod(p, 0o755 if p.is_dir() else 0o644)
+            for p in dest.parents:
+                if p == main_tmp:
+                    break
+                os.chmod(p, 0o755)
+        return None
+
+    def save_outputs(self, main, main_tmp):
+        """What the executor's `wait` container does once main has exited,
+        whatever its exit code (cmd/argoexec/commands/wait.go, then
+        workflow/executor/executor.go `SaveArtifacts`, `saveArtifact`): each
+        output artifact with a key is uploaded from its path in main's
+        filesystem; with `archive: none` a file becomes the object KEY and a
+        directory one object per file under `KEY/`. A path that does not
+        exist is an error unless the artifact is `optional`. Returns the
+        errors. (Artifacts without a location go to the repository's default
+        keys, which nothing emulated reads: they are left alone.)"""
+        errors = []
+        for a in self.t.get("outputs", {}).get("artifacts", []):
+            stored = self.artifact_key(a)
+            if stored is None:
+                continue
+            if a.get("archive") != {"none": {}}:
+                raise PodError("artifact %s: only `archive: none` is emulated for a key" % a["name"])
+            host = self.host_path(main, main_tmp, a["path"])
+            if host is None:
+                raise PodError("output artifact %s: path %s is not emulated" % (a["name"], a["path"]))
+            if not host.exists():
+                if not a.get("optional"):
+                    errors.append("%s: path %s does not exist" % (a["name"], a["path"]))
+                continue
+            files = [host] if host.is_file() else sorted(f for f in host.rglob("*") if f.is_file())
+            for f in files:
+                target = stored if f == host else stored.joinpath(*f.relative_to(host).parts)
+                if target.is_dir():
+                    raise PodError("key %s is both an object and a prefix: not emulated" % target)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(f, target)
+        return errors
+
+    def host_path(self, main, main_tmp, path):
+        """Where a path of main's filesystem is on the host: in a volume it
+        mounts, or in its own /tmp."""
+        for m in main.get("volumeMounts", []):
+            if path.startswith(m["mountPath"] + "/") and m["name"] in self.volumes:
+                return self.volumes[m["name"]] / path[len(m["mountPath"]) + 1:]
+        if path.startswith("/tmp/"):
+            return main_tmp / path[len("/tmp/"):]
+        return None
+
     def run(self):
         t, ctx = self.t, self.ctx
         main = t["container"]
         main_tmp = self.fresh_tmp("main")
-        for a in t.get("inputs", {}).get("artifacts", []):
-            path = a["path"]
-            if not path.startswith("/tmp/"):
-                raise PodError("emulated input artifacts live under /tmp, not %s" % path)
-            if a["name"] not in ctx.artifacts:
-                raise PodError("input artifact %s was not supplied" % a["name"])
-            dest = main_tmp / path[len("/tmp/"):]
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(ctx.artifacts[a["name"]], dest)
-            for p in [dest] + list(dest.parents):
-                if p == main_tmp:
-                    break
-                os.chmod(p, 0o755 if p.is_dir() else 0o644)
+        error = self.load_inputs(main_tmp)
+        if error is not None:
+            return PodResult([], None, {}, {}, error=error)
         init_codes = []
         for c in t.get("initContainers", []):
             code = self.start(c["name"], c, self.mounts_for(c, main), self.fresh_tmp(c["name"]), wait=True)
@@ -347,15 +446,12 @@ class Pod:
             path = p.get("valueFrom", {}).get("path")
             if not path:
                 continue
-            host = None
-            for m in main.get("volumeMounts", []):
-                if path.startswith(m["mountPath"] + "/") and m["name"] in self.volumes:
-                    host = self.volumes[m["name"]] / path[len(m["mountPath"]) + 1:]
-            if host is None and path.startswith("/tmp/"):
-                host = main_tmp / path[len("/tmp/"):]
+            host = self.host_path(main, main_tmp, path)
             if host is not None and host.exists():
                 outputs[p["name"]] = host.read_text()
-        return PodResult(init_codes, code, outputs, self.read_logs(), ends)
+        errors = self.save_outputs(main, main_tmp)
+        error = "failed to save outputs: " + "; ".join(errors) if errors else None
+        return PodResult(init_codes, code, outputs, self.read_logs(), ends, error)
 
     def read_logs(self):
         return {k: v.read_text() for k, v in self.logs.items() if v.exists()}
@@ -528,12 +624,19 @@ def substitute_task_outputs(text, outputs):
 
 # ----- DAG templates: the tasks of one DAG, each item of a loop, nested DAGs ----------
 # Argo's rules, for the subset mlpc emits (no continueOn, no artifacts passed
-# between tasks, no DAG outputs), each with where it lives in argo-workflows:
+# between tasks as arguments, no DAG outputs; key-only artifacts go through
+# the run's artifact repository, see `Pod.load_inputs`/`Pod.save_outputs`),
+# each with where it lives in argo-workflows:
 # - a loop task (`withItems`) becomes one task per item, `{{item}}` replaced
 #   in its text first (controller/operator.go `processItem`) by the item's
 #   text, `Item.String()` (pkg/apis/workflow/v1alpha1/item.go): a string as
 #   it is, a number as its JSON text. A submitted YAML reaches the API as
 #   JSON through sigs.k8s.io/yaml, so `0.1` is Go's float64 JSON: `0.1`;
+#   a map item (same `processItem`, `case wfv1.Map`) sets `{{item.KEY}}` to
+#   each value's `Item.String()` (a string value keeps its JSON escapes,
+#   argo-workflows#16061), `{{item}}` to the map's JSON (encoding/json: keys
+#   sorted, no spaces), and names the node `TASK(I:K1:V1,K2:V2)`, the
+#   `KEY:VALUE` pairs sorted (`item_values`);
 # - a task's arguments and `when` are substituted over its DAG's scope: the
 #   DAG template's own inputs (`inputs.parameters.X`, scope.go `createScope`),
 #   the outputs of the DAG's other tasks (`tasks.T.outputs.parameters.P`,
@@ -546,6 +649,9 @@ def substitute_task_outputs(text, outputs):
 # - `depends`: a bare `T` is `T.Succeeded || T.Skipped || T.Daemoned`
 #   (common/ancestry.go); a task whose `depends` is false is Omitted, one
 #   whose `when` is false Skipped (dag.go `executeDAGTask`);
+# - a pod whose executor fails (its `init` container cannot load an input
+#   artifact, its `wait` container cannot save an output) is Error, one
+#   whose main fails Failed (operator.go `inferFailedReason`);
 # - node names are `PARENT.TASK`, a loop's items `PARENT.TASK(I:ITEM)` and the
 #   exit handler `WORKFLOW.onExit` (`generateNodeName`, `GenerateOnExitNodeName`);
 #   a node's id is `WORKFLOW-fnv32a(NAME)` (`Workflow.NodeID`), its pod
@@ -575,16 +681,57 @@ def go_float_json(x):
 
 
 def item_text(item):
-    """`Item.String()` of one `withItems` entry (as YAML loads it)."""
-    if isinstance(item, bool):
-        return "true" if item else "false"
+    """`Item.String()` (pkg/apis/workflow/v1alpha1/item.go) of one
+    `withItems` entry or a map item's value, as YAML loads it: its compact JSON
+    (`json.Marshal`; a map's keys sorted, as the API server stores it) with
+    the HTML escapes undone (`jsonutil.Fix`) and, for a string, the quotes
+    cut off (its escapes stay: `a"b` is `a\\"b`, argo-workflows#16061)."""
     if isinstance(item, str):
-        return item
-    if isinstance(item, int):
-        return str(item)
-    if isinstance(item, float):
-        return go_float_json(item)
-    raise PodError("map and list items are not emulated: %r" % (item,))
+        return go_json(item, escape_html=False)[1:-1]
+    if isinstance(item, (bool, int, float, dict, list)):
+        return go_json(item, escape_html=False)
+    raise PodError("a %s item is not emulated: %r" % (type(item).__name__, item))
+
+
+def go_json(value, escape_html=True):
+    """encoding/json's text of a value as YAML loads it: compact, map keys
+    sorted, float64 as Go writes it, and (`escape_html`) `<`, `>`, `&`
+    written as \\u003c, \\u003e, \\u0026."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return go_float_json(value)
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False).replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+        if escape_html:
+            text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+        return text
+    if isinstance(value, list):
+        return "[%s]" % ",".join(go_json(v, escape_html) for v in value)
+    if isinstance(value, dict):
+        return "{%s}" % ",".join("%s:%s" % (go_json(str(k), escape_html), go_json(value[k], escape_html))
+                                 for k in sorted(value))
+    raise PodError("cannot write %r as JSON" % (value,))
+
+
+def item_values(item):
+    """What `processItem` substitutes for one `withItems` entry, and the
+    text its node name carries between `(I:` and `)`: a plain string item
+    as it is (`GetStrVal`, argo-workflows#14864), a number or bool by
+    `Item.String()`; a map item's values by `Item.String()` (a string value
+    keeps its escapes), and `{{item}}` the map's `json.Marshal`."""
+    if isinstance(item, list):
+        raise PodError("list items are not emulated: %r" % (item,))
+    if not isinstance(item, dict):
+        text = item if isinstance(item, str) else item_text(item)
+        return {"item": text}, text
+    values = {"item." + k: item_text(v) for k, v in item.items()}
+    values["item"] = go_json(item)
+    return values, ",".join(sorted("%s:%s" % (k, item_text(v)) for k, v in item.items()))
 
 
 def replace_known(text, values):
@@ -644,8 +791,9 @@ def order_tasks(tasks):
 class Workflow:
     """Runs DAG templates of one workflow. `context_for(template, items)`
     gives each pod's Context (images, secrets, ...); `items` are the texts of
-    the enclosing loops' items, outermost first. The walker sets the pod's
-    inputs, name, node id and the workflow's identity and status."""
+    the enclosing loops' items (`{{item}}`: a map item's JSON), outermost
+    first. The walker sets the pod's inputs, name, node id, the workflow's
+    identity and status, and the artifact repository (`repository`)."""
 
     def __init__(self, doc, context_for, workflow_name, workflow_uid, status=None):
         self.doc = doc
@@ -654,6 +802,12 @@ class Workflow:
         self.uid = workflow_uid
         self.status = status
         self.params = workflow_parameters(doc)
+        # The namespace's artifact repository, for this run's key-only artifacts.
+        base = Path(os.environ.get("MLPC_EMULATOR_ROOT", "/var/tmp/mlpc-pods"))
+        base.mkdir(parents=True, exist_ok=True)
+        self.repository = Path(tempfile.mkdtemp(prefix="repository-", dir=base))
+        if not os.environ.get("MLPC_KEEP_PODS"):
+            weakref.finalize(self, shutil.rmtree, str(self.repository), True)
 
     def globals(self):
         g = {"workflow.name": self.name, "workflow.uid": self.uid}
@@ -682,9 +836,9 @@ class Workflow:
                 inputs[p["name"]] = str(p["value"] if p.get("value") is not None else p["default"])
             else:
                 raise PodError("inputs.parameters.%s was not supplied (template %s)" % (p["name"], name))
-        if t.get("inputs", {}).get("artifacts"):
-            raise PodError("input artifacts of %s are not emulated in a DAG" % name)
         if "dag" in t:
+            if t.get("inputs", {}).get("artifacts"):
+                raise PodError("input artifacts of DAG template %s are not emulated" % name)
             if t.get("outputs"):
                 raise PodError("the outputs of DAG template %s are not emulated" % name)
             tasks = self.run_dag(t, inputs, node_name, items)
@@ -697,12 +851,18 @@ class Workflow:
         ctx.workflow_name, ctx.workflow_uid = self.name, self.uid
         ctx.workflow_parameters = dict(self.params, **ctx.workflow_parameters)
         ctx.workflow_status = self.status
+        ctx.artifact_repository = self.repository
         h = fnv32a(node_name)
         ctx.node_id = "%s-%d" % (self.name, h)
         ctx.pod_name = "%s-%s-%d" % (self.name, name, h)
         res = run_template(self.doc, name, ctx)
-        ok = res.main_code == 0 and all(c == 0 for c in res.init_codes)
-        return Node(node_name, "Succeeded" if ok else "Failed", name, inputs, res.outputs if ok else {}, res,
+        if res.error is not None and res.main_code in (0, None):
+            phase = "Error"         # the executor failed: loading the inputs, or saving main's outputs
+        elif res.main_code == 0 and all(c == 0 for c in res.init_codes):
+            phase = "Succeeded"
+        else:
+            phase = "Failed"
+        return Node(node_name, phase, name, inputs, res.outputs if phase == "Succeeded" else {}, res,
                     ctx.pod_name, ctx.node_id)
 
     def run_dag(self, t, inputs, node_name, items):
@@ -717,12 +877,12 @@ class Workflow:
             if "withItems" in task:
                 runs = []
                 for i, item in enumerate(task["withItems"]):
-                    text = item_text(item)
+                    values, label = item_values(item)
                     expanded = json.loads(json.dumps(task))
                     expanded.pop("withItems")
-                    self.substitute_task(expanded, {"item": text})
-                    runs.append(self.run_task(expanded, nodes, inputs, "%s(%d:%s)" % (task_node, i, text),
-                                              items + (text,)))
+                    self.substitute_task(expanded, values)
+                    runs.append(self.run_task(expanded, nodes, inputs, "%s(%d:%s)" % (task_node, i, label),
+                                              items + (values["item"],)))
                 failed = any(r.phase in ("Failed", "Error") for r in runs)
                 nodes[task["name"]] = Node(task_node, "Failed" if failed else "Succeeded", task["template"],
                                            items=runs)
