@@ -101,10 +101,19 @@ impl Checker<'_> {
             if stage.has_errors {
                 continue;
             }
-            let fields = effective_fields(&self.templates, &pipeline.defaults, stage);
-            if !fields.contains_key("volumes") && !fields.contains_key("shm") {
+            // Most stages mount nothing: no merged copy of their fields.
+            let template = stage
+                .uses
+                .as_ref()
+                .map(|u| &self.templates[u.template.index()].fields);
+            let mounts = |f: &Fields| f.contains_key("volumes") || f.contains_key("shm");
+            if !mounts(&stage.fields)
+                && !mounts(&pipeline.defaults)
+                && !template.is_some_and(mounts)
+            {
                 continue;
             }
+            let fields = effective_fields(&self.templates, &pipeline.defaults, stage);
             let parallel = fields.contains_key("for_each")
                 && !matches!(
                     fields.get("parallelism").map(|p| &p.value),
