@@ -245,6 +245,16 @@ fn yaml_shape(doc: &Json) -> Shape {
             .unwrap_or_else(|| panic!("template {template} is not a DAG"));
         let names: BTreeSet<&str> = tasks.iter().map(|t| t["name"].as_str().unwrap()).collect();
         let is_cleanup = |task: &str| dag == Dag::Finally && task == CLEANUP;
+        // A kept run volume's claim step comes before everything else in
+        // the main DAG (and `finally`'s): no node of the program's graph.
+        let makes_claim = |task: &str| {
+            tasks.iter().any(|t| {
+                t["name"] == task
+                    && templates[t["template"].as_str().unwrap()]["resource"]["manifest"]
+                        .as_str()
+                        .is_some_and(|m| m.contains("kind: PersistentVolumeClaim"))
+            })
+        };
         // A task's node: itself, or the stage it helps (by path).
         let node_of = |task: &str| -> String {
             let stage = HELPER_SUFFIXES
@@ -261,6 +271,9 @@ fn yaml_shape(doc: &Json) -> Shape {
         let mut guards = Vec::new();
         for task in tasks {
             let task_name = task["name"].as_str().unwrap();
+            if makes_claim(task_name) {
+                continue;
+            }
             let depends = task["depends"].as_str().map(parse_depends);
             if is_cleanup(task_name) {
                 // It waits for everything `finally` holds, however it ended.
@@ -280,6 +293,9 @@ fn yaml_shape(doc: &Json) -> Shape {
             let consumer = node_of(task_name);
             for term in depends.iter().flat_map(Expr::conjuncts) {
                 for waited in term.positives() {
+                    if makes_claim(&waited) {
+                        continue;
+                    }
                     let producer = node_of(&waited);
                     for guard in term.negatives() {
                         guards.push((task_name, producer.clone(), node_of(&guard)));

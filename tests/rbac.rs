@@ -142,6 +142,7 @@ const DOCUMENTED_RULES: &[&str] = &[
     "serving.kserve.io/inferenceservices: create,get,patch",
     "/pods: list",
     "/persistentvolumeclaims: create,get,patch",
+    "argoproj.io/workflows/finalizers: update",
 ];
 
 fn documented(rule: &str) -> bool {
@@ -225,7 +226,11 @@ fn expected(example: &str) -> Grants {
             g(
                 "-",
                 "shared-volume-deploy",
-                &[EXECUTOR, "/persistentvolumeclaims: create,get,patch"],
+                &[
+                    EXECUTOR,
+                    "/persistentvolumeclaims: create,get,patch",
+                    "argoproj.io/workflows/finalizers: update",
+                ],
             ),
         ],
         "terraform_optimization" => vec![
@@ -408,7 +413,11 @@ fn only_the_deploy_steps_get_a_token_and_every_account_is_granted_what_its_pods_
                             assert_eq!(t["resource"]["setOwnerReference"], true, "{where_}");
                             let account = t["serviceAccountName"].as_str().unwrap();
                             let rules = rules_of(&rbac, account, wf);
-                            for wanted in [EXECUTOR, "/persistentvolumeclaims: create,get,patch"] {
+                            for wanted in [
+                                EXECUTOR,
+                                "/persistentvolumeclaims: create,get,patch",
+                                "argoproj.io/workflows/finalizers: update",
+                            ] {
                                 assert!(
                                     rules.contains(&wanted.to_string()),
                                     "{where_}: {wanted} not in {rules:?}"

@@ -381,8 +381,9 @@ one at the top of the pipeline:
 To mount a claim that already exists, write `{ claim = \"pvc-name\", path = ... }`.";
     E0235: Active, "two mounts at one path", "\
 What it means: two volumes of a stage (after `defaults` and its template are merged in) mount at the
-same path, or a volume mounts where mlpc mounts its own: `/mlflow` and `/mlflow-ca` (the MLflow
-tracking files and CA bundle of a tracked stage), or `/dev/shm` when the stage sets `shm`. Kubernetes rejects a pod with two mounts at
+same path, or a volume mounts where mlpc or Argo mounts its own: `/mlflow` and `/mlflow-ca` (the
+MLflow tracking files and CA bundle of a tracked stage), `/var/run/argo` (Argo's executor, in every
+container), or `/dev/shm` when the stage sets `shm`. Kubernetes rejects a pod with two mounts at
 one path (`mountPath must be unique`), so the step would never start.
 Fix: give each volume its own path.";
     E0236: Active, "container name taken", "\

@@ -57,7 +57,9 @@
 //! - **Kept run volumes** (`volume NAME { keep = true }`): a `resource` step
 //!   applies each claim (owned by the Workflow object) before the run
 //!   starts, as the deploy account, which may then get, create and patch
-//!   PersistentVolumeClaims in the workflow's namespace.
+//!   PersistentVolumeClaims in the workflow's namespace, and update the
+//!   finalizers of Workflows (an owner reference that blocks the owner's
+//!   deletion needs it where OwnerReferencesPermissionEnforcement is on).
 //!
 //! The accounts default to `PIPELINE-executor` and `PIPELINE-deploy`, one
 //! pair per pipeline, so that two pipelines' `mlpc rbac` never overwrite each
@@ -418,6 +420,17 @@ impl Needs {
                 "persistentvolumeclaims",
                 None,
                 &["create", "get", "patch"],
+            ));
+            // The claim is owned by the Workflow with `blockOwnerDeletion`
+            // (`setOwnerReference`, operator.go `executeResource`), which
+            // the OwnerReferencesPermissionEnforcement admission plugin
+            // (on by default in OpenShift) allows only to who may update
+            // the owner's finalizers.
+            rules.push(rule(
+                "argoproj.io",
+                "workflows/finalizers",
+                None,
+                &["update"],
             ));
         }
         const ISVC: (&str, &str) = ("serving.kserve.io", "inferenceservices");

@@ -34,7 +34,7 @@ impl Checker<'_> {
                 continue;
             };
             let rec = self.record(&entries, schema::VOLUME, scope, place, it.span);
-            if !self.one_volume_kind(&rec, &entries, it.span) {
+            if !self.one_volume_kind(&rec, &entries, it.span) || !self.volume_texts(&rec) {
                 continue;
             }
             out.push(Spanned {
@@ -84,6 +84,56 @@ impl Checker<'_> {
         false
     }
 
+    /// What Kubernetes checks of an entry's texts, where they are literal:
+    /// a `claim` is an object name (E0401), a `sub_path` a relative path
+    /// that stays inside the volume (E0216).
+    fn volume_texts(&mut self, rec: &Fields) -> bool {
+        let literal = |k: &str| match rec.get(k) {
+            Some(Spanned {
+                value: Value::Str(parts),
+                span,
+            }) => plain_text(parts).map(|t| (t.to_string(), *span)),
+            _ => None,
+        };
+        if let Some((claim, span)) = literal("claim") {
+            if !is_dns_subdomain(&claim) {
+                self.push(MlpError::InvalidK8sName {
+                    src: self.src(span),
+                    at: span,
+                    name: claim.clone(),
+                    lowered: claim,
+                    reason: "a PersistentVolumeClaim's name is lowercase letters, digits, `-` and `.`, each part starting and ending with a letter or digit".into(),
+                    help: Some("write the claim's name as `kubectl get pvc` shows it".into()),
+                });
+                return false;
+            }
+        }
+        if let Some((sub, span)) = literal("sub_path") {
+            let reason = if sub.starts_with('/') {
+                Some("it is absolute; it names a path inside the volume")
+            } else if sub.split('/').any(|part| part == "..") {
+                Some("it leaves the volume (`..`)")
+            } else if sub.is_empty() {
+                Some("it is empty; leave `sub_path` out to mount the whole volume")
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                self.invalid(
+                    span,
+                    "sub_path",
+                    reason,
+                    Some(
+                        "write a relative path inside the volume, e.g. `sub_path = \"shard-1\"`"
+                            .into(),
+                    ),
+                );
+                return false;
+            }
+        }
+        true
+    }
+
     /// `volume = NAME` (or `"NAME"`): the run volume's name; the pipeline
     /// checks that it declares it (`volumes.rs`).
     pub(super) fn volume_name(&mut self, expr: &Expr) -> Option<Value> {
@@ -101,6 +151,28 @@ impl Checker<'_> {
             return None;
         };
         Some(Value::Str(vec![StrPart::Text(name.into())]))
+    }
+
+    /// A name that lowers to a DNS-1123 label without changing case, so
+    /// that no two names written differently become one (`Db` and `db`).
+    pub(super) fn lowercase_label(&mut self, name: &ast::Ident) -> Option<String> {
+        let errors = self.diags.items.len();
+        let lowered = self.dns_label(name, 63);
+        if self.errors_since(errors) {
+            return None;
+        }
+        if name.name.chars().any(|c| c.is_ascii_uppercase()) {
+            self.push(MlpError::InvalidK8sName {
+                src: self.src(name.span),
+                at: name.span,
+                name: name.name.to_string(),
+                lowered,
+                reason: "it has uppercase letters: Kubernetes names are lowercase, and two names that differ only in case would become one".into(),
+                help: Some("write it in lowercase".into()),
+            });
+            return None;
+        }
+        Some(lowered)
     }
 
     /// A literal name of a Kubernetes object: a DNS-1123 subdomain.
@@ -362,11 +434,9 @@ impl Checker<'_> {
     /// DNS-1123 label (E0401) that no other container of the pod has
     /// (E0236).
     fn sidecar_name(&mut self, name: &ast::Ident) -> bool {
-        let errors = self.diags.items.len();
-        let lowered = self.dns_label(name, 63);
-        if self.errors_since(errors) {
+        let Some(lowered) = self.lowercase_label(name) else {
             return false;
-        }
+        };
         if TAKEN_CONTAINER_NAMES.contains(&lowered.as_str()) {
             self.push(MlpError::ContainerNameTaken {
                 src: self.src(name.span),

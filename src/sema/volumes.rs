@@ -8,6 +8,7 @@ use crate::collections::{HashMap, IndexMap};
 use super::check::{Checker, Node, Scope};
 use super::effective::effective_fields;
 use super::hir::{self, Fields, NodeId, Pipeline, Spanned, StageId, Value};
+use super::k8s::dns_name;
 use super::schema;
 use super::text::plain_text;
 use crate::diag::{did_you_mean, MlpError};
@@ -16,8 +17,23 @@ use crate::source::Span;
 use crate::syntax::ast;
 
 /// Where mlpc mounts the MLflow tracking files and the tracking server's
-/// CA bundle in a tracked stage (`emit::mlflow::MOUNT`, `CA_DIR`).
-const MLFLOW_MOUNTS: &[&str] = &["/mlflow", "/mlflow-ca"];
+/// CA bundle in a tracked stage (`emit::mlflow::MOUNT`, `CA_DIR`), and
+/// where Argo mounts its executor in every container (`var-run-argo`,
+/// `workflowpod.go` `createWorkflowPod`).
+const TAKEN_MOUNTS: &[(&str, &str)] = &[
+    (
+        "/mlflow",
+        "mlpc mounts MLflow's files at `/mlflow` in a tracked stage",
+    ),
+    (
+        "/mlflow-ca",
+        "mlpc mounts the MLflow server's CA bundle at `/mlflow-ca` in a tracked stage",
+    ),
+    (
+        "/var/run/argo",
+        "Argo mounts its executor at `/var/run/argo` in every container",
+    ),
+];
 /// Where `shm` mounts its memory-backed volume.
 pub const SHM_PATH: &str = "/dev/shm";
 
@@ -45,18 +61,28 @@ impl Checker<'_> {
             {
                 continue;
             }
-            let errors = self.diags.items.len();
-            let dns = self.dns_label(&d.name, 63);
-            if !self.errors_since(errors) && is_pod_volume_name(&dns) {
+            // A volume with a bad name is still declared (reported once,
+            // not again where a stage mounts it).
+            let dns = self
+                .lowercase_label(&d.name)
+                .unwrap_or_else(|| dns_name(&d.name.name));
+            if is_pod_volume_name(&dns) {
                 self.push(MlpError::InvalidK8sName {
                     src: self.src(d.name.span),
                     at: d.name.span,
                     name: d.name.name.to_string(),
                     lowered: dns.clone(),
-                    reason: "mlpc gives this name to a volume of its own in the pods".into(),
-                    help: Some("names `mlflow`, `mlflow-ca`, `volume-N` and `mlp-...` are taken; rename the volume".into()),
+                    reason: "mlpc or Argo gives this name to a volume of its own in the pods"
+                        .into(),
+                    help: Some(format!(
+                        "these names are taken: {}, `volume-N` and `mlp-...`; rename the volume",
+                        TAKEN_VOLUME_NAMES
+                            .iter()
+                            .map(|n| format!("`{n}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
                 });
-                continue;
             }
             let place = format!("volume `{}`", d.name.name);
             let Some(items) = self.record_items(Node::Block(&d.body), &place) else {
@@ -90,6 +116,8 @@ impl Checker<'_> {
     /// merged fields (defaults < template < stage).
     pub(super) fn pod_surface(&mut self, pipeline: &Pipeline) {
         let mut unknown_named = false;
+        // A stage with errors may be the one meant to mount a volume.
+        let any_errors = pipeline.stages.iter().any(|s| s.has_errors);
         // Per mounting stage: whether its own `for_each` runs items at once.
         let mut own_loop: HashMap<StageId, bool> = HashMap::default();
         let mut mounted_by: IndexMap<&str, Vec<StageId>> = pipeline
@@ -135,7 +163,7 @@ impl Checker<'_> {
             let stages = &mounted_by[v.name.as_str()];
             // A stage naming a volume the pipeline lacks (reported) may
             // have meant this one.
-            if stages.is_empty() && !unknown_named {
+            if stages.is_empty() && !unknown_named && !any_errors {
                 self.push(MlpError::UnusedVolume {
                     src: self.src(v.name_span),
                     at: v.name_span,
@@ -201,10 +229,10 @@ impl Checker<'_> {
             let normal = text.trim_end_matches('/');
             let normal = if normal.is_empty() { "/" } else { normal };
             let under = |dir: &str| normal == dir || normal.starts_with(&format!("{dir}/"));
-            let reserved = MLFLOW_MOUNTS
+            let reserved = TAKEN_MOUNTS
                 .iter()
-                .find(|d| under(d))
-                .map(|d| format!("mlpc mounts MLflow's files at `{d}` in a tracked stage"));
+                .find(|(d, _)| under(d))
+                .map(|(_, why)| why.to_string());
             let taken = paths.get(normal).copied();
             if reserved.is_some() || taken.is_some() {
                 let reason = reserved.unwrap_or_else(|| match normal {
@@ -236,10 +264,25 @@ fn text_of(v: &Value) -> Option<String> {
     }
 }
 
-/// Names mlpc gives the volumes of its own in a pod.
+/// Volumes of every pod: mlpc's (`emit::mlflow`) and Argo's own
+/// (`workflowpod.go` `createVolumes`, `setupServiceAccount`, the artifact
+/// and kubeconfig volumes). A mount of a run volume finds its volume by
+/// name, the pod's first.
+const TAKEN_VOLUME_NAMES: &[&str] = &[
+    "mlflow",
+    "mlflow-ca",
+    "var-run-argo",
+    "tmp-dir-argo",
+    "exec-sa-token",
+    "input-artifacts",
+    "argo-staging",
+    "argo-env-config",
+    "kubeconfig",
+];
+
+/// Names mlpc or Argo gives the volumes of their own in a pod.
 fn is_pod_volume_name(dns: &str) -> bool {
-    dns == "mlflow"
-        || dns == "mlflow-ca"
+    TAKEN_VOLUME_NAMES.contains(&dns)
         || dns.starts_with("mlp-")
         || dns
             .strip_prefix("volume-")

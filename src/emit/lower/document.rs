@@ -108,7 +108,14 @@ pub fn lower_into(
         return Err(e);
     }
     let main_tasks = out.take_tasks(DagId::Main);
-    let (main_tasks, volume_templates) = out.kept_volumes(main_tasks);
+    let volume_templates = out.kept_volume_templates();
+    let volume_steps: Vec<(String, String)> = plan
+        .volume_tasks
+        .iter()
+        .zip(&volume_templates)
+        .map(|((_, task), template)| (task.clone(), template.name.clone()))
+        .collect();
+    let main_tasks = pod_surface::after_kept_volumes(main_tasks, &volume_steps);
     let mut templates = vec![Template {
         name: entry.clone(),
         dag: Some(Dag { tasks: main_tasks }),
@@ -135,7 +142,12 @@ pub fn lower_into(
     });
     let on_exit = if plan.has_finally() {
         let name = out.template_names.fresh("finally");
-        templates.push(out.finally_template(name.clone(), cleanup.as_deref()));
+        let mut finally = out.finally_template(name.clone(), cleanup.as_deref());
+        if let Some(dag) = &mut finally.dag {
+            dag.tasks =
+                pod_surface::after_kept_volumes(std::mem::take(&mut dag.tasks), &volume_steps);
+        }
+        templates.push(finally);
         Some(name)
     } else {
         cleanup

@@ -92,7 +92,11 @@ pub(super) fn volumes(
             } else {
                 continue;
             }
-            volumes.push(volume);
+            // A kept run volume mounted twice (two `sub_path`s) is one
+            // volume of the pod.
+            if !volumes.iter().any(|v: &Volume| v.name == volume.name) {
+                volumes.push(volume);
+            }
             mounts.push(mount(name, field, read_only, pod));
         }
     }
@@ -344,21 +348,16 @@ fn requirement(key: &str, values: &Spanned<Value>) -> NodeSelectorRequirement {
 
 impl Emitter<'_, '_> {
     /// The steps that make the claims of kept run volumes (`keep = true`),
-    /// as tasks of the main DAG that every other task waits for. Argo
-    /// deletes all claims of `volumeClaimTemplates` when the run ends
-    /// (`volumeClaimGC`: `OnWorkflowSuccess` and `OnWorkflowCompletion`
-    /// both delete a succeeded run's, `operator.go` `deletePVCs`), so a kept
-    /// claim is made by a `resource` step instead, owned by the Workflow
-    /// object: it outlives the run and goes with the Workflow (its
-    /// `ttl_after_finished`, or `argo delete`). The step runs as the
-    /// deploy account, which `mlpc rbac` lets apply claims.
-    pub(super) fn kept_volumes(&mut self, main: Vec<DagTask>) -> (Vec<DagTask>, Vec<Template>) {
+    /// one template each. Argo deletes all claims of `volumeClaimTemplates`
+    /// when the run ends (`volumeClaimGC`: `OnWorkflowSuccess` and
+    /// `OnWorkflowCompletion` both delete a succeeded run's, `operator.go`
+    /// `deletePVCs`), so a kept claim is made by a `resource` step instead,
+    /// owned by the Workflow object: it outlives the run and goes with the
+    /// Workflow (its `ttl_after_finished`, or `argo delete`). The step runs
+    /// as the deploy account, which `mlpc rbac` lets apply claims.
+    pub(super) fn kept_volume_templates(&mut self) -> Vec<Template> {
         let plan = self.plan;
-        if plan.volume_tasks.is_empty() {
-            return (main, Vec::new());
-        }
         let mut templates = Vec::new();
-        let mut tasks = Vec::new();
         for (i, task) in &plan.volume_tasks {
             let volume = &plan.pipeline.volumes[*i];
             let manifest = match value_safe_yaml(&claim(volume, kept_claim_name(volume))) {
@@ -380,25 +379,40 @@ impl Emitter<'_, '_> {
                 ..Default::default()
             };
             plan.with_deploy_token(&mut template);
-            tasks.push(DagTask {
-                name: task.clone(),
-                template: template.name.clone(),
-                ..Default::default()
-            });
             templates.push(template);
         }
-        let all = plan
-            .volume_tasks
-            .iter()
-            .map(|(_, t)| t.as_str())
-            .collect::<Vec<_>>()
-            .join(" && ");
-        for mut t in main {
-            if t.depends.is_none() {
-                t.depends = Some(all.clone());
-            }
-            tasks.push(t);
-        }
-        (tasks, templates)
+        templates
     }
+}
+
+/// A DAG's tasks with the kept volumes' steps (`(task, template)`) first,
+/// and every task that waited for nothing waiting for them: the claims
+/// exist before any pod mounts them. `finally`'s DAG gets them too:
+/// applying a claim that exists changes nothing, and a `finally` stage is
+/// never left waiting for a claim the main run failed to make (its pod
+/// would stay Pending).
+pub(super) fn after_kept_volumes(tasks: Vec<DagTask>, steps: &[(String, String)]) -> Vec<DagTask> {
+    if steps.is_empty() {
+        return tasks;
+    }
+    let all = steps
+        .iter()
+        .map(|(task, _)| task.as_str())
+        .collect::<Vec<_>>()
+        .join(" && ");
+    let mut out: Vec<DagTask> = steps
+        .iter()
+        .map(|(task, template)| DagTask {
+            name: task.clone(),
+            template: template.clone(),
+            ..Default::default()
+        })
+        .collect();
+    for mut t in tasks {
+        if t.depends.is_none() {
+            t.depends = Some(all.clone());
+        }
+        out.push(t);
+    }
+    out
 }
