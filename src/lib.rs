@@ -29,6 +29,7 @@ pub mod collections;
 pub mod diag;
 pub mod emit;
 pub mod graph;
+pub mod lsp;
 pub mod plan;
 pub mod sema;
 pub mod source;

@@ -142,6 +142,49 @@ impl Lines {
         }
     }
 
+    /// 0-based line and UTF-8 column (bytes) of a byte offset: an LSP
+    /// position in the UTF-8 encoding.
+    pub fn utf8_position(&self, offset: usize) -> Utf16Position {
+        let at = self.utf8(offset);
+        Utf16Position {
+            line: at.line,
+            character: at.col,
+        }
+    }
+
+    /// The byte offset of a 0-based line and column counted in UTF-16 code
+    /// units (`utf16`) or bytes: the inverse of the two positions above. A
+    /// line past the end is the end; a column past its line's end is the
+    /// line's end (before its line break), as the LSP asks.
+    pub fn offset(&self, line: u32, column: u32, utf16: bool) -> usize {
+        let len = u32::from(self.index.len());
+        let Some(start) = self.index.offset(line_index::LineCol { line, col: 0 }) else {
+            return len as usize;
+        };
+        let next = self
+            .index
+            .offset(line_index::LineCol {
+                line: line + 1,
+                col: 0,
+            })
+            .map_or(len, u32::from);
+        let line_len = next - u32::from(start);
+        let col = if utf16 {
+            let wide = line_index::WideLineCol { line, col: column };
+            self.index
+                .to_utf8(line_index::WideEncoding::Utf16, wide)
+                .map_or(line_len, |at| at.col)
+        } else {
+            column
+        };
+        let mut offset = u32::from(start) + col.min(line_len);
+        // Not past the line's break, nor inside a character.
+        while offset > u32::from(start) && self.index.try_line_col(offset.into()).is_none() {
+            offset -= 1;
+        }
+        offset as usize
+    }
+
     /// Line and UTF-8 column, the offset clamped to the text and moved back
     /// to the start of the character it falls in.
     fn utf8(&self, offset: usize) -> line_index::LineCol {

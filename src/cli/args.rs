@@ -133,6 +133,10 @@ pub enum Command {
         what: DebugWhat,
         file: PathBuf,
     },
+    /// Serve the Language Server Protocol on standard input and output
+    /// (diagnostics, hover, definitions, references, symbols, completion,
+    /// rename, quick fixes), for an editor to start.
+    Lsp,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -76,6 +76,13 @@ pub fn run(cli: &Cli) -> Outcome {
         ),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Debug { what, file } => debug(cli, *what, file),
+        Command::Lsp => match crate::lsp::run_stdio() {
+            Ok(()) => Outcome::Clean,
+            Err(message) => {
+                eprintln!("mlpc lsp: {message}");
+                Outcome::Failure
+            }
+        },
     }
 }
 

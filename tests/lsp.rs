@@ -1,0 +1,410 @@
+//! `mlpc lsp` driven in process over `Connection::memory()`: the handshake
+//! and its position encoding, diagnostics as `mlpc check` gives them,
+//! hover, definition, references, symbols, completion, rename, quick fixes,
+//! and a burst of edits.
+
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use lsp_server::{Connection, Message, Notification, Request, RequestId, Response};
+use serde_json::{json, Value};
+
+mod common;
+
+/// A client talking to a server thread.
+struct Client {
+    conn: Connection,
+    server: Option<JoinHandle<Result<(), String>>>,
+    next_id: i32,
+    /// Notifications received while waiting for something else.
+    pending: Vec<Notification>,
+}
+
+impl Client {
+    /// Starts a server and initializes it; `utf8`: the client offers UTF-8
+    /// positions. Returns the client and the negotiated encoding.
+    fn start(utf8: bool) -> (Client, String) {
+        let (server, client) = Connection::memory();
+        let handle = std::thread::spawn(move || mlpc::lsp::serve(server));
+        let mut c = Client {
+            conn: client,
+            server: Some(handle),
+            next_id: 0,
+            pending: Vec::new(),
+        };
+        let encodings = if utf8 {
+            json!(["utf-8", "utf-16"])
+        } else {
+            json!(["utf-16"])
+        };
+        let result = c.request(
+            "initialize",
+            json!({"processId": null, "rootUri": null, "capabilities": {"general": {"positionEncodings": encodings}}}),
+        );
+        let encoding = result["capabilities"]["positionEncoding"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        c.notify("initialized", json!({}));
+        (c, encoding)
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = RequestId::from(self.next_id);
+        self.conn
+            .sender
+            .send(Message::Request(Request::new(
+                id.clone(),
+                method.into(),
+                params,
+            )))
+            .unwrap();
+        loop {
+            match self
+                .conn
+                .receiver
+                .recv_timeout(Duration::from_secs(30))
+                .expect("a reply")
+            {
+                Message::Response(Response {
+                    id: rid,
+                    result,
+                    error,
+                }) if rid == id => {
+                    assert!(error.is_none(), "{method}: {error:?}");
+                    return result.unwrap_or(Value::Null);
+                }
+                Message::Notification(n) => self.pending.push(n),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    fn notify(&self, method: &str, params: Value) {
+        self.conn
+            .sender
+            .send(Message::Notification(Notification::new(
+                method.into(),
+                params,
+            )))
+            .unwrap();
+    }
+
+    /// The next diagnostics published for `uri`.
+    fn diagnostics(&mut self, uri: &str) -> Value {
+        if let Some(i) = self
+            .pending
+            .iter()
+            .position(|n| n.method == "textDocument/publishDiagnostics" && n.params["uri"] == uri)
+        {
+            return self.pending.remove(i).params;
+        }
+        loop {
+            match self
+                .conn
+                .receiver
+                .recv_timeout(Duration::from_secs(30))
+                .expect("diagnostics")
+            {
+                Message::Notification(n)
+                    if n.method == "textDocument/publishDiagnostics" && n.params["uri"] == uri =>
+                {
+                    return n.params
+                }
+                Message::Notification(n) => self.pending.push(n),
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    fn open(&self, uri: &str, text: &str) {
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "mlp", "version": 1, "text": text}}),
+        );
+    }
+
+    fn stop(mut self) {
+        self.request("shutdown", Value::Null);
+        self.notify("exit", Value::Null);
+        self.server.take().unwrap().join().unwrap().unwrap();
+    }
+}
+
+fn at(uri: &str, line: u32, character: u32) -> Value {
+    json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": character}})
+}
+
+/// Non-ASCII text before an error on the same line: `é` is 2 bytes, 1
+/// UTF-16 unit; `😀` 4 bytes, 2 units.
+const NON_ASCII: &str = "pipeline p {\n  prep a { image = \"busybox:1.37\", command = [\"echo\", \"é😀\", undefined_name] }\n}\n";
+
+#[test]
+fn positions_follow_the_negotiated_encoding() {
+    let text = NON_ASCII;
+    let line = text.lines().nth(1).unwrap();
+    let byte = line.find("undefined_name").unwrap() as u64;
+    let utf16 = line[..byte as usize].encode_utf16().count() as u64;
+    for (utf8, expected_encoding, column) in [(true, "utf-8", byte), (false, "utf-16", utf16)] {
+        let (mut c, encoding) = Client::start(utf8);
+        assert_eq!(encoding, expected_encoding);
+        let uri = "file:///tmp/mlpc-lsp-test/encoding.mlp";
+        c.open(uri, text);
+        let d = c.diagnostics(uri);
+        let first = &d["diagnostics"][0];
+        assert_eq!(first["code"], "mlp::E0101", "{d}");
+        assert_eq!(
+            first["range"]["start"],
+            json!({"line": 1, "character": column}),
+            "{encoding}"
+        );
+        assert_eq!(
+            first["range"]["end"],
+            json!({"line": 1, "character": column + "undefined_name".len() as u64})
+        );
+        c.stop();
+    }
+}
+
+/// The diagnostics are `mlpc check`'s: the same codes at the same places,
+/// for every example and every diagnostic fixture.
+#[test]
+fn diagnostics_equal_mlpc_checks() {
+    let (mut c, _) = Client::start(true);
+    let mut files = common::mlp_files(&common::root().join("examples"));
+    files.extend(common::mlp_files(
+        &common::root().join("tests/fixtures/diagnostics"),
+    ));
+    let mut compared = 0;
+    for path in files {
+        let rel = common::relative(&path);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(_) => continue, // not UTF-8: E0006, an I/O error for a client
+        };
+        let uri = format!("file://{}", path.display());
+        c.open(&uri, &text);
+        let published = c.diagnostics(&uri);
+        let mut got: Vec<(String, u64, u64)> = published["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                (
+                    d["code"].as_str().unwrap().to_string(),
+                    d["range"]["start"]["line"].as_u64().unwrap() + 1,
+                    d["range"]["start"]["character"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        let out = common::run_mlpc(&["check", "--format", "json", &rel.display().to_string()]);
+        let cli: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut want: Vec<(String, u64, u64)> = cli
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| {
+                d["file"]
+                    .as_str()
+                    .is_none_or(|f| f.ends_with(&*path.file_name().unwrap().to_string_lossy()))
+            })
+            .map(|d| {
+                let line = d["start"]["line"].as_u64().unwrap_or(1);
+                // The CLI's column counts characters from 1; the server's
+                // (UTF-8) counts bytes from 0.
+                let offset = d["start"]["offset"].as_u64().unwrap_or(0) as usize;
+                let line_start = text[..offset.min(text.len())]
+                    .rfind('\n')
+                    .map_or(0, |i| i + 1);
+                (
+                    d["code"].as_str().unwrap().to_string(),
+                    line,
+                    (offset - line_start.min(offset)) as u64,
+                )
+            })
+            .collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{}", rel.display());
+        compared += 1;
+    }
+    assert!(compared > 80, "{compared}");
+    c.stop();
+}
+
+const PROGRAM: &str = r#"pipeline demo {
+  param rows: int = 10
+  prep load {
+    image = "busybox:1.37"
+    command = ["sh", "-c", "echo ${rows} > /tmp/n"]
+    output n: int = "/tmp/n"
+  }
+  prep use {
+    image = "busybox:1.37"
+    command = ["echo", load.n, rows]
+  }
+}
+"#;
+
+#[test]
+fn hover_definition_references_and_rename() {
+    let (mut c, _) = Client::start(false);
+    let uri = "file:///tmp/mlpc-lsp-test/program.mlp";
+    c.open(uri, PROGRAM);
+    let d = c.diagnostics(uri);
+    assert_eq!(d["diagnostics"], json!([]), "{d}");
+    // `load.n` on line 9: hover says it is an output of type int.
+    let line9 = PROGRAM.lines().nth(9).unwrap();
+    let col = line9.find("load.n").unwrap() as u32;
+    let hover = c.request("textDocument/hover", at(uri, 9, col + 1));
+    let text = hover["contents"]["value"].as_str().unwrap();
+    assert!(text.contains("output") && text.contains("int"), "{text}");
+    // Definition of `load.n`: the `output n` line.
+    let def = c.request("textDocument/definition", at(uri, 9, col + 1));
+    assert_eq!(def["uri"], uri);
+    assert_eq!(def["range"]["start"]["line"], 5);
+    // References of `rows` from its use on line 9, with the declaration.
+    let rows_col = line9.rfind("rows").unwrap() as u32;
+    let mut params = at(uri, 9, rows_col);
+    params["context"] = json!({"includeDeclaration": true});
+    let refs = c.request("textDocument/references", params);
+    let lines: Vec<u64> = refs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["range"]["start"]["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [1, 4, 9], "{refs}");
+    // Rename the stage `load`: its name and the `load` of `load.n`.
+    let mut params = at(uri, 9, col);
+    params["newName"] = json!("fetch");
+    let edit = c.request("textDocument/rename", params);
+    let edits = edit["changes"][uri].as_array().unwrap();
+    let mut new = PROGRAM.to_string();
+    let mut sorted: Vec<&Value> = edits.iter().collect();
+    sorted.sort_by_key(|e| {
+        std::cmp::Reverse((
+            e["range"]["start"]["line"].as_u64(),
+            e["range"]["start"]["character"].as_u64(),
+        ))
+    });
+    for e in sorted {
+        let line = e["range"]["start"]["line"].as_u64().unwrap() as usize;
+        let start = e["range"]["start"]["character"].as_u64().unwrap() as usize;
+        let end = e["range"]["end"]["character"].as_u64().unwrap() as usize;
+        let line_start: usize = new.split_inclusive('\n').take(line).map(str::len).sum();
+        new.replace_range(
+            line_start + start..line_start + end,
+            e["newText"].as_str().unwrap(),
+        );
+    }
+    assert!(
+        new.contains("prep fetch {") && new.contains("fetch.n") && !new.contains("load"),
+        "{new}"
+    );
+    let checked = mlpc::check(
+        "x.mlp",
+        None,
+        new.as_bytes(),
+        &mlpc::FsLoader,
+        Default::default(),
+    );
+    assert!(checked.diagnostics.is_empty());
+    c.stop();
+}
+
+#[test]
+fn symbols_and_completion() {
+    let (mut c, _) = Client::start(true);
+    let uri = "file:///tmp/mlpc-lsp-test/symbols.mlp";
+    c.open(uri, PROGRAM);
+    c.diagnostics(uri);
+    let symbols = c.request(
+        "textDocument/documentSymbol",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    assert_eq!(symbols[0]["name"], "demo");
+    let children: Vec<&str> = symbols[0]["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(children, ["load", "use"]);
+    // After `load.`: its outputs.
+    let line9 = PROGRAM.lines().nth(9).unwrap();
+    let col = line9.find("load.").unwrap() as u32 + 5;
+    let items = c.request("textDocument/completion", at(uri, 9, col));
+    let labels: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["n"]);
+    // Inside a prep stage: its fields, and the names in scope.
+    let items = c.request("textDocument/completion", at(uri, 4, 4));
+    let labels: Vec<&str> = items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert!(labels.contains(&"image") && labels.contains(&"volumes") && labels.contains(&"rows"));
+    assert!(!labels.contains(&"metrics"), "a train field: {labels:?}");
+    c.stop();
+}
+
+#[test]
+fn a_did_you_mean_has_a_quick_fix() {
+    let (mut c, _) = Client::start(true);
+    let uri = "file:///tmp/mlpc-lsp-test/fix.mlp";
+    let text = PROGRAM.replace("echo\", load.n, rows", "echo\", load.n, rowz");
+    c.open(uri, &text);
+    let d = c.diagnostics(uri);
+    let diag = d["diagnostics"][0].clone();
+    assert_eq!(diag["code"], "mlp::E0101");
+    let actions = c.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": diag["range"], "context": {"diagnostics": [diag]}}),
+    );
+    let edit = &actions[0]["edit"]["changes"][uri][0];
+    assert_eq!(edit["newText"], "rows");
+    assert_eq!(actions[0]["isPreferred"], true);
+    c.stop();
+}
+
+/// 200 edits sent at once: the server answers with the final text's
+/// diagnostics, and checks far fewer times than it was told of a change.
+#[test]
+fn a_burst_of_edits_is_checked_once() {
+    let (mut c, _) = Client::start(true);
+    let uri = "file:///tmp/mlpc-lsp-test/burst.mlp";
+    c.open(uri, PROGRAM);
+    c.diagnostics(uri);
+    for v in 2..=201 {
+        // Every intermediate text has an error; the last one has none.
+        let text = if v == 201 {
+            PROGRAM.to_string()
+        } else {
+            PROGRAM.replace("load.n", &format!("load.n{v}"))
+        };
+        c.notify(
+            "textDocument/didChange",
+            json!({"textDocument": {"uri": uri, "version": v}, "contentChanges": [{"text": text}]}),
+        );
+    }
+    // Read until the final version's diagnostics.
+    let mut publishes = 0;
+    loop {
+        let d = c.diagnostics(uri);
+        publishes += 1;
+        if d["version"] == 201 {
+            assert_eq!(d["diagnostics"], json!([]), "{d}");
+            break;
+        }
+    }
+    assert!(publishes < 50, "{publishes} checks for 200 edits");
+    c.stop();
+}
