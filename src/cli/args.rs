@@ -31,7 +31,8 @@ Exit codes: 0 clean (or warnings only), 1 errors in the input, 2 usage or I/O er
     after_help = EXAMPLES
 )]
 pub struct Cli {
-    /// How diagnostics are printed (to standard error).
+    /// How diagnostics are printed (to standard error); for `mlpc graph`,
+    /// how the graph is drawn (`mermaid`, the default, or `dot`).
     #[arg(
         long,
         global = true,
@@ -60,6 +61,10 @@ pub enum FormatArg {
     Short,
     Json,
     Github,
+    /// `mlpc graph` only.
+    Mermaid,
+    /// `mlpc graph` only.
+    Dot,
 }
 
 impl From<FormatArg> for Format {
@@ -69,6 +74,8 @@ impl From<FormatArg> for Format {
             FormatArg::Short => Format::Short,
             FormatArg::Json => Format::Json,
             FormatArg::Github => Format::Github,
+            // A graph's diagnostics (there are none when it is drawn).
+            FormatArg::Mermaid | FormatArg::Dot => Format::Human,
         }
     }
 }
@@ -132,6 +139,15 @@ pub enum Command {
         #[arg(value_enum)]
         what: DebugWhat,
         file: PathBuf,
+    },
+    /// Draw a pipeline's stages, groups and dependencies (Mermaid, which
+    /// GitHub renders in Markdown, or Graphviz DOT) on standard output.
+    /// `--format mermaid` (the default) or `--format dot`.
+    Graph {
+        file: PathBuf,
+        /// The pipeline to draw (needed when the file has several).
+        #[arg(long, value_name = "NAME")]
+        pipeline: Option<String>,
     },
     /// Serve the Language Server Protocol on standard input and output
     /// (diagnostics, hover, definitions, references, symbols, completion,

@@ -50,6 +50,11 @@ impl Outcome {
 }
 
 pub fn run(cli: &Cli) -> Outcome {
+    let draws = matches!(cli.command, Command::Graph { .. });
+    if matches!(cli.format, FormatArg::Mermaid | FormatArg::Dot) && !draws {
+        eprintln!("mlpc: `--format mermaid` and `--format dot` are for `mlpc graph`");
+        return Outcome::Failure;
+    }
     match &cli.command {
         Command::Check { files } => check(cli, files),
         Command::Compile {
@@ -76,6 +81,7 @@ pub fn run(cli: &Cli) -> Outcome {
         ),
         Command::Explain { code } => explain(code.as_deref()),
         Command::Debug { what, file } => debug(cli, *what, file),
+        Command::Graph { file, pipeline } => graph(cli, file, pipeline.as_deref()),
         Command::Lsp => match crate::lsp::run_stdio() {
             Ok(()) => Outcome::Clean,
             Err(message) => {
@@ -393,6 +399,45 @@ fn explain(code: Option<&str>) -> Outcome {
             Outcome::Failure
         }
     }
+}
+
+fn graph(cli: &Cli, file: &Path, pipeline: Option<&str>) -> Outcome {
+    let analysis = match checked(cli, file) {
+        Ok(a) => a,
+        Err(outcome) => return outcome,
+    };
+    let Some(program) = analysis.program.as_ref() else {
+        return Outcome::Errors;
+    };
+    let options = Options {
+        pipeline: pipeline.map(str::to_string),
+        ..Default::default()
+    };
+    let selected = match crate::emit::select(program, &options) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("mlpc: {e}");
+            return Outcome::Failure;
+        }
+    };
+    let [one] = selected.as_slice() else {
+        let names: Vec<&str> = selected.iter().map(|p| p.name.as_str()).collect();
+        eprintln!(
+            "mlpc: the file has {} pipelines ({}); draw one with --pipeline NAME",
+            names.len(),
+            names.join(", ")
+        );
+        return Outcome::Failure;
+    };
+    let format = match cli.format {
+        FormatArg::Dot => crate::emit::graph::GraphFormat::Dot,
+        _ => crate::emit::graph::GraphFormat::Mermaid,
+    };
+    print!(
+        "{}",
+        crate::emit::graph::render(one, &analysis.sources, format)
+    );
+    Outcome::Clean
 }
 
 fn debug(cli: &Cli, what: DebugWhat, file: &Path) -> Outcome {

@@ -6,6 +6,7 @@
 
 pub mod argo;
 mod block_yaml;
+pub mod graph;
 pub mod kserve;
 mod lower;
 pub mod mlflow;
