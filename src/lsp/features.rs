@@ -595,22 +595,43 @@ fn enclosing_kind(text: &str) -> Option<schema::StageKind> {
 }
 
 /// Quick fixes: a diagnostic whose help says "did you mean `x`?" replaces
-/// its primary range with `x`.
+/// its primary span with `x`. The diagnostic is found again in the
+/// analysis (by code and start): a client may send back a diagnostic's
+/// range rebuilt from its own copy (Neovim 0.7 keeps only the start).
 pub fn code_actions(docs: &mut Documents, p: CodeActionParams) -> Option<CodeActionResponse> {
     let uri = p.text_document.uri.clone();
+    let encoding = docs.encoding;
+    let analysis = docs.analysis(&uri)?;
     let mut out = Vec::new();
-    for d in &p.context.diagnostics {
-        let Some(suggestion) = did_you_mean(&d.message) else {
+    for sent in &p.context.diagnostics {
+        let code = match &sent.code {
+            Some(lsp_types::NumberOrString::String(c)) => c.clone(),
+            _ => continue,
+        };
+        let ours = analysis.diagnostics.items.iter().find_map(|d| {
+            let span = d.labels().into_iter().find(|l| l.primary)?.span;
+            let range = documents::range(analysis, encoding, span);
+            (d.code_str() == code
+                && span.source == analysis.root
+                && range.start == sent.range.start)
+                .then(|| (range, d.help()))
+        });
+        let Some((range, Some(help))) = ours else {
             continue;
         };
+        let Some(suggestion) = did_you_mean(&help) else {
+            continue;
+        };
+        let mut fixed = sent.clone();
+        fixed.range = range;
         out.push(CodeActionOrCommand::CodeAction(CodeAction {
             title: format!("Change to `{suggestion}`"),
             kind: Some(CodeActionKind::QUICKFIX),
-            diagnostics: Some(vec![d.clone()]),
+            diagnostics: Some(vec![fixed]),
             edit: Some(WorkspaceEdit {
                 changes: Some(HashMap::from([(
                     uri.clone(),
-                    vec![TextEdit::new(d.range, suggestion)],
+                    vec![TextEdit::new(range, suggestion)],
                 )])),
                 ..Default::default()
             }),
@@ -618,8 +639,6 @@ pub fn code_actions(docs: &mut Documents, p: CodeActionParams) -> Option<CodeAct
             ..Default::default()
         }));
     }
-    // The analysis is not needed, but the document must be open.
-    docs.analysis(&uri)?;
     Some(out)
 }
 
