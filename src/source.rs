@@ -161,14 +161,19 @@ impl Lines {
         let Some(start) = self.index.offset(line_index::LineCol { line, col: 0 }) else {
             return len as usize;
         };
+        // The next line's start, when there is one: this line's break
+        // (`\n`) is the byte before it, and no column reaches past it.
         let next = self
             .index
             .offset(line_index::LineCol {
                 line: line + 1,
                 col: 0,
             })
-            .map_or(len, u32::from);
-        let line_len = next - u32::from(start);
+            .map(u32::from);
+        let line_len = match next {
+            Some(n) => n - u32::from(start) - 1,
+            None => len - u32::from(start),
+        };
         let col = if utf16 {
             let wide = line_index::WideLineCol { line, col: column };
             self.index
@@ -178,7 +183,7 @@ impl Lines {
             column
         };
         let mut offset = u32::from(start) + col.min(line_len);
-        // Not past the line's break, nor inside a character.
+        // Not inside a character.
         while offset > u32::from(start) && self.index.try_line_col(offset.into()).is_none() {
             offset -= 1;
         }

@@ -408,3 +408,28 @@ fn a_burst_of_edits_is_checked_once() {
     assert!(publishes < 50, "{publishes} checks for 200 edits");
     c.stop();
 }
+
+proptest::proptest! {
+    /// The language server's positions (`source::Lines`, also a fuzz
+    /// target: fuzz/fuzz_targets/positions.rs): any offset to a line and
+    /// a UTF-16 or UTF-8 column and back lands on the start of its
+    /// character; any line and column gives a character boundary, and a
+    /// column past a line's end stays on that line.
+    #[test]
+    fn positions_round_trip(text in "(a|é|😀|\n|\r\n|x y|\t){0,40}", offset in 0usize..200, line in 0u32..12, column in 0u32..60) {
+        let lines = mlpc::source::Lines::new(&text);
+        let offset = offset % (text.len() + 1);
+        let start = (0..=offset).rev().find(|o| text.is_char_boundary(*o)).unwrap();
+        let p = lines.utf16_position(offset);
+        proptest::prop_assert_eq!(lines.offset(p.line, p.character, true), start);
+        let p = lines.utf8_position(offset);
+        proptest::prop_assert_eq!(lines.offset(p.line, p.character, false), start);
+        for utf16 in [true, false] {
+            let o = lines.offset(line, column, utf16);
+            proptest::prop_assert!(o <= text.len() && text.is_char_boundary(o));
+            let at = if utf16 { lines.utf16_position(o) } else { lines.utf8_position(o) };
+            let last_line = text.matches('\n').count() as u32;
+            proptest::prop_assert_eq!(at.line, line.min(last_line));
+        }
+    }
+}
