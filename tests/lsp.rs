@@ -433,3 +433,40 @@ proptest::proptest! {
         }
     }
 }
+
+/// A template of the standard library opens as a file: the module is
+/// written out, read-only, and go-to-definition lands on the template.
+#[test]
+fn definitions_reach_into_the_standard_library() {
+    let (mut c, _) = Client::start(true);
+    let path = common::root().join("examples/terraform_optimization.mlp");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let uri = format!("file://{}", path.display());
+    c.open(&uri, &text);
+    c.diagnostics(&uri);
+    let line = text
+        .lines()
+        .position(|l| l.contains("uses terraform.plan"))
+        .unwrap();
+    let column = text
+        .lines()
+        .nth(line)
+        .unwrap()
+        .find("terraform.plan")
+        .unwrap() as u32
+        + 10;
+    let def = c.request("textDocument/definition", at(&uri, line as u32, column));
+    let target = def["uri"].as_str().unwrap();
+    assert!(
+        target.ends_with("/terraform.mlp") && target.contains("mlpc-std-"),
+        "{def}"
+    );
+    let written = std::fs::read_to_string(target.trim_start_matches("file://")).unwrap();
+    assert_eq!(written, mlpc::stdlib::module("terraform").unwrap());
+    let at_line = written
+        .lines()
+        .nth(def["range"]["start"]["line"].as_u64().unwrap() as usize)
+        .unwrap();
+    assert!(at_line.contains("template job plan"), "{at_line}");
+    c.stop();
+}

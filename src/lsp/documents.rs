@@ -188,13 +188,34 @@ impl Documents {
     }
 }
 
-/// The file a source id names, as a URL (`None` for the standard library,
-/// which has no file).
+/// The file a source id names, as a URL. A standard-library module has no
+/// file: it is materialized, read-only, under the temporary directory
+/// (`mlpc-std-VERSION/NAME.mlp`), so that an editor can open it.
 pub fn file_url(analysis: &Analysis, id: SourceId) -> Option<Url> {
     let file = analysis.sources.get(id);
-    let path = file.path.as_ref()?;
-    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.clone());
-    Url::from_file_path(absolute).ok()
+    let path = match &file.path {
+        Some(p) => std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()),
+        None => materialized_std(&file.name, &file.text)?,
+    };
+    Url::from_file_path(path).ok()
+}
+
+/// A standard-library module (`<std>/NAME.mlp`) written out once.
+fn materialized_std(name: &str, text: &str) -> Option<PathBuf> {
+    let module = name.strip_prefix("<std>/")?;
+    let dir = std::env::temp_dir().join(format!("mlpc-std-{}", env!("CARGO_PKG_VERSION")));
+    let path = dir.join(module);
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
+        std::fs::create_dir_all(&dir).ok()?;
+        let _ = std::fs::remove_file(&path);
+        std::fs::write(&path, text).ok()?;
+        if let Ok(meta) = std::fs::metadata(&path) {
+            let mut perms = meta.permissions();
+            perms.set_readonly(true);
+            let _ = std::fs::set_permissions(&path, perms);
+        }
+    }
+    Some(path)
 }
 
 /// A position as the client counts it.
