@@ -696,17 +696,5 @@ fn group_fixtures_pass_the_argo_validator() {
             files.push(out);
         }
     }
-    let output = std::process::Command::new(&python)
-        .arg(&script)
-        .args(&files)
-        .output()
-        .expect("the validator runs");
-    let report = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{report}");
-    let ok = report.lines().filter(|l| l.starts_with("OK ")).count();
-    assert!(
-        ok == files.len() && report.lines().all(|l| l.starts_with("OK ")),
-        "validate_argo.py reported:\n{report}"
-    );
+    common::assert_validator_accepts(&python, &script, &files);
 }

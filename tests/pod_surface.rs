@@ -1121,19 +1121,7 @@ fn every_program_passes_the_argo_validator() {
         std::fs::write(&out, text).unwrap();
         files.push(out);
     }
-    let output = std::process::Command::new(&python)
-        .arg(&script)
-        .args(&files)
-        .output()
-        .expect("the validator runs");
-    let report = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{report}");
-    let ok = report.lines().filter(|l| l.starts_with("OK ")).count();
-    assert!(
-        ok == files.len() && report.lines().all(|l| l.starts_with("OK ")),
-        "validate_argo.py reported:\n{report}"
-    );
+    common::assert_validator_accepts(&python, &script, &files);
 }
 
 /// The same file compiles to the same bytes, twice through the library and

@@ -142,6 +142,24 @@ pub fn validator() -> Option<(PathBuf, PathBuf)> {
     }
 }
 
+/// Runs ../shared/tools/validate_argo.py (`python`, `script`: from
+/// [`validator`]) on `files` and asserts that it accepts every one.
+pub fn assert_validator_accepts(python: &Path, script: &Path, files: &[PathBuf]) {
+    let output = std::process::Command::new(python)
+        .arg(script)
+        .args(files)
+        .output()
+        .expect("the validator runs");
+    let report = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{report}");
+    let ok = report.lines().filter(|l| l.starts_with("OK ")).count();
+    assert!(
+        ok == files.len() && report.lines().all(|l| l.starts_with("OK ")),
+        "validate_argo.py reported:\n{report}"
+    );
+}
+
 /// Every diagnostic `mlpc compile` or `mlpc rbac` would print for a file:
 /// the checker's, then (when it checks clean) those about the emitted
 /// documents, then those of `rbac` (E0403).
