@@ -165,7 +165,8 @@ fn formatted(cli: &Cli, name: &str, bytes: &[u8]) -> Result<(String, String), Ou
                 offset,
             };
             print_diagnostics(cli, &[&d], Stream::Stderr);
-            return Err(Outcome::Errors);
+            // As in `check`: an input problem, not a program error.
+            return Err(Outcome::Failure);
         }
     };
     match fmt::format_named(name, &text) {
