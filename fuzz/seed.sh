@@ -6,7 +6,7 @@
 #   cargo +nightly fuzz run check -- -max_total_time=300 -dict=fuzz/mlp.dict
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-for target in parse check compile; do
+for target in parse check compile fmt; do
   mkdir -p "fuzz/corpus/$target"
   for f in examples/*.mlp examples/lib/*.mlp stdlib/*.mlp tests/fixtures/*.mlp tests/fixtures/diagnostics/*.mlp \
            tests/fixtures/syntax_v2/*.mlp; do

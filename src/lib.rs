@@ -28,6 +28,7 @@ pub mod cli;
 pub mod collections;
 pub mod diag;
 pub mod emit;
+pub mod fmt;
 pub mod graph;
 pub mod lsp;
 pub mod plan;

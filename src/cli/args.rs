@@ -18,6 +18,7 @@ Examples:
   mlpc check --format json pipelines/*.mlp
   mlpc check --format github pipelines/*.mlp     # annotations in GitHub Actions
   mlpc explain E0101
+  mlpc fmt --check examples/                     # exit 1 if a file is not formatted
 
 Exit codes: 0 clean (or warnings only), 1 errors in the input, 2 usage or I/O error.";
 
@@ -148,6 +149,21 @@ pub enum Command {
         /// The pipeline to draw (needed when the file has several).
         #[arg(long, value_name = "NAME")]
         pipeline: Option<String>,
+    },
+    /// Format files in the canonical layout (docs/fmt.md), in place; every
+    /// `*.mlp` under a folder; `-` formats standard input to standard output.
+    /// A file with syntax errors is reported and left as it is.
+    Fmt {
+        /// Files and folders (default: the current folder), or `-`.
+        #[arg(value_name = "FILE|DIR")]
+        paths: Vec<PathBuf>,
+        /// Write nothing; list the files that would change and exit with 1 if any would.
+        #[arg(long)]
+        check: bool,
+        /// Write nothing; print a unified diff of each file that would change
+        /// and exit with 1 if any would.
+        #[arg(long)]
+        diff: bool,
     },
     /// Serve the Language Server Protocol on standard input and output
     /// (diagnostics, hover, definitions, references, symbols, completion,

@@ -1,9 +1,11 @@
-//! The command line: `mlpc check`, `mlpc compile`, `mlpc rbac`, `mlpc explain`, `mlpc debug`.
+//! The command line: `mlpc check`, `mlpc compile`, `mlpc rbac`, `mlpc explain`, `mlpc debug`,
+//! `mlpc graph`, `mlpc fmt`, `mlpc lsp`.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 mod args;
+mod fmt;
 
 pub use args::{Cli, ColorChoice, Command, DebugWhat, FormatArg, KindArg};
 
@@ -82,6 +84,7 @@ pub fn run(cli: &Cli) -> Outcome {
         Command::Explain { code } => explain(code.as_deref()),
         Command::Debug { what, file } => debug(cli, *what, file),
         Command::Graph { file, pipeline } => graph(cli, file, pipeline.as_deref()),
+        Command::Fmt { paths, check, diff } => fmt::run(cli, paths, *check, *diff),
         Command::Lsp => match crate::lsp::run_stdio() {
             Ok(()) => Outcome::Clean,
             Err(message) => {
