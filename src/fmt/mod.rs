@@ -11,10 +11,11 @@
 //!
 //! The result is checked before it is returned: every comment is written
 //! exactly once, and the text parses to the same tree as the source, spans
-//! aside ([`ast_without_spans`]). A file that does not parse, or that has
+//! aside ([`same_program`]). A file that does not parse, or that has
 //! an invalid literal, is not formatted: its diagnostics are returned.
 
 mod printer;
+mod same;
 pub mod scan;
 
 use crate::diag::MlpError;
@@ -69,7 +70,7 @@ pub fn format_named(name: &str, source: &str) -> Result<String, FormatError> {
             FormatError::Internal { message } => message,
         })
     })?;
-    if ast_without_spans(&tree) != ast_without_spans(&again) {
+    if !same_program(&tree, &again) {
         return Err(internal("the formatted text means something else".into()));
     }
     Ok(out)
@@ -95,8 +96,15 @@ fn parse(name: &str, source: &str) -> Result<ast::File, FormatError> {
     }
 }
 
+/// Whether two syntax trees are equal but for their spans: the same
+/// program, however laid out.
+pub fn same_program(a: &ast::File, b: &ast::File) -> bool {
+    same::Same::same(a, b)
+}
+
 /// A syntax tree as JSON with every `span` left out: two texts mean the
-/// same program when their trees are equal this way.
+/// same program when their trees are equal this way ([`same_program`]
+/// says so without building the JSON).
 pub fn ast_without_spans(file: &ast::File) -> serde_json::Value {
     let mut value = serde_json::to_value(file).unwrap_or(serde_json::Value::Null);
     strip_spans(&mut value);
@@ -126,4 +134,31 @@ pub fn unified_diff(name: &str, old: &str, new: &str) -> String {
         .header(name, name)
         .missing_newline_hint(true)
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(text: &str) -> ast::File {
+        parse("t.mlp", text).expect("parses")
+    }
+
+    #[test]
+    fn same_program_ignores_layout_only() {
+        let a = tree("pipeline p { a = [1, 2]; when x && (y || !z) }");
+        let b = tree("pipeline p {\n  a = [\n    1,\n    2,\n  ]\n  when x && (y || !z)\n}\n");
+        assert!(same_program(&a, &b));
+        assert_eq!(ast_without_spans(&a), ast_without_spans(&b));
+        for other in [
+            "pipeline p { a = [1, 3]; when x && (y || !z) }",
+            "pipeline p { a = [1, 2]; when (x && y) || !z }",
+            "pipeline p { a = [1, 2.0]; when x && (y || !z) }",
+            "pipeline q { a = [1, 2]; when x && (y || !z) }",
+        ] {
+            let c = tree(other);
+            assert!(!same_program(&a, &c), "{other}");
+            assert_ne!(ast_without_spans(&a), ast_without_spans(&c), "{other}");
+        }
+    }
 }
