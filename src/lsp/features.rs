@@ -15,19 +15,10 @@ use lsp_types::{
 
 use super::documents::{self, Documents};
 use crate::sema::hir::{NodeId, Pipeline, Program};
-use crate::sema::index::{DefKind, RefEntry};
+use crate::sema::index::DefKind;
 use crate::sema::schema;
 use crate::sema::Analysis;
 use crate::source::{SourceId, Span};
-
-/// The reference written at `offset` of the root file.
-fn reference_at(analysis: &Analysis, id: SourceId, offset: usize) -> Option<&RefEntry> {
-    analysis.index.entries().iter().find(|e| {
-        e.use_span.source == id
-            && e.use_span.start as usize <= offset
-            && offset <= e.use_span.end as usize
-    })
-}
 
 /// The definition named at `offset`: a reference's, or the definition
 /// itself when the cursor is on a declared name.
@@ -36,7 +27,7 @@ fn definition_at(
     id: SourceId,
     offset: usize,
 ) -> Option<(Option<Span>, DefKind, String)> {
-    if let Some(r) = reference_at(analysis, id, offset) {
+    if let Some(r) = analysis.index.at(id, offset) {
         return Some((r.def.span, r.def.kind, r.def.name.to_string()));
     }
     analysis.index.entries().iter().find_map(|e| {
@@ -66,7 +57,7 @@ pub fn hover(docs: &mut Documents, p: HoverParams) -> Option<Hover> {
     let encoding = docs.encoding;
     let analysis = docs.analysis(&uri)?;
     // A reference: what it names and its type.
-    if let Some(r) = reference_at(analysis, id, offset) {
+    if let Some(r) = analysis.index.at(id, offset) {
         let mut text = format!("`{}`: {}", r.def.name, kind_word(r.def.kind));
         if let Some(ty) = &r.ty {
             text.push_str(&format!(" of type `{}`", ty.describe()));
@@ -164,7 +155,7 @@ pub fn definition(docs: &mut Documents, p: GotoDefinitionParams) -> Option<GotoD
     let (id, offset) = docs.offset(&uri, p.text_document_position_params.position)?;
     let encoding = docs.encoding;
     let analysis = docs.analysis(&uri)?;
-    let r = reference_at(analysis, id, offset)?;
+    let r = analysis.index.at(id, offset)?;
     let location = documents::location(analysis, &uri, encoding, r.def.span?)?;
     Some(GotoDefinitionResponse::Scalar(location))
 }
@@ -245,7 +236,7 @@ fn rename_spans(analysis: &Analysis, id: SourceId, offset: usize) -> Option<Vec<
         DefKind::Metric,
     ];
     // The stage named by a reference's first segment, or declared here.
-    let stage = match reference_at(analysis, id, offset) {
+    let stage = match analysis.index.at(id, offset) {
         Some(r) if on(first_segment(r.use_span)) && stage_kinds.contains(&r.def.kind) => Some(
             text[first_segment(r.use_span).start as usize..first_segment(r.use_span).end as usize]
                 .to_string(),
@@ -272,9 +263,9 @@ fn rename_spans(analysis: &Analysis, id: SourceId, offset: usize) -> Option<Vec<
         out.extend(
             analysis
                 .index
-                .entries()
+                .in_source(id)
                 .iter()
-                .filter(|e| e.use_span.source == id && stage_kinds.contains(&e.def.kind))
+                .filter(|e| stage_kinds.contains(&e.def.kind))
                 .map(|e| first_segment(e.use_span))
                 .filter(|s| text[s.start as usize..s.end as usize] == name),
         );
@@ -297,9 +288,9 @@ fn value_name_spans(analysis: &Analysis, def: Span, id: SourceId) -> Vec<Span> {
     let mut out = vec![def];
     for e in analysis
         .index
-        .entries()
+        .in_source(id)
         .iter()
-        .filter(|e| e.def.span == Some(def) && e.use_span.source == id)
+        .filter(|e| e.def.span == Some(def))
     {
         if text[e.use_span.start as usize..].starts_with(old) {
             out.push(Span::new(
