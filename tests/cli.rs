@@ -141,11 +141,11 @@ fn formats() {
     let short = stdout(&mlpc(&["check", "--format", "short", f]));
     assert_eq!(
         short.trim(),
-        "tests/fixtures/diagnostics/E0101_unknown_name.mlp:5:33: error mlp::E0101: unknown name `learning_rat`"
+        "tests/fixtures/diagnostics/E0101_unknown_name.mlp:6:33: error mlp::E0101: unknown name `learning_rat`"
     );
     let github = stdout(&mlpc(&["check", "--format", "github", f]));
     assert!(
-        github.starts_with("::error file=tests/fixtures/diagnostics/E0101_unknown_name.mlp,line=5,col=33,endLine=5,endColumn=45,title=mlpc (mlp%3A%3AE0101)::unknown name `learning_rat`%0Ahelp: did you mean `learning_rate`?"),
+        github.starts_with("::error file=tests/fixtures/diagnostics/E0101_unknown_name.mlp,line=6,col=33,endLine=6,endColumn=45,title=mlpc (mlp%3A%3AE0101)::unknown name `learning_rat`%0Ahelp: did you mean `learning_rate`?"),
         "{github}"
     );
     let human = stderr(&mlpc(&["check", f]));
