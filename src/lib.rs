@@ -32,6 +32,7 @@ pub mod fmt;
 pub mod graph;
 pub mod lsp;
 pub mod plan;
+pub mod registry;
 pub mod sema;
 pub mod source;
 pub mod stdlib;

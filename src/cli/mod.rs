@@ -386,7 +386,7 @@ fn explain(code: Option<&str>) -> Outcome {
     };
     match codes::lookup(code) {
         Some(info) => {
-            println!("{}: {}\n\n{}", info.code, info.title, info.explain);
+            print!("{}", info.text());
             Outcome::Clean
         }
         None => {

@@ -19,6 +19,13 @@ pub struct CodeInfo {
     pub explain: &'static str,
 }
 
+impl CodeInfo {
+    /// What `mlpc explain CODE` prints (and the language server links to).
+    pub fn text(&self) -> String {
+        format!("{}: {}\n\n{}\n", self.code, self.title, self.explain)
+    }
+}
+
 /// A code of the registry, e.g. `mlp::E0101`. Only `registry!` makes
 /// one, as the constant of the same name (`codes::E0101`), so a diagnostic
 /// can name no code that is not listed in [`CODES`].

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use lsp_types::{
-    Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString,
-    Position, PublishDiagnosticsParams, Range, Url,
+    CodeDescription, Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location,
+    NumberOrString, Position, PublishDiagnosticsParams, Range, Url,
 };
 
 use crate::diag::{MlpError, Severity};
@@ -108,6 +108,11 @@ impl Documents {
         }
     }
 
+    /// An open document's current text.
+    pub fn text(&self, uri: &Url) -> Option<&str> {
+        self.open.get(uri).map(|d| d.text.as_str())
+    }
+
     /// The analysis of an open document's current text.
     pub fn analysis(&mut self, uri: &Url) -> Option<&Analysis> {
         if self.open.get(uri)?.analysis.is_none() {
@@ -195,16 +200,25 @@ pub fn file_url(analysis: &Analysis, id: SourceId) -> Option<Url> {
     let file = analysis.sources.get(id);
     let path = match &file.path {
         Some(p) => std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()),
-        None => materialized_std(&file.name, &file.text)?,
+        None => materialized("std", file.name.strip_prefix("<std>/")?, &file.text)?,
     };
     Url::from_file_path(path).ok()
 }
 
-/// A standard-library module (`<std>/NAME.mlp`) written out once.
-fn materialized_std(name: &str, text: &str) -> Option<PathBuf> {
-    let module = name.strip_prefix("<std>/")?;
-    let dir = std::env::temp_dir().join(format!("mlpc-std-{}", env!("CARGO_PKG_VERSION")));
-    let path = dir.join(module);
+/// Where a diagnostic code's explanation (`mlpc explain CODE`) is, as a
+/// file the editor can open: `mlpc-explain-VERSION/E0101.md` under the
+/// temporary directory, written the first time it is linked.
+pub fn explanation_url(code: &str) -> Option<Url> {
+    let info = crate::diag::codes::lookup(code)?;
+    let name = format!("{}.md", info.code.trim_start_matches("mlp::"));
+    Url::from_file_path(materialized("explain", &name, &info.text())?).ok()
+}
+
+/// `text` written once, read-only, as `mlpc-KIND-VERSION/NAME` under the
+/// temporary directory (again when it differs).
+fn materialized(kind: &str, name: &str, text: &str) -> Option<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("mlpc-{kind}-{}", env!("CARGO_PKG_VERSION")));
+    let path = dir.join(name);
     if std::fs::read_to_string(&path).ok().as_deref() != Some(text) {
         std::fs::create_dir_all(&dir).ok()?;
         let _ = std::fs::remove_file(&path);
@@ -287,6 +301,7 @@ fn diagnostic(analysis: &Analysis, root: &Url, encoding: Encoding, d: &MlpError)
             Severity::Warning => DiagnosticSeverity::WARNING,
         }),
         code: Some(NumberOrString::String(d.code_str())),
+        code_description: explanation_url(&d.code_str()).map(|href| CodeDescription { href }),
         source: Some("mlpc".into()),
         message,
         related_information: (!related.is_empty()).then_some(related),

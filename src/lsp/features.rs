@@ -1,23 +1,22 @@
 //! What the server answers: hover, go-to-definition, references, document
-//! symbols, completion, rename and quick fixes, read from the analysis
+//! symbols, completion, rename and formatting, read from the analysis
 //! (the reference index, the program as far as it checked, the stages'
 //! signatures) and from the same tables that check fields.
 
 use std::collections::HashMap;
 
 use lsp_types::{
-    CodeAction, CodeActionKind, CodeActionOrCommand, CodeActionParams, CodeActionResponse,
-    CompletionItem, CompletionItemKind, CompletionParams, CompletionResponse, DocumentSymbol,
-    DocumentSymbolParams, DocumentSymbolResponse, GotoDefinitionParams, GotoDefinitionResponse,
-    Hover, HoverContents, HoverParams, Location, MarkupContent, MarkupKind, ReferenceParams,
-    RenameParams, SymbolKind, TextEdit, WorkspaceEdit,
+    CompletionItem, CompletionItemKind, CompletionParams, CompletionResponse,
+    DocumentFormattingParams, DocumentSymbol, DocumentSymbolParams, DocumentSymbolResponse,
+    GotoDefinitionParams, GotoDefinitionResponse, Hover, HoverContents, HoverParams, Location,
+    MarkupContent, MarkupKind, ReferenceParams, RenameParams, SymbolKind, TextEdit, WorkspaceEdit,
 };
 
 use super::documents::{self, Documents};
 use crate::sema::hir::{NodeId, Pipeline, Program};
 use crate::sema::index::DefKind;
-use crate::sema::schema;
 use crate::sema::Analysis;
+use crate::sema::{field_table, schema};
 use crate::source::{SourceId, Span};
 
 /// The definition named at `offset`: a reference's, or the definition
@@ -91,21 +90,29 @@ pub fn hover(docs: &mut Documents, p: HoverParams) -> Option<Hover> {
             ));
         }
     }
-    // A field name: what the field takes, from the table that checks it.
-    let word = word_at(&analysis.sources.get(id).text, offset)?;
-    let spec = schema::STAGE.iter().find(|s| s.name == word)?;
+    // A field name: its documentation, from the table that checks it.
+    let text: &str = &analysis.sources.get(id).text;
+    let (start, word) = word_at(text, offset)?;
+    let after = text[start + word.len()..].trim_start();
+    if !(after.starts_with('=') || after.starts_with('{')) {
+        return None;
+    }
+    let table = field_table::table_at_end(&text[..start])?;
+    let spec = table.field(word)?;
+    let mut value = format!("**`{}`**: {}", spec.name, spec.doc);
+    if std::ptr::eq(table.specs, schema::STAGE) {
+        value.push_str(&format!(
+            "\n\nA field of {} stages.",
+            schema::kinds_names(spec.kinds)
+        ));
+    }
+    if spec.fixed {
+        value.push_str("\n\nIts value must be known when the workflow is compiled.");
+    }
+    let span = Span::new(id, start, start + word.len());
     Some(markdown(
-        format!(
-            "`{}`: a stage field of {} stages{}",
-            spec.name,
-            schema::kinds_names(spec.kinds),
-            if spec.fixed {
-                "; known when the workflow is compiled"
-            } else {
-                ""
-            }
-        ),
-        None,
+        value,
+        Some(documents::range(analysis, encoding, span)),
     ))
 }
 
@@ -137,8 +144,8 @@ fn stage_named(analysis: &Analysis, name: &str) -> Option<(&'static str, Option<
         })
 }
 
-/// The identifier around `offset`.
-fn word_at(text: &str, offset: usize) -> Option<&str> {
+/// The identifier around `offset`, and where it starts.
+fn word_at(text: &str, offset: usize) -> Option<(usize, &str)> {
     let is_word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     let offset = offset.min(text.len());
     let start = text[..offset]
@@ -147,7 +154,7 @@ fn word_at(text: &str, offset: usize) -> Option<&str> {
     let end = text[offset..]
         .find(|c: char| !is_word(c))
         .map_or(text.len(), |i| offset + i);
-    (start < end).then(|| &text[start..end])
+    (start < end).then(|| (start, &text[start..end]))
 }
 
 pub fn definition(docs: &mut Documents, p: GotoDefinitionParams) -> Option<GotoDefinitionResponse> {
@@ -519,10 +526,21 @@ pub fn completion(docs: &mut Documents, p: CompletionParams) -> Option<Completio
     }
     // Elsewhere: the fields of the enclosing stage's kind, and the names
     // in scope (parameters, stages).
-    let kind = enclosing_kind(&text[..offset]);
-    let mut items: Vec<CompletionItem> = schema::stage_field_names(kind)
+    let table = field_table::table_at_end(&text[..offset]);
+    let mut items: Vec<CompletionItem> = table
+        .map(|t| t.names())
+        .unwrap_or_default()
         .into_iter()
-        .map(|f| item(f, CompletionItemKind::PROPERTY, "field"))
+        .filter_map(|f| {
+            let spec = table?.field(f)?;
+            Some(CompletionItem {
+                documentation: Some(lsp_types::Documentation::MarkupContent(MarkupContent {
+                    kind: MarkupKind::Markdown,
+                    value: spec.doc.to_string(),
+                })),
+                ..item(f, CompletionItemKind::PROPERTY, "field")
+            })
+        })
         .collect();
     if let Some(program) = analysis.best_program() {
         items.extend(names_in_scope(program));
@@ -563,79 +581,22 @@ fn ends_after_word(text: &str, word: &str) -> bool {
         && rest[..rest.len() - word.len()].ends_with([' ', '\t', '}'])
 }
 
-/// The kind of the stage whose block holds the end of `text`: the nearest
-/// unclosed `KIND NAME [uses T] {`.
-fn enclosing_kind(text: &str) -> Option<schema::StageKind> {
-    let mut depth = 0i32;
-    let bytes = text.as_bytes();
-    for (i, b) in bytes.iter().enumerate().rev() {
-        match b {
-            b'}' => depth += 1,
-            b'{' if depth > 0 => depth -= 1,
-            b'{' => {
-                let line_start = text[..i].rfind('\n').map_or(0, |j| j + 1);
-                let words: Vec<&str> = text[line_start..i].split_whitespace().collect();
-                if let Some(kind) = words.first().and_then(|w| schema::StageKind::from_name(w)) {
-                    return Some(kind);
-                }
-            }
-            _ => {}
-        }
+/// `mlpc fmt` as one edit of the whole text; none when the text is laid
+/// out already or does not parse (its diagnostics say why).
+pub fn formatting(docs: &mut Documents, p: DocumentFormattingParams) -> Option<Vec<TextEdit>> {
+    let text = docs.text(&p.text_document.uri)?;
+    let formatted = crate::fmt::format(text).ok()?;
+    if formatted == text {
+        return Some(Vec::new());
     }
-    None
-}
-
-/// Quick fixes: a diagnostic whose help says "did you mean `x`?" replaces
-/// its primary span with `x`. The diagnostic is found again in the
-/// analysis (by code and start): a client may send back a diagnostic's
-/// range rebuilt from its own copy (Neovim 0.7 keeps only the start).
-pub fn code_actions(docs: &mut Documents, p: CodeActionParams) -> Option<CodeActionResponse> {
-    let uri = p.text_document.uri.clone();
-    let encoding = docs.encoding;
-    let analysis = docs.analysis(&uri)?;
-    let mut out = Vec::new();
-    for sent in &p.context.diagnostics {
-        let code = match &sent.code {
-            Some(lsp_types::NumberOrString::String(c)) => c.clone(),
-            _ => continue,
-        };
-        let ours = analysis.diagnostics.items.iter().find_map(|d| {
-            let span = d.labels().into_iter().find(|l| l.primary)?.span;
-            let range = documents::range(analysis, encoding, span);
-            (d.code_str() == code
-                && span.source == analysis.root
-                && range.start == sent.range.start)
-                .then(|| (range, d.help()))
-        });
-        let Some((range, Some(help))) = ours else {
-            continue;
-        };
-        let Some(suggestion) = did_you_mean(&help) else {
-            continue;
-        };
-        let mut fixed = sent.clone();
-        fixed.range = range;
-        out.push(CodeActionOrCommand::CodeAction(CodeAction {
-            title: format!("Change to `{suggestion}`"),
-            kind: Some(CodeActionKind::QUICKFIX),
-            diagnostics: Some(vec![fixed]),
-            edit: Some(WorkspaceEdit {
-                changes: Some(HashMap::from([(
-                    uri.clone(),
-                    vec![TextEdit::new(range, suggestion)],
-                )])),
-                ..Default::default()
-            }),
-            is_preferred: Some(true),
-            ..Default::default()
-        }));
-    }
-    Some(out)
-}
-
-/// The suggestion of a "did you mean `x`?" help.
-fn did_you_mean(message: &str) -> Option<String> {
-    let rest = message.split("did you mean `").nth(1)?;
-    let end = rest.find('`')?;
-    Some(rest[..end].to_string())
+    let lines = crate::source::Lines::new(text);
+    let end = match docs.encoding {
+        documents::Encoding::Utf8 => lines.utf8_position(text.len()),
+        documents::Encoding::Utf16 => lines.utf16_position(text.len()),
+    };
+    let range = lsp_types::Range::new(
+        lsp_types::Position::new(0, 0),
+        lsp_types::Position::new(end.line, end.character),
+    );
+    Some(vec![TextEdit::new(range, formatted)])
 }

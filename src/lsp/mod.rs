@@ -10,6 +10,7 @@
 //! The protocol's types (`lsp-types`) stay in this module: the rest of the
 //! compiler knows byte offsets and spans; [`documents`] converts.
 
+mod actions;
 mod documents;
 mod features;
 
@@ -19,13 +20,15 @@ use lsp_types::notification::{
     Notification as _, PublishDiagnostics,
 };
 use lsp_types::request::{
-    CodeActionRequest, Completion, DocumentSymbolRequest, GotoDefinition, HoverRequest, References,
+    ApplyWorkspaceEdit, CodeActionRequest, CodeActionResolveRequest, Completion,
+    DocumentSymbolRequest, ExecuteCommand, Formatting, GotoDefinition, HoverRequest, References,
     Rename, Request as _,
 };
 use lsp_types::{
-    CodeActionProviderCapability, CompletionOptions, HoverProviderCapability, InitializeParams,
-    InitializeResult, OneOf, PositionEncodingKind, ServerCapabilities, ServerInfo,
-    TextDocumentSyncCapability, TextDocumentSyncKind,
+    CodeActionKind, CodeActionOptions, CodeActionProviderCapability, CompletionOptions,
+    ExecuteCommandOptions, HoverProviderCapability, InitializeParams, InitializeResult, OneOf,
+    PositionEncodingKind, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
+    TextDocumentSyncKind,
 };
 
 use documents::{Documents, Encoding};
@@ -57,6 +60,8 @@ pub fn serve(connection: Connection) -> Result<(), String> {
     Server {
         connection,
         documents: Documents::new(encoding),
+        resolves_edits: resolves_edits(&params),
+        next_id: 0,
     }
     .main_loop()
 }
@@ -75,6 +80,19 @@ fn negotiate(params: &InitializeParams) -> Encoding {
     }
 }
 
+/// Whether the client asks for a code action's edit when it is chosen
+/// (`codeAction/resolve`), so an edit that costs a registry call is only
+/// made then.
+fn resolves_edits(params: &InitializeParams) -> bool {
+    params
+        .capabilities
+        .text_document
+        .as_ref()
+        .and_then(|t| t.code_action.as_ref())
+        .and_then(|c| c.resolve_support.as_ref())
+        .is_some_and(|r| r.properties.iter().any(|p| p == "edit"))
+}
+
 fn capabilities(encoding: Encoding) -> ServerCapabilities {
     ServerCapabilities {
         position_encoding: Some(match encoding {
@@ -87,7 +105,16 @@ fn capabilities(encoding: Encoding) -> ServerCapabilities {
         references_provider: Some(OneOf::Left(true)),
         document_symbol_provider: Some(OneOf::Left(true)),
         rename_provider: Some(OneOf::Left(true)),
-        code_action_provider: Some(CodeActionProviderCapability::Simple(true)),
+        document_formatting_provider: Some(OneOf::Left(true)),
+        code_action_provider: Some(CodeActionProviderCapability::Options(CodeActionOptions {
+            code_action_kinds: Some(vec![CodeActionKind::QUICKFIX]),
+            resolve_provider: Some(true),
+            ..Default::default()
+        })),
+        execute_command_provider: Some(ExecuteCommandOptions {
+            commands: vec![actions::PIN_IMAGE.into()],
+            ..Default::default()
+        }),
         completion_provider: Some(CompletionOptions {
             trigger_characters: Some(vec![".".into(), " ".into()]),
             ..Default::default()
@@ -99,6 +126,10 @@ fn capabilities(encoding: Encoding) -> ServerCapabilities {
 struct Server {
     connection: Connection,
     documents: Documents,
+    /// The client resolves code actions (see [`resolves_edits`]).
+    resolves_edits: bool,
+    /// The id of the server's last request to the client.
+    next_id: i32,
 }
 
 impl Server {
@@ -204,8 +235,34 @@ impl Server {
             }
             Completion::METHOD => answer::<Completion>(req, |p| features::completion(docs, p)),
             Rename::METHOD => answer::<Rename>(req, |p| features::rename(docs, p)),
+            Formatting::METHOD => answer::<Formatting>(req, |p| features::formatting(docs, p)),
             CodeActionRequest::METHOD => {
-                answer::<CodeActionRequest>(req, |p| features::code_actions(docs, p))
+                let resolve = self.resolves_edits;
+                answer::<CodeActionRequest>(req, |p| actions::code_actions(docs, p, resolve))
+            }
+            CodeActionResolveRequest::METHOD => {
+                try_answer::<CodeActionResolveRequest>(req, |a| actions::resolve(docs, a))
+            }
+            ExecuteCommand::METHOD => {
+                let edit = try_answer::<ExecuteCommand>(req, |p| {
+                    let pin = p
+                        .arguments
+                        .into_iter()
+                        .next()
+                        .filter(|_| p.command == actions::PIN_IMAGE)
+                        .and_then(|a| serde_json::from_value(a).ok())
+                        .ok_or_else(|| format!("mlpc lsp has no command {}", p.command))?;
+                    actions::pin_edit(docs, &pin).map(|edit| Some(serde_json::json!(edit)))
+                });
+                // The edit goes to the client as its own request; the
+                // command's answer is empty.
+                match edit {
+                    Ok(edit) => {
+                        self.apply(edit);
+                        Ok(serde_json::Value::Null)
+                    }
+                    Err(e) => Err(e),
+                }
             }
             _ => Err((
                 lsp_server::ErrorCode::MethodNotFound as i32,
@@ -216,6 +273,18 @@ impl Server {
             Ok(value) => Response::new_ok(id, value),
             Err((code, message)) => Response::new_err(id, code, message),
         }
+    }
+
+    /// Asks the client to apply `edit` (a `WorkspaceEdit` as JSON).
+    fn apply(&mut self, edit: serde_json::Value) {
+        self.next_id += 1;
+        let id = lsp_server::RequestId::from(format!("mlpc-{}", self.next_id));
+        let params = serde_json::json!({ "label": "Pin image by digest", "edit": edit });
+        let _ = self.send(Message::Request(Request::new(
+            id,
+            ApplyWorkspaceEdit::METHOD.into(),
+            params,
+        )));
     }
 
     /// Checks every document whose analysis is out of date and publishes
@@ -245,23 +314,36 @@ impl Server {
     }
 }
 
+/// Runs a request's handler that may fail: its error is the request's
+/// (a message the client shows).
+fn try_answer<R: lsp_types::request::Request>(
+    req: Request,
+    f: impl FnOnce(R::Params) -> Result<R::Result, String>,
+) -> Result<serde_json::Value, (i32, String)> {
+    let result =
+        f(params::<R>(req)?).map_err(|e| (lsp_server::ErrorCode::RequestFailed as i32, e))?;
+    serde_json::to_value(result)
+        .map_err(|e| (lsp_server::ErrorCode::InternalError as i32, e.to_string()))
+}
+
 /// Runs a request's handler on its parameters; its result as JSON.
 fn answer<R: lsp_types::request::Request>(
     req: Request,
     f: impl FnOnce(R::Params) -> R::Result,
 ) -> Result<serde_json::Value, (i32, String)> {
-    let params = match req.extract::<R::Params>(R::METHOD) {
-        Ok((_, params)) => params,
-        Err(ExtractError::JsonError { error, .. }) => {
-            return Err((
-                lsp_server::ErrorCode::InvalidParams as i32,
-                error.to_string(),
-            ))
-        }
+    try_answer::<R>(req, |p| Ok(f(p)))
+}
+
+/// A request's parameters, as its method has them.
+fn params<R: lsp_types::request::Request>(req: Request) -> Result<R::Params, (i32, String)> {
+    match req.extract::<R::Params>(R::METHOD) {
+        Ok((_, params)) => Ok(params),
+        Err(ExtractError::JsonError { error, .. }) => Err((
+            lsp_server::ErrorCode::InvalidParams as i32,
+            error.to_string(),
+        )),
         Err(ExtractError::MethodMismatch(r)) => {
-            return Err((lsp_server::ErrorCode::MethodNotFound as i32, r.method))
+            Err((lsp_server::ErrorCode::MethodNotFound as i32, r.method))
         }
-    };
-    serde_json::to_value(f(params))
-        .map_err(|e| (lsp_server::ErrorCode::InternalError as i32, e.to_string()))
+    }
 }

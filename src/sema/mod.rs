@@ -6,6 +6,7 @@ mod check;
 mod conditions;
 mod cron;
 pub mod effective;
+pub mod field_table;
 mod fields;
 mod group_templates;
 mod groups;

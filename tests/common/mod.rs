@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod lsp_client;
 pub mod mutate;
 pub mod places;
 pub mod yaml;
