@@ -343,3 +343,93 @@ fn definitions_reach_into_the_standard_library() {
     assert!(at_line.contains("template job plan"), "{at_line}");
     c.stop();
 }
+
+/// Across files: a change to an imported file that is open re-checks the
+/// file importing it; `uses ` completes the imported templates and
+/// `import std.` the standard library's modules; a stage's hover names its
+/// kind and template; a diagnostic's hover is its code's explanation; a
+/// secondary label is related information.
+#[test]
+fn imports_completion_and_explanations() {
+    let dir = tempfile::tempdir().unwrap();
+    let lib = "template job step {\n  input n: int\n  image = \"busybox:1.37\"\n  command = [\"echo\", \"${n}\"]\n}\n";
+    let main = "import \"lib.mlp\" as lib\nimport std.terraform\n\npipeline p {\n  job a uses lib.step {\n    n = 1\n  }\n\n  prep b {\n    image = \"busybox:1.37\"\n    command = [\"echo\"]\n  }\n\n  prep b {\n    image = \"busybox:1.37\"\n    command = [\"echo\"]\n  }\n}\n";
+    std::fs::write(dir.path().join("lib.mlp"), lib).unwrap();
+    std::fs::write(dir.path().join("main.mlp"), main).unwrap();
+    let lib_uri = format!("file://{}/lib.mlp", dir.path().display());
+    let main_uri = format!("file://{}/main.mlp", dir.path().display());
+    let (mut c, _) = Client::start(true);
+    c.open(&main_uri, main);
+    let d = c.diagnostics(&main_uri);
+    // `prep b` twice: E0103, the first definition as related information.
+    let dup = &d["diagnostics"][0];
+    assert_eq!(dup["code"], "mlp::E0103", "{d}");
+    assert_eq!(dup["range"]["start"]["line"], 13);
+    let related = &dup["relatedInformation"][0];
+    assert_eq!(related["location"]["uri"], main_uri);
+    assert_eq!(related["location"]["range"]["start"]["line"], 8);
+    // Hover on the diagnostic: its explanation.
+    let hover = c.request("textDocument/hover", at(&main_uri, 13, 8));
+    let text = hover["contents"]["value"].as_str().unwrap();
+    assert!(
+        text.starts_with("**mlp::E0103**") && text.contains("What it means"),
+        "{text}"
+    );
+    // Hover on a stage name used in `uses`: template `step` (line 4).
+    let hover = c.request("textDocument/hover", at(&main_uri, 4, 17));
+    let text = hover["contents"]["value"].as_str().unwrap();
+    assert!(text.contains("step") && text.contains("template"), "{text}");
+
+    // The library opens and changes: its input is renamed, so `n = 1` no
+    // longer names one. The importer is re-checked without being touched.
+    c.open(&lib_uri, lib);
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": lib_uri, "version": 2}, "contentChanges": [{"text": lib.replace("input n:", "input count:").replace("${n}", "${count}")}]}),
+    );
+    let mut seen_error = false;
+    for _ in 0..4 {
+        let d = c.diagnostics(&main_uri);
+        let codes: Vec<&str> = d["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["code"].as_str().unwrap())
+            .collect();
+        if codes.len() > 1 {
+            seen_error = true;
+            break;
+        }
+    }
+    assert!(seen_error, "the importer was not re-checked");
+
+    // Completion: `uses ` lists the templates, `import std.` the modules.
+    let typing = "import \"lib.mlp\" as lib\nimport std.\n\npipeline p {\n  job a uses \n}\n";
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": main_uri, "version": 2}, "contentChanges": [{"text": typing}]}),
+    );
+    let labels = |v: Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["label"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let modules = labels(c.request("textDocument/completion", at(&main_uri, 1, 11)));
+    assert!(modules.contains(&"terraform".to_string()), "{modules:?}");
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": main_uri, "version": 3}, "contentChanges": [{"text": main.replace("uses lib.step", "uses ")}]}),
+    );
+    c.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": lib_uri, "version": 3}, "contentChanges": [{"text": lib}]}),
+    );
+    let templates = labels(c.request("textDocument/completion", at(&main_uri, 4, 13)));
+    assert!(
+        templates.iter().any(|t| t.ends_with("step")),
+        "{templates:?}"
+    );
+    c.stop();
+}

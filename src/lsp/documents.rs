@@ -116,22 +116,32 @@ impl Documents {
     /// The analysis of an open document's current text.
     pub fn analysis(&mut self, uri: &Url) -> Option<&Analysis> {
         if self.open.get(uri)?.analysis.is_none() {
-            let doc = &self.open[uri];
-            let path = uri.to_file_path().ok();
-            let name = path
-                .as_ref()
-                .map(|p| p.display().to_string())
-                .unwrap_or_else(|| uri.to_string());
-            let analysis = crate::check(
-                &name,
-                path.as_deref(),
-                doc.text.as_bytes(),
-                &Overlay { open: &self.open },
-                crate::Policies::default(),
-            );
+            let analysis = self.check(uri, &self.open[uri].text);
             self.open.get_mut(uri)?.analysis = Some(analysis);
         }
         self.open.get(uri)?.analysis.as_ref()
+    }
+
+    /// The analysis an open document would have with `text`, which is not
+    /// kept: for completion in a document that does not parse (with a
+    /// placeholder at the cursor).
+    pub fn analysis_of(&self, uri: &Url, text: &str) -> Option<Analysis> {
+        self.open.contains_key(uri).then(|| self.check(uri, text))
+    }
+
+    fn check(&self, uri: &Url, text: &str) -> Analysis {
+        let path = uri.to_file_path().ok();
+        let name = path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| uri.to_string());
+        crate::check(
+            &name,
+            path.as_deref(),
+            text.as_bytes(),
+            &Overlay { open: &self.open },
+            crate::Policies::default(),
+        )
     }
 
     /// The diagnostics of every document not yet published for its text:

@@ -440,10 +440,25 @@ fn symbol(
     }
 }
 
+/// A name no program has, put at the cursor when the text does not parse.
+const PLACEHOLDER: &str = "mlp_completion_here";
+
 pub fn completion(docs: &mut Documents, p: CompletionParams) -> Option<CompletionResponse> {
     let uri = p.text_document_position.text_document.uri;
     let (id, offset) = docs.offset(&uri, p.text_document_position.position)?;
+    // While a name is being typed the text often does not parse; then the
+    // program (templates, names, stage outputs) is read from the text with
+    // a name at the cursor, which completes `uses ` and `x = ` at least.
+    let current = docs.analysis(&uri)?;
+    let fallback = if current.parsed {
+        None
+    } else {
+        let text = &current.sources.get(id).text;
+        let patched = format!("{}{PLACEHOLDER}{}", &text[..offset], &text[offset..]);
+        docs.analysis_of(&uri, &patched)
+    };
     let analysis = docs.analysis(&uri)?;
+    let program_of = fallback.as_ref().unwrap_or(analysis);
     let text = &analysis.sources.get(id).text;
     let line_start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
     let before = &text[line_start..offset];
@@ -463,7 +478,7 @@ pub fn completion(docs: &mut Documents, p: CompletionParams) -> Option<Completio
         ));
     }
     // `uses ` -> templates.
-    if let Some(program) = analysis
+    if let Some(program) = program_of
         .best_program()
         .filter(|_| ends_after_word(before, "uses"))
     {
@@ -505,7 +520,7 @@ pub fn completion(docs: &mut Documents, p: CompletionParams) -> Option<Completio
                     .collect(),
             ));
         }
-        let sig = analysis
+        let sig = program_of
             .signatures
             .iter()
             .flat_map(|p| &p.stages)
@@ -542,7 +557,7 @@ pub fn completion(docs: &mut Documents, p: CompletionParams) -> Option<Completio
             })
         })
         .collect();
-    if let Some(program) = analysis.best_program() {
+    if let Some(program) = program_of.best_program() {
         items.extend(names_in_scope(program));
     }
     Some(CompletionResponse::Array(items))

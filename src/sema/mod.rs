@@ -88,6 +88,8 @@ pub struct Analysis {
     /// The root file's AST, when it parsed and `analyze_keeping_ast` was
     /// asked for it (`analyze` frees it as it goes).
     pub ast: Option<ast::File>,
+    /// The root file parsed (its syntax errors, if any, are E0001-E0007).
+    pub parsed: bool,
     pub diagnostics: Diagnostics,
 }
 
@@ -168,7 +170,8 @@ fn analyze_with(
         KeepAst::Yes => root_file.clone(),
         KeepAst::No => None,
     };
-    let checked = check::Checker::new(&l.sources, &l.modules, root_module, root_file.is_some())
+    let parsed = root_file.is_some();
+    let checked = check::Checker::new(&l.sources, &l.modules, root_module, parsed)
         .run(root_module, root_file);
     diagnostics.extend(checked.diagnostics);
     diagnostics.sort_by_position();
@@ -185,6 +188,7 @@ fn analyze_with(
         index: checked.index,
         signatures: checked.signatures,
         ast,
+        parsed,
         diagnostics,
     }
 }
