@@ -15,80 +15,29 @@ mod shape;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use lsp_server::{Connection, Message, Notification, Request, RequestId};
-use serde_json::{json, Value};
+use serde_json::json;
 
-struct Client {
-    conn: Connection,
-    next: i32,
-}
+/// The tests' language client (tests/lsp.rs): the server on a thread.
+#[path = "../tests/common/lsp_client.rs"]
+#[allow(dead_code)]
+mod lsp_client;
 
-impl Client {
-    fn start() -> Client {
-        let (server, conn) = Connection::memory();
-        std::thread::spawn(move || mlpc::lsp::serve(server));
-        let mut c = Client { conn, next: 0 };
-        c.request(
-            "initialize",
-            json!({"capabilities": {"general": {"positionEncodings": ["utf-8"]}}}),
-        );
-        c.notify("initialized", json!({}));
-        c
-    }
+use lsp_client::Client;
 
-    fn notify(&self, method: &str, params: Value) {
-        self.conn
-            .sender
-            .send(Message::Notification(Notification::new(
-                method.into(),
-                params,
-            )))
-            .unwrap();
-    }
-
-    fn request(&mut self, method: &str, params: Value) -> Value {
-        self.next += 1;
-        let id = RequestId::from(self.next);
-        self.conn
-            .sender
-            .send(Message::Request(Request::new(
-                id.clone(),
-                method.into(),
-                params,
-            )))
-            .unwrap();
-        loop {
-            match self.conn.receiver.recv().unwrap() {
-                Message::Response(r) if r.id == id => return r.result.unwrap_or(Value::Null),
-                _ => {}
-            }
-        }
-    }
-
-    /// Waits for the diagnostics of `uri` at `version`.
-    fn diagnostics(&self, uri: &str, version: i64) {
-        loop {
-            if let Message::Notification(n) = self.conn.receiver.recv().unwrap() {
-                if n.method == "textDocument/publishDiagnostics"
-                    && n.params["uri"] == uri
-                    && n.params["version"] == version
-                {
-                    return;
-                }
-            }
-        }
-    }
+/// Waits for the diagnostics of `uri` at `version`.
+fn diagnostics(client: &mut Client, uri: &str, version: i64) {
+    while client.diagnostics(uri)["version"] != version {}
 }
 
 fn latency(c: &mut Criterion) {
     let text = shape::pipeline(1000, shape::Variant::Inline);
     let uri = "file:///tmp/mlpc-bench/pipeline.mlp";
-    let mut client = Client::start();
+    let (mut client, _) = Client::start(true);
     client.notify(
         "textDocument/didOpen",
         json!({"textDocument": {"uri": uri, "languageId": "mlp", "version": 1, "text": text}}),
     );
-    client.diagnostics(uri, 1);
+    diagnostics(&mut client, uri, 1);
     // A reference in the middle of the file: `STAGE.OUTPUT` of a train stage.
     let line = text
         .lines()
@@ -118,7 +67,7 @@ fn latency(c: &mut Criterion) {
                     "textDocument/didChange",
                     json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": text}]}),
                 );
-                client.diagnostics(uri, version);
+                diagnostics(&mut client, uri, version);
                 total += start.elapsed();
             }
             total
@@ -141,13 +90,13 @@ fn latency(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let fresh = Client::start();
+                let (mut fresh, _) = Client::start(true);
                 let start = Instant::now();
                 fresh.notify(
                     "textDocument/didOpen",
                     json!({"textDocument": {"uri": uri, "languageId": "mlp", "version": 1, "text": flagship}}),
                 );
-                fresh.diagnostics(&uri, 1);
+                diagnostics(&mut fresh, &uri, 1);
                 total += start.elapsed();
             }
             total

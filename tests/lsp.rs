@@ -208,24 +208,12 @@ fn symbols_and_completion() {
     // After `load.`: its outputs.
     let line9 = PROGRAM.lines().nth(9).unwrap();
     let col = line9.find("load.").unwrap() as u32 + 5;
-    let items = c.request("textDocument/completion", at(uri, 9, col));
-    let labels: Vec<&str> = items
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["label"].as_str().unwrap())
-        .collect();
-    assert_eq!(labels, ["n"]);
+    assert_eq!(c.completion_labels(at(uri, 9, col)), ["n"]);
     // Inside a prep stage: its fields, and the names in scope.
-    let items = c.request("textDocument/completion", at(uri, 4, 4));
-    let labels: Vec<&str> = items
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|i| i["label"].as_str().unwrap())
-        .collect();
-    assert!(labels.contains(&"image") && labels.contains(&"volumes") && labels.contains(&"rows"));
-    assert!(!labels.contains(&"metrics"), "a train field: {labels:?}");
+    let labels = c.completion_labels(at(uri, 4, 4));
+    let has = |l: &str| labels.iter().any(|x| x == l);
+    assert!(has("image") && has("volumes") && has("rows"), "{labels:?}");
+    assert!(!has("metrics"), "a train field: {labels:?}");
     c.stop();
 }
 
@@ -238,10 +226,7 @@ fn a_did_you_mean_has_a_quick_fix() {
     let d = c.diagnostics(uri);
     let diag = d["diagnostics"][0].clone();
     assert_eq!(diag["code"], "mlp::E0101");
-    let actions = c.request(
-        "textDocument/codeAction",
-        json!({"textDocument": {"uri": uri}, "range": diag["range"], "context": {"diagnostics": [diag]}}),
-    );
+    let actions = c.code_actions(uri, &diag);
     let edit = &actions[0]["edit"]["changes"][uri][0];
     assert_eq!(edit["newText"], "rows");
     assert_eq!(actions[0]["isPreferred"], true);
@@ -409,14 +394,7 @@ fn imports_completion_and_explanations() {
         "textDocument/didChange",
         json!({"textDocument": {"uri": main_uri, "version": 2}, "contentChanges": [{"text": typing}]}),
     );
-    let labels = |v: Value| -> Vec<String> {
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|i| i["label"].as_str().unwrap().to_string())
-            .collect()
-    };
-    let modules = labels(c.request("textDocument/completion", at(&main_uri, 1, 11)));
+    let modules = c.completion_labels(at(&main_uri, 1, 11));
     assert!(modules.contains(&"terraform".to_string()), "{modules:?}");
     c.notify(
         "textDocument/didChange",
@@ -426,7 +404,7 @@ fn imports_completion_and_explanations() {
         "textDocument/didChange",
         json!({"textDocument": {"uri": lib_uri, "version": 3}, "contentChanges": [{"text": lib}]}),
     );
-    let templates = labels(c.request("textDocument/completion", at(&main_uri, 4, 13)));
+    let templates = c.completion_labels(at(&main_uri, 4, 13));
     assert!(
         templates.iter().any(|t| t.ends_with("step")),
         "{templates:?}"

@@ -39,6 +39,17 @@ fn apply(text: &str, edits: &[Value], utf16: bool) -> String {
     out
 }
 
+/// `mlpc check` of a text.
+fn check(text: &str) -> mlpc::Analysis {
+    mlpc::check(
+        "x.mlp",
+        None,
+        text.as_bytes(),
+        &mlpc::FsLoader,
+        Default::default(),
+    )
+}
+
 const UNFORMATTED: &str = "pipeline demo {  # é😀\n  param lr: float = 0.1\n  prep a { image   = \"busybox:1.37\", command = [\"echo\", \"${lr}\"] }\n}  // the end: é😀";
 
 #[test]
@@ -277,10 +288,7 @@ fn a_deploy_without_artifact_store_gets_one() {
         .find(|d| d["code"] == "mlp::W0201")
         .cloned()
         .expect("W0201");
-    let actions = c.request(
-        "textDocument/codeAction",
-        json!({"textDocument": {"uri": uri}, "range": diag["range"], "context": {"diagnostics": [diag]}}),
-    );
+    let actions = c.code_actions(uri, &diag);
     let action = &actions[0];
     assert!(action["title"].as_str().unwrap().contains("artifact_store"));
     let fixed = apply(
@@ -294,13 +302,7 @@ fn a_deploy_without_artifact_store_gets_one() {
         ),
         "{fixed}"
     );
-    let checked = mlpc::check(
-        "x.mlp",
-        None,
-        fixed.as_bytes(),
-        &mlpc::FsLoader,
-        Default::default(),
-    );
+    let checked = check(&fixed);
     assert!(
         checked
             .diagnostics
@@ -371,10 +373,7 @@ fn pin_action(c: &mut Client, uri: &str, text: &str) -> Value {
     let d = c.diagnostics(uri);
     let diag = d["diagnostics"][0].clone();
     assert_eq!(diag["code"], "mlp::W0202", "{d}");
-    let actions = c.request(
-        "textDocument/codeAction",
-        json!({"textDocument": {"uri": uri}, "range": diag["range"], "context": {"diagnostics": [diag]}}),
-    );
+    let actions = c.code_actions(uri, &diag);
     let action = actions[0].clone();
     assert!(
         action["title"].as_str().unwrap().starts_with("Pin `"),
@@ -408,13 +407,7 @@ fn an_image_is_pinned_by_the_digest_its_registry_gives() {
         fixed.contains(&format!("image = \"{host}/team/app:latest@{DIGEST}\"")),
         "{fixed}"
     );
-    let checked = mlpc::check(
-        "x.mlp",
-        None,
-        fixed.as_bytes(),
-        &mlpc::FsLoader,
-        Default::default(),
-    );
+    let checked = check(&fixed);
     assert!(checked.diagnostics.is_empty(), "{fixed}");
     c.stop();
 }

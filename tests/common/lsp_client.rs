@@ -102,6 +102,24 @@ impl Client {
         }
     }
 
+    /// The code actions offered for one published diagnostic.
+    pub fn code_actions(&mut self, uri: &str, diagnostic: &Value) -> Value {
+        self.request(
+            "textDocument/codeAction",
+            json!({"textDocument": {"uri": uri}, "range": diagnostic["range"], "context": {"diagnostics": [diagnostic]}}),
+        )
+    }
+
+    /// The labels of a completion answer.
+    pub fn completion_labels(&mut self, params: Value) -> Vec<String> {
+        self.request("textDocument/completion", params)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["label"].as_str().unwrap().to_string())
+            .collect()
+    }
+
     pub fn notify(&self, method: &str, params: Value) {
         self.conn
             .sender
