@@ -183,6 +183,28 @@ pub fn argo_documents(
         .collect()
 }
 
+/// [`plans`], then the Kubeflow Pipelines backend renders the one
+/// selected pipeline as KFP v2 IR (an IR file holds one pipeline). `Err`:
+/// a usage problem (no pipeline, several, an unknown name); `Ok(Err)`:
+/// what the IR cannot say, as diagnostics.
+pub fn kfp_document(
+    analysis: &Analysis,
+    options: &emit::Options,
+) -> Option<Result<Result<emit::kfp::KfpDocument, Vec<MlpError>>, emit::EmitError>> {
+    let program = analysis.program.as_ref()?;
+    let mut plans = match plans(program, options) {
+        Ok(p) => p.collect::<Vec<_>>(),
+        Err(e) => return Some(Err(e)),
+    };
+    if plans.len() > 1 {
+        return Some(Err(emit::EmitError::SeveralPipelines {
+            names: plans.iter().map(|p| p.pipeline.name.to_string()).collect(),
+        }));
+    }
+    let plan = plans.pop()?;
+    Some(Ok(emit::kfp::document(&plan, &analysis.sources)))
+}
+
 /// The accounts and grants a checked program's pipelines need.
 pub struct RbacCompilation<'a> {
     pub analysis: &'a Analysis,

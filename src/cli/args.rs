@@ -81,6 +81,13 @@ impl From<FormatArg> for Format {
     }
 }
 
+/// `--target`: which engine the output is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TargetArg {
+    Argo,
+    Kfp,
+}
+
 /// `--kind`; the library's [`OutputKind`] without clap.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum KindArg {
@@ -124,6 +131,9 @@ pub enum Command {
         /// Compile only this pipeline of the file.
         #[arg(long, value_name = "NAME")]
         pipeline: Option<String>,
+        /// `argo` (Argo Workflows YAML) or `kfp` (Kubeflow Pipelines v2 IR, one pipeline per file).
+        #[arg(long, value_enum, default_value = "argo")]
+        target: TargetArg,
     },
     /// Print the ServiceAccounts, Roles and RoleBindings the compiled pipelines need, as YAML.
     Rbac {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 mod args;
 mod fmt;
 
-pub use args::{Cli, ColorChoice, Command, DebugWhat, FormatArg, KindArg};
+pub use args::{Cli, ColorChoice, Command, DebugWhat, FormatArg, KindArg, TargetArg};
 
 use crate::diag::codes;
 use crate::diag::render::{self, Format, HumanOptions};
@@ -64,6 +64,23 @@ pub fn run(cli: &Cli) -> Outcome {
             output,
             kind,
             pipeline,
+            target: TargetArg::Kfp,
+        } => compile_kfp(
+            cli,
+            file,
+            output.as_deref(),
+            *kind,
+            &Options {
+                kind: OutputKind::Workflow,
+                pipeline: pipeline.clone(),
+            },
+        ),
+        Command::Compile {
+            file,
+            output,
+            kind,
+            pipeline,
+            target: TargetArg::Argo,
         } => compile(
             cli,
             file,
@@ -182,6 +199,77 @@ fn checked(cli: &Cli, file: &Path) -> Result<Analysis, Outcome> {
         });
     }
     Ok(analysis)
+}
+
+/// `compile --target kfp`: one pipeline's KFP v2 IR.
+fn compile_kfp(
+    cli: &Cli,
+    file: &Path,
+    output: Option<&Path>,
+    kind: KindArg,
+    options: &Options,
+) -> Outcome {
+    if kind != KindArg::Workflow {
+        eprintln!("mlpc: `--kind` is for `--target argo`: a Kubeflow Pipelines IR file is a pipeline, which KFP runs or schedules itself");
+        return Outcome::Failure;
+    }
+    let analysis = match checked(cli, file) {
+        Ok(a) => a,
+        Err(outcome) => return outcome,
+    };
+    let Some(result) = crate::kfp_document(&analysis, options) else {
+        return Outcome::Errors;
+    };
+    let mut all: Vec<&crate::MlpError> = analysis.diagnostics.items.iter().collect();
+    let document = match &result {
+        Err(e) => {
+            print_diagnostics(cli, &all, Stream::Stderr);
+            eprintln!("mlpc: {e}");
+            return Outcome::Failure;
+        }
+        Ok(Err(errors)) => {
+            all.extend(errors.iter());
+            print_diagnostics(cli, &all, Stream::Stderr);
+            return Outcome::Errors;
+        }
+        Ok(Ok(document)) => document,
+    };
+    print_diagnostics(cli, &all, Stream::Stderr);
+    if cli.deny_warnings && !all.is_empty() {
+        return Outcome::Errors;
+    }
+    let text = match document.to_yaml() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("mlpc: internal error: {e}");
+            return Outcome::Failure;
+        }
+    };
+    match output {
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            if let Err(e) = stdout
+                .write_all(text.as_bytes())
+                .and_then(|_| stdout.flush())
+            {
+                if e.kind() != std::io::ErrorKind::BrokenPipe {
+                    eprintln!("mlpc: cannot write to standard output: {e}");
+                    return Outcome::Failure;
+                }
+            }
+        }
+        Some(path) => {
+            if let Err(e) = write_atomically(path, &[text.as_str()]) {
+                eprintln!("mlpc: cannot write {}: {e}", path.display());
+                return Outcome::Failure;
+            }
+        }
+    }
+    if all.is_empty() {
+        Outcome::Clean
+    } else {
+        Outcome::Warnings
+    }
 }
 
 fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> Outcome {

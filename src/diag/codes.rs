@@ -418,6 +418,23 @@ names the deploy account, which lives in the workflow's namespace.
 Why: a Role and its RoleBinding are objects of one namespace, created before the workflow runs.
 Fix: write the namespace as a literal (`namespace = \"serving\"`), or leave a deploy stage's out to
 deploy into the workflow's namespace. `mlpc compile` accepts such pipelines; only `mlpc rbac` raises this.";
+    E0501: Active, "no Kubeflow Pipelines form", "\
+What it means: with `--target kfp`, the pipeline uses something the Kubeflow Pipelines v2 IR cannot
+say. The message names it and the help says what to do instead. The IR and its Kubernetes platform
+config (kfp-kubernetes) have no schedule, namespace or service account (a run gets them when it is
+created), no run-wide pod limit, no sidecars or init containers, no ephemeral-storage requests, no
+retry policy other than retrying failures, no cache expiry, no read-only claim mounts, and numbers
+(retries, timeouts, loop limits) that must be literals.
+Why: KFP stores these as numbers and names in the IR, or as fields of the run made through its API;
+mlpc never drops a field silently.
+Fix: follow the help (e.g. a schedule becomes a KFP Recurring Run of the uploaded pipeline), or
+compile the pipeline for Argo (`--target argo`, the default), which has every form.";
+    E0502: Active, "not compiled for Kubeflow Pipelines yet", "\
+What it means: with `--target kfp`, the pipeline uses a construct that the Kubeflow Pipelines IR can
+express but mlpc's KFP backend does not write yet (loops and groups, `finally`, MLflow tracking,
+`register` and `deploy` stages, fan-in, run volumes).
+Fix: compile the pipeline for Argo (`--target argo`, the default). Kubeflow Pipelines 2.x also runs
+an uploaded Argo Workflow as a v1 pipeline.";
     W0201: Active, "deploy without artifact_store", "\
 What it means: a `deploy` stage is compiled but the `mlflow` block has no `artifact_store`.
 Why: the registry returns `mlflow-artifacts:/` URIs that KServe cannot read; with `artifact_store` (the tracking

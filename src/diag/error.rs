@@ -492,6 +492,17 @@ pub enum MlpError {
         help: Option<String>,
     },
 
+    #[error("{what} has no Kubeflow Pipelines form")]
+    KfpNoForm {
+        src: Src,
+        at: Span,
+        what: String,
+        instead: String,
+    },
+
+    #[error("{what} is not compiled for Kubeflow Pipelines yet")]
+    KfpNotYet { src: Src, at: Span, what: String },
+
     // ----- warnings ---------------------------------------------------------
     #[error("deploy stage `{stage}` runs without `mlflow.artifact_store`")]
     DeployWithoutArtifactStore { src: Src, at: Span, stage: String },

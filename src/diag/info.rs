@@ -91,6 +91,8 @@ impl MlpError {
             InvalidK8sName { .. } => codes::E0401,
             InvalidMetadata { .. } => codes::E0402,
             RbacNamespaceUnknown { .. } => codes::E0403,
+            KfpNoForm { .. } => codes::E0501,
+            KfpNotYet { .. } => codes::E0502,
             DeployWithoutArtifactStore { .. } => codes::W0201,
             WorkflowTooLarge { .. } => codes::W0401,
             UnpinnedImage { .. } => codes::W0202,
@@ -190,6 +192,8 @@ impl MlpError {
             | MlpError::InvalidK8sName { src, .. }
             | MlpError::InvalidMetadata { src, .. }
             | MlpError::RbacNamespaceUnknown { src, .. }
+            | MlpError::KfpNoForm { src, .. }
+            | MlpError::KfpNotYet { src, .. }
             | MlpError::DeployWithoutArtifactStore { src, .. }
             | MlpError::WorkflowTooLarge { src, .. }
             | MlpError::UnpinnedImage { src, .. }

@@ -176,6 +176,8 @@ impl MlpError {
             }
             InvalidMetadata { at, .. } => vec![Label::primary(*at, "here")],
             RbacNamespaceUnknown { at, label, .. } => vec![Label::primary(*at, label.as_str())],
+            KfpNoForm { at, .. } => vec![Label::primary(*at, "not in the KFP IR")],
+            KfpNotYet { at, .. } => vec![Label::primary(*at, "here")],
             DeployWithoutArtifactStore { at, .. } => vec![Label::primary(*at, "this deploy stage")],
             WorkflowTooLarge { at, .. } => vec![Label::primary(*at, "this pipeline")],
             UnpinnedImage { at, reason, .. } => vec![Label::primary(*at, reason.as_str())],
@@ -263,6 +265,8 @@ impl MlpError {
             ImageWithoutDigest { .. } => Some("`--require-digests` is on: write the image as `NAME@sha256:DIGEST` (or `NAME:TAG@sha256:DIGEST`); `docker buildx imagetools inspect NAME:TAG` or `crane digest NAME:TAG` prints the digest".into()),
             Cycle { .. } => Some("a stage cannot wait for itself; remove one of these dependencies".into()),
             InvalidMetadata { .. } => None,
+            KfpNoForm { instead, .. } => Some(instead.clone()),
+            KfpNotYet { .. } => Some("compile this pipeline for Argo (`--target argo`, the default): Argo Workflows runs it, and Kubeflow Pipelines 2.x accepts the Argo Workflow as a v1 pipeline".into()),
             DeployWithoutArtifactStore { .. } => Some("set `artifact_store` in the `mlflow` block to the tracking server's --artifacts-destination (e.g. \"s3://mlflow-artifacts\") so that KServe can read `mlflow-artifacts:/` models".into()),
             WorkflowTooLarge { .. } => Some("Argo stores a workflow in etcd, which rejects objects over about 1.5 MiB. Stages that `uses` one template share one Argo template (each tracked stage written out adds about 2 KB of MLflow containers); or split the pipeline".into()),
             UnpinnedImage { name, .. } => Some(format!("name a version tag (e.g. `{name}:1.4.2`) or a digest (`{name}@sha256:...`), so every run uses the same image")),

@@ -7,6 +7,7 @@
 pub mod argo;
 mod block_yaml;
 pub mod graph;
+pub mod kfp;
 pub mod kserve;
 mod lower;
 pub mod mlflow;
@@ -41,6 +42,10 @@ pub enum EmitError {
         available: Vec<String>,
     },
     Yaml(String),
+    /// `--target kfp` with several pipelines selected: an IR file holds one.
+    SeveralPipelines {
+        names: Vec<String>,
+    },
 }
 
 impl std::fmt::Display for EmitError {
@@ -55,6 +60,12 @@ impl std::fmt::Display for EmitError {
                 )
             }
             EmitError::Yaml(e) => write!(f, "{e}"),
+            EmitError::SeveralPipelines { names } => write!(
+                f,
+                "a Kubeflow Pipelines IR file holds one pipeline, and the file has {}: pass `--pipeline NAME` ({})",
+                names.len(),
+                names.join(", ")
+            ),
         }
     }
 }

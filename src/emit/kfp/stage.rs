@@ -1,0 +1,800 @@
+//! A container stage (`prep`, `train`, `job`) as a KFP component, its
+//! executor, its Kubernetes config and the task that runs it.
+//!
+//! Every value the container reads that is not a literal becomes an input
+//! of the component, fed by the task (`componentInputParameter` for a
+//! pipeline parameter, `taskOutputParameter`/`taskOutputArtifact` for
+//! another stage's output, `runtimeValue` for the run's identity), and is
+//! read in the argv with a placeholder the driver or launcher resolves
+//! (`{{$.inputs.parameters['x']}}`, `{{$.inputs.artifacts['x'].path}}`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::ir::*;
+use super::wrap::{self, Copy};
+use super::{artifact_type, cel, parameter_type};
+use crate::collections::IndexMap;
+use crate::diag::MlpError;
+use crate::plan::literal::literal_text;
+use crate::plan::{Binding, OutputRead, Plan};
+use crate::sema::argv;
+use crate::sema::hir::{Cond, KeySource, Ref, RunField, Spanned, StageId, StrPart, Value};
+use crate::sema::schema::{self, PARAM_ENV_PREFIX};
+use crate::sema::text::plain_text;
+use crate::sema::types::Ty;
+use crate::source::{SourceSet, Span};
+use crate::syntax::ast::Text;
+
+/// What one container stage becomes.
+pub struct Built {
+    pub inputs: Definitions,
+    pub outputs: Definitions,
+    pub container: Container,
+    pub platform: ExecutorConfig,
+    /// The task, without its `componentRef` (the caller names it).
+    pub task: Task,
+}
+
+pub fn container(
+    plan: &Plan<'_>,
+    sources: &SourceSet,
+    id: StageId,
+    pull_secrets: &[String],
+) -> Result<Built, Vec<MlpError>> {
+    let mut c = Component {
+        plan,
+        sources,
+        stage: id,
+        inputs: Definitions::default(),
+        task_inputs: TaskInputs::default(),
+        deps: BTreeSet::new(),
+        exports: Vec::new(),
+        shell_vars: Vec::new(),
+        platform: ExecutorConfig::default(),
+        errors: Vec::new(),
+    };
+    let built = c.build(pull_secrets);
+    if c.errors.is_empty() {
+        Ok(built)
+    } else {
+        Err(c.errors)
+    }
+}
+
+struct Component<'a, 'p> {
+    plan: &'a Plan<'p>,
+    sources: &'a SourceSet,
+    stage: StageId,
+    inputs: Definitions,
+    task_inputs: TaskInputs,
+    /// Tasks whose outputs it reads.
+    deps: BTreeSet<String>,
+    /// Variables the wrapper exports: name and the text of its value.
+    exports: Vec<(String, String)>,
+    /// The values of a shell script's `${MLP_V_n}`, in order.
+    shell_vars: Vec<String>,
+    platform: ExecutorConfig,
+    errors: Vec<MlpError>,
+}
+
+impl Component<'_, '_> {
+    fn build(&mut self, pull_secrets: &[String]) -> Built {
+        let plan = self.plan;
+        let sp = plan.stage(self.stage);
+        let stage = plan.pipeline.stage(self.stage);
+        let fields = sp.fields.clone();
+        let get = |k: &str| fields.get(k);
+
+        let (command, args) = self.argv(&fields);
+        let image = get("image").map(|v| self.text(v)).unwrap_or_default();
+
+        // Environment: literal values in the executor, Secrets and
+        // ConfigMaps through the platform config, the rest exported.
+        let mut env = Vec::new();
+        if let Some(Value::Map(vars)) = get("env").map(|v| &v.value) {
+            for (name, v) in vars.iter() {
+                self.env_var(name, v, &mut env);
+            }
+        }
+        if let Some(Value::Map(params)) = get("params").map(|v| &v.value) {
+            for (k, v) in params.iter() {
+                let name = format!("{PARAM_ENV_PREFIX}{}", k.to_ascii_uppercase());
+                self.env_var(&name, v, &mut env);
+            }
+        }
+
+        // Outputs at fixed paths: declared, and copied by the wrapper.
+        let mut outputs = Definitions::default();
+        let mut copies: Vec<(Copy, String, String)> = Vec::new();
+        for (name, info) in &sp.outputs {
+            let Some(path) = &info.path else { continue };
+            match &info.ty {
+                Ty::Artifact(kind) => {
+                    outputs.artifacts.insert(
+                        name.clone(),
+                        ArtifactSpec {
+                            artifact_type: artifact_type(*kind),
+                            is_artifact_list: false,
+                        },
+                    );
+                    copies.push((
+                        Copy::Artifact,
+                        path.clone(),
+                        format!("{{{{$.outputs.artifacts['{name}'].path}}}}"),
+                    ));
+                }
+                ty => {
+                    outputs
+                        .parameters
+                        .insert(name.clone(), ParameterSpec::of(parameter_type(ty)));
+                    copies.push((
+                        Copy::Value,
+                        path.clone(),
+                        format!("{{{{$.outputs.parameters['{name}'].output_file}}}}"),
+                    ));
+                }
+            }
+        }
+
+        let (command, args) = if self.exports.is_empty() && copies.is_empty() {
+            (command, args)
+        } else {
+            if command.is_empty() && args.is_empty() {
+                self.no_form(
+                    stage.span,
+                    format!("stage `{}` without `command` or `script`", stage.name),
+                    "KFP runs its outputs and run-time environment through a wrapper around the command: spell the command out (`command = [\"python\", \"train.py\"]`)",
+                );
+            }
+            let names: Vec<String> = self.exports.iter().map(|(n, _)| n.clone()).collect();
+            let kinds: Vec<Copy> = copies.iter().map(|c| c.0).collect();
+            let mut all = vec![wrap::NAME.to_string()];
+            all.extend(self.exports.iter().map(|(_, v)| v.clone()));
+            for (_, path, kfp) in &copies {
+                all.push(path.clone());
+                all.push(kfp.clone());
+            }
+            all.extend(command);
+            all.extend(args);
+            (
+                vec!["sh".into(), "-c".into(), wrap::script(&names, &kinds)],
+                all,
+            )
+        };
+
+        let resources = self.resources(&fields);
+        self.platform_fields(&fields, pull_secrets);
+        let condition = self.condition();
+
+        let task = Task {
+            caching_options: Some(CachingOptions {
+                enable_cache: matches!(get("cache").map(|v| &v.value), Some(Value::Bool(true))),
+            }),
+            component_ref: ComponentRef {
+                name: String::new(),
+            },
+            dependent_tasks: self.dependent_tasks(),
+            inputs: std::mem::take(&mut self.task_inputs),
+            retry_policy: get("retries").and_then(|r| retry_policy(&r.value)),
+            task_info: TaskInfo {
+                name: stage.name.to_string(),
+            },
+            trigger_policy: condition.map(|condition| TriggerPolicy { condition }),
+        };
+        Built {
+            inputs: std::mem::take(&mut self.inputs),
+            outputs,
+            container: Container {
+                args,
+                command,
+                env,
+                image,
+                resources,
+            },
+            platform: std::mem::take(&mut self.platform),
+            task,
+        }
+    }
+
+    fn no_form(&mut self, at: Span, what: String, instead: &str) {
+        self.errors.push(MlpError::KfpNoForm {
+            src: self.sources.named(at.source),
+            at,
+            what,
+            instead: instead.into(),
+        });
+    }
+
+    fn not_yet(&mut self, at: Span, what: &str) {
+        self.errors.push(MlpError::KfpNotYet {
+            src: self.sources.named(at.source),
+            at,
+            what: what.into(),
+        });
+    }
+
+    /// `command` and `args` as texts, or `[shell, -c, script]`. A shell's
+    /// code reads values through `${MLP_V_n}` variables the wrapper exports.
+    fn argv(&mut self, fields: &IndexMap<Text, Spanned<Value>>) -> (Vec<String>, Vec<String>) {
+        let get = |k: &str| fields.get(k).map(|f| &f.value);
+        if let Some(Value::Str(parts)) = get("script") {
+            let shell = get("shell")
+                .map(literal_text)
+                .unwrap_or_else(|| "sh".into());
+            let script = if argv::is_shell(&shell) {
+                self.shell_text(parts)
+            } else {
+                self.parts(parts)
+            };
+            return (vec![shell, "-c".into(), script], Vec::new());
+        }
+        let list = |k: &str| match get(k) {
+            Some(Value::List(items)) => items.clone(),
+            _ => Vec::new(),
+        };
+        let (command, rest) = (list("command"), list("args"));
+        let words: Vec<Option<String>> = command
+            .iter()
+            .chain(&rest)
+            .map(|i| literal_word(&i.value))
+            .collect();
+        let words: Vec<Option<&str>> = words.iter().map(Option::as_deref).collect();
+        let shell_code = match argv::code_argument(&words) {
+            Some((i, argv::Code::Shell)) => Some(i),
+            _ => None,
+        };
+        let mut out = (Vec::new(), Vec::new());
+        for (i, item) in command.iter().chain(&rest).enumerate() {
+            let text = match &item.value {
+                Value::Str(parts) if shell_code == Some(i) => self.shell_text(parts),
+                _ => self.text(item),
+            };
+            if i < command.len() {
+                out.0.push(text);
+            } else {
+                out.1.push(text);
+            }
+        }
+        out
+    }
+
+    /// A shell's code with each value as `${MLP_V_n}`, exported by the
+    /// wrapper: no value becomes part of the code.
+    fn shell_text(&mut self, parts: &[StrPart]) -> String {
+        let mut out = String::new();
+        for p in parts {
+            match p {
+                StrPart::Text(t) => out.push_str(t),
+                StrPart::Ref(r) => {
+                    let value = self.read(r, None).unwrap_or_default();
+                    let n = match self.shell_vars.iter().position(|v| *v == value) {
+                        Some(n) => n + 1,
+                        None => {
+                            self.shell_vars.push(value.clone());
+                            let n = self.shell_vars.len();
+                            self.exports.push((format!("MLP_V_{n}"), value));
+                            n
+                        }
+                    };
+                    out.push_str(&format!("${{MLP_V_{n}}}"));
+                }
+            }
+        }
+        out
+    }
+
+    /// A string's text, each reference as its placeholder.
+    fn parts(&mut self, parts: &[StrPart]) -> String {
+        let mut out = String::new();
+        for p in parts {
+            match p {
+                StrPart::Text(t) => out.push_str(t),
+                StrPart::Ref(r) => out.push_str(&self.read(r, None).unwrap_or_default()),
+            }
+        }
+        out
+    }
+
+    /// A value's text in the argv (or the image).
+    fn text(&mut self, v: &Spanned<Value>) -> String {
+        match &v.value {
+            Value::Str(parts) => self.parts(parts),
+            Value::Ref(r) => self.read(r, Some(v.span)).unwrap_or_default(),
+            other => literal_text(other),
+        }
+    }
+
+    /// The placeholder of what a reference reads, adding the input that
+    /// carries it; `None` (with a diagnostic) when KFP has no form for it.
+    fn read(&mut self, r: &Ref, at: Option<Span>) -> Option<String> {
+        let plan = self.plan;
+        let at = at.unwrap_or(plan.pipeline.stage(self.stage).span);
+        match plan.binding(r) {
+            Binding::Param { ty, .. } => {
+                let Ref::Param(name) = r else { return None };
+                let input = name.to_string();
+                self.param_input(
+                    &input,
+                    &ty,
+                    ParameterInput::ComponentInputParameter(input.clone()),
+                );
+                Some(param_placeholder(&input))
+            }
+            Binding::Input(name) => {
+                let stage = plan.pipeline.stage(self.stage);
+                let arg = stage.uses.as_ref()?.args.get(name.as_str())?.clone();
+                Some(self.text(&arg))
+            }
+            Binding::Output {
+                task,
+                output,
+                read,
+                fan_in: false,
+            } => {
+                let input = format!("{task}-{output}");
+                self.deps.insert(task.clone());
+                match read {
+                    OutputRead::Value(ty) => {
+                        self.param_input(
+                            &input,
+                            &ty,
+                            ParameterInput::TaskOutputParameter(TaskOutput {
+                                output_parameter_key: output,
+                                producer_task: task,
+                            }),
+                        );
+                        Some(param_placeholder(&input))
+                    }
+                    OutputRead::Artifact { .. } => {
+                        let kind = match self.output_ty(r) {
+                            Some(Ty::Artifact(k)) => k,
+                            _ => crate::sema::types::ArtifactKind::Artifact,
+                        };
+                        self.inputs.artifacts.insert(
+                            input.clone(),
+                            ArtifactSpec {
+                                artifact_type: artifact_type(kind),
+                                is_artifact_list: false,
+                            },
+                        );
+                        self.task_inputs.artifacts.insert(
+                            input.clone(),
+                            ArtifactInput::TaskOutputArtifact(TaskOutputArtifact {
+                                output_artifact_key: output,
+                                producer_task: task,
+                            }),
+                        );
+                        Some(format!("{{{{$.inputs.artifacts['{input}'].path}}}}"))
+                    }
+                    OutputRead::ModelUri { .. } => {
+                        self.not_yet(at, "a model from MLflow tracking");
+                        None
+                    }
+                }
+            }
+            Binding::Run(field) => {
+                let (input, constant) = match field {
+                    RunField::Uid => ("mlp-run-uid", "{{$.pipeline_job_uuid}}"),
+                    RunField::Name => ("mlp-run-name", "{{$.pipeline_job_name}}"),
+                    RunField::ScheduledTime => {
+                        ("mlp-scheduled-time", "{{$.pipeline_job_schedule_time_utc}}")
+                    }
+                    RunField::Pod | RunField::Namespace => {
+                        self.no_form(
+                            at,
+                            format!("`run.{}` outside `env`", run_field_name(field)),
+                            "KFP gives a pod its name and namespace as environment variables only: set one in `env` (e.g. `env { POD = run.pod }`) and read it there",
+                        );
+                        return None;
+                    }
+                    RunField::Status | RunField::Failures => {
+                        self.not_yet(at, "`finally`");
+                        return None;
+                    }
+                };
+                self.param_input(
+                    input,
+                    &Ty::String,
+                    ParameterInput::RuntimeValue(RuntimeValue {
+                        constant: serde_json::Value::String(constant.into()),
+                    }),
+                );
+                Some(param_placeholder(input))
+            }
+            _ => {
+                self.not_yet(at, "loops, groups and fan-in");
+                None
+            }
+        }
+    }
+
+    fn output_ty(&self, r: &Ref) -> Option<Ty> {
+        match r {
+            Ref::Output { stage, output, .. } => self.plan.output_ty(*stage, output).cloned(),
+            _ => None,
+        }
+    }
+
+    fn param_input(&mut self, name: &str, ty: &Ty, source: ParameterInput) {
+        self.inputs
+            .parameters
+            .insert(name.to_string(), ParameterSpec::of(parameter_type(ty)));
+        self.task_inputs.parameters.insert(name.to_string(), source);
+    }
+
+    fn env_var(&mut self, name: &str, v: &Spanned<Value>, env: &mut Vec<EnvVar>) {
+        match &v.value {
+            Value::Secret(s) => {
+                let key = s.key.as_deref().unwrap_or_default().to_string();
+                match s.source {
+                    KeySource::Secret => self.platform.secret_as_env.push(SecretAsEnv {
+                        key_to_env: vec![SecretKeyToEnv {
+                            env_var: name.into(),
+                            secret_key: key,
+                        }],
+                        optional: false,
+                        secret_name_parameter: NameInput::constant(&s.name),
+                    }),
+                    KeySource::ConfigMap => self.platform.config_map_as_env.push(ConfigMapAsEnv {
+                        config_map_name_parameter: NameInput::constant(&s.name),
+                        key_to_env: vec![ConfigMapKeyToEnv {
+                            config_map_key: key,
+                            env_var: name.into(),
+                        }],
+                        optional: false,
+                    }),
+                }
+            }
+            Value::Ref(Ref::Run(f @ (RunField::Pod | RunField::Namespace))) => {
+                self.platform.field_path_as_env.push(FieldPathAsEnv {
+                    field_path: match f {
+                        RunField::Pod => "metadata.name",
+                        _ => "metadata.namespace",
+                    }
+                    .into(),
+                    name: name.into(),
+                });
+            }
+            other => match literal_word(other) {
+                Some(text) => env.push(EnvVar {
+                    name: name.into(),
+                    value: text,
+                }),
+                None => {
+                    let text = self.text(v);
+                    self.exports.push((name.to_string(), text));
+                }
+            },
+        }
+    }
+
+    fn resources(&mut self, fields: &IndexMap<Text, Spanned<Value>>) -> Resources {
+        let mut out = Resources::default();
+        let Some(Value::Map(res)) = fields.get("resources").map(|v| &v.value) else {
+            return out;
+        };
+        let text =
+            |k: &str, m: &IndexMap<Text, Spanned<Value>>| m.get(k).map(|v| literal_text(&v.value));
+        out.resource_cpu_request = text("cpu", res);
+        out.resource_memory_request = text("memory", res);
+        if let Some(Value::Map(limits)) = res.get("limits").map(|v| &v.value) {
+            out.resource_cpu_limit = text("cpu", limits);
+            out.resource_memory_limit = text("memory", limits);
+        }
+        let gpus = res.get("gpu").map(|v| literal_text(&v.value));
+        if let Some(n) = gpus.filter(|n| n != "0") {
+            out.accelerator = Some(Accelerator {
+                resource_count: n,
+                resource_type: "nvidia.com/gpu".into(),
+            });
+        }
+        if let Some(t) = text("gpu_type", res) {
+            let label = schema::gpu_node_label(&t).unwrap_or("nvidia.com/gpu.product");
+            self.node_labels().insert(label.into(), t);
+        }
+        out
+    }
+
+    fn node_labels(&mut self) -> &mut BTreeMap<String, String> {
+        &mut self
+            .platform
+            .node_selector
+            .get_or_insert_with(|| NodeSelector {
+                labels: BTreeMap::new(),
+            })
+            .labels
+    }
+
+    /// The Kubernetes settings of the pod (kfp-kubernetes).
+    fn platform_fields(
+        &mut self,
+        fields: &IndexMap<Text, Spanned<Value>>,
+        pull_secrets: &[String],
+    ) {
+        let get = |k: &str| fields.get(k).map(|f| &f.value);
+        if let Some(Value::Map(sel)) = get("node_selector") {
+            for (k, v) in sel.iter() {
+                self.node_labels()
+                    .insert(k.to_string(), literal_text(&v.value));
+            }
+        }
+        if let Some(Value::List(items)) = get("tolerations") {
+            for t in items {
+                let Value::Map(m) = &t.value else { continue };
+                let text = |k: &str| m.get(k).map(|v| literal_text(&v.value));
+                self.platform.tolerations.push(Toleration {
+                    effect: text("effect"),
+                    key: text("key"),
+                    operator: text("operator"),
+                    toleration_seconds: text("toleration_seconds"),
+                    value: text("value"),
+                });
+            }
+        }
+        if let Some(Value::List(items)) = get("volumes") {
+            for (n, v) in items.iter().enumerate() {
+                let Value::Map(m) = &v.value else { continue };
+                let text = |k: &str| m.get(k).map(|v| literal_text(&v.value));
+                let path = text("path").unwrap_or_default();
+                if let Some(claim) = text("claim") {
+                    self.platform.pvc_mount.push(PvcMount {
+                        mount_path: path,
+                        pvc_name_parameter: NameInput::constant(&claim),
+                        sub_path: text("sub_path"),
+                    });
+                } else if let Some(secret) = text("secret") {
+                    self.platform.secret_as_volume.push(SecretAsVolume {
+                        mount_path: path,
+                        optional: false,
+                        secret_name_parameter: NameInput::constant(&secret),
+                    });
+                } else if let Some(cm) = text("config_map") {
+                    self.platform.config_map_as_volume.push(ConfigMapAsVolume {
+                        config_map_name_parameter: NameInput::constant(&cm),
+                        mount_path: path,
+                        optional: false,
+                    });
+                } else if let Some(e) = m.get("empty_dir") {
+                    let memory =
+                        matches!(m.get("memory").map(|v| &v.value), Some(Value::Bool(true)));
+                    self.platform.empty_dir_mounts.push(EmptyDirMount {
+                        medium: memory.then(|| "Memory".into()),
+                        mount_path: path,
+                        size_limit: match &e.value {
+                            Value::Quantity(q) => Some(q.to_string()),
+                            _ => None,
+                        },
+                        volume_name: format!("mlp-empty-dir-{}", n + 1),
+                    });
+                }
+            }
+        }
+        if let Some(Value::Quantity(size)) = get("shm") {
+            self.platform.enabled_shared_memory = Some(SharedMemory {
+                size: size.to_string(),
+                volume_name: "mlp-shm".into(),
+            });
+        }
+        if let Some(Value::Map(aff)) = get("affinity") {
+            for (key, weight) in [("require", None), ("prefer", Some(1))] {
+                let Some(Value::Map(terms)) = aff.get(key).map(|v| &v.value) else {
+                    continue;
+                };
+                let match_expressions = terms
+                    .iter()
+                    .map(|(k, v)| SelectorRequirement {
+                        key: k.to_string(),
+                        operator: "In",
+                        values: match &v.value {
+                            Value::List(vs) => vs.iter().map(|x| literal_text(&x.value)).collect(),
+                            other => vec![literal_text(other)],
+                        },
+                    })
+                    .collect();
+                self.platform.node_affinity.push(NodeAffinityTerm {
+                    match_expressions,
+                    weight,
+                });
+            }
+        }
+        let map = |k: &str| match get(k) {
+            Some(Value::Map(m)) => m
+                .iter()
+                .map(|(k, v)| (k.to_string(), literal_text(&v.value)))
+                .collect(),
+            _ => BTreeMap::new(),
+        };
+        let (labels, annotations) = (map("labels"), map("annotations"));
+        if !labels.is_empty() || !annotations.is_empty() {
+            self.platform.pod_metadata = Some(PodMetadata {
+                annotations,
+                labels,
+            });
+        }
+        self.platform.image_pull_policy = get("image_pull_policy").map(literal_text);
+        if get("security").map(literal_text).as_deref() == Some("restricted") {
+            self.platform.security_context = Some(SecurityContext {
+                run_as_non_root: true,
+            });
+        }
+        if let Some(Value::Duration { secs, .. }) = get("timeout") {
+            self.platform.active_deadline_seconds = Some((secs.ceil() as i64).to_string());
+        }
+        self.platform.image_pull_secret = pull_secrets
+            .iter()
+            .map(|s| NameParameter {
+                secret_name_parameter: NameInput::constant(s),
+            })
+            .collect();
+    }
+
+    /// The stage's `when` (and its template's), as CEL over inputs of the
+    /// task.
+    fn condition(&mut self) -> Option<String> {
+        let plan = self.plan;
+        let stage = plan.pipeline.stage(self.stage);
+        let template_when = stage
+            .uses
+            .as_ref()
+            .and_then(|u| plan.program.template(u.template).when.as_ref());
+        let conds: Vec<&Spanned<Cond>> = [template_when, stage.when.as_ref()]
+            .into_iter()
+            .flatten()
+            .collect();
+        let mut texts = Vec::new();
+        for c in &conds {
+            match cel::condition(&c.value, self) {
+                Ok(t) => texts.push(t),
+                Err(what) => self.not_yet(c.span, &what),
+            }
+        }
+        match texts.len() {
+            0 => None,
+            1 => texts.pop(),
+            _ => Some(
+                texts
+                    .iter()
+                    .map(|t| format!("({t})"))
+                    .collect::<Vec<_>>()
+                    .join(" && "),
+            ),
+        }
+    }
+
+    fn dependent_tasks(&self) -> Vec<String> {
+        let plan = self.plan;
+        let node = crate::sema::hir::NodeId::Stage(self.stage);
+        let mut deps = self.deps.clone();
+        for target in &plan.order_waits[plan.graph.index(node)] {
+            deps.insert(plan.node_done_task(*target).to_string());
+        }
+        deps.into_iter().collect()
+    }
+}
+
+impl cel::Operands for Component<'_, '_> {
+    /// A condition's operand: a task input named as kfp names the values
+    /// a condition reads (`pipelinechannel--NAME`).
+    fn operand(&mut self, r: &Ref) -> Result<String, String> {
+        let plan = self.plan;
+        let (name, ty, source) = match plan.binding(r) {
+            Binding::Param { ty, .. } => {
+                let Ref::Param(p) = r else {
+                    return Err("a parameter".into());
+                };
+                (
+                    format!("pipelinechannel--{p}"),
+                    ty,
+                    ParameterInput::ComponentInputParameter(p.to_string()),
+                )
+            }
+            Binding::Output {
+                task,
+                output,
+                read: OutputRead::Value(ty),
+                fan_in: false,
+            } => {
+                self.deps.insert(task.clone());
+                (
+                    format!("pipelinechannel--{task}-{output}"),
+                    ty,
+                    ParameterInput::TaskOutputParameter(TaskOutput {
+                        output_parameter_key: output,
+                        producer_task: task,
+                    }),
+                )
+            }
+            Binding::Input(name) => {
+                let stage = plan.pipeline.stage(self.stage);
+                let arg = stage
+                    .uses
+                    .as_ref()
+                    .and_then(|u| u.args.get(name.as_str()))
+                    .ok_or("a template input")?;
+                return match &arg.value {
+                    Value::Ref(inner) => self.operand(inner),
+                    v => {
+                        let input = format!("pipelinechannel--input-{name}");
+                        let constant = crate::plan::literal::literal_json(v);
+                        self.task_inputs.parameters.insert(
+                            input.clone(),
+                            ParameterInput::RuntimeValue(RuntimeValue { constant }),
+                        );
+                        Ok(input)
+                    }
+                };
+            }
+            Binding::Run(RunField::Uid | RunField::Name) => {
+                return Err("`run.*` in a condition".into());
+            }
+            Binding::Metric { .. } => return Err("a metric gate".into()),
+            _ => return Err("loops, groups and fan-in".into()),
+        };
+        // A condition's operands are inputs of the task, not of its
+        // component: the driver evaluates the condition before the
+        // container runs (kfp writes them so; ../shared/reference/KFP-IR.md §2.6).
+        let _ = ty;
+        self.task_inputs.parameters.insert(name.clone(), source);
+        Ok(name)
+    }
+}
+
+fn param_placeholder(input: &str) -> String {
+    format!("{{{{$.inputs.parameters['{input}']}}}}")
+}
+
+fn run_field_name(f: RunField) -> &'static str {
+    match f {
+        RunField::Name => "name",
+        RunField::Uid => "uid",
+        RunField::Namespace => "namespace",
+        RunField::Pod => "pod",
+        RunField::ScheduledTime => "scheduled_time",
+        RunField::Status => "status",
+        RunField::Failures => "failures",
+    }
+}
+
+/// A value's text when it is known at compile time (no references).
+fn literal_word(v: &Value) -> Option<String> {
+    match v {
+        Value::Str(parts) => plain_text(parts),
+        Value::Ref(_) | Value::Secret(_) | Value::Node(_) => None,
+        other => Some(literal_text(other)),
+    }
+}
+
+/// `retries = N` or `retries { limit backoff factor max }`, with kfp's
+/// defaults for what is not set (no wait, factor 2, at most an hour).
+fn retry_policy(v: &Value) -> Option<RetryPolicy> {
+    let secs = |v: Option<&Spanned<Value>>, default: &str| match v.map(|v| &v.value) {
+        Some(Value::Duration { secs, .. }) => format!("{}s", secs.ceil() as i64),
+        _ => default.to_string(),
+    };
+    match v {
+        Value::Int(n) => Some(RetryPolicy {
+            backoff_duration: "0s".into(),
+            backoff_factor: 2.0,
+            backoff_max_duration: "3600s".into(),
+            max_retry_count: *n,
+        }),
+        Value::Map(m) => {
+            let limit = match m.get("limit").map(|v| &v.value) {
+                Some(Value::Int(n)) => *n,
+                _ => return None,
+            };
+            let factor = match m.get("factor").map(|v| &v.value) {
+                Some(Value::Int(f)) => *f as f64,
+                Some(Value::Float(f)) => *f,
+                _ => 2.0,
+            };
+            Some(RetryPolicy {
+                backoff_duration: secs(m.get("backoff"), "0s"),
+                backoff_factor: factor,
+                backoff_max_duration: secs(m.get("max"), "3600s"),
+                max_retry_count: limit,
+            })
+        }
+        _ => None,
+    }
+}

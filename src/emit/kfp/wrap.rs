@@ -1,0 +1,162 @@
+//! The `sh -c` wrapper around a stage's command on Kubeflow Pipelines.
+//!
+//! The IR has no form for two things `.mlp` promises: an environment
+//! variable whose value is known only at run time (the executor's `env` is
+//! copied into the pod as written), and an output the container writes at
+//! a fixed path (KFP chooses the path: `{{$.outputs...}}`). The wrapper
+//! bridges both with POSIX `sh` only: it exports the values, runs the
+//! command, and when it succeeded copies each output to where KFP collects
+//! it. Its text is made of compile-time names and counts only; every value
+//! (and every path) is a positional argument, so no value can change what
+//! the shell runs.
+
+/// One output to copy after the command: a value (copied with shell
+/// builtins, without a final line break) or an artifact (`cp -R`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Copy {
+    Value,
+    Artifact,
+}
+
+/// `$0` of the wrapper: the name `sh` gives the script in messages.
+pub const NAME: &str = "mlpc-kfp";
+
+/// The wrapper's script, for `exports` variables (in order, from the first
+/// positional arguments) and `copies` outputs (each a pair of arguments:
+/// the path the command writes, the path KFP reads). The command follows.
+pub fn script(exports: &[String], copies: &[Copy]) -> String {
+    let mut s = String::new();
+    let mut n = 0;
+    if !exports.is_empty() {
+        s.push_str("export");
+        for name in exports {
+            n += 1;
+            s.push_str(&format!(" {name}=\"${n}\""));
+        }
+        s.push_str(";\n");
+    }
+    let shifted = exports.len() + 2 * copies.len();
+    let mut pairs = Vec::new();
+    for i in 1..=copies.len() {
+        pairs.push(format!("o{i}=\"${}\" k{i}=\"${}\"", n + 1, n + 2));
+        n += 2;
+    }
+    if !pairs.is_empty() {
+        s.push_str(&pairs.join(" "));
+        s.push_str(";\n");
+    }
+    if shifted > 0 {
+        s.push_str(&format!("shift {shifted};\n"));
+    }
+    if copies.is_empty() {
+        s.push_str("exec \"$@\"\n");
+        return s;
+    }
+    s.push_str("\"$@\"; rc=$?\n");
+    s.push_str("if [ \"$rc\" -eq 0 ]; then\n");
+    for (i, copy) in copies.iter().enumerate() {
+        let i = i + 1;
+        match copy {
+            // `read` and `printf` are builtins: the image needs no `cat`.
+            Copy::Value => s.push_str(&format!(
+                "  {{ f=1; while IFS= read -r l || [ -n \"$l\" ]; do [ \"$f\" = 1 ] || printf '\\n'; printf '%s' \"$l\"; f=0; done < \"$o{i}\" > \"$k{i}\"; }} || rc=1\n"
+            )),
+            Copy::Artifact => s.push_str(&format!(
+                "  if [ -d \"$o{i}\" ]; then mkdir -p \"$k{i}\" && cp -R \"$o{i}/.\" \"$k{i}/\"; else cp \"$o{i}\" \"$k{i}\"; fi || rc=1\n"
+            )),
+        }
+    }
+    s.push_str("fi\nexit \"$rc\"\n");
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// Runs the wrapper under each POSIX shell the machine has (`sh`,
+    /// `dash`, `busybox sh`) with these arguments after the script.
+    fn run(script: &str, args: &[&str]) -> Vec<(String, std::process::Output)> {
+        let shells: [&[&str]; 3] = [&["sh"], &["dash"], &["busybox", "sh"]];
+        shells
+            .iter()
+            .filter_map(|sh| {
+                let mut c = Command::new(sh[0]);
+                c.args(&sh[1..]).arg("-c").arg(script).arg(NAME).args(args);
+                c.output().ok().map(|o| (sh.join(" "), o))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn exports_values_as_they_are_and_keeps_the_exit_code() {
+        let s = script(&["A".into(), "B".into()], &[]);
+        let tricky = "it's \"$HOME\" `x` $(y) ;|&";
+        for (shell, o) in run(
+            &s,
+            &[
+                tricky,
+                " two  spaces ",
+                "sh",
+                "-c",
+                "printf '%s|%s' \"$A\" \"$B\"; exit 3",
+            ],
+        ) {
+            assert_eq!(o.status.code(), Some(3), "{shell}");
+            assert_eq!(
+                String::from_utf8_lossy(&o.stdout),
+                format!("{tricky}| two  spaces "),
+                "{shell}"
+            );
+        }
+    }
+
+    #[test]
+    fn copies_outputs_after_success_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = |n: &str| dir.path().join(n).display().to_string();
+        std::fs::create_dir(p("kfp")).unwrap();
+        let s = script(&[], &[Copy::Value, Copy::Artifact, Copy::Artifact]);
+        let program = format!(
+            "printf '42\\n' > {v}; printf 'data' > {f}; mkdir -p {d}/sub; printf x > {d}/sub/y",
+            v = p("value"),
+            f = p("file"),
+            d = p("dir")
+        );
+        for (shell, o) in run(
+            &s,
+            &[
+                &p("value"),
+                &p("kfp/value"),
+                &p("file"),
+                &p("kfp/file"),
+                &p("dir"),
+                &p("kfp/dir"),
+                "sh",
+                "-c",
+                &program,
+            ],
+        ) {
+            assert!(o.status.success(), "{shell}: {o:?}");
+            assert_eq!(std::fs::read_to_string(p("kfp/value")).unwrap(), "42");
+            assert_eq!(std::fs::read_to_string(p("kfp/file")).unwrap(), "data");
+            assert_eq!(std::fs::read_to_string(p("kfp/dir/sub/y")).unwrap(), "x");
+            std::fs::remove_dir_all(p("kfp")).unwrap();
+            std::fs::create_dir(p("kfp")).unwrap();
+        }
+        // A failed command: its code, and nothing copied.
+        for (shell, o) in run(
+            &s,
+            &[&p("value"), &p("kfp/value"), "a", "b", "c", "d", "false"],
+        ) {
+            assert_eq!(o.status.code(), Some(1), "{shell}");
+            assert!(!std::path::Path::new(&p("kfp/value")).exists(), "{shell}");
+        }
+        // An output the command did not write fails the step.
+        let s = script(&[], &[Copy::Value]);
+        for (shell, o) in run(&s, &[&p("missing"), &p("kfp/m"), "true"]) {
+            assert_eq!(o.status.code(), Some(1), "{shell}");
+        }
+    }
+}
