@@ -166,12 +166,20 @@ pub fn assert_validator_accepts(python: &Path, script: &Path, files: &[PathBuf])
 /// documents, then those of `rbac` (E0403).
 ///
 /// A fixture whose first line is `# mlpc: --require-digests` is checked
-/// with that policy, as the CLI flag does.
+/// with that policy, as the CLI flag does; one whose first line is
+/// `# mlpc: --target kfp` is compiled for Kubeflow Pipelines instead.
 pub fn compile_diagnostics(relative: &Path) -> (Analysis, Vec<MlpError>) {
     let mut analysis = analyze_file(relative);
     let text = std::fs::read_to_string(root().join(relative)).unwrap_or_default();
     if text.starts_with("# mlpc: --require-digests") {
         mlpc::sema::policy::require_digests(&mut analysis);
+    }
+    if text.starts_with("# mlpc: --target kfp") {
+        let extra = match mlpc::kfp_document(&analysis, &Default::default()) {
+            Some(Ok(Err(errors))) => errors,
+            _ => Vec::new(),
+        };
+        return (analysis, extra);
     }
     let extra = match analysis.program.as_ref() {
         Some(program) => {
