@@ -16,7 +16,9 @@ after the mapping:
   that hold it, each operand resolved to what it reads (a pipeline
   parameter, or a producer task's output), numbers as numbers, parentheses
   and spacing normalised;
-- its iterators (items and parallelism of the loops that hold it).
+- its iterators (items and parallelism of the loops that hold it);
+- whether it runs as an exit task (ALL_UPSTREAM_TASKS_COMPLETED on it or
+  on a DAG task that holds it).
 Exit 0 when equal; otherwise prints each difference and exits 1.
 """
 import json
@@ -37,9 +39,9 @@ class Ir:
         self.components = doc.get('components', {})
         self.tasks = {}  # container task -> facts
         self.members = {}  # DAG task -> the container tasks in it
-        self.walk(doc['root'], [], [], set(), {})
+        self.walk(doc['root'], [], [], set(), {}, False)
 
-    def walk(self, comp, conds, iters, outer_deps, channels):
+    def walk(self, comp, conds, iters, outer_deps, channels, exit_task):
         dag = comp.get('dag', {})
         tasks = dag.get('tasks', {})
         for name, t in tasks.items():
@@ -62,17 +64,20 @@ class Ir:
             my_iters = iters
             if 'parameterIterator' in t:
                 it = t['parameterIterator']
-                items = it['items'].get('raw') or ('input', sources.get(it['items'].get('inputParameter')))
+                raw = it['items'].get('raw')
+                items = json.loads(raw) if raw is not None else ('input', sources.get(it['items'].get('inputParameter')))
                 my_iters = iters + [(json.dumps(items, sort_keys=True),
                                      t.get('iteratorPolicy', {}).get('parallelismLimit'))]
+            my_exit = exit_task or t.get('triggerPolicy', {}).get('strategy') == 'ALL_UPSTREAM_TASKS_COMPLETED'
             if 'dag' in ref:
-                self.walk(ref, my_conds, my_iters, deps, sources)
+                self.walk(ref, my_conds, my_iters, deps, sources, my_exit)
                 self.dag_members(name, ref)
             else:
                 self.tasks[name] = {
                     'deps': deps,
                     'conds': sorted(my_conds),
                     'iters': my_iters,
+                    'exit': my_exit,
                 }
 
     def dag_members(self, name, comp):
@@ -198,6 +203,8 @@ def main():
         # conjuncts.
         if conjuncts(c_mlpc) != conjuncts(c_kfp):
             problems.append('%s: trigger mlpc %s, kfp %s' % (m, c_mlpc, c_kfp))
+        if mlpc.tasks[m]['exit'] != kfp.tasks[n]['exit']:
+            problems.append('%s: runs as an exit task: mlpc %s, kfp %s' % (m, mlpc.tasks[m]['exit'], kfp.tasks[n]['exit']))
         if mlpc.tasks[m]['iters'] != kfp.tasks[n]['iters']:
             problems.append('%s: iterators mlpc %s, kfp %s' % (m, mlpc.tasks[m]['iters'], kfp.tasks[n]['iters']))
     for p in problems:

@@ -4,7 +4,7 @@
 
 use crate::diag::MlpError;
 use crate::plan::Plan;
-use crate::sema::hir::{Fields, KeySource, NodeId, Value};
+use crate::sema::hir::{Fields, KeySource, Value};
 use crate::sema::schema::StageKind;
 use crate::source::{SourceSet, Span};
 
@@ -45,9 +45,6 @@ pub fn unsupported(plan: &Plan<'_>, sources: &SourceSet) -> Vec<MlpError> {
             &s.fields,
             !s.mlflow_steps.is_empty(),
         );
-        if s.fan_out.is_some() {
-            c.not_yet(stage.span, "`for_each`");
-        }
     }
     c.errors
 }
@@ -90,13 +87,8 @@ impl Check<'_, '_> {
                 self.not_yet(mlflow.span, "MLflow tracking");
             }
         }
-        if !p.groups.is_empty() {
-            self.not_yet(p.groups[0].span, "a `group`");
-        }
-        if let Some(NodeId::Stage(s)) = p.finally.first() {
-            self.not_yet(p.stage(*s).span, "`finally`");
-        } else if let Some(NodeId::Group(g)) = p.finally.first() {
-            self.not_yet(p.group(*g).span, "`finally`");
+        if let Some(g) = p.groups.iter().find(|g| g.uses.is_some()) {
+            self.not_yet(g.span, "a group template");
         }
         if let Some(v) = p.volumes.first() {
             self.not_yet(v.span, "a run volume");

@@ -116,7 +116,49 @@ pub struct ArtifactType {
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Dag {
+    #[serde(skip_serializing_if = "DagOutputs::is_empty")]
+    pub outputs: DagOutputs,
     pub tasks: BTreeMap<String, Task>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DagOutputs {
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub artifacts: BTreeMap<String, ArtifactSelectors>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub parameters: BTreeMap<String, ValueFromParameter>,
+}
+
+impl DagOutputs {
+    pub fn is_empty(&self) -> bool {
+        self.artifacts.is_empty() && self.parameters.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactSelectors {
+    pub artifact_selectors: Vec<ArtifactSelector>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactSelector {
+    pub output_artifact_key: String,
+    pub producer_subtask: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ValueFromParameter {
+    pub value_from_parameter: ParameterSelector,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParameterSelector {
+    pub output_parameter_key: String,
+    pub producer_subtask: String,
 }
 
 /// `PipelineTaskSpec`.
@@ -131,6 +173,10 @@ pub struct Task {
     pub dependent_tasks: Vec<String>,
     #[serde(skip_serializing_if = "TaskInputs::is_empty")]
     pub inputs: TaskInputs,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub iterator_policy: Option<IteratorPolicy>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter_iterator: Option<ParameterIterator>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_policy: Option<RetryPolicy>,
     pub task_info: TaskInfo,
@@ -161,7 +207,28 @@ pub struct TaskInputs {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub artifacts: BTreeMap<String, ArtifactInput>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub parameters: BTreeMap<String, ParameterInput>,
+    pub parameters: BTreeMap<String, TaskParameter>,
+}
+
+/// A task's input parameter: where it comes from, and a CEL expression the
+/// driver applies to it (`parseJson(string_value)["lr"]` for a key of a
+/// loop's item).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TaskParameter {
+    #[serde(flatten)]
+    pub source: ParameterInput,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parameter_expression_selector: Option<String>,
+}
+
+impl From<ParameterInput> for TaskParameter {
+    fn from(source: ParameterInput) -> Self {
+        TaskParameter {
+            source,
+            parameter_expression_selector: None,
+        }
+    }
 }
 
 impl TaskInputs {
@@ -177,6 +244,13 @@ pub enum ParameterInput {
     ComponentInputParameter(String),
     TaskOutputParameter(TaskOutput),
     RuntimeValue(RuntimeValue),
+    TaskFinalStatus(FinalStatus),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FinalStatus {
+    pub producer_task: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -194,6 +268,7 @@ pub struct TaskOutput {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ArtifactInput {
+    ComponentInputArtifact(String),
     TaskOutputArtifact(TaskOutputArtifact),
 }
 
@@ -214,9 +289,35 @@ pub struct RetryPolicy {
     pub max_retry_count: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct TriggerPolicy {
-    pub condition: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// `ALL_UPSTREAM_TASKS_COMPLETED`: an exit task, run however its
+    /// upstream task ended.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IteratorPolicy {
+    pub parallelism_limit: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParameterIterator {
+    pub item_input: String,
+    pub items: Items,
+}
+
+/// A loop's items: a JSON list written in the IR, or a task input.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Items {
+    Raw(String),
+    InputParameter(String),
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

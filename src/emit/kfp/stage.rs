@@ -10,13 +10,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::dag::{self, At, DagKey, Kind, Router};
 use super::ir::*;
+use super::values::{self, Routed};
 use super::wrap::{self, Copy};
 use super::{artifact_type, cel, parameter_type};
 use crate::collections::IndexMap;
 use crate::diag::MlpError;
 use crate::plan::literal::literal_text;
-use crate::plan::{Binding, OutputRead, Plan};
+use crate::plan::{Binding, Plan};
 use crate::sema::argv;
 use crate::sema::hir::{Cond, KeySource, Ref, RunField, Spanned, StageId, StrPart, Value};
 use crate::sema::schema::{self, PARAM_ENV_PREFIX};
@@ -38,12 +40,15 @@ pub struct Built {
 pub fn container(
     plan: &Plan<'_>,
     sources: &SourceSet,
+    router: &mut Router,
     id: StageId,
     pull_secrets: &[String],
 ) -> Result<Built, Vec<MlpError>> {
     let mut c = Component {
         plan,
         sources,
+        path: dag::stage_path(plan, id),
+        router,
         stage: id,
         inputs: Definitions::default(),
         task_inputs: TaskInputs::default(),
@@ -64,6 +69,9 @@ pub fn container(
 struct Component<'a, 'p> {
     plan: &'a Plan<'p>,
     sources: &'a SourceSet,
+    /// The DAGs the stage's task is in, outermost first.
+    path: Vec<DagKey>,
+    router: &'a mut Router,
     stage: StageId,
     inputs: Definitions,
     task_inputs: TaskInputs,
@@ -173,13 +181,18 @@ impl Component<'_, '_> {
             component_ref: ComponentRef {
                 name: String::new(),
             },
-            dependent_tasks: self.dependent_tasks(),
+            dependent_tasks: self.deps.iter().cloned().collect(),
             inputs: std::mem::take(&mut self.task_inputs),
+            iterator_policy: None,
+            parameter_iterator: None,
             retry_policy: get("retries").and_then(|r| retry_policy(&r.value)),
             task_info: TaskInfo {
                 name: stage.name.to_string(),
             },
-            trigger_policy: condition.map(|condition| TriggerPolicy { condition }),
+            trigger_policy: condition.map(|condition| TriggerPolicy {
+                condition: Some(condition),
+                strategy: None,
+            }),
         };
         Built {
             inputs: std::mem::take(&mut self.inputs),
@@ -308,118 +321,137 @@ impl Component<'_, '_> {
     /// carries it; `None` (with a diagnostic) when KFP has no form for it.
     fn read(&mut self, r: &Ref, at: Option<Span>) -> Option<String> {
         let plan = self.plan;
-        let at = at.unwrap_or(plan.pipeline.stage(self.stage).span);
-        match plan.binding(r) {
-            Binding::Param { ty, .. } => {
-                let Ref::Param(name) = r else { return None };
-                let input = name.to_string();
-                self.param_input(
-                    &input,
-                    &ty,
-                    ParameterInput::ComponentInputParameter(input.clone()),
+        let span = at.unwrap_or(plan.pipeline.stage(self.stage).span);
+        if let Binding::Input(name) = plan.binding(r) {
+            let stage = plan.pipeline.stage(self.stage);
+            let arg = stage.uses.as_ref()?.args.get(name.as_str())?.clone();
+            return Some(self.text(&arg));
+        }
+        if let Binding::Run(field) = plan.binding(r) {
+            return self.run_field(field, span);
+        }
+        let Routed {
+            input,
+            at,
+            value,
+            selector,
+        } = self.routed(r, span)?;
+        if let Some(p) = dag::producer(&at) {
+            self.deps.insert(p.to_string());
+        }
+        match value.kind {
+            Kind::Parameter => {
+                let spec = value
+                    .parameter
+                    .unwrap_or(ParameterSpec::of(ParameterType::String));
+                self.inputs.parameters.insert(input.clone(), spec);
+                self.task_inputs.parameters.insert(
+                    input.clone(),
+                    TaskParameter {
+                        source: dag::parameter_input(&at),
+                        parameter_expression_selector: selector,
+                    },
                 );
                 Some(param_placeholder(&input))
             }
-            Binding::Input(name) => {
-                let stage = plan.pipeline.stage(self.stage);
-                let arg = stage.uses.as_ref()?.args.get(name.as_str())?.clone();
-                Some(self.text(&arg))
-            }
-            Binding::Output {
-                task,
-                output,
-                read,
-                fan_in: false,
-            } => {
-                let input = format!("{task}-{output}");
-                self.deps.insert(task.clone());
-                match read {
-                    OutputRead::Value(ty) => {
-                        self.param_input(
-                            &input,
-                            &ty,
-                            ParameterInput::TaskOutputParameter(TaskOutput {
-                                output_parameter_key: output,
-                                producer_task: task,
-                            }),
-                        );
-                        Some(param_placeholder(&input))
-                    }
-                    OutputRead::Artifact { .. } => {
-                        let kind = match self.output_ty(r) {
-                            Some(Ty::Artifact(k)) => k,
-                            _ => crate::sema::types::ArtifactKind::Artifact,
-                        };
-                        self.inputs.artifacts.insert(
-                            input.clone(),
-                            ArtifactSpec {
-                                artifact_type: artifact_type(kind),
-                                is_artifact_list: false,
-                            },
-                        );
-                        self.task_inputs.artifacts.insert(
-                            input.clone(),
-                            ArtifactInput::TaskOutputArtifact(TaskOutputArtifact {
-                                output_artifact_key: output,
-                                producer_task: task,
-                            }),
-                        );
-                        Some(format!("{{{{$.inputs.artifacts['{input}'].path}}}}"))
-                    }
-                    OutputRead::ModelUri { .. } => {
-                        self.not_yet(at, "a model from MLflow tracking");
-                        None
-                    }
+            Kind::Artifact => {
+                let spec = value.artifact?;
+                if spec.is_artifact_list {
+                    self.not_yet(span, "artifact fan-in");
+                    return None;
                 }
+                self.inputs.artifacts.insert(input.clone(), spec);
+                self.task_inputs
+                    .artifacts
+                    .insert(input.clone(), dag::artifact_input(&at));
+                Some(format!("{{{{$.inputs.artifacts['{input}'].path}}}}"))
             }
-            Binding::Run(field) => {
-                let (input, constant) = match field {
-                    RunField::Uid => ("mlp-run-uid", "{{$.pipeline_job_uuid}}"),
-                    RunField::Name => ("mlp-run-name", "{{$.pipeline_job_name}}"),
-                    RunField::ScheduledTime => {
-                        ("mlp-scheduled-time", "{{$.pipeline_job_schedule_time_utc}}")
-                    }
-                    RunField::Pod | RunField::Namespace => {
-                        self.no_form(
-                            at,
-                            format!("`run.{}` outside `env`", run_field_name(field)),
-                            "KFP gives a pod its name and namespace as environment variables only: set one in `env` (e.g. `env { POD = run.pod }`) and read it there",
-                        );
-                        return None;
-                    }
-                    RunField::Status | RunField::Failures => {
-                        self.not_yet(at, "`finally`");
-                        return None;
-                    }
-                };
-                self.param_input(
-                    input,
-                    &Ty::String,
-                    ParameterInput::RuntimeValue(RuntimeValue {
-                        constant: serde_json::Value::String(constant.into()),
-                    }),
-                );
-                Some(param_placeholder(input))
-            }
-            _ => {
-                self.not_yet(at, "loops, groups and fan-in");
+        }
+    }
+
+    /// A reference routed to the stage's DAG; a diagnostic when KFP (or
+    /// this backend) has no form for it.
+    fn routed(&mut self, r: &Ref, span: Span) -> Option<Routed> {
+        let own = DagKey::Loop(self.stage);
+        match values::route(self.plan, self.router, &self.path, Some(own), r) {
+            Ok(routed) => Some(routed),
+            Err(what) => {
+                self.not_yet(span, &what);
                 None
             }
         }
     }
 
-    fn output_ty(&self, r: &Ref) -> Option<Ty> {
-        match r {
-            Ref::Output { stage, output, .. } => self.plan.output_ty(*stage, output).cloned(),
-            _ => None,
-        }
-    }
-
-    fn param_input(&mut self, name: &str, ty: &Ty, source: ParameterInput) {
+    /// `run.status` in `finally`: the exit task's final status of the main
+    /// run, as `.mlp` spells its states.
+    fn run_status(&mut self) -> Option<String> {
+        let depth = self.path.iter().position(|k| *k == DagKey::Finally)?;
+        let (at, _) = self.router.route(
+            self.plan,
+            &dag::Value {
+                kind: Kind::Parameter,
+                parameter: Some(ParameterSpec {
+                    is_optional: true,
+                    ..ParameterSpec::of(ParameterType::TaskFinalStatus)
+                }),
+                artifact: None,
+            },
+            At::Input(dag::STATUS.into()),
+            &self.path[..=depth],
+            &self.path,
+            dag::STATUS,
+        );
+        self.router.status_read = true;
+        let input = "mlp-run-status";
         self.inputs
             .parameters
-            .insert(name.to_string(), ParameterSpec::of(parameter_type(ty)));
-        self.task_inputs.parameters.insert(name.to_string(), source);
+            .insert(input.into(), ParameterSpec::of(ParameterType::String));
+        self.task_inputs.parameters.insert(
+            input.into(),
+            TaskParameter {
+                source: dag::parameter_input(&at),
+                parameter_expression_selector: Some(dag::STATUS_SELECTOR.into()),
+            },
+        );
+        Some(param_placeholder(input))
+    }
+
+    fn run_field(&mut self, field: RunField, at: Span) -> Option<String> {
+        let (input, constant) = match field {
+            RunField::Uid => ("mlp-run-uid", "{{$.pipeline_job_uuid}}"),
+            RunField::Name => ("mlp-run-name", "{{$.pipeline_job_name}}"),
+            RunField::ScheduledTime => {
+                ("mlp-scheduled-time", "{{$.pipeline_job_schedule_time_utc}}")
+            }
+            RunField::Pod | RunField::Namespace => {
+                self.no_form(
+                    at,
+                    format!("`run.{}` outside `env`", run_field_name(field)),
+                    "KFP gives a pod its name and namespace as environment variables only: set one in `env` (e.g. `env { POD = run.pod }`) and read it there",
+                );
+                return None;
+            }
+            RunField::Status => return self.run_status(),
+            RunField::Failures => {
+                self.no_form(
+                    at,
+                    "`run.failures`".into(),
+                    "KFP's final status of a run carries only its state and one error message: read `run.status`",
+                );
+                return None;
+            }
+        };
+        self.inputs
+            .parameters
+            .insert(input.to_string(), ParameterSpec::of(ParameterType::String));
+        self.task_inputs.parameters.insert(
+            input.to_string(),
+            ParameterInput::RuntimeValue(RuntimeValue {
+                constant: serde_json::Value::String(constant.into()),
+            })
+            .into(),
+        );
+        Some(param_placeholder(input))
     }
 
     fn env_var(&mut self, name: &str, v: &Spanned<Value>, env: &mut Vec<EnvVar>) {
@@ -660,82 +692,71 @@ impl Component<'_, '_> {
             ),
         }
     }
-
-    fn dependent_tasks(&self) -> Vec<String> {
-        let plan = self.plan;
-        let node = crate::sema::hir::NodeId::Stage(self.stage);
-        let mut deps = self.deps.clone();
-        for target in &plan.order_waits[plan.graph.index(node)] {
-            deps.insert(plan.node_done_task(*target).to_string());
-        }
-        deps.into_iter().collect()
-    }
 }
 
 impl cel::Operands for Component<'_, '_> {
-    /// A condition's operand: a task input named as kfp names the values
-    /// a condition reads (`pipelinechannel--NAME`).
+    /// A condition's operand: an input of the task named as kfp names the
+    /// values a condition reads (`pipelinechannel--NAME`). The driver
+    /// evaluates the condition before the container runs, so the component
+    /// does not declare it (../shared/reference/KFP-IR.md §2.6).
     fn operand(&mut self, r: &Ref) -> Result<String, String> {
         let plan = self.plan;
-        let (name, ty, source) = match plan.binding(r) {
-            Binding::Param { ty, .. } => {
-                let Ref::Param(p) = r else {
-                    return Err("a parameter".into());
-                };
-                (
-                    format!("pipelinechannel--{p}"),
-                    ty,
-                    ParameterInput::ComponentInputParameter(p.to_string()),
-                )
-            }
-            Binding::Output {
-                task,
-                output,
-                read: OutputRead::Value(ty),
-                fan_in: false,
-            } => {
-                self.deps.insert(task.clone());
-                (
-                    format!("pipelinechannel--{task}-{output}"),
-                    ty,
-                    ParameterInput::TaskOutputParameter(TaskOutput {
-                        output_parameter_key: output,
-                        producer_task: task,
-                    }),
-                )
-            }
-            Binding::Input(name) => {
-                let stage = plan.pipeline.stage(self.stage);
-                let arg = stage
-                    .uses
-                    .as_ref()
-                    .and_then(|u| u.args.get(name.as_str()))
-                    .ok_or("a template input")?;
-                return match &arg.value {
-                    Value::Ref(inner) => self.operand(inner),
-                    v => {
-                        let input = format!("pipelinechannel--input-{name}");
-                        let constant = crate::plan::literal::literal_json(v);
-                        self.task_inputs.parameters.insert(
-                            input.clone(),
-                            ParameterInput::RuntimeValue(RuntimeValue { constant }),
-                        );
-                        Ok(input)
-                    }
-                };
-            }
-            Binding::Run(RunField::Uid | RunField::Name) => {
-                return Err("`run.*` in a condition".into());
-            }
-            Binding::Metric { .. } => return Err("a metric gate".into()),
-            _ => return Err("loops, groups and fan-in".into()),
+        let span = plan.pipeline.stage(self.stage).span;
+        if let Binding::Input(name) = plan.binding(r) {
+            let stage = plan.pipeline.stage(self.stage);
+            let arg = stage
+                .uses
+                .as_ref()
+                .and_then(|u| u.args.get(name.as_str()))
+                .ok_or("a template input")?;
+            return match &arg.value {
+                Value::Ref(inner) => self.operand(inner),
+                v => {
+                    let input = format!("pipelinechannel--input-{name}");
+                    let constant = crate::plan::literal::literal_json(v);
+                    self.task_inputs.parameters.insert(
+                        input.clone(),
+                        ParameterInput::RuntimeValue(RuntimeValue { constant }).into(),
+                    );
+                    Ok(input)
+                }
+            };
+        }
+        if matches!(plan.binding(r), Binding::Run(_)) {
+            return Err("`run.*` in a condition".into());
+        }
+        let errors = self.errors.len();
+        let Some(Routed {
+            input: name,
+            at,
+            selector,
+            ..
+        }) = self.routed(r, span)
+        else {
+            // `routed` said why; the condition is left out with it.
+            self.errors.truncate(errors);
+            return Err("this value in a condition".into());
         };
-        // A condition's operands are inputs of the task, not of its
-        // component: the driver evaluates the condition before the
-        // container runs (kfp writes them so; ../shared/reference/KFP-IR.md §2.6).
-        let _ = ty;
-        self.task_inputs.parameters.insert(name.clone(), source);
-        Ok(name)
+        if let Some(p) = dag::producer(&at) {
+            self.deps.insert(p.to_string());
+        }
+        let input = match &at {
+            At::Input(channel)
+                if selector.is_none() && channel.starts_with("pipelinechannel--") =>
+            {
+                channel.clone()
+            }
+            _ if name.starts_with("pipelinechannel--") => name,
+            _ => format!("pipelinechannel--{name}"),
+        };
+        self.task_inputs.parameters.insert(
+            input.clone(),
+            TaskParameter {
+                source: dag::parameter_input(&at),
+                parameter_expression_selector: selector,
+            },
+        );
+        Ok(input)
     }
 }
 

@@ -90,7 +90,11 @@ mod tests {
             }
         }
         // CI installs dash and busybox (.ci/run); `sh` is everywhere.
-        let wanted = if std::env::var_os("CI").is_some() { 3 } else { 1 };
+        let wanted = if std::env::var_os("CI").is_some() {
+            3
+        } else {
+            1
+        };
         assert!(ran >= wanted, "only {ran} of the shells ran");
     }
 
