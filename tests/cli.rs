@@ -53,9 +53,14 @@ fn every_fixture_fails_with_exit_1_and_json_points_at_the_marked_line() {
         };
         // A fixture's first-line directive is a flag, as tests/common reads it.
         let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let kfp = text.starts_with("# mlpc: --target kfp");
+        let command = if kfp { "compile" } else { command };
         let mut args = vec![command, "--format", "json", rel.to_str().unwrap()];
         if text.starts_with("# mlpc: --require-digests") {
             args.insert(0, "--require-digests");
+        }
+        if kfp {
+            args.extend(["--target", "kfp"]);
         }
         let o = mlpc(&args);
         assert_eq!(

@@ -81,9 +81,13 @@ impl Check<'_, '_> {
             }
         }
         if let Some(mlflow) = p.settings.get("mlflow") {
-            if self.plan.stages.iter().all(|s| s.mlflow_steps.is_empty()) {
-                // An `mlflow` block without tracked stages changes nothing.
-            } else {
+            // Reported once, here; `register` and `deploy` stages at their own.
+            let tracked = self
+                .plan
+                .stages
+                .iter()
+                .any(|s| s.mlflow_steps.contains(&crate::plan::MlflowStep::Init));
+            if tracked {
                 self.not_yet(mlflow.span, "MLflow tracking");
             }
         }
