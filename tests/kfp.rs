@@ -203,3 +203,136 @@ fn the_command_line() {
     ]);
     assert_eq!(kind.status.code(), Some(2));
 }
+
+/// What must hold of any IR mlpc writes (a part of what the validator
+/// checks, cheap enough for a property test): every component a task
+/// names exists; a task waits only for siblings, with no cycle; a task
+/// reads only its own DAG (an input of the enclosing component, or a
+/// sibling's output); a loop's item input is declared by its component.
+fn check_ir(spec: &serde_json::Value) -> Result<(), String> {
+    let components = spec["components"].as_object().cloned().unwrap_or_default();
+    let mut dags = vec![("root".to_string(), spec["root"].clone())];
+    dags.extend(
+        components
+            .iter()
+            .filter(|(_, c)| c.get("dag").is_some())
+            .map(|(n, c)| (n.clone(), c.clone())),
+    );
+    for (name, comp) in &dags {
+        let tasks = comp["dag"]["tasks"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let inputs = &comp["inputDefinitions"];
+        for (t, task) in &tasks {
+            let callee = task["componentRef"]["name"].as_str().unwrap_or("");
+            let Some(callee_spec) = components.get(callee) else {
+                return Err(format!("{name}/{t}: no component {callee}"));
+            };
+            for d in task["dependentTasks"].as_array().into_iter().flatten() {
+                let d = d.as_str().unwrap_or("");
+                if !tasks.contains_key(d) {
+                    return Err(format!("{name}/{t}: waits for {d}, not a sibling"));
+                }
+            }
+            for (k, v) in task["inputs"]["parameters"]
+                .as_object()
+                .into_iter()
+                .flatten()
+            {
+                if let Some(src) = v["componentInputParameter"].as_str() {
+                    if inputs["parameters"].get(src).is_none() {
+                        return Err(format!("{name}/{t}.{k}: {src} is not an input of {name}"));
+                    }
+                }
+                if let Some(p) = v["taskOutputParameter"]["producerTask"].as_str() {
+                    if !tasks.contains_key(p) {
+                        return Err(format!("{name}/{t}.{k}: {p} is not a sibling"));
+                    }
+                }
+            }
+            if let Some(item) = task["parameterIterator"]["itemInput"].as_str() {
+                if callee_spec["inputDefinitions"]["parameters"]
+                    .get(item)
+                    .is_none()
+                {
+                    return Err(format!("{name}/{t}: {callee} does not declare {item}"));
+                }
+            }
+        }
+        // No cycle among the DAG's tasks.
+        let mut state: std::collections::HashMap<&str, u8> = Default::default();
+        fn visit<'a>(
+            t: &'a str,
+            tasks: &'a serde_json::Map<String, serde_json::Value>,
+            state: &mut std::collections::HashMap<&'a str, u8>,
+        ) -> bool {
+            match state.get(t) {
+                Some(1) => return false,
+                Some(2) => return true,
+                _ => {}
+            }
+            state.insert(t, 1);
+            for d in tasks[t]["dependentTasks"].as_array().into_iter().flatten() {
+                if !visit(d.as_str().unwrap_or(""), tasks, state) {
+                    return false;
+                }
+            }
+            state.insert(t, 2);
+            true
+        }
+        for t in tasks.keys() {
+            if !visit(t, &tasks, &mut state) {
+                return Err(format!("{name}: a cycle through {t}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, failure_persistence: None, ..Default::default() })]
+
+    /// Mutated examples and KFP pipelines never panic the KFP backend, and
+    /// what it writes keeps the IR's structure.
+    #[test]
+    fn mutated_programs_compile_for_kfp_without_panics(which in proptest::prelude::any::<usize>(), mutations in proptest::collection::vec(common::mutate::mutation(), 1..6)) {
+        let mut all = common::mutate::sources();
+        all.extend(mlp_files(&root().join("tests/kfp")).into_iter().map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            (p, text)
+        }));
+        let (path, text) = &all[which % all.len()];
+        let mutated = mutations.iter().fold(text.clone(), |t, m| common::mutate::apply(&t, m));
+        let analysis = mlpc::analyze("mutated.mlp", Some(path), mutated.as_bytes(), &mlpc::FsLoader);
+        let Some(program) = analysis.program.as_ref() else { return Ok(()) };
+        for p in &program.pipelines {
+            let options = mlpc::emit::Options { pipeline: Some(p.name.to_string()), ..Default::default() };
+            if let Some(Ok(Ok(doc))) = mlpc::kfp_document(&analysis, &options) {
+                let yaml = doc.to_yaml().expect("writes YAML");
+                let first = yaml.split("\n---\n").next().unwrap();
+                let spec: serde_json::Value = serde_yaml::from_str(first).expect("parses back");
+                proptest::prop_assert!(check_ir(&spec).is_ok(), "{:?}\n{}", check_ir(&spec), mutated);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_structure_check_finds_what_it_looks_for() {
+    // So the property test above can fail: a broken IR is caught.
+    let path = root().join("tests/kfp/loops_and_groups.mlp");
+    let ir = compile(&path).unwrap();
+    let first = ir.split("\n---\n").next().unwrap();
+    let spec: serde_json::Value = serde_yaml::from_str(first).unwrap();
+    assert_eq!(check_ir(&spec), Ok(()));
+    let mut broken = spec.clone();
+    broken["root"]["dag"]["tasks"]["report"]["dependentTasks"] = serde_json::json!(["echo"]);
+    assert!(check_ir(&broken).unwrap_err().contains("not a sibling"));
+    let mut broken = spec;
+    broken["components"]["comp-per-region"]["inputDefinitions"]["parameters"]
+        .as_object_mut()
+        .unwrap()
+        .remove("pipelinechannel--data-n");
+    assert!(check_ir(&broken).unwrap_err().contains("is not an input"));
+}

@@ -1,6 +1,7 @@
 //! What every compile target checks of a program that compiles: the YAML
 //! parses back, and each DAG's `depends` only names tasks of that DAG with
-//! no cycle.
+//! no cycle; the KFP IR of each pipeline (or its diagnostics) comes without
+//! a panic and parses back.
 
 use std::collections::{HashMap, HashSet};
 
@@ -21,6 +22,14 @@ pub fn check_output(source: &[u8]) {
     let _ = mlpc::diag::render::short(&diags);
     let _ = mlpc::diag::render::human(&diags, mlpc::diag::render::HumanOptions { color: false, width: 80 });
     let Some(program) = analysis.program.as_ref() else { return };
+    // The KFP backend: never panics, and what it writes parses back.
+    for p in &program.pipelines {
+        let options = mlpc::emit::Options { pipeline: Some(p.name.to_string()), ..Default::default() };
+        if let Some(Ok(Ok(doc))) = mlpc::kfp_document(&analysis, &options) {
+            let yaml = doc.to_yaml().expect("the IR is written");
+            parse_documents(&yaml).expect("the IR parses back");
+        }
+    }
     let yaml = match mlpc::yaml(program, &Default::default()) {
         Ok(y) => y,
         Err(mlpc::emit::EmitError::NoPipeline) => return,
