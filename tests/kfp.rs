@@ -137,6 +137,65 @@ fn twins_of_the_kfp_samples() {
     }
 }
 
+/// The conditions and selectors mlpc writes mean, in CEL, what the
+/// `.mlp` says: evaluated with cel-python (KFP's driver runs cel-go with
+/// `parseJson` added; tests/kfp/cel_eval.py).
+#[test]
+fn conditions_and_selectors_evaluate_as_the_program_says() {
+    let ir = |name: &str| -> serde_json::Value {
+        let text = compile(&root().join(format!("tests/kfp/{name}.mlp"))).unwrap();
+        serde_yaml::from_str(text.split("\n---\n").next().unwrap()).unwrap()
+    };
+    let groups = ir("loops_and_groups");
+    let promote = groups["root"]["dag"]["tasks"]["promote"]["triggerPolicy"]["condition"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let exit = ir("04_exit_handler");
+    let selector = exit["components"]["comp-finally"]["dag"]["tasks"]["cleanup"]["inputs"]
+        ["parameters"]["mlp-run-status"]["parameterExpressionSelector"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let conditions = ir("02_conditions");
+    let compare = conditions["root"]["dag"]["tasks"]["compare"]["triggerPolicy"]["condition"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let scores = |v: serde_json::Value| serde_json::json!({"inputs": {"parameter_values": {"pipelinechannel--fit-score": v}}});
+    let status = |state: &str| serde_json::json!({"string_value": serde_json::json!({"state": state, "pipelineTaskName": "exit-handler-1"}).to_string()});
+    let cost = |c: f64, t: f64| {
+        serde_json::json!({"inputs": {"parameter_values": {
+            "pipelinechannel--evaluate-cost_reduction": c, "pipelinechannel--threshold": t}}})
+    };
+    let cases = serde_json::json!([
+        // `max(fit.score) >= 0.5 && len(fit.score) > 1`
+        {"expr": promote, "vars": scores(serde_json::json!([0.2, 0.7])), "expect": true},
+        {"expr": promote, "vars": scores(serde_json::json!([0.2, 0.3])), "expect": false},
+        {"expr": promote, "vars": scores(serde_json::json!([0.7])), "expect": false},
+        // `run.status`
+        {"expr": selector, "vars": status("SUCCEEDED"), "expect": "Succeeded"},
+        {"expr": selector, "vars": status("FAILED"), "expect": "Failed"},
+        {"expr": selector, "vars": status("CANCELED"), "expect": "Error"},
+        // `!(c >= 0.10) && c >= threshold`
+        {"expr": compare, "vars": cost(0.05, 0.01), "expect": true},
+        {"expr": compare, "vars": cost(0.2, 0.01), "expect": false},
+        {"expr": compare, "vars": cost(0.05, 0.08), "expect": false},
+    ]);
+    let Some(python) = kfp_python() else { return };
+    let has_cel = Command::new(&python)
+        .args(["-c", "import celpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        has_cel || std::env::var("CI").is_err(),
+        "cel-python must be in the KFP venv in CI"
+    );
+    if has_cel {
+        run_python(&python, "tests/kfp/cel_eval.py", &[cases.to_string()]);
+    }
+}
+
 /// What each example gives with `--target kfp` today: the IR, or the
 /// codes that refuse it (listed in README.md's "Kubeflow Pipelines").
 #[test]

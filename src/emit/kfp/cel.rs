@@ -9,7 +9,7 @@
 //! Strings are single-quoted with `\\`, `\'` and control characters
 //! escaped (kfp's own compiler does not escape them).
 
-use crate::sema::hir::{Cond, Ref, Value};
+use crate::sema::hir::{Cond, ListFn, Ref, Value};
 use crate::syntax::ast::{BinOp, UnaryOp};
 
 /// What a condition reads, as the task input that carries it.
@@ -24,11 +24,14 @@ pub fn condition(cond: &Cond, operands: &mut impl Operands) -> Result<String, St
         Cond::Lit(v) => literal(v)?,
         Cond::Ref(r) => read(&operands.operand(r)?),
         Cond::Call { func, .. } => {
-            return Err(format!("`{}(...)` in a condition", func.name()));
+            return Err(format!("`{}(...)` outside a comparison", func.name()));
         }
         Cond::Unary { op, operand } => match op {
             UnaryOp::Not => format!("!({})", condition(operand, operands)?),
         },
+        Cond::Binary { op, lhs, rhs } if is_call(lhs) || is_call(rhs) => {
+            list_call(*op, lhs, rhs, operands)?
+        }
         Cond::Binary { op, lhs, rhs } => {
             let symbol = match op {
                 BinOp::Or => "||",
@@ -52,6 +55,84 @@ pub fn condition(cond: &Cond, operands: &mut impl Operands) -> Result<String, St
             let l = side(lhs, &mut render)?;
             let r = side(rhs, &mut render)?;
             format!("{l} {symbol} {r}")
+        }
+    })
+}
+
+fn is_call(c: &Cond) -> bool {
+    matches!(c, Cond::Call { .. })
+}
+
+fn symbol(op: BinOp) -> Option<&'static str> {
+    Some(match op {
+        BinOp::Eq => "==",
+        BinOp::Ne => "!=",
+        BinOp::Lt => "<",
+        BinOp::Le => "<=",
+        BinOp::Gt => ">",
+        BinOp::Ge => ">=",
+        BinOp::And | BinOp::Or => return None,
+    })
+}
+
+/// A comparison with `len`, `max` or `min` of a list on one side, in
+/// CEL's standard macros: `max(L) >= c` holds when some item is `>= c`,
+/// `max(L) <= c` when every item is; `min` the other way round. (`sum`
+/// has no CEL form: KFP's CEL environment has no fold.)
+fn list_call(
+    op: BinOp,
+    lhs: &Cond,
+    rhs: &Cond,
+    operands: &mut impl Operands,
+) -> Result<String, String> {
+    // The call on the left: `c OP f(L)` is `f(L) OP' c`.
+    let (op, call, other) = match (lhs, rhs) {
+        (Cond::Call { .. }, Cond::Call { .. }) => {
+            return Err("a comparison of two list functions".into())
+        }
+        (Cond::Call { .. }, _) => (op, lhs, rhs),
+        _ => (
+            match op {
+                BinOp::Lt => BinOp::Gt,
+                BinOp::Le => BinOp::Ge,
+                BinOp::Gt => BinOp::Lt,
+                BinOp::Ge => BinOp::Le,
+                other => other,
+            },
+            rhs,
+            lhs,
+        ),
+    };
+    let Cond::Call { func, arg } = call else {
+        return Err("a list function".into());
+    };
+    let sym = symbol(op).ok_or("a list function as a boolean")?;
+    let list = read(&operands.operand(arg)?);
+    let value = condition(other, operands)?;
+    Ok(match func {
+        ListFn::Len => format!("double(size({list})) {sym} {value}"),
+        ListFn::Sum => return Err("`sum(...)` in a condition".into()),
+        ListFn::Max | ListFn::Min => {
+            let max = *func == ListFn::Max;
+            // Whether "some item" (exists) or "every item" (all) decides.
+            let some = match op {
+                BinOp::Gt | BinOp::Ge => max,
+                BinOp::Lt | BinOp::Le => !max,
+                _ => {
+                    // `max(L) == c`: c is an item and no item is above it.
+                    let bound = if max { "<=" } else { ">=" };
+                    let eq = format!(
+                        "{list}.exists(x, x == {value}) && {list}.all(x, x {bound} {value})"
+                    );
+                    return Ok(if op == BinOp::Eq {
+                        eq
+                    } else {
+                        format!("!({eq})")
+                    });
+                }
+            };
+            let macro_name = if some { "exists" } else { "all" };
+            format!("{list}.{macro_name}(x, x {sym} {value})")
         }
     })
 }
@@ -144,6 +225,36 @@ mod tests {
             condition(&c, &mut Names).unwrap(),
             "(inputs.parameter_values['pipelinechannel--n'] >= 3.0) && \
              !(inputs.parameter_values['pipelinechannel--env'] == 'it\\'s \\\\ \\n')"
+        );
+        let max = |op| Cond::Binary {
+            op,
+            lhs: Box::new(Cond::Call {
+                func: ListFn::Max,
+                arg: Ref::Param("scores".into()),
+            }),
+            rhs: Box::new(Cond::Lit(Value::Float(0.9))),
+        };
+        let l = "inputs.parameter_values['pipelinechannel--scores']";
+        assert_eq!(
+            condition(&max(BinOp::Ge), &mut Names).unwrap(),
+            format!("{l}.exists(x, x >= 0.9)")
+        );
+        assert_eq!(
+            condition(&max(BinOp::Lt), &mut Names).unwrap(),
+            format!("{l}.all(x, x < 0.9)")
+        );
+        // `0.9 <= min(L)`: every item is at least 0.9.
+        let flipped = Cond::Binary {
+            op: BinOp::Le,
+            lhs: Box::new(Cond::Lit(Value::Float(0.9))),
+            rhs: Box::new(Cond::Call {
+                func: ListFn::Min,
+                arg: Ref::Param("scores".into()),
+            }),
+        };
+        assert_eq!(
+            condition(&flipped, &mut Names).unwrap(),
+            format!("{l}.all(x, x >= 0.9)")
         );
         assert_eq!(double(0.1), "0.1");
         assert_eq!(double(1e-5), "1e-5");
