@@ -100,7 +100,7 @@ const SAMPLES: &[(&str, &str)] = &[
 
 /// Files of tests/kfp that are not twins: checked as the twins are, but
 /// not compared with a kfp compilation.
-const OWN: &[&str] = &["loops_and_groups"];
+const OWN: &[&str] = &["loops_and_groups", "run_shell"];
 
 #[test]
 fn twins_of_the_kfp_samples() {
@@ -196,6 +196,67 @@ fn conditions_and_selectors_evaluate_as_the_program_says() {
     }
 }
 
+/// tests/kfp/run_shell.mlp run as KFP runs it (tests/kfp/run.py: the
+/// driver's input resolution, conditions, loops, exit tasks; each
+/// container a local process with busybox's `sh` and a private /tmp): the
+/// values, files and lists arrive as the program says, and `finally` sees
+/// how the run ended.
+#[test]
+fn a_pipeline_runs_as_kfp_runs_it() {
+    let Some(python) = kfp_python() else { return };
+    let can_run = which("busybox") && which("unshare");
+    assert!(
+        can_run || std::env::var("CI").is_err(),
+        "busybox and unshare are needed in CI"
+    );
+    if !can_run {
+        eprintln!("SKIPPED: no busybox or unshare");
+        return;
+    }
+    let ir = compile(&root().join("tests/kfp/run_shell.mlp")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("run_shell.yaml");
+    std::fs::write(&file, ir).unwrap();
+    let run = |params: &str| -> serde_json::Value {
+        let out = Command::new(&python)
+            .arg(root().join("tests/kfp/run.py"))
+            .arg(&file)
+            .arg(params)
+            .output()
+            .expect("runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["tasks"].clone()
+    };
+    let t = run("{}");
+    let state =
+        |t: &serde_json::Value, path: &str| t[path]["state"].as_str().unwrap_or("").to_string();
+    assert_eq!(t["exit-handler-1/double"]["outputs"]["doubled"], 6, "{t}");
+    assert_eq!(
+        t["exit-handler-1/per-name[1]/per-name"]["outputs"]["line"],
+        "b c:6"
+    );
+    // The file passed by path: the producer's bytes.
+    assert_eq!(t["exit-handler-1/per-name[0]/per-name"]["log"], "one\ntwo");
+    assert_eq!(t["exit-handler-1/gather"]["log"], "[\"a:6\",\"b c:6\"]\n");
+    assert_eq!(state(&t, "exit-handler-1/never"), "SKIPPED");
+    assert_eq!(t["finally/report"]["log"], "status Succeeded\n");
+    // A failing stage: the run fails, and `finally` still runs and says so.
+    let t = run(r#"{"fail": true, "names": ["x"]}"#);
+    assert_eq!(state(&t, "exit-handler-1/maybe-fail"), "FAILED");
+    // One name: `len(per_name.line) == 2` is false.
+    assert_eq!(state(&t, "exit-handler-1/gather"), "SKIPPED");
+    assert_eq!(t["finally/report"]["log"], "status Failed\n");
+}
+
+fn which(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+}
+
 /// What each example gives with `--target kfp` today: the IR, or the
 /// codes that refuse it (listed in README.md's "Kubeflow Pipelines").
 #[test]
@@ -203,7 +264,7 @@ fn examples_compile_or_are_refused_with_codes() {
     let expected: &[(&str, &[&str])] = &[
         ("champion_challenger", &["mlp::E0502"]),
         ("churn_model", &["mlp::E0501", "mlp::E0502"]),
-        ("fraud_champion", &["mlp::E0502"]),
+        ("fraud_champion", &["mlp::E0501", "mlp::E0502"]),
         ("hyperparameter_sweep", &["mlp::E0502"]),
         ("nightly_retrain", &["mlp::E0501", "mlp::E0502"]),
         ("shared_volume", &["mlp::E0501", "mlp::E0502"]),
@@ -250,6 +311,28 @@ fn the_command_line() {
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
         stderr.contains("mlp::E0501") && stderr.contains("`schedule`"),
+        "{stderr}"
+    );
+    // `after` on a stage that may be skipped would skip the stage on KFP.
+    let dir = tempfile::tempdir().unwrap();
+    let after = dir.path().join("after.mlp");
+    std::fs::write(
+        &after,
+        "pipeline p {\n  param go: bool = false\n\n  job a {\n    image = \"busybox:1.37\"\n    command = [\"true\"]\n    when go\n  }\n\n  job b {\n    image = \"busybox:1.37\"\n    command = [\"true\"]\n    after = [a]\n  }\n}\n",
+    )
+    .unwrap();
+    let o = run_mlpc(&[
+        "compile",
+        "--target",
+        "kfp",
+        "--format",
+        "short",
+        after.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains(":13:") && stderr.contains("`after` on `a`"),
         "{stderr}"
     );
     let kind = run_mlpc(&[

@@ -4,7 +4,7 @@
 
 use crate::diag::MlpError;
 use crate::plan::Plan;
-use crate::sema::hir::{Fields, KeySource, Value};
+use crate::sema::hir::{Fields, KeySource, NodeId, Value};
 use crate::sema::schema::StageKind;
 use crate::source::{SourceSet, Span};
 
@@ -36,6 +36,7 @@ pub fn unsupported(plan: &Plan<'_>, sources: &SourceSet) -> Vec<MlpError> {
         errors: Vec::new(),
     };
     c.pipeline();
+    c.after_on_skippable();
     for (i, s) in plan.stages.iter().enumerate() {
         let stage = &plan.pipeline.stages[i];
         c.stage(
@@ -96,6 +97,47 @@ impl Check<'_, '_> {
         }
         if let Some(v) = p.volumes.first() {
             self.not_yet(v.span, "a run volume");
+        }
+    }
+
+    /// `after = [x]` where `x` may be skipped (it or what it reads has a
+    /// `when`): `.mlp` runs the stage anyway, as Argo's `depends` on a
+    /// skipped task does; KFP runs a task only when every task it waits for
+    /// succeeded (backend/src/v2/compiler/argocompiler/dag.go, `depends`:
+    /// `X.Succeeded`), so the stage would be skipped too.
+    fn after_on_skippable(&mut self) {
+        let plan = self.plan;
+        let nodes = (0..plan.stages.len())
+            .map(|i| NodeId::Stage(crate::sema::hir::StageId(i)))
+            .chain((0..plan.groups.len()).map(|i| NodeId::Group(crate::sema::hir::GroupId(i))));
+        for node in nodes {
+            let skippable = plan.order_waits[plan.graph.index(node)]
+                .iter()
+                .find(|t| match t {
+                    NodeId::Stage(s) => {
+                        let sp = plan.stage(*s);
+                        sp.may_skip && sp.fan_out.is_none()
+                    }
+                    NodeId::Group(g) => {
+                        let gp = &plan.groups[g.index()];
+                        gp.may_skip && gp.fan_out.is_none()
+                    }
+                });
+            let Some(target) = skippable else { continue };
+            let at = match node {
+                NodeId::Stage(s) => plan
+                    .stage(s)
+                    .fields
+                    .get("after")
+                    .map_or(plan.pipeline.stage(s).span, |a| a.span),
+                NodeId::Group(g) => plan.pipeline.group(g).span,
+            };
+            let name = plan.pipeline.node_name(*target).to_string();
+            self.no_form(
+                at,
+                format!("`after` on `{name}`, which may be skipped,"),
+                "KFP runs a task only when every task it waits for succeeded, so this stage would be skipped with it: read what you need from it instead (a skipped producer skips its readers on both targets), drop the `when`, or compile for Argo",
+            );
         }
     }
 

@@ -1,0 +1,257 @@
+"""Runs a KFP v2 IR file the way KFP's driver and launcher run it, with each
+container as a local process: what the IR does at run time, not only
+whether it validates.
+
+Usage: run.py IR.yaml [PARAMS_JSON]  -> a JSON report on stdout:
+  {"tasks": {"PATH": {"state": ..., "outputs": {...}, "log": ...}}}
+where PATH is the task's name under its DAG tasks (`fit[1]/fit`, `finally/cleanup`).
+
+What it follows (kubeflow/pipelines backend/src/v2, read for mlpc's tests):
+- a DAG runs its tasks when every `dependentTasks` entry succeeded; a
+  failed or skipped one leaves the task not run, except for an exit task
+  (`triggerPolicy.strategy: ALL_UPSTREAM_TASKS_COMPLETED`), which runs
+  however its upstream ended (compiler/argocompiler/dag.go);
+- a task's inputs: `componentInputParameter` (the DAG's inputs),
+  `taskOutputParameter`/`taskOutputArtifact` (a sibling's outputs),
+  `runtimeValue` (constants; `{{$.pipeline_job_uuid}}` and the like as a
+  whole value), `taskFinalStatus` (the JSON text of the producer's
+  PipelineTaskFinalStatus, driver/resolver `resolveTaskFinalStatus`), each
+  through its `parameterExpressionSelector` (CEL over `string_value`);
+- `triggerPolicy.condition`: CEL over `inputs.parameter_values`; false
+  skips the task (expression/expression.go, with `parseJson`);
+- a loop task runs its DAG once per item of `parameterIterator` (raw JSON,
+  or a list input), the item as `itemInput`; a DAG output collected out of
+  a loop is the list of every iteration's value;
+- a container: placeholders in command, args and image replaced by the
+  inputs' text (numbers as `32` / `0.001`, lists and maps as JSON),
+  artifact paths and output files under the run's directory; any other
+  `{{` fails the task; executor `env` is set as written, platform
+  `fieldPathAsEnv` from the pod; output parameters are read from their
+  files after exit 0 and typed by the component's outputDefinitions.
+Each container runs in a private mount namespace whose /tmp is its own,
+with PATH holding only the tools in TOOLS (busybox applets).
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import celpy
+import yaml
+
+TOOLS = ["sh", "cp", "mkdir", "cat", "echo", "printf", "test", "[", "expr", "true", "false"]
+PLACEHOLDER = re.compile(r"\{\{\$\.(inputs|outputs)\.(parameters|artifacts)\['([^']+)'\](?:\.(path|output_file|uri))?\}\}")
+RUN_ID = "0b1c2d3e-run"
+
+
+def as_protobuf(v):
+    """A value as a protobuf `Value` holds it: every number a double."""
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, int):
+        return float(v)
+    if isinstance(v, list):
+        return [as_protobuf(x) for x in v]
+    if isinstance(v, dict):
+        return {k: as_protobuf(x) for k, x in v.items()}
+    return v
+
+
+def cel(expr, variables):
+    variables = as_protobuf(variables)
+    env = celpy.Environment()
+    prog = env.program(env.compile(expr), functions={"parseJson": lambda s: celpy.json_to_cel(json.loads(str(s)))})
+    out = prog.evaluate({k: celpy.json_to_cel(v) for k, v in variables.items()})
+    return json.loads(json.dumps(out, default=float)) if not isinstance(out, (celpy.celtypes.BoolType, celpy.celtypes.StringType)) else (bool(out) if isinstance(out, celpy.celtypes.BoolType) else str(out))
+
+
+def text(v):
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return json.dumps(v, separators=(",", ":"))
+
+
+def typed(raw, ptype):
+    if ptype in ("NUMBER_INTEGER",):
+        return int(raw.strip())
+    if ptype == "NUMBER_DOUBLE":
+        return float(raw.strip())
+    if ptype == "BOOLEAN":
+        return raw.strip().lower() == "true"
+    if ptype in ("LIST", "STRUCT"):
+        return json.loads(raw)
+    return raw
+
+
+class Run:
+    def __init__(self, path, params):
+        docs = list(yaml.safe_load_all(open(path)))
+        self.spec = docs[0]
+        self.platform = docs[1]["platforms"]["kubernetes"] if len(docs) > 1 else {}
+        # Outside /tmp: each container has its own /tmp; output files and
+        # artifacts live where KFP's launcher would put them, beside it.
+        self.root = tempfile.mkdtemp(prefix="kfp-run-", dir="/var/tmp")
+        self.report = {}
+        self.count = 0
+        inputs = {}
+        for name, p in self.spec["root"].get("inputDefinitions", {}).get("parameters", {}).items():
+            if name in params:
+                inputs[name] = params[name]
+            elif "defaultValue" in p:
+                inputs[name] = p["defaultValue"]
+        self.dag(self.spec["root"], inputs, {}, "")
+
+    def dag(self, comp, inputs, artifacts, prefix):
+        """Runs a DAG component; its tasks' states and outputs."""
+        tasks = comp["dag"]["tasks"]
+        states, outputs, arts = {}, {}, {}
+        order = self.topological(tasks)
+        for name in order:
+            t = tasks[name]
+            exit_task = t.get("triggerPolicy", {}).get("strategy") == "ALL_UPSTREAM_TASKS_COMPLETED"
+            ups = t.get("dependentTasks", [])
+            if not exit_task and any(states.get(u) != "SUCCEEDED" for u in ups):
+                states[name] = "SKIPPED"
+                self.report[prefix + name] = {"state": "SKIPPED"}
+                continue
+            params = {}
+            for k, spec in t.get("inputs", {}).get("parameters", {}).items():
+                if "componentInputParameter" in spec:
+                    v = inputs[spec["componentInputParameter"]]
+                elif "taskOutputParameter" in spec:
+                    o = spec["taskOutputParameter"]
+                    v = outputs[o["producerTask"]][o["outputParameterKey"]]
+                elif "runtimeValue" in spec:
+                    v = spec["runtimeValue"]["constant"]
+                    v = {"{{$.pipeline_job_uuid}}": RUN_ID, "{{$.pipeline_job_name}}": "run-name"}.get(v, v)
+                elif "taskFinalStatus" in spec:
+                    producer = spec["taskFinalStatus"]["producerTask"]
+                    v = json.dumps({"state": states.get(producer, "SKIPPED"), "pipelineTaskName": producer})
+                sel = spec.get("parameterExpressionSelector")
+                if sel:
+                    v = cel(sel, {"string_value": v if isinstance(v, str) else json.dumps(v)})
+                params[k] = v
+            in_arts = {}
+            for k, spec in t.get("inputs", {}).get("artifacts", {}).items():
+                if "taskOutputArtifact" in spec:
+                    o = spec["taskOutputArtifact"]
+                    in_arts[k] = arts[o["producerTask"]][o["outputArtifactKey"]]
+                else:
+                    in_arts[k] = artifacts[spec["componentInputArtifact"]]
+            cond = t.get("triggerPolicy", {}).get("condition")
+            if cond and not cel(cond, {"inputs": {"parameter_values": params}}):
+                states[name] = "SKIPPED"
+                self.report[prefix + name] = {"state": "SKIPPED"}
+                continue
+            callee = self.spec["components"][t["componentRef"]["name"]]
+            it = t.get("parameterIterator")
+            if it:
+                items = it["items"]
+                items = json.loads(items["raw"]) if "raw" in items else params[items["inputParameter"]]
+                if isinstance(items, str):
+                    items = json.loads(items)
+                collected, ok = {}, True
+                for i, item in enumerate(items):
+                    st, outs, _ = self.dag(callee, dict(params, **{it["itemInput"]: item}), in_arts, "%s%s[%d]/" % (prefix, name, i))
+                    ok = ok and st
+                    for k, v in outs.items():
+                        collected.setdefault(k, []).append(v)
+                states[name] = "SUCCEEDED" if ok else "FAILED"
+                outputs[name] = collected
+                self.report[prefix + name] = {"state": states[name]}
+            elif "dag" in callee:
+                ok, outs, a = self.dag(callee, params, in_arts, "%s%s/" % (prefix, name))
+                states[name] = "SUCCEEDED" if ok else "FAILED"
+                outputs[name], arts[name] = outs, a
+                self.report[prefix + name] = {"state": states[name]}
+            else:
+                states[name], outputs[name], arts[name] = self.container(callee, params, in_arts, prefix + name)
+        # The DAG's own outputs, and whether it succeeded.
+        outs, out_arts = {}, {}
+        for k, o in comp["dag"].get("outputs", {}).get("parameters", {}).items():
+            sel = o["valueFromParameter"]
+            if states.get(sel["producerSubtask"]) == "SUCCEEDED":
+                outs[k] = outputs[sel["producerSubtask"]].get(sel["outputParameterKey"])
+        for k, o in comp["dag"].get("outputs", {}).get("artifacts", {}).items():
+            sel = o["artifactSelectors"][0]
+            out_arts[k] = arts.get(sel["producerSubtask"], {}).get(sel["outputArtifactKey"])
+        ok = all(s in ("SUCCEEDED", "SKIPPED") for s in states.values())
+        return ok, outs, out_arts
+
+    def topological(self, tasks):
+        done, order = set(), []
+        def visit(n):
+            if n in done:
+                return
+            done.add(n)
+            for d in tasks[n].get("dependentTasks", []):
+                visit(d)
+            order.append(n)
+        for n in sorted(tasks):
+            visit(n)
+        return order
+
+    def container(self, comp, params, in_arts, path):
+        self.count += 1
+        work = os.path.join(self.root, "task-%d" % self.count)
+        # The image's tools, at /tmp/.bin in the container.
+        tools = os.path.join(work, "tmp", ".bin")
+        os.makedirs(tools)
+        for t in TOOLS:
+            os.symlink(shutil.which("busybox"), os.path.join(tools, t))
+        outputs = comp.get("outputDefinitions", {})
+        files = {}
+
+        def sub(s):
+            def repl(m):
+                io, kind, name, attr = m.groups()
+                if io == "inputs" and kind == "parameters":
+                    return text(params[name])
+                if io == "inputs":
+                    return in_arts[name]
+                f = os.path.join(work, "out", kind, name, "data" if kind == "artifacts" else "value")
+                os.makedirs(os.path.dirname(f), exist_ok=True)
+                files[(kind, name)] = f
+                return f
+            out = PLACEHOLDER.sub(repl, s)
+            if "{{" in out:
+                raise SystemExit("%s: a placeholder KFP would not resolve: %s" % (path, out))
+            return out
+
+        ex = self.spec["deploymentSpec"]["executors"][comp["executorLabel"]]["container"]
+        argv = [sub(a) for a in ex.get("command", []) + ex.get("args", [])]
+        env = {e["name"]: e["value"] for e in ex.get("env", [])}
+        config = self.platform.get("deploymentSpec", {}).get("executors", {}).get(comp["executorLabel"], {})
+        for f in config.get("fieldPathAsEnv", []):
+            env[f["name"]] = {"metadata.name": "pod-%d" % self.count, "metadata.namespace": "kubeflow"}[f["fieldPath"]]
+        env["PATH"] = "/tmp/.bin"
+        env["HOME"] = "/tmp"
+        assignments = " ".join('"%s=${E%d}"' % (k, i) for i, k in enumerate(env))
+        script = 'mount --bind "$1" /tmp && shift && cd /tmp && exec /usr/bin/env -i %s "$@"' % assignments
+        host_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+        host_env.update({"E%d" % i: v for i, v in enumerate(env.values())})
+        proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "c",
+                               os.path.join(work, "tmp")] + argv, capture_output=True, text=True, env=host_env)
+        state = "SUCCEEDED" if proc.returncode == 0 else "FAILED"
+        outs, arts = {}, {}
+        if state == "SUCCEEDED":
+            for name, p in outputs.get("parameters", {}).items():
+                outs[name] = typed(open(files[("parameters", name)]).read(), p["parameterType"])
+            for name in outputs.get("artifacts", {}):
+                arts[name] = files[("artifacts", name)]
+        self.report[path] = {"state": state, "outputs": outs, "log": proc.stdout + proc.stderr, "argv": argv}
+        return state, outs, arts
+
+
+if __name__ == "__main__":
+    run = Run(sys.argv[1], json.loads(sys.argv[2]) if len(sys.argv) > 2 else {})
+    print(json.dumps({"tasks": run.report}, indent=1, sort_keys=True))
