@@ -33,16 +33,8 @@ pub fn condition(cond: &Cond, operands: &mut impl Operands) -> Result<String, St
             list_call(*op, lhs, rhs, operands)?
         }
         Cond::Binary { op, lhs, rhs } => {
-            let symbol = match op {
-                BinOp::Or => "||",
-                BinOp::And => "&&",
-                BinOp::Eq => "==",
-                BinOp::Ne => "!=",
-                BinOp::Lt => "<",
-                BinOp::Le => "<=",
-                BinOp::Gt => ">",
-                BinOp::Ge => ">=",
-            };
+            // `.mlp` spells the operators as CEL does.
+            let symbol = op.symbol();
             let side = |c: &Cond, o: &mut dyn FnMut(&Cond) -> Result<String, String>| {
                 let text = o(c)?;
                 Ok::<_, String>(if matches!(c, Cond::Binary { .. }) {
@@ -61,18 +53,6 @@ pub fn condition(cond: &Cond, operands: &mut impl Operands) -> Result<String, St
 
 fn is_call(c: &Cond) -> bool {
     matches!(c, Cond::Call { .. })
-}
-
-fn symbol(op: BinOp) -> Option<&'static str> {
-    Some(match op {
-        BinOp::Eq => "==",
-        BinOp::Ne => "!=",
-        BinOp::Lt => "<",
-        BinOp::Le => "<=",
-        BinOp::Gt => ">",
-        BinOp::Ge => ">=",
-        BinOp::And | BinOp::Or => return None,
-    })
 }
 
 /// A comparison with `len`, `max` or `min` of a list on one side, in
@@ -106,7 +86,10 @@ fn list_call(
     let Cond::Call { func, arg } = call else {
         return Err("a list function".into());
     };
-    let sym = symbol(op).ok_or("a list function as a boolean")?;
+    if matches!(op, BinOp::And | BinOp::Or) {
+        return Err("a list function as a boolean".into());
+    }
+    let sym = op.symbol();
     let list = read(&operands.operand(arg)?);
     let value = condition(other, operands)?;
     Ok(match func {

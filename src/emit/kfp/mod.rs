@@ -152,7 +152,7 @@ pub fn document(plan: &Plan<'_>, sources: &SourceSet) -> Result<KfpDocument, Vec
             let parent = *dag::path_of(plan, NodeId::Stage(id))
                 .last()
                 .unwrap_or(&DagKey::Root);
-            let mut task = dag_task(plan, key, &plan.pipeline.stage(id).name);
+            let mut task = calling_task(key, &plan.pipeline.stage(id).name);
             task.dependent_tasks = order_deps(plan, NodeId::Stage(id));
             loop_items(
                 plan,
@@ -172,7 +172,7 @@ pub fn document(plan: &Plan<'_>, sources: &SourceSet) -> Result<KfpDocument, Vec
         let group = plan.pipeline.group(gid);
         let path = dag::path_of(plan, NodeId::Group(gid));
         let parent = *path.last().unwrap_or(&DagKey::Root);
-        let mut task = dag_task(plan, key, &group.name);
+        let mut task = calling_task(key, &group.name);
         task.dependent_tasks = order_deps(plan, NodeId::Group(gid));
         if let Some(w) = &group.when {
             let mut operands = DagOperands {
@@ -209,9 +209,9 @@ pub fn document(plan: &Plan<'_>, sources: &SourceSet) -> Result<KfpDocument, Vec
         dag_tasks.push((parent, key, task));
     }
     if plan.has_finally() {
-        let main = dag_task(plan, DagKey::Main, &plan.pipeline.name);
+        let main = calling_task(DagKey::Main, &plan.pipeline.name);
         dag_tasks.push((DagKey::Root, DagKey::Main, main));
-        let mut exit = dag_task(plan, DagKey::Finally, "finally");
+        let mut exit = calling_task(DagKey::Finally, "finally");
         exit.dependent_tasks = vec![dag::dag_task(plan, DagKey::Main)];
         exit.trigger_policy = Some(TriggerPolicy {
             condition: None,
@@ -415,8 +415,7 @@ fn order_deps(plan: &Plan<'_>, node: NodeId) -> Vec<String> {
 }
 
 /// A task that runs a DAG component (its `componentRef` is set later).
-fn dag_task(plan: &Plan<'_>, key: DagKey, display: &str) -> Task {
-    let _ = plan;
+fn calling_task(key: DagKey, display: &str) -> Task {
     Task {
         caching_options: None,
         component_ref: ComponentRef {
