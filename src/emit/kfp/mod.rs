@@ -8,10 +8,10 @@
 //! per executor. What the IR cannot say is a diagnostic (E0501), never a
 //! dropped field.
 
+mod assembly;
 mod cel;
 mod check;
 mod dag;
-mod dags;
 pub mod ir;
 mod stage;
 mod values;
@@ -135,7 +135,7 @@ pub fn document(plan: &Plan<'_>, sources: &SourceSet) -> Result<KfpDocument, Vec
         // when the stage loops.
         if s.fan_out.is_none() {
             task.dependent_tasks
-                .extend(dags::order_deps(plan, NodeId::Stage(id)));
+                .extend(assembly::order_deps(plan, NodeId::Stage(id)));
         }
         let own = *dag::stage_path(plan, id).last().unwrap_or(&DagKey::Root);
         dags.entry(own)
@@ -143,11 +143,11 @@ pub fn document(plan: &Plan<'_>, sources: &SourceSet) -> Result<KfpDocument, Vec
             .tasks
             .insert(s.task.clone(), task);
     }
-    let dag_tasks = dags::calling_tasks(plan, &mut router, &mut errors, sources);
+    let dag_tasks = assembly::calling_tasks(plan, &mut router, &mut errors, sources);
     if !errors.is_empty() {
         return Err(errors);
     }
-    dags::assemble(plan, &router, dag_tasks, dags, &mut spec);
+    assembly::assemble(plan, &router, dag_tasks, dags, &mut spec);
     clear_of_pipeline_name(&mut spec, &mut platform);
     let platform = (!platform.deployment_spec.executors.is_empty()
         || !platform.pipeline_config.is_empty())
