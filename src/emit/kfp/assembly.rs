@@ -31,7 +31,7 @@ pub fn calling_tasks(
             let parent = *dag::path_of(plan, NodeId::Stage(id))
                 .last()
                 .unwrap_or(&DagKey::Root);
-            let mut task = calling_task(key, &plan.pipeline.stage(id).name);
+            let mut task = calling_task(&plan.pipeline.stage(id).name);
             task.dependent_tasks = order_deps(plan, NodeId::Stage(id));
             loop_items(
                 plan,
@@ -51,7 +51,7 @@ pub fn calling_tasks(
         let group = plan.pipeline.group(gid);
         let path = dag::path_of(plan, NodeId::Group(gid));
         let parent = *path.last().unwrap_or(&DagKey::Root);
-        let mut task = calling_task(key, &group.name);
+        let mut task = calling_task(&group.name);
         task.dependent_tasks = order_deps(plan, NodeId::Group(gid));
         if let Some(w) = &group.when {
             let mut operands = DagOperands {
@@ -88,9 +88,9 @@ pub fn calling_tasks(
         dag_tasks.push((parent, key, task));
     }
     if plan.has_finally() {
-        let main = calling_task(DagKey::Main, &plan.pipeline.name);
+        let main = calling_task(&dag::dag_task(plan, DagKey::Main));
         dag_tasks.push((DagKey::Root, DagKey::Main, main));
-        let mut exit = calling_task(DagKey::Finally, "finally");
+        let mut exit = calling_task("finally");
         exit.dependent_tasks = vec![dag::dag_task(plan, DagKey::Main)];
         exit.trigger_policy = Some(TriggerPolicy {
             condition: None,
@@ -248,7 +248,7 @@ pub fn order_deps(plan: &Plan<'_>, node: NodeId) -> Vec<String> {
 }
 
 /// A task that runs a DAG component (its `componentRef` is set later).
-fn calling_task(key: DagKey, display: &str) -> Task {
+fn calling_task(display: &str) -> Task {
     Task {
         caching_options: None,
         component_ref: ComponentRef {
@@ -260,10 +260,7 @@ fn calling_task(key: DagKey, display: &str) -> Task {
         parameter_iterator: None,
         retry_policy: None,
         task_info: TaskInfo {
-            name: match key {
-                DagKey::Main => "exit-handler-1".into(),
-                _ => display.to_string(),
-            },
+            name: display.to_string(),
         },
         trigger_policy: None,
     }

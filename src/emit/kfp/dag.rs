@@ -60,7 +60,14 @@ pub fn stage_path(plan: &Plan<'_>, stage: StageId) -> Vec<DagKey> {
 pub fn dag_task(plan: &Plan<'_>, key: DagKey) -> String {
     match key {
         DagKey::Root => String::new(),
-        DagKey::Main => "exit-handler-1".into(),
+        // kfp's name for an exit handler's body, unless a stage has it.
+        DagKey::Main => (1..)
+            .map(|n| format!("exit-handler-{n}"))
+            .find(|name| {
+                !plan.stages.iter().any(|s| s.task == *name)
+                    && !plan.groups.iter().any(|g| g.task == *name)
+            })
+            .unwrap_or_default(),
         DagKey::Finally => "finally".into(),
         DagKey::Group(g) => plan.groups[g.index()].task.clone(),
         DagKey::Loop(s) => plan.stage(s).task.clone(),
