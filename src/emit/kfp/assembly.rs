@@ -120,6 +120,20 @@ pub fn assemble(
     mut dags: BTreeMap<DagKey, Dag>,
     spec: &mut PipelineSpec,
 ) {
+    // Each DAG component's name: kfp's, with a suffix when a stage's
+    // component already has it (a stage named `for_loop_x` beside a loop
+    // stage `x`).
+    let mut names: BTreeMap<DagKey, String> = BTreeMap::new();
+    let mut taken: std::collections::BTreeSet<String> = spec.components.keys().cloned().collect();
+    for (_, key, _) in &dag_tasks {
+        let base = dag::component_name(plan, *key);
+        let name = std::iter::once(base.clone())
+            .chain((2..).map(|n| format!("{base}-{n}")))
+            .find(|n| !taken.contains(n))
+            .unwrap_or(base);
+        taken.insert(name.clone());
+        names.insert(*key, name);
+    }
     // The routes: what each DAG component takes and gives, and what the
     // task that calls it passes.
     let mut components: BTreeMap<DagKey, ComponentSpec> = BTreeMap::new();
@@ -219,7 +233,7 @@ pub fn assemble(
         task.dependent_tasks.dedup();
         let name = dag::dag_task(plan, key);
         task.component_ref = ComponentRef {
-            name: dag::component_name(plan, key),
+            name: names[&key].clone(),
         };
         components.insert(key, comp);
         dags.entry(parent).or_default().tasks.insert(name, task);
@@ -232,7 +246,7 @@ pub fn assemble(
         if let Some(dag) = comp.dag.as_mut() {
             dag.tasks.extend(tasks);
         }
-        spec.components.insert(dag::component_name(plan, key), comp);
+        spec.components.insert(names[&key].clone(), comp);
     }
     if let Some(root) = dags.remove(&DagKey::Root) {
         spec.root.dag = Some(root);
