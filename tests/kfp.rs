@@ -252,6 +252,59 @@ fn a_pipeline_runs_as_kfp_runs_it() {
     assert_eq!(t["finally/report"]["log"], "status Failed\n");
 }
 
+/// Names kfp gives DAG components (`exit-handler-1`, `for-loop-X`) may be
+/// a stage's too: every component keeps a name of its own.
+#[test]
+fn generated_names_never_collide_with_stages() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        "pipeline p {\n  job exit_handler_1 {\n    image = \"busybox:1.37\"\n    command = [\"true\"]\n  }\n\n  finally {\n    job done {\n      image = \"busybox:1.37\"\n      command = [\"echo\", run.status]\n    }\n  }\n}\n",
+        "pipeline p {\n  job x {\n    image = \"busybox:1.37\"\n    for_each = [1, 2]\n    command = [\"echo\", item]\n  }\n\n  job for_loop_x {\n    image = \"busybox:1.37\"\n    command = [\"true\"]\n  }\n}\n",
+    ];
+    let mut files = Vec::new();
+    for (i, text) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("case{i}.mlp"));
+        std::fs::write(&path, text).unwrap();
+        let analysis = mlpc::check(
+            "case.mlp",
+            Some(&path),
+            text.as_bytes(),
+            &mlpc::FsLoader,
+            Default::default(),
+        );
+        let doc = match mlpc::kfp_document(&analysis, &Default::default()) {
+            Some(Ok(Ok(doc))) => doc,
+            _ => panic!("case {i} does not compile"),
+        };
+        let yaml = doc.to_yaml().unwrap();
+        let spec: serde_json::Value =
+            serde_yaml::from_str(yaml.split("\n---\n").next().unwrap()).unwrap();
+        // Every task of every DAG runs a component of its own kind.
+        assert_eq!(check_ir(&spec), Ok(()), "case {i}");
+        let comps = spec["components"].as_object().unwrap();
+        let dag_comps = comps.values().filter(|c| c.get("dag").is_some()).count();
+        let exec_comps = comps
+            .values()
+            .filter(|c| c.get("executorLabel").is_some())
+            .count();
+        assert_eq!(
+            exec_comps,
+            spec["deploymentSpec"]["executors"]
+                .as_object()
+                .unwrap()
+                .len()
+        );
+        assert!(dag_comps >= 1, "case {i}: {comps:?}");
+        let out = dir.path().join(format!("case{i}.yaml"));
+        std::fs::write(&out, yaml).unwrap();
+        files.push(out.display().to_string());
+    }
+    let Some(python) = kfp_python() else { return };
+    let mut args = vec!["--strict".to_string()];
+    args.extend(files);
+    run_python(&python, "../shared/tools/validate_kfp_ir.py", &args);
+}
+
 fn which(tool: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
