@@ -13,7 +13,7 @@ use lsp_types::{
 };
 
 use super::documents::{self, Documents};
-use crate::sema::hir::{NodeId, Pipeline, Program};
+use crate::sema::hir::{NodeId, Pipeline, Program, RunField};
 use crate::sema::index::DefKind;
 use crate::sema::Analysis;
 use crate::sema::{field_table, schema};
@@ -504,19 +504,10 @@ pub fn completion(docs: &mut Documents, p: CompletionParams) -> Option<Completio
     });
     if let Some(name) = word_before_dot.filter(|w| !w.is_empty()) {
         if name == "run" {
-            let fields = [
-                "name",
-                "uid",
-                "namespace",
-                "pod",
-                "status",
-                "failures",
-                "scheduled_time",
-            ];
             return Some(CompletionResponse::Array(
-                fields
+                RunField::ALL
                     .iter()
-                    .map(|f| item(f, CompletionItemKind::PROPERTY, "run"))
+                    .map(|f| item(f.name(), CompletionItemKind::PROPERTY, "run"))
                     .collect(),
             ));
         }

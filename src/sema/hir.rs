@@ -437,6 +437,31 @@ pub enum RunField {
     Failures,
 }
 
+impl RunField {
+    pub const ALL: [RunField; 7] = [
+        RunField::Name,
+        RunField::Uid,
+        RunField::Namespace,
+        RunField::Pod,
+        RunField::ScheduledTime,
+        RunField::Status,
+        RunField::Failures,
+    ];
+
+    /// As a reference names it: `run.NAME`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RunField::Name => "name",
+            RunField::Uid => "uid",
+            RunField::Namespace => "namespace",
+            RunField::Pod => "pod",
+            RunField::ScheduledTime => "scheduled_time",
+            RunField::Status => "status",
+            RunField::Failures => "failures",
+        }
+    }
+}
+
 /// The functions of a list in `when` (§9.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum ListFn {

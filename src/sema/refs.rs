@@ -13,17 +13,6 @@ use crate::diag::{closest, did_you_mean, MlpError};
 use crate::source::Span;
 use crate::syntax::ast::{self, Text};
 
-/// The fields of `run`, as references name them (`run.name`, ...).
-const RUN_FIELDS: &[(&str, RunField)] = &[
-    ("name", RunField::Name),
-    ("uid", RunField::Uid),
-    ("namespace", RunField::Namespace),
-    ("pod", RunField::Pod),
-    ("scheduled_time", RunField::ScheduledTime),
-    ("status", RunField::Status),
-    ("failures", RunField::Failures),
-];
-
 const RUN_FIELDS_HELP: &str = "the run has `run.name`, `run.uid`, `run.namespace`, `run.pod` and, in a scheduled pipeline, `run.scheduled_time`";
 
 /// A resolved reference: what it names, its type, and the dependency it
@@ -138,8 +127,8 @@ impl Checker<'_> {
                 ));
             }
             ["run", field] => {
-                let found = RUN_FIELDS.iter().find(|(name, _)| name == field);
-                let f = match found.map(|(_, f)| *f) {
+                let found = RunField::ALL.iter().find(|f| f.name() == *field);
+                let f = match found.copied() {
                     Some(f @ (RunField::Status | RunField::Failures)) => {
                         if !matches!(scope, Scope::Pipeline { place, .. } if place.finally) {
                             self.push(MlpError::RunStatusOutsideFinally {
@@ -169,7 +158,7 @@ impl Checker<'_> {
                             src: self.src(r.span),
                             at: r.span,
                             name: r.display(),
-                            help: closest(field, RUN_FIELDS.iter().map(|(name, _)| *name))
+                            help: closest(field, RunField::ALL.iter().map(|f| f.name()))
                                 .map(|c| format!("did you mean `run.{c}`?"))
                                 .or_else(|| Some(RUN_FIELDS_HELP.into())),
                         });

@@ -428,7 +428,7 @@ impl Component<'_, '_> {
             RunField::Pod | RunField::Namespace => {
                 self.no_form(
                     at,
-                    format!("`run.{}` outside `env`", run_field_name(field)),
+                    format!("`run.{}` outside `env`", field.name()),
                     "KFP gives a pod its name and namespace as environment variables only: set one in `env` (e.g. `env { POD = run.pod }`) and read it there",
                 );
                 return None;
@@ -604,18 +604,6 @@ impl cel::Operands for Component<'_, '_> {
 
 fn param_placeholder(input: &str) -> String {
     format!("{{{{$.inputs.parameters['{input}']}}}}")
-}
-
-fn run_field_name(f: RunField) -> &'static str {
-    match f {
-        RunField::Name => "name",
-        RunField::Uid => "uid",
-        RunField::Namespace => "namespace",
-        RunField::Pod => "pod",
-        RunField::ScheduledTime => "scheduled_time",
-        RunField::Status => "status",
-        RunField::Failures => "failures",
-    }
 }
 
 /// A value's text when it is known at compile time (no references).
