@@ -354,21 +354,8 @@ impl cel::Operands for DagOperands<'_, '_> {
         if let Some(p) = dag::producer(&routed.at) {
             self.task.dependent_tasks.push(p.to_string());
         }
-        let input = match &routed.at {
-            dag::At::Input(channel)
-                if routed.selector.is_none() && channel.starts_with("pipelinechannel--") =>
-            {
-                channel.clone()
-            }
-            _ => format!("pipelinechannel--{}", routed.input),
-        };
-        self.task.inputs.parameters.insert(
-            input.clone(),
-            TaskParameter {
-                source: dag::parameter_input(&routed.at),
-                parameter_expression_selector: routed.selector,
-            },
-        );
+        let (input, parameter) = routed.operand();
+        self.task.inputs.parameters.insert(input.clone(), parameter);
         Ok(input)
     }
 }

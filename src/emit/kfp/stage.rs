@@ -543,7 +543,6 @@ impl cel::Operands for Component<'_, '_> {
     /// does not declare it (../shared/reference/KFP-IR.md §2.6).
     fn operand(&mut self, r: &Ref) -> Result<String, String> {
         let plan = self.plan;
-        let span = plan.pipeline.stage(self.stage).span;
         if let Binding::Input(name) = plan.binding(r) {
             let stage = plan.pipeline.stage(self.stage);
             let arg = stage
@@ -567,37 +566,14 @@ impl cel::Operands for Component<'_, '_> {
         if matches!(plan.binding(r), Binding::Run(_)) {
             return Err("`run.*` in a condition".into());
         }
-        let errors = self.errors.len();
-        let Some(Routed {
-            input: name,
-            at,
-            selector,
-            ..
-        }) = self.routed(r, span)
-        else {
-            // `routed` said why; the condition is left out with it.
-            self.errors.truncate(errors);
-            return Err("this value in a condition".into());
-        };
-        if let Some(p) = dag::producer(&at) {
+        let own = DagKey::Loop(self.stage);
+        let routed = values::route(plan, self.router, &self.path, Some(own), r)
+            .map_err(|_| "this value in a condition".to_string())?;
+        if let Some(p) = dag::producer(&routed.at) {
             self.deps.insert(p.to_string());
         }
-        let input = match &at {
-            At::Input(channel)
-                if selector.is_none() && channel.starts_with("pipelinechannel--") =>
-            {
-                channel.clone()
-            }
-            _ if name.starts_with("pipelinechannel--") => name,
-            _ => format!("pipelinechannel--{name}"),
-        };
-        self.task_inputs.parameters.insert(
-            input.clone(),
-            TaskParameter {
-                source: dag::parameter_input(&at),
-                parameter_expression_selector: selector,
-            },
-        );
+        let (input, parameter) = routed.operand();
+        self.task_inputs.parameters.insert(input.clone(), parameter);
         Ok(input)
     }
 }

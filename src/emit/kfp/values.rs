@@ -20,6 +20,27 @@ pub struct Routed {
     pub selector: Option<String>,
 }
 
+impl Routed {
+    /// The value as an operand of a condition: an input of the task named
+    /// as kfp names what a condition reads (`pipelinechannel--NAME`; a
+    /// channel of the DAG keeps its name), and what the task passes for it.
+    pub fn operand(self) -> (String, TaskParameter) {
+        let name = match &self.at {
+            At::Input(channel)
+                if self.selector.is_none() && channel.starts_with("pipelinechannel--") =>
+            {
+                channel.clone()
+            }
+            _ => format!("pipelinechannel--{}", self.input),
+        };
+        let parameter = TaskParameter {
+            source: dag::parameter_input(&self.at),
+            parameter_expression_selector: self.selector,
+        };
+        (name, parameter)
+    }
+}
+
 fn param(ty: &Ty) -> dag::Value {
     dag::Value {
         kind: Kind::Parameter,
