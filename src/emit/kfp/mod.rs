@@ -39,29 +39,21 @@ impl KfpDocument {
     /// The YAML: the pipeline spec, and the platform spec after `---` when
     /// there is one.
     pub fn to_yaml(&self) -> Result<String, String> {
-        // Through JSON: the YAML writer has no form for enum variants with
-        // data (`taskOutputParameter: {...}`), and protobuf's JSON is what
-        // the IR is anyway.
-        let json = |v: &dyn erased::Json| v.json().map_err(|e| e.to_string());
-        let mut out = crate::emit::yaml::to_yaml(&json(&self.spec)?)?;
+        let mut out = yaml_through_json(&self.spec)?;
         if let Some(platform) = &self.platform {
             out.push_str("---\n");
-            out.push_str(&crate::emit::yaml::to_yaml(&json(platform)?)?);
+            out.push_str(&yaml_through_json(platform)?);
         }
         Ok(out)
     }
 }
 
-mod erased {
-    /// A serializable value as JSON, behind a trait object.
-    pub trait Json {
-        fn json(&self) -> serde_json::Result<serde_json::Value>;
-    }
-    impl<T: serde::Serialize> Json for T {
-        fn json(&self) -> serde_json::Result<serde_json::Value> {
-            serde_json::to_value(self)
-        }
-    }
+/// Through JSON: the YAML writer has no form for enum variants with data
+/// (`taskOutputParameter: {...}`), and protobuf's JSON is what the IR is
+/// anyway.
+fn yaml_through_json<T: serde::Serialize>(value: &T) -> Result<String, String> {
+    let json = serde_json::to_value(value).map_err(|e| e.to_string())?;
+    crate::emit::yaml::to_yaml(&json)
 }
 
 /// The IR of one pipeline's plan, or every reason it has none.
