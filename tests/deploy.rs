@@ -78,7 +78,16 @@ fn deploy_is_resolve_then_apply_then_wait() {
     let container = &wait["container"];
     // The program is the workflow parameter `mlpc_kserve_wait`, run by a
     // loader that checks its SHA-256.
-    let program = std::fs::read_to_string(root().join("src/emit/scripts/kserve_wait.py")).unwrap();
+    // Its text is three files: its settings, the cluster client (shared
+    // with the KFP apply step) and the wait.
+    let program: String = [
+        "kserve_wait_settings.py",
+        "kube_client.py",
+        "kserve_wait.py",
+    ]
+    .iter()
+    .map(|f| std::fs::read_to_string(root().join("src/emit/scripts").join(f)).unwrap())
+    .collect();
     let command = container["command"].as_array().unwrap();
     assert_eq!(command[..2], [Value::from("python3"), Value::from("-c")]);
     assert!(command[2].as_str().unwrap().contains("hashlib.sha256("));

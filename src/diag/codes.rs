@@ -424,15 +424,21 @@ say. The message names it and the help says what to do instead. The IR and its K
 config (kfp-kubernetes) have no schedule, namespace or service account (a run gets them when it is
 created), no run-wide pod limit, no sidecars or init containers, no ephemeral-storage requests, no
 retry policy other than retrying failures, no cache expiry, no read-only claim mounts, and numbers
-(retries, timeouts, loop limits) that must be literals.
+(retries, timeouts, loop limits) that must be literals. KFP runs a task only when every task it
+waits for succeeded (`after` on a stage that may be skipped), never deletes a claim it did not
+delete in a step (a kept run volume), always sets a claim's storage class (a run volume without
+`storage_class`), and would reuse a cached stage's outputs under a new, empty MLflow run
+(`cache = true` on a tracked stage).
 Why: KFP stores these as numbers and names in the IR, or as fields of the run made through its API;
 mlpc never drops a field silently.
 Fix: follow the help (e.g. a schedule becomes a KFP Recurring Run of the uploaded pipeline), or
 compile the pipeline for Argo (`--target argo`, the default), which has every form.";
     E0502: Active, "not compiled for Kubeflow Pipelines yet", "\
 What it means: with `--target kfp`, the pipeline uses a construct that the Kubeflow Pipelines IR can
-express but mlpc's KFP backend does not write yet (loops and groups, `finally`, MLflow tracking,
-`register` and `deploy` stages, fan-in, run volumes).
+express but mlpc's KFP backend does not write yet: an artifact collected out of a loop over a
+run-time list or out of nested loops, the models of a loop's runs collected into a list, `sum(...)`
+or a model's URI in a `when`, a group template's literal input in a group's own `when`, a claim
+named at run time.
 Fix: compile the pipeline for Argo (`--target argo`, the default). Kubeflow Pipelines 2.x also runs
 an uploaded Argo Workflow as a v1 pipeline.";
     W0201: Active, "deploy without artifact_store", "\

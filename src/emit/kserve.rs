@@ -80,6 +80,8 @@ pub const DEFAULT_WAIT_SECONDS: &str = "900";
 /// The apply step's deadline (Argo template `timeout`): `kubectl apply`
 /// retries transient errors; a stuck API server must not hold the run.
 pub const APPLY_TIMEOUT: &str = "5m";
+/// The same deadline for the KFP apply step's program, in seconds.
+pub const APPLY_TIMEOUT_SECONDS: &str = "300";
 
 /// The rollout id for the deploy task `task`.
 pub fn rollout_id(task: &str) -> String {

@@ -40,13 +40,14 @@ const NON_ROOT_UID: i64 = 65534;
 pub use crate::plan::MlflowStep as Step;
 
 impl Step {
-    pub const ALL: [Step; 6] = [
+    pub const ALL: [Step; 7] = [
         Step::Init,
         Step::Finalize,
         Step::Cleanup,
         Step::Metrics,
         Step::Register,
         Step::Resolve,
+        Step::End,
     ];
 
     /// The step's name: the last argument of its command line, and the
@@ -59,6 +60,7 @@ impl Step {
             Step::Metrics => "mlflow-metrics",
             Step::Register => "mlflow-register",
             Step::Resolve => "mlflow-resolve",
+            Step::End => "mlflow-end",
         }
     }
 
@@ -70,6 +72,7 @@ impl Step {
             Step::Metrics => include_str!("scripts/mlflow_metrics.py"),
             Step::Register => include_str!("scripts/mlflow_register.py"),
             Step::Resolve => include_str!("scripts/mlflow_resolve.py"),
+            Step::End => include_str!("scripts/mlflow_end.py"),
         }
     }
 }
@@ -78,8 +81,23 @@ impl Step {
 /// command line.
 pub const COMMON: &str = include_str!("scripts/mlflow_common.py");
 const MAIN: &str = include_str!("scripts/mlflow_main.py");
-/// The deploy wait step's program (standard library only, no helpers).
-pub const KSERVE_WAIT: &str = include_str!("scripts/kserve_wait.py");
+/// The deploy wait step's program (standard library only, no helpers): its
+/// settings, the in-cluster API client, the wait. The client is a file of
+/// its own because the KFP apply step's program uses it too; no file of
+/// these begins with a comment, since the wait program's text (and hash)
+/// is in every compiled deploy stage.
+pub const KSERVE_WAIT: &str = concat!(
+    include_str!("scripts/kserve_wait_settings.py"),
+    include_str!("scripts/kube_client.py"),
+    include_str!("scripts/kserve_wait.py"),
+);
+/// The KFP deploy stage's apply step (the IR has no resource template):
+/// its settings, the same client, the server-side apply.
+pub const KSERVE_APPLY: &str = concat!(
+    include_str!("scripts/kserve_apply_settings.py"),
+    include_str!("scripts/kube_client.py"),
+    include_str!("scripts/kserve_apply.py"),
+);
 
 /// The workflow parameter that holds the MLflow program, and the one that
 /// holds the deploy wait program. With a `_`, which no pipeline parameter's
@@ -179,7 +197,7 @@ fn parameter_ref(name: &str) -> String {
 /// The helpers, the steps as strings, and what runs one of them. A step's
 /// text is written verbatim in a raw string (`r'''...'''`): it holds no
 /// `'''` and ends with a newline (a test checks both).
-fn mlflow_program(steps: &BTreeSet<Step>) -> String {
+pub fn mlflow_program(steps: &BTreeSet<Step>) -> String {
     let mut out = String::with_capacity(16 * 1024);
     out.push_str(COMMON);
     if steps.contains(&Step::Init) {
@@ -206,7 +224,7 @@ fn mlflow_program(steps: &BTreeSet<Step>) -> String {
 /// its SHA-256 must begin with the same 128 bits (32 hex digits; making
 /// another text that does takes about 2^128 hashes). No `assert`:
 /// `python -O` would skip it.
-fn loader(parameter: &str, program: &str) -> String {
+pub fn loader(parameter: &str, program: &str) -> String {
     let digest: String = Sha256::digest(program.as_bytes())[..16]
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -573,6 +591,7 @@ mod tests {
             ("common", COMMON),
             ("main", MAIN),
             ("kserve-wait", KSERVE_WAIT),
+            ("kserve-apply", KSERVE_APPLY),
             ("wrap", WRAP),
         ]);
         out

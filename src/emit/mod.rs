@@ -12,6 +12,7 @@ pub mod kserve;
 mod lower;
 pub mod mlflow;
 pub mod rbac;
+pub mod resources;
 pub mod yaml;
 
 use crate::plan::Plan;

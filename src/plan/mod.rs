@@ -62,6 +62,10 @@ pub enum MlflowStep {
     Register,
     /// The first step of a `deploy` stage: the version's storage URI.
     Resolve,
+    /// What `Finalize` is where a pod has no sidecar (Kubeflow Pipelines):
+    /// a task run after the stage's task ends its run by the task's final
+    /// status. The plan never asks for it; the KFP backend does.
+    End,
 }
 
 /// Fields that shape the task, not the pod: a stage that uses a template

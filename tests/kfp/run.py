@@ -23,13 +23,26 @@ What it follows (kubeflow/pipelines backend/src/v2, read for mlpc's tests):
   or a list input), the item as `itemInput`; a DAG output collected out of
   a loop is the list of every iteration's value;
 - a container: placeholders in command, args and image replaced by the
-  inputs' text (numbers as `32` / `0.001`, lists and maps as JSON),
+  inputs' text (numbers as `32` / `0.001`, lists and maps as JSON), `{{$}}`
+  by the executor input's JSON, each input artifact with a `minio://` URI
+  that the launcher's LocalPathForURI maps under ARTIFACT_LOCAL_PATH to
+  where the artifact lies (launcher_v2.go); an artifact collected out of
+  a loop is the list of every item's that exists,
   artifact paths and output files under the run's directory; any other
   `{{` fails the task; executor `env` is set as written, platform
   `fieldPathAsEnv` from the pod; output parameters are read from their
   files after exit 0 and typed by the component's outputDefinitions.
 Each container runs in a private mount namespace whose /tmp is its own,
-with PATH holding only the tools in TOOLS (busybox applets).
+with PATH holding only the tools in TOOLS (busybox applets), or, when the
+caller gives `images` (tests/mlflow/emulator.py `Image`s by image name), only
+what the task's image ships, in its working directory. The caller may also
+give `secrets` (platform `secretAsEnv`; a missing key fails the task unless
+`optional`), `services` (an in-cluster URL prefix in an env value -> the
+local address serving it, as cluster DNS would) and `env` (set in every
+container, as the kubelet sets KUBERNETES_SERVICE_HOST), `task_env(path,
+argv)` (more env for one task, as a test's image would decide) and `cancel`
+(the paths of container tasks that end CANCELED without running: a run
+stopped, a node lost).
 """
 import json
 import os
@@ -44,7 +57,9 @@ import yaml
 
 TOOLS = ["sh", "cp", "mkdir", "cat", "echo", "printf", "test", "[", "expr", "true", "false"]
 PLACEHOLDER = re.compile(r"\{\{\$\.(inputs|outputs)\.(parameters|artifacts)\['([^']+)'\](?:\.(path|output_file|uri))?\}\}")
-RUN_ID = "0b1c2d3e-run"
+PYTHON = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+RUN_ID = "0b1c2d3e-4f50-4a6b-8c7d-9e0f1a2b3c4d"
+RUN_RESOURCE_NAME = "run-0b1c2d3e"
 
 
 def as_protobuf(v):
@@ -93,13 +108,22 @@ def typed(raw, ptype):
 
 
 class Run:
-    def __init__(self, path, params):
+    def __init__(self, path, params, images=None, secrets=None, services=None, env=None, run_id=RUN_ID,
+                 task_env=None, cancel=()):
+        self.images, self.secrets = images, secrets or {}
+        self.task_env, self.cancel = task_env, set(cancel)
+        self.services, self.extra_env = services or {}, env or {}
+        self.run_id = run_id
         docs = list(yaml.safe_load_all(open(path)))
         self.spec = docs[0]
         self.platform = docs[1]["platforms"]["kubernetes"] if len(docs) > 1 else {}
         # Outside /tmp: each container has its own /tmp; output files and
         # artifacts live where KFP's launcher would put them, beside it.
         self.root = tempfile.mkdtemp(prefix="kfp-run-", dir="/var/tmp")
+        # ARTIFACT_LOCAL_PATH/minio/run/PATH is self.root/PATH.
+        self.local_root = tempfile.mkdtemp(prefix="kfp-local-", dir="/var/tmp")
+        os.makedirs(os.path.join(self.local_root, "minio"))
+        os.symlink(self.root, os.path.join(self.local_root, "minio", "run"))
         self.report = {}
         self.count = 0
         inputs = {}
@@ -132,7 +156,8 @@ class Run:
                     v = outputs[o["producerTask"]][o["outputParameterKey"]]
                 elif "runtimeValue" in spec:
                     v = spec["runtimeValue"]["constant"]
-                    v = {"{{$.pipeline_job_uuid}}": RUN_ID, "{{$.pipeline_job_name}}": "run-name"}.get(v, v)
+                    v = {"{{$.pipeline_job_uuid}}": self.run_id, "{{$.pipeline_job_name}}": "run name",
+                         "{{$.pipeline_job_resource_name}}": RUN_RESOURCE_NAME}.get(v, v)
                 elif "taskFinalStatus" in spec:
                     producer = spec["taskFinalStatus"]["producerTask"]
                     v = json.dumps({"state": states.get(producer, "SKIPPED"), "pipelineTaskName": producer})
@@ -159,14 +184,17 @@ class Run:
                 items = json.loads(items["raw"]) if "raw" in items else params[items["inputParameter"]]
                 if isinstance(items, str):
                     items = json.loads(items)
-                collected, ok = {}, True
+                collected, collected_arts, ok = {}, {}, True
                 for i, item in enumerate(items):
-                    st, outs, _ = self.dag(callee, dict(params, **{it["itemInput"]: item}), in_arts, "%s%s[%d]/" % (prefix, name, i))
+                    st, outs, a = self.dag(callee, dict(params, **{it["itemInput"]: item}), in_arts, "%s%s[%d]/" % (prefix, name, i))
                     ok = ok and st
                     for k, v in outs.items():
                         collected.setdefault(k, []).append(v)
+                    for k, v in a.items():
+                        if v is not None:
+                            collected_arts.setdefault(k, []).append(v)
                 states[name] = "SUCCEEDED" if ok else "FAILED"
-                outputs[name] = collected
+                outputs[name], arts[name] = collected, collected_arts
                 self.report[prefix + name] = {"state": states[name]}
             elif "dag" in callee:
                 ok, outs, a = self.dag(callee, params, in_arts, "%s%s/" % (prefix, name))
@@ -201,22 +229,51 @@ class Run:
         return order
 
     def container(self, comp, params, in_arts, path):
+        if path in self.cancel:
+            self.report[path] = {"state": "CANCELED"}
+            return "CANCELED", {}, {}
         self.count += 1
         work = os.path.join(self.root, "task-%d" % self.count)
-        # The image's tools, at /tmp/.bin in the container.
-        tools = os.path.join(work, "tmp", ".bin")
-        os.makedirs(tools)
-        for t in TOOLS:
-            os.symlink(shutil.which("busybox"), os.path.join(tools, t))
+        ex = self.spec["deploymentSpec"]["executors"][comp["executorLabel"]]["container"]
+        os.makedirs(os.path.join(work, "tmp"))
+        if self.images is None:
+            # busybox's tools, at /tmp/.bin in the container.
+            bin_dir, workdir, image_env = "/tmp/.bin", "/tmp", {}
+            os.makedirs(os.path.join(work, "tmp", ".bin"))
+            for t in TOOLS:
+                os.symlink(shutil.which("busybox"), os.path.join(work, "tmp", ".bin", t))
+            # The generated steps' image (mlflow.DEFAULT_IMAGE) has Python.
+            if ex["image"].startswith("python:"):
+                os.symlink(PYTHON, os.path.join(work, "tmp", ".bin", "python3"))
+        else:
+            image = self.images.get(ex["image"])
+            if image is None:
+                raise SystemExit("%s: no such image here: %s" % (path, ex["image"]))
+            bin_dir = str(image.bin_dir(self.root))
+            workdir = str(image.workdir) if image.workdir else "/tmp"
+            image_env = dict(image.env)
         outputs = comp.get("outputDefinitions", {})
         files = {}
 
+        def uri(p):
+            return "minio://run/" + os.path.relpath(p, self.root)
+
+        def executor_input():
+            listed = {k: {"artifacts": [{"uri": uri(p)} for p in (v if isinstance(v, list) else [v])]}
+                      for k, v in in_arts.items()}
+            return json.dumps({"inputs": {"parameterValues": params, "artifacts": listed}})
+
         def sub(s):
+            if s == "{{$}}":
+                return executor_input()
+
             def repl(m):
                 io, kind, name, attr = m.groups()
                 if io == "inputs" and kind == "parameters":
                     return text(params[name])
                 if io == "inputs":
+                    if isinstance(in_arts[name], list):
+                        raise SystemExit("%s: a list of artifacts has no path placeholder" % path)
                     return in_arts[name]
                 f = os.path.join(work, "out", kind, name, "data" if kind == "artifacts" else "value")
                 os.makedirs(os.path.dirname(f), exist_ok=True)
@@ -227,17 +284,33 @@ class Run:
                 raise SystemExit("%s: a placeholder KFP would not resolve: %s" % (path, out))
             return out
 
-        ex = self.spec["deploymentSpec"]["executors"][comp["executorLabel"]]["container"]
         argv = [sub(a) for a in ex.get("command", []) + ex.get("args", [])]
-        env = {e["name"]: e["value"] for e in ex.get("env", [])}
+        env = dict(image_env)
+        env.update({e["name"]: e["value"] for e in ex.get("env", [])})
         config = self.platform.get("deploymentSpec", {}).get("executors", {}).get(comp["executorLabel"], {})
         for f in config.get("fieldPathAsEnv", []):
             env[f["name"]] = {"metadata.name": "pod-%d" % self.count, "metadata.namespace": "kubeflow"}[f["fieldPath"]]
-        env["PATH"] = "/tmp/.bin"
+        for s in config.get("secretAsEnv", []):
+            name = s["secretNameParameter"]["runtimeValue"]["constant"]
+            for k in s["keyToEnv"]:
+                value = self.secrets.get(name, {}).get(k["secretKey"])
+                if value is not None:
+                    env[k["envVar"]] = value
+                elif not s.get("optional"):
+                    raise SystemExit("%s: secret %s has no key %s" % (path, name, k["secretKey"]))
+        for k, v in env.items():
+            for prefix, local in self.services.items():
+                if v.startswith(prefix):
+                    env[k] = local + v[len(prefix):]
+        env["ARTIFACT_LOCAL_PATH"] = self.local_root
+        env.update(self.extra_env)
+        if self.task_env:
+            env.update(self.task_env(path, argv))
+        env["PATH"] = bin_dir
         env["HOME"] = "/tmp"
         assignments = " ".join('"%s=${E%d}"' % (k, i) for i, k in enumerate(env))
-        script = 'mount --bind "$1" /tmp && shift && cd /tmp && exec /usr/bin/env -i %s "$@"' % assignments
-        host_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+        script = 'mount --bind "$1" /tmp && shift && cd "$WORKDIR" && exec /usr/bin/env -i %s "$@"' % assignments
+        host_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "WORKDIR": workdir}
         host_env.update({"E%d" % i: v for i, v in enumerate(env.values())})
         proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "c",
                                os.path.join(work, "tmp")] + argv, capture_output=True, text=True, env=host_env)

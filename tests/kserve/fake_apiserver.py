@@ -4,7 +4,10 @@ It serves only what the step may use, the way the API server answers it:
 
 - GET and PATCH /apis/serving.kserve.io/v1beta1/namespaces/NS/inferenceservices/NAME
   (PATCH as application/json-patch+json, RFC 6902 `test`/`add`/`replace`,
-  a failed `test` answered 422 as the API server does);
+  a failed `test` answered 422 as the API server does; or as
+  application/apply-patch+yaml, a server-side apply, which needs
+  `fieldManager` and replaces the object's metadata and spec, keeping its
+  status, or creates it);
 - GET /api/v1/namespaces/NS/pods?labelSelector=K=V (equality selectors).
 
 Anything else is 404, and a request without the expected bearer token is
@@ -41,6 +44,7 @@ class World:
         self.polls = 0
         self.requests = []          # (method, path, headers)
         self.patches = []           # (poll, content type, ops)
+        self.applies = []           # (query, object): server-side applies
         self.overrides = {}         # path -> (status, headers, body): canned answers
         self.pods_status = None     # e.g. 403: answer the pod list with it
 
@@ -123,6 +127,20 @@ class Handler(BaseHTTPRequestHandler):
                 world.script(world, world.polls)
                 if world.isvc is None:
                     return self.answer(404, status_body(404, "inferenceservices %r not found" % world.name))
+                return self.answer(200, world.isvc)
+            if url.path == isvc_path and method == "PATCH" and \
+                    self.headers.get("Content-Type") == "application/apply-patch+yaml":
+                query = urllib.parse.parse_qs(url.query)
+                if not query.get("fieldManager"):
+                    return self.answer(422, status_body(422, "fieldManager is required for apply requests"))
+                obj = json.loads(body)   # JSON is the YAML mlpc sends
+                meta = obj.get("metadata") or {}
+                if meta.get("name") != world.name or meta.get("namespace", world.namespace) != world.namespace:
+                    return self.answer(400, status_body(400, "the object's name does not match the path"))
+                world.applies.append((query, obj))
+                status = (world.isvc or {}).get("status", {})
+                world.isvc = dict(copy.deepcopy(obj), status=status)
+                world.on_patch(world, obj)
                 return self.answer(200, world.isvc)
             if url.path == isvc_path and method == "PATCH":
                 kind = self.headers.get("Content-Type", "")

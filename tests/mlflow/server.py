@@ -31,13 +31,15 @@ PYTHON = VENV / "bin" / "python"
 
 def install():
     if PYTHON.exists():
-        probe = subprocess.run([str(PYTHON), "-c", "import mlflow, pytest; print(mlflow.__version__)"],
+        probe = subprocess.run([str(PYTHON), "-c", "import mlflow, pytest, celpy; print(mlflow.__version__)"],
                                capture_output=True, text=True)
         if probe.returncode == 0 and probe.stdout.strip() == MLFLOW_VERSION:
             return
     subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
     subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                    "mlflow==" + MLFLOW_VERSION, "pytest", "scikit-learn"], check=True)
+                    "mlflow==" + MLFLOW_VERSION, "pytest", "scikit-learn",
+                    # tests/kfp/run.py evaluates KFP's CEL conditions (test_kfp.py)
+                    "cel-python==0.5.0"], check=True)
 
 
 def free_port():

@@ -87,7 +87,7 @@ pub fn calling_tasks(
         }
         dag_tasks.push((parent, key, task));
     }
-    if plan.has_finally() {
+    if dag::exit_handler(plan) {
         let main = calling_task(&dag::dag_task(plan, DagKey::Main));
         dag_tasks.push((DagKey::Root, DagKey::Main, main));
         let mut exit = calling_task("finally");
@@ -217,11 +217,10 @@ pub fn assemble(
         }
         // A loop's component declares its item and the list it runs over.
         if let Some(it) = &task.parameter_iterator {
-            if let Some(items) = dag::for_each(plan, key) {
-                comp.input_definitions.parameters.insert(
-                    it.item_input.clone(),
-                    ParameterSpec::of(dag::item_type(plan, &items.value)),
-                );
+            if let Some(ty) = dag::channel_type(plan, key) {
+                comp.input_definitions
+                    .parameters
+                    .insert(it.item_input.clone(), ParameterSpec::of(ty));
             }
             if let Items::InputParameter(list) = &it.items {
                 comp.input_definitions
@@ -296,6 +295,7 @@ fn loop_items(
     };
     let item_input = dag::item_channel(plan, key);
     let items_spec = match &items.value {
+        Value::List(list) if dag::indexed(plan, key) => Items::Raw(dag::indexed_items(list)),
         Value::List(_) => Items::Raw(crate::plan::literal::literal_json(&items.value).to_string()),
         Value::Ref(r) => {
             let path = match key {
@@ -351,6 +351,9 @@ struct DagOperands<'a, 'p> {
 impl cel::Operands for DagOperands<'_, '_> {
     fn operand(&mut self, r: &crate::sema::hir::Ref) -> Result<String, String> {
         let routed = values::route(self.plan, self.router, self.path, None, r)?;
+        if routed.model_path.is_some() {
+            return Err("a model's URI in a condition".into());
+        }
         if let Some(p) = dag::producer(&routed.at) {
             self.task.dependent_tasks.push(p.to_string());
         }

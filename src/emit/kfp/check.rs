@@ -39,13 +39,7 @@ pub fn unsupported(plan: &Plan<'_>, sources: &SourceSet) -> Vec<MlpError> {
     c.after_on_skippable();
     for (i, s) in plan.stages.iter().enumerate() {
         let stage = &plan.pipeline.stages[i];
-        c.stage(
-            &stage.name,
-            stage.span,
-            s.kind,
-            &s.fields,
-            !s.mlflow_steps.is_empty(),
-        );
+        c.stage(&stage.name, s.kind, &s.fields, !s.mlflow_steps.is_empty());
     }
     c.errors
 }
@@ -81,22 +75,13 @@ impl Check<'_, '_> {
                 self.no_form(v.span, format!("the pipeline's `{key}`"), instead);
             }
         }
-        if let Some(mlflow) = p.settings.get("mlflow") {
-            // Reported once, here; `register` and `deploy` stages at their own.
-            let tracked = self
-                .plan
-                .stages
-                .iter()
-                .any(|s| s.mlflow_steps.contains(&crate::plan::MlflowStep::Init));
-            if tracked {
-                self.not_yet(mlflow.span, "MLflow tracking");
+        for v in &p.volumes {
+            if v.keep {
+                self.no_form(v.span, format!("`keep = true` on run volume `{}`", v.name), "KFP deletes no claim by itself (Argo deletes a kept claim with its Workflow): make the claim outside the pipeline and mount it with `{ claim = \"NAME\", path = ... }`, or drop `keep` to delete it when the run ends");
             }
-        }
-        if let Some(g) = p.groups.iter().find(|g| g.uses.is_some()) {
-            self.not_yet(g.span, "a group template");
-        }
-        if let Some(v) = p.volumes.first() {
-            self.not_yet(v.span, "a run volume");
+            if v.storage_class.is_none() {
+                self.no_form(v.span, format!("run volume `{}` without `storage_class`", v.name), "KFP's CreatePVC always sets the claim's storage class (\"standard\" when none is given), so the cluster's default class is never used: name the class, e.g. `storage_class = \"standard-rwo\"`");
+            }
         }
     }
 
@@ -141,16 +126,20 @@ impl Check<'_, '_> {
         }
     }
 
-    fn stage(&mut self, name: &str, at: Span, kind: StageKind, fields: &Fields, tracked: bool) {
-        if matches!(kind, StageKind::Register | StageKind::Deploy) {
-            self.not_yet(at, format!("a `{}` stage", kind.name()));
-            return;
-        }
+    fn stage(&mut self, name: &str, kind: StageKind, fields: &Fields, tracked: bool) {
         if tracked {
-            // Reported once, at the pipeline's `mlflow` block.
-            return;
+            if let Some(v) = fields.get("cache") {
+                if matches!(v.value, Value::Bool(true)) {
+                    self.no_form(v.span, format!("`cache = true` on tracked stage `{name}`"), "KFP would reuse the stage's outputs from an earlier run while a new, empty MLflow run is started for it: write `cache = false`, or `track = false` to cache it untracked");
+                }
+            }
         }
+        // A deploy stage's `service_account` is its predictor's.
+        let generated = matches!(kind, StageKind::Register | StageKind::Deploy);
         for (key, instead) in STAGE_FIELDS {
+            if generated && *key == "service_account" {
+                continue;
+            }
             if let Some(v) = fields.get(*key) {
                 self.no_form(v.span, format!("`{key}` on stage `{name}`"), instead);
             }
@@ -158,7 +147,11 @@ impl Check<'_, '_> {
         if let Some(v) = fields.get("sidecars") {
             self.no_form(v.span, format!("a sidecar of stage `{name}`"), "KFP pods have no extra containers: run the service as its own Deployment and Service that the stage connects to, or start it inside the stage's command; or compile for Argo");
         }
-        if let Some(Value::Map(res)) = fields.get("resources").map(|v| &v.value) {
+        // A deploy stage's resources are its predictor's (any quantity).
+        let resources = fields
+            .get("resources")
+            .filter(|_| kind != StageKind::Deploy);
+        if let Some(Value::Map(res)) = resources.map(|v| &v.value) {
             let limits = match res.get("limits").map(|l| &l.value) {
                 Some(Value::Map(l)) => l.get("ephemeral_storage"),
                 _ => None,
@@ -197,6 +190,11 @@ impl Check<'_, '_> {
             ),
         }
         for key in ["timeout", "parallelism"] {
+            // A deploy stage's `timeout` is its wait step's deadline, a
+            // value of its environment.
+            if key == "timeout" && kind == StageKind::Deploy {
+                continue;
+            }
             if let Some(v) = fields.get(key) {
                 if !matches!(v.value, Value::Duration { .. } | Value::Int(_)) {
                     self.no_form(
@@ -215,10 +213,7 @@ impl Check<'_, '_> {
         if let Some(Value::List(volumes)) = fields.get("volumes").map(|v| &v.value) {
             for v in volumes {
                 let Value::Map(m) = &v.value else { continue };
-                let is_claim = m.contains_key("claim");
-                if m.contains_key("volume") {
-                    self.not_yet(v.span, "a run volume");
-                }
+                let is_claim = m.contains_key("claim") || m.contains_key("volume");
                 if let Some(ro) = m.get("read_only") {
                     let secret_like = m.contains_key("secret") || m.contains_key("config_map");
                     if matches!(ro.value, Value::Bool(true)) && !secret_like {

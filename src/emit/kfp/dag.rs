@@ -36,13 +36,21 @@ pub fn path_of(plan: &Plan<'_>, node: NodeId) -> Vec<DagKey> {
     let mut out = vec![DagKey::Root];
     if place.finally {
         out.push(DagKey::Finally);
-    } else if plan.has_finally() {
+    } else if exit_handler(plan) {
         out.push(DagKey::Main);
     }
     let mut groups = plan.pipeline.enclosing(node);
     groups.reverse();
     out.extend(groups.into_iter().map(DagKey::Group));
     out
+}
+
+/// Whether the run is an exit handler's body and its exit task: with
+/// `finally`, with MLflow tracking (the exit task ends the runs a failed
+/// or stopped run left open), and with run volumes (it deletes their
+/// claims).
+pub fn exit_handler(plan: &Plan<'_>) -> bool {
+    plan.has_finally() || plan.cleanup || !plan.pipeline.volumes.is_empty()
 }
 
 /// The DAGs a stage's own task is in: its node's, and its loop body when
@@ -90,6 +98,48 @@ pub fn loops(plan: &Plan<'_>, key: DagKey) -> bool {
     }
 }
 
+/// Whether a loop's items carry their index (an artifact made inside is
+/// collected outside, one entry per item named by its index): its items
+/// are `{"mlp-index": "I", "mlp-item": ITEM}`, and `item` reads
+/// `mlp-item`. Only a loop over a literal list can say so in the IR.
+pub fn indexed(plan: &Plan<'_>, key: DagKey) -> bool {
+    let node = match key {
+        DagKey::Loop(s) => NodeId::Stage(s),
+        DagKey::Group(g) => NodeId::Group(g),
+        _ => return false,
+    };
+    plan.indexed.contains_key(&node)
+        && matches!(
+            for_each(plan, key).map(|v| &v.value),
+            Some(crate::sema::hir::Value::List(_))
+        )
+}
+
+/// The raw items of an indexed loop over `items`.
+pub fn indexed_items(items: &[crate::sema::hir::Spanned<crate::sema::hir::Value>]) -> String {
+    let list: Vec<serde_json::Value> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            serde_json::json!({
+                "mlp-index": i.to_string(),
+                "mlp-item": crate::plan::literal::literal_json(&item.value),
+            })
+        })
+        .collect();
+    serde_json::Value::Array(list).to_string()
+}
+
+/// The type of a loop DAG's item input.
+pub fn channel_type(plan: &Plan<'_>, key: DagKey) -> Option<ParameterType> {
+    let items = for_each(plan, key)?;
+    Some(if indexed(plan, key) {
+        ParameterType::Struct
+    } else {
+        item_type(plan, &items.value)
+    })
+}
+
 /// A parameter or an artifact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -134,6 +184,12 @@ pub struct Router {
     /// A task of `finally` reads `run.status`: the exit task then passes
     /// the main run's final status to its DAG as [`STATUS`].
     pub status_read: bool,
+    /// The task of the main DAG that makes each run volume's claim (by
+    /// index in `Pipeline::volumes`).
+    pub volume_tasks: Vec<String>,
+    /// Every task name taken: the plan's, then those of the tasks this
+    /// backend adds (tracking, volumes, gathers), each clear of the rest.
+    pub names: crate::plan::Names,
 }
 
 /// The input of `finally`'s DAG that holds the main run's final status

@@ -331,7 +331,7 @@ pub struct Executor {
 }
 
 /// `PipelineDeploymentConfig.PipelineContainerSpec`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Container {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub args: Vec<String>,
@@ -549,7 +549,8 @@ pub struct ConfigMapAsVolume {
 #[serde(rename_all = "camelCase")]
 pub struct PvcMount {
     pub mount_path: String,
-    pub pvc_name_parameter: NameInput,
+    /// A constant, or the claim a `createpvc` task made, as its DAG has it.
+    pub pvc_name_parameter: ParameterInput,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sub_path: Option<String>,
 }

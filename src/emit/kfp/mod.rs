@@ -28,6 +28,7 @@ use crate::source::SourceSet;
 
 use dag::{DagKey, Router};
 use ir::*;
+use stage::tracking::{Block, Programs};
 
 /// The IR of one pipeline.
 pub struct KfpDocument {
@@ -86,54 +87,62 @@ pub fn document(plan: &Plan<'_>, sources: &SourceSet) -> Result<KfpDocument, Vec
         pipeline_config: pipeline_config(plan),
         ..Default::default()
     };
-    let pull_secrets = pull_secrets(plan);
-    let mut router = Router::default();
+    let mut router = Router {
+        names: plan_names(plan),
+        ..Default::default()
+    };
+    let shared = stage::Shared {
+        pull_secrets: pull_secrets(plan),
+        programs: Programs::of(plan),
+        block: Block::of(plan),
+        tracking: tracking_tasks(plan, &mut router.names),
+    };
+    shared
+        .programs
+        .root_inputs(&mut spec.root.input_definitions);
     let mut dags: BTreeMap<DagKey, Dag> = BTreeMap::new();
+    run_volumes(plan, &mut router, &mut spec, &mut dags);
     for (i, s) in plan.stages.iter().enumerate() {
         let id = crate::sema::hir::StageId(i);
-        let built = match stage::container(plan, sources, &mut router, id, &pull_secrets) {
-            Ok(b) => b,
+        let tasks = match stage::tasks(plan, sources, &mut router, id, &shared) {
+            Ok(t) => t,
             Err(mut e) => {
                 errors.append(&mut e);
                 continue;
             }
         };
-        let label = format!("exec-{}", s.task);
-        let component = format!("comp-{}", s.task);
-        spec.components.insert(
-            component.clone(),
-            ComponentSpec {
-                executor_label: Some(label.clone()),
-                input_definitions: built.inputs,
-                output_definitions: built.outputs,
-                ..Default::default()
-            },
-        );
-        spec.deployment_spec.executors.insert(
-            label.clone(),
-            Executor {
-                container: built.container,
-            },
-        );
-        if !built.platform.is_empty() {
-            platform
-                .deployment_spec
-                .executors
-                .insert(label, built.platform);
-        }
-        let mut task = built.task;
-        task.component_ref = ComponentRef { name: component };
-        // `after` waits for siblings of the node: the loop's task waits
-        // when the stage loops.
-        if s.fan_out.is_none() {
-            task.dependent_tasks
-                .extend(assembly::order_deps(plan, NodeId::Stage(id)));
-        }
         let own = *dag::stage_path(plan, id).last().unwrap_or(&DagKey::Root);
-        dags.entry(own)
-            .or_default()
-            .tasks
-            .insert(s.task.clone(), task);
+        for (name, built) in tasks {
+            let mut task = add_component(&mut spec, &mut platform, &name, built);
+            // `after` waits for siblings of the node: the loop's task waits
+            // when the stage loops. An exit task keeps its one upstream.
+            let exit = task
+                .trigger_policy
+                .as_ref()
+                .is_some_and(|t| t.strategy.is_some());
+            if s.fan_out.is_none() && !exit {
+                task.dependent_tasks
+                    .extend(assembly::order_deps(plan, NodeId::Stage(id)));
+                task.dependent_tasks.sort();
+                task.dependent_tasks.dedup();
+            }
+            dags.entry(own).or_default().tasks.insert(name, task);
+        }
+    }
+    if plan.cleanup {
+        if let Some(block) = &shared.block {
+            match stage::cleanup(plan, sources, &mut router, block, &shared) {
+                Ok(built) => {
+                    let name = plan.cleanup_task.clone();
+                    let task = add_component(&mut spec, &mut platform, &name, built);
+                    dags.entry(DagKey::Finally)
+                        .or_default()
+                        .tasks
+                        .insert(name, task);
+                }
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
     }
     let dag_tasks = assembly::calling_tasks(plan, &mut router, &mut errors, sources);
     if !errors.is_empty() {
@@ -149,6 +158,222 @@ pub fn document(plan: &Plan<'_>, sources: &SourceSet) -> Result<KfpDocument, Vec
         },
     });
     Ok(KfpDocument { spec, platform })
+}
+
+/// Puts a task's component and executor (and its platform config) into
+/// the spec, named after the task; returns the task, naming its component.
+fn add_component(
+    spec: &mut PipelineSpec,
+    platform: &mut KubernetesPlatform,
+    name: &str,
+    built: stage::Built,
+) -> Task {
+    let label = format!("exec-{name}");
+    let component = format!("comp-{name}");
+    spec.components.insert(
+        component.clone(),
+        ComponentSpec {
+            executor_label: Some(label.clone()),
+            input_definitions: built.inputs,
+            output_definitions: built.outputs,
+            ..Default::default()
+        },
+    );
+    spec.deployment_spec.executors.insert(
+        label.clone(),
+        Executor {
+            container: built.container,
+        },
+    );
+    if !built.platform.is_empty() {
+        platform
+            .deployment_spec
+            .executors
+            .insert(label, built.platform);
+    }
+    let mut task = built.task;
+    task.component_ref = ComponentRef { name: component };
+    task
+}
+
+/// Every task name the plan gave, taken: the backend's own tasks get
+/// names clear of them.
+fn plan_names(plan: &Plan<'_>) -> crate::plan::Names {
+    let mut names = crate::plan::Names::default();
+    for s in &plan.stages {
+        for t in [&s.task]
+            .into_iter()
+            .chain(s.gate.as_ref().map(|g| &g.task))
+            .chain(s.deploy.iter().flat_map(|d| [&d.resolve, &d.wait]))
+        {
+            names.fresh(t);
+        }
+    }
+    for g in &plan.groups {
+        names.fresh(&g.task);
+    }
+    names.fresh(&plan.cleanup_task);
+    names
+}
+
+/// The start and end tasks of each tracked stage, named after its task.
+fn tracking_tasks(
+    plan: &Plan<'_>,
+    names: &mut crate::plan::Names,
+) -> Vec<Option<stage::tracking::TrackingTasks>> {
+    plan.stages
+        .iter()
+        .map(|s| {
+            s.mlflow_steps
+                .contains(&crate::plan::MlflowStep::Init)
+                .then(|| stage::tracking::TrackingTasks {
+                    start: names.fresh(&format!("{}-mlflow-start", s.task)),
+                    end: names.fresh(&format!("{}-mlflow-end", s.task)),
+                })
+        })
+        .collect()
+}
+
+/// Each run volume's claim: made by a task at the start of the main DAG
+/// (kfp-kubernetes `CreatePVC`, run by KFP's driver), deleted by one in
+/// `finally`'s (`DeletePVC`), however the run ended.
+fn run_volumes(
+    plan: &Plan<'_>,
+    router: &mut Router,
+    spec: &mut PipelineSpec,
+    dags: &mut BTreeMap<DagKey, Dag>,
+) {
+    for v in &plan.pipeline.volumes {
+        let create = router.names.fresh(&format!("createpvc-{}", v.dns_name));
+        let delete = router.names.fresh(&format!("deletepvc-{}", v.dns_name));
+        let constant = |v: serde_json::Value| -> TaskParameter {
+            ParameterInput::RuntimeValue(RuntimeValue { constant: v }).into()
+        };
+        let string = |s: &str| constant(serde_json::Value::String(s.into()));
+        let mut inputs = TaskInputs::default();
+        inputs.parameters.insert(
+            "access_modes".into(),
+            constant(serde_json::json!([v.access.as_str()])),
+        );
+        // A name of its own per run: `<uuid>-<volume>`.
+        inputs.parameters.insert(
+            "pvc_name_suffix".into(),
+            string(&format!("-{}", v.dns_name)),
+        );
+        inputs.parameters.insert("size".into(), string(&v.size));
+        if let Some(class) = &v.storage_class {
+            inputs
+                .parameters
+                .insert("storage_class_name".into(), string(class));
+        }
+        let task = volume_task(spec, &create, "argostub/createpvc", pvc_inputs(), inputs);
+        dags.entry(DagKey::Main)
+            .or_default()
+            .tasks
+            .insert(create.clone(), task);
+        router.volume_tasks.push(create.clone());
+        // The claim's name, routed into `finally`'s DAG.
+        let (at, _) = router.route(
+            plan,
+            &dag::Value {
+                kind: dag::Kind::Parameter,
+                parameter: Some(ParameterSpec::of(ParameterType::String)),
+                artifact: None,
+            },
+            dag::At::Task {
+                task: create.clone(),
+                key: "name".into(),
+            },
+            &[DagKey::Root, DagKey::Main],
+            &[DagKey::Root, DagKey::Finally],
+            &format!("pipelinechannel--{create}-name"),
+        );
+        let mut inputs = TaskInputs::default();
+        inputs
+            .parameters
+            .insert("pvc_name".into(), dag::parameter_input(&at).into());
+        let mut defs = Definitions::default();
+        defs.parameters
+            .insert("pvc_name".into(), ParameterSpec::of(ParameterType::String));
+        let task = volume_task(spec, &delete, "argostub/deletepvc", defs, inputs);
+        dags.entry(DagKey::Finally)
+            .or_default()
+            .tasks
+            .insert(delete, task);
+    }
+}
+
+/// The inputs of kfp-kubernetes' `CreatePVC` component, as KFP's driver
+/// reads them (backend/src/v2/driver/k8s.go, `createPVC`).
+fn pvc_inputs() -> Definitions {
+    let mut defs = Definitions::default();
+    let optional = |t| ParameterSpec {
+        is_optional: true,
+        ..ParameterSpec::of(t)
+    };
+    let p = &mut defs.parameters;
+    p.insert(
+        "access_modes".into(),
+        ParameterSpec::of(ParameterType::List),
+    );
+    p.insert("annotations".into(), optional(ParameterType::Struct));
+    p.insert("data_source".into(), optional(ParameterType::Struct));
+    p.insert("pvc_name".into(), optional(ParameterType::String));
+    p.insert("pvc_name_suffix".into(), optional(ParameterType::String));
+    p.insert("size".into(), ParameterSpec::of(ParameterType::String));
+    p.insert(
+        "storage_class_name".into(),
+        ParameterSpec {
+            default_value: Some(serde_json::Value::String(String::new())),
+            ..optional(ParameterType::String)
+        },
+    );
+    p.insert("volume_name".into(), optional(ParameterType::String));
+    defs
+}
+
+/// A task the driver runs itself (the executor's stub image says which
+/// operation); never cached: a cached `CreatePVC` would hand out a claim
+/// an earlier run made, and deleted.
+fn volume_task(
+    spec: &mut PipelineSpec,
+    name: &str,
+    image: &str,
+    inputs: Definitions,
+    task_inputs: TaskInputs,
+) -> Task {
+    let mut outputs = Definitions::default();
+    if image.ends_with("createpvc") {
+        outputs
+            .parameters
+            .insert("name".into(), ParameterSpec::of(ParameterType::String));
+    }
+    let built = stage::Built {
+        inputs,
+        outputs,
+        container: Container {
+            image: image.into(),
+            ..Default::default()
+        },
+        platform: ExecutorConfig::default(),
+        task: Task {
+            caching_options: Some(CachingOptions {
+                enable_cache: false,
+            }),
+            component_ref: ComponentRef {
+                name: String::new(),
+            },
+            dependent_tasks: Vec::new(),
+            inputs: task_inputs,
+            iterator_policy: None,
+            parameter_iterator: None,
+            retry_policy: None,
+            task_info: TaskInfo { name: name.into() },
+            trigger_policy: None,
+        },
+    };
+    let mut platform = KubernetesPlatform::default();
+    add_component(spec, &mut platform, name, built)
 }
 
 /// kfp's SDK loads a file whose component or executor is named after the

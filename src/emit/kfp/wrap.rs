@@ -11,35 +11,72 @@
 //! the shell runs.
 
 /// One output to copy after the command: a value (copied with shell
-/// builtins, without a final line break) or an artifact (`cp -R`).
+/// builtins, without a final line break) or an artifact (`cp -R`), each
+/// from the path the command wrote; or the value of one of the wrapper's
+/// own variables (the run id it exported).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Copy {
     Value,
     Artifact,
+    Variable(&'static str),
+}
+
+impl Copy {
+    /// The positional arguments it takes: the path the command writes
+    /// (not for a variable), then the path KFP reads.
+    pub fn arity(self) -> usize {
+        match self {
+            Copy::Variable(_) => 1,
+            _ => 2,
+        }
+    }
+}
+
+/// A variable the wrapper exports: the next positional argument, then
+/// `suffix` as the shell expands it. The suffix is compile-time text that
+/// may name variables the pod has (`${MLP_K8S_POD}`), never a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Export {
+    pub name: String,
+    pub suffix: &'static str,
+}
+
+impl From<&str> for Export {
+    fn from(name: &str) -> Export {
+        Export {
+            name: name.to_string(),
+            suffix: "",
+        }
+    }
 }
 
 /// `$0` of the wrapper: the name `sh` gives the script in messages.
 pub const NAME: &str = "mlpc-kfp";
 
 /// The wrapper's script, for `exports` variables (in order, from the first
-/// positional arguments) and `copies` outputs (each a pair of arguments:
-/// the path the command writes, the path KFP reads). The command follows.
-pub fn script(exports: &[String], copies: &[Copy]) -> String {
+/// positional arguments) and `copies` outputs (each taking
+/// [`Copy::arity`] arguments). The command follows.
+pub fn script(exports: &[Export], copies: &[Copy]) -> String {
     let mut s = String::new();
     let mut n = 0;
     if !exports.is_empty() {
         s.push_str("export");
-        for name in exports {
+        for e in exports {
             n += 1;
-            s.push_str(&format!(" {name}=\"${n}\""));
+            s.push_str(&format!(" {}=\"${{{n}}}{}\"", e.name, e.suffix));
         }
         s.push_str(";\n");
     }
-    let shifted = exports.len() + 2 * copies.len();
+    let shifted = exports.len() + copies.iter().map(|c| c.arity()).sum::<usize>();
     let mut pairs = Vec::new();
-    for i in 1..=copies.len() {
-        pairs.push(format!("o{i}=\"${}\" k{i}=\"${}\"", n + 1, n + 2));
-        n += 2;
+    for (i, copy) in copies.iter().enumerate() {
+        let i = i + 1;
+        if copy.arity() == 2 {
+            pairs.push(format!("o{i}=\"${{{}}}\"", n + 1));
+            n += 1;
+        }
+        pairs.push(format!("k{i}=\"${{{}}}\"", n + 1));
+        n += 1;
     }
     if !pairs.is_empty() {
         s.push_str(&pairs.join(" "));
@@ -62,7 +99,10 @@ pub fn script(exports: &[String], copies: &[Copy]) -> String {
                 "  {{ f=1; while IFS= read -r l || [ -n \"$l\" ]; do [ \"$f\" = 1 ] || printf '\\n'; printf '%s' \"$l\"; f=0; done < \"$o{i}\" > \"$k{i}\"; }} || rc=1\n"
             )),
             Copy::Artifact => s.push_str(&format!(
-                "  if [ -d \"$o{i}\" ]; then mkdir -p \"$k{i}\" && cp -R \"$o{i}/.\" \"$k{i}/\"; else cp \"$o{i}\" \"$k{i}\"; fi || rc=1\n"
+                "  if [ -d \"$o{i}\" ]; then mkdir -p \"$k{i}\" && cp -R \"$o{i}/.\" \"$k{i}/\"; else mkdir -p \"${{k{i}%/*}}\" && cp \"$o{i}\" \"$k{i}\"; fi || rc=1\n"
+            )),
+            Copy::Variable(var) => s.push_str(&format!(
+                "  printf '%s' \"${var}\" > \"$k{i}\" || rc=1\n"
             )),
         }
     }
@@ -120,6 +160,31 @@ mod tests {
                 );
             },
         );
+    }
+
+    #[test]
+    fn more_than_nine_arguments_and_a_variable_output() {
+        // `$10` is `${1}0` in sh: every argument is read braced.
+        let names: Vec<Export> = (1..=11).map(|i| format!("V{i}").as_str().into()).collect();
+        let s = script(&names, &[Copy::Variable("V11")]);
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("v").display().to_string();
+        let values: Vec<String> = (1..=11).map(|i| format!("value {i}")).collect();
+        let mut args: Vec<&str> = values.iter().map(String::as_str).collect();
+        args.extend([out.as_str(), "sh", "-c", "printf '%s|%s' \"$V10\" \"$V11\""]);
+        run(&s, &args, |shell, o| {
+            assert!(o.status.success(), "{shell}: {o:?}");
+            assert_eq!(
+                String::from_utf8_lossy(&o.stdout),
+                "value 10|value 11",
+                "{shell}"
+            );
+            assert_eq!(
+                std::fs::read_to_string(&out).unwrap(),
+                "value 11",
+                "{shell}"
+            );
+        });
     }
 
     #[test]

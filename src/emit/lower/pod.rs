@@ -2,10 +2,9 @@
 //! implicit inputs its task must pass ([`Arg`]), the memoization-key parts,
 //! and the pod fields built from values (resources, retries, tolerations).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use k8s_openapi::api::core::v1::{EnvVar, ResourceRequirements, Toleration};
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 
 use super::route::{item_field, Kind, Source};
 use super::{run_placeholder, Plan, INPUTS_DIR};
@@ -432,43 +431,7 @@ pub(super) fn resources(
     pod: &mut Pod,
     res: &IndexMap<Text, Spanned<Value>>,
 ) -> (Option<ResourceRequirements>, Option<String>) {
-    let mut requests: BTreeMap<String, Quantity> = BTreeMap::new();
-    let mut limits: BTreeMap<String, Quantity> = BTreeMap::new();
-    let name = |k: &str| match k {
-        "ephemeral_storage" => "ephemeral-storage".to_string(),
-        "gpu" => "nvidia.com/gpu".to_string(),
-        other => other.to_string(),
-    };
-    let mut gpu_type = None;
-    for (k, v) in res {
-        match (k.as_str(), &v.value) {
-            ("limits", Value::Map(l)) => {
-                for (lk, lv) in l.iter() {
-                    limits.insert(name(lk), Quantity(pod.text(&lv.value)));
-                }
-            }
-            ("gpu", v) => {
-                limits
-                    .entry(name("gpu"))
-                    .or_insert_with(|| Quantity(literal_text(v)));
-            }
-            ("gpu_type", v) => gpu_type = Some(pod.text(v)),
-            (k, v) => {
-                requests.insert(name(k), Quantity(pod.text(v)));
-            }
-        }
-    }
-    if requests.is_empty() && limits.is_empty() {
-        return (None, gpu_type);
-    }
-    (
-        Some(ResourceRequirements {
-            requests: (!requests.is_empty()).then_some(requests),
-            limits: (!limits.is_empty()).then_some(limits),
-            claims: None,
-        }),
-        gpu_type,
-    )
+    crate::emit::resources::requirements(res, &mut |v| pod.text(&v.value))
 }
 
 /// `retries`: Argo reads `limit` and `factor` as IntOrString and the backoff

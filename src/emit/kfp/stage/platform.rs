@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use super::Component;
 use crate::collections::IndexMap;
+use crate::emit::kfp::dag;
 use crate::emit::kfp::ir::*;
 use crate::plan::literal::literal_text;
 use crate::sema::hir::{Spanned, Value};
@@ -14,6 +15,37 @@ use crate::sema::schema;
 use crate::syntax::ast::Text;
 
 impl Component<'_, '_> {
+    /// The claim of run volume `name` where this task is: the `name`
+    /// output of the task that made it, routed from the main DAG.
+    fn run_volume(&mut self, name: &str) -> Option<dag::At> {
+        let index = self
+            .plan
+            .pipeline
+            .volumes
+            .iter()
+            .position(|v| v.name == name)?;
+        let task = self.router.volume_tasks.get(index)?.clone();
+        let (at, _) = self.router.route(
+            self.plan,
+            &dag::Value {
+                kind: dag::Kind::Parameter,
+                parameter: Some(ParameterSpec::of(ParameterType::String)),
+                artifact: None,
+            },
+            dag::At::Task {
+                task: task.clone(),
+                key: "name".into(),
+            },
+            &[dag::DagKey::Root, dag::DagKey::Main],
+            &self.path,
+            &format!("pipelinechannel--{task}-name"),
+        );
+        if let Some(p) = dag::producer(&at) {
+            self.deps.insert(p.to_string());
+        }
+        Some(at)
+    }
+
     pub(super) fn resources(&mut self, fields: &IndexMap<Text, Spanned<Value>>) -> Resources {
         let mut out = Resources::default();
         let Some(Value::Map(res)) = fields.get("resources").map(|v| &v.value) else {
@@ -85,7 +117,18 @@ impl Component<'_, '_> {
                 if let Some(claim) = text("claim") {
                     self.platform.pvc_mount.push(PvcMount {
                         mount_path: path,
-                        pvc_name_parameter: NameInput::constant(&claim),
+                        pvc_name_parameter: ParameterInput::RuntimeValue(RuntimeValue {
+                            constant: serde_json::Value::String(claim),
+                        }),
+                        sub_path: text("sub_path"),
+                    });
+                } else if let Some(name) = text("volume") {
+                    let Some(at) = self.run_volume(&name) else {
+                        continue; // the checker reports it
+                    };
+                    self.platform.pvc_mount.push(PvcMount {
+                        mount_path: path,
+                        pvc_name_parameter: dag::parameter_input(&at),
                         sub_path: text("sub_path"),
                     });
                 } else if let Some(secret) = text("secret") {

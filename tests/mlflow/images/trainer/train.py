@@ -2,7 +2,8 @@
 knowledge of how the run was created. Its image ENV decides what it does:
 
 TRAIN_MODE      ok (default) | crash | sleep | artifacts | quiet (exit 0 at
-                once, without a word to MLflow: a job that does not log)
+                once, without a word to MLflow: a job that does not log) |
+                quiet-fail (the same, exit 3)
 TRAIN_METRICS   JSON object of metrics to log, e.g. {"auc": 0.91}
 """
 import json
@@ -11,8 +12,8 @@ import sys
 import time
 
 mode = os.environ.get("TRAIN_MODE", "ok")
-if mode == "quiet":
-    sys.exit(0)
+if mode in ("quiet", "quiet-fail"):
+    sys.exit(3 if mode == "quiet-fail" else 0)
 
 import mlflow  # noqa: E402
 import numpy as np  # noqa: E402
