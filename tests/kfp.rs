@@ -174,8 +174,12 @@ fn conditions_and_selectors_evaluate_as_the_program_says() {
         {"expr": promote, "vars": scores(serde_json::json!([0.2, 0.3])), "expect": false},
         {"expr": promote, "vars": scores(serde_json::json!([0.7])), "expect": false},
         // `run.status`
+        // (KFP 2.4 to 2.x drivers read ML Metadata: COMPLETE, CACHED.)
         {"expr": selector, "vars": status("SUCCEEDED"), "expect": "Succeeded"},
+        {"expr": selector, "vars": status("COMPLETE"), "expect": "Succeeded"},
+        {"expr": selector, "vars": status("CACHED"), "expect": "Succeeded"},
         {"expr": selector, "vars": status("FAILED"), "expect": "Failed"},
+        {"expr": selector, "vars": status("SKIPPED"), "expect": "Error"},
         {"expr": selector, "vars": status("CANCELED"), "expect": "Error"},
         // `!(c >= 0.10) && c >= threshold`
         {"expr": compare, "vars": cost(0.05, 0.01), "expect": true},
@@ -196,31 +200,42 @@ fn conditions_and_selectors_evaluate_as_the_program_says() {
     }
 }
 
-/// tests/kfp/run_shell.mlp run as KFP runs it (tests/kfp/run.py: the
-/// driver's input resolution, conditions, loops, exit tasks; each
-/// container a local process with busybox's `sh` and a private /tmp): the
-/// values, files and lists arrive as the program says, and `finally` sees
-/// how the run ended.
-#[test]
-fn a_pipeline_runs_as_kfp_runs_it() {
-    let Some(python) = kfp_python() else { return };
-    let can_run = which("busybox") && which("unshare");
-    assert!(
-        can_run || std::env::var("CI").is_err(),
-        "busybox and unshare are needed in CI"
-    );
-    if !can_run {
-        eprintln!("SKIPPED: no busybox or unshare");
-        return;
+/// A file of tests/kfp compiled and run as KFP runs it (tests/kfp/run.py),
+/// once per set of parameters; `None` (a skip, which CI does not allow)
+/// without kfp's Python, busybox or unshare.
+struct KfpRun {
+    python: PathBuf,
+    file: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl KfpRun {
+    fn of(name: &str) -> Option<KfpRun> {
+        let python = kfp_python()?;
+        if !which("busybox") || !which("unshare") {
+            assert!(
+                std::env::var("CI").is_err(),
+                "busybox and unshare are needed in CI"
+            );
+            eprintln!("SKIPPED: no busybox or unshare");
+            return None;
+        }
+        let ir = compile(&root().join(format!("tests/kfp/{name}.mlp"))).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&file, ir).unwrap();
+        Some(KfpRun {
+            python,
+            file,
+            _dir: dir,
+        })
     }
-    let ir = compile(&root().join("tests/kfp/run_shell.mlp")).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("run_shell.yaml");
-    std::fs::write(&file, ir).unwrap();
-    let run = |params: &str| -> serde_json::Value {
-        let out = Command::new(&python)
+
+    /// Each task's report, by its path (`loop[1]/task`).
+    fn run(&self, params: &str) -> serde_json::Value {
+        let out = Command::new(&self.python)
             .arg(root().join("tests/kfp/run.py"))
-            .arg(&file)
+            .arg(&self.file)
             .arg(params)
             .output()
             .expect("runs");
@@ -230,7 +245,20 @@ fn a_pipeline_runs_as_kfp_runs_it() {
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["tasks"].clone()
+    }
+}
+
+/// tests/kfp/run_shell.mlp run as KFP runs it (tests/kfp/run.py: the
+/// driver's input resolution, conditions, loops, exit tasks; each
+/// container a local process with busybox's `sh` and a private /tmp): the
+/// values, files and lists arrive as the program says, and `finally` sees
+/// how the run ended.
+#[test]
+fn a_pipeline_runs_as_kfp_runs_it() {
+    let Some(kfp) = KfpRun::of("run_shell") else {
+        return;
     };
+    let run = |params: &str| kfp.run(params);
     let t = run("{}");
     let state =
         |t: &serde_json::Value, path: &str| t[path]["state"].as_str().unwrap_or("").to_string();
@@ -259,33 +287,10 @@ fn a_pipeline_runs_as_kfp_runs_it() {
 /// input, as a container can.
 #[test]
 fn an_artifact_collected_out_of_a_loop_is_a_directory_by_index() {
-    let Some(python) = kfp_python() else { return };
-    if !which("busybox") || !which("unshare") {
-        assert!(
-            std::env::var("CI").is_err(),
-            "busybox and unshare are needed in CI"
-        );
-        eprintln!("SKIPPED: no busybox or unshare");
+    let Some(kfp) = KfpRun::of("fan_in") else {
         return;
-    }
-    let ir = compile(&root().join("tests/kfp/fan_in.mlp")).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("fan_in.yaml");
-    std::fs::write(&file, ir).unwrap();
-    let run = |params: &str| -> serde_json::Value {
-        let out = Command::new(&python)
-            .arg(root().join("tests/kfp/run.py"))
-            .arg(&file)
-            .arg(params)
-            .output()
-            .expect("runs");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["tasks"].clone()
     };
+    let run = |params: &str| kfp.run(params);
     let t = run("{}");
     assert_eq!(t["split[2]/split"]["state"], "SKIPPED", "{t}");
     assert_eq!(t["join"]["log"], "0=a;1=b c;x", "{t}");

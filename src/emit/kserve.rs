@@ -83,6 +83,72 @@ pub const APPLY_TIMEOUT: &str = "5m";
 /// The same deadline for the KFP apply step's program, in seconds.
 pub const APPLY_TIMEOUT_SECONDS: &str = "300";
 
+/// What a deploy stage's InferenceService says besides its fields: the
+/// version and registered model it serves (annotations), the rollout that
+/// stamps its predictor, and the storage URI the resolve step found.
+pub struct Served {
+    pub version: String,
+    pub registered_model: Option<String>,
+    pub rollout: String,
+    pub storage_uri: String,
+}
+
+/// The InferenceService of a deploy stage with (merged) `fields`, each of
+/// its values written by `text`, the backend's rendering of a value that
+/// may be known only at run time. One rule for both targets.
+pub fn inference_service(
+    fields: &crate::sema::hir::Fields,
+    served: Served,
+    text: &mut dyn FnMut(&crate::sema::hir::Spanned<crate::sema::hir::Value>) -> String,
+) -> InferenceService {
+    use crate::sema::hir::Value;
+    let get = |k: &str| fields.get(k);
+    let int = |k: &str| match get(k).map(|v| &v.value) {
+        Some(Value::Int(n)) => Some(*n),
+        _ => None,
+    };
+    let mut annotations =
+        BTreeMap::from([("mlflow.org/model-version".to_string(), served.version)]);
+    if let Some(name) = served.registered_model {
+        annotations.insert("mlflow.org/registered-model".into(), name);
+    }
+    // Rendered in this order (Argo's inputs follow it).
+    let name = get("service").map(&mut *text);
+    let namespace = get("namespace").map(&mut *text);
+    let account = get("service_account").map(&mut *text);
+    let format = get("format").map_or_else(|| "mlflow".into(), &mut *text);
+    let protocol = get("protocol").map_or_else(|| "v2".into(), &mut *text);
+    let resources = match get("resources").map(|v| &v.value) {
+        Some(Value::Map(res)) => crate::emit::resources::requirements(res, text).0,
+        _ => None,
+    };
+    InferenceService {
+        api_version: API_VERSION,
+        kind: "InferenceService",
+        metadata: ObjectMeta {
+            name,
+            namespace,
+            annotations: Some(annotations),
+            ..Default::default()
+        },
+        spec: InferenceServiceSpec {
+            predictor: Predictor {
+                annotations: BTreeMap::from([(ROLLOUT_ANNOTATION.to_string(), served.rollout)]),
+                service_account_name: account,
+                min_replicas: int("min_replicas"),
+                max_replicas: int("max_replicas"),
+                canary_traffic_percent: int("canary"),
+                model: ModelSpec {
+                    model_format: ModelFormat { name: format },
+                    protocol_version: protocol,
+                    storage_uri: served.storage_uri,
+                    resources,
+                },
+            },
+        },
+    }
+}
+
 /// The rollout id for the deploy task `task`.
 pub fn rollout_id(task: &str) -> String {
     format!("{{{{workflow.uid}}}}-{task}")

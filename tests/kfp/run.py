@@ -95,6 +95,19 @@ def text(v):
     return json.dumps(v, separators=(",", ":"))
 
 
+def of_type(v, ptype):
+    """Whether a value fits a declared parameter type, as KFP's driver
+    checks a task's inputs once their selectors ran (driver/resolver)."""
+    return {
+        "STRING": lambda: isinstance(v, str),
+        "NUMBER_INTEGER": lambda: isinstance(v, (int, float)) and not isinstance(v, bool) and float(v).is_integer(),
+        "NUMBER_DOUBLE": lambda: isinstance(v, (int, float)) and not isinstance(v, bool),
+        "BOOLEAN": lambda: isinstance(v, bool),
+        "LIST": lambda: isinstance(v, list),
+        "STRUCT": lambda: isinstance(v, dict),
+    }.get(ptype, lambda: True)()
+
+
 def typed(raw, ptype):
     if ptype in ("NUMBER_INTEGER",):
         return int(raw.strip())
@@ -165,6 +178,12 @@ class Run:
                 if sel:
                     v = cel(sel, {"string_value": v if isinstance(v, str) else json.dumps(v)})
                 params[k] = v
+            callee = self.spec["components"][t["componentRef"]["name"]]
+            declared = callee.get("inputDefinitions", {}).get("parameters", {})
+            for k, v in params.items():
+                if k in declared and not of_type(v, declared[k]["parameterType"]):
+                    raise SystemExit("%s%s: input %s is declared %s, got %r (KFP's driver checks it)"
+                                     % (prefix, name, k, declared[k]["parameterType"], v))
             in_arts = {}
             for k, spec in t.get("inputs", {}).get("artifacts", {}).items():
                 if "taskOutputArtifact" in spec:

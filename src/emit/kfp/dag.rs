@@ -198,12 +198,14 @@ pub const STATUS: &str = "pipelinechannel--status";
 
 /// KFP's final state as `.mlp`'s `run.status` spells it (Argo's
 /// `workflow.status`): `Succeeded`, `Failed`, or `Error` for the rest
-/// (`CANCELLED`, `SKIPPED`). The driver passes the status as the JSON text
+/// (`CANCELED`, `SKIPPED`). Drivers that keep state in ML Metadata (KFP
+/// 2.4 to 2.x) say `COMPLETE` or `CACHED` for a success, later ones
+/// `SUCCEEDED` (the task's RuntimeState). The driver passes the status as the JSON text
 /// of a `PipelineTaskFinalStatus` (kubeflow/pipelines
 /// backend/src/v2/driver/resolver/parameters.go, `resolveTaskFinalStatus`:
 /// `protojson.Marshal`), so the selector parses `string_value`, as kfp's
 /// own selectors on loop items do.
-pub const STATUS_SELECTOR: &str = "parseJson(string_value)[\"state\"] == \"SUCCEEDED\" ? \"Succeeded\" : (parseJson(string_value)[\"state\"] == \"FAILED\" ? \"Failed\" : \"Error\")";
+pub const STATUS_SELECTOR: &str = "parseJson(string_value)[\"state\"] in [\"SUCCEEDED\", \"COMPLETE\", \"CACHED\"] ? \"Succeeded\" : (parseJson(string_value)[\"state\"] == \"FAILED\" ? \"Failed\" : \"Error\")";
 
 /// What a value is and how it is typed at each DAG level.
 #[derive(Debug, Clone)]

@@ -184,6 +184,26 @@ pub struct Task {
     pub trigger_policy: Option<TriggerPolicy>,
 }
 
+impl Task {
+    /// A container task named `display` with its inputs and upstream
+    /// tasks, never cached; its component is named by who adds it.
+    pub fn container(display: String, inputs: TaskInputs, dependent_tasks: Vec<String>) -> Task {
+        Task {
+            caching_options: Some(CachingOptions::default()),
+            component_ref: ComponentRef {
+                name: String::new(),
+            },
+            dependent_tasks,
+            inputs,
+            iterator_policy: None,
+            parameter_iterator: None,
+            retry_policy: None,
+            task_info: TaskInfo { name: display },
+            trigger_policy: None,
+        }
+    }
+}
+
 /// `{}` is "no caching"; kfp writes it on every container task.
 #[derive(Debug, Clone, Default, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -356,21 +356,7 @@ fn volume_task(
             ..Default::default()
         },
         platform: ExecutorConfig::default(),
-        task: Task {
-            caching_options: Some(CachingOptions {
-                enable_cache: false,
-            }),
-            component_ref: ComponentRef {
-                name: String::new(),
-            },
-            dependent_tasks: Vec::new(),
-            inputs: task_inputs,
-            iterator_policy: None,
-            parameter_iterator: None,
-            retry_policy: None,
-            task_info: TaskInfo { name: name.into() },
-            trigger_policy: None,
-        },
+        task: Task::container(name.into(), task_inputs, Vec::new()),
     };
     let mut platform = KubernetesPlatform::default();
     add_component(spec, &mut platform, name, built)

@@ -27,7 +27,7 @@ use crate::sema::argv;
 use crate::sema::hir::{Cond, KeySource, Ref, RunField, Spanned, StageId, StrPart, Value};
 use crate::sema::schema::{StageKind, PARAM_ENV_PREFIX};
 use crate::sema::text::plain_text;
-use crate::sema::types::Ty;
+use crate::sema::types::{ArtifactKind, Ty};
 use crate::source::{SourceSet, Span};
 use crate::syntax::ast::Text;
 use tracking::{Block, Programs, TrackingTasks};
@@ -234,22 +234,7 @@ impl Component<'_, '_> {
         for (name, info) in &sp.outputs {
             let Some(path) = &info.path else { continue };
             match &info.ty {
-                Ty::Artifact(kind) => {
-                    self.outputs.artifacts.insert(
-                        name.clone(),
-                        ArtifactSpec {
-                            artifact_type: artifact_type(*kind),
-                            is_artifact_list: false,
-                        },
-                    );
-                    self.copies.push((
-                        Copy::Artifact,
-                        vec![
-                            path.clone(),
-                            format!("{{{{$.outputs.artifacts['{name}'].path}}}}"),
-                        ],
-                    ));
-                }
+                Ty::Artifact(kind) => self.artifact_output(name, *kind, path.clone(), ""),
                 ty => self.value_output(name, parameter_type(ty), path.clone()),
             }
         }
@@ -282,6 +267,25 @@ impl Component<'_, '_> {
             strategy: None,
         });
         built
+    }
+
+    /// An artifact output the command writes at `path`, copied by the
+    /// wrapper to KFP's path for it followed by `under`.
+    fn artifact_output(&mut self, name: &str, kind: ArtifactKind, path: String, under: &str) {
+        self.outputs.artifacts.insert(
+            name.to_string(),
+            ArtifactSpec {
+                artifact_type: artifact_type(kind),
+                is_artifact_list: false,
+            },
+        );
+        self.copies.push((
+            Copy::Artifact,
+            vec![
+                path,
+                format!("{{{{$.outputs.artifacts['{name}'].path}}}}{under}"),
+            ],
+        ));
     }
 
     /// A value output the command writes at `path`, copied by the wrapper.
@@ -331,21 +335,11 @@ impl Component<'_, '_> {
                 all,
             )
         };
-        let task = Task {
-            caching_options: Some(CachingOptions {
-                enable_cache: false,
-            }),
-            component_ref: ComponentRef {
-                name: String::new(),
-            },
-            dependent_tasks: self.deps.iter().cloned().collect(),
-            inputs: std::mem::take(&mut self.task_inputs),
-            iterator_policy: None,
-            parameter_iterator: None,
-            retry_policy: None,
-            task_info: TaskInfo { name: display },
-            trigger_policy: None,
-        };
+        let task = Task::container(
+            display,
+            std::mem::take(&mut self.task_inputs),
+            self.deps.iter().cloned().collect(),
+        );
         Built {
             inputs: std::mem::take(&mut self.inputs),
             outputs: std::mem::take(&mut self.outputs),
@@ -533,7 +527,7 @@ impl Component<'_, '_> {
                         key: "dir".into(),
                     };
                     spec = ArtifactSpec {
-                        artifact_type: artifact_type(crate::sema::types::ArtifactKind::Dir),
+                        artifact_type: artifact_type(ArtifactKind::Dir),
                         is_artifact_list: false,
                     };
                 }
@@ -583,24 +577,8 @@ impl Component<'_, '_> {
                 continue;
             };
             let Some(path) = &info.path else { continue };
-            let copy = values::indexed_output(name);
-            self.outputs.artifacts.insert(
-                copy.clone(),
-                ArtifactSpec {
-                    artifact_type: artifact_type(*kind),
-                    is_artifact_list: false,
-                },
-            );
-            self.copies.push((
-                Copy::Artifact,
-                vec![
-                    path.clone(),
-                    format!(
-                        "{{{{$.outputs.artifacts['{copy}'].path}}}}/{}",
-                        param_placeholder(&index.input)
-                    ),
-                ],
-            ));
+            let under = format!("/{}", param_placeholder(&index.input));
+            self.artifact_output(&values::indexed_output(name), *kind, path.clone(), &under);
         }
     }
 
@@ -622,7 +600,7 @@ impl Component<'_, '_> {
         outputs.artifacts.insert(
             "dir".into(),
             ArtifactSpec {
-                artifact_type: artifact_type(crate::sema::types::ArtifactKind::Dir),
+                artifact_type: artifact_type(ArtifactKind::Dir),
                 is_artifact_list: false,
             },
         );
@@ -644,23 +622,11 @@ impl Component<'_, '_> {
                 ..Default::default()
             },
             platform: ExecutorConfig::default(),
-            task: Task {
-                caching_options: Some(CachingOptions {
-                    enable_cache: false,
-                }),
-                component_ref: ComponentRef {
-                    name: String::new(),
-                },
-                dependent_tasks: dag::producer(at).map(str::to_string).into_iter().collect(),
-                inputs: task_inputs,
-                iterator_policy: None,
-                parameter_iterator: None,
-                retry_policy: None,
-                task_info: TaskInfo {
-                    name: format!("gather {input}"),
-                },
-                trigger_policy: None,
-            },
+            task: Task::container(
+                format!("gather {input}"),
+                task_inputs,
+                dag::producer(at).map(str::to_string).into_iter().collect(),
+            ),
         };
         self.gathers.push((name.clone(), built));
         name

@@ -319,7 +319,9 @@ fn item(
     let whole = ParameterSpec::of(dag::channel_type(plan, lp).unwrap_or(ParameterType::String));
     let indexed = dag::indexed(plan, lp);
     let ty = match (&key, &items.value) {
-        (None, _) => whole.parameter_type,
+        // The item itself (an indexed loop's `mlp-item`), typed as KFP's
+        // driver checks it once the selector has picked it.
+        (None, _) => dag::item_type(plan, &items.value),
         // A key's type: that of its value in the first literal item.
         (Some(k), Value::List(list)) => match list.first().map(|i| &i.value) {
             Some(Value::Map(m)) => match m.get(k.as_str()).map(|v| &v.value) {

@@ -1,12 +1,8 @@
 //! A `deploy` stage: resolve the model version, apply the
 //! InferenceService, wait for its rollout.
 
-use std::collections::BTreeMap;
-
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-
 use super::generated::{builtin_output_names, step_template, subset};
-use super::pod::{resources, Arg, Pod};
+use super::pod::{Arg, Pod};
 use super::{manifest, run_placeholder, Emitter, Order};
 use crate::emit::argo::{ResourceTemplate, Template};
 use crate::emit::kserve;
@@ -79,54 +75,19 @@ impl<'a, 'p> Emitter<'a, 'p> {
             )),
             None,
         );
-        let int = |k: &str| match get(k) {
+        let apply_task = plan.stage(i).task.clone();
+        let rollout = kserve::rollout_id(&apply_task);
+        let canary = match get("canary") {
             Some(Value::Int(n)) => Some(*n),
             _ => None,
         };
-        let mut annotations = BTreeMap::from([("mlflow.org/model-version".to_string(), version)]);
-        if !model_name.is_empty() {
-            annotations.insert("mlflow.org/registered-model".into(), model_name);
-        }
-        let apply_task = plan.stage(i).task.clone();
-        let rollout = kserve::rollout_id(&apply_task);
-        let canary = int("canary");
-        let isvc = kserve::InferenceService {
-            api_version: kserve::API_VERSION,
-            kind: "InferenceService",
-            metadata: ObjectMeta {
-                name: get("service").map(|v| pod.text(v)),
-                namespace: get("namespace").map(|v| pod.text(v)),
-                annotations: Some(annotations),
-                ..Default::default()
-            },
-            spec: kserve::InferenceServiceSpec {
-                predictor: kserve::Predictor {
-                    annotations: BTreeMap::from([(
-                        kserve::ROLLOUT_ANNOTATION.to_string(),
-                        rollout.clone(),
-                    )]),
-                    service_account_name: get("service_account").map(|v| pod.text(v)),
-                    min_replicas: int("min_replicas"),
-                    max_replicas: int("max_replicas"),
-                    canary_traffic_percent: canary,
-                    model: kserve::ModelSpec {
-                        model_format: kserve::ModelFormat {
-                            name: get("format")
-                                .map(|v| pod.text(v))
-                                .unwrap_or_else(|| "mlflow".into()),
-                        },
-                        protocol_version: get("protocol")
-                            .map(|v| pod.text(v))
-                            .unwrap_or_else(|| "v2".into()),
-                        storage_uri: storage,
-                        resources: match get("resources") {
-                            Some(Value::Map(res)) => resources(&mut pod, res).0,
-                            _ => None,
-                        },
-                    },
-                },
-            },
+        let served = kserve::Served {
+            version,
+            registered_model: (!model_name.is_empty()).then_some(model_name),
+            rollout: rollout.clone(),
+            storage_uri: storage,
         };
+        let isvc = kserve::inference_service(&fields, served, &mut |v| pod.text(&v.value));
         let manifest = match manifest::value_safe_yaml(&isvc) {
             Ok(m) => m,
             Err(e) => {

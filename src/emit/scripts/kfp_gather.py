@@ -29,8 +29,12 @@ artifacts = listed.get("artifacts") or []
 if not artifacts:
     fail("no item of the loop made the artifact: there is nothing to read")
 os.makedirs(out, exist_ok=True)
+uris = []
 for artifact in artifacts:
-    source = local(artifact.get("uri", ""))
+    if artifact.get("uri", "") not in uris:
+        uris.append(artifact.get("uri", ""))
+for uri in uris:
+    source = local(uri)
     for entry in sorted(os.listdir(source)):
         target = os.path.join(out, entry)
         if os.path.lexists(target):
@@ -39,4 +43,4 @@ for artifact in artifacts:
             shutil.copytree(os.path.join(source, entry), target, symlinks=True)
         else:
             shutil.copy2(os.path.join(source, entry), target)
-print("mlpc-gather: %d item(s) into %s" % (len(artifacts), out), file=sys.stderr)
+print("mlpc-gather: %d artifact(s) into %s" % (len(uris), out), file=sys.stderr)

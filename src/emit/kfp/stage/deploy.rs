@@ -3,10 +3,6 @@
 //! stage's DAG. The apply is a program (`scripts/kserve_apply.py`): the IR
 //! has no resource template.
 
-use std::collections::BTreeMap;
-
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-
 use super::tracking::{Block, Program, STEP_OUTPUTS};
 use super::{literal_word, Built, Component, Shared};
 use crate::emit::kfp::ir::*;
@@ -293,73 +289,22 @@ pub(super) fn apply(
     let storage = resolved(&mut c, "storage_uri");
     let version = resolved(&mut c, "version");
     c.deps.insert(tasks.resolve.clone());
-    let fields = sp.fields.clone();
-    let get = |k: &str| fields.get(k).cloned();
-    let (service, namespace, account, format, protocol) = (
-        get("service"),
-        get("namespace"),
-        get("service_account"),
-        get("format"),
-        get("protocol"),
-    );
-    let int = |k: &str| match get(k).map(|v| v.value) {
-        Some(Value::Int(n)) => Some(n),
-        _ => None,
-    };
-    let (min_replicas, max_replicas, canary) =
-        (int("min_replicas"), int("max_replicas"), int("canary"));
-    let mut annotations = BTreeMap::from([(
-        "mlflow.org/model-version".to_string(),
-        strings.marker(version),
-    )]);
-    if let Some(Value::Ref(Ref::Output { stage: reg, .. })) = get("model").map(|v| v.value) {
-        if let Some(name) = plan.stage(reg).fields.get("name").cloned() {
-            let name = strings.text(&mut c, &name);
-            annotations.insert("mlflow.org/registered-model".into(), name);
+    let namespace = c.field("namespace");
+    let registered_model = match c.field("model").map(|v| v.value) {
+        Some(Value::Ref(Ref::Output { stage: reg, .. })) => {
+            plan.stage(reg).fields.get("name").cloned()
         }
+        _ => None,
     }
+    .map(|name| strings.text(&mut c, &name));
     let uid = c.run_value(RunField::Uid);
-    let rollout = format!("{uid}-{}", sp.task);
-    let resources = match get("resources").map(|v| v.value) {
-        Some(Value::Map(res)) => {
-            crate::emit::resources::requirements(&res, &mut |v| strings.text(&mut c, v)).0
-        }
-        _ => None,
+    let served = kserve::Served {
+        version: strings.marker(version),
+        registered_model,
+        rollout: strings.marker(format!("{uid}-{}", sp.task)),
+        storage_uri: strings.marker(storage),
     };
-    let isvc = kserve::InferenceService {
-        api_version: kserve::API_VERSION,
-        kind: "InferenceService",
-        metadata: ObjectMeta {
-            name: service.as_ref().map(|v| strings.text(&mut c, v)),
-            namespace: namespace.as_ref().map(|v| strings.text(&mut c, v)),
-            annotations: Some(annotations),
-            ..Default::default()
-        },
-        spec: kserve::InferenceServiceSpec {
-            predictor: kserve::Predictor {
-                annotations: BTreeMap::from([(
-                    kserve::ROLLOUT_ANNOTATION.to_string(),
-                    strings.marker(rollout),
-                )]),
-                service_account_name: account.as_ref().map(|v| strings.text(&mut c, v)),
-                min_replicas,
-                max_replicas,
-                canary_traffic_percent: canary,
-                model: kserve::ModelSpec {
-                    model_format: kserve::ModelFormat {
-                        name: format
-                            .as_ref()
-                            .map_or_else(|| "mlflow".into(), |v| strings.text(&mut c, v)),
-                    },
-                    protocol_version: protocol
-                        .as_ref()
-                        .map_or_else(|| "v2".into(), |v| strings.text(&mut c, v)),
-                    storage_uri: strings.marker(storage),
-                    resources,
-                },
-            },
-        },
-    };
+    let isvc = kserve::inference_service(&sp.fields, served, &mut |v| strings.text(&mut c, v));
     let mut manifest = serde_json::to_value(&isvc).unwrap_or_default();
     let sets = strings.extract(&mut manifest);
     c.literal_env("MLP_MANIFEST", manifest.to_string());
