@@ -85,6 +85,8 @@ pub fn tasks(
             keep(&sp.task, deploy::apply(new!(), block, shared, d));
             keep(&d.wait, deploy::wait(new!(), block, shared));
         }
+        // Without it (the checker's E0210) there is nothing to write.
+        (StageKind::Register | StageKind::Deploy, _, _) => {}
         _ => {
             let tracked = shared.tracking[id.index()].as_ref().zip(block);
             let mut c = new!();

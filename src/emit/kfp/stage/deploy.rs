@@ -119,13 +119,20 @@ pub(super) fn register(
     }
     c.step_outputs(StageKind::Register);
     c.step_pod(&shared.pull_secrets);
+    first_step(c, block, shared, Step::Register, stage.name.to_string())
+}
+
+/// The stage's first generated task (register, resolve): it has the
+/// stage's condition and retries; the tasks after it wait for it.
+fn first_step(
+    mut c: Component<'_, '_>,
+    block: &Block<'_>,
+    shared: &Shared<'_>,
+    step: Step,
+    display: String,
+) -> Result<Built> {
     let condition = c.condition();
-    let mut built = c.generated(
-        shared,
-        Program::Mlflow(Step::Register),
-        &block.image,
-        stage.name.to_string(),
-    );
+    let mut built = c.generated(shared, Program::Mlflow(step), &block.image, display);
     built.task.trigger_policy = condition.map(|condition| TriggerPolicy {
         condition: Some(condition),
         strategy: None,
@@ -187,21 +194,13 @@ pub(super) fn resolve(
         );
     }
     c.step_pod(&shared.pull_secrets);
-    let condition = c.condition();
-    let mut built = c.generated(
+    first_step(
+        c,
+        block,
         shared,
-        Program::Mlflow(Step::Resolve),
-        &block.image,
+        Step::Resolve,
         format!("{}-resolve", stage.name),
-    );
-    built.task.trigger_policy = condition.map(|condition| TriggerPolicy {
-        condition: Some(condition),
-        strategy: None,
-    });
-    built.task.retry_policy = c
-        .field("retries")
-        .and_then(|r| super::retry_policy(&r.value));
-    c.done(built)
+    )
 }
 
 /// A manifest's run-time strings: each is written into the manifest as a
