@@ -328,7 +328,19 @@ class Run:
         env["PATH"] = bin_dir
         env["HOME"] = "/tmp"
         assignments = " ".join('"%s=${E%d}"' % (k, i) for i, k in enumerate(env))
-        script = 'mount --bind "$1" /tmp && shift && cd "$WORKDIR" && exec /usr/bin/env -i %s "$@"' % assignments
+        # Host paths the image is made of (its code, a venv) that live under
+        # /tmp would vanish behind the container's own /tmp: keep a view of
+        # the host's /tmp and bind them back at their places.
+        made_of = self.images[ex["image"]].host_paths() if self.images is not None else []
+        keep = sorted({"/tmp/" + os.path.relpath(p, "/tmp").split(os.sep)[0] for p in made_of
+                       if p.startswith("/tmp/")})
+        host_tmp = os.path.join(work, "host-tmp")
+        os.makedirs(host_tmp)
+        lines = ['mount --bind /tmp "%s"' % host_tmp, 'mount --bind "$1" /tmp', "shift"]
+        for k in keep:
+            lines.append('mkdir -p "%s" && mount --bind "%s/%s" "%s"' % (k, host_tmp, k[len("/tmp/"):], k))
+        lines.append('cd "$WORKDIR" && exec /usr/bin/env -i %s "$@"' % assignments)
+        script = " && ".join(lines)
         host_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "WORKDIR": workdir}
         host_env.update({"E%d" % i: v for i, v in enumerate(env.values())})
         proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "/bin/sh", "-c", script, "c",
