@@ -13,6 +13,7 @@ mod lower;
 pub mod mlflow;
 pub mod rbac;
 pub mod resources;
+pub mod trainer;
 pub mod yaml;
 
 use crate::plan::Plan;

@@ -18,13 +18,15 @@
 //! - [`expr`], [`sha256`]: expr-lang as `{{=...}}` tags (`when`
 //!   conditions, memoization keys, fan-in `len`/`max`/`min`/`sum` over
 //!   aggregated lists) use it;
-//! - [`validate`]: what Argo checks of the arguments on submit (`enum`).
+//! - [`validate`]: what Argo checks of the arguments on submit (`enum`);
+//! - [`resource`]: a resource step's success and failure conditions.
 #![allow(dead_code)]
 
 pub mod depends;
 pub mod expr;
 pub mod govaluate;
 pub mod memoize;
+pub mod resource;
 pub mod retry;
 pub mod sha256;
 pub mod simulate;
