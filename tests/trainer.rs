@@ -200,3 +200,157 @@ fn negative_controls() {
         Verdict::ParseError("success")
     );
 }
+
+/// A TrainJob with every pod setting mlpc maps, in the resource step that
+/// creates it, passes ../shared/tools/validate_argo.py (the Trainer v2.3.0
+/// CRD's structural schema, the JobSet name limit, both conditions, the
+/// deadlines) with no error and no warning; and the runtime patch reaches
+/// the pod of the runtime's replicated job `node`.
+#[test]
+fn a_trainjob_with_every_pod_setting_fits_the_crd() {
+    use k8s_openapi::api::core::v1::{
+        EmptyDirVolumeSource, EnvVar, EnvVarSource, PodSecurityContext, ResourceRequirements,
+        SecretKeySelector, Toleration, Volume, VolumeMount,
+    };
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+    use std::collections::BTreeMap;
+
+    let q = |s: &str| Quantity(s.into());
+    let nodes = 4;
+    let prefix = format!("{}-", "f".repeat(trainer::max_generate_name_len(nodes) - 1));
+    let job = trainer::TrainJob::new(
+        prefix,
+        BTreeMap::from([("mlpc.dev/stage".into(), "fit".into())]),
+        trainer::DEFAULT_RUNTIME.into(),
+        trainer::Trainer {
+            image: "ghcr.io/acme/train:2.0.0".into(),
+            command: vec!["torchrun".into(), "train.py".into()],
+            args: vec!["--epochs".into(), "3".into()],
+            num_nodes: nodes as i64,
+            resources_per_node: Some(ResourceRequirements {
+                requests: Some(BTreeMap::from([
+                    ("cpu".into(), q("8")),
+                    ("memory".into(), q("64Gi")),
+                ])),
+                limits: Some(BTreeMap::from([("nvidia.com/gpu".into(), q("8"))])),
+                claims: None,
+            }),
+            env: vec![
+                EnvVar {
+                    name: "MLFLOW_RUN_ID".into(),
+                    value: Some("{{inputs.parameters.mlflow-run-id}}".into()),
+                    value_from: None,
+                },
+                EnvVar {
+                    name: "HF_TOKEN".into(),
+                    value: None,
+                    value_from: Some(EnvVarSource {
+                        secret_key_ref: Some(SecretKeySelector {
+                            name: "hf".into(),
+                            key: "token".into(),
+                            optional: None,
+                        }),
+                        ..Default::default()
+                    }),
+                },
+            ],
+        },
+        trainer::NodePod {
+            labels: BTreeMap::from([(
+                "workflows.argoproj.io/workflow".into(),
+                "{{workflow.name}}".into(),
+            )]),
+            node_selector: BTreeMap::from([("nvidia.com/gpu.product".into(), "H100".into())]),
+            tolerations: vec![Toleration {
+                key: Some("nvidia.com/gpu".into()),
+                operator: Some("Exists".into()),
+                effect: Some("NoSchedule".into()),
+                ..Default::default()
+            }],
+            volumes: vec![Volume {
+                name: "mlp-shm".into(),
+                empty_dir: Some(EmptyDirVolumeSource {
+                    medium: Some("Memory".into()),
+                    size_limit: Some(q("16Gi")),
+                }),
+                ..Default::default()
+            }],
+            mounts: vec![VolumeMount {
+                name: "mlp-shm".into(),
+                mount_path: "/dev/shm".into(),
+                ..Default::default()
+            }],
+            service_account: Some("trainer".into()),
+            pull_secrets: vec!["ghcr".into()],
+            security_context: Some(PodSecurityContext {
+                run_as_non_root: Some(true),
+                ..Default::default()
+            }),
+            ..Default::default()
+        },
+        Some(43200),
+    );
+    let manifest = serde_json::to_value(&job).unwrap();
+    let pod = &manifest["spec"]["runtimePatches"][0]["trainingRuntimeSpec"]["template"]["spec"]
+        ["replicatedJobs"][0];
+    assert_eq!(pod["name"], "node");
+    assert_eq!(
+        pod["template"]["spec"]["template"]["spec"]["containers"][0]["name"],
+        "node"
+    );
+    let workflow = serde_json::json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {"generateName": "fit-"},
+        "spec": {
+            "entrypoint": "job",
+            "templates": [{
+                "name": "job",
+                "inputs": {"parameters": [{"name": "mlflow-run-id", "value": "0123abcd"}]},
+                "activeDeadlineSeconds": 46800,
+                "resource": {
+                    "action": "create",
+                    "setOwnerReference": true,
+                    "successCondition": trainer::TRAINJOB_SUCCESS,
+                    "failureCondition": trainer::TRAINJOB_FAILURE,
+                    "manifest": manifest.to_string(),
+                },
+            }],
+        },
+    });
+    let Some((python, script)) = common::validator() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("trainjob.yaml");
+    std::fs::write(&file, serde_yaml::to_string(&workflow).unwrap()).unwrap();
+    let out = std::process::Command::new(&python)
+        .arg(&script)
+        .arg(&file)
+        .output()
+        .expect("the validator runs");
+    let report =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{report}");
+    assert!(
+        report.lines().all(|l| l.starts_with("OK ")),
+        "validate_argo.py reported:\n{report}"
+    );
+    // A negative control: one character more than the limit is refused.
+    let mut long = workflow.clone();
+    let mut longer = manifest.clone();
+    longer["metadata"]["generateName"] =
+        format!("{}-", "f".repeat(trainer::max_generate_name_len(nodes))).into();
+    long["spec"]["templates"][0]["resource"]["manifest"] = longer.to_string().into();
+    std::fs::write(&file, serde_yaml::to_string(&long).unwrap()).unwrap();
+    let out = std::process::Command::new(&python)
+        .arg(&script)
+        .arg(&file)
+        .output()
+        .expect("the validator runs");
+    assert!(
+        !out.status.success() && String::from_utf8_lossy(&out.stdout).contains("longer than"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

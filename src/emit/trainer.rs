@@ -12,6 +12,15 @@
 //! tests/trainer.rs evaluates these strings that way on the reference's
 //! status fixtures.
 
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::{
+    Affinity, EnvVar, LocalObjectReference, PodSecurityContext, ResourceRequirements, Toleration,
+    Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+
 /// The Trainer v2 API.
 pub const TRAINJOB_API_VERSION: &str = "trainer.kubeflow.org/v1alpha1";
 /// The Training Operator v1 API.
@@ -59,6 +68,230 @@ pub fn max_name_len(nodes: u64) -> usize {
 /// The longest `generateName` prefix for `nodes` nodes.
 pub fn max_generate_name_len(nodes: u64) -> usize {
     max_name_len(nodes) - GENERATED_SUFFIX
+}
+
+/// The replicated job (and its container) of the default runtime that
+/// `spec.trainer` configures and mlpc's runtime patch targets.
+pub const NODE: &str = "node";
+/// The manager of mlpc's runtime patch (TrainJob `runtimePatches[].manager`).
+pub const PATCH_MANAGER: &str = "mlpc.dev/compiler";
+
+/// A Trainer v2 `TrainJob` (v2.3.0 CRD; ../shared/schemas/kubeflow-trainer).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainJob {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: ObjectMeta,
+    pub spec: TrainJobSpec,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TrainJobSpec {
+    /// The job fails (`Failed`/`DeadlineExceeded`) after this many seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active_deadline_seconds: Option<i64>,
+    pub runtime_ref: RuntimeRef,
+    pub trainer: Trainer,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runtime_patches: Vec<RuntimePatch>,
+}
+
+/// A (Cluster)TrainingRuntime by name (kind defaults to the cluster's).
+#[derive(Debug, Clone, Serialize)]
+pub struct RuntimeRef {
+    pub name: String,
+}
+
+/// What every node runs: merged into the runtime's container `node`.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Trainer {
+    pub image: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    pub num_nodes: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resources_per_node: Option<ResourceRequirements>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub env: Vec<EnvVar>,
+}
+
+/// The pod settings `spec.trainer` has no field for, patched into the
+/// runtime's replicated job `node`.
+#[derive(Debug, Clone, Default)]
+pub struct NodePod {
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub node_selector: BTreeMap<String, String>,
+    pub tolerations: Vec<Toleration>,
+    pub affinity: Option<Affinity>,
+    pub volumes: Vec<Volume>,
+    pub mounts: Vec<VolumeMount>,
+    pub service_account: Option<String>,
+    pub pull_secrets: Vec<String>,
+    pub security_context: Option<PodSecurityContext>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuntimePatch {
+    pub manager: &'static str,
+    /// `{template: {spec: {replicatedJobs}}}`: the JobSet template.
+    pub training_runtime_spec: Template<Spec<ReplicatedJobs>>,
+}
+
+/// `{template: ...}`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Template<T> {
+    pub template: T,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Spec<T> {
+    pub spec: T,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicatedJobs {
+    pub replicated_jobs: Vec<ReplicatedJob>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplicatedJob {
+    pub name: &'static str,
+    /// The Job template: `{spec: {template: POD}}`.
+    pub template: Spec<Template<PodPatch>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PodPatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<PodMeta>,
+    pub spec: PodSpecPatch,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PodMeta {
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodSpecPatch {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub affinity: Option<Affinity>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub containers: Vec<ContainerPatch>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub image_pull_secrets: Vec<LocalObjectReference>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_selector: BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_context: Option<PodSecurityContext>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_account_name: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tolerations: Vec<Toleration>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub volumes: Vec<Volume>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerPatch {
+    pub name: &'static str,
+    pub volume_mounts: Vec<VolumeMount>,
+}
+
+impl TrainJob {
+    /// A TrainJob named `generate_name` + five characters, running
+    /// `trainer` on `runtime`, with `pod` patched into every node's pod
+    /// (no patch when there is nothing to patch).
+    pub fn new(
+        generate_name: String,
+        labels: BTreeMap<String, String>,
+        runtime: String,
+        trainer: Trainer,
+        pod: NodePod,
+        deadline_seconds: Option<i64>,
+    ) -> TrainJob {
+        let meta = (!pod.labels.is_empty() || !pod.annotations.is_empty()).then_some(PodMeta {
+            labels: pod.labels,
+            annotations: pod.annotations,
+        });
+        let spec = PodSpecPatch {
+            affinity: pod.affinity,
+            containers: match pod.mounts.is_empty() {
+                true => Vec::new(),
+                false => vec![ContainerPatch {
+                    name: NODE,
+                    volume_mounts: pod.mounts,
+                }],
+            },
+            image_pull_secrets: pod
+                .pull_secrets
+                .into_iter()
+                .map(|name| LocalObjectReference { name })
+                .collect(),
+            node_selector: pod.node_selector,
+            security_context: pod.security_context,
+            service_account_name: pod.service_account,
+            tolerations: pod.tolerations,
+            volumes: pod.volumes,
+        };
+        let empty = meta.is_none()
+            && spec.affinity.is_none()
+            && spec.containers.is_empty()
+            && spec.image_pull_secrets.is_empty()
+            && spec.node_selector.is_empty()
+            && spec.security_context.is_none()
+            && spec.service_account_name.is_none()
+            && spec.tolerations.is_empty()
+            && spec.volumes.is_empty();
+        let patch = RuntimePatch {
+            manager: PATCH_MANAGER,
+            training_runtime_spec: Template {
+                template: Spec {
+                    spec: ReplicatedJobs {
+                        replicated_jobs: vec![ReplicatedJob {
+                            name: NODE,
+                            template: Spec {
+                                spec: Template {
+                                    template: PodPatch {
+                                        metadata: meta,
+                                        spec,
+                                    },
+                                },
+                            },
+                        }],
+                    },
+                },
+            },
+        };
+        TrainJob {
+            api_version: TRAINJOB_API_VERSION,
+            kind: "TrainJob",
+            metadata: ObjectMeta {
+                generate_name: Some(generate_name),
+                labels: (!labels.is_empty()).then_some(labels),
+                ..Default::default()
+            },
+            spec: TrainJobSpec {
+                active_deadline_seconds: deadline_seconds,
+                runtime_ref: RuntimeRef { name: runtime },
+                trainer,
+                runtime_patches: if empty { Vec::new() } else { vec![patch] },
+            },
+        }
+    }
 }
 
 #[cfg(test)]
