@@ -209,7 +209,12 @@ impl Component<'_, '_> {
         if let Some(Value::Duration { secs, .. }) = get("timeout") {
             self.platform.active_deadline_seconds = Some((secs.ceil() as i64).to_string());
         }
-        self.platform.image_pull_secret = pull_secrets
+        self.pull_secrets(pull_secrets);
+    }
+
+    /// The pipeline's `image_pull_secrets`, on every executor.
+    pub(super) fn pull_secrets(&mut self, secrets: &[String]) {
+        self.platform.image_pull_secret = secrets
             .iter()
             .map(|s| NameParameter {
                 secret_name_parameter: NameInput::constant(s),

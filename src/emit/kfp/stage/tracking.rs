@@ -311,13 +311,7 @@ impl Component<'_, '_> {
         display: String,
     ) -> Built {
         let command = self.program_command(&shared.programs, program);
-        self.platform.image_pull_secret = shared
-            .pull_secrets
-            .iter()
-            .map(|s| NameParameter {
-                secret_name_parameter: NameInput::constant(s),
-            })
-            .collect();
+        self.pull_secrets(&shared.pull_secrets);
         self.finish(image.to_string(), command, Vec::new(), display)
     }
 }
