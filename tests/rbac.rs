@@ -12,11 +12,13 @@
 //!   without the second), and every account a template names exists in the
 //!   output with the grants its pod uses.
 
+mod argo_model;
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use argo_model::resource::is_dns_subdomain;
 use common::*;
 use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
@@ -67,19 +69,6 @@ fn round_trip<T: serde::de::DeserializeOwned + serde::Serialize>(doc: &Value) {
         doc,
         "a field k8s-openapi does not know"
     );
-}
-
-fn is_dns_subdomain(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 253
-        && s.split('.').all(|l| {
-            !l.is_empty()
-                && l.len() <= 63
-                && l.chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-                && !l.starts_with('-')
-                && !l.ends_with('-')
-        })
 }
 
 /// `apiVersion`, `kind` and the typed round trip of every object, and the
