@@ -18,6 +18,19 @@ pub fn literal_text(v: &Value) -> String {
     }
 }
 
+/// A value's text when it is known at compile time: `None` for a value
+/// with a reference (a parameter, an output, `run.*`), a Secret or
+/// ConfigMap key, or a stage. One rule for both backends (what the Argo
+/// backend may take as a literal argv word, what the KFP backend writes
+/// into an executor's `env` instead of exporting it at run time).
+pub fn literal_word(v: &Value) -> Option<String> {
+    match v {
+        Value::Str(parts) => crate::sema::text::plain_text(parts),
+        Value::Ref(_) | Value::Secret(_) | Value::Node(_) => None,
+        other => Some(literal_text(other)),
+    }
+}
+
 pub fn scalar_literal(v: &Value) -> Option<String> {
     Some(match v {
         Value::Int(i) => i.to_string(),

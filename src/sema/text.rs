@@ -55,7 +55,7 @@ pub(super) fn literal_names(body: &ast::Body, name: &str) -> Vec<String> {
 
 /// The text of a string with no interpolation (`None` when a part is a
 /// reference), for AST and HIR strings alike. The lowering's
-/// `rbac::literal` and `lower::literal_word` read HIR text the same way.
+/// `rbac::literal` and `plan::literal::literal_word` read HIR text the same way.
 pub fn plain_text<P: PlainPart>(parts: &[P]) -> Option<String> {
     let mut out = String::new();
     for p in parts {

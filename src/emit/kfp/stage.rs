@@ -21,12 +21,12 @@ use super::wrap::{self, Copy, Export};
 use super::{artifact_type, cel, parameter_type};
 use crate::collections::IndexMap;
 use crate::diag::MlpError;
-use crate::plan::literal::literal_text;
+use crate::plan::literal::{literal_text, literal_word};
 use crate::plan::{Binding, Plan};
 use crate::sema::argv;
 use crate::sema::hir::{Cond, KeySource, Ref, RunField, Spanned, StageId, StrPart, Value};
 use crate::sema::schema::{StageKind, PARAM_ENV_PREFIX};
-use crate::sema::text::plain_text;
+
 use crate::sema::types::{ArtifactKind, Ty};
 use crate::source::{SourceSet, Span};
 use crate::syntax::ast::Text;
@@ -872,15 +872,6 @@ const GATHER: &str = include_str!("../scripts/kfp_gather.py");
 
 fn param_placeholder(input: &str) -> String {
     format!("{{{{$.inputs.parameters['{input}']}}}}")
-}
-
-/// A value's text when it is known at compile time (no references).
-fn literal_word(v: &Value) -> Option<String> {
-    match v {
-        Value::Str(parts) => plain_text(parts),
-        Value::Ref(_) | Value::Secret(_) | Value::Node(_) => None,
-        other => Some(literal_text(other)),
-    }
 }
 
 /// `retries = N` or `retries { limit backoff factor max }`, with kfp's

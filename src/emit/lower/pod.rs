@@ -14,7 +14,7 @@ use crate::emit::mlflow::env;
 use crate::plan::literal::{literal_json, literal_text, seconds_text};
 use crate::plan::OutputInfo;
 use crate::sema::hir::{Input, NodeId, Ref, RunField, Spanned, StrPart, Value};
-use crate::sema::text::plain_text;
+
 use crate::sema::types::Ty;
 use crate::syntax::ast::Text;
 
@@ -413,17 +413,6 @@ impl<'a, 'p> Pod<'a, 'p> {
             }
         }
         out
-    }
-}
-
-/// A value's text when it is known at compile time (no references).
-pub(super) fn literal_word(v: &Value) -> Option<String> {
-    match v {
-        Value::Str(parts) => plain_text(parts),
-        Value::Int(_) | Value::Float(_) | Value::Bool(_) | Value::Quantity(_) => {
-            Some(literal_text(v))
-        }
-        _ => None,
     }
 }
 

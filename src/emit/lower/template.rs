@@ -6,8 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::core::v1::{Container, EnvVar, Volume};
 
 use super::pod::{
-    duration_text, literal_word, resources, retry_strategy, toleration, Arg, ArgKind, ArtifactFrom,
-    Global, Pod,
+    duration_text, resources, retry_strategy, toleration, Arg, ArgKind, ArtifactFrom, Global, Pod,
 };
 use super::route::Source;
 use super::task::{value_reads_item, TaskCtx};
@@ -286,7 +285,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             let words: Vec<Option<String>> = command
                 .iter()
                 .chain(rest)
-                .map(|i| literal_word(&i.value))
+                .map(|i| crate::plan::literal::literal_word(&i.value))
                 .collect();
             let words: Vec<Option<&str>> = words.iter().map(Option::as_deref).collect();
             let shell_script = match argv::code_argument(&words) {

@@ -4,10 +4,11 @@
 //! has no resource template.
 
 use super::tracking::{Block, Program, STEP_OUTPUTS};
-use super::{literal_word, Built, Component, Shared};
+use super::{Built, Component, Shared};
 use crate::emit::kfp::ir::*;
 use crate::emit::kserve;
 use crate::emit::mlflow::Step;
+use crate::plan::literal::literal_word;
 use crate::plan::literal::seconds_text;
 use crate::plan::DeployTasks;
 use crate::sema::hir::{Ref, RunField, Spanned, Value};
