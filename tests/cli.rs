@@ -346,3 +346,82 @@ fn deny_warnings_stops_compile() {
     assert_eq!(code(&o), 1);
     assert!(o.stdout.is_empty());
 }
+
+/// `compile -o OUT --check`: exit 0 when OUT is what the compilation gives,
+/// 1 (with a diff and the command that updates it) when it is stale or
+/// missing, 2 when it cannot be read or there is no `-o`; never writes.
+#[test]
+fn compile_check_compares_and_never_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("flagship.yaml");
+    let out_s = out.display().to_string();
+    let src = "examples/terraform_optimization.mlp";
+    let check = |extra: &[&str]| {
+        let mut args = vec!["compile", src, "-o", out_s.as_str(), "--check"];
+        args.extend_from_slice(extra);
+        mlpc(&args)
+    };
+    // Missing: 1, and still missing.
+    let o = check(&[]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(stderr(&o).contains("is missing"), "{}", stderr(&o));
+    assert!(!out.exists());
+    // Up to date: 0, untouched.
+    assert_eq!(code(&mlpc(&["compile", src, "-o", &out_s])), 0);
+    let written = std::fs::read(&out).unwrap();
+    let modified = std::fs::metadata(&out).unwrap().modified().unwrap();
+    let o = check(&[]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert_eq!(std::fs::read(&out).unwrap(), written);
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().modified().unwrap(),
+        modified
+    );
+    // Stale: 1, a diff with line numbers, the command, the file as it was.
+    let stale =
+        String::from_utf8(written.clone())
+            .unwrap()
+            .replacen("cost_optimization", "cost", 1);
+    std::fs::write(&out, &stale).unwrap();
+    let o = check(&[]);
+    let err = stderr(&o);
+    assert_eq!(code(&o), 1, "{err}");
+    assert!(err.contains("is stale"), "{err}");
+    assert!(
+        err.contains("@@ -") && err.contains("-      value: cost\n"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("to update it: mlpc compile {src} -o {out_s}\n")),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), stale);
+    // The KFP target compares its own output.
+    let o = check(&["--target", "kfp"]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert_eq!(
+        code(&mlpc(&["compile", src, "-o", &out_s, "--target", "kfp"])),
+        0
+    );
+    assert_eq!(code(&check(&["--target", "kfp"])), 0);
+    // Unreadable (a directory): 2. No `-o`: 2.
+    let o = mlpc(&[
+        "compile",
+        src,
+        "-o",
+        dir.path().to_str().unwrap(),
+        "--check",
+    ]);
+    assert_eq!(code(&o), 2, "{}", stderr(&o));
+    assert_eq!(code(&mlpc(&["compile", src, "--check"])), 2);
+    // Errors in the input: 1, and nothing compared or written.
+    let o = mlpc(&[
+        "compile",
+        "tests/fixtures/diagnostics/E0101_unknown_name.mlp",
+        "-o",
+        &out_s,
+        "--check",
+    ]);
+    assert_eq!(code(&o), 1);
+    assert!(!stderr(&o).contains("stale"), "{}", stderr(&o));
+}

@@ -13,6 +13,7 @@ const EXAMPLES: &str = "\
 Examples:
   mlpc check examples/terraform_optimization.mlp
   mlpc compile examples/terraform_optimization.mlp -o workflow.yaml
+  mlpc compile examples/terraform_optimization.mlp -o workflow.yaml --check   # exit 1 if stale
   mlpc compile pipelines/nightly.mlp --kind workflow-template | kubectl apply -f -
   mlpc rbac examples/churn_model.mlp | kubectl apply -f -
   mlpc check --format json pipelines/*.mlp
@@ -134,6 +135,10 @@ pub enum Command {
         /// `argo` (Argo Workflows YAML) or `kfp` (Kubeflow Pipelines v2 IR, one pipeline per file).
         #[arg(long, value_enum, default_value = "argo")]
         target: TargetArg,
+        /// Write nothing: exit 1, with a diff, when OUT (`-o`) is missing or not what this
+        /// compilation gives; 0 when it is up to date.
+        #[arg(long, requires = "output")]
+        check: bool,
     },
     /// Print the ServiceAccounts, Roles and RoleBindings the compiled pipelines need, as YAML.
     Rbac {

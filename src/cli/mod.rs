@@ -65,10 +65,11 @@ pub fn run(cli: &Cli) -> Outcome {
             kind,
             pipeline,
             target: TargetArg::Kfp,
+            check,
         } => compile_kfp(
             cli,
             file,
-            output.as_deref(),
+            Destination::of(output.as_deref(), *check),
             *kind,
             &Options {
                 kind: OutputKind::Workflow,
@@ -81,10 +82,11 @@ pub fn run(cli: &Cli) -> Outcome {
             kind,
             pipeline,
             target: TargetArg::Argo,
+            check,
         } => compile(
             cli,
             file,
-            output.as_deref(),
+            Destination::of(output.as_deref(), *check),
             &Options {
                 kind: (*kind).into(),
                 pipeline: pipeline.clone(),
@@ -205,7 +207,7 @@ fn checked(cli: &Cli, file: &Path) -> Result<Analysis, Outcome> {
 fn compile_kfp(
     cli: &Cli,
     file: &Path,
-    output: Option<&Path>,
+    output: Destination<'_>,
     kind: KindArg,
     options: &Options,
 ) -> Outcome {
@@ -245,25 +247,8 @@ fn compile_kfp(
             return Outcome::Failure;
         }
     };
-    match output {
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            if let Err(e) = stdout
-                .write_all(text.as_bytes())
-                .and_then(|_| stdout.flush())
-            {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    eprintln!("mlpc: cannot write to standard output: {e}");
-                    return Outcome::Failure;
-                }
-            }
-        }
-        Some(path) => {
-            if let Err(e) = write_atomically(path, &[text.as_str()]) {
-                eprintln!("mlpc: cannot write {}: {e}", path.display());
-                return Outcome::Failure;
-            }
-        }
+    if let Err(outcome) = output.deliver(&[text.as_str()]) {
+        return outcome;
     }
     if all.is_empty() {
         Outcome::Clean
@@ -272,7 +257,7 @@ fn compile_kfp(
     }
 }
 
-fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> Outcome {
+fn compile(cli: &Cli, file: &Path, output: Destination<'_>, options: &Options) -> Outcome {
     let analysis = match checked(cli, file) {
         Ok(a) => a,
         Err(outcome) => return outcome,
@@ -298,26 +283,8 @@ fn compile(cli: &Cli, file: &Path, output: Option<&Path>, options: &Options) -> 
     }
     // Written piece by piece: joining would hold the whole stream twice.
     let pieces = crate::emit::stream_pieces(&compiled.documents);
-    match output {
-        None => {
-            let mut stdout = std::io::stdout().lock();
-            if let Err(e) = pieces
-                .iter()
-                .try_for_each(|piece| stdout.write_all(piece.as_bytes()))
-                .and_then(|_| stdout.flush())
-            {
-                if e.kind() != std::io::ErrorKind::BrokenPipe {
-                    eprintln!("mlpc: cannot write to standard output: {e}");
-                    return Outcome::Failure;
-                }
-            }
-        }
-        Some(path) => {
-            if let Err(e) = write_atomically(path, &pieces) {
-                eprintln!("mlpc: cannot write {}: {e}", path.display());
-                return Outcome::Failure;
-            }
-        }
+    if let Err(outcome) = output.deliver(&pieces) {
+        return outcome;
     }
     let outcome = if all.is_empty() {
         Outcome::Clean
@@ -376,6 +343,109 @@ fn rbac(cli: &Cli, file: &Path, options: &Options) -> Outcome {
 /// Writes `pieces`, one after the other, to `path` through a temporary file
 /// in the same directory and a rename, so that `path` holds either its old
 /// content or the whole new content, never part of it.
+/// Where `compile` puts its output: standard output, a file (written
+/// atomically), or nowhere, only compared with the file (`--check`).
+enum Destination<'a> {
+    Stdout,
+    File(&'a Path),
+    Check(&'a Path),
+}
+
+impl<'a> Destination<'a> {
+    fn of(output: Option<&'a Path>, check: bool) -> Self {
+        match (output, check) {
+            (Some(path), true) => Destination::Check(path),
+            (Some(path), false) => Destination::File(path),
+            // clap requires `-o` with `--check`.
+            (None, _) => Destination::Stdout,
+        }
+    }
+
+    /// Puts the output there; `Err` with the outcome when that failed, or
+    /// when `--check` found the file missing (1), stale (1) or unreadable
+    /// (2).
+    fn deliver(&self, pieces: &[&str]) -> Result<(), Outcome> {
+        match self {
+            Destination::Stdout => {
+                let mut stdout = std::io::stdout().lock();
+                let written = pieces
+                    .iter()
+                    .try_for_each(|piece| stdout.write_all(piece.as_bytes()))
+                    .and_then(|_| stdout.flush());
+                match written {
+                    Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                        eprintln!("mlpc: cannot write to standard output: {e}");
+                        Err(Outcome::Failure)
+                    }
+                    _ => Ok(()),
+                }
+            }
+            Destination::File(path) => write_atomically(path, pieces).map_err(|e| {
+                eprintln!("mlpc: cannot write {}: {e}", path.display());
+                Outcome::Failure
+            }),
+            Destination::Check(path) => up_to_date(path, &pieces.concat()),
+        }
+    }
+}
+
+/// The most lines of a stale file's diff `--check` prints.
+const CHECK_DIFF_LINES: usize = 40;
+
+/// `compile --check`: whether `path` holds exactly `text`.
+fn up_to_date(path: &Path, text: &str) -> Result<(), Outcome> {
+    let shown = path.display();
+    let old = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("mlpc: {shown} is missing: compile without `--check` to write it");
+            return Err(Outcome::Errors);
+        }
+        Err(e) => {
+            eprintln!("mlpc: cannot read {shown}: {e}");
+            return Err(Outcome::Failure);
+        }
+    };
+    if old == text.as_bytes() {
+        return Ok(());
+    }
+    let old = String::from_utf8_lossy(&old);
+    let diff = crate::fmt::unified_diff(&shown.to_string(), &old, text);
+    let lines: Vec<&str> = diff.lines().collect();
+    eprintln!("mlpc: {shown} is stale: it differs from what this compilation gives");
+    for line in lines.iter().take(CHECK_DIFF_LINES) {
+        eprintln!("{line}");
+    }
+    if lines.len() > CHECK_DIFF_LINES {
+        eprintln!("... ({} more diff lines)", lines.len() - CHECK_DIFF_LINES);
+    }
+    eprintln!("mlpc: to update it: {}", update_command());
+    Err(Outcome::Errors)
+}
+
+/// This command line without `--check`, as a shell reads it.
+fn update_command() -> String {
+    let quote = |a: String| {
+        let plain = !a.is_empty()
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_./=:@+,".contains(c));
+        if plain {
+            a
+        } else {
+            format!("'{}'", a.replace('\'', "'\\''"))
+        }
+    };
+    std::iter::once("mlpc".to_string())
+        .chain(
+            std::env::args()
+                .skip(1)
+                .filter(|a| a != "--check")
+                .map(quote),
+        )
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 pub fn write_atomically(path: &Path, pieces: &[&str]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
