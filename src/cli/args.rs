@@ -14,6 +14,8 @@ Examples:
   mlpc check examples/terraform_optimization.mlp
   mlpc compile examples/terraform_optimization.mlp -o workflow.yaml
   mlpc compile examples/terraform_optimization.mlp -o workflow.yaml --check   # exit 1 if stale
+  mlpc build pipelines/ --out-dir compiled/ --kind workflow-template         # every pipeline
+  mlpc build pipelines/ --out-dir compiled/ --check                          # in CI: up to date?
   mlpc compile pipelines/nightly.mlp --kind workflow-template | kubectl apply -f -
   mlpc rbac examples/churn_model.mlp | kubectl apply -f -
   mlpc check --format json pipelines/*.mlp
@@ -138,6 +140,27 @@ pub enum Command {
         /// Write nothing: exit 1, with a diff, when OUT (`-o`) is missing or not what this
         /// compilation gives; 0 when it is up to date.
         #[arg(long, requires = "output")]
+        check: bool,
+    },
+    /// Compile every pipeline of every `.mlp` under the paths to
+    /// `DIR/<pipeline>.yaml`; files without a pipeline (libraries) are only
+    /// checked. Nothing is written when any file has an error.
+    Build {
+        /// Files and folders (default: the current folder), searched recursively.
+        #[arg(value_name = "FILE|DIR")]
+        paths: Vec<PathBuf>,
+        /// Where the compiled files go (made if missing).
+        #[arg(long, value_name = "DIR")]
+        out_dir: PathBuf,
+        /// `argo` or `kfp` (see `compile`).
+        #[arg(long, value_enum, default_value = "argo")]
+        target: TargetArg,
+        /// `workflow` or `workflow-template` (`--target argo`).
+        #[arg(long, value_enum, default_value = "workflow")]
+        kind: KindArg,
+        /// Write nothing: exit 1 when a compiled file is stale or missing, or
+        /// DIR holds a `.yaml` no pipeline makes.
+        #[arg(long)]
         check: bool,
     },
     /// Print the ServiceAccounts, Roles and RoleBindings the compiled pipelines need, as YAML.

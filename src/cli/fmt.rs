@@ -45,7 +45,7 @@ pub(super) fn run(cli: &Cli, paths: &[PathBuf], check: bool, diff: bool) -> Outc
 /// `root` itself when it is a file; every `*.mlp` under it when it is a
 /// folder, sorted (folders whose name starts with `.` are left out, and
 /// links to folders are not followed).
-fn mlp_files(root: &Path) -> Result<Vec<PathBuf>, String> {
+pub(super) fn mlp_files(root: &Path) -> Result<Vec<PathBuf>, String> {
     let meta = std::fs::metadata(root)
         .map_err(|e| format!("cannot read {}: {}", root.display(), reason(&e)))?;
     if !meta.is_dir() {

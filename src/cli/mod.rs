@@ -5,6 +5,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 
 mod args;
+mod build;
 mod fmt;
 
 pub use args::{Cli, ColorChoice, Command, DebugWhat, FormatArg, KindArg, TargetArg};
@@ -92,6 +93,13 @@ pub fn run(cli: &Cli) -> Outcome {
                 pipeline: pipeline.clone(),
             },
         ),
+        Command::Build {
+            paths,
+            out_dir,
+            target,
+            kind,
+            check,
+        } => build::run(cli, paths, out_dir, *target, *kind, *check),
         Command::Rbac { file, pipeline } => rbac(
             cli,
             file,
@@ -424,7 +432,7 @@ fn up_to_date(path: &Path, text: &str) -> Result<(), Outcome> {
 }
 
 /// This command line without `--check`, as a shell reads it.
-fn update_command() -> String {
+pub(super) fn update_command() -> String {
     let quote = |a: String| {
         let plain = !a.is_empty()
             && a.chars()

@@ -1,0 +1,229 @@
+//! `mlpc build [PATH ...] --out-dir DIR [--target] [--kind] [--check]`:
+//! every pipeline of every `.mlp` under the paths, compiled to
+//! `DIR/<pipeline>.yaml`, for a repository whose compiled files are
+//! committed (GitOps) or checked in CI. All files are checked first, and
+//! nothing is written when any has an error; `--check` writes nothing and
+//! says which files are stale, missing or made by no pipeline.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::args::{Cli, KindArg, TargetArg};
+use super::{analyze_path, print_diagnostics, write_atomically, Outcome, Stream};
+use crate::emit::Options;
+use crate::MlpError;
+
+/// One compiled pipeline: the file it comes from and its text.
+struct Made {
+    source: PathBuf,
+    text: String,
+}
+
+pub(super) fn run(
+    cli: &Cli,
+    paths: &[PathBuf],
+    out_dir: &Path,
+    target: TargetArg,
+    kind: KindArg,
+    check: bool,
+) -> Outcome {
+    if matches!(target, TargetArg::Kfp) && kind != KindArg::Workflow {
+        eprintln!("mlpc: `--kind` is for `--target argo`: a Kubeflow Pipelines IR file is a pipeline, which KFP runs or schedules itself");
+        return Outcome::Failure;
+    }
+    let roots = if paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        paths.to_vec()
+    };
+    let mut files = Vec::new();
+    for root in &roots {
+        match super::fmt::mlp_files(root) {
+            Ok(found) => files.extend(found),
+            Err(message) => {
+                eprintln!("mlpc: {message}");
+                return Outcome::Failure;
+            }
+        }
+    }
+    files.sort();
+    files.dedup();
+    let mut outcome = Outcome::Clean;
+    let mut made: BTreeMap<String, Made> = BTreeMap::new();
+    for file in &files {
+        outcome = outcome.worst(compile_file(cli, file, target, kind, &mut made));
+    }
+    if matches!(outcome, Outcome::Errors | Outcome::Failure) {
+        eprintln!("mlpc: nothing written: fix the errors above first");
+        return outcome;
+    }
+    if cli.deny_warnings && matches!(outcome, Outcome::Warnings) {
+        return Outcome::Errors;
+    }
+    if check {
+        return outcome.worst(compare(out_dir, &made));
+    }
+    if let Err(e) = std::fs::create_dir_all(out_dir) {
+        eprintln!("mlpc: cannot make {}: {e}", out_dir.display());
+        return Outcome::Failure;
+    }
+    for (name, m) in &made {
+        let path = out_dir.join(format!("{name}.yaml"));
+        if let Err(e) = write_atomically(&path, &[m.text.as_str()]) {
+            eprintln!("mlpc: cannot write {}: {e}", path.display());
+            return Outcome::Failure;
+        }
+    }
+    outcome
+}
+
+/// Checks one file and compiles each of its pipelines into `made`; its
+/// diagnostics are printed once.
+fn compile_file(
+    cli: &Cli,
+    file: &Path,
+    target: TargetArg,
+    kind: KindArg,
+    made: &mut BTreeMap<String, Made>,
+) -> Outcome {
+    let analysis = match analyze_path(cli, file) {
+        Ok(a) => a,
+        Err(message) => {
+            eprintln!("mlpc: {message}");
+            return Outcome::Failure;
+        }
+    };
+    let mut diagnostics: Vec<&MlpError> = analysis.diagnostics.items.iter().collect();
+    let Some(program) = analysis.program.as_ref() else {
+        print_diagnostics(cli, &diagnostics, Stream::Stderr);
+        return if diagnostics.iter().any(|d| d.is_io()) {
+            Outcome::Failure
+        } else {
+            Outcome::Errors
+        };
+    };
+    let mut outcome = Outcome::Clean;
+    // Held until every pipeline is compiled: the diagnostics borrow them.
+    let mut kfp_errors = Vec::new();
+    let mut argo_warnings = Vec::new();
+    for pipeline in &program.pipelines {
+        let options = Options {
+            kind: kind.into(),
+            pipeline: Some(pipeline.name.to_string()),
+        };
+        let text = match target {
+            TargetArg::Argo => match crate::compile(&analysis, &options).map(|c| c.output) {
+                Some(Ok(compiled)) => {
+                    argo_warnings.extend(compiled.warnings);
+                    Some(crate::emit::stream_pieces(&compiled.documents).concat())
+                }
+                Some(Err(e)) => {
+                    eprintln!("mlpc: {}: {e}", file.display());
+                    outcome = outcome.worst(Outcome::Failure);
+                    None
+                }
+                None => None,
+            },
+            TargetArg::Kfp => match crate::kfp_document(&analysis, &options) {
+                Some(Ok(Ok(document))) => match document.to_yaml() {
+                    Ok(text) => Some(text),
+                    Err(e) => {
+                        eprintln!("mlpc: internal error: {e}");
+                        outcome = outcome.worst(Outcome::Failure);
+                        None
+                    }
+                },
+                Some(Ok(Err(errors))) => {
+                    kfp_errors.extend(errors);
+                    None
+                }
+                Some(Err(e)) => {
+                    eprintln!("mlpc: {}: {e}", file.display());
+                    outcome = outcome.worst(Outcome::Failure);
+                    None
+                }
+                None => None,
+            },
+        };
+        let Some(text) = text else { continue };
+        let name = pipeline.name.to_string();
+        if let Some(other) = made.get(&name) {
+            eprintln!(
+                "mlpc: two pipelines are named `{name}`: in {} and in {}; each needs a name of its own in {name}.yaml's folder",
+                other.source.display(),
+                file.display()
+            );
+            outcome = outcome.worst(Outcome::Errors);
+            continue;
+        }
+        made.insert(
+            name,
+            Made {
+                source: file.to_path_buf(),
+                text,
+            },
+        );
+    }
+    diagnostics.extend(argo_warnings.iter());
+    diagnostics.extend(kfp_errors.iter());
+    print_diagnostics(cli, &diagnostics, Stream::Stderr);
+    let errors = diagnostics
+        .iter()
+        .any(|d| d.severity() == crate::diag::Severity::Error);
+    outcome.worst(match (errors, diagnostics.is_empty()) {
+        (true, _) => Outcome::Errors,
+        (false, false) => Outcome::Warnings,
+        (false, true) => Outcome::Clean,
+    })
+}
+
+/// `--check`: every compiled file up to date, and no `.yaml` in `dir`
+/// that no pipeline makes.
+fn compare(dir: &Path, made: &BTreeMap<String, Made>) -> Outcome {
+    let mut outcome = Outcome::Clean;
+    for (name, m) in made {
+        let path = dir.join(format!("{name}.yaml"));
+        match std::fs::read(&path) {
+            Ok(bytes) if bytes == m.text.as_bytes() => {}
+            Ok(_) => {
+                eprintln!(
+                    "mlpc: {} is stale (from {})",
+                    path.display(),
+                    m.source.display()
+                );
+                outcome = outcome.worst(Outcome::Errors);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                eprintln!(
+                    "mlpc: {} is missing (from {})",
+                    path.display(),
+                    m.source.display()
+                );
+                outcome = outcome.worst(Outcome::Errors);
+            }
+            Err(e) => {
+                eprintln!("mlpc: cannot read {}: {e}", path.display());
+                outcome = outcome.worst(Outcome::Failure);
+            }
+        }
+    }
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        let mut orphans: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+            .filter(|p| {
+                p.file_stem()
+                    .is_some_and(|s| !made.contains_key(s.to_string_lossy().as_ref()))
+            })
+            .collect();
+        orphans.sort();
+        for p in orphans {
+            eprintln!("mlpc: {} is made by no pipeline", p.display());
+            outcome = outcome.worst(Outcome::Errors);
+        }
+    }
+    if matches!(outcome, Outcome::Errors) {
+        eprintln!("mlpc: to update them: {}", super::update_command());
+    }
+    outcome
+}

@@ -1,0 +1,162 @@
+//! `mlpc build`: every pipeline under the paths to `DIR/<pipeline>.yaml`,
+//! libraries checked and not compiled, nothing written when a file has
+//! an error; `--check` writes nothing and reports stale, missing and
+//! orphan files.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use common::*;
+
+fn build(args: &[&str]) -> Output {
+    let mut all = vec!["build"];
+    all.extend_from_slice(args);
+    run_mlpc(&all)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, text).unwrap();
+}
+
+const JOB: &str = "  job a {\n    image = \"busybox:1.37\"\n    command = [\"true\"]\n  }\n";
+
+fn pipeline(name: &str) -> String {
+    format!("pipeline {name} {{\n{JOB}}}\n")
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+#[test]
+fn every_pipeline_of_nested_folders_and_libraries_only_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    let out = dir.path().join("out");
+    write(&src.join("a.mlp"), &pipeline("alpha"));
+    write(
+        &src.join("deep/er/b.mlp"),
+        &format!("{}\n{}", pipeline("beta"), pipeline("gamma")),
+    );
+    // A library: a template, no pipeline.
+    write(
+        &src.join("lib/steps.mlp"),
+        "template job t {\n  image = \"busybox:1.37\"\n  command = [\"true\"]\n}\n",
+    );
+    let (s, o) = (src.display().to_string(), out.display().to_string());
+    let r = build(&[&s, "--out-dir", &o]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert_eq!(names(&out), ["alpha.yaml", "beta.yaml", "gamma.yaml"]);
+    // Each file is what `compile --pipeline` writes.
+    let one = run_mlpc(&[
+        "compile",
+        &src.join("deep/er/b.mlp").display().to_string(),
+        "--pipeline",
+        "gamma",
+    ]);
+    assert_eq!(std::fs::read(out.join("gamma.yaml")).unwrap(), one.stdout);
+    // Up to date: 0; then stale, missing and orphan files: 1, nothing written.
+    assert_eq!(
+        build(&[&s, "--out-dir", &o, "--check"]).status.code(),
+        Some(0)
+    );
+    std::fs::write(out.join("alpha.yaml"), "stale\n").unwrap();
+    std::fs::remove_file(out.join("beta.yaml")).unwrap();
+    std::fs::write(out.join("old.yaml"), "left over\n").unwrap();
+    let r = build(&[&s, "--out-dir", &o, "--check"]);
+    let err = stderr(&r);
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    assert!(err.contains("alpha.yaml is stale"), "{err}");
+    assert!(err.contains("beta.yaml is missing"), "{err}");
+    assert!(err.contains("old.yaml is made by no pipeline"), "{err}");
+    assert!(err.contains("to update them: mlpc build"), "{err}");
+    assert_eq!(
+        std::fs::read_to_string(out.join("alpha.yaml")).unwrap(),
+        "stale\n"
+    );
+    assert!(!out.join("beta.yaml").exists());
+    // KFP: one IR file per pipeline.
+    let kfp = dir.path().join("kfp");
+    let k = kfp.display().to_string();
+    let r = build(&[&s, "--out-dir", &k, "--target", "kfp"]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert_eq!(names(&kfp), ["alpha.yaml", "beta.yaml", "gamma.yaml"]);
+    assert!(std::fs::read_to_string(kfp.join("beta.yaml"))
+        .unwrap()
+        .contains("schemaVersion: 2.1.0"));
+}
+
+#[test]
+fn an_error_anywhere_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    let out = dir.path().join("out");
+    write(&src.join("a.mlp"), &pipeline("alpha"));
+    write(
+        &src.join("b.mlp"),
+        "pipeline beta {\n  job a {\n    image = nope\n  }\n}\n",
+    );
+    let (s, o) = (src.display().to_string(), out.display().to_string());
+    let r = build(&[&s, "--out-dir", &o]);
+    let err = stderr(&r);
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("mlp::E") && err.contains("nothing written"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn two_pipelines_with_one_name_are_an_error_naming_both_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    let out = dir.path().join("out");
+    write(&src.join("a.mlp"), &pipeline("same"));
+    write(&src.join("b/c.mlp"), &pipeline("same"));
+    let (s, o) = (src.display().to_string(), out.display().to_string());
+    let r = build(&[&s, "--out-dir", &o]);
+    let err = stderr(&r);
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("two pipelines are named `same`")
+            && err.contains("a.mlp")
+            && err.contains("c.mlp"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn usage_and_io_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = dir.path().join("out").display().to_string();
+    let r = build(&["no/such/folder", "--out-dir", &o]);
+    assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
+    let r = build(&[
+        "examples",
+        "--out-dir",
+        &o,
+        "--target",
+        "kfp",
+        "--kind",
+        "workflow-template",
+    ]);
+    assert_eq!(r.status.code(), Some(2), "{}", stderr(&r));
+    // No --out-dir.
+    assert_eq!(build(&["examples"]).status.code(), Some(2));
+}
