@@ -160,3 +160,72 @@ fn usage_and_io_errors_exit_2() {
     // No --out-dir.
     assert_eq!(build(&["examples"]).status.code(), Some(2));
 }
+
+/// The same sources give the same bytes whatever the working directory
+/// and wherever the checkout lies (no path, time or host in the output),
+/// so Argo CD sees no drift between CI machines.
+#[test]
+fn output_is_the_same_from_any_folder_and_checkout_path() {
+    fn copy(from: &Path, to: &Path) {
+        for entry in std::fs::read_dir(from).unwrap() {
+            let path = entry.unwrap().path();
+            let target = to.join(path.file_name().unwrap());
+            if path.is_dir() {
+                copy(&path, &target);
+            } else if path.extension().is_some_and(|x| x == "mlp") {
+                write(&target, &std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let examples = root().join("examples");
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    copy(&examples, &a.path().join("examples"));
+    copy(&examples, &b.path().join("some/deeper/checkout/examples"));
+    // KFP refuses four examples (E0501): it builds the others.
+    let kfp = [
+        "champion_challenger",
+        "hyperparameter_sweep",
+        "sweep_and_promote",
+        "terraform_optimization",
+    ];
+    for target in ["argo", "kfp"] {
+        let sources = |base: &str| -> Vec<String> {
+            match target {
+                "kfp" => kfp.iter().map(|n| format!("{base}/{n}.mlp")).collect(),
+                _ => vec![base.to_string()],
+            }
+        };
+        // Relative paths, from the copy's own folder.
+        let r = std::process::Command::new(mlpc_bin())
+            .arg("build")
+            .args(sources("examples"))
+            .args(["--out-dir", "out", "--target", target])
+            .current_dir(a.path())
+            .output()
+            .unwrap();
+        assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+        // Absolute paths, from elsewhere.
+        let out_b = b.path().join("out");
+        let base = b.path().join("some/deeper/checkout/examples");
+        let mut args = vec!["build".to_string()];
+        args.extend(sources(&base.display().to_string()));
+        args.extend(["--out-dir".into(), out_b.display().to_string()]);
+        args.extend(["--target".into(), target.into()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let r2 = run_mlpc(&args);
+        assert_eq!(r2.status.code(), Some(0), "{}", stderr(&r2));
+        let (da, db) = (a.path().join("out"), out_b);
+        assert_eq!(names(&da), names(&db));
+        assert!(names(&da).len() >= 4, "{target}: {:?}", names(&da));
+        for n in names(&da) {
+            assert_eq!(
+                std::fs::read(da.join(&n)).unwrap(),
+                std::fs::read(db.join(&n)).unwrap(),
+                "{target} {n}"
+            );
+        }
+        let _ = std::fs::remove_dir_all(&da);
+        let _ = std::fs::remove_dir_all(db);
+    }
+}
