@@ -50,9 +50,38 @@ pub(super) fn run(
     files.dedup();
     let mut outcome = Outcome::Clean;
     let mut made: BTreeMap<String, Made> = BTreeMap::new();
+    // Every file's diagnostics, printed together (one JSON array).
+    let mut analyses = Vec::new();
+    let mut extras = Vec::new();
     for file in &files {
-        outcome = outcome.worst(compile_file(cli, file, target, kind, &mut made));
+        match analyze_path(cli, file) {
+            Ok(analysis) => {
+                let (o, extra) = compile_file(&analysis, file, target, kind, &mut made);
+                outcome = outcome.worst(o);
+                analyses.push(analysis);
+                extras.push(extra);
+            }
+            Err(message) => {
+                eprintln!("mlpc: {message}");
+                outcome = outcome.worst(Outcome::Failure);
+            }
+        }
     }
+    let all: Vec<&MlpError> = analyses
+        .iter()
+        .zip(&extras)
+        .flat_map(|(a, extra)| a.diagnostics.items.iter().chain(extra.iter()))
+        .collect();
+    for d in &all {
+        outcome = outcome.worst(if d.is_io() {
+            Outcome::Failure
+        } else if d.is_error() {
+            Outcome::Errors
+        } else {
+            Outcome::Warnings
+        });
+    }
+    print_diagnostics(cli, &all, Stream::Stderr);
     if matches!(outcome, Outcome::Errors | Outcome::Failure) {
         eprintln!("mlpc: nothing written: fix the errors above first");
         return outcome;
@@ -77,44 +106,30 @@ pub(super) fn run(
     outcome
 }
 
-/// Checks one file and compiles each of its pipelines into `made`; its
-/// diagnostics are printed once.
+/// Compiles each pipeline of a checked file into `made`; the diagnostics
+/// its compilation adds (documents' warnings, what KFP cannot say).
 fn compile_file(
-    cli: &Cli,
+    analysis: &crate::Analysis,
     file: &Path,
     target: TargetArg,
     kind: KindArg,
     made: &mut BTreeMap<String, Made>,
-) -> Outcome {
-    let analysis = match analyze_path(cli, file) {
-        Ok(a) => a,
-        Err(message) => {
-            eprintln!("mlpc: {message}");
-            return Outcome::Failure;
-        }
-    };
-    let mut diagnostics: Vec<&MlpError> = analysis.diagnostics.items.iter().collect();
-    let Some(program) = analysis.program.as_ref() else {
-        print_diagnostics(cli, &diagnostics, Stream::Stderr);
-        return if diagnostics.iter().any(|d| d.is_io()) {
-            Outcome::Failure
-        } else {
-            Outcome::Errors
-        };
-    };
+) -> (Outcome, Vec<MlpError>) {
     let mut outcome = Outcome::Clean;
-    // Held until every pipeline is compiled: the diagnostics borrow them.
-    let mut kfp_errors = Vec::new();
-    let mut argo_warnings = Vec::new();
+    let mut extra = Vec::new();
+    // A file that did not check has no program; its diagnostics say why.
+    let Some(program) = analysis.program.as_ref() else {
+        return (outcome, extra);
+    };
     for pipeline in &program.pipelines {
         let options = Options {
             kind: kind.into(),
             pipeline: Some(pipeline.name.to_string()),
         };
         let text = match target {
-            TargetArg::Argo => match crate::compile(&analysis, &options).map(|c| c.output) {
+            TargetArg::Argo => match crate::compile(analysis, &options).map(|c| c.output) {
                 Some(Ok(compiled)) => {
-                    argo_warnings.extend(compiled.warnings);
+                    extra.extend(compiled.warnings);
                     Some(crate::emit::stream_pieces(&compiled.documents).concat())
                 }
                 Some(Err(e)) => {
@@ -124,7 +139,7 @@ fn compile_file(
                 }
                 None => None,
             },
-            TargetArg::Kfp => match crate::kfp_document(&analysis, &options) {
+            TargetArg::Kfp => match crate::kfp_document(analysis, &options) {
                 Some(Ok(Ok(document))) => match document.to_yaml() {
                     Ok(text) => Some(text),
                     Err(e) => {
@@ -134,7 +149,7 @@ fn compile_file(
                     }
                 },
                 Some(Ok(Err(errors))) => {
-                    kfp_errors.extend(errors);
+                    extra.extend(errors);
                     None
                 }
                 Some(Err(e)) => {
@@ -164,17 +179,7 @@ fn compile_file(
             },
         );
     }
-    diagnostics.extend(argo_warnings.iter());
-    diagnostics.extend(kfp_errors.iter());
-    print_diagnostics(cli, &diagnostics, Stream::Stderr);
-    let errors = diagnostics
-        .iter()
-        .any(|d| d.severity() == crate::diag::Severity::Error);
-    outcome.worst(match (errors, diagnostics.is_empty()) {
-        (true, _) => Outcome::Errors,
-        (false, false) => Outcome::Warnings,
-        (false, true) => Outcome::Clean,
-    })
+    (outcome, extra)
 }
 
 /// `--check`: every compiled file up to date, and no `.yaml` in `dir`
