@@ -11,7 +11,9 @@
 use std::collections::BTreeSet;
 
 mod deploy;
+mod fan_in;
 mod platform;
+mod run_fields;
 pub mod tracking;
 
 use super::dag::{self, At, DagKey, Kind, Router};
@@ -304,6 +306,34 @@ impl Component<'_, '_> {
         ));
     }
 
+    /// An input parameter `name` of the component, `spec`, fed by the task
+    /// from `source`; its placeholder.
+    fn param_input(
+        &mut self,
+        name: &str,
+        spec: ParameterSpec,
+        source: impl Into<TaskParameter>,
+    ) -> String {
+        self.inputs.parameters.insert(name.to_string(), spec);
+        self.task_inputs
+            .parameters
+            .insert(name.to_string(), source.into());
+        param_placeholder(name)
+    }
+
+    /// A string input holding a run-time value of KFP's driver
+    /// (`{{$.pipeline_job_uuid}}`, ...), which it resolves only as the whole
+    /// constant of a task input; its placeholder.
+    fn runtime_input(&mut self, name: &str, constant: &str) -> String {
+        self.param_input(
+            name,
+            ParameterSpec::of(ParameterType::String),
+            ParameterInput::RuntimeValue(RuntimeValue {
+                constant: serde_json::Value::String(constant.into()),
+            }),
+        )
+    }
+
     /// Exports `name` with the value `text` (which may hold placeholders).
     fn export(&mut self, name: &str, text: String) {
         self.exports.push((name.into(), text));
@@ -504,15 +534,11 @@ impl Component<'_, '_> {
                 let spec = value
                     .parameter
                     .unwrap_or(ParameterSpec::of(ParameterType::String));
-                self.inputs.parameters.insert(input.clone(), spec);
-                self.task_inputs.parameters.insert(
-                    input.clone(),
-                    TaskParameter {
-                        source: dag::parameter_input(&at),
-                        parameter_expression_selector: selector,
-                    },
-                );
-                let text = param_placeholder(&input);
+                let source = TaskParameter {
+                    source: dag::parameter_input(&at),
+                    parameter_expression_selector: selector,
+                };
+                let text = self.param_input(&input, spec, source);
                 Some(match model_path {
                     Some(path) => format!("runs:/{text}/{path}"),
                     None => text,
@@ -542,98 +568,6 @@ impl Component<'_, '_> {
         }
     }
 
-    /// A copy of each artifact output read out of the stage's loop, under
-    /// the item's index: `mlp-indexed-OUT/INDEX` (see
-    /// [`values::collected_key`]).
-    fn indexed_copies(&mut self) {
-        let plan = self.plan;
-        let Some(collected) = plan.collected_artifacts.get(&self.stage) else {
-            return;
-        };
-        let Some(&lp) = self.path.iter().rev().find(|k| dag::loops(plan, **k)) else {
-            return;
-        };
-        if !dag::indexed(plan, lp) {
-            return; // its readers are told (E0502)
-        }
-        let index = match values::loop_index(plan, self.router, &self.path, lp) {
-            Ok(routed) => routed,
-            Err(_) => return,
-        };
-        self.inputs.parameters.insert(
-            index.input.clone(),
-            ParameterSpec::of(ParameterType::String),
-        );
-        self.task_inputs.parameters.insert(
-            index.input.clone(),
-            TaskParameter {
-                source: dag::parameter_input(&index.at),
-                parameter_expression_selector: index.selector,
-            },
-        );
-        let sp = plan.stage(self.stage);
-        for name in collected {
-            let (Some(info), Some(Ty::Artifact(kind))) =
-                (sp.outputs.get(name), sp.outputs.get(name).map(|o| &o.ty))
-            else {
-                continue;
-            };
-            let Some(path) = &info.path else { continue };
-            let under = format!("/{}", param_placeholder(&index.input));
-            self.artifact_output(&values::indexed_output(name), *kind, path.clone(), &under);
-        }
-    }
-
-    /// A task beside this one that merges the list of artifacts `input`
-    /// is (as its DAG has it at `at`) into one directory, and its name.
-    fn gather(&mut self, input: &str, at: &At, spec: &ArtifactSpec) -> String {
-        let name = self
-            .router
-            .names
-            .fresh(&format!("{}-gather", self.plan.stage(self.stage).task));
-        let image = match self.plan.pipeline.settings.get("mlflow").map(|v| &v.value) {
-            Some(Value::Map(m)) => m.get("image").map(|v| literal_text(&v.value)),
-            _ => None,
-        }
-        .unwrap_or_else(|| crate::emit::mlflow::DEFAULT_IMAGE.to_string());
-        let mut inputs = Definitions::default();
-        inputs.artifacts.insert("items".into(), spec.clone());
-        let mut outputs = Definitions::default();
-        outputs.artifacts.insert(
-            "dir".into(),
-            ArtifactSpec {
-                artifact_type: artifact_type(ArtifactKind::Dir),
-                is_artifact_list: false,
-            },
-        );
-        let mut task_inputs = TaskInputs::default();
-        task_inputs
-            .artifacts
-            .insert("items".into(), dag::artifact_input(at));
-        let built = Built {
-            inputs,
-            outputs,
-            container: Container {
-                command: vec!["python3".into(), "-c".into(), GATHER.into()],
-                args: vec![
-                    "{{$}}".into(),
-                    "items".into(),
-                    "{{$.outputs.artifacts['dir'].path}}".into(),
-                ],
-                image,
-                ..Default::default()
-            },
-            platform: ExecutorConfig::default(),
-            task: Task::container(
-                format!("gather {input}"),
-                task_inputs,
-                dag::producer(at).map(str::to_string).into_iter().collect(),
-            ),
-        };
-        self.gathers.push((name.clone(), built));
-        name
-    }
-
     /// A reference routed to the stage's DAG; a diagnostic when KFP (or
     /// this backend) has no form for it.
     fn routed(&mut self, r: &Ref, span: Span) -> Option<Routed> {
@@ -646,78 +580,6 @@ impl Component<'_, '_> {
                 None
             }
         }
-    }
-
-    /// `run.status` in `finally`: the exit task's final status of the main
-    /// run, as `.mlp` spells its states.
-    fn run_status(&mut self) -> Option<String> {
-        let depth = self.path.iter().position(|k| *k == DagKey::Finally)?;
-        let (at, _) = self.router.route(
-            self.plan,
-            &dag::Value {
-                kind: Kind::Parameter,
-                parameter: Some(ParameterSpec {
-                    is_optional: true,
-                    ..ParameterSpec::of(ParameterType::TaskFinalStatus)
-                }),
-                artifact: None,
-            },
-            At::Input(dag::STATUS.into()),
-            &self.path[..=depth],
-            &self.path,
-            dag::STATUS,
-        );
-        self.router.status_read = true;
-        let input = "mlp-run-status";
-        self.inputs
-            .parameters
-            .insert(input.into(), ParameterSpec::of(ParameterType::String));
-        self.task_inputs.parameters.insert(
-            input.into(),
-            TaskParameter {
-                source: dag::parameter_input(&at),
-                parameter_expression_selector: Some(dag::STATUS_SELECTOR.into()),
-            },
-        );
-        Some(param_placeholder(input))
-    }
-
-    fn run_field(&mut self, field: RunField, at: Span) -> Option<String> {
-        let (input, constant) = match field {
-            RunField::Uid => ("mlp-run-uid", "{{$.pipeline_job_uuid}}"),
-            RunField::Name => ("mlp-run-name", "{{$.pipeline_job_name}}"),
-            RunField::ScheduledTime => {
-                ("mlp-scheduled-time", "{{$.pipeline_job_schedule_time_utc}}")
-            }
-            RunField::Pod | RunField::Namespace => {
-                self.no_form(
-                    at,
-                    format!("`run.{}` outside `env`", field.name()),
-                    "KFP gives a pod its name and namespace as environment variables only: set one in `env` (e.g. `env { POD = run.pod }`) and read it there",
-                );
-                return None;
-            }
-            RunField::Status => return self.run_status(),
-            RunField::Failures => {
-                self.no_form(
-                    at,
-                    "`run.failures`".into(),
-                    "KFP's final status of a run carries only its state and one error message: read `run.status`",
-                );
-                return None;
-            }
-        };
-        self.inputs
-            .parameters
-            .insert(input.to_string(), ParameterSpec::of(ParameterType::String));
-        self.task_inputs.parameters.insert(
-            input.to_string(),
-            ParameterInput::RuntimeValue(RuntimeValue {
-                constant: serde_json::Value::String(constant.into()),
-            })
-            .into(),
-        );
-        Some(param_placeholder(input))
     }
 
     fn env_var(&mut self, name: &str, v: &Spanned<Value>) {
@@ -867,9 +729,6 @@ impl cel::Operands for Component<'_, '_> {
     }
 }
 
-/// The gather task's program (`scripts/kfp_gather.py`).
-const GATHER: &str = include_str!("../scripts/kfp_gather.py");
-
 fn param_placeholder(input: &str) -> String {
     format!("{{{{$.inputs.parameters['{input}']}}}}")
 }
@@ -906,15 +765,5 @@ fn retry_policy(v: &Value) -> Option<RetryPolicy> {
             })
         }
         _ => None,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_gather_program_holds_no_placeholder() {
-        // KFP's launcher replaces placeholders anywhere in the command.
-        assert!(!super::GATHER.contains("{{"));
-        assert!(super::GATHER.is_ascii());
     }
 }

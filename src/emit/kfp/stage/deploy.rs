@@ -272,19 +272,14 @@ pub(super) fn apply(
     let stage = plan.pipeline.stage(c.stage);
     let mut strings = RunTimeStrings { texts: Vec::new() };
     let resolved = |c: &mut Component<'_, '_>, key: &str| {
-        let input = format!("{}-{key}", tasks.resolve);
-        c.inputs
-            .parameters
-            .insert(input.clone(), ParameterSpec::of(ParameterType::String));
-        c.task_inputs.parameters.insert(
-            input.clone(),
+        c.param_input(
+            &format!("{}-{key}", tasks.resolve),
+            ParameterSpec::of(ParameterType::String),
             crate::emit::kfp::dag::parameter_input(&crate::emit::kfp::dag::At::Task {
                 task: tasks.resolve.clone(),
                 key: key.into(),
-            })
-            .into(),
-        );
-        super::param_placeholder(&input)
+            }),
+        )
     };
     let storage = resolved(&mut c, "storage_uri");
     let version = resolved(&mut c, "version");

@@ -19,7 +19,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{param_placeholder, Built, Component, Shared};
+use super::{Built, Component, Shared};
 use crate::emit::kfp::dag::{self, At, DagKey, Kind};
 use crate::emit::kfp::ir::*;
 use crate::emit::kfp::wrap::{Copy, Export};
@@ -176,17 +176,16 @@ impl Component<'_, '_> {
             &self.path,
             &format!("pipelinechannel--{input}"),
         );
-        self.inputs
-            .parameters
-            .insert(input.into(), ParameterSpec::of(ParameterType::String));
-        self.task_inputs
-            .parameters
-            .insert(input.into(), dag::parameter_input(&at).into());
+        let held = self.param_input(
+            input,
+            ParameterSpec::of(ParameterType::String),
+            dag::parameter_input(&at),
+        );
         let mut command = vec![
             "python3".to_string(),
             "-c".into(),
             mlflow::loader(input, text),
-            param_placeholder(input),
+            held,
         ];
         if let Program::Mlflow(step) = program {
             command.push(step.name().into());
@@ -278,20 +277,16 @@ impl Component<'_, '_> {
     /// exported for the user's code and written to the `run_id` output.
     pub(super) fn tracked_stage(&mut self, block: &Block<'_>, tasks: &TrackingTasks) {
         self.mlflow_client(block);
-        let input = "mlpc-run-id";
-        self.inputs
-            .parameters
-            .insert(input.into(), ParameterSpec::of(ParameterType::String));
-        self.task_inputs.parameters.insert(
-            input.into(),
+        let run_id = self.param_input(
+            "mlpc-run-id",
+            ParameterSpec::of(ParameterType::String),
             dag::parameter_input(&At::Task {
                 task: tasks.start.clone(),
                 key: "run_id".into(),
-            })
-            .into(),
+            }),
         );
         self.deps.insert(tasks.start.clone());
-        self.export(RUN_ID_ENV, param_placeholder(input));
+        self.export(RUN_ID_ENV, run_id);
         self.outputs
             .parameters
             .insert("run_id".into(), ParameterSpec::of(ParameterType::String));
@@ -394,22 +389,17 @@ pub(super) fn end(
     c.literal_env("MLP_STAGE", stage.name.to_string());
     let uid = c.run_value(RunField::Uid);
     c.export("MLP_WORKFLOW_UID", uid);
-    let status = "status";
-    c.inputs.parameters.insert(
-        status.into(),
+    let status = c.param_input(
+        "status",
         ParameterSpec {
             is_optional: true,
             ..ParameterSpec::of(ParameterType::TaskFinalStatus)
         },
-    );
-    c.task_inputs.parameters.insert(
-        status.into(),
         ParameterInput::TaskFinalStatus(FinalStatus {
             producer_task: stage_task.to_string(),
-        })
-        .into(),
+        }),
     );
-    c.export("MLP_FINAL_STATUS", param_placeholder(status));
+    c.export("MLP_FINAL_STATUS", status);
     c.loop_items();
     let mut built = c.generated(
         shared,
@@ -491,18 +481,7 @@ impl Component<'_, '_> {
     /// `{{$.pipeline_job_resource_name}}` (the Argo workflow's name; the
     /// display name may hold spaces) as an input of the task.
     fn run_resource_name(&mut self) -> String {
-        let input = "mlp-run-resource-name";
-        self.inputs
-            .parameters
-            .insert(input.into(), ParameterSpec::of(ParameterType::String));
-        self.task_inputs.parameters.insert(
-            input.into(),
-            ParameterInput::RuntimeValue(RuntimeValue {
-                constant: serde_json::Value::String("{{$.pipeline_job_resource_name}}".into()),
-            })
-            .into(),
-        );
-        param_placeholder(input)
+        self.runtime_input("mlp-run-resource-name", "{{$.pipeline_job_resource_name}}")
     }
 
     /// The pod's name and namespace, from its metadata.
