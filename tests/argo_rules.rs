@@ -1053,7 +1053,14 @@ fn compare_with(
         scenario = scenario.output(&format!("{}-metrics", task_of(stage)), m, v);
     }
     for s in &case.facts.fail {
-        scenario = scenario.failing(&task_of(s));
+        // A distributed stage's task runs a DAG: its training job fails,
+        // and the step after it, which ends the MLflow run, then exits 1
+        // (src/emit/scripts/mlflow_job_end.py). No other stage has these.
+        let task = task_of(s);
+        scenario = scenario
+            .failing(&task)
+            .failing(&format!("{task}/job"))
+            .failing(&format!("{task}/mlflow-end"));
     }
     let run = simulate::run(wf, &scenario);
     let stages: BTreeSet<String> = pipeline.stages.iter().map(|s| task_of(&s.name)).collect();

@@ -27,6 +27,9 @@ const HELPER_SUFFIXES: [&str; 3] = ["-metrics", "-resolve", "-wait"];
 
 /// The MLflow clean-up task at the end of `finally`'s DAG.
 const CLEANUP: &str = "mlflow-cleanup";
+/// The exit handler's deletion of a run's training jobs: it waits for
+/// nothing (stopping a workflow leaves its jobs running).
+const TRAINING_CLEANUP: &str = "delete-training-jobs";
 
 /// The DAG that holds a node.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -244,7 +247,8 @@ fn yaml_shape(doc: &Json) -> Shape {
             .as_array()
             .unwrap_or_else(|| panic!("template {template} is not a DAG"));
         let names: BTreeSet<&str> = tasks.iter().map(|t| t["name"].as_str().unwrap()).collect();
-        let is_cleanup = |task: &str| dag == Dag::Finally && task == CLEANUP;
+        let is_cleanup =
+            |task: &str| dag == Dag::Finally && (task == CLEANUP || task == TRAINING_CLEANUP);
         // A kept run volume's claim step comes before everything else in
         // the main DAG (and `finally`'s): no node of the program's graph.
         let makes_claim = |task: &str| {
@@ -275,6 +279,13 @@ fn yaml_shape(doc: &Json) -> Shape {
                 continue;
             }
             let depends = task["depends"].as_str().map(parse_depends);
+            if is_cleanup(task_name) && task_name == TRAINING_CLEANUP {
+                assert!(
+                    task["depends"].is_null(),
+                    "{TRAINING_CLEANUP} waits for nothing"
+                );
+                continue;
+            }
             if is_cleanup(task_name) {
                 // It waits for everything `finally` holds, however it ended.
                 let waits: BTreeSet<String> = depends
@@ -359,7 +370,14 @@ fn yaml_node<'a>(
     let parallelism = wrapped.and_then(|_| called["parallelism"].as_i64());
     let when = task.get("when").is_some() || wrapped.is_some_and(|t| t.get("when").is_some());
     let target = inner["template"].as_str().unwrap();
-    let is_group = templates[target].get("dag").is_some();
+    // A tracked distributed stage's DAG (src/emit/lower/distributed.rs):
+    // its run's start, its training job, its run's end. A stage, not a group.
+    let steps: Vec<&str> = templates[target]["dag"]["tasks"]
+        .as_array()
+        .map(|ts| ts.iter().filter_map(|t| t["name"].as_str()).collect())
+        .unwrap_or_default();
+    let distributed = steps == ["mlflow-start", "job", "mlflow-end"];
+    let is_group = templates[target].get("dag").is_some() && !distributed;
     if is_group {
         let path = format!("{prefix}{name}");
         todo.push((target, Dag::Group(path.clone()), format!("{path}/")));

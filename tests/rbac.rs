@@ -132,7 +132,19 @@ const DOCUMENTED_RULES: &[&str] = &[
     "/pods: list",
     "/persistentvolumeclaims: create,get,patch",
     "argoproj.io/workflows/finalizers: update",
+    "trainer.kubeflow.org/trainjobs: create,get,list,delete",
+    "kubeflow.org/pytorchjobs: create,get,list,delete",
 ];
+
+/// The rule a distributed stage's job step and the exit handler's deletion
+/// need, per kind of job.
+fn training_rule(kind: &str) -> &'static str {
+    match kind {
+        "TrainJob" => "trainer.kubeflow.org/trainjobs: create,get,list,delete",
+        "PyTorchJob" => "kubeflow.org/pytorchjobs: create,get,list,delete",
+        other => panic!("not a training job: {other}"),
+    }
+}
 
 fn documented(rule: &str) -> bool {
     let general = match (rule.find('['), rule.find(']')) {
@@ -227,6 +239,24 @@ fn expected(example: &str) -> Grants {
             (
                 ("-".into(), "terraform-optimization-deploy".into()),
                 with_executor(deploy("terraform-optimizer")),
+            ),
+        ],
+        // The job step creates and watches the TrainJob, the exit
+        // handler deletes the run's by label; the job is owned by the
+        // Workflow.
+        "distributed_finetune" => vec![
+            g("-", "distributed-finetune-executor", &[EXECUTOR]),
+            (
+                ("-".into(), "distributed-finetune-deploy".into()),
+                with_executor(
+                    [
+                        training_rule("TrainJob").to_string(),
+                        "argoproj.io/workflows/finalizers: update".to_string(),
+                    ]
+                    .into_iter()
+                    .chain(deploy("support-assistant"))
+                    .collect(),
+                ),
             ),
         ],
         other => panic!("add the grants of examples/{other}.mlp to this test"),
@@ -395,8 +425,45 @@ fn only_the_deploy_steps_get_a_token_and_every_account_is_granted_what_its_pods_
                     let where_ = format!("{}: template {name}", rel.display());
                     // A kept run volume's claim: applied with the deploy
                     // account's token, owned by the Workflow object.
+                    // The exit handler's deletion of the run's training
+                    // jobs, by label: no manifest.
+                    if t["resource"]["action"] == "delete" {
+                        assert_eq!(t["automountServiceAccountToken"], true, "{where_}");
+                        let account = t["serviceAccountName"].as_str().unwrap();
+                        let rules = rules_of(&rbac, account, wf);
+                        let kinds = t["resource"]["flags"][0].as_str().unwrap();
+                        for (resource, kind) in [
+                            ("trainjobs.trainer.kubeflow.org", "TrainJob"),
+                            ("pytorchjobs.kubeflow.org", "PyTorchJob"),
+                        ] {
+                            if kinds.split(',').any(|k| k == resource) {
+                                assert!(
+                                    rules.contains(&training_rule(kind).to_string()),
+                                    "{where_}: {rules:?}"
+                                );
+                            }
+                        }
+                        continue;
+                    }
                     if let Some(manifest) = t["resource"]["manifest"].as_str() {
                         let m = common::argo_manifest(manifest, &Default::default());
+                        if m["kind"] == "TrainJob" || m["kind"] == "PyTorchJob" {
+                            assert_eq!(t["automountServiceAccountToken"], true, "{where_}");
+                            assert_eq!(t["resource"]["setOwnerReference"], true, "{where_}");
+                            let account = t["serviceAccountName"].as_str().unwrap();
+                            let rules = rules_of(&rbac, account, wf);
+                            for wanted in [
+                                EXECUTOR,
+                                training_rule(m["kind"].as_str().unwrap()),
+                                "argoproj.io/workflows/finalizers: update",
+                            ] {
+                                assert!(
+                                    rules.contains(&wanted.to_string()),
+                                    "{where_}: {wanted} not in {rules:?}"
+                                );
+                            }
+                            continue;
+                        }
                         if m["kind"] == "PersistentVolumeClaim" {
                             assert_eq!(t["automountServiceAccountToken"], true, "{where_}");
                             assert_eq!(t["resource"]["setOwnerReference"], true, "{where_}");

@@ -398,6 +398,42 @@ What it means: a `sidecar NAME { ... }` is named like a container the pod alread
 stage's own), `wait` and `init` (Argo's), `mlflow-init` and `mlflow-finalize` (MLflow tracking).
 Kubernetes rejects a pod with two containers of one name.
 Fix: rename the sidecar.";
+    E0237: Active, "no form in a distributed stage's job", "\
+What it means: a `train` stage with `distributed { ... }` runs as a Kubeflow Trainer `TrainJob` (or,
+with `api = \"pytorchjob\"`, a Training Operator `PyTorchJob`), not as a pod of the workflow, and the
+job has no field for something the stage sets. A TrainJob (Trainer v2.3) has no `env_from`,
+`image_pull_policy` or `priority_class` for its nodes; neither job has user `sidecars` (a sidecar
+that never exits keeps a node Running, so the job never completes) or `cache` (Argo memoizes pods,
+not jobs); a PyTorchJob has no `runtime`. Declared `output`s are not available either: the nodes
+share no file with the workflow (§9.6).
+Example:
+    train fit { ...  env_from = [secret(\"keys\")]  distributed { nodes = 4 } }   # TrainJob: E0237
+Fix: follow the help: log results to MLflow and read `fit.metrics.NAME` or `fit.model`; set each
+variable in `env` (`secret(\"NAME\", \"KEY\")`); or use `api = \"pytorchjob\"`, whose pod templates
+have `envFrom`, `imagePullPolicy` and `priorityClassName`.";
+    E0238: Active, "value the training nodes cannot receive", "\
+What it means: a distributed stage's `command`, `args`, `env`, `script` or `params` reads an
+artifact (a file another stage made, or a collected `dir`), or `run.pod`, or its `volumes` mount a
+run volume without `keep = true`. Artifacts are files Argo copies into a step's pod; the training
+job's nodes are other pods, made by the training operator, so no file reaches them. `run.pod` would
+name the Argo step that creates the job, not a node. A run volume without `keep` is a claim Argo
+names when the run starts, which the job's manifest cannot name.
+Fix: pass a location instead (an output holding an `s3://...` URI, or a path in a claim every node
+mounts), read `RANK`/`PET_NODE_RANK` for a node's identity, and declare the run volume with
+`keep = true` (its claim is then `<workflow>-<volume>`).";
+    E0239: Active, "environment variable reserved by the training runtime", "\
+What it means: a distributed stage's `env` sets one of `PET_NNODES`, `PET_NPROC_PER_NODE`,
+`PET_NODE_RANK`, `PET_MASTER_ADDR` or `PET_MASTER_PORT`. The runtime's launcher (torchrun) reads
+them, and Kubeflow Trainer sets them on every node from `distributed.nodes` and the GPUs per node; its
+webhook rejects a TrainJob that sets them.
+Fix: remove the variable; run `torchrun train.py` (or `python train.py`) without rendezvous flags.";
+    E0240: Active, "training runtime Argo cannot wait on", "\
+What it means: `distributed.runtime` names one of Kubeflow Trainer's runtimes with several replicated
+jobs (`deepspeed-distributed`, `mlx-distributed`, `torchtune-...`). Argo waits for a job with a
+condition over fixed paths of its status; with several replicated jobs the order of
+`status.jobsStatus` is not fixed, and a TrainJob's `Complete` condition moves behind `Suspended` under
+Kueue, so no condition Argo can read says such a job succeeded.
+Fix: use `torch-distributed` (the default) or a runtime of your own with one replicated job `node`.";
     E0301: Active, "dependency cycle", "\
 What it means: stages depend on each other in a loop, through references or `after`.
 Each edge of the cycle is labelled; the message gives the path.
@@ -418,6 +454,13 @@ names the deploy account, which lives in the workflow's namespace.
 Why: a Role and its RoleBinding are objects of one namespace, created before the workflow runs.
 Fix: write the namespace as a literal (`namespace = \"serving\"`), or leave a deploy stage's out to
 deploy into the workflow's namespace. `mlpc compile` accepts such pipelines; only `mlpc rbac` raises this.";
+    E0404: Active, "training job name too long", "\
+What it means: a distributed stage's job is named after the stage (`<stage>-` plus five characters
+the API server adds), and its JobSet names each pod `<job>-node-0-<index>-<suffix>`, which must be a
+DNS label of at most 63 characters. For up to 10 nodes the stage's name may have 42 characters, up to
+100 nodes 41 (JobSet's webhook, DISTRIBUTED.md). A longer name is rejected by JobSet's webhook; the
+TrainJob then never gets a condition and the step waits until its deadline (kubeflow/trainer#3671).
+Fix: rename the stage.";
     E0501: Active, "no Kubeflow Pipelines form", "\
 What it means: with `--target kfp`, the pipeline uses something the Kubeflow Pipelines v2 IR cannot
 say. The message names it and the help says what to do instead. The IR and its Kubernetes platform
@@ -438,7 +481,8 @@ What it means: with `--target kfp`, the pipeline uses a construct that the Kubef
 express but mlpc's KFP backend does not write yet: an artifact collected out of a loop over a
 run-time list or out of nested loops, the models of a loop's runs collected into a list, `sum(...)`
 or a model's URI in a `when`, a group template's literal input in a group's own `when`, a claim
-named at run time.
+named at run time, a `train` stage's `distributed` block (KFP v2 has no resource step to create and
+wait for a TrainJob: kubeflow/pipelines#11636).
 Fix: compile the pipeline for Argo (`--target argo`, the default). Kubeflow Pipelines 2.x also runs
 an uploaded Argo Workflow as a v1 pipeline.";
     W0201: Active, "deploy without artifact_store", "\
@@ -494,6 +538,12 @@ admits one pod at all. The run still finishes on a single-node cluster, but slow
 real one.
 Fix: order the stages (`after`), set `parallelism = 1` on the loop, or use `access = \"ReadWriteMany\"`
 with a storage class that supports it (NFS, CephFS, EFS, Filestore).";
+    W0210: Active, "distributed stage without timeout", "\
+What it means: a `train` stage with `distributed { ... }` has no `timeout`.
+Why: a training job that never starts (no free GPUs, a runtime that is not installed, a JobSet the
+cluster rejects) gets no condition, and the step creating it waits until its deadline. Without
+`timeout` mlpc gives the job 23 hours (`activeDeadlineSeconds`) and the step 24.
+Fix: set `timeout = 12h` (how long one try may train); the step waits one hour more.";
     W0401: Active, "workflow larger than 1 MiB", "\
 What it means: `mlpc compile` produced a workflow document larger than 1 MiB.
 Why: Argo keeps workflows in etcd, which rejects objects over about 1.5 MiB (and Argo's node status grows

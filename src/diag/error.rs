@@ -556,6 +556,46 @@ pub enum MlpError {
         reason: String,
     },
 
+    #[error("{what} has no form in a distributed stage's {api}")]
+    NotDistributable {
+        src: Src,
+        at: Span,
+        what: String,
+        api: String,
+        help: Option<String>,
+    },
+
+    #[error("the training nodes cannot receive {what}")]
+    NodesCannotReceive {
+        src: Src,
+        at: Span,
+        what: String,
+        help: Option<String>,
+    },
+
+    #[error("`{name}` is set by the training runtime on every node")]
+    ReservedTrainingEnv { src: Src, at: Span, name: String },
+
+    #[error("Argo cannot tell when a job of runtime `{runtime}` has ended")]
+    UnwaitableRuntime { src: Src, at: Span, runtime: String },
+
+    #[error("stage name `{name}` is too long for a training job of {nodes} nodes")]
+    TrainingNameTooLong {
+        src: Src,
+        at: Span,
+        name: String,
+        nodes: i64,
+        limit: usize,
+    },
+
+    #[error("distributed stage `{stage}` has no `timeout`")]
+    DistributedWithoutTimeout {
+        src: Src,
+        at: Span,
+        stage: String,
+        job_secs: i64,
+    },
+
     // ----- E9xxx: internal ---------------------------------------------------
     #[error("internal compiler error: {message}")]
     Internal { message: String },

@@ -74,6 +74,12 @@ impl MlpError {
             MountPathTaken { .. } => codes::E0235,
             ContainerNameTaken { .. } => codes::E0236,
             UnusedVolume { .. } => codes::W0208,
+            NotDistributable { .. } => codes::E0237,
+            NodesCannotReceive { .. } => codes::E0238,
+            ReservedTrainingEnv { .. } => codes::E0239,
+            UnwaitableRuntime { .. } => codes::E0240,
+            TrainingNameTooLong { .. } => codes::E0404,
+            DistributedWithoutTimeout { .. } => codes::W0210,
             VolumeSharedAtOnce { .. } => codes::W0209,
             KeywordAsName { .. } => codes::E0113,
             GroupOutputSource { .. } => codes::E0117,
@@ -175,6 +181,12 @@ impl MlpError {
             | MlpError::MountPathTaken { src, .. }
             | MlpError::ContainerNameTaken { src, .. }
             | MlpError::UnusedVolume { src, .. }
+            | MlpError::NotDistributable { src, .. }
+            | MlpError::NodesCannotReceive { src, .. }
+            | MlpError::ReservedTrainingEnv { src, .. }
+            | MlpError::UnwaitableRuntime { src, .. }
+            | MlpError::TrainingNameTooLong { src, .. }
+            | MlpError::DistributedWithoutTimeout { src, .. }
             | MlpError::VolumeSharedAtOnce { src, .. }
             | MlpError::KeywordAsName { src, .. }
             | MlpError::GroupOutputSource { src, .. }

@@ -159,6 +159,17 @@ impl MlpError {
             }
             ContainerNameTaken { at, .. } => vec![Label::primary(*at, "taken")],
             UnusedVolume { at, .. } => vec![Label::primary(*at, "declared here")],
+            NotDistributable { at, .. } => vec![Label::primary(*at, "not in the job's manifest")],
+            NodesCannotReceive { at, .. } => {
+                vec![Label::primary(*at, "the nodes are not this step's pod")]
+            }
+            ReservedTrainingEnv { at, .. } => vec![Label::primary(*at, "set by the runtime")],
+            UnwaitableRuntime { at, .. } => vec![Label::primary(*at, "several replicated jobs")],
+            TrainingNameTooLong { at, limit, .. } => vec![Label::primary(
+                *at,
+                format!("longer than {limit} characters"),
+            )],
+            DistributedWithoutTimeout { at, .. } => vec![Label::primary(*at, "no `timeout`")],
             VolumeSharedAtOnce { at, .. } => vec![Label::primary(*at, "declared here")],
             CompileTimeValue { at, .. } => {
                 vec![Label::primary(*at, "a value known only at run time")]
@@ -230,6 +241,8 @@ impl MlpError {
             | VolumeKind { help, .. }
             | UnknownVolume { help, .. }
             | MountPathTaken { help, .. }
+            | NotDistributable { help, .. }
+            | NodesCannotReceive { help, .. }
             | ContainerNameTaken { help, .. }
             | AcrossFinally { help, .. }
             | ListFunctionType { help, .. }
@@ -275,6 +288,10 @@ impl MlpError {
             PlainHttpCredentials { .. } => Some("use `https://` for a tracking server outside the cluster; plain http is fine for an in-cluster service (`NAME`, `NAME.NAMESPACE.svc`, `...svc.cluster.local`)".into()),
             UnusedVolume { name, .. } => Some(format!("mount it in a stage with `volumes = [{{ volume = {name}, path = \"/data\" }}]`, or remove it: each run would create a claim nobody uses")),
             VolumeSharedAtOnce { reason, .. } => Some(reason.clone()),
+            ReservedTrainingEnv { .. } => Some("remove it: the runtime's launcher (torchrun) sets the `PET_*` variables from `distributed.nodes` and the GPUs per node, and Kubeflow Trainer rejects a TrainJob that sets them".into()),
+            UnwaitableRuntime { .. } => Some("use a runtime with one replicated job (`torch-distributed`, or your own with a single replicated job `node`); with several, the order of the job's `status.jobsStatus` is not fixed, so no condition Argo can read says the job succeeded".into()),
+            TrainingNameTooLong { name, limit, .. } => Some(format!("JobSet names each pod `<job>-node-0-<index>-<suffix>`, at most 63 characters, and rejects a longer one: the job would never start and the step would wait until its deadline. The job is named `{name}-` plus five characters; rename the stage to at most {} characters", limit)),
+            DistributedWithoutTimeout { job_secs, .. } => Some(format!("set `timeout` (e.g. `timeout = 12h`): the job then fails after that long, and the step waits an hour more for the job's verdict; without it the job may run {} hours, and a job the cluster never starts holds the step that long", job_secs / 3600)),
             CredentialsInUrl { .. } => Some("credentials in a URL (`https://user:password@host`) are written into the workflow in clear text; put them in a Secret and pass them with `env { TOKEN = secret(\"NAME\", \"KEY\") }`".into()),
             Internal { .. } => Some("this is a bug in mlpc; please report it with the input file".into()),
         }

@@ -292,6 +292,8 @@ pub struct DagTask {
 #[serde(rename_all = "camelCase")]
 pub struct ResourceTemplate {
     pub action: &'static str,
+    /// Empty for a `delete` by `flags` (a label selector).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub manifest: String,
     /// The object is deleted with the Workflow object.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -300,6 +302,9 @@ pub struct ResourceTemplate {
     pub success_condition: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_condition: Option<String>,
+    /// Arguments kubectl gets after the action's own.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

@@ -20,6 +20,7 @@ use crate::collections::{HashMap, HashSet, IndexMap};
 
 mod cache;
 mod deploy;
+mod distributed;
 mod document;
 mod generated;
 mod group;

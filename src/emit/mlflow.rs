@@ -40,7 +40,7 @@ const NON_ROOT_UID: i64 = 65534;
 pub use crate::plan::MlflowStep as Step;
 
 impl Step {
-    pub const ALL: [Step; 7] = [
+    pub const ALL: [Step; 8] = [
         Step::Init,
         Step::Finalize,
         Step::Cleanup,
@@ -48,6 +48,7 @@ impl Step {
         Step::Register,
         Step::Resolve,
         Step::End,
+        Step::JobEnd,
     ];
 
     /// The step's name: the last argument of its command line, and the
@@ -61,6 +62,7 @@ impl Step {
             Step::Register => "mlflow-register",
             Step::Resolve => "mlflow-resolve",
             Step::End => "mlflow-end",
+            Step::JobEnd => "mlflow-job-end",
         }
     }
 
@@ -73,6 +75,7 @@ impl Step {
             Step::Register => include_str!("scripts/mlflow_register.py"),
             Step::Resolve => include_str!("scripts/mlflow_resolve.py"),
             Step::End => include_str!("scripts/mlflow_end.py"),
+            Step::JobEnd => include_str!("scripts/mlflow_job_end.py"),
         }
     }
 }
@@ -414,14 +417,7 @@ impl Tracking {
         params: &[(String, String)],
         items: &[(String, String)],
     ) -> Container {
-        let run = format!(
-            "pipeline={pipeline} stage={stage} workflow={{{{workflow.name}}}} uid={{{{workflow.uid}}}} namespace={{{{workflow.namespace}}}} pod={{{{pod.name}}}}"
-        );
-        let mut extra = vec![env("MLP_RUN", run)];
-        extra.extend(indexed_env("MLP_PARAM", params));
-        if !items.is_empty() {
-            extra.extend(indexed_env("MLP_ITEM", items));
-        }
+        let extra = run_env(pipeline, stage, params, items);
         let mut init = self.step_container(programs, "mlflow-init", Step::Init, extra);
         init.volume_mounts = Some(self.pod_mounts());
         injected(init)
@@ -452,6 +448,25 @@ impl Tracking {
         sidecar.volume_mounts = Some(self.pod_mounts());
         injected(sidecar)
     }
+}
+
+/// What the init step creates a stage's run from: its identity (`MLP_RUN`,
+/// `key=value` words), its `params` and its loops' items.
+pub fn run_env(
+    pipeline: &str,
+    stage: &str,
+    params: &[(String, String)],
+    items: &[(String, String)],
+) -> Vec<EnvVar> {
+    let run = format!(
+        "pipeline={pipeline} stage={stage} workflow={{{{workflow.name}}}} uid={{{{workflow.uid}}}} namespace={{{{workflow.namespace}}}} pod={{{{pod.name}}}}"
+    );
+    let mut out = vec![env("MLP_RUN", run)];
+    out.extend(indexed_env("MLP_PARAM", params));
+    if !items.is_empty() {
+        out.extend(indexed_env("MLP_ITEM", items));
+    }
+    out
 }
 
 /// A container injected into a tracked stage's pod: restricted, and with

@@ -60,6 +60,15 @@
 //!   PersistentVolumeClaims in the workflow's namespace, and update the
 //!   finalizers of Workflows (an owner reference that blocks the owner's
 //!   deletion needs it where OwnerReferencesPermissionEnforcement is on).
+//! - **Distributed training** (`train ... distributed { ... }`): a
+//!   `resource` step creates each training job (TrainJob, or PyTorchJob with
+//!   `api = "pytorchjob"`) as the deploy account, with an owner reference
+//!   to the Workflow, polls it (`get`) and reads its name (`get`); the exit
+//!   handler deletes the run's jobs by label (`kubectl delete --selector`
+//!   lists, then deletes). So: `create`, `get`, `list` and `delete` on
+//!   the jobs of the APIs the pipeline uses, and `workflows/finalizers`
+//!   `update` as for kept volumes. The nodes run as the runtime's (or the
+//!   stage's `service_account`) account, which mlpc grants nothing.
 //!
 //! The accounts default to `PIPELINE-executor` and `PIPELINE-deploy`, one
 //! pair per pipeline, so that two pipelines' `mlpc rbac` never overwrite each
@@ -76,6 +85,7 @@ use serde::Serialize;
 
 use super::{select, EmitError, Options};
 use crate::diag::MlpError;
+use crate::sema::distributed::{distributed, TrainingApi};
 use crate::sema::effective::effective_fields;
 use crate::sema::hir::{Pipeline, Program, Ref, RunField, StrPart, Value};
 use crate::sema::schema::StageKind;
@@ -193,6 +203,8 @@ struct Needs {
     /// It applies the claims of kept run volumes (`kubectl apply`: get,
     /// then create or patch).
     claims: bool,
+    /// It creates, watches and deletes training jobs of these APIs.
+    training: BTreeSet<TrainingApi>,
 }
 
 /// The InferenceServices an account deploys into one namespace.
@@ -278,6 +290,21 @@ pub fn objects_for(program: &Program, pipeline: &Pipeline) -> Result<Vec<Object>
         let needs = deploy.needs.entry(Namespace::Workflow).or_default();
         needs.task_results = true;
         needs.claims = true;
+    }
+    // Distributed stages: the job step and the exit handler's deletion
+    // run as the deploy account (`emit::lower::distributed`).
+    for stage in pipeline
+        .stages
+        .iter()
+        .filter(|s| s.kind == StageKind::Train)
+    {
+        let fields = effective_fields(&program.templates, &pipeline.defaults, stage);
+        if let Some(job) = distributed(&fields) {
+            let deploy = entry(&mut accounts, &deploy_account(pipeline));
+            let needs = deploy.needs.entry(Namespace::Workflow).or_default();
+            needs.task_results = true;
+            needs.training.insert(job.api);
+        }
     }
     for stage in pipeline
         .stages
@@ -421,11 +448,22 @@ impl Needs {
                 None,
                 &["create", "get", "patch"],
             ));
-            // The claim is owned by the Workflow with `blockOwnerDeletion`
-            // (`setOwnerReference`, operator.go `executeResource`), which
-            // the OwnerReferencesPermissionEnforcement admission plugin
-            // (on by default in OpenShift) allows only to who may update
-            // the owner's finalizers.
+        }
+        for api in &self.training {
+            let (group, resource) = crate::emit::trainer::api_resource(*api);
+            rules.push(rule(
+                group,
+                resource,
+                None,
+                &["create", "get", "list", "delete"],
+            ));
+        }
+        if self.claims || !self.training.is_empty() {
+            // The claim and the training job are owned by the Workflow with
+            // `blockOwnerDeletion` (`setOwnerReference`, operator.go
+            // `executeResource`), which the OwnerReferencesPermissionEnforcement
+            // admission plugin (on by default in OpenShift) allows only to
+            // who may update the owner's finalizers.
             rules.push(rule(
                 "argoproj.io",
                 "workflows/finalizers",

@@ -15,20 +15,20 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{
-    Affinity, EnvVar, LocalObjectReference, PodSecurityContext, ResourceRequirements, Toleration,
-    Volume, VolumeMount,
+    Affinity, EnvVar, LocalObjectReference, PodSecurityContext, PodTemplateSpec,
+    ResourceRequirements, SecurityContext, Toleration, Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
+
+use crate::sema::distributed::TrainingApi;
 
 /// The Trainer v2 API.
 pub const TRAINJOB_API_VERSION: &str = "trainer.kubeflow.org/v1alpha1";
 /// The Training Operator v1 API.
 pub const PYTORCHJOB_API_VERSION: &str = "kubeflow.org/v1";
 
-/// The runtime a TrainJob names unless the stage says otherwise: a
-/// ClusterTrainingRuntime with one replicated job `node` (torchrun).
-pub const DEFAULT_RUNTIME: &str = "torch-distributed";
+pub use crate::sema::distributed::{max_generate_name_len, max_name_len, DEFAULT_RUNTIME};
 
 /// A TrainJob succeeded: its one replicated job's JobSet child completed.
 /// Not `status.conditions.0.type == Complete`: under Kueue the first
@@ -50,25 +50,6 @@ pub const PYTORCHJOB_SUCCESS: &str = "status.completionTime";
 /// once: Created, Running/Restarting, Succeeded, Failed, Suspended) is
 /// `Failed`.
 pub const PYTORCHJOB_FAILURE: &str = "status.conditions.0.type == Failed, status.conditions.1.type == Failed, status.conditions.2.type == Failed, status.conditions.3.type == Failed, status.conditions.4.type == Failed";
-
-/// The API server adds five characters to a `generateName`.
-const GENERATED_SUFFIX: usize = 5;
-
-/// The longest TrainJob name JobSet accepts for `nodes` nodes: its longest
-/// pod name, `NAME-node-0-<nodes-1>-xxxxx`, must be a DNS-1035 label of at
-/// most 63 characters (jobset pkg/webhooks/jobset_webhook.go; DISTRIBUTED.md:
-/// 48 for up to 10 nodes, 47 up to 100). A longer name is rejected, and the
-/// TrainJob then never gets a condition (kubeflow/trainer#3671): the step
-/// would wait until its deadline.
-pub fn max_name_len(nodes: u64) -> usize {
-    let digits = nodes.saturating_sub(1).to_string().len();
-    63 - "-node-0-".len() - digits - "-xxxxx".len()
-}
-
-/// The longest `generateName` prefix for `nodes` nodes.
-pub fn max_generate_name_len(nodes: u64) -> usize {
-    max_name_len(nodes) - GENERATED_SUFFIX
-}
 
 /// The replicated job (and its container) of the default runtime that
 /// `spec.trainer` configures and mlpc's runtime patch targets.
@@ -134,6 +115,8 @@ pub struct NodePod {
     pub service_account: Option<String>,
     pub pull_secrets: Vec<String>,
     pub security_context: Option<PodSecurityContext>,
+    /// The training container's (`restricted`).
+    pub container_security: Option<SecurityContext>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -208,6 +191,9 @@ pub struct PodSpecPatch {
 #[serde(rename_all = "camelCase")]
 pub struct ContainerPatch {
     pub name: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub security_context: Option<SecurityContext>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub volume_mounts: Vec<VolumeMount>,
 }
 
@@ -229,10 +215,11 @@ impl TrainJob {
         });
         let spec = PodSpecPatch {
             affinity: pod.affinity,
-            containers: match pod.mounts.is_empty() {
+            containers: match pod.mounts.is_empty() && pod.container_security.is_none() {
                 true => Vec::new(),
                 false => vec![ContainerPatch {
                     name: NODE,
+                    security_context: pod.container_security,
                     volume_mounts: pod.mounts,
                 }],
             },
@@ -292,6 +279,110 @@ impl TrainJob {
             },
         }
     }
+}
+
+/// The container of a PyTorchJob's replicas: Training Operator finds the
+/// one to configure (ports, `PET_*`) by this name.
+pub const PYTORCH_CONTAINER: &str = "pytorch";
+
+/// A Training Operator v1 `PyTorchJob` (1.9 CRD): a `Master` and
+/// `nodes - 1` `Worker`s of one pod template.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PyTorchJob {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub metadata: ObjectMeta,
+    pub spec: PyTorchJobSpec,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PyTorchJobSpec {
+    /// Processes per node: the GPUs per node when known (a string in v1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nproc_per_node: Option<String>,
+    pub run_policy: RunPolicy,
+    pub pytorch_replica_specs: BTreeMap<&'static str, ReplicaSpec>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunPolicy {
+    /// `Running`: a failed job's workers still running are deleted, so
+    /// they give back their GPUs.
+    pub clean_pod_policy: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub active_deadline_seconds: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicaSpec {
+    pub replicas: i64,
+    /// `Never`: a failed pod fails the job (its `Restarting` is not an end).
+    pub restart_policy: &'static str,
+    pub template: PodTemplateSpec,
+}
+
+impl PyTorchJob {
+    /// A PyTorchJob of `nodes` pods of `template` (a Master, the rest
+    /// Workers).
+    pub fn new(
+        generate_name: String,
+        labels: BTreeMap<String, String>,
+        nodes: i64,
+        nproc_per_node: Option<String>,
+        template: PodTemplateSpec,
+        deadline_seconds: Option<i64>,
+    ) -> PyTorchJob {
+        let replica = |replicas| ReplicaSpec {
+            replicas,
+            restart_policy: "Never",
+            template: template.clone(),
+        };
+        let mut replicas = BTreeMap::from([("Master", replica(1))]);
+        if nodes > 1 {
+            replicas.insert("Worker", replica(nodes - 1));
+        }
+        PyTorchJob {
+            api_version: PYTORCHJOB_API_VERSION,
+            kind: "PyTorchJob",
+            metadata: ObjectMeta {
+                generate_name: Some(generate_name),
+                labels: (!labels.is_empty()).then_some(labels),
+                ..Default::default()
+            },
+            spec: PyTorchJobSpec {
+                nproc_per_node,
+                run_policy: RunPolicy {
+                    clean_pod_policy: "Running",
+                    active_deadline_seconds: deadline_seconds,
+                },
+                pytorch_replica_specs: replicas,
+            },
+        }
+    }
+}
+
+/// The labels every training job of a run carries: the exit handler
+/// deletes the run's jobs by the uid (unique, unlike a workflow's name).
+pub const WORKFLOW_UID_LABEL: &str = "mlpc.dev/workflow-uid";
+pub const PIPELINE_LABEL: &str = "mlpc.dev/pipeline";
+pub const STAGE_LABEL: &str = "mlpc.dev/stage";
+
+/// The API group and resource of each API's jobs.
+pub fn api_resource(api: TrainingApi) -> (&'static str, &'static str) {
+    match api {
+        TrainingApi::TrainJob => ("trainer.kubeflow.org", "trainjobs"),
+        TrainingApi::PyTorchJob => ("kubeflow.org", "pytorchjobs"),
+    }
+}
+
+/// The resource as kubectl names it (`trainjobs.trainer.kubeflow.org`).
+pub fn kubectl_resource(api: TrainingApi) -> String {
+    let (group, resource) = api_resource(api);
+    format!("{resource}.{group}")
 }
 
 #[cfg(test)]

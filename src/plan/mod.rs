@@ -33,6 +33,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::collections::{HashSet, IndexMap};
 use crate::graph::PipelineGraph;
+pub use crate::sema::distributed::{Distributed, TrainingApi};
 use crate::sema::effective::effective_fields;
 use crate::sema::hir::{
     refs_in_cond, refs_in_value, DepKind, Fields, GroupId, GroupOutput, NodeId, Pipeline, Program,
@@ -66,6 +67,9 @@ pub enum MlflowStep {
     /// a task run after the stage's task ends its run by the task's final
     /// status. The plan never asks for it; the KFP backend does.
     End,
+    /// After a distributed stage's training job: ends the run FINISHED or
+    /// FAILED by the job step's phase, and fails when the job did.
+    JobEnd,
 }
 
 /// Fields that shape the task, not the pod: a stage that uses a template
@@ -114,6 +118,11 @@ pub struct Plan<'p> {
     /// their index, because an artifact made inside is collected; with the
     /// keys of the item that are read inside.
     pub indexed: BTreeMap<NodeId, BTreeSet<String>>,
+    /// The training APIs the run's distributed stages create jobs of.
+    pub training_apis: BTreeSet<TrainingApi>,
+    /// The exit handler's task that deletes the run's training jobs (a
+    /// stopped step leaves its job running), when there are any.
+    pub training_cleanup_task: Option<String>,
 }
 
 /// What the plan decides for one group: the task that runs its DAG in its
@@ -160,6 +169,9 @@ pub struct StagePlan<'p> {
     pub retried: bool,
     /// Whether `cache` is set (to anything; `false` disables memoization).
     pub cache: bool,
+    /// A `train` stage's `distributed` block: the stage is a training job
+    /// created by a step, not a pod of the workflow (§9.6).
+    pub distributed: Option<Distributed>,
 }
 
 /// The metric gate after a tracked train stage.
@@ -401,10 +413,19 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
             }),
             _ => None,
         };
+        let distributed = match s.kind {
+            StageKind::Train => crate::sema::distributed::distributed(&fields),
+            _ => None,
+        };
         let mut mlflow_steps = Vec::new();
         match s.kind {
             StageKind::Register => mlflow_steps.push(MlflowStep::Register),
             StageKind::Deploy => mlflow_steps.push(MlflowStep::Resolve),
+            // The nodes are not the step's pod: a step before the job
+            // creates the run, one after it ends the run.
+            _ if s.tracked && tracking && distributed.is_some() => {
+                mlflow_steps.extend([MlflowStep::Init, MlflowStep::JobEnd])
+            }
             _ if s.tracked && tracking => {
                 mlflow_steps.extend([MlflowStep::Init, MlflowStep::Finalize])
             }
@@ -423,12 +444,15 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
             cache: fields.contains_key("cache"),
             outputs: stage_outputs(program, s),
             template: match &s.uses {
-                Some(u) if shares_template(s) => TemplateChoice::Shared(u.template),
+                Some(u) if shares_template(s) && distributed.is_none() => {
+                    TemplateChoice::Shared(u.template)
+                }
                 _ => TemplateChoice::Own,
             },
             fan_out,
             mlflow_steps,
             fields,
+            distributed,
         });
     }
     let groups: Vec<GroupPlan> = pipeline
@@ -481,9 +505,12 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
     }
     let any_tracked = stages.iter().any(|s| s.tracked);
     let cleanup = tracking && any_tracked;
-    let mut mlflow_steps = BTreeSet::new();
+    let mut mlflow_steps: BTreeSet<MlflowStep> = out
+        .iter()
+        .flat_map(|s| s.mlflow_steps.iter().copied())
+        .collect();
     if cleanup {
-        mlflow_steps.extend([MlflowStep::Init, MlflowStep::Finalize, MlflowStep::Cleanup]);
+        mlflow_steps.insert(MlflowStep::Cleanup);
     }
     if out.iter().any(|s| s.gate.is_some()) {
         mlflow_steps.insert(MlflowStep::Metrics);
@@ -495,11 +522,19 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
     if has(StageKind::Deploy) {
         mlflow_steps.insert(MlflowStep::Resolve);
     }
+    let training_apis: BTreeSet<TrainingApi> = out
+        .iter()
+        .filter_map(|s| s.distributed.as_ref().map(|d| d.api))
+        .collect();
+    let training_cleanup_task =
+        (!training_apis.is_empty()).then(|| tasks.fresh("delete-training-jobs"));
     Plan {
         program,
         pipeline,
         graph,
         stages: out,
+        training_apis,
+        training_cleanup_task,
         skippable,
         mlflow_steps,
         cleanup,

@@ -5,6 +5,7 @@ pub mod argv;
 mod check;
 mod conditions;
 mod cron;
+pub mod distributed;
 pub mod effective;
 pub mod field_table;
 mod fields;

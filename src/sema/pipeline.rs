@@ -272,6 +272,7 @@ impl Checker<'_> {
             graph,
         };
         self.pod_surface(&pipeline);
+        self.distributed_stages(&pipeline, &pcx.stage_defs);
         let sigs = PipelineSigs {
             pipeline: p.name.name,
             stages: pcx.stages,

@@ -465,6 +465,26 @@ pub const PIPELINE: &[FieldSpec] = &[
     ),
 ];
 
+/// The training APIs a distributed stage can target (§9.6): Kubeflow
+/// Trainer v2's `TrainJob`, or Training Operator 1.9's `PyTorchJob`.
+pub const TRAINING_APIS: &[&str] = &["trainjob", "pytorchjob"];
+
+/// `distributed { nodes, runtime, api }` of a `train` stage. Literals only:
+/// the job's manifest is written at compile time, its node count is a
+/// number Argo cannot substitute, and the JobSet name limit depends on it.
+pub const DISTRIBUTED: &[FieldSpec] = &[
+    fixed(req("nodes", POSITIVE))
+        .doc("How many nodes (pods) train together; `resources` are per node."),
+    fixed(any("runtime", FieldTy::ObjectName)).doc(
+        "The Kubeflow Trainer (Cluster)TrainingRuntime the job runs on \
+         (`torch-distributed` by default).",
+    ),
+    fixed(any("api", FieldTy::Enum(TRAINING_APIS))).doc(
+        "`\"trainjob\"` (Kubeflow Trainer v2, the default) or `\"pytorchjob\"` (Training \
+         Operator 1.9, for clusters not yet on Trainer v2).",
+    ),
+];
+
 /// Stage fields. `model` appears twice: its type depends on the kind.
 pub const STAGE: &[FieldSpec] = &[
     f("image", FieldTy::Str, CONTAINER).doc(
@@ -548,6 +568,10 @@ pub const STAGE: &[FieldSpec] = &[
         "The pod's security settings: `\"restricted\"` (the Pod Security restricted \
          standard: non-root, no privilege escalation, all capabilities dropped) or \
          `\"default\"` (the cluster's).",
+    ),
+    f("distributed", FieldTy::Block(DISTRIBUTED), TRAIN).doc(
+        "Train on several nodes as one Kubeflow Trainer job: `distributed { nodes = 4 }` \
+         (optionally `runtime`, `api = \"pytorchjob\"`).",
     ),
     f("params", FieldTy::Params, TRAIN).doc(
         "Run parameters logged to MLflow, also in the container as `MLP_PARAM_<NAME>`: \

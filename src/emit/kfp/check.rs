@@ -134,6 +134,9 @@ impl Check<'_, '_> {
                 }
             }
         }
+        if let Some(v) = fields.get("distributed") {
+            self.not_yet(v.span, format!("distributed training (stage `{name}`)"));
+        }
         // A deploy stage's `service_account` is its predictor's.
         let generated = matches!(kind, StageKind::Register | StageKind::Deploy);
         for (key, instead) in STAGE_FIELDS {

@@ -103,6 +103,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 set_owner_reference: None,
                 success_condition: None,
                 failure_condition: None,
+                flags: Vec::new(),
             }),
             timeout: Some(kserve::APPLY_TIMEOUT.into()),
             ..Default::default()

@@ -140,17 +140,36 @@ pub fn lower_into(
         templates.push(template);
         name
     });
+    let training_cleanup = out.training_cleanup_template().map(|t| {
+        let name = t.name.clone();
+        templates.push(t);
+        name
+    });
     let on_exit = if plan.has_finally() {
         let name = out.template_names.fresh("finally");
-        let mut finally = out.finally_template(name.clone(), cleanup.as_deref());
+        let mut finally = out.finally_template(
+            name.clone(),
+            cleanup.as_deref(),
+            training_cleanup.as_deref(),
+        );
         if let Some(dag) = &mut finally.dag {
             dag.tasks =
                 pod_surface::after_kept_volumes(std::mem::take(&mut dag.tasks), &volume_steps);
         }
         templates.push(finally);
         Some(name)
+    } else if let (Some(_), Some(_)) = (&cleanup, &training_cleanup) {
+        // Both on exit: a DAG of the two, side by side.
+        let name = out.template_names.fresh("exit-handler");
+        let exit = out.finally_template(
+            name.clone(),
+            cleanup.as_deref(),
+            training_cleanup.as_deref(),
+        );
+        templates.push(exit);
+        Some(name)
     } else {
-        cleanup
+        cleanup.or(training_cleanup)
     };
     let mut arguments = workflow_arguments(pipeline);
     let programs = plan.programs.parameters();

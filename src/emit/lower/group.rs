@@ -251,10 +251,23 @@ impl Emitter<'_, '_> {
 
     /// `finally`'s DAG: its stages and groups, then the MLflow clean-up
     /// (ending runs a failed or stopped workflow left open) once all of
-    /// them have ended, however they ended.
-    pub(super) fn finally_template(&mut self, name: String, cleanup: Option<&str>) -> Template {
+    /// them have ended, however they ended; and at once the deletion of
+    /// the run's training jobs (`training`).
+    pub(super) fn finally_template(
+        &mut self,
+        name: String,
+        cleanup: Option<&str>,
+        training: Option<&str>,
+    ) -> Template {
         let plan = self.plan;
         let mut tasks = self.take_tasks(DagId::Finally);
+        if let (Some(template), Some(task)) = (training, &plan.training_cleanup_task) {
+            tasks.push(DagTask {
+                name: task.clone(),
+                template: template.to_string(),
+                ..Default::default()
+            });
+        }
         if let Some(cleanup) = cleanup {
             let ended: Vec<String> = plan
                 .pipeline

@@ -375,6 +375,7 @@ impl Emitter<'_, '_> {
                     set_owner_reference: Some(true),
                     success_condition: None,
                     failure_condition: None,
+                    flags: Vec::new(),
                 }),
                 ..Default::default()
             };

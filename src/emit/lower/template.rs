@@ -58,15 +58,18 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 }
                 let outputs = stage_declared_outputs(plan.program, stage);
                 let name = self.template_names.fresh(&task_name);
-                let mut built = self.pod_template(
-                    name,
-                    stage.kind,
-                    fields,
-                    declared,
-                    &outputs,
-                    stage.tracked,
-                    Some(i),
-                );
+                let mut built = match &plan.stage(i).distributed {
+                    Some(job) => self.distributed_templates(name, i, fields, declared, job),
+                    None => self.pod_template(
+                        name,
+                        stage.kind,
+                        fields,
+                        declared,
+                        &outputs,
+                        stage.tracked,
+                        Some(i),
+                    ),
+                };
                 declare_inputs(&mut built.template, declared);
                 task.template = built.template.name.clone();
                 for (name, (from, _)) in &built.artifacts {
@@ -261,51 +264,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         let mut env_vars: Vec<EnvVar> = Vec::new();
         let get = |k: &str| fields.get(k).map(|f| &f.value);
 
-        // The argv: command + args, or `shell -c script`.
-        let mut argv: Vec<String> = Vec::new();
-        let mut args: Vec<String> = Vec::new();
-        if let Some(Value::Str(parts)) = get("script") {
-            let shell = get("shell")
-                .map(|v| pod.text(v))
-                .unwrap_or_else(|| "sh".into());
-            // Another interpreter's script holds no values (the checker
-            // rejects them): only a shell reads `${MLP_V_n}`.
-            let script = if argv::is_shell(&shell) {
-                pod.shell_text(parts, &mut env_vars)
-            } else {
-                pod.parts(parts)
-            };
-            argv.extend([shell, "-c".into(), script]);
-        } else {
-            let list = |k: &str| match get(k) {
-                Some(Value::List(items)) => items.as_slice(),
-                _ => &[],
-            };
-            let (command, rest) = (list("command"), list("args"));
-            let words: Vec<Option<String>> = command
-                .iter()
-                .chain(rest)
-                .map(|i| crate::plan::literal::literal_word(&i.value))
-                .collect();
-            let words: Vec<Option<&str>> = words.iter().map(Option::as_deref).collect();
-            let shell_script = match argv::code_argument(&words) {
-                Some((i, argv::Code::Shell)) => Some(i),
-                _ => None,
-            };
-            for (i, item) in command.iter().chain(rest).enumerate() {
-                let text = match &item.value {
-                    Value::Str(parts) if shell_script == Some(i) => {
-                        pod.shell_text(parts, &mut env_vars)
-                    }
-                    other => pod.text(other),
-                };
-                if i < command.len() {
-                    argv.push(text);
-                } else {
-                    args.push(text);
-                }
-            }
-        }
+        let (argv, args) = user_argv(&mut pod, fields, &mut env_vars);
         env_vars.extend(pod_surface::env_vars(&mut pod, fields, "env"));
         if kind == StageKind::Train {
             if let Some(Value::Map(params)) = get("params") {
@@ -638,6 +597,60 @@ pub(super) fn stage_declared_outputs(program: &Program, stage: &Stage) -> Vec<Ou
         .unwrap_or_default();
     out.extend(stage.outputs.iter().cloned());
     out
+}
+
+/// The user's argv as `command` and `args` (a `script` is `shell -c
+/// SCRIPT`, all in `command`); values a shell script reads go to
+/// `env_vars` (`${MLP_V_n}`).
+pub(super) fn user_argv(
+    pod: &mut Pod,
+    fields: &Fields,
+    env_vars: &mut Vec<EnvVar>,
+) -> (Vec<String>, Vec<String>) {
+    let get = |k: &str| fields.get(k).map(|f| &f.value);
+    let mut argv: Vec<String> = Vec::new();
+    let mut args: Vec<String> = Vec::new();
+    if let Some(Value::Str(parts)) = get("script") {
+        let shell = get("shell")
+            .map(|v| pod.text(v))
+            .unwrap_or_else(|| "sh".into());
+        // Another interpreter's script holds no values (the checker
+        // rejects them): only a shell reads `${MLP_V_n}`.
+        let script = if argv::is_shell(&shell) {
+            pod.shell_text(parts, env_vars)
+        } else {
+            pod.parts(parts)
+        };
+        argv.extend([shell, "-c".into(), script]);
+    } else {
+        let list = |k: &str| match get(k) {
+            Some(Value::List(items)) => items.as_slice(),
+            _ => &[],
+        };
+        let (command, rest) = (list("command"), list("args"));
+        let words: Vec<Option<String>> = command
+            .iter()
+            .chain(rest)
+            .map(|i| crate::plan::literal::literal_word(&i.value))
+            .collect();
+        let words: Vec<Option<&str>> = words.iter().map(Option::as_deref).collect();
+        let shell_script = match argv::code_argument(&words) {
+            Some((i, argv::Code::Shell)) => Some(i),
+            _ => None,
+        };
+        for (i, item) in command.iter().chain(rest).enumerate() {
+            let text = match &item.value {
+                Value::Str(parts) if shell_script == Some(i) => pod.shell_text(parts, env_vars),
+                other => pod.text(other),
+            };
+            if i < command.len() {
+                argv.push(text);
+            } else {
+                args.push(text);
+            }
+        }
+    }
+    (argv, args)
 }
 
 fn plan_stage_name(plan: &Plan, i: StageId) -> String {
