@@ -530,8 +530,8 @@ Fix: mount it (`volumes = [{ volume = NAME, path = \"/data\" }]`) or remove it."
     W0209: Active, "single-node volume shared by pods that may run at once", "\
 What it means: a run volume with `access = \"ReadWriteOnce\"` (the default) or `\"ReadWriteOncePod\"`
 is mounted by pods that may run at the same time: two stages with no dependency path between them,
-a `for_each` stage or a loop group's members (items run in parallel), or a stage beside its own
-user sidecars is fine (one pod).
+a `for_each` stage or a loop group's members (items run in parallel), a distributed stage on more
+than one node (each node is a pod); a stage beside its own user sidecars is fine (one pod).
 Why: a ReadWriteOnce volume attaches to one node at a time. Pods scheduled on another node wait in
 `ContainerCreating` (Multi-Attach error) until the first pod ends, and a ReadWriteOncePod volume
 admits one pod at all. The run still finishes on a single-node cluster, but slower or not at all on a

@@ -120,6 +120,9 @@ impl Checker<'_> {
         let any_errors = pipeline.stages.iter().any(|s| s.has_errors);
         // Per mounting stage: whether its own `for_each` runs items at once.
         let mut own_loop: HashMap<StageId, bool> = HashMap::default();
+        // Per distributed stage on several nodes: how many (its pods run
+        // at once, on different nodes).
+        let mut multi_node: HashMap<StageId, i64> = HashMap::default();
         let mut mounted_by: IndexMap<&str, Vec<StageId>> = pipeline
             .volumes
             .iter()
@@ -148,6 +151,10 @@ impl Checker<'_> {
                     Some(Value::Int(1))
                 );
             own_loop.insert(id, parallel);
+            let nodes = super::distributed::distributed(&fields).map_or(1, |d| d.nodes);
+            if nodes > 1 {
+                multi_node.insert(id, nodes);
+            }
             let fields = fields.into_owned();
             let (names, unknown) = self.mounts(&fields, pipeline);
             unknown_named |= unknown;
@@ -172,7 +179,17 @@ impl Checker<'_> {
                 continue;
             }
             if matches!(v.access.as_str(), "ReadWriteOnce" | "ReadWriteOncePod") {
-                if let Some(reason) = at_once(pipeline, stages, &own_loop) {
+                let spread = stages
+                    .iter()
+                    .find_map(|s| multi_node.get(s).map(|n| (*s, *n)));
+                let reason = match spread {
+                    Some((s, n)) => Some(format!(
+                        "`{}` trains on {n} nodes at once, each of whose pods needs the volume attached to its node. Use `access = \"ReadWriteMany\"` with a storage class that supports it",
+                        pipeline.stage(s).name
+                    )),
+                    None => at_once(pipeline, stages, &own_loop),
+                };
+                if let Some(reason) = reason {
                     self.push(MlpError::VolumeSharedAtOnce {
                         src: self.src(v.name_span),
                         at: v.name_span,
