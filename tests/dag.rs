@@ -23,7 +23,7 @@ use common::*;
 use mlpc::sema::hir::{NodeId, Pipeline, Place, Program, Value};
 use serde_json::Value as Json;
 
-const HELPER_SUFFIXES: [&str; 3] = ["-metrics", "-resolve", "-wait"];
+const HELPER_SUFFIXES: [&str; 4] = ["-metrics", "-report", "-resolve", "-wait"];
 
 /// The MLflow clean-up task at the end of `finally`'s DAG.
 const CLEANUP: &str = "mlflow-cleanup";

@@ -548,3 +548,21 @@ fn what_the_job_cannot_hold_is_a_coded_error() {
         assert_eq!(too_long, want, "{nodes} nodes");
     }
 }
+
+/// A PyTorchJob's processes per node: the GPUs, else the pod's whole CPUs
+/// (the operator's `auto` would count the host's cores), at least 1.
+#[test]
+fn a_pytorchjob_runs_as_many_processes_as_its_node_has_gpus_or_cpus() {
+    for (resources, want) in [
+        ("resources { cpu = 4, memory = 8Gi, gpu = 2 }", "2"),
+        ("resources { cpu = 6, memory = 8Gi }", "6"),
+        ("resources { cpu = 500m, memory = 1Gi }", "1"),
+        ("", "1"),
+    ] {
+        let d = compile_clean(&format!(
+            "pipeline p {{\n  train fit {{\n    image = \"i:1\"\n    command = [\"torchrun\", \"t.py\"]\n    track = false\n    timeout = 1h\n    {resources}\n    distributed {{ nodes = 2, api = \"pytorchjob\" }}\n  }}\n}}\n"
+        ));
+        let job = job_object(template(&d, "fit"));
+        assert_eq!(job["spec"]["nprocPerNode"], want, "{resources}");
+    }
+}

@@ -364,7 +364,7 @@ fn examples_compile_or_are_refused_with_codes() {
     let expected: &[(&str, &[&str])] = &[
         ("champion_challenger", &[]),
         ("churn_model", &["mlp::E0501"]),
-        ("distributed_finetune", &["mlp::E0502"]),
+        ("distributed_finetune", &["mlp::E0501", "mlp::E0502"]),
         ("fraud_champion", &["mlp::E0501"]),
         ("hyperparameter_sweep", &[]),
         ("nightly_retrain", &["mlp::E0501"]),

@@ -425,7 +425,9 @@ mounts), read `RANK`/`PET_NODE_RANK` for a node's identity, and declare the run 
 What it means: a distributed stage's `env` sets one of `PET_NNODES`, `PET_NPROC_PER_NODE`,
 `PET_NODE_RANK`, `PET_MASTER_ADDR` or `PET_MASTER_PORT`. The runtime's launcher (torchrun) reads
 them, and Kubeflow Trainer sets them on every node from `distributed.nodes` and the GPUs per node; its
-webhook rejects a TrainJob that sets them.
+webhook rejects a TrainJob that sets them when `numProcPerNode` is set, and otherwise overwrites them
+(`pkg/runtime/framework/plugins/torch`): a value written here would never reach torchrun. The
+Training Operator sets them on a PyTorchJob's pods too.
 Fix: remove the variable; run `torchrun train.py` (or `python train.py`) without rendezvous flags.";
     E0240: Active, "training runtime Argo cannot wait on", "\
 What it means: `distributed.runtime` names one of Kubeflow Trainer's runtimes with several replicated

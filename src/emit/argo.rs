@@ -88,7 +88,55 @@ pub struct WorkflowSpec {
     pub volume_claim_templates: Vec<PersistentVolumeClaim>,
     #[serde(rename = "volumeClaimGC", skip_serializing_if = "Option::is_none")]
     pub volume_claim_gc: Option<VolumeClaimGc>,
+    /// Prometheus metrics of the whole run (`monitor = true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Metrics>,
     pub templates: Vec<Template>,
+}
+
+/// Argo's custom Prometheus metrics (`Metrics`, workflow_types.go).
+#[derive(Debug, Clone, Serialize)]
+pub struct Metrics {
+    pub prometheus: Vec<Prometheus>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Prometheus {
+    pub name: &'static str,
+    pub help: &'static str,
+    pub labels: Vec<MetricLabel>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub when: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gauge: Option<Gauge>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub histogram: Option<Histogram>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counter: Option<Counter>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricLabel {
+    pub key: &'static str,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Gauge {
+    pub value: String,
+    /// Required by Argo's full CRD (`required: [realtime, value]`).
+    pub realtime: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Histogram {
+    pub value: String,
+    pub buckets: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Counter {
+    pub value: String,
 }
 
 /// When Argo deletes the claims of `volumeClaimTemplates`.
@@ -246,6 +294,8 @@ pub struct Template {
     pub memoize: Option<Memoize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parallelism: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Metrics>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -308,5 +308,8 @@ impl<'a, 'p> Emitter<'a, 'p> {
         if let Some(gate) = &stage.gate {
             self.gate(i, &gate.task, &gate.metrics);
         }
+        if let Some(report) = &stage.report {
+            self.report(i, report);
+        }
     }
 }

@@ -40,7 +40,7 @@ const NON_ROOT_UID: i64 = 65534;
 pub use crate::plan::MlflowStep as Step;
 
 impl Step {
-    pub const ALL: [Step; 8] = [
+    pub const ALL: [Step; 9] = [
         Step::Init,
         Step::Finalize,
         Step::Cleanup,
@@ -49,6 +49,7 @@ impl Step {
         Step::Resolve,
         Step::End,
         Step::JobEnd,
+        Step::Report,
     ];
 
     /// The step's name: the last argument of its command line, and the
@@ -63,6 +64,7 @@ impl Step {
             Step::Resolve => "mlflow-resolve",
             Step::End => "mlflow-end",
             Step::JobEnd => "mlflow-job-end",
+            Step::Report => "mlflow-report",
         }
     }
 
@@ -76,6 +78,7 @@ impl Step {
             Step::Resolve => include_str!("scripts/mlflow_resolve.py"),
             Step::End => include_str!("scripts/mlflow_end.py"),
             Step::JobEnd => include_str!("scripts/mlflow_job_end.py"),
+            Step::Report => include_str!("scripts/mlflow_report.py"),
         }
     }
 }

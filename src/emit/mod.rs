@@ -11,6 +11,7 @@ pub mod kfp;
 pub mod kserve;
 mod lower;
 pub mod mlflow;
+pub mod monitor;
 pub mod rbac;
 pub mod resources;
 pub mod trainer;

@@ -70,6 +70,9 @@ pub enum MlflowStep {
     /// After a distributed stage's training job: ends the run FINISHED or
     /// FAILED by the job step's phase, and fails when the job did.
     JobEnd,
+    /// `monitor`: reads a finished run's declared metrics for Prometheus;
+    /// never fails.
+    Report,
 }
 
 /// Fields that shape the task, not the pod: a stage that uses a template
@@ -120,6 +123,8 @@ pub struct Plan<'p> {
     pub indexed: BTreeMap<NodeId, BTreeSet<String>>,
     /// The training APIs the run's distributed stages create jobs of.
     pub training_apis: BTreeSet<TrainingApi>,
+    /// The pipeline's `monitor`: metrics of the whole run.
+    pub monitored: bool,
     /// The exit handler's task that deletes the run's training jobs (a
     /// stopped step leaves its job running), when there are any.
     pub training_cleanup_task: Option<String>,
@@ -169,6 +174,10 @@ pub struct StagePlan<'p> {
     pub retried: bool,
     /// Whether `cache` is set (to anything; `false` disables memoization).
     pub cache: bool,
+    /// `monitor`: Prometheus metrics of the stage (§9.7).
+    pub monitored: bool,
+    /// The step reporting a monitored tracked train stage's metrics.
+    pub report: Option<Report>,
     /// A `train` stage's `distributed` block: the stage is a training job
     /// created by a step, not a pod of the workflow (§9.6).
     pub distributed: Option<Distributed>,
@@ -179,6 +188,16 @@ pub struct StagePlan<'p> {
 pub struct Gate {
     pub task: String,
     /// The metrics other stages read, sorted.
+    pub metrics: BTreeSet<String>,
+}
+
+/// `monitor` on a tracked train stage with declared metrics: a step after
+/// it reads every declared metric from MLflow for Prometheus. It never
+/// fails the run (a metric the run lacks is not reported).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub task: String,
+    /// The declared metrics, sorted.
     pub metrics: BTreeSet<String>,
 }
 
@@ -340,10 +359,52 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
             u.outputs.iter().for_each(|o| note(&o.source));
         }
     }
+    let monitor_run = matches!(
+        pipeline.settings.get("monitor").map(|m| &m.value),
+        Some(Value::Bool(true))
+    );
+    let monitored: Vec<bool> = stages
+        .iter()
+        .map(|s| {
+            match effective_fields(&program.templates, &pipeline.defaults, s)
+                .get("monitor")
+                .map(|m| &m.value)
+            {
+                Some(Value::Bool(b)) => *b,
+                _ => monitor_run,
+            }
+        })
+        .collect();
     let mut gates: Vec<Option<Gate>> = vec![None; stages.len()];
     for (stage, metrics) in gate_metrics {
         let task = tasks.fresh(&format!("{}-metrics", task_of[stage.index()]));
         gates[stage.index()] = Some(Gate { task, metrics });
+    }
+    let tracking_block = matches!(
+        pipeline.settings.get("mlflow").map(|m| &m.value),
+        Some(Value::Map(_))
+    );
+    let mut reports: Vec<Option<Report>> = vec![None; stages.len()];
+    for (id, s) in pipeline.stages_with_ids() {
+        if !(monitored[id.index()] && s.tracked && tracking_block && s.kind == StageKind::Train) {
+            continue;
+        }
+        let fields = effective_fields(&program.templates, &pipeline.defaults, s);
+        // A stage's own loop has one task for all its items' runs.
+        if fields.contains_key("for_each") {
+            continue;
+        }
+        let metrics: BTreeSet<String> = match fields.get("metrics").map(|m| &m.value) {
+            Some(Value::List(items)) => items
+                .iter()
+                .map(|i| literal::literal_text(&i.value))
+                .collect(),
+            _ => BTreeSet::new(),
+        };
+        if !metrics.is_empty() {
+            let task = tasks.fresh(&format!("{}-report", task_of[id.index()]));
+            reports[id.index()] = Some(Report { task, metrics });
+        }
     }
     // Names are handed out in this order (all resolvers, then all waits),
     // so that a stage's name never depends on a later stage's helpers.
@@ -442,9 +503,12 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
             may_skip: may_skip[i],
             retried: fields.contains_key("retries"),
             cache: fields.contains_key("cache"),
+            monitored: monitored[i],
+            report: reports[i].take(),
             outputs: stage_outputs(program, s),
+            // A monitored stage's metrics name it: a template of its own.
             template: match &s.uses {
-                Some(u) if shares_template(s) && distributed.is_none() => {
+                Some(u) if shares_template(s) && distributed.is_none() && !monitored[i] => {
                     TemplateChoice::Shared(u.template)
                 }
                 _ => TemplateChoice::Own,
@@ -498,6 +562,7 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
     for s in out.iter().filter(|s| s.may_skip) {
         skippable.insert(s.task.clone());
         skippable.extend(s.gate.as_ref().map(|g| g.task.clone()));
+        skippable.extend(s.report.as_ref().map(|r| r.task.clone()));
         if let Some(d) = &s.deploy {
             skippable.insert(d.resolve.clone());
             skippable.insert(d.wait.clone());
@@ -514,6 +579,9 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
     }
     if out.iter().any(|s| s.gate.is_some()) {
         mlflow_steps.insert(MlflowStep::Metrics);
+    }
+    if out.iter().any(|s| s.report.is_some()) {
+        mlflow_steps.insert(MlflowStep::Report);
     }
     let has = |kind| stages.iter().any(|s| s.kind == kind);
     if has(StageKind::Register) {
@@ -535,6 +603,7 @@ pub fn plan<'p>(program: &'p Program, pipeline: &'p Pipeline) -> Plan<'p> {
         stages: out,
         training_apis,
         training_cleanup_task,
+        monitored: monitor_run,
         skippable,
         mlflow_steps,
         cleanup,
@@ -601,6 +670,7 @@ impl<'p> Plan<'p> {
         let s = self.stage(stage);
         let mut out = vec![s.task.clone()];
         out.extend(s.gate.as_ref().map(|g| g.task.clone()));
+        out.extend(s.report.as_ref().map(|r| r.task.clone()));
         if let Some(d) = &s.deploy {
             out.push(d.resolve.clone());
             out.push(d.wait.clone());

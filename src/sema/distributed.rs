@@ -104,7 +104,8 @@ fn several_replicated_jobs(runtime: &str) -> bool {
 }
 
 /// The variables torchrun reads, which the Torch runtime sets on every
-/// node and whose presence in a TrainJob its webhook rejects.
+/// node: its webhook rejects a TrainJob that sets them (with
+/// `numProcPerNode`), or they are overwritten.
 pub const TORCHRUN_ENV: &[&str] = &[
     "PET_NNODES",
     "PET_NPROC_PER_NODE",

@@ -459,6 +459,11 @@ pub const PIPELINE: &[FieldSpec] = &[
         .doc("The account Argo's executor uses in each pod (created by `mlpc rbac`)."),
     fixed(any("deploy_service_account", FieldTy::Str))
         .doc("The account `deploy` steps use to apply InferenceServices (created by `mlpc rbac`)."),
+    fixed(any("monitor", FieldTy::Bool)).doc(
+        "Prometheus metrics through Argo: every stage's duration and results, each tracked \
+         `train` stage's declared metrics, and the run's duration and results \
+         (`monitor = true`).",
+    ),
     any("mlflow", FieldTy::Block(MLFLOW)).doc(
         "The MLflow tracking server: `tracking_uri`, `experiment`, and optionally \
          `artifact_store`, `credentials`, `ca_bundle`, `image`.",
@@ -555,6 +560,10 @@ pub const STAGE: &[FieldSpec] = &[
     f("affinity", FieldTy::Block(AFFINITY), ALL)
         .doc("Node affinity: `affinity { require = { KEY = [values] }, prefer = { ... } }`."),
     f("priority_class", FieldTy::ObjectName, ALL).doc("The PriorityClass of the stage's pods."),
+    fixed(f("monitor", FieldTy::Bool, ALL)).doc(
+        "Prometheus metrics for this stage (its duration and results; a tracked `train` \
+         stage's declared metrics too); the pipeline's `monitor` by default.",
+    ),
     f("labels", FieldTy::StrMap(MapKind::Labels), ALL)
         .doc("Kubernetes labels on the stage's pods."),
     f("annotations", FieldTy::StrMap(MapKind::Annotations), ALL)

@@ -538,8 +538,11 @@ def evaluate_when(expr):
             right = primary()
             if op in ("<", "<=", ">", ">=") and not (isinstance(left, float) and isinstance(right, float)):
                 raise ValueError("govaluate compares numbers only: %r" % expr)
-            left = {"==": left == right, "!=": left != right, "<": left < right,
-                    "<=": left <= right, ">": left > right, ">=": left >= right}[op]
+            # One comparison, not all six: a number and a string compare
+            # for equality only (govaluate's `==`/`!=` are reflect.DeepEqual).
+            left = {"==": lambda: left == right, "!=": lambda: left != right,
+                    "<": lambda: left < right, "<=": lambda: left <= right,
+                    ">": lambda: left > right, ">=": lambda: left >= right}[op]()
         return left
 
     def conjunction():
@@ -624,7 +627,7 @@ def substitute_task_outputs(text, outputs):
 
 # ----- DAG templates: the tasks of one DAG, each item of a loop, nested DAGs ----------
 # Argo's rules, for the subset mlpc emits (no continueOn, no artifacts passed
-# between tasks as arguments, no DAG outputs; key-only artifacts go through
+# between tasks as arguments, no DAG output artifacts; key-only artifacts go through
 # the run's artifact repository, see `Pod.load_inputs`/`Pod.save_outputs`),
 # each with where it lives in argo-workflows:
 # - a loop task (`withItems`) becomes one task per item, `{{item}}` replaced
@@ -639,8 +642,10 @@ def substitute_task_outputs(text, outputs):
 #   `KEY:VALUE` pairs sorted (`item_values`);
 # - a task's arguments and `when` are substituted over its DAG's scope: the
 #   DAG template's own inputs (`inputs.parameters.X`, scope.go `createScope`),
-#   the outputs of the DAG's other tasks (`tasks.T.outputs.parameters.P`,
-#   dag.go `resolveDependencyReferences`) and the globals (`workflow.*`);
+#   the outputs and phases of the DAG's other tasks (`tasks.T.outputs.parameters.P`,
+#   `tasks.T.status`, dag.go `resolveDependencyReferences`) and the globals
+#   (`workflow.*`); a DAG's own output parameters are its tasks' outputs
+#   (`valueFrom.parameter`, `Workflow.dag_outputs`);
 #   expression tags first (expression_template.go), then plain placeholders;
 #   the `when` is then read by govaluate (`evaluate_when`);
 # - the called template's inputs are the task's arguments, an input not
@@ -839,13 +844,14 @@ class Workflow:
         if "dag" in t:
             if t.get("inputs", {}).get("artifacts"):
                 raise PodError("input artifacts of DAG template %s are not emulated" % name)
-            if t.get("outputs"):
-                raise PodError("the outputs of DAG template %s are not emulated" % name)
+            if t.get("outputs", {}).get("artifacts"):
+                raise PodError("the output artifacts of DAG template %s are not emulated" % name)
             tasks = self.run_dag(t, inputs, node_name, items)
             failed = any(n.phase in ("Failed", "Error") for n in tasks.values())
             handled = any(re.search(r"\.(Failed|Errored)\b", task.get("depends", "")) for task in t["dag"]["tasks"])
             phase = None if failed and handled else ("Failed" if failed else "Succeeded")
-            return Node(node_name, phase, name, inputs, tasks=tasks)
+            outputs = self.dag_outputs(t, tasks) if phase == "Succeeded" else {}
+            return Node(node_name, phase, name, inputs, outputs, tasks=tasks)
         ctx = self.context_for(name, items)
         ctx.inputs = inputs
         ctx.workflow_name, ctx.workflow_uid = self.name, self.uid
@@ -891,6 +897,19 @@ class Workflow:
         return nodes
 
     @staticmethod
+    def dag_outputs(t, tasks):
+        """A DAG's output parameters, each `valueFrom.parameter` over its
+        tasks' outputs (dag.go, `getTemplateOutputsFromScope`); read here
+        once the DAG succeeded."""
+        outputs = {}
+        for p in t.get("outputs", {}).get("parameters", []):
+            ref = p.get("valueFrom", {}).get("parameter")
+            if ref is None:
+                raise PodError("DAG output %s: only valueFrom.parameter is emulated" % p["name"])
+            outputs[p["name"]] = substitute_task_outputs(ref, {k: n.outputs for k, n in tasks.items()})
+        return outputs
+
+    @staticmethod
     def substitute_task(task, values):
         for a in task.get("arguments", {}).get("parameters", []):
             a["value"] = replace_known(str(a["value"]), values)
@@ -906,7 +925,10 @@ class Workflow:
         for name, n in nodes.items():
             for k, v in n.outputs.items():
                 scope["tasks.%s.outputs.parameters.%s" % (name, k)] = v
-            env["tasks"][name] = {"outputs": {"parameters": dict(n.outputs)}}
+            # A task's phase, `tasks.T.status` (docs/variables.md; dag.go
+            # `buildLocalScopeFromTask` puts each ancestor's in the scope).
+            scope["tasks.%s.status" % name] = n.phase
+            env["tasks"][name] = {"outputs": {"parameters": dict(n.outputs)}, "status": n.phase}
 
         def resolve(text):
             text = expand_expression_tags(text, env) if "{{=" in text else text

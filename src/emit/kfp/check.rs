@@ -29,6 +29,9 @@ const STAGE_FIELDS: &[(&str, &str)] = &[
     ("env_from", "list the keys you need: `env { NAME = secret(\"secret\", \"key\") }` or `config_map(\"name\", \"key\")`"),
 ];
 
+/// Why `monitor` has no KFP form, and what to do instead.
+const MONITOR_INSTEAD: &str = "KFP runs have no Prometheus metrics of their own: KFP's metrics are artifacts shown in its UI. Compile for Argo, whose controller exports them, or read the runs' metrics from MLflow";
+
 pub fn unsupported(plan: &Plan<'_>, sources: &SourceSet) -> Vec<MlpError> {
     let mut c = Check {
         plan,
@@ -70,6 +73,17 @@ impl Check<'_, '_> {
 
     fn pipeline(&mut self) {
         let p = self.plan.pipeline;
+        if let Some(v) = p
+            .settings
+            .get("monitor")
+            .filter(|v| matches!(v.value, Value::Bool(true)))
+        {
+            self.no_form(
+                v.span,
+                "the pipeline's `monitor`".to_string(),
+                MONITOR_INSTEAD,
+            );
+        }
         for (key, instead) in RUN_SETTINGS {
             if let Some(v) = p.settings.get(*key) {
                 self.no_form(v.span, format!("the pipeline's `{key}`"), instead);
@@ -133,6 +147,16 @@ impl Check<'_, '_> {
                     self.no_form(v.span, format!("`cache = true` on tracked stage `{name}`"), "KFP would reuse the stage's outputs from an earlier run while a new, empty MLflow run is started for it: write `cache = false`, or `track = false` to cache it untracked");
                 }
             }
+        }
+        if let Some(v) = fields
+            .get("monitor")
+            .filter(|v| matches!(v.value, Value::Bool(true)))
+        {
+            self.no_form(
+                v.span,
+                format!("`monitor` on stage `{name}`"),
+                MONITOR_INSTEAD,
+            );
         }
         if let Some(v) = fields.get("distributed") {
             self.not_yet(v.span, format!("distributed training (stage `{name}`)"));

@@ -152,6 +152,8 @@ impl<'a, 'p> Emitter<'a, 'p> {
             container,
             builtin_output_names(StageKind::Deploy),
         );
+        // The stage ends when its rollout serves.
+        self.stage_metrics(i, &mut template);
         plan.with_deploy_token(&mut template);
         // The verdict is final: no `retries` (API errors are retried inside
         // until the deadline), and `timeout` is the program's own deadline.

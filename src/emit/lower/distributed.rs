@@ -334,12 +334,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 manifest::value_safe_yaml(&object)
             }
             TrainingApi::PyTorchJob => {
-                let gpus = requirements
-                    .as_ref()
-                    .and_then(|r| r.limits.as_ref())
-                    .and_then(|l| l.get("nvidia.com/gpu"))
-                    .map(|q| q.0.clone())
-                    .filter(|q| !q.contains("{{"));
+                let procs = processes_per_node(requirements.as_ref());
                 let container = Container {
                     name: trainer::PYTORCH_CONTAINER.into(),
                     image: Some(image),
@@ -379,8 +374,14 @@ impl<'a, 'p> Emitter<'a, 'p> {
                         ..Default::default()
                     }),
                 };
-                let object =
-                    PyTorchJob::new(generate_name, labels, job.nodes, gpus, template, deadline);
+                let object = PyTorchJob::new(
+                    generate_name,
+                    labels,
+                    job.nodes,
+                    Some(procs),
+                    template,
+                    deadline,
+                );
                 manifest::value_safe_yaml(&object)
             }
         };
@@ -490,6 +491,30 @@ impl<'a, 'p> Emitter<'a, 'p> {
         plan.with_deploy_token(&mut template);
         Some(template)
     }
+}
+
+/// A PyTorchJob's processes per node: its GPUs, else its whole CPUs (at
+/// least 1), as Trainer's `auto` counts them; 1 when neither is a literal.
+/// The operator's own `auto` counts the host's cores, not the pod's
+/// (torchrun's `os.cpu_count()`).
+fn processes_per_node(
+    requirements: Option<&k8s_openapi::api::core::v1::ResourceRequirements>,
+) -> String {
+    let get = |which: Option<
+        &BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>,
+    >,
+               key: &str| which.and_then(|m| m.get(key)).map(|q| q.0.clone());
+    let gpus = requirements.and_then(|r| get(r.limits.as_ref(), "nvidia.com/gpu"));
+    if let Some(n) = gpus.as_deref().and_then(|g| g.parse::<u64>().ok()) {
+        return n.max(1).to_string();
+    }
+    let cpus = requirements
+        .and_then(|r| get(r.requests.as_ref(), "cpu").or_else(|| get(r.limits.as_ref(), "cpu")));
+    let whole = cpus.as_deref().and_then(|c| match c.strip_suffix('m') {
+        Some(milli) => milli.parse::<u64>().ok().map(|m| m / 1000),
+        None => c.parse::<f64>().ok().map(|f| f.floor() as u64),
+    });
+    whole.unwrap_or(1).max(1).to_string()
 }
 
 /// How long the job may run: the stage's `timeout` (a literal: the checker

@@ -179,7 +179,11 @@ pub fn lower_into(
             .parameters
             .extend(programs);
     }
+    let metrics = plan
+        .monitored
+        .then(|| crate::emit::monitor::pipeline(&pipeline.name));
     let spec = WorkflowSpec {
+        metrics,
         entrypoint: entry,
         arguments,
         service_account_name: plan.setting_text("service_account"),

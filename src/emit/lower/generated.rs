@@ -26,6 +26,73 @@ impl<'a, 'p> Emitter<'a, 'p> {
         })
     }
 
+    /// `monitor`: a stage's duration and results, on the template of the
+    /// task whose end is the stage's end.
+    pub(super) fn stage_metrics(&self, i: StageId, template: &mut Template) {
+        let plan = self.plan;
+        if plan.stage(i).monitored {
+            let name = &plan.pipeline.stage(i).name;
+            template.metrics = Some(crate::emit::monitor::stage(&plan.pipeline.name, name));
+        }
+    }
+
+    /// `monitor`: the step after a tracked train stage that reads its
+    /// declared metrics for Prometheus (one gauge each). It never fails,
+    /// so it never fails the run it reports on.
+    pub(super) fn report(&mut self, stage: StageId, report: &crate::plan::Report) {
+        let plan = self.plan;
+        let train = plan.stage(stage).task.clone();
+        let name = self.template_names.fresh(&report.task);
+        let container = self.tracking().step_container(
+            &plan.programs,
+            "main",
+            mlflow::Step::Report,
+            vec![
+                env("MLP_RUN_ID", "{{inputs.parameters.run_id}}"),
+                env(
+                    "MLP_METRICS",
+                    report.metrics.iter().cloned().collect::<Vec<_>>().join(" "),
+                ),
+            ],
+        );
+        let mut template = step_template(
+            name.clone(),
+            container,
+            report.metrics.iter().map(String::as_str),
+        );
+        template.volumes.extend(self.tracking().ca_volume());
+        template.inputs.parameters.push(Parameter {
+            name: "run_id".into(),
+            ..Default::default()
+        });
+        template.metrics = Some(crate::emit::argo::Metrics {
+            prometheus: crate::emit::monitor::model_metrics(
+                &plan.pipeline.name,
+                &plan.pipeline.stage(stage).name,
+                &report.metrics,
+            ),
+        });
+        plan.without_api_token(&mut template);
+        (self.sink)(template);
+        self.push_task(
+            DagTask {
+                name: report.task.clone(),
+                template: name,
+                arguments: Arguments {
+                    parameters: vec![Parameter {
+                        name: "run_id".into(),
+                        value: Some(format!("{{{{tasks.{train}.outputs.parameters.run_id}}}}")),
+                        ..Default::default()
+                    }],
+                    artifacts: Vec::new(),
+                },
+                ..Default::default()
+            },
+            BTreeSet::from([train]),
+            Order::new(),
+        );
+    }
+
     /// The metric gate after a tracked train stage.
     pub(super) fn gate(&mut self, stage: StageId, gate: &str, metrics: &BTreeSet<String>) {
         let plan = self.plan;
@@ -131,6 +198,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
         let name = self.template_names.fresh(&plan.stage(i).task);
         let mut template =
             step_template(name, container, builtin_output_names(StageKind::Register));
+        self.stage_metrics(i, &mut template);
         template.volumes.extend(self.tracking().ca_volume());
         self.finish_generated(i, template, pod, &fields, None);
     }

@@ -71,6 +71,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
                     ),
                 };
                 declare_inputs(&mut built.template, declared);
+                self.stage_metrics(i, &mut built.template);
                 task.template = built.template.name.clone();
                 for (name, (from, _)) in &built.artifacts {
                     let ArtifactFrom::Task(from) = from else {
