@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::args::{Cli, KindArg, TargetArg};
-use super::{analyze_path, print_diagnostics, write_atomically, Outcome, Stream};
+use super::{
+    analyze_path, print_diagnostics, report_out_of_date, write_atomically, Outcome, Stream,
+};
 use crate::emit::Options;
 use crate::MlpError;
 
@@ -90,7 +92,7 @@ pub(super) fn run(
         return Outcome::Errors;
     }
     if check {
-        return outcome.worst(compare(out_dir, &made));
+        return outcome.worst(compare(cli, out_dir, &made));
     }
     if let Err(e) = std::fs::create_dir_all(out_dir) {
         eprintln!("mlpc: cannot make {}: {e}", out_dir.display());
@@ -184,26 +186,20 @@ fn compile_file(
 
 /// `--check`: every compiled file up to date, and no `.yaml` in `dir`
 /// that no pipeline makes.
-fn compare(dir: &Path, made: &BTreeMap<String, Made>) -> Outcome {
+fn compare(cli: &Cli, dir: &Path, made: &BTreeMap<String, Made>) -> Outcome {
     let mut outcome = Outcome::Clean;
     for (name, m) in made {
         let path = dir.join(format!("{name}.yaml"));
         match std::fs::read(&path) {
             Ok(bytes) if bytes == m.text.as_bytes() => {}
             Ok(_) => {
-                eprintln!(
-                    "mlpc: {} is stale (from {})",
-                    path.display(),
-                    m.source.display()
-                );
+                let what = format!("is stale (from {})", m.source.display());
+                report_out_of_date(cli, &path, &what);
                 outcome = outcome.worst(Outcome::Errors);
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                eprintln!(
-                    "mlpc: {} is missing (from {})",
-                    path.display(),
-                    m.source.display()
-                );
+                let what = format!("is missing (from {})", m.source.display());
+                report_out_of_date(cli, &path, &what);
                 outcome = outcome.worst(Outcome::Errors);
             }
             Err(e) => {
@@ -223,7 +219,7 @@ fn compare(dir: &Path, made: &BTreeMap<String, Made>) -> Outcome {
             .collect();
         orphans.sort();
         for p in orphans {
-            eprintln!("mlpc: {} is made by no pipeline", p.display());
+            report_out_of_date(cli, &p, "is made by no pipeline");
             outcome = outcome.worst(Outcome::Errors);
         }
     }

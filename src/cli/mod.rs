@@ -255,7 +255,7 @@ fn compile_kfp(
             return Outcome::Failure;
         }
     };
-    if let Err(outcome) = output.deliver(&[text.as_str()]) {
+    if let Err(outcome) = output.deliver(cli, &[text.as_str()]) {
         return outcome;
     }
     if all.is_empty() {
@@ -291,7 +291,7 @@ fn compile(cli: &Cli, file: &Path, output: Destination<'_>, options: &Options) -
     }
     // Written piece by piece: joining would hold the whole stream twice.
     let pieces = crate::emit::stream_pieces(&compiled.documents);
-    if let Err(outcome) = output.deliver(&pieces) {
+    if let Err(outcome) = output.deliver(cli, &pieces) {
         return outcome;
     }
     let outcome = if all.is_empty() {
@@ -372,7 +372,7 @@ impl<'a> Destination<'a> {
     /// Puts the output there; `Err` with the outcome when that failed, or
     /// when `--check` found the file missing (1), stale (1) or unreadable
     /// (2).
-    fn deliver(&self, pieces: &[&str]) -> Result<(), Outcome> {
+    fn deliver(&self, cli: &Cli, pieces: &[&str]) -> Result<(), Outcome> {
         match self {
             Destination::Stdout => {
                 let mut stdout = std::io::stdout().lock();
@@ -392,8 +392,24 @@ impl<'a> Destination<'a> {
                 eprintln!("mlpc: cannot write {}: {e}", path.display());
                 Outcome::Failure
             }),
-            Destination::Check(path) => up_to_date(path, &pieces.concat()),
+            Destination::Check(path) => up_to_date(cli, path, &pieces.concat()),
         }
+    }
+}
+
+/// A compiled file `--check` found out of date (`what`: "is stale (from
+/// X)", "is missing", ...): a line for people, and with `--format github`
+/// an annotation on the file, so that a CI run shows it where the
+/// diagnostics are.
+pub(super) fn report_out_of_date(cli: &Cli, file: &Path, what: &str) {
+    let shown = file.display();
+    eprintln!("mlpc: {shown} {what}");
+    if matches!(cli.format, FormatArg::Github) {
+        let message = format!("{shown} {what}; to update it: {}", update_command());
+        eprint!(
+            "{}",
+            render::github_file_error(&shown.to_string(), "mlpc --check", &message)
+        );
     }
 }
 
@@ -401,12 +417,12 @@ impl<'a> Destination<'a> {
 const CHECK_DIFF_LINES: usize = 40;
 
 /// `compile --check`: whether `path` holds exactly `text`.
-fn up_to_date(path: &Path, text: &str) -> Result<(), Outcome> {
+fn up_to_date(cli: &Cli, path: &Path, text: &str) -> Result<(), Outcome> {
     let shown = path.display();
     let old = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("mlpc: {shown} is missing: compile without `--check` to write it");
+            report_out_of_date(cli, path, "is missing: compile without `--check` to write it");
             return Err(Outcome::Errors);
         }
         Err(e) => {
@@ -420,7 +436,11 @@ fn up_to_date(path: &Path, text: &str) -> Result<(), Outcome> {
     let old = String::from_utf8_lossy(&old);
     let diff = crate::fmt::unified_diff(&shown.to_string(), &old, text);
     let lines: Vec<&str> = diff.lines().collect();
-    eprintln!("mlpc: {shown} is stale: it differs from what this compilation gives");
+    report_out_of_date(
+        cli,
+        path,
+        "is stale: it differs from what this compilation gives",
+    );
     for line in lines.iter().take(CHECK_DIFF_LINES) {
         eprintln!("{line}");
     }

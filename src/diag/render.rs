@@ -181,23 +181,40 @@ pub fn github(diags: &[&MlpError]) -> String {
                 props.push(format!("endColumn={}", end.column));
             }
         }
-        props.push(format!(
-            "title={}",
-            escape_property(&format!("mlpc ({})", j.code))
-        ));
         let mut message = j.message.clone();
         if let Some(help) = &j.help {
             message.push_str("\nhelp: ");
             message.push_str(help);
         }
-        out.push_str(&format!(
-            "::{} {}::{}\n",
-            j.severity,
-            props.join(","),
-            escape_data(&message)
+        out.push_str(&annotation(
+            &j.severity.to_string(),
+            props,
+            &format!("mlpc ({})", j.code),
+            &message,
         ));
     }
     out
+}
+
+/// A GitHub Actions annotation on a whole file (a compiled file `--check`
+/// found stale, missing or made by no pipeline).
+pub fn github_file_error(file: &str, title: &str, message: &str) -> String {
+    annotation(
+        "error",
+        vec![format!("file={}", escape_property(file))],
+        title,
+        message,
+    )
+}
+
+/// `::SEVERITY PROPS,title=TITLE::MESSAGE`, escaped as the runner reads it.
+fn annotation(severity: &str, mut props: Vec<String>, title: &str, message: &str) -> String {
+    props.push(format!("title={}", escape_property(title)));
+    format!(
+        "::{severity} {}::{}\n",
+        props.join(","),
+        escape_data(message)
+    )
 }
 
 fn escape_data(s: &str) -> String {
