@@ -202,7 +202,11 @@ pub fn kfp_document(
         }));
     }
     let plan = plans.pop()?;
-    Some(Ok(emit::kfp::document(&plan, &analysis.sources)))
+    Some(Ok(emit::kfp::document(
+        &plan,
+        &analysis.sources,
+        options.stamp,
+    )))
 }
 
 /// The accounts and grants a checked program's pipelines need.

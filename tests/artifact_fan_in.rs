@@ -463,6 +463,7 @@ fn compiled_workflows_pass_the_argo_validator() {
             let options = Options {
                 kind,
                 pipeline: None,
+                ..Default::default()
             };
             std::fs::write(&out, common::compile(&rel, &options)).unwrap();
             files.push(out);

@@ -229,3 +229,65 @@ fn output_is_the_same_from_any_folder_and_checkout_path() {
         let _ = std::fs::remove_dir_all(db);
     }
 }
+
+/// No mlpc version in any output unless `--stamp` asks for it: a new
+/// release alone must not change committed files (#19, GitOps).
+#[test]
+fn the_version_is_written_only_with_stamp() {
+    let version = env!("CARGO_PKG_VERSION");
+    let dir = tempfile::tempdir().unwrap();
+    for target in ["argo", "kfp"] {
+        let out = dir.path().join(target);
+        let o = run_mlpc(&[
+            "build",
+            "examples",
+            "--target",
+            target,
+            "--out-dir",
+            out.to_str().unwrap(),
+        ]);
+        // `--target kfp` refuses some examples: build then writes nothing.
+        let examples = if o.status.success() {
+            out.clone()
+        } else {
+            let one = dir.path().join(format!("{target}-one"));
+            let o = run_mlpc(&[
+                "build",
+                "examples/terraform_optimization.mlp",
+                "--target",
+                target,
+                "--out-dir",
+                one.to_str().unwrap(),
+            ]);
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            one
+        };
+        for entry in std::fs::read_dir(&examples).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            assert!(
+                !text.contains(&format!("mlpc-{version}"))
+                    && !text.contains(&format!("mlpc/{version}"))
+            );
+        }
+    }
+    let o = run_mlpc(&[
+        "compile",
+        "--stamp",
+        "--target",
+        "kfp",
+        "examples/terraform_optimization.mlp",
+    ]);
+    assert!(o.status.success());
+    let stamped = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stamped.contains(&format!("sdkVersion: mlpc-{version}")),
+        "{stamped}"
+    );
+    let o = run_mlpc(&[
+        "compile",
+        "--target",
+        "kfp",
+        "examples/terraform_optimization.mlp",
+    ]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("sdkVersion: mlpc\n"));
+}

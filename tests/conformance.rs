@@ -31,6 +31,7 @@ fn examples_pass_the_argo_validator() {
                     &Options {
                         kind,
                         pipeline: None,
+                        ..Default::default()
                     },
                 ),
             )

@@ -709,6 +709,7 @@ fn group_fixtures_pass_the_argo_validator() {
             let options = Options {
                 kind,
                 pipeline: None,
+                ..Default::default()
             };
             std::fs::write(&out, compile(&rel, &options)).unwrap();
             files.push(out);

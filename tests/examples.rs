@@ -70,6 +70,7 @@ fn compiling_twice_gives_identical_bytes() {
             let options = mlpc::emit::Options {
                 kind,
                 pipeline: None,
+                ..Default::default()
             };
             assert_eq!(
                 compile(&rel, &options),

@@ -24,6 +24,7 @@ fn compile_notes_that_a_template_has_no_schedule() {
     let template = Options {
         kind: OutputKind::WorkflowTemplate,
         pipeline: None,
+        ..Default::default()
     };
     let compilation = mlpc::compile(&analysis, &template).expect("the program checks");
     assert_eq!(compilation.notes, vec![Note::ScheduleLeftOut]);
@@ -44,6 +45,7 @@ fn compile_reports_an_unknown_pipeline_as_a_usage_error() {
     let options = Options {
         kind: OutputKind::Workflow,
         pipeline: Some("nope".into()),
+        ..Default::default()
     };
     let compilation = mlpc::compile(&analysis, &options).expect("the program checks");
     let error = compilation.output.as_ref().err().map(ToString::to_string);

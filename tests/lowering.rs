@@ -276,6 +276,7 @@ fn cron_workflow_for_a_schedule() {
         &Options {
             kind: OutputKind::WorkflowTemplate,
             pipeline: None,
+            ..Default::default()
         },
     )
     .remove(0);
@@ -441,6 +442,7 @@ fn pipeline_selection() {
         &Options {
             kind: OutputKind::Workflow,
             pipeline: Some("b".into()),
+            ..Default::default()
         },
     )
     .unwrap();
@@ -450,6 +452,7 @@ fn pipeline_selection() {
         &Options {
             kind: OutputKind::Workflow,
             pipeline: Some("c".into()),
+            ..Default::default()
         },
     )
     .unwrap_err();

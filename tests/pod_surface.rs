@@ -1108,6 +1108,7 @@ fn every_program_passes_the_argo_validator() {
             let options = Options {
                 kind,
                 pipeline: None,
+                ..Default::default()
             };
             std::fs::write(&out, common::compile(&rel, &options)).unwrap();
             files.push(out);

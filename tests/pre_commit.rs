@@ -16,8 +16,10 @@ use std::process::{Command, Output};
 use common::*;
 
 fn pre_commit() -> Option<PathBuf> {
-    let path = std::env::var("MLPC_PRE_COMMIT")
-        .map_or_else(|_| root().join(".venv-pre-commit/bin/pre-commit"), Into::into);
+    let path = std::env::var("MLPC_PRE_COMMIT").map_or_else(
+        |_| root().join(".venv-pre-commit/bin/pre-commit"),
+        Into::into,
+    );
     if path.exists() {
         return Some(path);
     }
@@ -26,7 +28,10 @@ fn pre_commit() -> Option<PathBuf> {
         "pre-commit must run in CI: {} is missing",
         path.display()
     );
-    eprintln!("SKIPPED: the pre-commit hooks: {} is missing", path.display());
+    eprintln!(
+        "SKIPPED: the pre-commit hooks: {} is missing",
+        path.display()
+    );
     None
 }
 
@@ -100,7 +105,10 @@ fn the_hooks_pass_good_files_and_stop_bad_stale_and_unformatted_ones() {
     // commit builds mlpc).
     let (ok, out) = commit(repo, "a pipeline");
     assert!(ok, "the good commit was refused:\n{out}");
-    assert!(out.contains("mlpc check") && out.contains("Passed"), "{out}");
+    assert!(
+        out.contains("mlpc check") && out.contains("Passed"),
+        "{out}"
+    );
 
     // A file with an error: the commit stops, with the diagnostic.
     std::fs::write(
@@ -116,13 +124,20 @@ fn the_hooks_pass_good_files_and_stop_bad_stale_and_unformatted_ones() {
     // A change to a pipeline without recompiling: its YAML is stale.
     std::fs::write(
         repo.join("pipelines/sweep.mlp"),
-        good.replacen("param mode: string = \"full\"", "param mode: string = \"quick\"", 1),
+        good.replacen(
+            "param mode: string = \"full\"",
+            "param mode: string = \"quick\"",
+            1,
+        ),
     )
     .unwrap();
     let (ok, out) = commit(repo, "a stale compiled file");
     assert!(!ok, "a stale compiled file was committed:\n{out}");
     assert!(out.contains("compiled/sweep.yaml is stale"), "{out}");
-    assert!(out.contains("mlpc build pipelines --out-dir compiled"), "{out}");
+    assert!(
+        out.contains("mlpc build pipelines --out-dir compiled"),
+        "{out}"
+    );
     let rebuilt = Command::new(mlpc_bin())
         .args(["build", "pipelines", "--out-dir", "compiled"])
         .current_dir(repo)

@@ -413,6 +413,7 @@ fn only_the_deploy_steps_get_a_token_and_every_account_is_granted_what_its_pods_
             let options = Options {
                 kind,
                 pipeline: None,
+                ..Default::default()
             };
             for doc in compile_docs(&rel, &options) {
                 let spec = doc["spec"].get("workflowSpec").unwrap_or(&doc["spec"]);

@@ -65,6 +65,7 @@ fn every_example_and_distributed_fixture_conforms_to_the_vendored_schemas() {
                 &Options {
                     kind,
                     pipeline: None,
+                    ..Default::default()
                 },
             );
             let docs = common::yaml::parse_documents(&text).unwrap();

@@ -51,6 +51,11 @@ pub struct Cli {
     /// Exit with 1 when there are warnings, as for errors.
     #[arg(long, global = true)]
     pub deny_warnings: bool,
+    /// Write mlpc's version into compiled output (the KFP IR's
+    /// `sdkVersion`); without it nothing in the output changes between
+    /// mlpc releases, so committed files show no drift.
+    #[arg(long, global = true)]
+    pub stamp: bool,
     /// Every image must be pinned by digest (`NAME@sha256:...`): E0230 otherwise.
     #[arg(long, global = true, env = "MLPC_REQUIRE_DIGESTS")]
     pub require_digests: bool,

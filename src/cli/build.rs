@@ -58,7 +58,7 @@ pub(super) fn run(
     for file in &files {
         match analyze_path(cli, file) {
             Ok(analysis) => {
-                let (o, extra) = compile_file(&analysis, file, target, kind, &mut made);
+                let (o, extra) = compile_file(cli, &analysis, file, target, kind, &mut made);
                 outcome = outcome.worst(o);
                 analyses.push(analysis);
                 extras.push(extra);
@@ -111,6 +111,7 @@ pub(super) fn run(
 /// Compiles each pipeline of a checked file into `made`; the diagnostics
 /// its compilation adds (documents' warnings, what KFP cannot say).
 fn compile_file(
+    cli: &Cli,
     analysis: &crate::Analysis,
     file: &Path,
     target: TargetArg,
@@ -127,6 +128,7 @@ fn compile_file(
         let options = Options {
             kind: kind.into(),
             pipeline: Some(pipeline.name.to_string()),
+            stamp: cli.stamp,
         };
         let text = match target {
             TargetArg::Argo => match crate::compile(analysis, &options).map(|c| c.output) {

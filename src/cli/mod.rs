@@ -75,6 +75,7 @@ pub fn run(cli: &Cli) -> Outcome {
             &Options {
                 kind: OutputKind::Workflow,
                 pipeline: pipeline.clone(),
+                stamp: cli.stamp,
             },
         ),
         Command::Compile {
@@ -91,6 +92,7 @@ pub fn run(cli: &Cli) -> Outcome {
             &Options {
                 kind: (*kind).into(),
                 pipeline: pipeline.clone(),
+                stamp: cli.stamp,
             },
         ),
         Command::Build {
@@ -106,6 +108,7 @@ pub fn run(cli: &Cli) -> Outcome {
             &Options {
                 kind: OutputKind::Workflow,
                 pipeline: pipeline.clone(),
+                stamp: cli.stamp,
             },
         ),
         Command::Explain { code } => explain(code.as_deref()),
@@ -422,7 +425,11 @@ fn up_to_date(cli: &Cli, path: &Path, text: &str) -> Result<(), Outcome> {
     let old = match std::fs::read(path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            report_out_of_date(cli, path, "is missing: compile without `--check` to write it");
+            report_out_of_date(
+                cli,
+                path,
+                "is missing: compile without `--check` to write it",
+            );
             return Err(Outcome::Errors);
         }
         Err(e) => {

@@ -187,7 +187,7 @@ pub fn github(diags: &[&MlpError]) -> String {
             message.push_str(help);
         }
         out.push_str(&annotation(
-            &j.severity.to_string(),
+            j.severity,
             props,
             &format!("mlpc ({})", j.code),
             &message,

@@ -34,6 +34,10 @@ pub struct Options {
     pub kind: OutputKind,
     /// Compile only this pipeline (by its name in the file).
     pub pipeline: Option<String>,
+    /// Write mlpc's version into the output (`--stamp`): off by default,
+    /// so that a new mlpc release alone never changes a committed file
+    /// (GitOps: Argo CD would show drift).
+    pub stamp: bool,
 }
 
 /// Why a checked program produced no YAML: usage problems, not input errors.

@@ -52,13 +52,26 @@ impl KfpDocument {
 /// Through JSON: the YAML writer has no form for enum variants with data
 /// (`taskOutputParameter: {...}`), and protobuf's JSON is what the IR is
 /// anyway.
+/// The IR's `sdkVersion`: who wrote it, and with `--stamp` which release
+/// (a version here would change every committed file with each release).
+fn sdk_version(stamp: bool) -> String {
+    match stamp {
+        true => format!("mlpc-{}", env!("CARGO_PKG_VERSION")),
+        false => "mlpc".to_string(),
+    }
+}
+
 fn yaml_through_json<T: serde::Serialize>(value: &T) -> Result<String, String> {
     let json = serde_json::to_value(value).map_err(|e| e.to_string())?;
     crate::emit::yaml::to_yaml(&json)
 }
 
 /// The IR of one pipeline's plan, or every reason it has none.
-pub fn document(plan: &Plan<'_>, sources: &SourceSet) -> Result<KfpDocument, Vec<MlpError>> {
+pub fn document(
+    plan: &Plan<'_>,
+    sources: &SourceSet,
+    stamp: bool,
+) -> Result<KfpDocument, Vec<MlpError>> {
     let mut errors = check::unsupported(plan, sources);
     if !errors.is_empty() {
         return Err(errors);
@@ -81,7 +94,7 @@ pub fn document(plan: &Plan<'_>, sources: &SourceSet) -> Result<KfpDocument, Vec
             ..Default::default()
         },
         schema_version: "2.1.0",
-        sdk_version: format!("mlpc-{}", env!("CARGO_PKG_VERSION")),
+        sdk_version: sdk_version(stamp),
     };
     let mut platform = KubernetesPlatform {
         pipeline_config: pipeline_config(plan),
