@@ -72,7 +72,7 @@ fn the_readme_recipe_annotates_errors_and_stale_files() {
     let repo = tmp.path();
     git(repo, &["init", "-q"]);
     std::fs::create_dir_all(repo.join("pipelines")).unwrap();
-    let good = std::fs::read_to_string(root().join("examples/hyperparameter_sweep.mlp")).unwrap();
+    let (good, changed) = sweep_and_changed_sweep();
     std::fs::write(repo.join("pipelines/sweep.mlp"), &good).unwrap();
     let built = Command::new(mlpc_bin())
         .args(["build", "pipelines", "--out-dir", "compiled"])
@@ -90,11 +90,7 @@ fn the_readme_recipe_annotates_errors_and_stale_files() {
     }
 
     // An error: the check step fails with an annotation at the reference.
-    std::fs::write(
-        repo.join("pipelines/bad.mlp"),
-        "pipeline bad {\n  prep p {\n    image = \"busybox:1.37\"\n    command = [\"echo\", missing]\n  }\n}\n",
-    )
-    .unwrap();
+    std::fs::write(repo.join("pipelines/bad.mlp"), BAD_PIPELINE).unwrap();
     git(repo, &["add", "-A"]);
     let o = run_step(repo, &steps[0]);
     // Any failure fails the step (xargs reports mlpc's 1 as 123).
@@ -116,15 +112,7 @@ fn the_readme_recipe_annotates_errors_and_stale_files() {
 
     // A pipeline changed without recompiling, and a compiled file no
     // pipeline makes: one annotation on each file.
-    std::fs::write(
-        repo.join("pipelines/sweep.mlp"),
-        good.replacen(
-            "param mode: string = \"full\"",
-            "param mode: string = \"quick\"",
-            1,
-        ),
-    )
-    .unwrap();
+    std::fs::write(repo.join("pipelines/sweep.mlp"), &changed).unwrap();
     std::fs::write(repo.join("compiled/old.yaml"), "kind: Workflow\n").unwrap();
     let o = run_step(repo, &steps[1]);
     assert_eq!(o.status.code(), Some(1), "{o:?}");

@@ -78,7 +78,7 @@ fn the_hooks_pass_good_files_and_stop_bad_stale_and_unformatted_ones() {
     let repo = tmp.path();
     assert!(git(repo, &["init", "-q"]).status.success());
     std::fs::create_dir_all(repo.join("pipelines")).unwrap();
-    let good = std::fs::read_to_string(root().join("examples/hyperparameter_sweep.mlp")).unwrap();
+    let (good, changed) = sweep_and_changed_sweep();
     std::fs::write(repo.join("pipelines/sweep.mlp"), &good).unwrap();
     let built = Command::new(mlpc_bin())
         .args(["build", "pipelines", "--out-dir", "compiled"])
@@ -111,26 +111,14 @@ fn the_hooks_pass_good_files_and_stop_bad_stale_and_unformatted_ones() {
     );
 
     // A file with an error: the commit stops, with the diagnostic.
-    std::fs::write(
-        repo.join("pipelines/bad.mlp"),
-        "pipeline bad {\n  prep p {\n    image = \"busybox:1.37\"\n    command = [\"echo\", missing]\n  }\n}\n",
-    )
-    .unwrap();
+    std::fs::write(repo.join("pipelines/bad.mlp"), BAD_PIPELINE).unwrap();
     let (ok, out) = commit(repo, "a bad pipeline");
     assert!(!ok, "a file with an error was committed:\n{out}");
     assert!(out.contains("mlp::E0101"), "no diagnostic in:\n{out}");
     std::fs::remove_file(repo.join("pipelines/bad.mlp")).unwrap();
 
     // A change to a pipeline without recompiling: its YAML is stale.
-    std::fs::write(
-        repo.join("pipelines/sweep.mlp"),
-        good.replacen(
-            "param mode: string = \"full\"",
-            "param mode: string = \"quick\"",
-            1,
-        ),
-    )
-    .unwrap();
+    std::fs::write(repo.join("pipelines/sweep.mlp"), &changed).unwrap();
     let (ok, out) = commit(repo, "a stale compiled file");
     assert!(!ok, "a stale compiled file was committed:\n{out}");
     assert!(out.contains("compiled/sweep.yaml is stale"), "{out}");

@@ -328,3 +328,20 @@ pub fn run_mlpc(args: &[&str]) -> std::process::Output {
         .output()
         .expect("mlpc runs")
 }
+
+/// A pipeline with an error (an unknown name, E0101, at line 4 column 24),
+/// for the tests of the CI recipes (pre-commit, GitHub Actions).
+pub const BAD_PIPELINE: &str = "pipeline bad {\n  prep p {\n    image = \"busybox:1.37\"\n    command = [\"echo\", missing]\n  }\n}\n";
+
+/// examples/hyperparameter_sweep.mlp (pipeline `sweep`), and the same with
+/// one parameter's default changed: it compiles to other bytes.
+pub fn sweep_and_changed_sweep() -> (String, String) {
+    let good = std::fs::read_to_string(root().join("examples/hyperparameter_sweep.mlp")).unwrap();
+    let changed = good.replacen(
+        "param mode: string = \"full\"",
+        "param mode: string = \"quick\"",
+        1,
+    );
+    assert_ne!(good, changed);
+    (good, changed)
+}

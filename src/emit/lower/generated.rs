@@ -41,67 +41,44 @@ impl<'a, 'p> Emitter<'a, 'p> {
     /// so it never fails the run it reports on.
     pub(super) fn report(&mut self, stage: StageId, report: &crate::plan::Report) {
         let plan = self.plan;
-        let train = plan.stage(stage).task.clone();
-        let name = self.template_names.fresh(&report.task);
-        let container = self.tracking().step_container(
-            &plan.programs,
-            "main",
-            mlflow::Step::Report,
-            vec![
-                env("MLP_RUN_ID", "{{inputs.parameters.run_id}}"),
-                env(
-                    "MLP_METRICS",
-                    report.metrics.iter().cloned().collect::<Vec<_>>().join(" "),
-                ),
-            ],
-        );
-        let mut template = step_template(
-            name.clone(),
-            container,
-            report.metrics.iter().map(String::as_str),
-        );
-        template.volumes.extend(self.tracking().ca_volume());
-        template.inputs.parameters.push(Parameter {
-            name: "run_id".into(),
-            ..Default::default()
-        });
-        template.metrics = Some(crate::emit::argo::Metrics {
+        let gauges = crate::emit::argo::Metrics {
             prometheus: crate::emit::monitor::model_metrics(
                 &plan.pipeline.name,
                 &plan.pipeline.stage(stage).name,
                 &report.metrics,
             ),
-        });
-        plan.without_api_token(&mut template);
-        (self.sink)(template);
-        self.push_task(
-            DagTask {
-                name: report.task.clone(),
-                template: name,
-                arguments: Arguments {
-                    parameters: vec![Parameter {
-                        name: "run_id".into(),
-                        value: Some(format!("{{{{tasks.{train}.outputs.parameters.run_id}}}}")),
-                        ..Default::default()
-                    }],
-                    artifacts: Vec::new(),
-                },
-                ..Default::default()
-            },
-            BTreeSet::from([train]),
-            Order::new(),
+        };
+        self.run_metrics_step(
+            stage,
+            &report.task,
+            &report.metrics,
+            mlflow::Step::Report,
+            Some(gauges),
         );
     }
 
     /// The metric gate after a tracked train stage.
     pub(super) fn gate(&mut self, stage: StageId, gate: &str, metrics: &BTreeSet<String>) {
+        self.run_metrics_step(stage, gate, metrics, mlflow::Step::Metrics, None);
+    }
+
+    /// A step after a tracked train stage that reads `metrics` of its run
+    /// (by the stage's `run_id`) and writes each as an output.
+    fn run_metrics_step(
+        &mut self,
+        stage: StageId,
+        task: &str,
+        metrics: &BTreeSet<String>,
+        step: mlflow::Step,
+        prometheus: Option<crate::emit::argo::Metrics>,
+    ) {
         let plan = self.plan;
         let train = plan.stage(stage).task.clone();
-        let name = self.template_names.fresh(gate);
+        let name = self.template_names.fresh(task);
         let container = self.tracking().step_container(
             &plan.programs,
             "main",
-            mlflow::Step::Metrics,
+            step,
             vec![
                 env("MLP_RUN_ID", "{{inputs.parameters.run_id}}"),
                 env(
@@ -117,11 +94,12 @@ impl<'a, 'p> Emitter<'a, 'p> {
             name: "run_id".into(),
             ..Default::default()
         });
+        template.metrics = prometheus;
         plan.without_api_token(&mut template);
         (self.sink)(template);
         self.push_task(
             DagTask {
-                name: gate.to_string(),
+                name: task.to_string(),
                 template: name,
                 arguments: Arguments {
                     parameters: vec![Parameter {
