@@ -478,8 +478,15 @@ pub const TRAINING_APIS: &[&str] = &["trainjob", "pytorchjob"];
 /// the job's manifest is written at compile time, its node count is a
 /// number Argo cannot substitute, and the JobSet name limit depends on it.
 pub const DISTRIBUTED: &[FieldSpec] = &[
-    fixed(req("nodes", POSITIVE))
-        .doc("How many nodes (pods) train together; `resources` are per node."),
+    // The job's replica counts are int32 in both CRDs.
+    fixed(req(
+        "nodes",
+        FieldTy::Int {
+            min: 1,
+            max: i32::MAX as i64,
+        },
+    ))
+    .doc("How many nodes (pods) train together; `resources` are per node."),
     fixed(any("runtime", FieldTy::ObjectName)).doc(
         "The Kubeflow Trainer (Cluster)TrainingRuntime the job runs on \
          (`torch-distributed` by default).",

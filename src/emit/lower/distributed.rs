@@ -173,7 +173,7 @@ impl<'a, 'p> Emitter<'a, 'p> {
             TrainingApi::TrainJob => (trainer::TRAINJOB_SUCCESS, trainer::TRAINJOB_FAILURE),
             TrainingApi::PyTorchJob => (trainer::PYTORCHJOB_SUCCESS, trainer::PYTORCHJOB_FAILURE),
         };
-        let step_secs = job_seconds(fields) + STEP_MARGIN_SECONDS;
+        let step_secs = job_seconds(fields).saturating_add(STEP_MARGIN_SECONDS);
         let mut template = Template {
             name,
             resource: Some(ResourceTemplate {
