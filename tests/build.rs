@@ -141,6 +141,98 @@ fn two_pipelines_with_one_name_are_an_error_naming_both_files() {
     assert!(!out.exists());
 }
 
+/// `Churn` and `churn` are one object to Argo CD (the name is lowered)
+/// and one file on a case-insensitive file system; a file met through two
+/// overlapping roots is one file, not a duplicate.
+#[test]
+fn names_collide_as_kubernetes_sees_them_and_a_file_counts_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    let out = dir.path().join("out");
+    write(&src.join("a.mlp"), &pipeline("Churn"));
+    write(&src.join("b.mlp"), &pipeline("churn"));
+    let (s, o) = (src.display().to_string(), out.display().to_string());
+    let r = build(&[&s, "--out-dir", &o]);
+    let err = stderr(&r);
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("pipelines `Churn` and `churn` are both `churn` in Kubernetes")
+            && err.contains("a.mlp")
+            && err.contains("b.mlp"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    std::fs::remove_file(src.join("b.mlp")).unwrap();
+    let nested = src.join("x");
+    write(&nested.join("one.mlp"), &pipeline("one"));
+    let overlapping = format!("{}/./x", src.display());
+    let r = build(&[&s, &overlapping, "--out-dir", &o]);
+    assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
+    assert_eq!(names(&out), ["Churn.yaml", "one.yaml"]);
+}
+
+/// `--check` names an orphan (`.yaml` or `.yml`) and says to delete it:
+/// `build` never deletes, so "run build" would not clear it.
+#[test]
+fn an_orphan_is_for_the_user_to_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    let out = dir.path().join("out");
+    write(&src.join("a.mlp"), &pipeline("alpha"));
+    let (s, o) = (src.display().to_string(), out.display().to_string());
+    assert_eq!(build(&[&s, "--out-dir", &o]).status.code(), Some(0));
+    std::fs::write(out.join("old.yml"), "left over\n").unwrap();
+    let r = build(&[&s, "--out-dir", &o, "--check"]);
+    let err = stderr(&r);
+    assert_eq!(r.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("old.yml is made by no pipeline: delete it"),
+        "{err}"
+    );
+    assert!(!err.contains("to update them"), "{err}");
+}
+
+/// Written files get the permissions a shell's `>` would give (the
+/// umask's), not the temporary file's 0600; a rewritten file keeps its own.
+#[cfg(unix)]
+#[test]
+fn written_files_have_the_umasks_permissions_or_their_own() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    let out = dir.path().join("out");
+    write(&src.join("a.mlp"), &pipeline("alpha"));
+    let (s, o) = (src.display().to_string(), out.display().to_string());
+    assert_eq!(build(&[&s, "--out-dir", &o]).status.code(), Some(0));
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    // What this process's umask gives a new file.
+    let probe = dir.path().join("probe");
+    std::fs::write(&probe, "").unwrap();
+    assert_eq!(mode(&out.join("alpha.yaml")), mode(&probe));
+    assert_ne!(
+        mode(&probe),
+        0o600,
+        "this test needs a umask other than 077"
+    );
+    // An existing file's own permissions survive a rewrite, by build and
+    // by compile -o.
+    let file = out.join("alpha.yaml");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
+    write(
+        &src.join("a.mlp"),
+        &pipeline("alpha").replace("true", "false"),
+    );
+    assert_eq!(build(&[&s, "--out-dir", &o]).status.code(), Some(0));
+    assert_eq!(mode(&file), 0o640);
+    let f = file.display().to_string();
+    let src_file = src.join("a.mlp").display().to_string();
+    assert_eq!(
+        run_mlpc(&["compile", &src_file, "-o", &f]).status.code(),
+        Some(0)
+    );
+    assert_eq!(mode(&file), 0o640);
+}
+
 #[test]
 fn usage_and_io_errors_exit_2() {
     let dir = tempfile::tempdir().unwrap();

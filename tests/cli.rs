@@ -425,3 +425,44 @@ fn compile_check_compares_and_never_writes() {
     assert_eq!(code(&o), 1);
     assert!(!stderr(&o).contains("stale"), "{}", stderr(&o));
 }
+
+/// The GitHub Actions recipe checks every tracked `.mlp`, so a library is
+/// checked alone and through the file importing it: its error is one
+/// annotation, on the path the repository knows (`shared/lib.mlp`, not
+/// `pipelines/../shared/lib.mlp`).
+#[test]
+fn an_imported_files_error_is_one_annotation_on_its_own_path() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("pipelines")).unwrap();
+    std::fs::create_dir_all(dir.path().join("shared")).unwrap();
+    std::fs::write(
+        dir.path().join("shared/lib.mlp"),
+        "template job t {\n  image = \"busybox:1.37\"\n  command = [\"true\"]\n  bogus = 1\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("pipelines/main.mlp"),
+        "import \"../shared/lib.mlp\"\n\npipeline p {\n  job a uses lib.t {\n  }\n}\n",
+    )
+    .unwrap();
+    let o = Command::new(mlpc_bin())
+        .args([
+            "check",
+            "--format",
+            "github",
+            "pipelines/main.mlp",
+            "shared/lib.mlp",
+        ])
+        .current_dir(dir.path())
+        .env("GITHUB_ACTIONS", "true")
+        .output()
+        .unwrap();
+    assert_eq!(code(&o), 1);
+    let text = String::from_utf8_lossy(&o.stdout).into_owned() + &stderr(&o);
+    let annotations: Vec<&str> = text.lines().filter(|l| l.starts_with("::error")).collect();
+    assert_eq!(annotations.len(), 1, "{text}");
+    assert!(
+        annotations[0].starts_with("::error file=shared/lib.mlp,line=4,col=3"),
+        "{text}"
+    );
+}

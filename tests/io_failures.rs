@@ -146,3 +146,27 @@ fn unreadable_inputs_exit_2() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+/// `-o` into a folder that does not exist: exit 2, naming the file asked
+/// for and the OS's reason, not the temporary file mlpc writes first.
+#[test]
+fn an_output_in_a_missing_folder_exits_2_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("no-such-folder/flagship.yaml");
+    let o = Command::new(mlpc_bin())
+        .args(["compile", "examples/terraform_optimization.mlp", "-o"])
+        .arg(&out)
+        .current_dir(common::root())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(&format!(
+            "cannot write {}: No such file or directory",
+            out.display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains(".mlpc-"), "{err}");
+}

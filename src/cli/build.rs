@@ -13,11 +13,13 @@ use super::{
     analyze_path, print_diagnostics, report_out_of_date, write_atomically, Outcome, Stream,
 };
 use crate::emit::Options;
+use crate::sema::k8s;
 use crate::MlpError;
 
-/// One compiled pipeline: the file it comes from and its text.
+/// One compiled pipeline: the file it comes from, its name and its text.
 struct Made {
     source: PathBuf,
+    pipeline: String,
     text: String,
 }
 
@@ -48,8 +50,10 @@ pub(super) fn run(
             }
         }
     }
+    // One file met through two roots (`src ./src/a`) or a link is one file.
     files.sort();
-    files.dedup();
+    let mut seen = std::collections::BTreeSet::new();
+    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
     let mut outcome = Outcome::Clean;
     let mut made: BTreeMap<String, Made> = BTreeMap::new();
     // Every file's diagnostics, printed together (one JSON array).
@@ -166,9 +170,22 @@ fn compile_file(
         };
         let Some(text) = text else { continue };
         let name = pipeline.name.to_string();
-        if let Some(other) = made.get(&name) {
+        // Keyed by the Kubernetes name: `Churn` and `churn` are one object
+        // to Argo CD, and one file on a case-insensitive file system.
+        if let Some(other) = made
+            .values()
+            .find(|m| k8s::dns_name(&m.pipeline) == pipeline.dns_name)
+        {
+            let both = if other.pipeline == name {
+                format!("two pipelines are named `{name}`")
+            } else {
+                format!(
+                    "pipelines `{}` and `{name}` are both `{}` in Kubernetes",
+                    other.pipeline, pipeline.dns_name
+                )
+            };
             eprintln!(
-                "mlpc: two pipelines are named `{name}`: in {} and in {}; each needs a name of its own in {name}.yaml's folder",
+                "mlpc: {both}: in {} and in {}; each needs a name of its own in the output folder",
                 other.source.display(),
                 file.display()
             );
@@ -176,9 +193,10 @@ fn compile_file(
             continue;
         }
         made.insert(
-            name,
+            name.clone(),
             Made {
                 source: file.to_path_buf(),
+                pipeline: name,
                 text,
             },
         );
@@ -210,23 +228,25 @@ fn compare(cli: &Cli, dir: &Path, made: &BTreeMap<String, Made>) -> Outcome {
             }
         }
     }
+    if matches!(outcome, Outcome::Errors) {
+        eprintln!("mlpc: to update them: {}", super::update_command());
+    }
+    // `build` never deletes: an orphan is for the user to remove.
     if let Ok(entries) = std::fs::read_dir(dir) {
         let mut orphans: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+            .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
             .filter(|p| {
-                p.file_stem()
-                    .is_some_and(|s| !made.contains_key(s.to_string_lossy().as_ref()))
+                p.extension().is_some_and(|x| x == "yml")
+                    || p.file_stem()
+                        .is_some_and(|s| !made.contains_key(s.to_string_lossy().as_ref()))
             })
             .collect();
         orphans.sort();
         for p in orphans {
-            report_out_of_date(cli, &p, "is made by no pipeline");
+            report_out_of_date(cli, &p, "is made by no pipeline: delete it (git rm)");
             outcome = outcome.worst(Outcome::Errors);
         }
-    }
-    if matches!(outcome, Outcome::Errors) {
-        eprintln!("mlpc: to update them: {}", super::update_command());
     }
     outcome
 }

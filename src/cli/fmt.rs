@@ -107,7 +107,7 @@ fn one_file(cli: &Cli, path: &Path, check: bool, diff: bool) -> Outcome {
         report(&name, &old, &formatted, check, diff);
         return Outcome::Errors;
     }
-    match rewrite(path, &formatted) {
+    match super::write_atomically(path, &[formatted.as_str()]) {
         Ok(()) => Outcome::Clean,
         Err(e) => {
             eprintln!("mlpc: cannot write {name}: {e}");
@@ -198,25 +198,4 @@ fn report(name: &str, old: &str, new: &str, check: bool, diff: bool) {
     let _ = stdout
         .write_all(text.as_bytes())
         .and_then(|_| stdout.flush());
-}
-
-/// Replaces the file's content through a temporary file in its folder and
-/// a rename (the file holds the old text or the new, never part of one),
-/// keeping its permissions; through a symbolic link, the file it points
-/// to is rewritten and the link stays.
-fn rewrite(path: &Path, text: &str) -> std::io::Result<()> {
-    let target = std::fs::canonicalize(path)?;
-    let permissions = std::fs::metadata(&target)?.permissions();
-    let dir = target
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".mlpc-fmt-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)?;
-    tmp.write_all(text.as_bytes())?;
-    tmp.as_file().set_permissions(permissions)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(&target).map_err(|e| e.error)?;
-    Ok(())
 }

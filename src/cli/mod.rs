@@ -172,9 +172,17 @@ fn check(cli: &Cli, files: &[PathBuf]) -> Outcome {
             }
         }
     }
+    // A file given and also imported by another given file has its
+    // diagnostics in both analyses: each is said once.
+    let mut said = std::collections::HashSet::new();
     let all: Vec<&MlpError> = analyses
         .iter()
         .flat_map(|a| a.diagnostics.items.iter())
+        .filter(|d| {
+            let at = d.primary_label().map(|l| (l.span.start, l.span.end));
+            let file = d.src().map(|s| s.name.clone());
+            said.insert((file, at, d.code_str(), d.to_string()))
+        })
         .collect();
     for d in &all {
         let o = if d.is_io() {
@@ -481,20 +489,44 @@ pub(super) fn update_command() -> String {
         .join(" ")
 }
 
+/// Writes `pieces` to `path` through a temporary file in its folder, so
+/// that no reader ever sees half a file. Through a symbolic link to its
+/// target; an existing file keeps its permissions, a new one gets what
+/// the umask gives (as a shell's `>` would), not the temporary's 0600.
 pub fn write_atomically(path: &Path, pieces: &[&str]) -> std::io::Result<()> {
-    let dir = match path.parent() {
+    let (target, kept) = match std::fs::canonicalize(path) {
+        Ok(target) => {
+            let permissions = std::fs::metadata(&target)?.permissions();
+            (target, Some(permissions))
+        }
+        Err(_) => (path.to_path_buf(), None),
+    };
+    let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".mlpc-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".mlpc-").suffix(".tmp");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    // The temporary's name is ours, not the user's: tempfile adds
+    // ` at path "..."` to the OS's reason; say the reason only.
+    let mut tmp = builder.tempfile_in(&dir).map_err(|e| {
+        let text = e.to_string();
+        let reason = text.split(" at path ").next().unwrap_or(&text);
+        std::io::Error::new(e.kind(), reason.to_string())
+    })?;
     for piece in pieces {
         tmp.write_all(piece.as_bytes())?;
     }
+    if let Some(permissions) = kept {
+        tmp.as_file().set_permissions(permissions)?;
+    }
     tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
+    tmp.persist(&target).map_err(|e| e.error)?;
     Ok(())
 }
 

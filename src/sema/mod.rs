@@ -480,9 +480,25 @@ impl Loader<'_> {
 
 /// The imported file's name as the user would write it: relative to the
 /// importing file's name.
+/// The name an imported file is shown by: relative to where the importer
+/// is shown, with `.` and `..` resolved as text (`pipelines/../shared/x.mlp`
+/// is `shared/x.mlp`), so a CI annotation lands on the repository's file.
 fn display_path(path: &str, importer_name: &str) -> String {
+    use std::path::Component;
     let importer_dir = Path::new(importer_name).parent().unwrap_or(Path::new(""));
-    importer_dir.join(path).to_string_lossy().into_owned()
+    let mut out = PathBuf::new();
+    for part in importer_dir.join(path).components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out.to_string_lossy().into_owned()
 }
 
 fn io_reason(e: &std::io::Error) -> String {
@@ -499,4 +515,25 @@ pub(crate) fn is_identifier(s: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::display_path;
+
+    #[test]
+    fn an_imported_file_is_shown_by_its_plain_relative_name() {
+        assert_eq!(
+            display_path("../shared/lib.mlp", "pipelines/main.mlp"),
+            "shared/lib.mlp"
+        );
+        assert_eq!(
+            display_path("./lib.mlp", "pipelines/main.mlp"),
+            "pipelines/lib.mlp"
+        );
+        assert_eq!(display_path("lib.mlp", "main.mlp"), "lib.mlp");
+        // Above the importer's folder stays above it.
+        assert_eq!(display_path("../../lib.mlp", "p/main.mlp"), "../lib.mlp");
+        assert_eq!(display_path("../x/../lib.mlp", "main.mlp"), "../lib.mlp");
+    }
 }
