@@ -126,6 +126,30 @@ fn the_trainjob_holds_the_stage_and_every_node_gets_the_run() {
     assert_eq!(step["activeDeadlineSeconds"], "46800");
     assert_eq!(step["timeout"], "46800s");
     assert_eq!(step["retryStrategy"]["limit"], "1");
+    // An attempt the step's deadline ended (queued in Kueue for over an
+    // hour) may leave its job running: no second job beside it. Argo
+    // gives `lastRetry.duration` as seconds in text (operator.go
+    // `buildRetryStrategyLocalScope`); an expression without a policy
+    // would retry `Always` (types.go `RetryPolicyActual`).
+    assert_eq!(
+        step["retryStrategy"]["expression"],
+        "asFloat(lastRetry.duration) < 46800"
+    );
+    assert_eq!(step["retryStrategy"]["retryPolicy"], "OnFailure");
+    let retried = |duration: &str| {
+        let scope = BTreeMap::from([("lastRetry.duration".to_string(), duration.to_string())]);
+        argo_model::expr::eval(
+            step["retryStrategy"]["expression"].as_str().unwrap(),
+            &argo_model::expr::env(&scope),
+        )
+    };
+    // The job failed within its own deadline: retried. The step's deadline
+    // ended it (Go's `fmt.Sprint` of the seconds): not retried.
+    assert_eq!(retried("6120.25"), Ok(argo_model::expr::EValue::Bool(true)));
+    assert_eq!(
+        retried("46800.003"),
+        Ok(argo_model::expr::EValue::Bool(false))
+    );
     assert_eq!(step["serviceAccountName"], "distributed-finetune-deploy");
     assert_eq!(
         step["outputs"]["parameters"][0]["valueFrom"]["jsonPath"],
@@ -336,6 +360,11 @@ fn without_finally_the_exit_handler_is_clean_up_and_deletion() {
         .map(|t| t["name"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(names, ["delete-training-jobs", "mlflow-cleanup"]);
+    // One refused API call must not leave a stopped run's jobs running.
+    let delete = template(&d, "delete-training-jobs");
+    assert_eq!(delete["resource"]["action"], "delete");
+    assert_eq!(delete["retryStrategy"]["retryPolicy"], "Always");
+    assert_eq!(delete["retryStrategy"]["limit"], "3");
     // A pipeline that is neither tracked nor has `finally`: the deletion
     // is the exit handler itself.
     let d = compile_clean(
@@ -500,6 +529,7 @@ fn what_the_job_cannot_hold_is_a_coded_error() {
         ("timeout = 1h\n distributed { nodes = 2, api = \"pytorchjob\", runtime = \"torch-distributed\" }", "", &["mlp::E0237"]),
         ("env { PET_MASTER_PORT = \"29500\" }\n timeout = 1h\n distributed { nodes = 2 }", "", &["mlp::E0239"]),
         ("timeout = 1h\n distributed { nodes = 2, runtime = \"torchtune-llama3.3-70b\" }", "", &["mlp::E0240"]),
+        ("timeout = 1h\n distributed { nodes = 2, runtime = \"torch-distributed-with-cache\" }", "", &["mlp::E0240"]),
         ("distributed { nodes = 2 }", "", &["mlp::W0210"]),
         ("timeout = t\n distributed { nodes = 2 }", "param t: duration = 1h", &["mlp::E0226"]),
         ("timeout = 1h\n distributed { nodes = n }", "param n: int = 2", &["mlp::E0226"]),

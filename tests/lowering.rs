@@ -147,7 +147,7 @@ fn metric_gate_register_and_deploy_are_real_steps() {
     let gate_t = template(&doc, "optimizer-metrics");
     assert_eq!(
         env_value(&gate_t["container"], "MLP_METRICS"),
-        "cost_reduction"
+        r#"["cost_reduction"]"#
     );
     assert_eq!(gate_t["outputs"]["parameters"][0]["name"], "cost_reduction");
     // register runs only when the gate's metric passes, and outputs version and model_uri.

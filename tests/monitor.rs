@@ -17,6 +17,7 @@ use mlpc::emit::monitor;
 use serde_json::{json, Value};
 
 const EXAMPLE: &str = "examples/distributed_finetune.mlp";
+const FIXTURE: &str = "tests/fixtures/monitor/monitored.mlp";
 
 /// `(name, labels as key=value, value)` of each metric of a template.
 fn metrics(t: &Value) -> Vec<(String, Vec<String>, String)> {
@@ -96,6 +97,12 @@ fn every_stage_reports_duration_and_results_and_the_model_its_metrics() {
     // step after it that reads the stage's run.
     let report = task(&d, "finetune-report");
     assert_eq!(report["depends"], "finetune");
+    // Its program never fails; its pod is retried (Argo refuses
+    // `continueOn` beside `depends`, validate.go `validateDAG`).
+    assert_eq!(
+        called(&d, "finetune-report")["retryStrategy"],
+        json!({"limit": "2", "retryPolicy": "Always"})
+    );
     assert_eq!(
         report["arguments"]["parameters"][0]["value"],
         "{{tasks.finetune.outputs.parameters.run_id}}"
@@ -104,7 +111,8 @@ fn every_stage_reports_duration_and_results_and_the_model_its_metrics() {
     assert_eq!(gate["container"]["command"][4], "mlflow-report");
     let want: Vec<_> = ["eval_accuracy", "eval_loss"]
         .iter()
-        .map(|m| {
+        .enumerate()
+        .map(|(i, m)| {
             (
                 "mlp_model_metric".to_string(),
                 vec![
@@ -112,7 +120,7 @@ fn every_stage_reports_duration_and_results_and_the_model_its_metrics() {
                     "stage=finetune".to_string(),
                     format!("metric={m}"),
                 ],
-                format!("{{{{outputs.parameters.{m}}}}}"),
+                format!("{{{{outputs.parameters.{}}}}}", monitor::report_output(i)),
             )
         })
         .collect();
@@ -121,7 +129,7 @@ fn every_stage_reports_duration_and_results_and_the_model_its_metrics() {
         .as_array()
         .unwrap()
         .iter()
-        .zip(["eval_accuracy", "eval_loss"])
+        .zip(["metric-0", "metric-1"])
     {
         assert_eq!(m["gauge"]["realtime"], false);
         assert_eq!(
@@ -136,7 +144,16 @@ fn every_stage_reports_duration_and_results_and_the_model_its_metrics() {
         .iter()
         .map(|o| o["name"].as_str().unwrap())
         .collect();
-    assert_eq!(outputs, ["eval_accuracy", "eval_loss"]);
+    assert_eq!(outputs, ["metric-0", "metric-1"]);
+    assert_eq!(
+        gate["container"]["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == "MLP_METRICS")
+            .unwrap()["value"],
+        r#"["eval_accuracy","eval_loss"]"#
+    );
     // The run as a whole.
     let run = json!({"metrics": spec(&d)["metrics"]});
     let labels = vec![
@@ -167,7 +184,7 @@ fn every_stage_reports_duration_and_results_and_the_model_its_metrics() {
 fn what_is_emitted_follows_argos_metric_rules() {
     let mut seen: BTreeMap<String, (String, String, Value)> = BTreeMap::new();
     let mut count = 0;
-    for rel in [EXAMPLE, "tests/fixtures/monitor/monitored.mlp"] {
+    for rel in [EXAMPLE, FIXTURE] {
         let d = compile_docs(Path::new(rel), &Default::default()).remove(0);
         let mut all: Vec<&Value> = spec(&d)["metrics"]["prometheus"]
             .as_array()
@@ -244,18 +261,14 @@ fn a_gauge_is_set_only_for_a_value_the_run_has() {
     ] {
         let text = when
             .replace("{{status}}", phase)
-            .replace("{{outputs.parameters.eval_accuracy}}", value);
+            .replace("{{outputs.parameters.metric-0}}", value);
         assert_eq!(should_execute(&text), Ok(want), "{text}");
     }
 }
 
 #[test]
 fn defaults_and_stages_choose_and_the_gate_stays_as_it_was() {
-    let d = compile_docs(
-        Path::new("tests/fixtures/monitor/monitored.mlp"),
-        &Default::default(),
-    )
-    .remove(0);
+    let d = compile_docs(Path::new(FIXTURE), &Default::default()).remove(0);
     // Not the pipeline's `monitor`: no run metrics.
     assert!(spec(&d).get("metrics").is_none());
     // `defaults { monitor = true }`, but `monitor = false` on `report`.
@@ -283,6 +296,27 @@ fn defaults_and_stages_choose_and_the_gate_stays_as_it_was() {
             .collect();
         assert_eq!(names, ["metric=auc", "metric=logloss"], "{t}");
     }
+    // MLflow keys that no Argo parameter name can hold are labels only:
+    // the step's outputs are positional, and Argo accepts the workflow.
+    let fit_c = called(&d, "fit-c-report");
+    let labels: Vec<String> = metrics(fit_c).into_iter().map(|m| m.1[2].clone()).collect();
+    assert_eq!(
+        labels,
+        ["metric=eval.loss", "metric=train loss", "metric=val/acc"]
+    );
+    let outputs: Vec<&str> = fit_c["outputs"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(outputs, ["metric-0", "metric-1", "metric-2"]);
+    if let Some((python, script)) = validator() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("monitored.yaml");
+        std::fs::write(&file, compile(Path::new(FIXTURE), &Default::default())).unwrap();
+        assert_validator_accepts(&python, &script, &[file]);
+    }
     assert!(spec(&d)["templates"]
         .as_array()
         .unwrap()
@@ -309,12 +343,7 @@ fn without_monitor_nothing_changes() {
 
 #[test]
 fn kubeflow_pipelines_has_no_form_for_it() {
-    let out = run_mlpc(&[
-        "compile",
-        "--target",
-        "kfp",
-        "tests/fixtures/monitor/monitored.mlp",
-    ]);
+    let out = run_mlpc(&["compile", "--target", "kfp", FIXTURE]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(

@@ -151,16 +151,61 @@ fn a_pytorchjob_step_ends_as_its_job() {
 fn the_reference_checked_mlpcs_conditions_too() {
     // The recipes mlpc uses are among those the reference evaluated with
     // the real parser, so the model is checked on exactly these strings.
+    // mlpc's TrainJob success adds one requirement (the entry is `node`):
+    // success requirements are AND-ed, so it only narrows the recipe, and
+    // the verdicts above are the reference's on every fixture.
     let results = reference_results();
+    let requirements = |c: &str| -> Vec<String> { c.split(", ").map(str::to_string).collect() };
     for (s, f) in [
         (trainer::TRAINJOB_SUCCESS, trainer::TRAINJOB_FAILURE),
         (trainer::PYTORCHJOB_SUCCESS, trainer::PYTORCHJOB_FAILURE),
     ] {
         assert!(
-            results.iter().any(|r| r.success == s && r.failure == f),
-            "{s} / {f} is not in RESULTS.txt"
+            results.iter().any(|r| r.failure == f
+                && requirements(&r.success)
+                    .iter()
+                    .all(|req| requirements(s).contains(req))),
+            "{s} / {f} does not hold a recipe of RESULTS.txt"
         );
     }
+    assert_eq!(
+        requirements(trainer::TRAINJOB_SUCCESS),
+        [
+            "status.jobsStatus.0.name == node",
+            "status.jobsStatus.0.succeeded > 0"
+        ]
+    );
+}
+
+/// A runtime of one's own with an initializer, whose status JobSet may
+/// list first (it builds `jobsStatus` from a Go map): the step must not
+/// succeed when the initializer is done and `node` has not run.
+#[test]
+fn an_initializer_listed_first_does_not_end_the_step() {
+    let status = |first: &str| {
+        serde_json::json!({"status": {"jobsStatus": [
+            {"name": first, "succeeded": 1, "active": 0, "failed": 0},
+            {"name": if first == "node" { "dataset-initializer" } else { "node" }, "succeeded": 0, "active": 2, "failed": 0}
+        ]}})
+    };
+    let v = |doc| {
+        spelled(&verdict(
+            trainer::TRAINJOB_SUCCESS,
+            trainer::TRAINJOB_FAILURE,
+            &doc,
+        ))
+    };
+    assert_eq!(v(status("dataset-initializer")), "waiting");
+    // The control: the same status read by the reference's recipe alone.
+    assert_eq!(
+        spelled(&verdict(
+            "status.jobsStatus.0.succeeded > 0",
+            trainer::TRAINJOB_FAILURE,
+            &status("dataset-initializer")
+        )),
+        "succeeded"
+    );
+    assert_eq!(v(status("node")), "succeeded");
 }
 
 #[test]

@@ -431,11 +431,13 @@ Training Operator sets them on a PyTorchJob's pods too.
 Fix: remove the variable; run `torchrun train.py` (or `python train.py`) without rendezvous flags.";
     E0240: Active, "training runtime Argo cannot wait on", "\
 What it means: `distributed.runtime` names one of Kubeflow Trainer's runtimes with several replicated
-jobs (`deepspeed-distributed`, `mlx-distributed`, `torchtune-...`). Argo waits for a job with a
+jobs (`deepspeed-distributed`, `mlx-distributed`, `torchtune-...`, `...-with-cache`). Argo waits for a job with a
 condition over fixed paths of its status; with several replicated jobs the order of
 `status.jobsStatus` is not fixed, and a TrainJob's `Complete` condition moves behind `Suspended` under
 Kueue, so no condition Argo can read says such a job succeeded.
-Fix: use `torch-distributed` (the default) or a runtime of your own with one replicated job `node`.";
+Fix: use `torch-distributed` (the default) or a runtime of your own with one replicated job `node`.
+A runtime of your own that has more is not known to mlpc: its step waits until its deadline rather
+than succeed before `node` ran.";
     E0301: Active, "dependency cycle", "\
 What it means: stages depend on each other in a loop, through references or `after`.
 Each edge of the cycle is labelled; the message gives the path.

@@ -366,6 +366,10 @@ pub struct RetryStrategy {
     pub retry_policy: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backoff: Option<Backoff>,
+    /// When false after an attempt, no more attempts (expr, over
+    /// `lastRetry.*`; operator.go `processNodeRetries`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expression: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]

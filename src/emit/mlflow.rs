@@ -285,6 +285,14 @@ const CA_FILE: &str = "ca.crt";
 /// (`mlflow/environment_variables.py`); the injected client reads it too.
 const CA_ENV: &str = "MLFLOW_TRACKING_SERVER_CERT_PATH";
 
+/// `MLP_METRICS` of a step that reads a run's metrics: a JSON array of
+/// the MLflow keys, which may hold spaces (mlflow_metrics.py and
+/// mlflow_report.py read it).
+pub fn metric_names_env<'m>(metrics: impl IntoIterator<Item = &'m String>) -> String {
+    let names: Vec<&String> = metrics.into_iter().collect();
+    serde_json::to_string(&names).expect("a list of strings is JSON")
+}
+
 pub fn env(name: &str, value: impl Into<String>) -> EnvVar {
     EnvVar {
         name: name.to_string(),

@@ -116,6 +116,14 @@ pub fn stage(pipeline: &str, stage: &str) -> Metrics {
     }
 }
 
+/// The report step's output for the `i`-th declared metric. Positional:
+/// an MLflow key may hold `/`, `.` or spaces, an Argo parameter name may
+/// not (workflow/validate/validate.go `paramOrArtifactNameRegex`); the key
+/// itself is the gauge's `metric` label. mlflow_report.py writes the same.
+pub fn report_output(i: usize) -> String {
+    format!("metric-{i}")
+}
+
 /// A gauge per metric, on the report step that writes each as an output
 /// parameter: only when the step succeeded and the run had the metric
 /// (the step writes `missing` otherwise, which Go's ParseFloat would
@@ -129,7 +137,9 @@ pub fn model_metrics<'m>(
 ) -> Vec<Prometheus> {
     metrics
         .into_iter()
-        .map(|m| Prometheus {
+        .enumerate()
+        .map(|(i, m)| (report_output(i), m))
+        .map(|(out, m)| Prometheus {
             name: MODEL_METRIC.0,
             help: MODEL_METRIC.1,
             labels: vec![
@@ -138,10 +148,10 @@ pub fn model_metrics<'m>(
                 label(METRIC, m.clone()),
             ],
             when: Some(format!(
-                "{{{{status}}}} == Succeeded && {{{{outputs.parameters.{m}}}}} != {MISSING}"
+                "{{{{status}}}} == Succeeded && {{{{outputs.parameters.{out}}}}} != {MISSING}"
             )),
             gauge: Some(Gauge {
-                value: format!("{{{{outputs.parameters.{m}}}}}"),
+                value: format!("{{{{outputs.parameters.{out}}}}}"),
                 realtime: false,
             }),
             histogram: None,

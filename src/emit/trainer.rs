@@ -34,8 +34,12 @@ pub use crate::sema::distributed::{max_generate_name_len, max_name_len, DEFAULT_
 /// Not `status.conditions.0.type == Complete`: under Kueue the first
 /// condition is `Suspended` (False once resumed), so that would wait
 /// forever. `jobsStatus` has one entry per replicated job, so this holds
-/// only for runtimes with one (DISTRIBUTED.md §1, "waiting").
-pub const TRAINJOB_SUCCESS: &str = "status.jobsStatus.0.succeeded > 0";
+/// only for runtimes with one (DISTRIBUTED.md §1, "waiting"); the entry
+/// must be the trainer's `node`, so that a custom runtime with an
+/// initializer (whose entry may come first: JobSet lists them from a Go
+/// map) waits until its deadline rather than succeed before training.
+pub const TRAINJOB_SUCCESS: &str =
+    "status.jobsStatus.0.name == node, status.jobsStatus.0.succeeded > 0";
 
 /// A TrainJob failed: any of its (at most three: `Suspended`, `Complete`,
 /// `Failed`) conditions is `Failed`, which the controller writes only when

@@ -101,6 +101,9 @@ pub fn max_generate_name_len(nodes: u64) -> usize {
 fn several_replicated_jobs(runtime: &str) -> bool {
     matches!(runtime, "deepspeed-distributed" | "mlx-distributed")
         || runtime.starts_with("torchtune-")
+        // The data-cache overlay (`torch-distributed-with-cache`) adds a
+        // `dataset-initializer` before `node`.
+        || runtime.ends_with("-with-cache")
 }
 
 /// The variables torchrun reads, which the Torch runtime sets on every

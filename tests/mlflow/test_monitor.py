@@ -48,22 +48,33 @@ def new_run(metrics):
     return run["run_id"]
 
 
-def report(doc, run_id, service):
+def report(doc, run_id, service, task="finetune-report"):
     uid = fresh_uid()
     ctx = Context(images={INJECTED_IMAGE: python_alpine(STDLIB_PYTHON)}, services={CLUSTER_URI: service},
                   secrets={"mlflow-credentials": dict(CREDENTIALS)}, workflow_uid=uid,
                   workflow_name="wf-" + uid[:8], inputs={"run_id": run_id})
-    return run_template(doc, "finetune-report", ctx)
+    return run_template(doc, task, ctx)
 
 
-def gauges_set(doc, outputs, phase="Succeeded"):
+OUTPUT = re.compile(r"\{\{outputs\.parameters\.([-A-Za-z0-9_]+)\}\}")
+
+
+def by_metric(doc, outputs, task="finetune-report"):
+    """What the step wrote, by MLflow key (the gauge's `metric` label)."""
+    out = {}
+    for m in template(doc, task)["metrics"]["prometheus"]:
+        name = [l["value"] for l in m["labels"] if l["key"] == "metric"][0]
+        out[name] = OUTPUT.sub(lambda g: outputs[g.group(1)], m["gauge"]["value"])
+    return out
+
+
+def gauges_set(doc, outputs, phase="Succeeded", task="finetune-report"):
     """The metrics whose gauge Argo sets: `when` after substitution."""
     out = []
-    for m in template(doc, "finetune-report")["metrics"]["prometheus"]:
+    for m in template(doc, task)["metrics"]["prometheus"]:
         name = [l["value"] for l in m["labels"] if l["key"] == "metric"][0]
-        when = m["when"].replace("{{status}}", phase)
-        when = when.replace("{{outputs.parameters.%s}}" % name, outputs[name])
-        value = m["gauge"]["value"].replace("{{outputs.parameters.%s}}" % name, outputs[name])
+        when = OUTPUT.sub(lambda g: outputs[g.group(1)], m["when"].replace("{{status}}", phase))
+        value = OUTPUT.sub(lambda g: outputs[g.group(1)], m["gauge"]["value"])
         # Argo's shouldExecute reads a bare word as a string (it turns
         # govaluate's VARIABLE tokens into STRING tokens; the Rust model in
         # tests/argo_model/govaluate.rs does the same): quote them for the
@@ -78,7 +89,7 @@ def test_a_logged_metric_is_reported_and_a_missing_one_is_not(doc, proxy):
     run_id = new_run({"eval_accuracy": 0.8731})
     res = report(doc, run_id, proxy.uri)
     assert res.main_code == 0, res.logs
-    assert res.outputs == {"eval_accuracy": "0.8731", "eval_loss": "missing"}
+    assert by_metric(doc, res.outputs) == {"eval_accuracy": "0.8731", "eval_loss": "missing"}
     assert gauges_set(doc, res.outputs) == [("eval_accuracy", 0.8731)]
     assert gauges_set(doc, res.outputs, phase="Failed") == []
     assert proxy.rejected == 0
@@ -88,7 +99,7 @@ def test_a_nan_is_missing_and_both_metrics_reported(doc, proxy):
     run_id = new_run({"eval_accuracy": 0.5, "eval_loss": float("nan")})
     res = report(doc, run_id, proxy.uri)
     assert res.main_code == 0, res.logs
-    assert res.outputs["eval_loss"] == "missing"
+    assert by_metric(doc, res.outputs)["eval_loss"] == "missing"
     run_id = new_run({"eval_accuracy": 0.5, "eval_loss": -1.25})
     res = report(doc, run_id, proxy.uri)
     assert gauges_set(doc, res.outputs) == [("eval_accuracy", 0.5), ("eval_loss", -1.25)]
@@ -97,5 +108,17 @@ def test_a_nan_is_missing_and_both_metrics_reported(doc, proxy):
 def test_an_unreachable_server_never_fails_the_run(doc):
     res = report(doc, "0123456789abcdef0123456789abcdef", "http://127.0.0.1:9")
     assert res.main_code == 0, res.logs
-    assert res.outputs == {"eval_accuracy": "missing", "eval_loss": "missing"}
+    assert by_metric(doc, res.outputs) == {"eval_accuracy": "missing", "eval_loss": "missing"}
     assert gauges_set(doc, res.outputs) == []
+
+
+def test_keys_no_argo_parameter_name_can_hold_are_reported():
+    """MLflow keys with `/`, `.` and a space (tests/fixtures/monitor): the
+    step's outputs are positional, the gauges carry the keys."""
+    doc = compile_example("../tests/fixtures/monitor/monitored.mlp")
+    run_id = new_run({"val/acc": 0.75, "train loss": 0.5})
+    res = report(doc, run_id, URI, task="fit-c-report")
+    assert res.main_code == 0, res.logs
+    assert by_metric(doc, res.outputs, "fit-c-report") == {
+        "eval.loss": "missing", "train loss": "0.5", "val/acc": "0.75"}
+    assert gauges_set(doc, res.outputs, task="fit-c-report") == [("train loss", 0.5), ("val/acc", 0.75)]

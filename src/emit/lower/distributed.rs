@@ -25,7 +25,9 @@ use super::pod::{resources, retry_strategy, toleration, Pod};
 use super::template::{declare_inputs, user_argv};
 use super::{manifest, pod_surface, Built, Emitter, STEP_OUTPUTS};
 use crate::collections::IndexMap;
-use crate::emit::argo::{Dag, DagTask, Parameter, ResourceTemplate, Template, ValueFrom};
+use crate::emit::argo::{
+    Backoff, Dag, DagTask, Parameter, ResourceTemplate, RetryStrategy, Template, ValueFrom,
+};
 use crate::emit::mlflow::{self, env, Tracking};
 use crate::emit::trainer::{self, NodePod, PyTorchJob, TrainJob, Trainer};
 use crate::plan::literal::literal_text;
@@ -190,7 +192,8 @@ impl<'a, 'p> Emitter<'a, 'p> {
             timeout: Some(format!("{step_secs}s")),
             retry_strategy: fields
                 .get("retries")
-                .and_then(|r| retry_strategy(pod, &r.value)),
+                .and_then(|r| retry_strategy(pod, &r.value))
+                .map(|r| not_after_the_deadline(r, step_secs)),
             ..Default::default()
         };
         template.outputs.parameters.push(Parameter {
@@ -486,6 +489,18 @@ impl<'a, 'p> Emitter<'a, 'p> {
                     "--wait=false".into(),
                 ],
             }),
+            // One refused call must not leave a stopped run's jobs holding
+            // their GPUs; deleting by selector is safe to repeat.
+            retry_strategy: Some(RetryStrategy {
+                limit: "3".into(),
+                retry_policy: Some("Always".into()),
+                backoff: Some(Backoff {
+                    duration: Some("10s".into()),
+                    factor: Some("2".into()),
+                    cap: None,
+                }),
+                expression: None,
+            }),
             ..Default::default()
         };
         plan.with_deploy_token(&mut template);
@@ -554,4 +569,16 @@ fn passed_inputs(template: &Template, except: &[&str]) -> Vec<Parameter> {
         .filter(|p| !except.contains(&p.name.as_str()))
         .map(|p| parameter(&p.name, format!("{{{{inputs.parameters.{}}}}}", p.name)))
         .collect()
+}
+
+/// An attempt the step's deadline ended may have left its job running
+/// (time in Kueue's queue counts for the step, not for the job): a retry
+/// would create a second job beside it. Argo gives the expression the
+/// attempt's duration in seconds as text (operator.go
+/// `buildRetryStrategyLocalScope`); with an expression and no policy Argo
+/// retries `Always` (`RetryPolicyActual`), so the policy is written.
+fn not_after_the_deadline(mut retry: RetryStrategy, step_secs: i64) -> RetryStrategy {
+    retry.expression = Some(format!("asFloat(lastRetry.duration) < {step_secs}"));
+    retry.retry_policy.get_or_insert_with(|| "OnFailure".into());
+    retry
 }

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::Container;
 
 use super::pod::{resources, Arg, Pod};
 use super::{Emitter, Order, STEP_OUTPUTS};
-use crate::emit::argo::{Arguments, DagTask, Parameter, Template, ValueFrom};
+use crate::emit::argo::{Arguments, DagTask, Parameter, RetryStrategy, Template, ValueFrom};
 use crate::emit::mlflow::{self, env, Tracking};
 use crate::plan::literal::seconds_text;
 use crate::sema::hir::{Fields, Ref, StageId, Value};
@@ -48,10 +48,14 @@ impl<'a, 'p> Emitter<'a, 'p> {
                 &report.metrics,
             ),
         };
+        let outputs = (0..report.metrics.len())
+            .map(crate::emit::monitor::report_output)
+            .collect();
         self.run_metrics_step(
             stage,
             &report.task,
             &report.metrics,
+            outputs,
             mlflow::Step::Report,
             Some(gauges),
         );
@@ -59,16 +63,20 @@ impl<'a, 'p> Emitter<'a, 'p> {
 
     /// The metric gate after a tracked train stage.
     pub(super) fn gate(&mut self, stage: StageId, gate: &str, metrics: &BTreeSet<String>) {
-        self.run_metrics_step(stage, gate, metrics, mlflow::Step::Metrics, None);
+        // A `when` names a gate's metric, an identifier: its own output.
+        let outputs = metrics.iter().cloned().collect();
+        self.run_metrics_step(stage, gate, metrics, outputs, mlflow::Step::Metrics, None);
     }
 
     /// A step after a tracked train stage that reads `metrics` of its run
-    /// (by the stage's `run_id`) and writes each as an output.
+    /// (by the stage's `run_id`) and writes each as an output, the i-th as
+    /// `outputs[i]`.
     fn run_metrics_step(
         &mut self,
         stage: StageId,
         task: &str,
         metrics: &BTreeSet<String>,
+        outputs: Vec<String>,
         step: mlflow::Step,
         prometheus: Option<crate::emit::argo::Metrics>,
     ) {
@@ -81,19 +89,27 @@ impl<'a, 'p> Emitter<'a, 'p> {
             step,
             vec![
                 env("MLP_RUN_ID", "{{inputs.parameters.run_id}}"),
-                env(
-                    "MLP_METRICS",
-                    metrics.iter().cloned().collect::<Vec<_>>().join(" "),
-                ),
+                env("MLP_METRICS", mlflow::metric_names_env(metrics)),
             ],
         );
         let mut template =
-            step_template(name.clone(), container, metrics.iter().map(String::as_str));
+            step_template(name.clone(), container, outputs.iter().map(String::as_str));
         template.volumes.extend(self.tracking().ca_volume());
         template.inputs.parameters.push(Parameter {
             name: "run_id".into(),
             ..Default::default()
         });
+        if prometheus.is_some() {
+            // The report's program never fails; its pod can (evicted,
+            // node lost), and a leaf task that fails fails the run
+            // (`continueOn` is refused beside `depends`). Gauges set twice
+            // by a retried template hold one value.
+            template.retry_strategy = Some(RetryStrategy {
+                limit: "2".into(),
+                retry_policy: Some("Always".into()),
+                ..Default::default()
+            });
+        }
         template.metrics = prometheus;
         plan.without_api_token(&mut template);
         (self.sink)(template);

@@ -447,6 +447,7 @@ pub(super) fn retry_strategy(pod: &mut Pod, v: &Value) -> Option<RetryStrategy> 
                 limit: get("limit").unwrap_or_else(|| "0".into()),
                 retry_policy: get("policy"),
                 backoff: has_backoff.then_some(backoff),
+                expression: None,
             })
         }
         _ => None,

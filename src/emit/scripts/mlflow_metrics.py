@@ -18,7 +18,7 @@ def fixed_point(value):
 
 
 run_id = os.environ["MLP_RUN_ID"]
-names = os.environ.get("MLP_METRICS", "").split()
+names = json.loads(os.environ.get("MLP_METRICS") or "[]")
 body = expect(*call("GET", "runs/get", query={"run_id": run_id}), "runs/get")
 logged = {m["key"]: m["value"] for m in body["run"].get("data", {}).get("metrics", [])}
 missing = [n for n in names if n not in logged]

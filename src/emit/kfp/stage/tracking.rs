@@ -439,7 +439,10 @@ pub(super) fn gate(
         .unwrap_or_default();
     c.export("MLP_RUN_ID", run);
     let names: Vec<&str> = gate.metrics.iter().map(String::as_str).collect();
-    c.literal_env("MLP_METRICS", names.join(" "));
+    c.literal_env(
+        "MLP_METRICS",
+        crate::emit::mlflow::metric_names_env(&gate.metrics),
+    );
     c.literal_env("MLP_OUTPUTS", STEP_OUTPUTS);
     for m in &names {
         c.value_output(
