@@ -31,6 +31,33 @@ fn pipeline(name: &str) -> String {
     format!("pipeline {name} {{\n{JOB}}}\n")
 }
 
+/// A temporary project: sources under `src`, output folder `out` (not
+/// made), and both as arguments.
+struct Project {
+    _dir: tempfile::TempDir,
+    src: std::path::PathBuf,
+    out: std::path::PathBuf,
+    s: String,
+    o: String,
+}
+
+fn project(files: &[(&str, &str)]) -> Project {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    let out = dir.path().join("out");
+    for (file, text) in files {
+        write(&src.join(file), text);
+    }
+    let (s, o) = (src.display().to_string(), out.display().to_string());
+    Project {
+        _dir: dir,
+        src,
+        out,
+        s,
+        o,
+    }
+}
+
 fn names(dir: &Path) -> Vec<String> {
     let mut out: Vec<String> = std::fs::read_dir(dir)
         .map(|d| {
@@ -121,68 +148,59 @@ fn an_error_anywhere_writes_nothing() {
     assert!(!out.exists());
 }
 
-#[test]
-fn two_pipelines_with_one_name_are_an_error_naming_both_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("src");
-    let out = dir.path().join("out");
-    write(&src.join("a.mlp"), &pipeline("same"));
-    write(&src.join("b/c.mlp"), &pipeline("same"));
-    let (s, o) = (src.display().to_string(), out.display().to_string());
-    let r = build(&[&s, "--out-dir", &o]);
+/// `files` (name, pipeline) under `src` build to an error naming `want`
+/// and both files, and nothing is written.
+fn duplicates_fail(files: [(&str, &str); 2], want: &str) {
+    let texts = files.map(|(f, name)| (f, pipeline(name)));
+    let p = project(&texts.each_ref().map(|(f, t)| (*f, t.as_str())));
+    let (out, s, o) = (&p.out, &p.s, &p.o);
+    let r = build(&[s, "--out-dir", o]);
     let err = stderr(&r);
     assert_eq!(r.status.code(), Some(1), "{err}");
     assert!(
-        err.contains("two pipelines are named `same`")
-            && err.contains("a.mlp")
-            && err.contains("c.mlp"),
+        err.contains(want) && files.iter().all(|(f, _)| err.contains(f)),
         "{err}"
     );
     assert!(!out.exists());
 }
 
-/// `Churn` and `churn` are one object to Argo CD (the name is lowered)
-/// and one file on a case-insensitive file system; a file met through two
-/// overlapping roots is one file, not a duplicate.
 #[test]
-fn names_collide_as_kubernetes_sees_them_and_a_file_counts_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("src");
-    let out = dir.path().join("out");
-    write(&src.join("a.mlp"), &pipeline("Churn"));
-    write(&src.join("b.mlp"), &pipeline("churn"));
-    let (s, o) = (src.display().to_string(), out.display().to_string());
-    let r = build(&[&s, "--out-dir", &o]);
-    let err = stderr(&r);
-    assert_eq!(r.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("pipelines `Churn` and `churn` are both `churn` in Kubernetes")
-            && err.contains("a.mlp")
-            && err.contains("b.mlp"),
-        "{err}"
+fn two_pipelines_with_one_name_are_an_error_naming_both_files() {
+    duplicates_fail(
+        [("a.mlp", "same"), ("b/c.mlp", "same")],
+        "two pipelines are named `same`",
     );
-    assert!(!out.exists());
-    std::fs::remove_file(src.join("b.mlp")).unwrap();
-    let nested = src.join("x");
-    write(&nested.join("one.mlp"), &pipeline("one"));
-    let overlapping = format!("{}/./x", src.display());
-    let r = build(&[&s, &overlapping, "--out-dir", &o]);
+    // `Churn` and `churn` are one object to Argo CD (the name is lowered)
+    // and one file on a case-insensitive file system.
+    duplicates_fail(
+        [("a.mlp", "Churn"), ("b.mlp", "churn")],
+        "pipelines `Churn` and `churn` are both `churn` in Kubernetes",
+    );
+}
+
+/// A file met through two overlapping roots is one file, not a duplicate.
+#[test]
+fn a_file_under_two_roots_counts_once() {
+    let p = project(&[
+        ("a.mlp", &pipeline("alpha")),
+        ("x/one.mlp", &pipeline("one")),
+    ]);
+    let (out, s, o) = (&p.out, &p.s, &p.o);
+    let overlapping = format!("{s}/./x");
+    let r = build(&[s, &overlapping, "--out-dir", o]);
     assert_eq!(r.status.code(), Some(0), "{}", stderr(&r));
-    assert_eq!(names(&out), ["Churn.yaml", "one.yaml"]);
+    assert_eq!(names(out), ["alpha.yaml", "one.yaml"]);
 }
 
 /// `--check` names an orphan (`.yaml` or `.yml`) and says to delete it:
 /// `build` never deletes, so "run build" would not clear it.
 #[test]
 fn an_orphan_is_for_the_user_to_delete() {
-    let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("src");
-    let out = dir.path().join("out");
-    write(&src.join("a.mlp"), &pipeline("alpha"));
-    let (s, o) = (src.display().to_string(), out.display().to_string());
-    assert_eq!(build(&[&s, "--out-dir", &o]).status.code(), Some(0));
+    let p = project(&[("a.mlp", &pipeline("alpha"))]);
+    let (out, s, o) = (&p.out, p.s.as_str(), p.o.as_str());
+    assert_eq!(build(&[s, "--out-dir", o]).status.code(), Some(0));
     std::fs::write(out.join("old.yml"), "left over\n").unwrap();
-    let r = build(&[&s, "--out-dir", &o, "--check"]);
+    let r = build(&[s, "--out-dir", o, "--check"]);
     let err = stderr(&r);
     assert_eq!(r.status.code(), Some(1), "{err}");
     assert!(
@@ -198,15 +216,12 @@ fn an_orphan_is_for_the_user_to_delete() {
 #[test]
 fn written_files_have_the_umasks_permissions_or_their_own() {
     use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    let src = dir.path().join("src");
-    let out = dir.path().join("out");
-    write(&src.join("a.mlp"), &pipeline("alpha"));
-    let (s, o) = (src.display().to_string(), out.display().to_string());
-    assert_eq!(build(&[&s, "--out-dir", &o]).status.code(), Some(0));
+    let p = project(&[("a.mlp", &pipeline("alpha"))]);
+    let (src, out, s, o) = (&p.src, &p.out, p.s.as_str(), p.o.as_str());
+    assert_eq!(build(&[s, "--out-dir", o]).status.code(), Some(0));
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     // What this process's umask gives a new file.
-    let probe = dir.path().join("probe");
+    let probe = src.join("probe");
     std::fs::write(&probe, "").unwrap();
     assert_eq!(mode(&out.join("alpha.yaml")), mode(&probe));
     assert_ne!(
@@ -222,7 +237,7 @@ fn written_files_have_the_umasks_permissions_or_their_own() {
         &src.join("a.mlp"),
         &pipeline("alpha").replace("true", "false"),
     );
-    assert_eq!(build(&[&s, "--out-dir", &o]).status.code(), Some(0));
+    assert_eq!(build(&[s, "--out-dir", o]).status.code(), Some(0));
     assert_eq!(mode(&file), 0o640);
     let f = file.display().to_string();
     let src_file = src.join("a.mlp").display().to_string();
