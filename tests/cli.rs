@@ -445,24 +445,26 @@ fn an_imported_files_error_is_one_annotation_on_its_own_path() {
         "import \"../shared/lib.mlp\"\n\npipeline p {\n  job a uses lib.t {\n  }\n}\n",
     )
     .unwrap();
-    let o = Command::new(mlpc_bin())
-        .args([
-            "check",
-            "--format",
-            "github",
-            "pipelines/main.mlp",
-            "shared/lib.mlp",
-        ])
-        .current_dir(dir.path())
-        .env("GITHUB_ACTIONS", "true")
-        .output()
-        .unwrap();
-    assert_eq!(code(&o), 1);
-    let text = String::from_utf8_lossy(&o.stdout).into_owned() + &stderr(&o);
-    let annotations: Vec<&str> = text.lines().filter(|l| l.starts_with("::error")).collect();
-    assert_eq!(annotations.len(), 1, "{text}");
-    assert!(
-        annotations[0].starts_with("::error file=shared/lib.mlp,line=4,col=3"),
-        "{text}"
-    );
+    // As `git ls-files` names them, as `find .` does, and `build --check`.
+    for args in [
+        &["check", "pipelines/main.mlp", "shared/lib.mlp"][..],
+        &["check", "./pipelines/main.mlp", "./shared/lib.mlp"],
+        &["build", "--check", ".", "--out-dir", "compiled"],
+    ] {
+        let o = Command::new(mlpc_bin())
+            .args(args)
+            .args(["--format", "github"])
+            .current_dir(dir.path())
+            .env("GITHUB_ACTIONS", "true")
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 1);
+        let text = String::from_utf8_lossy(&o.stdout).into_owned() + &stderr(&o);
+        let annotations: Vec<&str> = text.lines().filter(|l| l.starts_with("::error")).collect();
+        assert_eq!(annotations.len(), 1, "{args:?}: {text}");
+        assert!(
+            annotations[0].starts_with("::error file=shared/lib.mlp,line=4,col=3"),
+            "{args:?}: {text}"
+        );
+    }
 }

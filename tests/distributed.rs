@@ -133,7 +133,7 @@ fn the_trainjob_holds_the_stage_and_every_node_gets_the_run() {
     // would retry `Always` (types.go `RetryPolicyActual`).
     assert_eq!(
         step["retryStrategy"]["expression"],
-        "asFloat(lastRetry.duration) < 46800"
+        "asFloat(lastRetry.duration) < 46740"
     );
     assert_eq!(step["retryStrategy"]["retryPolicy"], "OnFailure");
     let retried = |duration: &str| {
@@ -150,6 +150,11 @@ fn the_trainjob_holds_the_stage_and_every_node_gets_the_run() {
         retried("46800.003"),
         Ok(argo_model::expr::EValue::Bool(false))
     );
+    // Whole-second timestamps and a deadline rounded down: a little under.
+    for under in ["46799", "46741"] {
+        assert_eq!(retried(under), Ok(argo_model::expr::EValue::Bool(false)));
+    }
+    assert_eq!(retried("46739.5"), Ok(argo_model::expr::EValue::Bool(true)));
     assert_eq!(step["serviceAccountName"], "distributed-finetune-deploy");
     assert_eq!(
         step["outputs"]["parameters"][0]["valueFrom"]["jsonPath"],

@@ -146,4 +146,14 @@ fn the_hooks_pass_good_files_and_stop_bad_stale_and_unformatted_ones() {
     assert_ne!(formatted, messy);
     let (ok, out) = commit(repo, "formatted");
     assert!(ok, "the formatted file was refused:\n{out}");
+
+    // A commit that only deletes a pipeline: pre-commit passes no file,
+    // and the hook still runs (`always_run`) and finds the orphan.
+    std::fs::remove_file(repo.join("pipelines/sweep.mlp")).unwrap();
+    let (ok, out) = commit(repo, "a pipeline deleted, its YAML left");
+    assert!(!ok, "an orphan compiled file was committed:\n{out}");
+    assert!(
+        out.contains("compiled/sweep.yaml is made by no pipeline"),
+        "{out}"
+    );
 }

@@ -73,11 +73,12 @@ pub(super) fn run(
             }
         }
     }
-    let all: Vec<&MlpError> = analyses
-        .iter()
-        .zip(&extras)
-        .flat_map(|(a, extra)| a.diagnostics.items.iter().chain(extra.iter()))
-        .collect();
+    let all: Vec<&MlpError> = super::said_once(
+        analyses
+            .iter()
+            .zip(&extras)
+            .flat_map(|(a, extra)| a.diagnostics.items.iter().chain(extra.iter())),
+    );
     for d in &all {
         outcome = outcome.worst(if d.is_io() {
             Outcome::Failure

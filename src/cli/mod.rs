@@ -143,7 +143,11 @@ fn read_input(path: &Path) -> Result<(String, Option<PathBuf>, Vec<u8>), String>
         };
         format!("cannot read {}: {reason}", path.display())
     })?;
-    Ok((path.display().to_string(), Some(path.to_path_buf()), bytes))
+    Ok((
+        crate::sema::plain_path(path),
+        Some(path.to_path_buf()),
+        bytes,
+    ))
 }
 
 fn analyze_path(cli: &Cli, path: &Path) -> Result<Analysis, String> {
@@ -160,6 +164,20 @@ fn analyze_path(cli: &Cli, path: &Path) -> Result<Analysis, String> {
     ))
 }
 
+/// The diagnostics of several files' analyses, each said once: a file
+/// given and also imported by another given file has its diagnostics in
+/// both analyses.
+fn said_once<'d>(diagnostics: impl Iterator<Item = &'d MlpError>) -> Vec<&'d MlpError> {
+    let mut said = std::collections::HashSet::new();
+    diagnostics
+        .filter(|d| {
+            let at = d.primary_label().map(|l| (l.span.start, l.span.end));
+            let file = d.src().map(|s| s.name.clone());
+            said.insert((file, at, d.code_str(), d.to_string()))
+        })
+        .collect()
+}
+
 fn check(cli: &Cli, files: &[PathBuf]) -> Outcome {
     let mut outcome = Outcome::Clean;
     let mut analyses = Vec::new();
@@ -172,18 +190,7 @@ fn check(cli: &Cli, files: &[PathBuf]) -> Outcome {
             }
         }
     }
-    // A file given and also imported by another given file has its
-    // diagnostics in both analyses: each is said once.
-    let mut said = std::collections::HashSet::new();
-    let all: Vec<&MlpError> = analyses
-        .iter()
-        .flat_map(|a| a.diagnostics.items.iter())
-        .filter(|d| {
-            let at = d.primary_label().map(|l| (l.span.start, l.span.end));
-            let file = d.src().map(|s| s.name.clone());
-            said.insert((file, at, d.code_str(), d.to_string()))
-        })
-        .collect();
+    let all = said_once(analyses.iter().flat_map(|a| a.diagnostics.items.iter()));
     for d in &all {
         let o = if d.is_io() {
             Outcome::Failure
@@ -513,20 +520,24 @@ pub fn write_atomically(path: &Path, pieces: &[&str]) -> std::io::Result<()> {
         builder.permissions(std::fs::Permissions::from_mode(0o666));
     }
     // The temporary's name is ours, not the user's: tempfile adds
-    // ` at path "..."` to the OS's reason; say the reason only.
-    let mut tmp = builder.tempfile_in(&dir).map_err(|e| {
+    // ` at path "..."` to the OS's reason (on creating it and on writing
+    // to it); say the reason only.
+    let reason_only = |e: std::io::Error| {
         let text = e.to_string();
         let reason = text.split(" at path ").next().unwrap_or(&text);
         std::io::Error::new(e.kind(), reason.to_string())
-    })?;
+    };
+    let mut tmp = builder.tempfile_in(&dir).map_err(reason_only)?;
     for piece in pieces {
-        tmp.write_all(piece.as_bytes())?;
+        tmp.write_all(piece.as_bytes()).map_err(reason_only)?;
     }
     if let Some(permissions) = kept {
-        tmp.as_file().set_permissions(permissions)?;
+        tmp.as_file()
+            .set_permissions(permissions)
+            .map_err(reason_only)?;
     }
-    tmp.as_file().sync_all()?;
-    tmp.persist(&target).map_err(|e| e.error)?;
+    tmp.as_file().sync_all().map_err(reason_only)?;
+    tmp.persist(&target).map_err(|e| reason_only(e.error))?;
     Ok(())
 }
 

@@ -436,8 +436,8 @@ condition over fixed paths of its status; with several replicated jobs the order
 `status.jobsStatus` is not fixed, and a TrainJob's `Complete` condition moves behind `Suspended` under
 Kueue, so no condition Argo can read says such a job succeeded.
 Fix: use `torch-distributed` (the default) or a runtime of your own with one replicated job `node`.
-A runtime of your own that has more is not known to mlpc: its step waits until its deadline rather
-than succeed before `node` ran.";
+A runtime of your own that has more is not known to mlpc: its step never succeeds before `node` has,
+and may wait until its deadline.";
     E0301: Active, "dependency cycle", "\
 What it means: stages depend on each other in a loop, through references or `after`.
 Each edge of the cycle is labelled; the message gives the path.

@@ -37,7 +37,7 @@ pub use crate::sema::distributed::{max_generate_name_len, max_name_len, DEFAULT_
 /// only for runtimes with one (DISTRIBUTED.md §1, "waiting"); the entry
 /// must be the trainer's `node`, so that a custom runtime with an
 /// initializer (whose entry may come first: JobSet lists them from a Go
-/// map) waits until its deadline rather than succeed before training.
+/// map) never succeeds before `node` has (it may wait until its deadline).
 pub const TRAINJOB_SUCCESS: &str =
     "status.jobsStatus.0.name == node, status.jobsStatus.0.succeeded > 0";
 

@@ -478,16 +478,20 @@ impl Loader<'_> {
     }
 }
 
-/// The imported file's name as the user would write it: relative to the
-/// importing file's name.
 /// The name an imported file is shown by: relative to where the importer
-/// is shown, with `.` and `..` resolved as text (`pipelines/../shared/x.mlp`
-/// is `shared/x.mlp`), so a CI annotation lands on the repository's file.
+/// is shown (`pipelines/../shared/x.mlp` is `shared/x.mlp`).
 fn display_path(path: &str, importer_name: &str) -> String {
-    use std::path::Component;
     let importer_dir = Path::new(importer_name).parent().unwrap_or(Path::new(""));
+    plain_path(&importer_dir.join(path))
+}
+
+/// A file's name as diagnostics show it: `.` and `..` resolved as text,
+/// so that a file reached as `./a.mlp`, `a.mlp` or `x/../a.mlp` has one
+/// name, the one a repository (and a CI annotation) knows it by.
+pub fn plain_path(path: &Path) -> String {
+    use std::path::Component;
     let mut out = PathBuf::new();
-    for part in importer_dir.join(path).components() {
+    for part in path.components() {
         match part {
             Component::CurDir => {}
             Component::ParentDir
@@ -497,6 +501,9 @@ fn display_path(path: &str, importer_name: &str) -> String {
             }
             other => out.push(other),
         }
+    }
+    if out.as_os_str().is_empty() {
+        return ".".into();
     }
     out.to_string_lossy().into_owned()
 }
@@ -520,6 +527,7 @@ pub(crate) fn is_identifier(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::display_path;
+    use std::path::Path;
 
     #[test]
     fn an_imported_file_is_shown_by_its_plain_relative_name() {
@@ -535,5 +543,7 @@ mod tests {
         // Above the importer's folder stays above it.
         assert_eq!(display_path("../../lib.mlp", "p/main.mlp"), "../lib.mlp");
         assert_eq!(display_path("../x/../lib.mlp", "main.mlp"), "../lib.mlp");
+        assert_eq!(super::plain_path(Path::new("./p/./main.mlp")), "p/main.mlp");
+        assert_eq!(super::plain_path(Path::new("/a/../b.mlp")), "/b.mlp");
     }
 }

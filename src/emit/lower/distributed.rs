@@ -489,8 +489,10 @@ impl<'a, 'p> Emitter<'a, 'p> {
                     "--wait=false".into(),
                 ],
             }),
-            // One refused call must not leave a stopped run's jobs holding
-            // their GPUs; deleting by selector is safe to repeat.
+            // One refused call must not leave a failed run's jobs holding
+            // their GPUs; deleting by selector is safe to repeat. (Argo
+            // retries nothing once a workflow is stopped: operator.go
+            // `processNodeRetries`.)
             retry_strategy: Some(RetryStrategy {
                 limit: "3".into(),
                 retry_policy: Some("Always".into()),
@@ -571,14 +573,22 @@ fn passed_inputs(template: &Template, except: &[&str]) -> Vec<Parameter> {
         .collect()
 }
 
+/// How far under the step's deadline an attempt may end and still have
+/// been ended by it.
+const DEADLINE_SLACK_SECONDS: i64 = 60;
+
 /// An attempt the step's deadline ended may have left its job running
 /// (time in Kueue's queue counts for the step, not for the job): a retry
 /// would create a second job beside it. Argo gives the expression the
 /// attempt's duration in seconds as text (operator.go
-/// `buildRetryStrategyLocalScope`); with an expression and no policy Argo
-/// retries `Always` (`RetryPolicyActual`), so the policy is written.
+/// `buildRetryStrategyLocalScope`), from timestamps in whole seconds and a
+/// pod deadline rounded down, so it may read a little under the deadline:
+/// a minute's margin (the job's own deadline is an hour earlier). With an
+/// expression and no policy Argo retries `Always` (`RetryPolicyActual`),
+/// so the policy is written.
 fn not_after_the_deadline(mut retry: RetryStrategy, step_secs: i64) -> RetryStrategy {
-    retry.expression = Some(format!("asFloat(lastRetry.duration) < {step_secs}"));
+    let near_the_deadline = step_secs.saturating_sub(DEADLINE_SLACK_SECONDS);
+    retry.expression = Some(format!("asFloat(lastRetry.duration) < {near_the_deadline}"));
     retry.retry_policy.get_or_insert_with(|| "OnFailure".into());
     retry
 }
