@@ -459,30 +459,13 @@ fn emitted_verdicts(rel: &str, step: &str, prefix: &str) -> Vec<(String, &'stati
 #[test]
 fn the_emitted_conditions_end_the_step_as_the_job_ended() {
     let tj = emitted_verdicts(EXAMPLE, "finetune-job", "tj-");
-    let want = [
-        ("tj-complete.json", "succeeded"),
-        ("tj-created.json", "waiting"),
-        ("tj-deadline.json", "failed"),
-        ("tj-failed.json", "failed"),
-        ("tj-kq-complete.json", "succeeded"),
-        ("tj-kq-failed.json", "failed"),
-        ("tj-kq-running.json", "waiting"),
-        ("tj-kq-suspended.json", "waiting"),
-        ("tj-running.json", "waiting"),
-    ];
+    let want = TRAINJOB_VERDICTS;
     assert_eq!(tj.len(), want.len(), "every TrainJob fixture is judged");
     for ((got_name, got), (name, v)) in tj.iter().zip(want) {
         assert_eq!((got_name.as_str(), *got), (name, v));
     }
     let pt = emitted_verdicts(PYTORCHJOB, "fit-job", "pt-");
-    let want = [
-        ("pt-created.json", "waiting"),
-        ("pt-deadline.json", "failed"),
-        ("pt-failed.json", "failed"),
-        ("pt-restarting.json", "waiting"),
-        ("pt-running.json", "waiting"),
-        ("pt-succeeded.json", "succeeded"),
-    ];
+    let want = PYTORCHJOB_VERDICTS;
     assert_eq!(pt.len(), want.len(), "every PyTorchJob fixture is judged");
     for ((got_name, got), (name, v)) in pt.iter().zip(want) {
         assert_eq!((got_name.as_str(), *got), (name, v));

@@ -112,18 +112,7 @@ fn table(rows: &[(&str, &str)]) -> Vec<(String, String)> {
 #[test]
 fn a_trainjob_step_ends_as_its_job_with_and_without_kueue() {
     let got = outcomes("tj-", trainer::TRAINJOB_SUCCESS, trainer::TRAINJOB_FAILURE);
-    let want = table(&[
-        ("tj-complete.json", "succeeded"),
-        ("tj-created.json", "waiting"),
-        ("tj-deadline.json", "failed"),
-        ("tj-failed.json", "failed"),
-        // Kueue: `[Suspended(False), Complete]` once resumed.
-        ("tj-kq-complete.json", "succeeded"),
-        ("tj-kq-failed.json", "failed"),
-        ("tj-kq-running.json", "waiting"),
-        ("tj-kq-suspended.json", "waiting"),
-        ("tj-running.json", "waiting"),
-    ]);
+    let want = table(&common::TRAINJOB_VERDICTS);
     assert_eq!(got, want);
 }
 
@@ -134,16 +123,7 @@ fn a_pytorchjob_step_ends_as_its_job() {
         trainer::PYTORCHJOB_SUCCESS,
         trainer::PYTORCHJOB_FAILURE,
     );
-    let want = table(&[
-        ("pt-created.json", "waiting"),
-        // `completionTime` is set on failure too: the failure condition,
-        // checked first, decides.
-        ("pt-deadline.json", "failed"),
-        ("pt-failed.json", "failed"),
-        ("pt-restarting.json", "waiting"),
-        ("pt-running.json", "waiting"),
-        ("pt-succeeded.json", "succeeded"),
-    ]);
+    let want = table(&common::PYTORCHJOB_VERDICTS);
     assert_eq!(got, want);
 }
 

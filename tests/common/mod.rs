@@ -345,3 +345,32 @@ pub fn sweep_and_changed_sweep() -> (String, String) {
     assert_ne!(good, changed);
     (good, changed)
 }
+
+/// The documented outcome of a TrainJob step on each status fixture of
+/// ../shared/reference/trainer-examples/status-fixtures/ (DISTRIBUTED.md
+/// §1): tests/trainer.rs judges mlpc's conditions, tests/distributed.rs
+/// the ones read back from the compiled YAML.
+pub const TRAINJOB_VERDICTS: [(&str, &str); 9] = [
+    ("tj-complete.json", "succeeded"),
+    ("tj-created.json", "waiting"),
+    ("tj-deadline.json", "failed"),
+    ("tj-failed.json", "failed"),
+    // Kueue: `[Suspended(False), Complete]` once resumed.
+    ("tj-kq-complete.json", "succeeded"),
+    ("tj-kq-failed.json", "failed"),
+    ("tj-kq-running.json", "waiting"),
+    ("tj-kq-suspended.json", "waiting"),
+    ("tj-running.json", "waiting"),
+];
+
+/// The same for a PyTorchJob step.
+pub const PYTORCHJOB_VERDICTS: [(&str, &str); 6] = [
+    ("pt-created.json", "waiting"),
+    // `completionTime` is set on failure too: the failure condition,
+    // checked first, decides.
+    ("pt-deadline.json", "failed"),
+    ("pt-failed.json", "failed"),
+    ("pt-restarting.json", "waiting"),
+    ("pt-running.json", "waiting"),
+    ("pt-succeeded.json", "succeeded"),
+];
